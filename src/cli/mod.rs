@@ -1,0 +1,160 @@
+//! clap definitions and one thin handler per subcommand. Handlers turn arguments into one domain call
+//! and render the result (text, or JSON with `--json`). Errors go to stderr with a non-zero exit.
+
+pub mod agents;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod init;
+pub mod models;
+pub mod scoring;
+pub mod serve;
+
+use crate::domain::env::Env;
+use crate::domain::store::Store;
+use clap::{CommandFactory, Parser, Subcommand};
+use color_eyre::Result;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nxr",
+    version,
+    about = "A terminal-first control plane for a small team of AI agents",
+    long_about = "nxr keeps your agents (a PM, an Engineer, a Hermes agent, …) on the best free LLM models on \
+                  OpenRouter, and moves them to paid models when you add a key.\n\nRun `nxr` with no \
+                  arguments for the TUI, `nxr init` to set up, `nxr serve` for the web control plane."
+)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up nxr: three free agents (PM, Engineer, Hermes) in seconds, no key needed.
+    Init(init::InitArgs),
+    /// Browse, score and explain models from the OpenRouter catalog.
+    #[command(subcommand)]
+    Models(models::ModelsCmd),
+    /// Fetch the OpenRouter catalog into the database.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCmd),
+    /// Create, list and manage agents and their skills.
+    #[command(subcommand)]
+    Agents(agents::AgentsCmd),
+    /// Read and change nxr's configuration (e.g. the OpenRouter key).
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
+    /// Inspect and migrate the database.
+    #[command(subcommand)]
+    Db(db::DbCmd),
+    /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
+    Serve(serve::ServeArgs),
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
+
+/// What every handler gets.
+pub struct Ctx {
+    pub env: Env,
+    pub json: bool,
+}
+
+impl Ctx {
+    /// Opens (and migrates) the store.
+    pub async fn store(&self) -> Result<Store> {
+        Ok(Store::open(&self.env).await?)
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// True when colours may be used on stdout (a terminal, and NO_COLOR unset).
+pub fn color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Sends diagnostics to `$NXR_HOME/logs/nxr.log` (level from RUST_LOG, default info); never to the
+/// terminal, so the TUI's screen stays clean.
+fn init_tracing(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = env.logs_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(&dir, "nxr.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+/// The process entry point; returns the exit code.
+pub fn main() -> i32 {
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            1
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    if let Some(Command::Completions { shell }) = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "nxr", &mut std::io::stdout());
+        return Ok(());
+    }
+    let env = Env::from_process()?;
+    let _guard = init_tracing(&env);
+    let ctx = Ctx {
+        env,
+        json: cli.json,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let Some(command) = cli.command else {
+        return crate::app::run(ctx.env);
+    };
+    runtime.block_on(async move {
+        match command {
+            Command::Init(args) => init::run(&ctx, args).await,
+            Command::Models(cmd) => models::run(&ctx, cmd).await,
+            Command::Catalog(cmd) => catalog::run(&ctx, cmd).await,
+            Command::Agents(cmd) => agents::run(&ctx, cmd).await,
+            Command::Config(cmd) => config::run(&ctx, cmd).await,
+            Command::Db(cmd) => db::run(&ctx, cmd).await,
+            Command::Serve(args) => serve::run(&ctx, args).await,
+            Command::Completions { .. } => Ok(()),
+        }
+    })
+}

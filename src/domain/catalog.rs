@@ -1,0 +1,239 @@
+//! The OpenRouter model catalog: parsing (both the 2025 and 2026 response shapes), the fields nxr
+//! scores on, and the embedded snapshot that is the default when the network is unreachable.
+
+use serde::{Deserialize, Serialize};
+
+/// The catalog snapshot compiled into the binary.
+pub const EMBEDDED_CATALOG_JSON: &str = include_str!("../../assets/catalog-2026-05-01.json");
+/// The day the embedded snapshot was taken.
+pub const EMBEDDED_CATALOG_DATE: &str = "2026-05-01";
+
+/// One model, as nxr sees it: the parsed fields it filters and scores on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    pub id: String,
+    pub name: String,
+    pub canonical_slug: Option<String>,
+    pub hugging_face_id: Option<String>,
+    pub description: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub context_length: u64,
+    pub max_completion_tokens: Option<u64>,
+    pub input_modalities: Vec<String>,
+    pub output_modalities: Vec<String>,
+    /// USD per token, as OpenRouter writes it ("0" when the key is missing; "-1" = variable, routers).
+    pub prompt_price: String,
+    pub completion_price: String,
+    pub supported_parameters: Vec<String>,
+    pub knowledge_cutoff: Option<String>,
+    /// `YYYY-MM-DD` when OpenRouter has announced the model's removal.
+    pub expiration_date: Option<String>,
+}
+
+/// Router ids: they pick another model per request, so they never win a ranking.
+pub const ROUTER_IDS: &[&str] = &["openrouter/auto", "openrouter/free"];
+
+impl Model {
+    pub fn is_router(&self) -> bool {
+        ROUTER_IDS.contains(&self.id.as_str()) || self.prompt_price.trim() == "-1"
+    }
+
+    /// Free: id ends in `:free`, or prompt and completion are both zero and it is not a router.
+    pub fn is_free(&self) -> bool {
+        if self.id.ends_with(":free") {
+            return true;
+        }
+        !self.is_router() && price_is_zero(&self.prompt_price) && price_is_zero(&self.completion_price)
+    }
+
+    pub fn supports(&self, parameter: &str) -> bool {
+        self.supported_parameters.iter().any(|p| p == parameter)
+    }
+
+    pub fn supports_tools(&self) -> bool {
+        self.supports("tools")
+    }
+
+    pub fn supports_tool_choice(&self) -> bool {
+        self.supports("tool_choice")
+    }
+
+    pub fn supports_reasoning(&self) -> bool {
+        self.supports("reasoning") || self.supports("include_reasoning")
+    }
+
+    pub fn supports_vision(&self) -> bool {
+        self.input_modalities.iter().any(|m| m == "image")
+    }
+
+    pub fn has_text_output(&self) -> bool {
+        self.output_modalities.iter().any(|m| m == "text")
+    }
+
+    /// Prompt price in USD per million tokens (`None` when unparseable or variable).
+    pub fn prompt_per_million(&self) -> Option<f64> {
+        per_million(&self.prompt_price)
+    }
+
+    pub fn completion_per_million(&self) -> Option<f64> {
+        per_million(&self.completion_price)
+    }
+}
+
+fn price_is_zero(p: &str) -> bool {
+    matches!(p.trim().parse::<f64>(), Ok(v) if v == 0.0)
+}
+
+fn per_million(p: &str) -> Option<f64> {
+    match p.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Some(v * 1_000_000.0),
+        _ => None,
+    }
+}
+
+/// The result of parsing a `GET /models` body.
+#[derive(Debug, Clone)]
+pub struct ParsedCatalog {
+    /// Sorted by id; duplicates keep the first entry.
+    pub models: Vec<Model>,
+    /// The raw JSON of each kept model, in the same order as `models`.
+    pub raw: Vec<String>,
+    /// Entries that were not usable model objects (counted, never a panic).
+    pub skipped: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogParseError {
+    #[error("the catalog is not valid JSON ({0}); the last good catalog is kept")]
+    NotJson(String),
+    #[error("the catalog has no `data` array; the last good catalog is kept")]
+    NoData,
+    #[error("the catalog holds no usable model ({skipped} entries skipped); the last good catalog is kept")]
+    Empty { skipped: usize },
+}
+
+/// Parses a `{"data": [...]}` body. Bad entries are skipped and counted.
+pub fn parse_catalog(body: &str) -> Result<ParsedCatalog, CatalogParseError> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| CatalogParseError::NotJson(e.to_string()))?;
+    let entries = value
+        .get("data")
+        .and_then(|d| d.as_array())
+        .ok_or(CatalogParseError::NoData)?;
+    let mut pairs: Vec<(Model, String)> = Vec::with_capacity(entries.len());
+    let mut skipped = 0;
+    for entry in entries {
+        match parse_model(entry) {
+            Some(m) => pairs.push((m, entry.to_string())),
+            None => skipped += 1,
+        }
+    }
+    pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    let before = pairs.len();
+    pairs.dedup_by(|a, b| a.0.id == b.0.id);
+    skipped += before - pairs.len();
+    if pairs.is_empty() {
+        return Err(CatalogParseError::Empty { skipped });
+    }
+    let (models, raw) = pairs.into_iter().unzip();
+    Ok(ParsedCatalog {
+        models,
+        raw,
+        skipped,
+    })
+}
+
+fn str_field(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn u64_field(v: Option<&serde_json::Value>) -> Option<u64> {
+    let v = v?;
+    if let Some(n) = v.as_u64() {
+        return Some(n);
+    }
+    if let Some(f) = v.as_f64() {
+        return (f.is_finite() && f >= 0.0).then_some(f as u64);
+    }
+    v.as_str().and_then(|s| s.trim().parse().ok())
+}
+
+fn str_list(v: Option<&serde_json::Value>) -> Vec<String> {
+    v.and_then(|x| x.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn price(pricing: Option<&serde_json::Value>, key: &str) -> String {
+    match pricing.and_then(|p| p.get(key)) {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => "0".to_string(),
+    }
+}
+
+/// One model object → [`Model`], or `None` when it lacks an id or a usable context length.
+pub fn parse_model(v: &serde_json::Value) -> Option<Model> {
+    let id = str_field(v, "id")?;
+    if id.chars().any(|c| c.is_control()) || id.len() > 200 {
+        return None;
+    }
+    let top = v.get("top_provider");
+    let context_length = u64_field(v.get("context_length"))
+        .or_else(|| u64_field(top.and_then(|t| t.get("context_length"))))?;
+    let arch = v.get("architecture");
+    let mut input_modalities = str_list(arch.and_then(|a| a.get("input_modalities")));
+    let mut output_modalities = str_list(arch.and_then(|a| a.get("output_modalities")));
+    // 2025-era entries may carry only `modality: "text+image->text"`.
+    if let Some(modality) = arch.and_then(|a| a.get("modality")).and_then(|m| m.as_str())
+        && let Some((inp, out)) = modality.split_once("->")
+    {
+        if input_modalities.is_empty() {
+            input_modalities = inp.split('+').map(str::to_string).collect();
+        }
+        if output_modalities.is_empty() {
+            output_modalities = out.split('+').map(str::to_string).collect();
+        }
+    }
+    let pricing = v.get("pricing");
+    let created = v
+        .get("created")
+        .and_then(|c| c.as_i64().or_else(|| c.as_f64().map(|f| f as i64)))
+        .unwrap_or(0);
+    Some(Model {
+        name: str_field(v, "name").unwrap_or_else(|| id.clone()),
+        canonical_slug: str_field(v, "canonical_slug"),
+        hugging_face_id: str_field(v, "hugging_face_id"),
+        description: str_field(v, "description").unwrap_or_default(),
+        created,
+        context_length,
+        max_completion_tokens: u64_field(top.and_then(|t| t.get("max_completion_tokens"))),
+        input_modalities,
+        output_modalities,
+        prompt_price: price(pricing, "prompt"),
+        completion_price: price(pricing, "completion"),
+        supported_parameters: str_list(v.get("supported_parameters")),
+        knowledge_cutoff: str_field(v, "knowledge_cutoff"),
+        expiration_date: str_field(v, "expiration_date"),
+        id,
+    })
+}
+
+/// The embedded snapshot, parsed.
+pub fn embedded() -> ParsedCatalog {
+    // The snapshot is checked by a test; an error here would be a build defect, not user input.
+    parse_catalog(EMBEDDED_CATALOG_JSON).unwrap_or(ParsedCatalog {
+        models: Vec::new(),
+        raw: Vec::new(),
+        skipped: 0,
+    })
+}

@@ -1,0 +1,17 @@
+//! All logic and storage. No terminal, no HTTP server, no clap.
+
+pub mod agents;
+pub mod catalog;
+pub mod clock;
+pub mod env;
+pub mod hermes;
+pub mod ollama;
+pub mod onboarding;
+pub mod openrouter;
+pub mod paperclip;
+pub mod roles;
+pub mod scoring;
+pub mod secrets;
+pub mod skills;
+pub mod store;
+pub mod whisper;

@@ -1,0 +1,323 @@
+//! The one state: libSQL, a local file by default (`$NXR_HOME/hermes_tracking.db`) or a libSQL server
+//! (`NXR_DB_URL` + `NXR_DB_TOKEN`). Opening the store applies pending migrations.
+
+use crate::domain::env::Env;
+use libsql::{Builder, Connection, Database, params};
+use std::path::Path;
+use std::time::Duration;
+
+/// A migration compiled into the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, in order. Add new ones at the end; never edit a released one.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_baseline",
+        sql: include_str!("../../migrations/0001_baseline.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_agents_v14",
+        sql: include_str!("../../migrations/0002_agents_v14.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_model_scores",
+        sql: include_str!("../../migrations/0003_model_scores.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_onboarding",
+        sql: include_str!("../../migrations/0004_onboarding.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_catalog_cache",
+        sql: include_str!("../../migrations/0005_catalog_cache.sql"),
+    },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the nxr data directory {path}: {source}; set NXR_HOME to a writable directory")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database at {location}: {source}")]
+    Open {
+        location: String,
+        source: libsql::Error,
+    },
+    #[error(
+        "the database at {location} was written by a newer nxr (schema version {found}, this nxr knows up to {known}); upgrade nxr, or point NXR_HOME / NXR_DB_URL elsewhere"
+    )]
+    TooNew {
+        location: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("migration {name} failed: {source}; the database was left as it was before this migration")]
+    Migration {
+        name: &'static str,
+        source: libsql::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] libsql::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A migration as recorded in `schema_migrations`.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct AppliedMigration {
+    pub version: i64,
+    pub name: String,
+    pub applied_at: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DbStatus {
+    /// `file:/path/to/hermes_tracking.db` or the server URL (never with its token).
+    pub location: String,
+    pub kind: &'static str,
+    pub applied: Vec<AppliedMigration>,
+    pub pending: Vec<String>,
+    pub latest_known: i64,
+}
+
+pub struct Store {
+    // Keep the database alive as long as the connection.
+    _db: Database,
+    conn: Connection,
+    location: String,
+    remote: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens the store `env` points at and applies pending migrations.
+    pub async fn open(env: &Env) -> Result<Store> {
+        let store = Store::open_unmigrated(env).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens without migrating (`nxr db status` shows what is pending).
+    pub async fn open_unmigrated(env: &Env) -> Result<Store> {
+        match &env.db_url {
+            Some(url) => Store::open_remote(url, env.db_token.as_deref().unwrap_or("")).await,
+            None => Store::open_local(&env.db_path()).await,
+        }
+    }
+
+    pub async fn open_local(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let location = format!("file:{}", path.display());
+        let db = Builder::new_local(path)
+            .build()
+            .await
+            .map_err(|source| StoreError::Open {
+                location: location.clone(),
+                source,
+            })?;
+        let conn = db.connect().map_err(|source| StoreError::Open {
+            location: location.clone(),
+            source,
+        })?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // WAL lets the TUI, `nxr serve` and CLI calls work at once.
+        let mut rows = conn.query("PRAGMA journal_mode=WAL", ()).await?;
+        while rows.next().await?.is_some() {}
+        conn.execute("PRAGMA foreign_keys=ON", ()).await?;
+        Ok(Store {
+            _db: db,
+            conn,
+            location,
+            remote: false,
+        })
+    }
+
+    pub async fn open_remote(url: &str, token: &str) -> Result<Store> {
+        let location = url.to_string();
+        let db = Builder::new_remote(url.to_string(), token.to_string())
+            .build()
+            .await
+            .map_err(|source| StoreError::Open {
+                location: location.clone(),
+                source,
+            })?;
+        let conn = db.connect().map_err(|source| StoreError::Open {
+            location: location.clone(),
+            source,
+        })?;
+        Ok(Store {
+            _db: db,
+            conn,
+            location,
+            remote: true,
+        })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.remote
+    }
+
+    async fn ensure_migrations_table(&self) -> Result<()> {
+        self.conn
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    INTEGER PRIMARY KEY,
+                    name       TEXT NOT NULL,
+                    applied_at TEXT NOT NULL
+                )",
+                (),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The migrations recorded as applied, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<AppliedMigration>> {
+        self.ensure_migrations_table().await?;
+        let mut rows = self
+            .conn
+            .query(
+                "SELECT version, name, applied_at FROM schema_migrations ORDER BY version",
+                (),
+            )
+            .await?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await? {
+            out.push(AppliedMigration {
+                version: row.get(0)?,
+                name: row.get(1)?,
+                applied_at: row.get(2)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies every pending migration, each in its own transaction. Returns the names applied.
+    pub async fn migrate(&self) -> Result<Vec<&'static str>> {
+        let applied = self.applied_migrations().await?;
+        let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
+        if let Some(found) = applied.iter().map(|m| m.version).max()
+            && found > known
+        {
+            return Err(StoreError::TooNew {
+                location: self.location.clone(),
+                found,
+                known,
+            });
+        }
+        let mut done = Vec::new();
+        for m in MIGRATIONS {
+            if applied.iter().any(|a| a.version == m.version) {
+                continue;
+            }
+            let at = crate::domain::clock::to_db(chrono::Utc::now());
+            let tx = self
+                .conn
+                .transaction()
+                .await
+                .map_err(|source| StoreError::Migration {
+                    name: m.name,
+                    source,
+                })?;
+            let step = async {
+                tx.execute_batch(m.sql).await?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![m.version, m.name, at],
+                )
+                .await?;
+                Ok::<(), libsql::Error>(())
+            }
+            .await;
+            match step {
+                Ok(()) => tx.commit().await.map_err(|source| StoreError::Migration {
+                    name: m.name,
+                    source,
+                })?,
+                Err(source) => {
+                    let _ = tx.rollback().await;
+                    return Err(StoreError::Migration {
+                        name: m.name,
+                        source,
+                    });
+                }
+            }
+            tracing::info!(migration = m.name, "applied migration");
+            done.push(m.name);
+        }
+        Ok(done)
+    }
+
+    pub async fn status(&self) -> Result<DbStatus> {
+        let applied = self.applied_migrations().await?;
+        let pending = MIGRATIONS
+            .iter()
+            .filter(|m| !applied.iter().any(|a| a.version == m.version))
+            .map(|m| m.name.to_string())
+            .collect();
+        Ok(DbStatus {
+            location: self.location.clone(),
+            kind: if self.remote { "remote" } else { "local" },
+            applied,
+            pending,
+            latest_known: MIGRATIONS.last().map(|m| m.version).unwrap_or(0),
+        })
+    }
+
+    /// Reads one setting.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let mut rows = self
+            .conn
+            .query("SELECT value FROM settings WHERE key = ?1", params![key])
+            .await?;
+        Ok(match rows.next().await? {
+            Some(row) => Some(row.get(0)?),
+            None => None,
+        })
+    }
+
+    /// Writes one setting.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let at = crate::domain::clock::to_db(chrono::Utc::now());
+        self.conn
+            .execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![key, value, at],
+            )
+            .await?;
+        Ok(())
+    }
+}

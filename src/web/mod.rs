@@ -1,0 +1,174 @@
+//! `nxr serve`: a tiny_http control plane. HTML pages with working forms and a JSON API, both calling
+//! the same domain functions as the CLI. No logic of its own. DESIGN.md §7 rules apply to every route.
+//!
+//! Module owners: `server` (listener, auth, CSRF, limits), `pages` (layout + dashboard),
+//! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard).
+
+pub mod api_agents;
+pub mod api_models;
+pub mod pages;
+pub mod server;
+pub mod setup;
+
+use crate::domain::env::Env;
+use crate::domain::store::Store;
+use std::sync::Arc;
+
+/// Everything a handler may use. Shared by all worker threads.
+pub struct WebCtx {
+    pub env: Env,
+    pub store: Arc<Store>,
+    /// Runs the async domain functions from the server's threads.
+    pub rt: tokio::runtime::Handle,
+}
+
+/// A request as handlers see it: already authenticated (the server checks the token first).
+#[derive(Debug, Clone, Default)]
+pub struct Req {
+    pub method: String,
+    /// The path without the query string.
+    pub path: String,
+    /// Decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The CSRF token that forms on pages for this session must carry.
+    pub csrf_token: String,
+}
+
+impl Req {
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Decoded `application/x-www-form-urlencoded` body pairs.
+    pub fn form(&self) -> Vec<(String, String)> {
+        url_decode_pairs(&String::from_utf8_lossy(&self.body))
+    }
+}
+
+/// A response as handlers build it.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Resp {
+        match serde_json::to_vec_pretty(value) {
+            Ok(body) => Resp {
+                status,
+                content_type: "application/json",
+                headers: Vec::new(),
+                body,
+            },
+            Err(e) => Resp::json_error(500, &format!("cannot encode the response: {e}")),
+        }
+    }
+
+    /// `{"error": message}` with the given status.
+    pub fn json_error(status: u16, message: &str) -> Resp {
+        let body = serde_json::json!({ "error": message, "status": status });
+        Resp {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    pub fn html(status: u16, markup: maud::Markup) -> Resp {
+        Resp {
+            status,
+            content_type: "text/html; charset=utf-8",
+            headers: Vec::new(),
+            body: markup.into_string().into_bytes(),
+        }
+    }
+
+    /// 303 See Other, for POST-redirect-GET.
+    pub fn redirect(location: &str) -> Resp {
+        Resp {
+            status: 303,
+            content_type: "text/plain; charset=utf-8",
+            headers: vec![("Location".into(), location.into())],
+            body: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Resp {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// Decodes `a=1&b=x%20y` into pairs ('+' is a space).
+pub fn url_decode_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (url_decode(k), url_decode(v))
+        })
+        .collect()
+}
+
+pub fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Routes an authenticated request. Each module answers `None` for paths it does not own.
+pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 4] = [
+        api_models::handle,
+        api_agents::handle,
+        setup::handle,
+        pages::handle,
+    ];
+    for handler in handlers {
+        if let Some(resp) = handler(ctx, req) {
+            return resp;
+        }
+    }
+    if req.path.starts_with("/api/") {
+        Resp::json_error(404, &format!("no such API path: {}", req.path))
+    } else {
+        pages::not_found(req)
+    }
+}

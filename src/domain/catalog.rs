@@ -44,7 +44,9 @@ impl Model {
         if self.id.ends_with(":free") {
             return true;
         }
-        !self.is_router() && price_is_zero(&self.prompt_price) && price_is_zero(&self.completion_price)
+        !self.is_router()
+            && price_is_zero(&self.prompt_price)
+            && price_is_zero(&self.completion_price)
     }
 
     pub fn supports(&self, parameter: &str) -> bool {
@@ -109,7 +111,9 @@ pub enum CatalogParseError {
     NotJson(String),
     #[error("the catalog has no `data` array; the last good catalog is kept")]
     NoData,
-    #[error("the catalog holds no usable model ({skipped} entries skipped); the last good catalog is kept")]
+    #[error(
+        "the catalog holds no usable model ({skipped} entries skipped); the last good catalog is kept"
+    )]
     Empty { skipped: usize },
 }
 
@@ -194,7 +198,9 @@ pub fn parse_model(v: &serde_json::Value) -> Option<Model> {
     let mut input_modalities = str_list(arch.and_then(|a| a.get("input_modalities")));
     let mut output_modalities = str_list(arch.and_then(|a| a.get("output_modalities")));
     // 2025-era entries may carry only `modality: "text+image->text"`.
-    if let Some(modality) = arch.and_then(|a| a.get("modality")).and_then(|m| m.as_str())
+    if let Some(modality) = arch
+        .and_then(|a| a.get("modality"))
+        .and_then(|m| m.as_str())
         && let Some((inp, out)) = modality.split_once("->")
     {
         if input_modalities.is_empty() {

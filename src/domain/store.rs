@@ -45,7 +45,9 @@ pub const MIGRATIONS: &[Migration] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the nxr data directory {path}: {source}; set NXR_HOME to a writable directory")]
+    #[error(
+        "cannot create the nxr data directory {path}: {source}; set NXR_HOME to a writable directory"
+    )]
     CreateDir {
         path: String,
         source: std::io::Error,
@@ -63,7 +65,9 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("migration {name} failed: {source}; the database was left as it was before this migration")]
+    #[error(
+        "migration {name} failed: {source}; the database was left as it was before this migration"
+    )]
     Migration {
         name: &'static str,
         source: libsql::Error,

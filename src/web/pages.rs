@@ -8,5 +8,8 @@ pub fn handle(_ctx: &WebCtx, _req: &Req) -> Option<Resp> {
 }
 
 pub fn not_found(req: &Req) -> Resp {
-    Resp::html(404, html! { h1 { "Not found" } p { "Nothing lives at " code { (req.path) } "." } })
+    Resp::html(
+        404,
+        html! { h1 { "Not found" } p { "Nothing lives at " code { (req.path) } "." } },
+    )
 }

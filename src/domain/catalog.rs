@@ -1,6 +1,9 @@
 //! The OpenRouter model catalog: parsing (both the 2025 and 2026 response shapes), the fields nxr
 //! scores on, and the embedded snapshot that is the default when the network is unreachable.
 
+use crate::domain::clock::Clock;
+use crate::domain::openrouter::{OpenRouterClient, OpenRouterError};
+use crate::domain::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// The catalog snapshot compiled into the binary.
@@ -234,12 +237,224 @@ pub fn parse_model(v: &serde_json::Value) -> Option<Model> {
     })
 }
 
-/// The embedded snapshot, parsed.
+/// The embedded snapshot, parsed (once per process).
 pub fn embedded() -> ParsedCatalog {
-    // The snapshot is checked by a test; an error here would be a build defect, not user input.
-    parse_catalog(EMBEDDED_CATALOG_JSON).unwrap_or(ParsedCatalog {
-        models: Vec::new(),
-        raw: Vec::new(),
-        skipped: 0,
+    static PARSED: std::sync::OnceLock<ParsedCatalog> = std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            // The snapshot is checked by a test; an error here would be a build defect, not user input.
+            parse_catalog(EMBEDDED_CATALOG_JSON).unwrap_or(ParsedCatalog {
+                models: Vec::new(),
+                raw: Vec::new(),
+                skipped: 0,
+            })
+        })
+        .clone()
+}
+
+/// The catalog nxr works from, and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    /// Sorted by id.
+    pub models: Vec<Model>,
+    pub source: CatalogSource,
+}
+
+/// Where the catalog in use came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CatalogSource {
+    /// Fetched from OpenRouter and stored in the database.
+    Stored { fetched_at: String, origin: String },
+    /// The snapshot compiled into nxr (no catalog fetched yet).
+    Embedded { date: &'static str },
+}
+
+impl CatalogSource {
+    /// One line for the user, e.g. "catalog: embedded snapshot of 2026-05-01".
+    pub fn describe(&self) -> String {
+        match self {
+            CatalogSource::Embedded { date } => format!("catalog: embedded snapshot of {date}"),
+            CatalogSource::Stored { fetched_at, origin } => {
+                format!("catalog: OpenRouter, fetched {fetched_at} from {origin}")
+            }
+        }
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, CatalogSource::Embedded { .. })
+    }
+}
+
+impl Catalog {
+    /// The snapshot compiled into nxr.
+    pub fn embedded() -> Catalog {
+        Catalog {
+            models: embedded().models,
+            source: CatalogSource::Embedded {
+                date: EMBEDDED_CATALOG_DATE,
+            },
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Model> {
+        self.models
+            .binary_search_by(|m| m.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.models[i])
+    }
+}
+
+/// The stored catalog, or the embedded snapshot when none has been fetched yet.
+pub async fn load(store: &Store) -> Result<Catalog, StoreError> {
+    let conn = store.conn();
+    let mut rows = conn
+        .query(
+            "SELECT source, fetched_at FROM catalog_meta WHERE id = 1",
+            (),
+        )
+        .await?;
+    let Some(row) = rows.next().await? else {
+        return Ok(Catalog::embedded());
+    };
+    let origin: String = row.get(0)?;
+    let fetched_at: String = row.get(1)?;
+    drop(rows);
+    let mut rows = conn
+        .query("SELECT raw FROM catalog_models ORDER BY id", ())
+        .await?;
+    let mut models = Vec::new();
+    while let Some(row) = rows.next().await? {
+        let raw: String = row.get(0)?;
+        // Rows were parsed before they were stored; a row that no longer parses is skipped.
+        if let Some(m) = serde_json::from_str::<serde_json::Value>(&raw)
+            .ok()
+            .and_then(|v| parse_model(&v))
+        {
+            models.push(m);
+        }
+    }
+    if models.is_empty() {
+        return Ok(Catalog::embedded());
+    }
+    models.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Catalog {
+        models,
+        source: CatalogSource::Stored { fetched_at, origin },
+    })
+}
+
+/// Replaces the stored catalog with `parsed`, in one transaction (all rows or none).
+pub async fn save(
+    store: &Store,
+    parsed: &ParsedCatalog,
+    fetched_at: &str,
+    origin: &str,
+) -> Result<(), StoreError> {
+    let tx = store.conn().transaction().await?;
+    let step = async {
+        tx.execute("DELETE FROM catalog_models", ()).await?;
+        for (m, raw) in parsed.models.iter().zip(parsed.raw.iter()) {
+            tx.execute(
+                "INSERT INTO catalog_models (id, name, context_length, created, prompt_price,
+                    completion_price, is_free, supports_tools, supports_vision, expiration_date, raw,
+                    fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                libsql::params![
+                    m.id.as_str(),
+                    m.name.as_str(),
+                    i64::try_from(m.context_length).unwrap_or(i64::MAX),
+                    m.created,
+                    m.prompt_price.as_str(),
+                    m.completion_price.as_str(),
+                    m.is_free() as i64,
+                    m.supports_tools() as i64,
+                    m.supports_vision() as i64,
+                    m.expiration_date.clone(),
+                    raw.as_str(),
+                    fetched_at
+                ],
+            )
+            .await?;
+        }
+        tx.execute(
+            "INSERT INTO catalog_meta (id, source, fetched_at, model_count, skipped)
+             VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET source = excluded.source,
+                fetched_at = excluded.fetched_at, model_count = excluded.model_count,
+                skipped = excluded.skipped",
+            libsql::params![
+                origin,
+                fetched_at,
+                parsed.models.len() as i64,
+                parsed.skipped as i64
+            ],
+        )
+        .await?;
+        Ok::<(), libsql::Error>(())
+    }
+    .await;
+    match step {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Why a refresh did not replace the stored catalog (which is then unchanged).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("catalog refresh failed: {0}")]
+    Fetch(#[from] OpenRouterError),
+    #[error("catalog refresh could not be stored (the previous catalog is kept): {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a successful refresh did.
+#[derive(Debug, Clone)]
+pub struct RefreshReport {
+    pub catalog: Catalog,
+    /// Entries in the response that were not usable models.
+    pub skipped: usize,
+}
+
+/// Fetches the catalog from OpenRouter, parses and stores it. On any error the stored catalog is
+/// left as it was.
+pub async fn refresh(store: &Store, client: &OpenRouterClient) -> Result<Catalog, RefreshError> {
+    Ok(
+        refresh_with_report(store, client, &crate::domain::clock::SystemClock)
+            .await?
+            .catalog,
+    )
+}
+
+/// [`refresh`], with the clock injected and the skipped count reported.
+pub async fn refresh_with_report(
+    store: &Store,
+    client: &OpenRouterClient,
+    clock: &dyn Clock,
+) -> Result<RefreshReport, RefreshError> {
+    let parsed = client.models().await?;
+    let fetched_at = crate::domain::clock::to_db(clock.now());
+    save(store, &parsed, &fetched_at, client.base_url()).await?;
+    tracing::info!(
+        models = parsed.models.len(),
+        skipped = parsed.skipped,
+        "catalog refreshed"
+    );
+    Ok(RefreshReport {
+        catalog: Catalog {
+            models: parsed.models,
+            source: CatalogSource::Stored {
+                fetched_at,
+                origin: client.base_url().to_string(),
+            },
+        },
+        skipped: parsed.skipped,
     })
 }

@@ -1,15 +1,175 @@
-//! Page layout and the dashboard. (to be written)
+//! Page layout and the dashboard. maud escapes every interpolated string, so names and ids from the
+//! catalog, config.yaml or the DB cannot inject markup. Pages work without JavaScript.
 
 use super::{Req, Resp, WebCtx};
-use maud::html;
+use crate::domain::agents::{self, Agent};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-pub fn handle(_ctx: &WebCtx, _req: &Req) -> Option<Resp> {
-    None
+const CSS: &str = r#"
+:root { color-scheme: light dark; --fg: #1d1f23; --muted: #5f6670; --bg: #fbfbfc; --card: #fff; --line: #d9dce1; --accent: #2456c9; --ok: #1d7a3a; --bad: #b3261e; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --muted: #9aa3ad; --bg: #15171a; --card: #1d2024; --line: #343a41; --accent: #7aa2ff; --ok: #6cc48a; --bad: #ff8a80; } }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+header { display: flex; gap: 1.5rem; align-items: baseline; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--card); }
+header .brand { font-weight: 700; letter-spacing: .04em; }
+nav a { margin-right: 1rem; color: var(--muted); text-decoration: none; }
+nav a.here { color: var(--fg); font-weight: 600; border-bottom: 2px solid var(--accent); }
+main { max-width: 60rem; margin: 1.5rem auto; padding: 0 1.5rem; }
+table { border-collapse: collapse; width: 100%; background: var(--card); }
+th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { color: var(--muted); font-weight: 600; font-size: .85rem; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .9em; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.25rem; margin: 1rem 0; }
+.muted { color: var(--muted); }
+.ok { color: var(--ok); } .bad { color: var(--bad); }
+button, input[type=submit] { font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+input[type=text], input[type=password] { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; width: 24rem; max-width: 100%; background: var(--bg); color: var(--fg); }
+ol.steps li { margin: .2rem 0; } ol.steps li.done { color: var(--ok); } ol.steps li.current { font-weight: 600; }
+"#;
+
+/// The navigation entries: (path, label).
+pub const NAV: &[(&str, &str)] = &[
+    ("/", "Dashboard"),
+    ("/models", "Models"),
+    ("/agents", "Agents"),
+    ("/setup", "Setup"),
+];
+
+/// The page frame every HTML page uses. `current` is the nav path to highlight.
+pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · nxr" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    span.brand { "nxr" }
+                    nav {
+                        @for (path, label) in NAV {
+                            @if *path == current {
+                                a.here href=(path) { (label) }
+                            } @else {
+                                a href=(path) { (label) }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The hidden field every state-changing form must carry.
+pub fn csrf_field(req: &Req) -> Markup {
+    html! { input type="hidden" name=(super::server::CSRF_FIELD) value=(req.csrf_token); }
+}
+
+/// A page with a heading and one message (errors, 401/403/413).
+pub fn message_page(title: &str, message: &str) -> Markup {
+    layout(
+        title,
+        "",
+        html! { h1 { (title) } p { (message) } p { a href="/" { "Back to the dashboard" } } },
+    )
+}
+
+pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
+    match req.path.as_str() {
+        "/" | "/index.html" => Some(match req.method.as_str() {
+            "GET" | "HEAD" => dashboard(ctx),
+            _ => method_not_allowed("GET"),
+        }),
+        _ => None,
+    }
+}
+
+/// 405 with an Allow header, as an HTML page.
+pub fn method_not_allowed(allow: &str) -> Resp {
+    Resp::html(
+        405,
+        message_page(
+            "Method not allowed",
+            &format!("This page answers {allow} only."),
+        ),
+    )
+    .with_header("Allow", allow)
 }
 
 pub fn not_found(req: &Req) -> Resp {
     Resp::html(
         404,
-        html! { h1 { "Not found" } p { "Nothing lives at " code { (req.path) } "." } },
+        layout(
+            "Not found",
+            "",
+            html! {
+                h1 { "Not found" }
+                p { "Nothing lives at " code { (req.path) } "." }
+                p { a href="/" { "Back to the dashboard" } }
+            },
+        ),
     )
+}
+
+fn dashboard(ctx: &WebCtx) -> Resp {
+    let agents = ctx
+        .rt
+        .block_on(agents::list(&ctx.store, &ctx.env))
+        .map_err(|e| e.to_string());
+    let catalog = catalog_source(ctx);
+    Resp::html(
+        200,
+        layout("Dashboard", "/", dashboard_body(&agents, &catalog)),
+    )
+}
+
+/// Where the catalog nxr scores on came from, in words.
+fn catalog_source(ctx: &WebCtx) -> String {
+    ctx.rt
+        .block_on(crate::domain::onboarding::catalog_source(&ctx.store))
+}
+
+/// The dashboard's content (pure, for tests and snapshots).
+pub fn dashboard_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup {
+    html! {
+        h1 { "Dashboard" }
+        section.card {
+            h2 { "Agents" }
+            @match agents {
+                Ok(list) if list.is_empty() => {
+                    p { "No agents yet. " a href="/setup" { "Run the setup" } " (or " code { "nxr init" } ") to create a PM, an Engineer and a Hermes agent on free models." }
+                }
+                Ok(list) => {
+                    table {
+                        thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Skills" } th { "Status" } } }
+                        tbody {
+                            @for a in list {
+                                tr {
+                                    td { (a.name) @if a.is_default { " " span.muted { "(default)" } } }
+                                    td { (a.role.title()) }
+                                    td { code { (a.model) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
+                                    td { (a.skillset.join(", ")) }
+                                    td { (a.status) }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    p.bad { "Cannot list the agents: " (e) }
+                    p { a href="/setup" { "Open the setup" } " or run " code { "nxr init" } "." }
+                }
+            }
+        }
+        section.card {
+            h2 { "Catalog" }
+            p { (catalog) }
+        }
+    }
 }

@@ -1,1 +1,493 @@
-//! (to be written)
+//! The listener: tiny_http worker threads, the access token, the session cookie, CSRF, body limits
+//! and security headers (DESIGN.md §7). Everything past authentication goes through [`super::route`].
+//!
+//! - Binds loopback unless `allow_remote`.
+//! - The access token lives in `$NXR_HOME/web_token` (mode 0600), created on first run, then reused.
+//! - `?token=…` on any GET sets an HttpOnly, SameSite=Strict cookie and redirects to the same URL
+//!   without the token (so it never stays in the address bar, history or a Referer).
+//! - `Authorization: Bearer <token>` works too (scripts); bearer requests are not cookie-driven, so
+//!   they need no CSRF token.
+//! - Cookie-authenticated POST/PUT/PATCH/DELETE must carry the CSRF token (form field `csrf` or
+//!   header `X-CSRF-Token`): HMAC-SHA256 of a fixed label keyed by the access token.
+
+use super::{Req, Resp, WebCtx};
+use crate::domain::env::Env;
+use crate::domain::store::Store;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// Largest request body accepted; bigger → 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The file under `$NXR_HOME` that holds the access token.
+pub const TOKEN_FILE: &str = "web_token";
+/// The form field (and `X-CSRF-Token` header) that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+const WORKERS: usize = 4;
+const CSRF_LABEL: &[u8] = b"nxr web csrf v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(
+        "refusing to bind {bind}: it is not a loopback address, so anyone on the network could reach your agents' setup; use --bind 127.0.0.1, or pass --allow-remote if you really mean to expose it"
+    )]
+    RemoteNotAllowed { bind: String },
+    #[error(
+        "{bind:?} is not an IP address to bind; use e.g. --bind 127.0.0.1 (or ::1, or localhost)"
+    )]
+    BadAddress { bind: String },
+    #[error(
+        "cannot listen on {addr}: {message}; pick another port with --port (0 picks a free one)"
+    )]
+    Bind { addr: String, message: String },
+    #[error(
+        "cannot read or create the web access token at {path}: {source}; check that NXR_HOME is a writable directory"
+    )]
+    Token {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A running server. `stop()` (or dropping it) stops the workers and closes the port.
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    /// The access token (secret: never log it).
+    pub token: String,
+    server: Arc<tiny_http::Server>,
+    stopping: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        match self.addr.ip() {
+            IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.addr.port()),
+            IpAddr::V4(ip) => format!("http://{ip}:{}", self.addr.port()),
+        }
+    }
+
+    /// The URL to open once: it carries the token and sets the session cookie.
+    pub fn login_url(&self) -> String {
+        format!("{}/?token={}", self.base_url(), self.token)
+    }
+
+    /// The CSRF token forms must carry in this server's sessions.
+    pub fn csrf_token(&self) -> String {
+        csrf_for(&self.token)
+    }
+
+    /// The name of the session cookie (per port, so two servers on one host do not clash).
+    pub fn cookie_name(&self) -> String {
+        cookie_name(self.addr.port())
+    }
+
+    /// Stops accepting requests and waits for the workers to finish their current request.
+    pub fn stop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for _ in 0..self.workers.len() {
+            self.server.unblock();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts the server on `bind:port` (port 0 picks a free one).
+pub fn start(
+    env: Env,
+    store: Arc<Store>,
+    rt: tokio::runtime::Handle,
+    bind: &str,
+    port: u16,
+    allow_remote: bool,
+) -> Result<ServerHandle, ServerError> {
+    let ip = parse_bind(bind)?;
+    if !ip.is_loopback() && !allow_remote {
+        return Err(ServerError::RemoteNotAllowed {
+            bind: bind.to_string(),
+        });
+    }
+    let token = load_or_create_token(&env.nxr_home)?;
+    let want = SocketAddr::new(ip, port);
+    let server = tiny_http::Server::http(want).map_err(|e| ServerError::Bind {
+        addr: want.to_string(),
+        message: e.to_string(),
+    })?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| ServerError::Bind {
+            addr: want.to_string(),
+            message: "the listener has no IP address".into(),
+        })?;
+    let server = Arc::new(server);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Shared {
+        ctx: WebCtx { env, store, rt },
+        csrf: csrf_for(&token),
+        cookie_name: cookie_name(addr.port()),
+        token: token.clone(),
+    });
+    let mut workers = Vec::with_capacity(WORKERS);
+    for i in 0..WORKERS {
+        let (server, stopping, shared) = (server.clone(), stopping.clone(), shared.clone());
+        let worker = std::thread::Builder::new()
+            .name(format!("nxr-web-{i}"))
+            .spawn(move || {
+                while !stopping.load(Ordering::SeqCst) {
+                    match server.recv_timeout(Duration::from_millis(250)) {
+                        Ok(Some(request)) => serve_one(&shared, request),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "web server: receive failed");
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                    }
+                }
+            })
+            .map_err(|e| ServerError::Bind {
+                addr: addr.to_string(),
+                message: format!("cannot start a worker thread: {e}"),
+            })?;
+        workers.push(worker);
+    }
+    tracing::info!(%addr, "web server listening");
+    Ok(ServerHandle {
+        addr,
+        token,
+        server,
+        stopping,
+        workers,
+    })
+}
+
+fn parse_bind(bind: &str) -> Result<IpAddr, ServerError> {
+    let b = bind.trim();
+    if b.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    b.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| ServerError::BadAddress {
+            bind: bind.to_string(),
+        })
+}
+
+fn cookie_name(port: u16) -> String {
+    format!("nxr_session_{port}")
+}
+
+/// The CSRF token for sessions of `token`: hex HMAC-SHA256 of a fixed label keyed by the token.
+pub fn csrf_for(token: &str) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(token.as_bytes()) {
+        Ok(m) => m,
+        // HMAC accepts keys of any length; this branch cannot be reached.
+        Err(_) => return String::new(),
+    };
+    mac.update(CSRF_LABEL);
+    hex(&mac.finalize().into_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time string equality (lengths are not secret).
+fn same(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// The path of the token file.
+pub fn token_path(nxr_home: &Path) -> PathBuf {
+    nxr_home.join(TOKEN_FILE)
+}
+
+fn valid_token(t: &str) -> bool {
+    t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Reads `$NXR_HOME/web_token`, or creates it (32 random bytes, hex, mode 0600, atomically).
+pub fn load_or_create_token(nxr_home: &Path) -> Result<String, ServerError> {
+    let path = token_path(nxr_home);
+    let err = |source: std::io::Error| ServerError::Token {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if valid_token(s.trim()) => {
+            restrict_mode(&path).map_err(err)?;
+            return Ok(s.trim().to_string());
+        }
+        Ok(_) => tracing::warn!(path = %path.display(), "web token file malformed; replacing it"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    std::fs::create_dir_all(nxr_home).map_err(err)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+    let token = hex(&bytes);
+    // NamedTempFile is created with mode 0600; write, fsync, rename.
+    let mut tmp = tempfile::NamedTempFile::new_in(nxr_home).map_err(err)?;
+    tmp.write_all(token.as_bytes()).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    restrict_mode(tmp.path()).map_err(err)?;
+    tmp.persist(&path).map_err(|e| err(e.error))?;
+    Ok(token)
+}
+
+#[cfg(unix)]
+fn restrict_mode(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)?;
+    if meta.permissions().mode() & 0o777 != 0o600 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_mode(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+struct Shared {
+    ctx: WebCtx,
+    token: String,
+    csrf: String,
+    cookie_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    Cookie,
+    Bearer,
+}
+
+fn serve_one(shared: &Shared, mut request: tiny_http::Request) {
+    let resp = answer(shared, &mut request);
+    let mut out = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
+    let mut headers: Vec<(String, String)> = vec![
+        ("Content-Type".into(), resp.content_type.into()),
+        ("X-Content-Type-Options".into(), "nosniff".into()),
+        ("X-Frame-Options".into(), "DENY".into()),
+        ("Referrer-Policy".into(), "no-referrer".into()),
+        ("Cache-Control".into(), "no-store".into()),
+        (
+            "Content-Security-Policy".into(),
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'".into(),
+        ),
+    ];
+    headers.extend(resp.headers);
+    for (k, v) in headers {
+        match tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            Ok(h) => out.add_header(h),
+            Err(()) => tracing::warn!(header = %k, "web server: dropped an invalid header"),
+        }
+    }
+    if let Err(e) = request.respond(out) {
+        tracing::debug!(error = %e, "web server: client went away");
+    }
+}
+
+fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
+    let method = request.method().as_str().to_ascii_uppercase();
+    let url = request.url().to_string();
+    let (path, raw_query) = match url.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (url.clone(), String::new()),
+    };
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let is_api = path == "/api" || path.starts_with("/api/");
+
+    // ?token=… : check it, set the cookie, and send the browser to the same URL without it.
+    let raw_pairs: Vec<&str> = raw_query.split('&').filter(|p| !p.is_empty()).collect();
+    if let Some(given) = raw_pairs
+        .iter()
+        .find_map(|p| p.strip_prefix("token="))
+        .map(super::url_decode)
+    {
+        if !same(&given, &shared.token) {
+            return unauthorized(is_api, "the token in the URL is not this server's token");
+        }
+        let rest: Vec<&str> = raw_pairs
+            .iter()
+            .copied()
+            .filter(|p| !p.starts_with("token="))
+            .collect();
+        let target = if rest.is_empty() || path.is_empty() {
+            if path.is_empty() {
+                "/".to_string()
+            } else {
+                path.clone()
+            }
+        } else {
+            format!("{path}?{}", rest.join("&"))
+        };
+        return Resp::redirect(&target).with_header(
+            "Set-Cookie",
+            &format!(
+                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                shared.cookie_name, shared.token
+            ),
+        );
+    }
+
+    let bearer = header("authorization").and_then(|v| {
+        let v = v.trim();
+        v.get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("bearer "))
+            .map(|_| v[7..].trim())
+    });
+    let cookie = header("cookie").and_then(|c| {
+        c.split(';').find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k.trim() == shared.cookie_name).then(|| v.trim())
+        })
+    });
+    let auth = if bearer.is_some_and(|b| same(b, &shared.token)) {
+        Auth::Bearer
+    } else if cookie.is_some_and(|c| same(c, &shared.token)) {
+        Auth::Cookie
+    } else if bearer.is_some() {
+        return unauthorized(is_api, "the bearer token is not this server's token");
+    } else {
+        return unauthorized(is_api, "no session cookie and no bearer token");
+    };
+
+    // Body, at most MAX_BODY_BYTES.
+    if request.body_length().is_some_and(|n| n > MAX_BODY_BYTES) {
+        return too_large(is_api);
+    }
+    let mut body = Vec::new();
+    let limit = (MAX_BODY_BYTES + 1) as u64;
+    if let Err(e) = request.as_reader().take(limit).read_to_end(&mut body) {
+        let msg = format!("could not read the request body: {e}");
+        return if is_api {
+            Resp::json_error(400, &msg)
+        } else {
+            Resp::html(400, super::pages::message_page("Bad request", &msg))
+        };
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return too_large(is_api);
+    }
+
+    let query = super::url_decode_pairs(&raw_query);
+    let req = Req {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        csrf_token: shared.csrf.clone(),
+    };
+
+    let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    if changes_state && auth == Auth::Cookie && !csrf_ok(&req, &shared.csrf) {
+        let msg = "this form is missing its CSRF token or carries a stale one; reload the page and submit it again";
+        return if is_api {
+            Resp::json_error(403, msg)
+        } else {
+            Resp::html(403, super::pages::message_page("Forbidden", msg))
+        };
+    }
+
+    let ctx = &shared.ctx;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::route(ctx, &req))) {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::error!(path = %req.path, "web handler panicked");
+            let msg = "internal error while handling this request; see $NXR_HOME/logs/nxr.log";
+            if is_api {
+                Resp::json_error(500, msg)
+            } else {
+                Resp::html(500, super::pages::message_page("Internal error", msg))
+            }
+        }
+    }
+}
+
+fn csrf_ok(req: &Req, csrf: &str) -> bool {
+    if req
+        .header("x-csrf-token")
+        .is_some_and(|h| same(h.trim(), csrf))
+    {
+        return true;
+    }
+    let is_form = req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    is_form
+        && req
+            .form()
+            .iter()
+            .any(|(k, v)| k == CSRF_FIELD && same(v, csrf))
+}
+
+fn too_large(is_api: bool) -> Resp {
+    let msg = format!(
+        "the request body is larger than {} bytes; send less",
+        MAX_BODY_BYTES
+    );
+    let resp = if is_api {
+        Resp::json_error(413, &msg)
+    } else {
+        Resp::html(413, super::pages::message_page("Request too large", &msg))
+    };
+    resp.with_header("Connection", "close")
+}
+
+fn unauthorized(is_api: bool, why: &str) -> Resp {
+    let help = "Open the URL that `nxr serve` printed when it started (it ends in ?token=…); it sets a session cookie. Scripts may send `Authorization: Bearer <token>` instead; the token is in the file web_token in nxr's data directory ($NXR_HOME).";
+    if is_api {
+        Resp::json_error(401, &format!("not authenticated: {why}. {help}"))
+    } else {
+        Resp::html(
+            401,
+            super::pages::message_page(
+                "Sign-in needed",
+                &format!("Not authenticated: {why}. {help}"),
+            ),
+        )
+    }
+}

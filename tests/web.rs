@@ -1,0 +1,440 @@
+//! The web server's rules (DESIGN.md §7), over real HTTP on 127.0.0.1:0.
+
+mod common;
+
+use common::Homes;
+use nxr::domain::store::Store;
+use nxr::web::server::{self, ServerHandle};
+use reqwest::StatusCode;
+use std::io::{BufRead, Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Running {
+    rt: tokio::runtime::Runtime,
+    server: ServerHandle,
+    client: reqwest::Client,
+    _homes: Homes,
+}
+
+impl Running {
+    fn start() -> Running {
+        let homes = Homes::new();
+        Running::start_in(homes)
+    }
+
+    fn start_in(homes: Homes) -> Running {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let env = homes.env();
+        let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+        let server = server::start(env, store, rt.handle().clone(), "127.0.0.1", 0, false).unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Running {
+            rt,
+            server,
+            client,
+            _homes: homes,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url())
+    }
+
+    fn cookie(&self) -> String {
+        format!("{}={}", self.server.cookie_name(), self.server.token)
+    }
+
+    fn send(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        self.rt.block_on(async {
+            let resp = rb.send().await.unwrap();
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp.text().await.unwrap();
+            (status, headers, body)
+        })
+    }
+
+    fn get(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        self.send(self.client.get(self.url(path)))
+    }
+
+    fn get_cookie(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        self.send(
+            self.client
+                .get(self.url(path))
+                .header("Cookie", self.cookie()),
+        )
+    }
+
+    fn get_bearer(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        self.send(
+            self.client
+                .get(self.url(path))
+                .bearer_auth(&self.server.token),
+        )
+    }
+}
+
+#[test]
+fn every_request_without_cookie_or_bearer_is_401() {
+    let s = Running::start();
+    let (status, headers, body) = s.get("/");
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        body.contains("nxr serve"),
+        "the 401 page explains how to sign in: {body}"
+    );
+    assert!(
+        !body.contains(&s.server.token),
+        "the 401 page must not reveal the token"
+    );
+
+    let (status, headers, body) = s.get("/api/models/roster");
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("Bearer"));
+
+    // A wrong token in the URL, the bearer header or the cookie is refused too.
+    assert_eq!(s.get("/?token=deadbeef").0, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = s.send(s.client.get(s.url("/")).bearer_auth("not-the-token"));
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let bad_cookie = format!("{}={}", s.server.cookie_name(), "0".repeat(64));
+    let (status, _, _) = s.send(s.client.get(s.url("/")).header("Cookie", bad_cookie));
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn token_url_sets_a_strict_httponly_cookie_and_redirects_without_the_token() {
+    let s = Running::start();
+    let (status, headers, _) = s.get(&format!("/?token={}&view=all", s.server.token));
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap();
+    assert_eq!(location, "/?view=all");
+    assert!(!location.contains(&s.server.token));
+    let set_cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.starts_with(&format!("{}=", s.server.cookie_name())));
+    assert!(set_cookie.contains("HttpOnly"));
+    assert!(set_cookie.contains("SameSite=Strict"));
+
+    // The browser sends the cookie back on the redirect and lands on the dashboard.
+    let pair = set_cookie.split(';').next().unwrap().to_string();
+    let (status, _, body) = s.send(s.client.get(s.url(location)).header("Cookie", pair));
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Dashboard"));
+
+    let (status, _, body) = s.get_cookie("/");
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Dashboard"));
+}
+
+#[test]
+fn bearer_token_works_for_pages_and_api() {
+    let s = Running::start();
+    let (status, _, body) = s.get_bearer("/");
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("<nav>"));
+    for label in ["Dashboard", "Models", "Agents", "Setup"] {
+        assert!(body.contains(label), "nav lists {label}");
+    }
+    let (status, headers, body) = s.get_bearer("/api/no-such-thing");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(body.contains("no such API path"));
+}
+
+#[test]
+fn cookie_posts_need_the_csrf_token_bearer_posts_do_not() {
+    let s = Running::start();
+    let form = "csrf=wrong&x=1";
+    // Cookie, no CSRF token → 403.
+    let (status, _, body) = s.send(
+        s.client
+            .post(s.url("/"))
+            .header("Cookie", s.cookie())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("x=1"),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("CSRF"));
+    // Cookie, wrong CSRF token → 403.
+    let (status, _, _) = s.send(
+        s.client
+            .post(s.url("/"))
+            .header("Cookie", s.cookie())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Cookie, right CSRF token → past the check (the dashboard answers GET only: 405).
+    let (status, headers, _) = s.send(
+        s.client
+            .post(s.url("/"))
+            .header("Cookie", s.cookie())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={}&x=1", s.server.csrf_token())),
+    );
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "GET");
+    // The header form of the token works as well.
+    let (status, _, _) = s.send(
+        s.client
+            .post(s.url("/"))
+            .header("Cookie", s.cookie())
+            .header("X-CSRF-Token", s.server.csrf_token()),
+    );
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // Bearer calls are not cookie-driven: no CSRF needed.
+    let (status, _, _) = s.send(
+        s.client
+            .post(s.url("/"))
+            .bearer_auth(&s.server.token)
+            .body("x=1"),
+    );
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // Forms on pages carry the token: the CSRF value is derived from the access token, not equal to it.
+    assert_ne!(s.server.csrf_token(), s.server.token);
+    assert_eq!(s.server.csrf_token().len(), 64);
+}
+
+#[test]
+fn bodies_over_one_megabyte_get_413() {
+    let s = Running::start();
+    let big = vec![b'a'; server::MAX_BODY_BYTES + 1];
+    let (status, _, body) = s.send(
+        s.client
+            .post(s.url("/api/models/rescore"))
+            .bearer_auth(&s.server.token)
+            .body(big),
+    );
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("larger than"));
+    // Exactly at the limit is read (and then routed: the dashboard answers 405 to POST).
+    let ok = vec![b'a'; server::MAX_BODY_BYTES];
+    let (status, _, _) = s.send(
+        s.client
+            .post(s.url("/"))
+            .bearer_auth(&s.server.token)
+            .body(ok),
+    );
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[test]
+fn unknown_paths_are_404_and_wrong_methods_405() {
+    let s = Running::start();
+    let (status, headers, body) = s.get_bearer("/no/such/page");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(body.contains("Not found"));
+    let (status, _, _) = s.send(s.client.delete(s.url("/")).bearer_auth(&s.server.token));
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[test]
+fn security_headers_are_on_every_response() {
+    let s = Running::start();
+    for (status, headers, _) in [s.get("/"), s.get_bearer("/"), s.get_bearer("/nope")] {
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{status}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{status}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(headers["x-frame-options"], "DENY");
+    }
+}
+
+#[test]
+fn non_loopback_bind_is_refused_without_allow_remote() {
+    let homes = Homes::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = homes.env();
+    let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+    let err = server::start(
+        env.clone(),
+        store.clone(),
+        rt.handle().clone(),
+        "0.0.0.0",
+        0,
+        false,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--allow-remote"), "{err}");
+    assert!(err.contains("0.0.0.0"), "{err}");
+    let err = server::start(env, store, rt.handle().clone(), "not an ip", 0, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--bind 127.0.0.1"), "{err}");
+
+    // The CLI says the same and exits non-zero.
+    let out = homes
+        .nxr()
+        .args(["serve", "--bind", "0.0.0.0", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+}
+
+#[test]
+fn token_file_is_0600_and_reused_across_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let homes = Homes::new();
+    let path = server::token_path(&homes.nxr_home());
+    let first = {
+        let s = Running::start_in(Homes {
+            dir: tempfile::tempdir().unwrap(),
+        });
+        // (a separate home: its token differs from ours)
+        s.server.token.clone()
+    };
+    let t1 = server::load_or_create_token(&homes.nxr_home()).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let t2 = server::load_or_create_token(&homes.nxr_home()).unwrap();
+    assert_eq!(t1, t2, "the token is reused");
+    assert_ne!(t1, first, "each home has its own random token");
+    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), t1);
+    // A server started on this home uses the stored token.
+    let s = Running::start_in(homes);
+    assert_eq!(s.server.token, t1);
+}
+
+#[test]
+fn hostile_strings_are_html_escaped() {
+    let s = Running::start();
+    // A raw request whose path carries markup: the 404 page echoes it escaped.
+    let mut tcp = std::net::TcpStream::connect(s.server.addr).unwrap();
+    write!(
+        tcp,
+        "GET /<script>alert(1)</script> HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        s.server.token
+    )
+    .unwrap();
+    let mut raw = String::new();
+    tcp.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 404"), "{raw}");
+    assert!(!raw.contains("<script>alert(1)</script>"), "{raw}");
+    assert!(
+        raw.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{raw}"
+    );
+
+    // The dashboard escapes agent fields (names, models from the catalog, skills).
+    let hostile = "<img src=x onerror=alert(1)>";
+    let agent = nxr::domain::agents::Agent {
+        id: 1,
+        name: hostile.into(),
+        role: nxr::domain::roles::Role::Pm,
+        model: format!("evil/{hostile}:free"),
+        provider: "openrouter".into(),
+        status: "active".into(),
+        skillset: vec![hostile.into()],
+        model_score: None,
+        model_auto_assigned: true,
+        workspace_id: "default".into(),
+        is_default: true,
+        hermes_profile: "pm".into(),
+        hermes_profile_path: "/tmp/x".into(),
+        created_at: "2026-05-01T00:00:00Z".into(),
+        updated_at: "2026-05-01T00:00:00Z".into(),
+    };
+    let html = nxr::web::pages::dashboard_body(&Ok(vec![agent]), hostile).into_string();
+    assert!(!html.contains("<img"), "{html}");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+}
+
+#[test]
+fn nxr_serve_prints_the_sign_in_url_once_and_it_works() {
+    let homes = Homes::new();
+    let mut child = homes
+        .nxr()
+        .args(["serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut url = None;
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if let Some(pos) = line.find("http://")
+            && line.contains("?token=")
+        {
+            url = Some(line[pos..].trim().to_string());
+        }
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("no sign-in URL in {seen:?}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(
+        seen.iter().filter(|l| l.contains("?token=")).count(),
+        1,
+        "the token URL is printed once: {seen:?}"
+    );
+    let token = url.split("?token=").nth(1).unwrap().to_string();
+    let stored = std::fs::read_to_string(server::token_path(&homes.nxr_home())).unwrap();
+    assert_eq!(stored.trim(), token);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let first = client.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), StatusCode::SEE_OTHER);
+        let cookie = first.headers()["set-cookie"].to_str().unwrap();
+        let pair = cookie.split(';').next().unwrap().to_string();
+        let base = url.split("/?token=").next().unwrap();
+        client
+            .get(format!("{base}/"))
+            .header("Cookie", pair)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(status, StatusCode::OK);
+}

@@ -1,10 +1,16 @@
-//! Deterministic model scoring (DESIGN.md §4). Pure: no I/O. Owner: the scoring issue.
+//! Deterministic model scoring (DESIGN.md §4, docs/scoring.md). Pure: no I/O, no wall clock (the time
+//! reference is `ScoringConfig::now`). Owner: the scoring issue.
 //! INTERFACE PINNED for other modules: `score`, `best_free`, `best_paid`, `rank`, `ModelScore`, `Pick`,
-//! `PickSource`, `Health`, `ScoringConfig`. Fill in the bodies; keep the signatures (extend if needed).
+//! `PickSource`, `Health`, `ScoringConfig`.
+//!
+//! Every number is an integer: sub-scores are points 0–1000, the total is the weighted mean of the
+//! sub-scores (floored), logarithms are computed in fixed point, so the same catalog gives the same
+//! picks byte for byte on every machine. Ranking order: total desc, then context desc, then id asc.
 
 use crate::domain::catalog::Model;
-use crate::domain::roles::Role;
-use serde::Serialize;
+use crate::domain::roles::{Requirements, Role};
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Observed health per model id (our failures, endpoint uptime). Missing = neutral.
@@ -14,9 +20,93 @@ pub struct Health {
     pub success_permille: BTreeMap<String, u32>,
 }
 
-/// Weights and overridable requirements (from settings).
+/// The local model used when neither a free catalog model nor `openrouter/free` is available and
+/// Ollama lists no Qwen model.
+pub const DEFAULT_LOCAL_QWEN: &str = "qwen3:8b";
+/// The router that is the first fallback.
+pub const OPENROUTER_FREE: &str = "openrouter/free";
+/// Reliability when nothing is known about a model.
+pub const NEUTRAL_RELIABILITY: u32 = 500;
+/// Capability points for the parameter count when it cannot be read from the id or name.
+pub const NEUTRAL_PARAMS: u32 = 500;
+/// Recency falls from 1000 (created today) to 0 over this many days.
+pub const RECENCY_SPAN_DAYS: i64 = 730;
+/// A model whose `expiration_date` is less than this far away never wins.
+pub const EXPIRY_GUARD_SECS: i64 = 86_400;
+
+/// How much each sub-score counts for a role. The total is `Σ weight × sub-score / Σ weight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub context: u32,
+    pub capability: u32,
+    pub tools: u32,
+    pub recency: u32,
+    pub reliability: u32,
+    pub price: u32,
+}
+
+impl Weights {
+    /// The documented default table (docs/scoring.md). Each row sums to 100.
+    pub const fn default_for(role: Role) -> Weights {
+        let [context, capability, tools, recency, reliability, price] = match role {
+            Role::Pm => [20, 30, 20, 10, 10, 10],
+            Role::Engineer => [20, 35, 20, 10, 10, 5],
+            Role::Hermes => [20, 30, 25, 10, 10, 5],
+            Role::Creative => [10, 45, 0, 20, 15, 10],
+            Role::Research => [35, 35, 5, 10, 10, 5],
+            Role::Custom => [20, 30, 15, 15, 10, 10],
+        };
+        Weights {
+            context,
+            capability,
+            tools,
+            recency,
+            reliability,
+            price,
+        }
+    }
+
+    pub fn sum(&self) -> u32 {
+        self.context + self.capability + self.tools + self.recency + self.reliability + self.price
+    }
+}
+
+/// Weights and overridable requirements (from settings), plus the time reference.
 #[derive(Debug, Clone, Default)]
-pub struct ScoringConfig {}
+pub struct ScoringConfig {
+    /// "Now" as unix seconds, for recency and the expiry guard. `None`: recency is neutral (500) for
+    /// every model, and any model with an announced expiration date is treated as expiring.
+    pub now: Option<i64>,
+    /// Per-role weight overrides; roles missing here use [`Weights::default_for`].
+    pub weights: BTreeMap<Role, Weights>,
+    /// Requirements of the `custom` role; `None` = [`Role::default_requirements`].
+    pub custom: Option<Requirements>,
+}
+
+impl ScoringConfig {
+    /// The default table with `now` as the time reference.
+    pub fn at(now: chrono::DateTime<chrono::Utc>) -> ScoringConfig {
+        ScoringConfig {
+            now: Some(now.timestamp()),
+            ..ScoringConfig::default()
+        }
+    }
+
+    pub fn weights(&self, role: Role) -> Weights {
+        self.weights
+            .get(&role)
+            .copied()
+            .unwrap_or(Weights::default_for(role))
+    }
+
+    pub fn requirements(&self, role: Role) -> Requirements {
+        match (role, self.custom) {
+            (Role::Custom, Some(r)) => r,
+            _ => role.default_requirements(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SubScores {
@@ -38,6 +128,8 @@ pub struct ModelScore {
     pub total: u32,
     pub sub: SubScores,
     pub reasons: Vec<String>,
+    /// The model's context length (the first tie-breaker after the total).
+    pub context_length: u64,
 }
 
 /// Which link of the fallback chain a pick came from.
@@ -52,6 +144,18 @@ pub enum PickSource {
     LocalOllama { pulled: bool },
 }
 
+impl PickSource {
+    /// A short human label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            PickSource::Ranked => "ranked",
+            PickSource::OpenRouterFree => "fallback: openrouter/free",
+            PickSource::LocalOllama { pulled: true } => "fallback: local Ollama",
+            PickSource::LocalOllama { pulled: false } => "fallback: local Ollama (not pulled)",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pick {
     pub model_id: String,
@@ -63,26 +167,776 @@ pub struct Pick {
     pub warnings: Vec<String>,
 }
 
-pub fn score(_model: &Model, _role: Role, _health: &Health, _cfg: &ScoringConfig) -> ModelScore {
-    todo!("scoring issue")
+// ---------------------------------------------------------------------------------------------
+// Integer helpers
+// ---------------------------------------------------------------------------------------------
+
+/// 1000 × log2(x), floored, in exact integer arithmetic (x ≥ 1; 0 maps to 0).
+pub fn log2_milli(x: u64) -> i64 {
+    if x <= 1 {
+        return 0;
+    }
+    let n = x.ilog2();
+    // y in [2^40, 2^41): x normalised to [1, 2) in Q40.
+    const Q: u32 = 40;
+    let mut y: u128 = ((x as u128) << Q) >> n;
+    let mut frac: u64 = 0;
+    const BITS: u32 = 20;
+    for i in 0..BITS {
+        y = (y * y) >> Q;
+        if y >= (2u128 << Q) {
+            y >>= 1;
+            frac |= 1 << (BITS - 1 - i);
+        }
+    }
+    n as i64 * 1000 + ((frac * 1000) >> BITS) as i64
+}
+
+fn clamp_points(v: i64) -> u32 {
+    v.clamp(0, 1000) as u32
+}
+
+/// Parameter counts read from a model id or name, in millions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Params {
+    pub total_millions: u64,
+    /// Active parameters of a mixture-of-experts model (`a12b`).
+    pub active_millions: Option<u64>,
+}
+
+impl Params {
+    /// The size capability is judged on: total, or √(total × active) for a mixture of experts.
+    pub fn effective_millions(&self) -> u64 {
+        match self.active_millions {
+            Some(a) if a > 0 && a < self.total_millions => (self.total_millions * a).isqrt(),
+            _ => self.total_millions,
+        }
+    }
+}
+
+/// `"1.2"` → 1200 (thousandths), at most three decimals.
+fn parse_decimal_milli(s: &str) -> Option<u64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || int.len() > 9 {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 3 {
+        return None;
+    }
+    let mut v: u64 = int.parse().ok()?;
+    v *= 1000;
+    let mut scale = 100;
+    for b in frac.bytes() {
+        v += (b - b'0') as u64 * scale;
+        scale /= 10;
+    }
+    Some(v)
+}
+
+/// One token → (millions, kind). Kinds: total (`70b`, `1.2b`, `1t`, `350m`, `e4b`), active (`a12b`),
+/// experts (`8x7b`).
+fn parse_param_token(tok: &str) -> Option<(u64, bool)> {
+    let (body, unit) = match tok.as_bytes().last()? {
+        b'b' => (&tok[..tok.len() - 1], 1_000u64),
+        b't' => (&tok[..tok.len() - 1], 1_000_000u64),
+        b'm' => (&tok[..tok.len() - 1], 1u64),
+        _ => return None,
+    };
+    let (body, active) = if let Some(rest) = body.strip_prefix('a') {
+        (rest, true)
+    } else if let Some(rest) = body.strip_prefix('e') {
+        (rest, false)
+    } else {
+        (body, false)
+    };
+    if let Some((n, each)) = body.split_once('x') {
+        let n = parse_decimal_milli(n)?;
+        let each = parse_decimal_milli(each)?;
+        return Some((n / 1000 * each * unit / 1000, active));
+    }
+    let v = parse_decimal_milli(body)?;
+    let millions = v * unit / 1000;
+    (millions > 0).then_some((millions, active))
+}
+
+/// Reads the parameter count from an id or name: `70b`, `405b`, `120b-a12b` (MoE: total 120B, active
+/// 12B), `e4b`, `1.2b`, `1t`, `8x7b`. `None` when nothing size-like is in the text.
+pub fn parse_params(text: &str) -> Option<Params> {
+    let lower = text.to_ascii_lowercase();
+    let mut total = None;
+    let mut active = None;
+    for tok in lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
+        let tok = tok.trim_matches('.');
+        if tok.is_empty() || !tok.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Some((m, is_active)) = parse_param_token(tok) {
+            if is_active {
+                active.get_or_insert(m);
+            } else {
+                total.get_or_insert(m);
+            }
+        }
+    }
+    total.map(|total_millions| Params {
+        total_millions,
+        active_millions: active,
+    })
+}
+
+/// Params from the id (after the author), else from the display name.
+pub fn model_params(model: &Model) -> Option<Params> {
+    let slug = model.id.split_once('/').map_or(model.id.as_str(), |x| x.1);
+    parse_params(slug).or_else(|| parse_params(&model.name))
+}
+
+/// Capability points for a size: 0 at ≤ 1B, +100 per doubling, 1000 at ≥ 1024B.
+pub fn param_points(p: &Params) -> u32 {
+    let eff = p.effective_millions().max(1);
+    clamp_points((log2_milli(eff) - log2_milli(1000)) / 10)
+}
+
+/// A USD-per-token string → pico-USD per token (= micro-USD per million tokens). Exact IEEE ops only.
+fn price_pico(p: &str) -> Option<u64> {
+    match p.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Some((v * 1e12).round() as u64),
+        _ => None,
+    }
+}
+
+/// Blended price (3 prompt : 1 completion) in micro-USD per million tokens.
+fn blended_micro_per_million(m: &Model) -> Option<u64> {
+    let p = price_pico(&m.prompt_price)?;
+    let c = price_pico(&m.completion_price)?;
+    Some((3 * p + c) / 4)
+}
+
+/// The price floor: at or below $0.05 per million tokens a paid model gets the full 1000.
+const PRICE_FLOOR_MICRO: u64 = 50_000;
+
+/// Price points: 1000 for free; paid: 1000 at ≤ $0.05/M blended, −100 per doubling above that.
+fn price_points(blended_micro: u64) -> u32 {
+    if blended_micro <= PRICE_FLOOR_MICRO {
+        return 1000;
+    }
+    clamp_points(1000 - (log2_milli(blended_micro) - log2_milli(PRICE_FLOOR_MICRO)) / 10)
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or RFC 3339 → unix seconds.
+fn parse_expiry(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-model features (computed once, shared by all roles)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expiry {
+    None,
+    /// Expires within the guard (or already expired, or no time reference).
+    Soon,
+    Later,
+    Unreadable,
+}
+
+#[derive(Debug, Clone)]
+struct Features {
+    context: u64,
+    context_log: i64,
+    is_free: bool,
+    is_router: bool,
+    text_out: bool,
+    tools: bool,
+    tool_choice: bool,
+    reasoning: bool,
+    structured: bool,
+    params: Option<Params>,
+    capability: u32,
+    tools_points: u32,
+    recency: u32,
+    age_days: Option<i64>,
+    reliability: u32,
+    success: Option<u32>,
+    price: u32,
+    blended_micro: Option<u64>,
+    expiry: Expiry,
+}
+
+fn features(m: &Model, health: &Health, cfg: &ScoringConfig) -> Features {
+    let mut tools = false;
+    let mut tool_choice = false;
+    let mut reasoning = false;
+    let mut structured = false;
+    for p in &m.supported_parameters {
+        match p.as_str() {
+            "tools" => tools = true,
+            "tool_choice" => tool_choice = true,
+            "reasoning" | "include_reasoning" => reasoning = true,
+            "structured_outputs" | "response_format" => structured = true,
+            _ => {}
+        }
+    }
+    let is_router = m.is_router();
+    let is_free = m.is_free();
+    let params = model_params(m);
+    let size = params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
+    let capability = 7 * size / 10 + 200 * reasoning as u32 + 100 * structured as u32;
+    let tools_points = if tools {
+        600 + 400 * tool_choice as u32
+    } else {
+        0
+    };
+    let (recency, age_days) = match cfg.now {
+        Some(now) => {
+            let age = ((now - m.created) / 86_400).max(0);
+            (
+                clamp_points(1000 - age * 1000 / RECENCY_SPAN_DAYS),
+                Some(age),
+            )
+        }
+        None => (500, None),
+    };
+    let success = if health.success_permille.is_empty() {
+        None
+    } else {
+        health.success_permille.get(&m.id).map(|s| (*s).min(1000))
+    };
+    let reliability = success.map_or(NEUTRAL_RELIABILITY, |s| clamp_points(2 * s as i64 - 1000));
+    let blended_micro = if is_free {
+        None
+    } else {
+        blended_micro_per_million(m)
+    };
+    let price = if is_free {
+        1000
+    } else {
+        blended_micro.map_or(0, price_points)
+    };
+    let expiry = match &m.expiration_date {
+        None => Expiry::None,
+        Some(s) => match (parse_expiry(s), cfg.now) {
+            (None, _) => Expiry::Unreadable,
+            (Some(_), None) => Expiry::Soon,
+            (Some(at), Some(now)) if at - now < EXPIRY_GUARD_SECS => Expiry::Soon,
+            (Some(_), Some(_)) => Expiry::Later,
+        },
+    };
+    Features {
+        context: m.context_length,
+        context_log: log2_milli(m.context_length.max(1)),
+        is_free,
+        is_router,
+        text_out: m.has_text_output(),
+        tools,
+        tool_choice,
+        reasoning,
+        structured,
+        params,
+        capability,
+        tools_points,
+        recency,
+        age_days,
+        reliability,
+        success,
+        price,
+        blended_micro,
+        expiry,
+    }
+}
+
+/// The numbers of one (model, role), without the reasons.
+#[derive(Debug, Clone, Copy)]
+struct Quick {
+    passes: bool,
+    total: u32,
+    context: u32,
+}
+
+/// Per-role constants, computed once per ranking.
+#[derive(Debug, Clone, Copy)]
+struct RoleCtx {
+    role: Role,
+    req: Requirements,
+    min_log: i64,
+    w: Weights,
+    wsum: u32,
+}
+
+impl RoleCtx {
+    fn new(role: Role, cfg: &ScoringConfig) -> RoleCtx {
+        let req = cfg.requirements(role);
+        let w = cfg.weights(role);
+        RoleCtx {
+            role,
+            req,
+            min_log: log2_milli(req.min_context.max(1)),
+            w,
+            wsum: w.sum().max(1),
+        }
+    }
+
+    fn quick(&self, f: &Features) -> Quick {
+        let passes = f.context >= self.req.min_context
+            && (!self.req.needs_tools || f.tools)
+            && !f.is_router
+            && f.text_out
+            && matches!(f.expiry, Expiry::None | Expiry::Later);
+        let context = context_points(
+            f.context_log,
+            self.min_log,
+            f.context >= self.req.min_context,
+        );
+        let w = &self.w;
+        let sum = w.context * context
+            + w.capability * f.capability
+            + w.tools * f.tools_points
+            + w.recency * f.recency
+            + w.reliability * f.reliability
+            + w.price * f.price;
+        Quick {
+            passes,
+            total: sum / self.wsum,
+            context,
+        }
+    }
+}
+
+/// Context points: 0 below the minimum; above it +250 per doubling, 1000 at 16× the minimum.
+fn context_points(context_log: i64, min_log: i64, meets: bool) -> u32 {
+    if !meets {
+        return 0;
+    }
+    clamp_points((context_log - min_log) / 4)
+}
+
+fn thousands(n: u64) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1000 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn billions(millions: u64) -> String {
+    if millions >= 1000 {
+        let tenths = millions / 100;
+        if tenths.is_multiple_of(10) {
+            format!("{}B", tenths / 10)
+        } else {
+            format!("{}.{}B", tenths / 10, tenths % 10)
+        }
+    } else {
+        format!("{millions}M")
+    }
+}
+
+fn usd_per_million(micro: u64) -> String {
+    format!("${}.{:04}/M", micro / 1_000_000, (micro % 1_000_000) / 100)
+}
+
+fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> ModelScore {
+    let q = rc.quick(f);
+    let mut reasons = Vec::new();
+    let req = rc.req;
+    // Hard requirements first.
+    if f.is_router {
+        reasons
+            .push("excluded: a router (it picks another model per request), never ranked".into());
+    }
+    if !f.text_out {
+        reasons.push("excluded: no text output".into());
+    }
+    match f.expiry {
+        Expiry::Soon => reasons.push(format!(
+            "excluded: expires {} (within a day of now)",
+            m.expiration_date.as_deref().unwrap_or("")
+        )),
+        Expiry::Unreadable => reasons.push(format!(
+            "excluded: expiration date {:?} is unreadable, so it may be gone any day",
+            m.expiration_date.as_deref().unwrap_or("")
+        )),
+        Expiry::Later => reasons.push(format!(
+            "note: OpenRouter will remove it on {}",
+            m.expiration_date.as_deref().unwrap_or("")
+        )),
+        Expiry::None => {}
+    }
+    if req.needs_tools && !f.tools {
+        reasons.push(format!(
+            "excluded: no tool support ({} needs tools)",
+            rc.role
+        ));
+    }
+    if f.context < req.min_context {
+        reasons.push(format!(
+            "excluded: context {} < {} required",
+            thousands(f.context),
+            thousands(req.min_context)
+        ));
+    } else {
+        reasons.push(format!(
+            "context {} ≥ {} required: {}",
+            thousands(f.context),
+            thousands(req.min_context),
+            q.context
+        ));
+    }
+    let size = f.params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
+    let size_text = match &f.params {
+        Some(p) => match p.active_millions {
+            Some(a) if a < p.total_millions => format!(
+                "{} total, {} active → {} effective: {size}",
+                billions(p.total_millions),
+                billions(a),
+                billions(p.effective_millions())
+            ),
+            _ => format!("{} parameters: {size}", billions(p.total_millions)),
+        },
+        None => format!("parameter count unknown: neutral {size}"),
+    };
+    reasons.push(format!(
+        "capability {}: size {size_text}; reasoning {}; structured outputs {}",
+        f.capability,
+        if f.reasoning { "yes" } else { "no" },
+        if f.structured { "yes" } else { "no" },
+    ));
+    reasons.push(format!(
+        "tools {}: tools {}, tool_choice {}",
+        f.tools_points,
+        if f.tools { "yes" } else { "no" },
+        if f.tools && f.tool_choice {
+            "yes"
+        } else {
+            "no"
+        },
+    ));
+    reasons.push(match f.age_days {
+        Some(age) => format!("recency {}: created {age} days before now", f.recency),
+        None => format!("recency {}: no time reference, neutral", f.recency),
+    });
+    reasons.push(match f.success {
+        Some(s) => format!(
+            "reliability {}: {}.{}% of observed requests succeeded",
+            f.reliability,
+            s / 10,
+            s % 10
+        ),
+        None => format!(
+            "reliability {}: nothing observed yet, neutral",
+            f.reliability
+        ),
+    });
+    reasons.push(match (f.is_free, f.blended_micro) {
+        (true, _) => "price 1000: free".to_string(),
+        (false, Some(b)) => format!(
+            "price {}: {} blended (3 prompt : 1 completion)",
+            f.price,
+            usd_per_million(b)
+        ),
+        (false, None) => "price 0: price unknown or variable".to_string(),
+    });
+    let w = rc.w;
+    reasons.push(format!(
+        "total {} = (context {}×{} + capability {}×{} + tools {}×{} + recency {}×{} + reliability {}×{} + price {}×{}) / {}",
+        q.total,
+        w.context,
+        q.context,
+        w.capability,
+        f.capability,
+        w.tools,
+        f.tools_points,
+        w.recency,
+        f.recency,
+        w.reliability,
+        f.reliability,
+        w.price,
+        f.price,
+        rc.wsum
+    ));
+    let _ = cfg;
+    ModelScore {
+        model_id: m.id.clone(),
+        role: rc.role,
+        is_free: f.is_free,
+        passes: q.passes,
+        total: q.total,
+        sub: SubScores {
+            context: q.context,
+            capability: f.capability,
+            tools: f.tools_points,
+            recency: f.recency,
+            reliability: f.reliability,
+            price: f.price,
+        },
+        reasons,
+        context_length: f.context,
+    }
+}
+
+/// Scores one model for one role: sub-scores, total, pass/fail and the reasons.
+pub fn score(model: &Model, role: Role, health: &Health, cfg: &ScoringConfig) -> ModelScore {
+    let f = features(model, health, cfg);
+    full_score(model, &f, &RoleCtx::new(role, cfg), cfg)
+}
+
+/// Scores one model for every role (features computed once).
+pub fn score_all_roles(model: &Model, health: &Health, cfg: &ScoringConfig) -> Vec<ModelScore> {
+    let f = features(model, health, cfg);
+    Role::ALL
+        .iter()
+        .map(|r| full_score(model, &f, &RoleCtx::new(*r, cfg), cfg))
+        .collect()
+}
+
+/// The ranking order: total desc, then context desc, then id asc.
+pub fn ranking_order(a: &ModelScore, b: &ModelScore) -> Ordering {
+    b.total
+        .cmp(&a.total)
+        .then(b.context_length.cmp(&a.context_length))
+        .then(a.model_id.cmp(&b.model_id))
+}
+
+/// Which models a ranking considers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    Free,
+    Paid,
+    All,
+}
+
+impl Pool {
+    fn admits(self, is_free: bool) -> bool {
+        match self {
+            Pool::Free => is_free,
+            Pool::Paid => !is_free,
+            Pool::All => true,
+        }
+    }
+}
+
+/// Every model of `pool` scored for `role`, in ranking order (failing models included, after
+/// the passing ones).
+pub fn rank(
+    models: &[Model],
+    role: Role,
+    pool: Pool,
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> Vec<ModelScore> {
+    let rc = RoleCtx::new(role, cfg);
+    let mut out: Vec<ModelScore> = models
+        .iter()
+        .filter_map(|m| {
+            let f = features(m, health, cfg);
+            pool.admits(f.is_free).then(|| full_score(m, &f, &rc, cfg))
+        })
+        .collect();
+    out.sort_by(|a, b| b.passes.cmp(&a.passes).then(ranking_order(a, b)));
+    out
+}
+
+/// Index of the best passing model of `pool` for each role in `roles` (fast path: no reasons).
+fn best_indices(
+    models: &[Model],
+    roles: &[Role],
+    pool: Pool,
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> Vec<Option<usize>> {
+    let rcs: Vec<RoleCtx> = roles.iter().map(|r| RoleCtx::new(*r, cfg)).collect();
+    let mut best: Vec<Option<(usize, u32, u64)>> = vec![None; roles.len()];
+    for (i, m) in models.iter().enumerate() {
+        // Cheap exclusions before the full feature extraction.
+        let free = m.is_free();
+        if !pool.admits(free) {
+            continue;
+        }
+        let f = features(m, health, cfg);
+        for (slot, rc) in best.iter_mut().zip(&rcs) {
+            let q = rc.quick(&f);
+            if !q.passes {
+                continue;
+            }
+            let better = match slot {
+                None => true,
+                Some((j, total, ctx)) => {
+                    (q.total, f.context)
+                        .cmp(&(*total, *ctx))
+                        .then_with(|| models[*j].id.cmp(&m.id))
+                        == Ordering::Greater
+                }
+            };
+            if better {
+                *slot = Some((i, q.total, f.context));
+            }
+        }
+    }
+    best.into_iter().map(|b| b.map(|x| x.0)).collect()
+}
+
+fn ranked_pick(m: &Model, role: Role, health: &Health, cfg: &ScoringConfig) -> Pick {
+    Pick {
+        model_id: m.id.clone(),
+        provider: "openrouter".into(),
+        source: PickSource::Ranked,
+        score: Some(score(m, role, health, cfg)),
+        warnings: Vec::new(),
+    }
+}
+
+/// The fallback chain when no free model qualifies for `role`.
+fn fallback_pick(models: &[Model], role: Role, ollama_models: &[String]) -> Pick {
+    if models.iter().any(|m| m.id == OPENROUTER_FREE) {
+        return Pick {
+            model_id: OPENROUTER_FREE.into(),
+            provider: "openrouter".into(),
+            source: PickSource::OpenRouterFree,
+            score: None,
+            warnings: vec![format!(
+                "no free model in the catalog meets the {role} requirements; using OpenRouter's free router, which picks a model per request"
+            )],
+        };
+    }
+    let mut qwens: Vec<&String> = ollama_models
+        .iter()
+        .filter(|n| n.to_ascii_lowercase().contains("qwen"))
+        .collect();
+    // Largest first, then by name: the same list gives the same pick.
+    qwens.sort_by(|a, b| {
+        let size = |n: &str| parse_params(n).map_or(0, |p| p.effective_millions());
+        size(b).cmp(&size(a)).then(a.cmp(b))
+    });
+    let reason = format!(
+        "no free model in the catalog meets the {role} requirements and the catalog has no openrouter/free router"
+    );
+    match qwens.first() {
+        Some(name) => Pick {
+            model_id: (*name).clone(),
+            provider: "ollama".into(),
+            source: PickSource::LocalOllama { pulled: true },
+            score: None,
+            warnings: vec![format!(
+                "{reason}; using the local Qwen model {name} through Ollama"
+            )],
+        },
+        None => Pick {
+            model_id: DEFAULT_LOCAL_QWEN.into(),
+            provider: "ollama".into(),
+            source: PickSource::LocalOllama { pulled: false },
+            score: None,
+            warnings: vec![format!(
+                "{reason}; falling back to local {DEFAULT_LOCAL_QWEN} through Ollama, which is not pulled: run `ollama pull {DEFAULT_LOCAL_QWEN}` (and start Ollama), or fetch a newer catalog with `nxr catalog refresh`"
+            )],
+        },
+    }
 }
 
 /// Best free model for `role`; `ollama_models` = names from Ollama's /api/tags (empty when absent).
 pub fn best_free(
-    _models: &[Model],
-    _role: Role,
-    _health: &Health,
-    _cfg: &ScoringConfig,
-    _ollama_models: &[String],
+    models: &[Model],
+    role: Role,
+    health: &Health,
+    cfg: &ScoringConfig,
+    ollama_models: &[String],
 ) -> Pick {
-    todo!("scoring issue")
+    match best_indices(models, &[role], Pool::Free, health, cfg)[0] {
+        Some(i) => ranked_pick(&models[i], role, health, cfg),
+        None => fallback_pick(models, role, ollama_models),
+    }
 }
 
+/// Best free model for every role in `Role::ALL` order, scanning the catalog once.
+pub fn best_free_all(
+    models: &[Model],
+    health: &Health,
+    cfg: &ScoringConfig,
+    ollama_models: &[String],
+) -> Vec<(Role, Pick)> {
+    let idx = best_indices(models, &Role::ALL, Pool::Free, health, cfg);
+    Role::ALL
+        .iter()
+        .zip(idx)
+        .map(|(role, i)| {
+            let pick = match i {
+                Some(i) => ranked_pick(&models[i], *role, health, cfg),
+                None => fallback_pick(models, *role, ollama_models),
+            };
+            (*role, pick)
+        })
+        .collect()
+}
+
+/// True when a free-pick computation would need Ollama's model list (no free model qualifies for
+/// some role and the catalog has no `openrouter/free`).
+pub fn needs_local_fallback(
+    models: &[Model],
+    roles: &[Role],
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> bool {
+    !models.iter().any(|m| m.id == OPENROUTER_FREE)
+        && best_indices(models, roles, Pool::Free, health, cfg)
+            .iter()
+            .any(Option::is_none)
+}
+
+/// Best paid model for `role`, price weighed in (the upgrade flow). `None` when no paid model passes.
 pub fn best_paid(
-    _models: &[Model],
-    _role: Role,
-    _health: &Health,
-    _cfg: &ScoringConfig,
+    models: &[Model],
+    role: Role,
+    health: &Health,
+    cfg: &ScoringConfig,
 ) -> Option<Pick> {
-    todo!("scoring issue")
+    best_indices(models, &[role], Pool::Paid, health, cfg)[0]
+        .map(|i| ranked_pick(&models[i], role, health, cfg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log2_milli_is_exact_enough() {
+        assert_eq!(log2_milli(1), 0);
+        assert_eq!(log2_milli(2), 1000);
+        assert_eq!(log2_milli(1024), 10_000);
+        assert_eq!(log2_milli(3), 1584); // 1.58496…
+        assert_eq!(log2_milli(1000), 9965); // 9.96578…
+        assert_eq!(log2_milli(262_144), 18_000);
+    }
+
+    #[test]
+    fn params_parse_from_ids() {
+        let p = |s| parse_params(s).map(|p| (p.total_millions, p.active_millions));
+        assert_eq!(p("llama-3.3-70b-instruct"), Some((70_000, None)));
+        assert_eq!(p("hermes-3-llama-3.1-405b"), Some((405_000, None)));
+        assert_eq!(
+            p("nemotron-3-super-120b-a12b:free"),
+            Some((120_000, Some(12_000)))
+        );
+        assert_eq!(p("gemma-3n-e4b-it"), Some((4_000, None)));
+        assert_eq!(p("lfm-2.5-1.2b-instruct"), Some((1_200, None)));
+        assert_eq!(p("ling-2.6-1t:free"), Some((1_000_000, None)));
+        assert_eq!(p("mixtral-8x7b-instruct"), Some((56_000, None)));
+        assert_eq!(p("gpt-4o-mini"), None);
+        assert_eq!(p("deepseek-v3.2"), None);
+        assert_eq!(p("qwen3-235b-a22b-2507"), Some((235_000, Some(22_000))));
+        assert_eq!(p("kimi-k2"), None);
+    }
+
+    #[test]
+    fn moe_effective_size_is_geometric_mean() {
+        let p = parse_params("120b-a12b").unwrap();
+        assert_eq!(p.effective_millions(), 37_947);
+    }
 }

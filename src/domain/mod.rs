@@ -9,6 +9,7 @@ pub mod ollama;
 pub mod onboarding;
 pub mod openrouter;
 pub mod paperclip;
+pub mod rescore;
 pub mod roles;
 pub mod scoring;
 pub mod secrets;

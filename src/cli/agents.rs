@@ -1,6 +1,9 @@
 //! `nxr agents …`.
 
 use super::Ctx;
+use crate::domain::agents::{self, NewAgent};
+use crate::domain::paperclip;
+use crate::domain::roles::Role;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
@@ -41,6 +44,134 @@ pub struct SkillsArgs {
     pub sync: Option<Vec<String>>,
 }
 
-pub async fn run(_ctx: &Ctx, _cmd: AgentsCmd) -> Result<()> {
-    color_eyre::eyre::bail!("not built yet")
+pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
+    match cmd {
+        AgentsCmd::Create(args) => create(ctx, args).await,
+        AgentsCmd::List => list(ctx).await,
+        AgentsCmd::Skills(args) => skills(ctx, args).await,
+    }
+}
+
+async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
+    let role: Role = args.role.parse()?;
+    let store = ctx.store().await?;
+    let new = NewAgent {
+        name: args.name,
+        role,
+        category: args.category,
+        model: if args.free { None } else { args.model },
+        skills: None,
+        is_default: false,
+    };
+    let agent = agents::create(&store, &ctx.env, new).await?;
+    if ctx.json {
+        return super::print_json(&agent);
+    }
+    println!(
+        "created {} ({}) on {}{} with {} skills, Hermes profile {} at {}",
+        agent.name,
+        agent.role,
+        agent.model,
+        if agent.model_auto_assigned {
+            " (best free for the role)"
+        } else {
+            ""
+        },
+        agent.skillset.len(),
+        agent.hermes_profile,
+        agent.hermes_profile_path
+    );
+    Ok(())
+}
+
+async fn list(ctx: &Ctx) -> Result<()> {
+    let store = ctx.store().await?;
+    let all = agents::list(&store, &ctx.env).await?;
+    if ctx.json {
+        return super::print_json(&all);
+    }
+    if all.is_empty() {
+        println!(
+            "no agents yet; create one with `nxr agents create --role pm --name pm`, or run `nxr init`"
+        );
+        return Ok(());
+    }
+    let bold = |s: &str| {
+        if super::color_enabled() {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let rows: Vec<[String; 6]> = all
+        .iter()
+        .map(|a| {
+            [
+                a.name.clone(),
+                a.role.to_string(),
+                a.model.clone(),
+                a.skillset.len().to_string(),
+                a.hermes_profile.clone(),
+                a.hermes_profile_path.clone(),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "ROLE", "MODEL", "SKILLS", "PROFILE", "PATH"];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    println!("{}", bold(&line(&head)));
+    for r in &rows {
+        println!("{}", line(r));
+    }
+    Ok(())
+}
+
+async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
+    let store = ctx.store().await?;
+    let snap = match args.sync {
+        Some(list) => {
+            let desired: Vec<String> = list
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            paperclip::sync_skills(&store, &ctx.env, &args.name, &desired).await?
+        }
+        None => paperclip::list_skills(&store, &ctx.env, &args.name).await?,
+    };
+    if ctx.json {
+        return super::print_json(&snap);
+    }
+    println!(
+        "{} skills ({} desired)",
+        args.name,
+        snap.desired_skills.len()
+    );
+    for e in &snap.entries {
+        let who = if e.managed {
+            "nxr"
+        } else {
+            "external, read-only"
+        };
+        println!("  {:<24} {:<10} {}", e.key, e.state, who);
+    }
+    for w in &snap.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
 }

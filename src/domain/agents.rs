@@ -2,11 +2,21 @@
 //! `agents`; the two never disagree. Owner: the agents issue.
 //! INTERFACE PINNED for other modules (onboarding, TUI, web): `NewAgent`, `Agent`, `AgentError`,
 //! `create`, `list`, `get_by_name`, `get`, `set_model`, `set_skills`, `delete`. Fill in; keep signatures (extend if needed).
+//!
+//! Every change follows one order so that an error leaves the database and the disk as they were:
+//! validate everything first; write the disk (new profiles are built in a temp dir and renamed into place,
+//! edits to existing files are atomic and remembered); then write the database in one transaction; if that
+//! fails, undo the disk changes.
 
+use crate::domain::catalog::Catalog;
 use crate::domain::env::Env;
+use crate::domain::hermes::{self, ConfigValue, HermesError, Profile};
 use crate::domain::roles::Role;
+use crate::domain::skills::{self, SkillError};
 use crate::domain::store::Store;
+use libsql::params;
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct NewAgent {
@@ -42,6 +52,16 @@ pub struct Agent {
     pub updated_at: String,
 }
 
+impl Agent {
+    /// The agent's Hermes profile.
+    pub fn profile(&self) -> Profile {
+        Profile {
+            name: self.hermes_profile.clone(),
+            dir: PathBuf::from(&self.hermes_profile_path),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error("{0}")]
@@ -52,12 +72,916 @@ pub enum AgentError {
     NotFound(String),
     #[error("{0}")]
     Other(String),
+    /// A model id that is malformed or not in the catalog.
+    #[error("{0}")]
+    InvalidModel(String),
+    #[error(transparent)]
+    Skills(#[from] SkillError),
+    #[error(transparent)]
+    Hermes(#[from] HermesError),
+    #[error("database error: {0}; nothing was changed")]
+    Db(String),
 }
 
-pub async fn create(_store: &Store, _env: &Env, _new: NewAgent) -> Result<Agent, AgentError> {
-    Err(AgentError::Other("not built yet".into()))
+impl From<libsql::Error> for AgentError {
+    fn from(e: libsql::Error) -> Self {
+        AgentError::Db(e.to_string())
+    }
 }
 
-pub async fn list(_store: &Store, _env: &Env) -> Result<Vec<Agent>, AgentError> {
-    Err(AgentError::Other("not built yet".into()))
+impl From<crate::domain::store::StoreError> for AgentError {
+    fn from(e: crate::domain::store::StoreError) -> Self {
+        AgentError::Db(e.to_string())
+    }
+}
+
+/// The longest agent name nxr accepts.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Checks an agent name: not empty, at most 64 characters, no path separators, no control characters, no
+/// `..`, and usable as a Hermes profile name. Returns the trimmed name.
+pub fn validate_name(name: &str) -> Result<String, AgentError> {
+    let trimmed = name.trim();
+    let bad = |why: &str| {
+        Err(AgentError::InvalidName(format!(
+            "invalid agent name {name:?}: {why}; use letters, digits, spaces, `-` or `_` (e.g. \"pm-1\")"
+        )))
+    };
+    if trimmed.is_empty() {
+        return bad("it is empty");
+    }
+    if trimmed.chars().count() > MAX_NAME_LEN {
+        return bad(&format!(
+            "it has {} characters, the limit is {MAX_NAME_LEN}",
+            trimmed.chars().count()
+        ));
+    }
+    if trimmed.chars().any(|c| c.is_control()) {
+        return bad("it contains control characters or line breaks");
+    }
+    if trimmed.contains('/') || trimmed.contains('\\') {
+        return bad("it contains a path separator");
+    }
+    if trimmed.contains("..") {
+        return bad("it contains `..`");
+    }
+    hermes::profile_slug(trimmed).map_err(|e| AgentError::InvalidName(e.to_string()))?;
+    Ok(trimmed.to_string())
+}
+
+/// Checks a model id for characters that could break config.yaml or a shell (only letters, digits and
+/// `/ . _ : - @ ~ +`, at most 200 characters).
+pub fn validate_model_syntax(model: &str) -> Result<(), AgentError> {
+    let ok = !model.is_empty()
+        && model.len() <= 200
+        && model
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._:-@~+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AgentError::InvalidModel(format!(
+            "invalid model id {model:?}: a model id has only letters, digits and / . _ : - @ ~ + (e.g. \"meta-llama/llama-3.3-70b-instruct:free\"); `nxr models list` shows the ids"
+        )))
+    }
+}
+
+/// A model nxr is about to put an agent on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelChoice {
+    pub id: String,
+    /// `openrouter` or `ollama`.
+    pub provider: String,
+    pub is_free: bool,
+    pub score: Option<i64>,
+}
+
+/// Resolves a user-given model id against the catalog: unknown ids get an error with close ids.
+pub fn choose_model(catalog: &Catalog, model: &str) -> Result<ModelChoice, AgentError> {
+    let model = model.trim();
+    validate_model_syntax(model)?;
+    match catalog.get(model) {
+        Some(m) => Ok(ModelChoice {
+            id: m.id.clone(),
+            provider: "openrouter".into(),
+            is_free: m.is_free(),
+            score: None,
+        }),
+        None => {
+            let needle = model.to_ascii_lowercase();
+            let tail = needle.rsplit('/').next().unwrap_or(&needle).to_string();
+            let stem = tail.split(':').next().unwrap_or(&tail).to_string();
+            let mut close: Vec<&str> = catalog
+                .models
+                .iter()
+                .map(|m| m.id.as_str())
+                .filter(|id| {
+                    let id = id.to_ascii_lowercase();
+                    id.contains(&needle) || (!stem.is_empty() && id.contains(&stem))
+                })
+                .take(5)
+                .collect();
+            if close.is_empty() {
+                let author = needle.split('/').next().unwrap_or("");
+                close = catalog
+                    .models
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .filter(|id| !author.is_empty() && id.starts_with(&format!("{author}/")))
+                    .take(5)
+                    .collect();
+            }
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; close ids: {}", close.join(", "))
+            };
+            Err(AgentError::InvalidModel(format!(
+                "model {model:?} is not in the catalog{hint}; `nxr models list` shows every id (`nxr catalog refresh` fetches the newest)"
+            )))
+        }
+    }
+}
+
+/// The best free model for `role` from the scorer (with its fallbacks).
+pub fn best_free_choice(catalog: &Catalog, role: Role) -> ModelChoice {
+    use crate::domain::scoring;
+    let pick = scoring::best_free(
+        &catalog.models,
+        role,
+        &scoring::Health::default(),
+        &scoring::ScoringConfig::default(),
+        &[],
+    );
+    let is_free = pick.provider == "ollama"
+        || catalog
+            .get(&pick.model_id)
+            .is_none_or(|m| m.is_free() || m.is_router());
+    ModelChoice {
+        score: pick.score.as_ref().map(|s| i64::from(s.total)),
+        id: pick.model_id,
+        provider: pick.provider,
+        is_free,
+    }
+}
+
+/// The config.yaml edits that put a profile on `choice`.
+fn model_edits(env: &Env, choice: &ModelChoice) -> Vec<(String, ConfigValue)> {
+    let mut edits = vec![(
+        "model.default".to_string(),
+        ConfigValue::Str(choice.id.clone()),
+    )];
+    if choice.provider == "ollama" {
+        edits.push(("model.provider".into(), ConfigValue::Str("custom".into())));
+        edits.push((
+            "model.base_url".into(),
+            ConfigValue::Str(format!("{}/v1", env.ollama_url.trim_end_matches('/'))),
+        ));
+    } else {
+        edits.push((
+            "model.provider".into(),
+            ConfigValue::Str(choice.provider.clone()),
+        ));
+        edits.push(("model.base_url".into(), ConfigValue::Remove));
+    }
+    edits.push((
+        "auxiliary.free_only".into(),
+        if choice.is_free {
+            ConfigValue::Bool(true)
+        } else {
+            ConfigValue::Remove
+        },
+    ));
+    edits
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Disk changes that can be undone
+// ---------------------------------------------------------------------------------------------------------
+
+enum Undo {
+    /// Put the file back as it was (`None` = it did not exist).
+    RestoreFile(PathBuf, Option<Vec<u8>>),
+    /// Remove a directory nxr created.
+    RemoveDir(PathBuf),
+    /// A directory moved aside: on undo move it back, on commit delete it.
+    MovedAside { from: PathBuf, to: PathBuf },
+}
+
+/// The disk half of a change: remembers how to undo each step.
+#[derive(Default)]
+struct DiskTxn {
+    undo: Vec<Undo>,
+}
+
+impl DiskTxn {
+    /// Creates `dir` and any missing parents, remembering the ones it created.
+    fn create_dir_all(&mut self, dir: &Path) -> Result<(), HermesError> {
+        let mut missing = Vec::new();
+        let mut cur = Some(dir);
+        while let Some(d) = cur {
+            if d.exists() {
+                break;
+            }
+            missing.push(d.to_path_buf());
+            cur = d.parent();
+        }
+        for d in missing.into_iter().rev() {
+            std::fs::create_dir(&d).map_err(|source| HermesError::Io {
+                action: "create the directory",
+                path: d.display().to_string(),
+                source,
+            })?;
+            self.undo.push(Undo::RemoveDir(d));
+        }
+        Ok(())
+    }
+
+    fn remember_file(&mut self, path: &Path) -> Result<(), HermesError> {
+        let before = match std::fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(HermesError::Io {
+                    action: "read",
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        self.undo
+            .push(Undo::RestoreFile(path.to_path_buf(), before));
+        Ok(())
+    }
+
+    fn set_config(
+        &mut self,
+        path: &Path,
+        edits: &[(String, ConfigValue)],
+    ) -> Result<(), HermesError> {
+        self.remember_file(path)?;
+        hermes::set_config(path, edits)
+    }
+
+    fn write_new_file(&mut self, path: &Path, bytes: &[u8]) -> Result<(), HermesError> {
+        self.remember_file(path)?;
+        hermes::write_atomic(path, bytes, 0o644)
+    }
+
+    /// Moves a directory out of the way (to a hidden sibling); deleted on commit, restored on undo.
+    fn move_aside(&mut self, dir: &Path) -> Result<(), HermesError> {
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let aside = parent.join(format!(".nxr-old-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&aside);
+        std::fs::rename(dir, &aside).map_err(|source| HermesError::Io {
+            action: "move aside",
+            path: dir.display().to_string(),
+            source,
+        })?;
+        self.undo.push(Undo::MovedAside {
+            from: dir.to_path_buf(),
+            to: aside,
+        });
+        Ok(())
+    }
+
+    /// Writes a whole skill directory: built next to its place, then renamed into it.
+    fn write_skill_dir(&mut self, dir: &Path, skill_md: &str) -> Result<(), HermesError> {
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        self.create_dir_all(parent)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".nxr-tmp-")
+            .tempdir_in(parent)
+            .map_err(|source| HermesError::Io {
+                action: "create a temp directory in",
+                path: parent.display().to_string(),
+                source,
+            })?;
+        hermes::write_atomic(&tmp.path().join("SKILL.md"), skill_md.as_bytes(), 0o644)?;
+        if dir.exists() {
+            self.move_aside(dir)?;
+        }
+        let tmp_path = tmp.keep();
+        std::fs::rename(&tmp_path, dir).map_err(|source| {
+            let _ = std::fs::remove_dir_all(&tmp_path);
+            HermesError::Io {
+                action: "create",
+                path: dir.display().to_string(),
+                source,
+            }
+        })?;
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+        self.undo.push(Undo::RemoveDir(dir.to_path_buf()));
+        Ok(())
+    }
+
+    /// Undoes every step, newest first. Best effort: it keeps going past a failing step.
+    fn rollback(self) {
+        for u in self.undo.into_iter().rev() {
+            match u {
+                Undo::RestoreFile(path, Some(bytes)) => {
+                    let _ = hermes::write_atomic(&path, &bytes, 0o600);
+                }
+                Undo::RestoreFile(path, None) => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                Undo::RemoveDir(dir) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                Undo::MovedAside { from, to } => {
+                    let _ = std::fs::remove_dir_all(&from);
+                    let _ = std::fs::rename(&to, &from);
+                }
+            }
+        }
+    }
+
+    /// Keeps the changes: deletes what was moved aside.
+    fn commit(self) {
+        for u in self.undo {
+            if let Undo::MovedAside { to, .. } = u {
+                let _ = std::fs::remove_dir_all(&to);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------------------
+
+const COLUMNS: &str = "id, name, role, model, provider, status, skillset, model_score, model_auto_assigned, \
+                       workspace_id, is_default, created_at, updated_at";
+
+fn row_to_agent(env: &Env, row: &libsql::Row) -> Result<Agent, AgentError> {
+    let name: String = row.get(1)?;
+    let role_text: String = row.get(2)?;
+    let role: Role = role_text.parse().unwrap_or(Role::Custom);
+    let skillset_json: String = row.get(6)?;
+    let skillset: Vec<String> = serde_json::from_str(&skillset_json).unwrap_or_default();
+    let profile = hermes::profile_for(&env.hermes_home, role, &name).unwrap_or_else(|_| Profile {
+        name: String::new(),
+        dir: env.hermes_home.join("profiles"),
+    });
+    Ok(Agent {
+        id: row.get(0)?,
+        name,
+        role,
+        model: row.get(3)?,
+        provider: row.get(4)?,
+        status: row.get(5)?,
+        skillset,
+        model_score: row.get::<Option<i64>>(7)?,
+        model_auto_assigned: row.get::<i64>(8)? != 0,
+        workspace_id: row.get(9)?,
+        is_default: row.get::<i64>(10)? != 0,
+        hermes_profile: profile.name,
+        hermes_profile_path: profile.dir.display().to_string(),
+        created_at: row.get(11)?,
+        updated_at: row.get(12)?,
+    })
+}
+
+/// Every agent, oldest first.
+pub async fn list(store: &Store, env: &Env) -> Result<Vec<Agent>, AgentError> {
+    let mut rows = store
+        .conn()
+        .query(&format!("SELECT {COLUMNS} FROM agents ORDER BY id"), ())
+        .await?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().await? {
+        out.push(row_to_agent(env, &row)?);
+    }
+    Ok(out)
+}
+
+/// One agent by id.
+pub async fn get(store: &Store, env: &Env, id: i64) -> Result<Agent, AgentError> {
+    let mut rows = store
+        .conn()
+        .query(
+            &format!("SELECT {COLUMNS} FROM agents WHERE id = ?1"),
+            params![id],
+        )
+        .await?;
+    match rows.next().await? {
+        Some(row) => row_to_agent(env, &row),
+        None => Err(AgentError::NotFound(id.to_string())),
+    }
+}
+
+/// One agent by name (case-insensitive).
+pub async fn get_by_name(store: &Store, env: &Env, name: &str) -> Result<Agent, AgentError> {
+    let mut rows = store
+        .conn()
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM agents WHERE lower(name) = lower(?1) ORDER BY id LIMIT 1"
+            ),
+            params![name.trim()],
+        )
+        .await?;
+    match rows.next().await? {
+        Some(row) => row_to_agent(env, &row),
+        None => Err(AgentError::NotFound(name.to_string())),
+    }
+}
+
+/// An agent by name, or by numeric id when no agent has that name.
+pub async fn resolve(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent, AgentError> {
+    match get_by_name(store, env, name_or_id).await {
+        Err(AgentError::NotFound(_)) => match name_or_id.trim().parse::<i64>() {
+            Ok(id) => get(store, env, id)
+                .await
+                .map_err(|_| AgentError::NotFound(name_or_id.to_string())),
+            Err(_) => Err(AgentError::NotFound(name_or_id.to_string())),
+        },
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Creating
+// ---------------------------------------------------------------------------------------------------------
+
+/// Creates an agent: validates everything, writes its Hermes profile (config.yaml model, SOUL.md persona,
+/// skills), then the database row. On any error nothing is left behind.
+pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, AgentError> {
+    // 1. Validate everything before touching anything.
+    let name = validate_name(&new.name)?;
+    if get_by_name(store, env, &name).await.is_ok() {
+        return Err(AgentError::Duplicate(name));
+    }
+    let profile = hermes::profile_for(&env.hermes_home, new.role, &name)?;
+    for other in list(store, env).await? {
+        if other.hermes_profile == profile.name {
+            return Err(AgentError::Duplicate(format!(
+                "{name}\" would share the Hermes profile {:?} with agent \"{}",
+                profile.name, other.name
+            )));
+        }
+    }
+    if !profile.is_root() && profile.dir.exists() {
+        return Err(AgentError::InvalidName(format!(
+            "a Hermes profile named {:?} already exists at {} and nxr did not create it; pick another agent name, or remove that profile (`hermes profile delete {}`)",
+            profile.name,
+            profile.dir.display(),
+            profile.name
+        )));
+    }
+    let skillset = match &new.skills {
+        Some(list) => skills::validate(list)?,
+        None => skills::default_skills(new.role, new.category.as_deref())?,
+    };
+    let catalog = crate::domain::catalog::load(store).await?;
+    let (choice, auto) = match new.model.as_deref().map(str::trim) {
+        Some(m) if !m.is_empty() => (choose_model(&catalog, m)?, false),
+        _ => (best_free_choice(&catalog, new.role), true),
+    };
+    // A config.yaml already in the root profile must parse before anything is written.
+    if profile.is_root() {
+        hermes::get_config(&profile.config_path(), "model")?;
+        let own = profile.nxr_skills_dir();
+        for s in &skillset {
+            check_skill_dir_is_ours(&own.join(s))?;
+        }
+    }
+
+    // 2. Disk.
+    let mut disk = DiskTxn::default();
+    let written = write_profile(
+        &mut disk, env, &profile, new.role, &name, &choice, &skillset,
+    );
+    if let Err(e) = written {
+        disk.rollback();
+        return Err(e);
+    }
+
+    // 3. Database, in one transaction; undo the disk if it fails.
+    match insert_row(
+        store,
+        &name,
+        new.role,
+        &choice,
+        auto,
+        &skillset,
+        new.is_default,
+    )
+    .await
+    {
+        Ok(id) => {
+            disk.commit();
+            get(store, env, id).await
+        }
+        Err(e) => {
+            disk.rollback();
+            Err(e)
+        }
+    }
+}
+
+fn write_profile(
+    disk: &mut DiskTxn,
+    env: &Env,
+    profile: &Profile,
+    role: Role,
+    name: &str,
+    choice: &ModelChoice,
+    skillset: &[String],
+) -> Result<(), AgentError> {
+    if profile.is_root() {
+        disk.create_dir_all(&profile.dir)?;
+        disk.set_config(&profile.config_path(), &model_edits(env, choice))?;
+        if !profile.soul_path().exists() {
+            disk.write_new_file(&profile.soul_path(), skills::persona(role, name).as_bytes())?;
+        }
+        for s in skillset {
+            write_skill(disk, profile, s)?;
+        }
+        return Ok(());
+    }
+    // A new profile is built whole in a temp dir next to its place, then renamed into it.
+    let parent = profile.dir.parent().unwrap_or(Path::new("."));
+    disk.create_dir_all(parent)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".nxr-tmp-")
+        .tempdir_in(parent)
+        .map_err(|source| HermesError::Io {
+            action: "create a temp directory in",
+            path: parent.display().to_string(),
+            source,
+        })?;
+    let staged = Profile {
+        name: profile.name.clone(),
+        dir: tmp.path().to_path_buf(),
+    };
+    hermes::set_config(&staged.config_path(), &model_edits(env, choice))?;
+    hermes::write_atomic(
+        &staged.soul_path(),
+        skills::persona(role, name).as_bytes(),
+        0o644,
+    )?;
+    let mut scratch = DiskTxn::default();
+    for s in skillset {
+        write_skill(&mut scratch, &staged, s)?;
+    }
+    scratch.commit();
+    let tmp_path = tmp.keep();
+    std::fs::rename(&tmp_path, &profile.dir).map_err(|source| {
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        HermesError::Io {
+            action: "create the profile directory",
+            path: profile.dir.display().to_string(),
+            source,
+        }
+    })?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&profile.dir, std::fs::Permissions::from_mode(0o755));
+    disk.undo.push(Undo::RemoveDir(profile.dir.clone()));
+    Ok(())
+}
+
+fn write_skill(disk: &mut DiskTxn, profile: &Profile, skill: &str) -> Result<(), AgentError> {
+    let def = skills::find(skill).ok_or_else(|| {
+        AgentError::Skills(SkillError::UnknownSkill {
+            given: skill.to_string(),
+            hint: String::new(),
+            valid: skills::all_names().join(", "),
+        })
+    })?;
+    let dir = profile.nxr_skills_dir().join(def.name);
+    let md = skills::render_skill_md(def);
+    if std::fs::read_to_string(dir.join("SKILL.md")).is_ok_and(|t| t == md) {
+        return Ok(());
+    }
+    disk.write_skill_dir(&dir, &md)?;
+    Ok(())
+}
+
+/// A skill dir under `skills/nxr/` that exists but was not written by nxr is the user's: refuse to touch it.
+fn check_skill_dir_is_ours(dir: &Path) -> Result<(), AgentError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let ours = std::fs::read_to_string(dir.join("SKILL.md"))
+        .ok()
+        .and_then(|t| hermes::front_matter(&t))
+        .and_then(|fm| {
+            fm.get("metadata")
+                .and_then(|m| m.get("nxr"))
+                .and_then(|n| n.get("managed"))
+                .and_then(|v| v.as_bool())
+        })
+        .unwrap_or(false);
+    if ours {
+        Ok(())
+    } else {
+        Err(AgentError::Other(format!(
+            "{} exists but nxr did not write it, so nxr will not replace it; move it elsewhere (e.g. skills/local/) and try again",
+            dir.display()
+        )))
+    }
+}
+
+async fn insert_row(
+    store: &Store,
+    name: &str,
+    role: Role,
+    choice: &ModelChoice,
+    auto: bool,
+    skillset: &[String],
+    is_default: bool,
+) -> Result<i64, AgentError> {
+    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let skillset_json =
+        serde_json::to_string(skillset).map_err(|e| AgentError::Other(e.to_string()))?;
+    let tx = store.conn().transaction().await?;
+    let step = async {
+        tx.execute(
+            "INSERT INTO agents (name, model, provider, status, created_at, updated_at, role, skillset, \
+             model_score, model_auto_assigned, workspace_id, is_default) \
+             VALUES (?1, ?2, ?3, 'active', ?4, ?4, ?5, ?6, ?7, ?8, 'default', ?9)",
+            params![
+                name,
+                choice.id.as_str(),
+                choice.provider.as_str(),
+                now.as_str(),
+                role.as_str(),
+                skillset_json.as_str(),
+                choice.score,
+                i64::from(auto),
+                i64::from(is_default)
+            ],
+        )
+        .await?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
+             VALUES (?1, NULL, ?2, ?3, ?4)",
+            params![
+                id,
+                choice.id.as_str(),
+                if auto {
+                    "created: best free model for the role"
+                } else {
+                    "created: chosen by the user"
+                },
+                now.as_str()
+            ],
+        )
+        .await?;
+        Ok::<i64, libsql::Error>(id)
+    }
+    .await;
+    match step {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(id)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            if e.to_string().contains("UNIQUE") {
+                Err(AgentError::Duplicate(name.to_string()))
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Updating
+// ---------------------------------------------------------------------------------------------------------
+
+/// Moves an agent to a catalog model (chosen by the user): config.yaml and the database change together,
+/// and `agent_model_history` records the change with `reason`.
+pub async fn set_model(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+    model: &str,
+    reason: &str,
+) -> Result<Agent, AgentError> {
+    let catalog = crate::domain::catalog::load(store).await?;
+    let choice = choose_model(&catalog, model)?;
+    set_model_choice(store, env, name_or_id, &choice, reason, false).await
+}
+
+/// Moves an agent to `choice` (which may be a local Ollama model from the scorer's fallback).
+/// `auto_assigned` records whether nxr (true) or the user (false) picked it.
+pub async fn set_model_choice(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+    choice: &ModelChoice,
+    reason: &str,
+    auto_assigned: bool,
+) -> Result<Agent, AgentError> {
+    validate_model_syntax(&choice.id)?;
+    let agent = resolve(store, env, name_or_id).await?;
+    let profile = agent.profile();
+    let mut disk = DiskTxn::default();
+    if let Err(e) = disk
+        .create_dir_all(&profile.dir)
+        .and_then(|_| disk.set_config(&profile.config_path(), &model_edits(env, choice)))
+    {
+        disk.rollback();
+        return Err(e.into());
+    }
+    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let result = async {
+        let tx = store.conn().transaction().await?;
+        let step = async {
+            tx.execute(
+                "UPDATE agents SET model = ?1, provider = ?2, model_score = ?3, model_auto_assigned = ?4, \
+                 updated_at = ?5 WHERE id = ?6",
+                params![
+                    choice.id.as_str(),
+                    choice.provider.as_str(),
+                    choice.score,
+                    i64::from(auto_assigned),
+                    now.as_str(),
+                    agent.id
+                ],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    agent.id,
+                    agent.model.as_str(),
+                    choice.id.as_str(),
+                    reason,
+                    now.as_str()
+                ],
+            )
+            .await?;
+            Ok::<(), libsql::Error>(())
+        }
+        .await;
+        match step {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            disk.commit();
+            get(store, env, agent.id).await
+        }
+        Err(e) => {
+            disk.rollback();
+            Err(e.into())
+        }
+    }
+}
+
+/// Makes the agent's nxr-managed skills exactly `desired` (known skill names), on disk
+/// (`skills/nxr/<skill>/SKILL.md`) and in `agents.skillset`. Skills nxr did not write are never touched.
+pub async fn set_skills(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+    desired: &[String],
+) -> Result<Agent, AgentError> {
+    let agent = resolve(store, env, name_or_id).await?;
+    let desired = skills::validate(desired)?;
+    let profile = agent.profile();
+    let own = profile.nxr_skills_dir();
+    for s in &desired {
+        check_skill_dir_is_ours(&own.join(s))?;
+    }
+    let stale: Vec<PathBuf> = hermes::skills_on_disk(&profile)
+        .into_iter()
+        .filter(|s| s.category == hermes::NXR_SKILL_CATEGORY && s.nxr_managed)
+        .filter(|s| !desired.contains(&s.name))
+        .filter_map(|s| s.path.parent().map(Path::to_path_buf))
+        .collect();
+
+    let mut disk = DiskTxn::default();
+    let written = async {
+        for dir in &stale {
+            disk.move_aside(dir)?;
+        }
+        for s in &desired {
+            write_skill(&mut disk, &profile, s)?;
+        }
+        Ok::<(), AgentError>(())
+    }
+    .await;
+    if let Err(e) = written {
+        disk.rollback();
+        return Err(e);
+    }
+    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let json = serde_json::to_string(&desired).map_err(|e| AgentError::Other(e.to_string()))?;
+    let updated = store
+        .conn()
+        .execute(
+            "UPDATE agents SET skillset = ?1, updated_at = ?2 WHERE id = ?3",
+            params![json.as_str(), now.as_str(), agent.id],
+        )
+        .await;
+    match updated {
+        Ok(_) => {
+            disk.commit();
+            // An empty skills/nxr dir is left by removing the last skill; tidy it.
+            let _ = std::fs::remove_dir(&own);
+            get(store, env, agent.id).await
+        }
+        Err(e) => {
+            disk.rollback();
+            Err(e.into())
+        }
+    }
+}
+
+/// Deletes an agent: its database row, and its Hermes profile directory (like `hermes profile delete`).
+/// The `hermes` agent lives in the root profile, which is never removed: only nxr's skills go.
+pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent, AgentError> {
+    let agent = resolve(store, env, name_or_id).await?;
+    let profile = agent.profile();
+    let mut disk = DiskTxn::default();
+    let moved = if profile.is_root() {
+        let own = profile.nxr_skills_dir();
+        let mut r = Ok(());
+        for s in hermes::skills_on_disk(&profile)
+            .into_iter()
+            .filter(|s| s.category == hermes::NXR_SKILL_CATEGORY && s.nxr_managed)
+        {
+            if let Some(dir) = s.path.parent()
+                && let Err(e) = disk.move_aside(dir)
+            {
+                r = Err(e);
+                break;
+            }
+        }
+        let _ = own;
+        r
+    } else if profile.dir.exists() {
+        disk.move_aside(&profile.dir)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = moved {
+        disk.rollback();
+        return Err(e.into());
+    }
+    let result = store
+        .conn()
+        .execute("DELETE FROM agents WHERE id = ?1", params![agent.id])
+        .await;
+    match result {
+        Ok(_) => {
+            disk.commit();
+            let _ = std::fs::remove_dir(profile.nxr_skills_dir());
+            Ok(agent)
+        }
+        Err(e) => {
+            disk.rollback();
+            Err(e.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert!(validate_name("PM 1").is_ok());
+        for bad in [
+            "",
+            "   ",
+            "a/b",
+            "a\\b",
+            "x..y",
+            "bad\nname",
+            "tab\tname",
+            "!!!",
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(validate_name(&"a".repeat(65)).is_err());
+        assert!(validate_name(&"a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn hostile_model_ids_are_refused() {
+        for bad in ["", "a b", "x\ny", "m: {x}", "a#b", "\"q\"", "a'b"] {
+            assert!(validate_model_syntax(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_model_syntax("meta-llama/llama-3.3-70b-instruct:free").is_ok());
+    }
 }

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS agents (
 );
 
 CREATE TABLE IF NOT EXISTS settings (
-    key         TEXT PRIMARY KEY,
+    "key"       TEXT PRIMARY KEY,
     value       TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );

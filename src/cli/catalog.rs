@@ -1,8 +1,11 @@
 //! `nxr catalog refresh`.
 
 use super::Ctx;
+use crate::domain::catalog;
+use crate::domain::openrouter::OpenRouterClient;
 use clap::Subcommand;
 use color_eyre::Result;
+use color_eyre::eyre::eyre;
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCmd {
@@ -10,6 +13,50 @@ pub enum CatalogCmd {
     Refresh,
 }
 
-pub async fn run(_ctx: &Ctx, _cmd: CatalogCmd) -> Result<()> {
-    color_eyre::eyre::bail!("not built yet")
+pub async fn run(ctx: &Ctx, cmd: CatalogCmd) -> Result<()> {
+    match cmd {
+        CatalogCmd::Refresh => refresh(ctx).await,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Refreshed<'a> {
+    count: usize,
+    skipped: usize,
+    source: &'a catalog::CatalogSource,
+}
+
+async fn refresh(ctx: &Ctx) -> Result<()> {
+    let store = ctx.store().await?;
+    // GET /models needs no key.
+    let client = OpenRouterClient::from_env(&ctx.env, None);
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!(
+        "fetching the model catalog from {}",
+        client.base_url()
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+    let result =
+        catalog::refresh_with_report(&store, &client, &crate::domain::clock::SystemClock).await;
+    spinner.finish_and_clear();
+    // One line: the error says what happened and what to do; the stored catalog is untouched.
+    let report = result.map_err(|e| eyre!("{e}"))?;
+    if ctx.json {
+        return super::print_json(&Refreshed {
+            count: report.catalog.models.len(),
+            skipped: report.skipped,
+            source: &report.catalog.source,
+        });
+    }
+    let skipped = match report.skipped {
+        0 => String::new(),
+        1 => " (1 unusable entry skipped)".to_string(),
+        n => format!(" ({n} unusable entries skipped)"),
+    };
+    println!(
+        "stored {} models{skipped}; {}",
+        report.catalog.models.len(),
+        report.catalog.source.describe()
+    );
+    Ok(())
 }

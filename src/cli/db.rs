@@ -1,6 +1,7 @@
 //! `nxr db status|migrate`.
 
 use super::Ctx;
+use crate::domain::store::Store;
 use clap::Subcommand;
 use color_eyre::Result;
 
@@ -12,6 +13,62 @@ pub enum DbCmd {
     Migrate,
 }
 
-pub async fn run(_ctx: &Ctx, _cmd: DbCmd) -> Result<()> {
-    color_eyre::eyre::bail!("not built yet")
+pub async fn run(ctx: &Ctx, cmd: DbCmd) -> Result<()> {
+    match cmd {
+        DbCmd::Status => status(ctx).await,
+        DbCmd::Migrate => migrate(ctx).await,
+    }
+}
+
+async fn status(ctx: &Ctx) -> Result<()> {
+    // Not migrated: status shows what is pending.
+    let store = Store::open_unmigrated(&ctx.env).await?;
+    let status = store.status().await?;
+    if ctx.json {
+        return super::print_json(&status);
+    }
+    println!("database: {} ({})", status.location, status.kind);
+    println!("applied migrations:");
+    if status.applied.is_empty() {
+        println!("  none");
+    }
+    for m in &status.applied {
+        println!("  {:>4}  {:<24}  {}", m.version, m.name, m.applied_at);
+    }
+    if status.pending.is_empty() {
+        println!("pending: none");
+    } else {
+        println!(
+            "pending: {} (run `nxr db migrate`, or any nxr command, to apply)",
+            status.pending.join(", ")
+        );
+    }
+    if status.newer_than_known {
+        eprintln!(
+            "warning: this database was written by a newer nxr (this nxr knows schema version {}); upgrade nxr",
+            status.latest_known
+        );
+    }
+    Ok(())
+}
+
+async fn migrate(ctx: &Ctx) -> Result<()> {
+    let store = Store::open_unmigrated(&ctx.env).await?;
+    let applied = store.migrate().await?;
+    let status = store.status().await?;
+    if ctx.json {
+        return super::print_json(&serde_json::json!({
+            "applied_now": applied,
+            "status": status,
+        }));
+    }
+    if applied.is_empty() {
+        println!(
+            "nothing to apply: {} is up to date (schema version {})",
+            status.location, status.latest_known
+        );
+    } else {
+        println!("applied {} to {}", applied.join(", "), status.location);
+    }
+    Ok(())
 }

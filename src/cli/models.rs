@@ -1,6 +1,7 @@
 //! `nxr models …`. `list` lives here; the scoring commands live in `cli::scoring`.
 
 use super::Ctx;
+use crate::domain::catalog::{self, Model};
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
@@ -44,6 +45,110 @@ pub async fn run(ctx: &Ctx, cmd: ModelsCmd) -> Result<()> {
     }
 }
 
-async fn list(_ctx: &Ctx, _args: ListArgs) -> Result<()> {
-    color_eyre::eyre::bail!("not built yet")
+/// One model in `models list --json`: the catalog fields plus what nxr derives from them.
+#[derive(serde::Serialize)]
+struct ListedModel<'a> {
+    #[serde(flatten)]
+    model: &'a Model,
+    is_free: bool,
+    is_router: bool,
+    supports_tools: bool,
+    supports_vision: bool,
+    prompt_per_million: Option<f64>,
+    completion_per_million: Option<f64>,
+}
+
+#[derive(serde::Serialize)]
+struct Listing<'a> {
+    source: &'a catalog::CatalogSource,
+    count: usize,
+    models: Vec<ListedModel<'a>>,
+}
+
+async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
+    let store = ctx.store().await?;
+    let catalog = catalog::load(&store).await?;
+    let filter = catalog::Filter {
+        free: args.free,
+        tools: args.tools,
+        vision: args.vision,
+        min_context: args.min_context,
+    };
+    let models = catalog.filter(&filter);
+    eprintln!("{}", catalog.source.describe());
+    if ctx.json {
+        return super::print_json(&Listing {
+            source: &catalog.source,
+            count: models.len(),
+            models: models
+                .iter()
+                .map(|m| ListedModel {
+                    model: m,
+                    is_free: m.is_free(),
+                    is_router: m.is_router(),
+                    supports_tools: m.supports_tools(),
+                    supports_vision: m.supports_vision(),
+                    prompt_per_million: m.prompt_per_million(),
+                    completion_per_million: m.completion_per_million(),
+                })
+                .collect(),
+        });
+    }
+    if models.is_empty() {
+        eprintln!(
+            "no model matches these filters; try fewer of --free, --tools, --vision, --min-context"
+        );
+        return Ok(());
+    }
+    let width = models
+        .iter()
+        .map(|m| m.id.chars().count())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let bold = super::color_enabled();
+    let header = format!(
+        "{:<width$}  {:>9}  {:<5}  {:<6}  {}",
+        "ID", "CONTEXT", "TOOLS", "VISION", "USD / 1M TOKENS (IN / OUT)"
+    );
+    if bold {
+        println!("\x1b[1m{header}\x1b[0m");
+    } else {
+        println!("{header}");
+    }
+    for m in &models {
+        println!(
+            "{:<width$}  {:>9}  {:<5}  {:<6}  {}",
+            m.id,
+            m.context_length,
+            yes_no(m.supports_tools()),
+            yes_no(m.supports_vision()),
+            price_text(m)
+        );
+    }
+    eprintln!("{} models", models.len());
+    Ok(())
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "-" }
+}
+
+fn price_text(m: &Model) -> String {
+    if m.is_router() {
+        return "variable (router)".into();
+    }
+    if m.is_free() {
+        return "free".into();
+    }
+    match (m.prompt_per_million(), m.completion_per_million()) {
+        (Some(p), Some(c)) => format!("{} / {}", money(p), money(c)),
+        _ => "unknown".into(),
+    }
+}
+
+fn money(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("${s}")
 }

@@ -305,6 +305,31 @@ impl Catalog {
     }
 }
 
+/// Which models a listing keeps. All conditions must hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub free: bool,
+    pub tools: bool,
+    pub vision: bool,
+    pub min_context: Option<u64>,
+}
+
+impl Filter {
+    pub fn matches(&self, m: &Model) -> bool {
+        (!self.free || m.is_free())
+            && (!self.tools || m.supports_tools())
+            && (!self.vision || m.supports_vision())
+            && self.min_context.is_none_or(|n| m.context_length >= n)
+    }
+}
+
+impl Catalog {
+    /// The models `filter` keeps, in id order.
+    pub fn filter(&self, filter: &Filter) -> Vec<&Model> {
+        self.models.iter().filter(|m| filter.matches(m)).collect()
+    }
+}
+
 /// The stored catalog, or the embedded snapshot when none has been fetched yet.
 pub async fn load(store: &Store) -> Result<Catalog, StoreError> {
     let conn = store.conn();
@@ -351,59 +376,50 @@ pub async fn save(
     fetched_at: &str,
     origin: &str,
 ) -> Result<(), StoreError> {
-    let tx = store.conn().transaction().await?;
-    let step = async {
-        tx.execute("DELETE FROM catalog_models", ()).await?;
-        for (m, raw) in parsed.models.iter().zip(parsed.raw.iter()) {
+    store
+        .in_transaction(|tx| async move {
+            tx.execute("DELETE FROM catalog_models", ()).await?;
+            for (m, raw) in parsed.models.iter().zip(parsed.raw.iter()) {
+                tx.execute(
+                    "INSERT INTO catalog_models (id, name, context_length, created, prompt_price,
+                        completion_price, is_free, supports_tools, supports_vision, expiration_date,
+                        raw, fetched_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    libsql::params![
+                        m.id.as_str(),
+                        m.name.as_str(),
+                        i64::try_from(m.context_length).unwrap_or(i64::MAX),
+                        m.created,
+                        m.prompt_price.as_str(),
+                        m.completion_price.as_str(),
+                        m.is_free() as i64,
+                        m.supports_tools() as i64,
+                        m.supports_vision() as i64,
+                        m.expiration_date.clone(),
+                        raw.as_str(),
+                        fetched_at
+                    ],
+                )
+                .await?;
+            }
             tx.execute(
-                "INSERT INTO catalog_models (id, name, context_length, created, prompt_price,
-                    completion_price, is_free, supports_tools, supports_vision, expiration_date, raw,
-                    fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO catalog_meta (id, source, fetched_at, model_count, skipped)
+                 VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET source = excluded.source,
+                    fetched_at = excluded.fetched_at, model_count = excluded.model_count,
+                    skipped = excluded.skipped",
                 libsql::params![
-                    m.id.as_str(),
-                    m.name.as_str(),
-                    i64::try_from(m.context_length).unwrap_or(i64::MAX),
-                    m.created,
-                    m.prompt_price.as_str(),
-                    m.completion_price.as_str(),
-                    m.is_free() as i64,
-                    m.supports_tools() as i64,
-                    m.supports_vision() as i64,
-                    m.expiration_date.clone(),
-                    raw.as_str(),
-                    fetched_at
+                    origin,
+                    fetched_at,
+                    parsed.models.len() as i64,
+                    parsed.skipped as i64
                 ],
             )
             .await?;
-        }
-        tx.execute(
-            "INSERT INTO catalog_meta (id, source, fetched_at, model_count, skipped)
-             VALUES (1, ?1, ?2, ?3, ?4)
-             ON CONFLICT(id) DO UPDATE SET source = excluded.source,
-                fetched_at = excluded.fetched_at, model_count = excluded.model_count,
-                skipped = excluded.skipped",
-            libsql::params![
-                origin,
-                fetched_at,
-                parsed.models.len() as i64,
-                parsed.skipped as i64
-            ],
-        )
-        .await?;
-        Ok::<(), libsql::Error>(())
-    }
-    .await;
-    match step {
-        Ok(()) => {
-            tx.commit().await?;
             Ok(())
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e.into())
-        }
-    }
+        })
+        .await?;
+    Ok(())
 }
 
 /// Why a refresh did not replace the stored catalog (which is then unchanged).

@@ -94,6 +94,8 @@ pub struct DbStatus {
     pub applied: Vec<AppliedMigration>,
     pub pending: Vec<String>,
     pub latest_known: i64,
+    /// True when the database carries migrations this nxr does not know (written by a newer nxr).
+    pub newer_than_known: bool,
 }
 
 pub struct Store {
@@ -161,7 +163,7 @@ impl Store {
     }
 
     pub async fn open_remote(url: &str, token: &str) -> Result<Store> {
-        let location = url.to_string();
+        let location = redact_url(url);
         let db = Builder::new_remote(url.to_string(), token.to_string())
             .build()
             .await
@@ -191,6 +193,27 @@ impl Store {
 
     pub fn is_remote(&self) -> bool {
         self.remote
+    }
+
+    /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` on this store's connection; any error rolls
+    /// everything back. Use it for every multi-row write that must not tear.
+    ///
+    /// (libsql's own `Transaction` is not used: on a remote database its drop sends a late
+    /// ROLLBACK on a second stream, which races the next statements.)
+    pub async fn in_transaction<'a, T, F, Fut>(&'a self, work: F) -> Result<T, libsql::Error>
+    where
+        F: FnOnce(&'a Connection) -> Fut,
+        Fut: std::future::Future<Output = Result<T, libsql::Error>> + 'a,
+    {
+        self.conn.execute("BEGIN IMMEDIATE", ()).await?;
+        let outcome = match work(&self.conn).await {
+            Ok(v) => self.conn.execute("COMMIT", ()).await.map(|_| v),
+            Err(e) => Err(e),
+        };
+        if outcome.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute("ROLLBACK", ()).await;
+        }
+        outcome
     }
 
     async fn ensure_migrations_table(&self) -> Result<()> {
@@ -247,36 +270,35 @@ impl Store {
                 continue;
             }
             let at = crate::domain::clock::to_db(chrono::Utc::now());
-            let tx = self
-                .conn
-                .transaction()
+            // IMMEDIATE takes the write lock first, so two nxr processes starting at once
+            // cannot both apply the same migration; the loser sees it recorded and skips it.
+            let applied_now = self
+                .in_transaction(|conn| async move {
+                    let mut rows = conn
+                        .query(
+                            "SELECT 1 FROM schema_migrations WHERE version = ?1",
+                            params![m.version],
+                        )
+                        .await?;
+                    if rows.next().await?.is_some() {
+                        return Ok(false);
+                    }
+                    drop(rows);
+                    conn.execute_batch(m.sql).await?;
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                        params![m.version, m.name, at],
+                    )
+                    .await?;
+                    Ok(true)
+                })
                 .await
                 .map_err(|source| StoreError::Migration {
                     name: m.name,
                     source,
                 })?;
-            let step = async {
-                tx.execute_batch(m.sql).await?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                    params![m.version, m.name, at],
-                )
-                .await?;
-                Ok::<(), libsql::Error>(())
-            }
-            .await;
-            match step {
-                Ok(()) => tx.commit().await.map_err(|source| StoreError::Migration {
-                    name: m.name,
-                    source,
-                })?,
-                Err(source) => {
-                    let _ = tx.rollback().await;
-                    return Err(StoreError::Migration {
-                        name: m.name,
-                        source,
-                    });
-                }
+            if !applied_now {
+                continue;
             }
             tracing::info!(migration = m.name, "applied migration");
             done.push(m.name);
@@ -286,6 +308,9 @@ impl Store {
 
     pub async fn status(&self) -> Result<DbStatus> {
         let applied = self.applied_migrations().await?;
+        let newer_than_known = applied
+            .iter()
+            .any(|a| !MIGRATIONS.iter().any(|m| m.version == a.version));
         let pending = MIGRATIONS
             .iter()
             .filter(|m| !applied.iter().any(|a| a.version == m.version))
@@ -297,6 +322,7 @@ impl Store {
             applied,
             pending,
             latest_known: MIGRATIONS.last().map(|m| m.version).unwrap_or(0),
+            newer_than_known,
         })
     }
 
@@ -323,5 +349,36 @@ impl Store {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// A server URL fit to show: without user info or query (which may carry a token).
+fn redact_url(url: &str) -> String {
+    let no_query = url.split(['?', '#']).next().unwrap_or(url);
+    match no_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or(host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => no_query.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_secrets_from_server_urls() {
+        assert_eq!(
+            super::redact_url("libsql://user:pw@db.example.com/x?authToken=abc"),
+            "libsql://db.example.com/x"
+        );
+        assert_eq!(
+            super::redact_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
     }
 }

@@ -188,11 +188,13 @@ pub struct Inputs {
 
 pub async fn inputs(store: &Store, now: DateTime<Utc>) -> Result<Inputs> {
     let cat = catalog::load(store).await?;
+    let mut cfg = load_config(store, now).await?;
+    cfg.recency_reference = scoring::newest_created(&cat.models);
     Ok(Inputs {
         models: cat.models,
         catalog: cat.source,
         health: load_health(store).await?,
-        cfg: load_config(store, now).await?,
+        cfg,
     })
 }
 

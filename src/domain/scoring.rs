@@ -75,9 +75,12 @@ impl Weights {
 /// Weights and overridable requirements (from settings), plus the time reference.
 #[derive(Debug, Clone, Default)]
 pub struct ScoringConfig {
-    /// "Now" as unix seconds, for recency and the expiry guard. `None`: recency is neutral (500) for
-    /// every model, and any model with an announced expiration date is treated as expiring.
+    /// "Now" as unix seconds, for the expiry guard (and for recency when `recency_reference` is
+    /// unset). `None`: any model with an announced expiration date is treated as expiring.
     pub now: Option<i64>,
+    /// The time recency is measured from (unix seconds): the newest `created` in the catalog, so the
+    /// same catalog gives the same scores on any day. `None`: `now`; both `None`: recency is neutral.
+    pub recency_reference: Option<i64>,
     /// Per-role weight overrides; roles missing here use [`Weights::default_for`].
     pub weights: BTreeMap<Role, Weights>,
     /// Requirements of the `custom` role; `None` = [`Role::default_requirements`].
@@ -90,6 +93,14 @@ impl ScoringConfig {
         ScoringConfig {
             now: Some(now.timestamp()),
             ..ScoringConfig::default()
+        }
+    }
+
+    /// The default table for scoring `models` at `now`: recency is measured from the newest model.
+    pub fn for_catalog(models: &[Model], now: chrono::DateTime<chrono::Utc>) -> ScoringConfig {
+        ScoringConfig {
+            recency_reference: newest_created(models),
+            ..ScoringConfig::at(now)
         }
     }
 
@@ -194,6 +205,11 @@ pub fn log2_milli(x: u64) -> i64 {
 
 fn clamp_points(v: i64) -> u32 {
     v.clamp(0, 1000) as u32
+}
+
+/// The newest `created` in a catalog (the recency reference).
+pub fn newest_created(models: &[Model]) -> Option<i64> {
+    models.iter().map(|m| m.created).max()
 }
 
 /// Parameter counts read from a model id or name, in millions.
@@ -393,9 +409,9 @@ fn features(m: &Model, health: &Health, cfg: &ScoringConfig) -> Features {
     } else {
         0
     };
-    let (recency, age_days) = match cfg.now {
-        Some(now) => {
-            let age = ((now - m.created) / 86_400).max(0);
+    let (recency, age_days) = match cfg.recency_reference.or(cfg.now) {
+        Some(reference) => {
+            let age = ((reference - m.created) / 86_400).max(0);
             (
                 clamp_points(1000 - age * 1000 / RECENCY_SPAN_DAYS),
                 Some(age),
@@ -601,7 +617,7 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
             ),
             _ => format!("{} parameters: {size}", billions(p.total_millions)),
         },
-        None => format!("parameter count unknown: neutral {size}"),
+        None => format!("unknown (no parameter count in the id or name), neutral {size}"),
     };
     reasons.push(format!(
         "capability {}: size {size_text}; reasoning {}; structured outputs {}",
@@ -620,7 +636,10 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
         },
     ));
     reasons.push(match f.age_days {
-        Some(age) => format!("recency {}: created {age} days before now", f.recency),
+        Some(age) => format!(
+            "recency {}: created {age} days before the newest model in the catalog",
+            f.recency
+        ),
         None => format!("recency {}: no time reference, neutral", f.recency),
     });
     reasons.push(match f.success {

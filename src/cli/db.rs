@@ -27,22 +27,28 @@ async fn status(ctx: &Ctx) -> Result<()> {
     if ctx.json {
         return super::print_json(&status);
     }
-    println!("database: {} ({})", status.location, status.kind);
-    println!("applied migrations:");
+    let mut out = format!(
+        "database: {} ({})\napplied migrations:\n",
+        status.location, status.kind
+    );
     if status.applied.is_empty() {
-        println!("  none");
+        out.push_str("  none\n");
     }
     for m in &status.applied {
-        println!("  {:>4}  {:<24}  {}", m.version, m.name, m.applied_at);
+        out.push_str(&format!(
+            "  {:>4}  {:<24}  {}\n",
+            m.version, m.name, m.applied_at
+        ));
     }
     if status.pending.is_empty() {
-        println!("pending: none");
+        out.push_str("pending: none\n");
     } else {
-        println!(
-            "pending: {} (run `nxr db migrate`, or any nxr command, to apply)",
+        out.push_str(&format!(
+            "pending: {} (run `nxr db migrate`, or any nxr command, to apply)\n",
             status.pending.join(", ")
-        );
+        ));
     }
+    super::write_stdout(&out)?;
     if status.newer_than_known {
         eprintln!(
             "warning: this database was written by a newer nxr (this nxr knows schema version {}); upgrade nxr",

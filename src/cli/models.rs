@@ -106,26 +106,26 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         .max()
         .unwrap_or(2)
         .max(2);
-    let bold = super::color_enabled();
     let header = format!(
         "{:<width$}  {:>9}  {:<5}  {:<6}  {}",
         "ID", "CONTEXT", "TOOLS", "VISION", "USD / 1M TOKENS (IN / OUT)"
     );
-    if bold {
-        println!("\x1b[1m{header}\x1b[0m");
+    let mut out = if super::color_enabled() {
+        format!("\x1b[1m{header}\x1b[0m\n")
     } else {
-        println!("{header}");
-    }
+        format!("{header}\n")
+    };
     for m in &models {
-        println!(
-            "{:<width$}  {:>9}  {:<5}  {:<6}  {}",
+        out.push_str(&format!(
+            "{:<width$}  {:>9}  {:<5}  {:<6}  {}\n",
             m.id,
             m.context_length,
             yes_no(m.supports_tools()),
             yes_no(m.supports_vision()),
             price_text(m)
-        );
+        ));
     }
+    super::write_stdout(&out)?;
     eprintln!("{} models", models.len());
     Ok(())
 }

@@ -92,8 +92,7 @@ pub async fn best_free(ctx: &Ctx, args: BestFreeArgs) -> Result<()> {
     if ctx.json {
         super::print_json(&best)
     } else {
-        print!("{}", render_best_free(&best));
-        Ok(())
+        super::write_stdout(&render_best_free(&best))
     }
 }
 
@@ -135,8 +134,7 @@ pub async fn roster(ctx: &Ctx, args: RosterArgs) -> Result<()> {
     if ctx.json {
         super::print_json(&roster)
     } else {
-        print!("{}", render_roster(&roster));
-        Ok(())
+        super::write_stdout(&render_roster(&roster))
     }
 }
 
@@ -201,8 +199,7 @@ pub async fn rescore(ctx: &Ctx) -> Result<()> {
     if ctx.json {
         super::print_json(&report)
     } else {
-        print!("{}", render_rescore(&report));
-        Ok(())
+        super::write_stdout(&render_rescore(&report))
     }
 }
 
@@ -262,7 +259,6 @@ pub async fn explain(ctx: &Ctx, args: ExplainArgs) -> Result<()> {
     if ctx.json {
         super::print_json(&e)
     } else {
-        print!("{}", render_explain(&e));
-        Ok(())
+        super::write_stdout(&render_explain(&e))
     }
 }

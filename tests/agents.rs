@@ -1,0 +1,970 @@
+//! Agents as Hermes profiles: role skillsets, category templates, the Paperclip skill contract (domain, CLI
+//! and HTTP), and the promise that a bad input leaves the database and the disk exactly as they were.
+
+mod common;
+
+use common::Homes;
+use nxr::domain::agents::{self, AgentError, NewAgent};
+use nxr::domain::env::Env;
+use nxr::domain::hermes;
+use nxr::domain::paperclip;
+use nxr::domain::roles::Role;
+use nxr::domain::skills;
+use nxr::domain::store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const FREE: &str = "meta-llama/llama-3.3-70b-instruct:free";
+const PAID: &str = "openai/gpt-4o";
+
+fn new_agent(name: &str, role: Role, model: Option<&str>) -> NewAgent {
+    NewAgent {
+        name: name.into(),
+        role,
+        category: None,
+        model: model.map(String::from),
+        skills: None,
+        is_default: false,
+    }
+}
+
+/// Every file under `root` with its bytes (and every directory), for before/after comparisons.
+fn tree(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().to_path_buf();
+            if p.is_dir() {
+                out.insert(rel, None);
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, Some(std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    walk(root, root, &mut out);
+    out
+}
+
+/// Every row of the agent tables, as text.
+async fn db_rows(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in ["agents", "agent_model_history"] {
+        let mut rows = store
+            .conn()
+            .query(&format!("SELECT * FROM {table} ORDER BY id"), ())
+            .await
+            .unwrap();
+        while let Some(row) = rows.next().await.unwrap() {
+            let mut cells = vec![table.to_string()];
+            for i in 0..row.column_count() {
+                cells.push(format!("{:?}", row.get_value(i).unwrap()));
+            }
+            out.push(cells.join("|"));
+        }
+    }
+    out
+}
+
+/// The skill directories nxr wrote in a profile.
+fn nxr_skill_dirs(profile_dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(profile_dir.join("skills/nxr"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join("SKILL.md").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn sorted(v: &[impl AsRef<str>]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.as_ref().to_string()).collect();
+    v.sort();
+    v
+}
+
+async fn open(homes: &Homes) -> (Env, Store) {
+    let env = homes.env();
+    let store = Store::open(&env).await.unwrap();
+    (env, store)
+}
+
+#[tokio::test]
+async fn pm_engineer_and_hermes_get_exactly_their_eight_skills_in_db_on_disk_and_in_the_snapshot() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let cases = [
+        ("pm", Role::Pm, skills::PM_SKILLS),
+        ("eng", Role::Engineer, skills::ENGINEER_SKILLS),
+        ("Hermes", Role::Hermes, skills::HERMES_SKILLS),
+    ];
+    for (name, role, expected) in cases {
+        let agent = agents::create(&store, &env, new_agent(name, role, Some(FREE)))
+            .await
+            .unwrap();
+        let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        // Database.
+        let row = agents::get_by_name(&store, &env, name).await.unwrap();
+        assert_eq!(row.skillset, expected, "{name}: agents.skillset");
+        assert_eq!(agent, row);
+        // Disk: exactly these 8 dirs, each a real SKILL.md.
+        let dir = PathBuf::from(&agent.hermes_profile_path);
+        assert_eq!(
+            nxr_skill_dirs(&dir),
+            sorted(&expected),
+            "{name}: skills on disk"
+        );
+        for s in &expected {
+            let md =
+                std::fs::read_to_string(dir.join("skills/nxr").join(s).join("SKILL.md")).unwrap();
+            let fm = hermes::front_matter(&md).expect("front matter");
+            assert_eq!(fm["name"].as_str(), Some(s.as_str()));
+            assert!(fm["description"].as_str().is_some_and(|d| d.len() > 20));
+            assert!(fm["version"].as_str().is_some());
+            assert!(
+                fm["metadata"]["hermes"]["tags"]
+                    .as_sequence()
+                    .is_some_and(|t| !t.is_empty())
+            );
+            assert!(fm["metadata"]["hermes"]["category"].as_str().is_some());
+            assert!(
+                md.contains("## Steps") && md.contains("\n4. "),
+                "{s}: concrete steps"
+            );
+        }
+        // Snapshot.
+        let snap = paperclip::list_skills(&store, &env, name).await.unwrap();
+        assert_eq!(snap.adapter_type, "hermes_local");
+        assert!(snap.supported);
+        assert_eq!(snap.mode, "persistent");
+        assert_eq!(snap.desired_skills, expected);
+        let managed: Vec<&str> = snap
+            .entries
+            .iter()
+            .filter(|e| e.managed && e.desired && e.state == "installed")
+            .map(|e| e.key.as_str())
+            .collect();
+        assert_eq!(managed, expected, "{name}: snapshot entries");
+        assert!(snap.warnings.is_empty(), "{:?}", snap.warnings);
+    }
+    // Profiles: hermes uses the root, the others profiles/<slug>.
+    let all = agents::list(&store, &env).await.unwrap();
+    let profiles: Vec<(&str, PathBuf)> = all
+        .iter()
+        .map(|a| {
+            (
+                a.hermes_profile.as_str(),
+                PathBuf::from(&a.hermes_profile_path),
+            )
+        })
+        .collect();
+    assert_eq!(
+        profiles,
+        vec![
+            ("pm", env.hermes_home.join("profiles/pm")),
+            ("eng", env.hermes_home.join("profiles/eng")),
+            ("default", env.hermes_home.clone()),
+        ]
+    );
+    for a in &all {
+        let cfg = PathBuf::from(&a.hermes_profile_path).join("config.yaml");
+        assert_eq!(
+            hermes::get_config(&cfg, "model.default")
+                .unwrap()
+                .as_deref(),
+            Some(FREE)
+        );
+        assert_eq!(
+            hermes::get_config(&cfg, "model.provider")
+                .unwrap()
+                .as_deref(),
+            Some("openrouter")
+        );
+        assert_eq!(
+            hermes::get_config(&cfg, "auxiliary.free_only")
+                .unwrap()
+                .as_deref(),
+            Some("true")
+        );
+        let soul =
+            std::fs::read_to_string(PathBuf::from(&a.hermes_profile_path).join("SOUL.md")).unwrap();
+        assert!(soul.contains(&a.name), "SOUL.md names the agent: {soul}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_model_the_agent_gets_the_best_free_model_for_its_role() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let catalog = nxr::domain::catalog::load(&store).await.unwrap();
+    for (name, role) in [
+        ("p", Role::Pm),
+        ("e", Role::Engineer),
+        ("r", Role::Research),
+    ] {
+        let want = nxr::domain::scoring::best_free(
+            &catalog.models,
+            role,
+            &Default::default(),
+            &Default::default(),
+            &[],
+        );
+        let agent = agents::create(&store, &env, new_agent(name, role, None))
+            .await
+            .unwrap();
+        assert_eq!(agent.model, want.model_id, "{role}");
+        assert!(agent.model_auto_assigned);
+        assert_eq!(
+            agent.model_score,
+            want.score.as_ref().map(|s| i64::from(s.total))
+        );
+        let cfg = agent.profile().config_path();
+        assert_eq!(
+            hermes::get_config(&cfg, "model.default").unwrap(),
+            Some(want.model_id.clone())
+        );
+    }
+}
+
+#[tokio::test]
+async fn set_model_changes_config_and_db_and_records_history() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let agent = agents::create(&store, &env, new_agent("pm", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    let cfg = agent.profile().config_path();
+    let moved = agents::set_model(&store, &env, "pm", PAID, "upgrade: key added")
+        .await
+        .unwrap();
+    assert_eq!(moved.model, PAID);
+    assert!(!moved.model_auto_assigned);
+    assert_eq!(
+        hermes::get_config(&cfg, "model.default")
+            .unwrap()
+            .as_deref(),
+        Some(PAID)
+    );
+    assert_eq!(
+        hermes::get_config(&cfg, "auxiliary.free_only").unwrap(),
+        None,
+        "paid: free_only gone"
+    );
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT from_model, to_model, reason FROM agent_model_history WHERE agent_id = ?1 ORDER BY id",
+            [agent.id],
+        )
+        .await
+        .unwrap();
+    let mut history = Vec::new();
+    while let Some(r) = rows.next().await.unwrap() {
+        history.push((
+            r.get::<Option<String>>(0).unwrap(),
+            r.get::<String>(1).unwrap(),
+            r.get::<String>(2).unwrap(),
+        ));
+    }
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].0, None);
+    assert_eq!(history[0].1, FREE);
+    assert_eq!(
+        history[1],
+        (
+            Some(FREE.to_string()),
+            PAID.to_string(),
+            "upgrade: key added".to_string()
+        )
+    );
+    // Back to free: free_only returns.
+    agents::set_model(&store, &env, &agent.id.to_string(), FREE, "downgrade")
+        .await
+        .unwrap();
+    assert_eq!(
+        hermes::get_config(&cfg, "auxiliary.free_only")
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    // An unknown or hostile model changes nothing.
+    let before = (tree(&env.hermes_home), db_rows(&store).await);
+    for bad in ["openai/gpt-99", "x\nmodel: evil", "a: b"] {
+        let err = agents::set_model(&store, &env, "pm", bad, "x")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AgentError::InvalidModel(_)), "{bad:?}: {err}");
+    }
+    let err = agents::set_model(&store, &env, "pm", "gpt-4o", "x")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("openai/gpt-4o") && err.contains("nxr models list"),
+        "{err}"
+    );
+    assert_eq!(before, (tree(&env.hermes_home), db_rows(&store).await));
+}
+
+#[tokio::test]
+async fn all_six_category_templates_exist_and_prefill_the_skills() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    assert_eq!(
+        skills::CATEGORIES,
+        [
+            "tech", "creative", "business", "research", "media", "personal"
+        ]
+    );
+    for cat in skills::CATEGORIES {
+        let t = skills::category(cat).unwrap();
+        assert!(
+            (6..=8).contains(&t.skills.len()),
+            "{cat}: {}",
+            t.skills.len()
+        );
+        let agent = agents::create(
+            &store,
+            &env,
+            NewAgent {
+                category: Some(cat.to_string()),
+                ..new_agent(&format!("custom {cat}"), Role::Custom, Some(FREE))
+            },
+        )
+        .await
+        .unwrap();
+        let expected: Vec<String> = t.skills.iter().map(|s| s.to_string()).collect();
+        assert_eq!(agent.skillset, expected, "{cat}");
+        assert_eq!(
+            nxr_skill_dirs(&agent.profile().dir),
+            sorted(&expected),
+            "{cat}"
+        );
+    }
+    let err = agents::create(
+        &store,
+        &env,
+        NewAgent {
+            category: Some("cooking".into()),
+            ..new_agent("chef", Role::Custom, Some(FREE))
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("cooking") && err.contains("tech, creative, business"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn sync_round_trips_and_add_remove_show_exactly_the_change() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let agent = agents::create(&store, &env, new_agent("eng", Role::Engineer, Some(FREE)))
+        .await
+        .unwrap();
+    let dir = agent.profile().dir;
+    // Skills nxr did not write: one in another category, one hand-made under skills/nxr without nxr's mark.
+    let foreign = dir.join("skills/local/my-deploy/SKILL.md");
+    std::fs::create_dir_all(foreign.parent().unwrap()).unwrap();
+    std::fs::write(
+        &foreign,
+        "---\nname: my-deploy\ndescription: Deploy my app\n---\nRun make deploy.\n",
+    )
+    .unwrap();
+    let handmade = dir.join("skills/nxr/my-notes/SKILL.md");
+    std::fs::create_dir_all(handmade.parent().unwrap()).unwrap();
+    std::fs::write(
+        &handmade,
+        "---\nname: my-notes\ndescription: Notes\n---\nmine\n",
+    )
+    .unwrap();
+
+    let first = paperclip::list_skills(&store, &env, "eng").await.unwrap();
+    let externals: Vec<(&str, &str, bool, bool)> = first
+        .entries
+        .iter()
+        .filter(|e| !e.managed)
+        .map(|e| (e.key.as_str(), e.state.as_str(), e.read_only, e.desired))
+        .collect();
+    assert_eq!(
+        externals,
+        vec![
+            ("local/my-deploy", "external", true, false),
+            ("nxr/my-notes", "external", true, false)
+        ]
+    );
+    // list → sync(same) → list: unchanged, on disk too.
+    let disk_before = tree(&dir);
+    let synced = paperclip::sync_skills(&store, &env, "eng", &first.desired_skills)
+        .await
+        .unwrap();
+    assert_eq!(synced, first);
+    assert_eq!(
+        paperclip::list_skills(&store, &env, "eng").await.unwrap(),
+        first
+    );
+    assert_eq!(tree(&dir), disk_before, "a no-op sync writes nothing");
+
+    // Add one, remove one.
+    let mut desired = first.desired_skills.clone();
+    desired.retain(|s| s != "refactoring");
+    desired.push("shell-automation".into());
+    let after = paperclip::sync_skills(&store, &env, "eng", &desired)
+        .await
+        .unwrap();
+    assert_eq!(after.desired_skills, desired);
+    let keys = |s: &paperclip::AdapterSkillSnapshot| {
+        s.entries
+            .iter()
+            .map(|e| e.key.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let added: Vec<_> = keys(&after).difference(&keys(&first)).cloned().collect();
+    let removed: Vec<_> = keys(&first).difference(&keys(&after)).cloned().collect();
+    assert_eq!(added, vec!["shell-automation"]);
+    assert_eq!(removed, vec!["refactoring"]);
+    assert!(
+        !dir.join("skills/nxr/refactoring").exists(),
+        "removed skill's dir is gone"
+    );
+    assert!(dir.join("skills/nxr/shell-automation/SKILL.md").is_file());
+    assert_eq!(
+        agents::get_by_name(&store, &env, "eng")
+            .await
+            .unwrap()
+            .skillset,
+        desired
+    );
+    // The round trip still holds after the change.
+    let again = paperclip::sync_skills(&store, &env, "eng", &after.desired_skills)
+        .await
+        .unwrap();
+    assert_eq!(again, after);
+    // Removing everything leaves the user's skills alone.
+    paperclip::sync_skills(&store, &env, "eng", &[])
+        .await
+        .unwrap();
+    assert_eq!(nxr_skill_dirs(&dir), vec!["my-notes"]);
+    assert!(foreign.is_file() && handmade.is_file());
+    // An unknown skill is refused with the valid names, and nothing changes.
+    let before = (tree(&dir), db_rows(&store).await);
+    let err = paperclip::sync_skills(&store, &env, "eng", &["coding".into(), "nope-skill".into()])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nope-skill") && err.contains("known skills"),
+        "{err}"
+    );
+    assert_eq!(before, (tree(&dir), db_rows(&store).await));
+}
+
+#[tokio::test]
+async fn bad_names_and_bad_inputs_give_clear_errors_and_change_nothing() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    agents::create(&store, &env, new_agent("taken", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    // A profile someone else made.
+    std::fs::create_dir_all(env.hermes_home.join("profiles/mine")).unwrap();
+    std::fs::write(
+        env.hermes_home.join("profiles/mine/config.yaml"),
+        "model: x\n",
+    )
+    .unwrap();
+    let before = (tree(&env.hermes_home), db_rows(&store).await);
+    let long = "a".repeat(65);
+    let cases: Vec<(NewAgent, &str)> = vec![
+        (new_agent("", Role::Pm, Some(FREE)), "empty"),
+        (new_agent("   ", Role::Pm, Some(FREE)), "empty"),
+        (new_agent(&long, Role::Pm, Some(FREE)), "65 characters"),
+        (new_agent("a/b", Role::Pm, Some(FREE)), "path separator"),
+        (new_agent("a\\b", Role::Pm, Some(FREE)), "path separator"),
+        (new_agent("x..y", Role::Pm, Some(FREE)), "`..`"),
+        (
+            new_agent("bad\nname", Role::Pm, Some(FREE)),
+            "control characters",
+        ),
+        (
+            new_agent("bell\u{7}", Role::Pm, Some(FREE)),
+            "control characters",
+        ),
+        (
+            new_agent("taken", Role::Engineer, Some(FREE)),
+            "already exists",
+        ),
+        (
+            new_agent("TAKEN", Role::Engineer, Some(FREE)),
+            "already exists",
+        ),
+        (
+            new_agent("Mine", Role::Engineer, Some(FREE)),
+            "nxr did not create it",
+        ),
+        (
+            new_agent("ok", Role::Pm, Some("no/such-model")),
+            "not in the catalog",
+        ),
+        (
+            new_agent("ok", Role::Pm, Some("x\ndefault: evil")),
+            "invalid model id",
+        ),
+        (
+            NewAgent {
+                skills: Some(vec!["coding".into(), "haxx".into()]),
+                ..new_agent("ok", Role::Pm, Some(FREE))
+            },
+            "unknown skill \"haxx\"",
+        ),
+    ];
+    for (new, expect) in cases {
+        let name = new.name.clone();
+        let err = agents::create(&store, &env, new)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expect), "{name:?}: {err}");
+    }
+    assert_eq!(before, (tree(&env.hermes_home), db_rows(&store).await));
+}
+
+/// True when this process can write into a directory whose mode is 0555 (root can).
+fn writes_ignore_modes(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = dir.join("probe");
+    std::fs::create_dir_all(&probe).unwrap();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let can = std::fs::write(probe.join("x"), "x").is_ok();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    can
+}
+
+#[tokio::test]
+async fn a_read_only_hermes_home_gives_a_clear_error_and_changes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let homes = Homes::new();
+    let scratch = homes.dir.path().join("scratch");
+    let (hermes_home, cleanup): (PathBuf, Option<PathBuf>) = if writes_ignore_modes(&scratch) {
+        // Running as root, where mode 0555 does not stop writes: put HERMES_HOME under a regular file,
+        // so creating any directory in it fails the way a read-only mount does.
+        let file = homes.dir.path().join("not-a-dir");
+        std::fs::write(&file, "a file").unwrap();
+        (file.join("hermes"), None)
+    } else {
+        let ro = homes.dir.path().join("ro-hermes");
+        std::fs::create_dir_all(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        (ro.clone(), Some(ro))
+    };
+    let env = Env::for_dirs(homes.nxr_home(), &hermes_home);
+    let store = Store::open(&env).await.unwrap();
+    let watch = homes.dir.path().to_path_buf();
+    let before_disk: Vec<PathBuf> = tree(&watch)
+        .into_keys()
+        .filter(|p| !p.starts_with("nxr"))
+        .collect();
+    for (name, role) in [("pm", Role::Pm), ("Hermes", Role::Hermes)] {
+        let err = agents::create(&store, &env, new_agent(name, role, Some(FREE)))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("HERMES_HOME") && err.contains("cannot"),
+            "{name}: {err}"
+        );
+    }
+    assert!(db_rows(&store).await.is_empty());
+    let after_disk: Vec<PathBuf> = tree(&watch)
+        .into_keys()
+        .filter(|p| !p.starts_with("nxr"))
+        .collect();
+    assert_eq!(before_disk, after_disk);
+    if let Some(ro) = cleanup {
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_broken_config_yaml_is_named_with_its_line_and_nothing_changes() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    std::fs::create_dir_all(&env.hermes_home).unwrap();
+    let cfg = env.hermes_home.join("config.yaml");
+    let broken = "# my settings\nmodel:\n  default: [oops\nterminal:\n  backend: local\n";
+    std::fs::write(&cfg, broken).unwrap();
+    let before = (tree(&env.hermes_home), db_rows(&store).await);
+    let err = agents::create(&store, &env, new_agent("Hermes", Role::Hermes, Some(FREE)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&cfg.display().to_string()) && err.contains("line 4"),
+        "{err}"
+    );
+    assert!(err.contains("nxr changed nothing"), "{err}");
+    assert_eq!(before, (tree(&env.hermes_home), db_rows(&store).await));
+
+    // An agent whose config breaks later: set_model refuses and keeps the DB as it was.
+    let pm = agents::create(&store, &env, new_agent("pm", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    let pm_cfg = pm.profile().config_path();
+    std::fs::write(&pm_cfg, "model: {default: x\n").unwrap();
+    let before = (tree(&env.hermes_home), db_rows(&store).await);
+    let err = agents::set_model(&store, &env, "pm", PAID, "x")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&pm_cfg.display().to_string()) && err.contains("line"),
+        "{err}"
+    );
+    assert_eq!(before, (tree(&env.hermes_home), db_rows(&store).await));
+}
+
+#[tokio::test]
+async fn delete_removes_the_profile_and_the_row() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let pm = agents::create(&store, &env, new_agent("pm", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    let h = agents::create(&store, &env, new_agent("Hermes", Role::Hermes, Some(FREE)))
+        .await
+        .unwrap();
+    std::fs::write(env.hermes_home.join("skills/keep.txt"), "user file").unwrap();
+    agents::delete(&store, &env, "pm").await.unwrap();
+    assert!(!pm.profile().dir.exists());
+    agents::delete(&store, &env, &h.id.to_string())
+        .await
+        .unwrap();
+    assert!(
+        env.hermes_home.join("config.yaml").is_file(),
+        "the root profile stays"
+    );
+    assert!(env.hermes_home.join("skills/keep.txt").is_file());
+    assert!(nxr_skill_dirs(&env.hermes_home).is_empty());
+    assert!(agents::list(&store, &env).await.unwrap().is_empty());
+    assert!(matches!(
+        agents::delete(&store, &env, "pm").await,
+        Err(AgentError::NotFound(_))
+    ));
+}
+
+// ------------------------------------------------------------------------------------------------------
+// CLI
+// ------------------------------------------------------------------------------------------------------
+
+fn run(homes: &Homes, args: &[&str]) -> (i32, String, String) {
+    let out = homes.nxr().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_create_list_and_skills() {
+    let homes = Homes::new();
+    let (code, out, err) = run(
+        &homes,
+        &[
+            "agents", "create", "--role", "pm", "--name", "Plan Bot", "--model", FREE,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let profile = homes.hermes_home().join("profiles/plan-bot");
+    assert_eq!(out.lines().count(), 1, "one summary line: {out}");
+    for part in [
+        "Plan Bot",
+        "pm",
+        FREE,
+        "8 skills",
+        "plan-bot",
+        &profile.display().to_string(),
+    ] {
+        assert!(out.contains(part), "{part:?} missing from {out}");
+    }
+    let (code, out, err) = run(
+        &homes,
+        &[
+            "agents",
+            "create",
+            "--role",
+            "custom",
+            "--name",
+            "Writer",
+            "--category",
+            "creative",
+            "--free",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["skillset"].as_array().unwrap().len(),
+        skills::category("creative").unwrap().skills.len()
+    );
+    assert_eq!(v["model_auto_assigned"], true);
+
+    let (code, out, _) = run(&homes, &["agents", "list", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Plan Bot", "Writer"]);
+    assert_eq!(v[0]["hermes_profile"], "plan-bot");
+    assert_eq!(v[0]["hermes_profile_path"], profile.display().to_string());
+    assert_eq!(v[0]["model"], FREE);
+    let (code, out, _) = run(&homes, &["agents", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("PROFILE") && out.contains("plan-bot") && out.contains("writer"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(
+        &homes,
+        &[
+            "agents",
+            "skills",
+            "Plan Bot",
+            "--json",
+            "--sync",
+            "planning,coding",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["desiredSkills"],
+        serde_json::json!(["planning", "coding"])
+    );
+    assert_eq!(nxr_skill_dirs(&profile), ["coding", "planning"]);
+    let (_, out2, _) = run(&homes, &["agents", "skills", "Plan Bot", "--json"]);
+    assert_eq!(out, out2, "list after sync shows the synced snapshot");
+
+    // Errors: stderr, non-zero, nothing changed.
+    let before = tree(&homes.hermes_home());
+    for (args, expect) in [
+        (
+            vec![
+                "agents", "create", "--role", "wizard", "--name", "x", "--model", FREE,
+            ],
+            "unknown role",
+        ),
+        (
+            vec![
+                "agents", "create", "--role", "pm", "--name", "a/b", "--model", FREE,
+            ],
+            "path separator",
+        ),
+        (
+            vec![
+                "agents", "create", "--role", "pm", "--name", "Plan Bot", "--model", FREE,
+            ],
+            "already exists",
+        ),
+        (
+            vec![
+                "agents",
+                "create",
+                "--role",
+                "pm",
+                "--name",
+                "z",
+                "--model",
+                "nope/nope",
+            ],
+            "not in the catalog",
+        ),
+        (vec!["agents", "skills", "ghost"], "no agent named"),
+        (
+            vec!["agents", "skills", "Plan Bot", "--sync", "planning,bogus"],
+            "unknown skill",
+        ),
+    ] {
+        let (code, out, err) = run(&homes, &args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+    let (code, _, err) = run(
+        &homes,
+        &[
+            "agents", "create", "--role", "pm", "--name", "q", "--model", FREE, "--free",
+        ],
+    );
+    assert_eq!(code, 2, "--model and --free conflict: {err}");
+    assert_eq!(before, tree(&homes.hermes_home()));
+}
+
+// ------------------------------------------------------------------------------------------------------
+// HTTP
+// ------------------------------------------------------------------------------------------------------
+
+#[test]
+fn http_agents_and_skill_snapshot_sync() {
+    use std::sync::Arc;
+    let homes = Homes::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = homes.env();
+    let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+    let pm = rt
+        .block_on(agents::create(
+            &store,
+            &env,
+            new_agent("pm", Role::Pm, Some(FREE)),
+        ))
+        .unwrap();
+    let server = nxr::web::server::start(
+        env.clone(),
+        store.clone(),
+        rt.handle().clone(),
+        "127.0.0.1",
+        0,
+        false,
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Option<&str>| {
+        rt.block_on(async {
+            let mut rb = client
+                .request(method, format!("{}{path}", server.base_url()))
+                .bearer_auth(&server.token);
+            if let Some(b) = body {
+                rb = rb
+                    .header("Content-Type", "application/json")
+                    .body(b.to_string());
+            }
+            let resp = rb.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            let v: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+            (status, ct, v)
+        })
+    };
+    use reqwest::Method;
+    let (s, ct, v) = call(Method::GET, "/api/agents", None);
+    assert_eq!((s, ct.as_str()), (200, "application/json"));
+    assert_eq!(v[0]["name"], "pm");
+    assert_eq!(v[0]["hermes_profile"], "pm");
+
+    let (s, _, snap) = call(Method::GET, &format!("/api/agents/{}/skills", pm.id), None);
+    assert_eq!(s, 200);
+    assert_eq!(snap["adapterType"], "hermes_local");
+    assert_eq!(snap["mode"], "persistent");
+    assert_eq!(snap["desiredSkills"].as_array().unwrap().len(), 8);
+    let e = &snap["entries"][0];
+    for key in [
+        "key",
+        "runtimeName",
+        "desired",
+        "managed",
+        "state",
+        "origin",
+        "sourcePath",
+    ] {
+        assert!(e.get(key).is_some(), "entry lacks {key}: {e}");
+    }
+    // The same snapshot as the CLI/domain.
+    let domain = rt
+        .block_on(paperclip::list_skills(&store, &env, "pm"))
+        .unwrap();
+    assert_eq!(snap, serde_json::to_value(&domain).unwrap());
+
+    // Round trip over HTTP.
+    let body = serde_json::json!({ "desiredSkills": snap["desiredSkills"] }).to_string();
+    let (s, _, same) = call(
+        Method::POST,
+        &format!("/api/agents/{}/skills/sync", pm.id),
+        Some(&body),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(same, snap);
+    let (s, _, changed) = call(
+        Method::POST,
+        "/api/agents/pm/skills/sync",
+        Some(r#"{"desiredSkills": ["planning", "web-search"]}"#),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        changed["desiredSkills"],
+        serde_json::json!(["planning", "web-search"])
+    );
+    assert_eq!(
+        nxr_skill_dirs(&pm.profile().dir),
+        ["planning", "web-search"]
+    );
+
+    // Errors are JSON with the right status, and change nothing.
+    let before = (tree(&env.hermes_home), rt.block_on(db_rows(&store)));
+    let sync_path = format!("/api/agents/{}/skills/sync", pm.id);
+    for (method, path, body, status, expect) in [
+        (
+            Method::POST,
+            sync_path.as_str(),
+            Some("{not json"),
+            400,
+            "desiredSkills",
+        ),
+        (
+            Method::POST,
+            sync_path.as_str(),
+            Some(r#"{"desired": []}"#),
+            400,
+            "desiredSkills",
+        ),
+        (
+            Method::POST,
+            sync_path.as_str(),
+            Some(r#"{"desiredSkills": ["zzz"]}"#),
+            400,
+            "unknown skill",
+        ),
+        (Method::GET, "/api/agents/999/skills", None, 404, "no agent"),
+        (
+            Method::POST,
+            "/api/agents/ghost/skills/sync",
+            Some(r#"{"desiredSkills": []}"#),
+            404,
+            "no agent",
+        ),
+        (Method::GET, sync_path.as_str(), None, 405, "use POST"),
+        (Method::DELETE, "/api/agents", None, 405, "use GET"),
+    ] {
+        let (s, ct, v) = call(method.clone(), path, body);
+        assert_eq!(s, status, "{method} {path}: {v}");
+        assert_eq!(ct, "application/json");
+        assert!(
+            v["error"].as_str().unwrap().contains(expect),
+            "{method} {path}: {v}"
+        );
+    }
+    assert_eq!(
+        before,
+        (tree(&env.hermes_home), rt.block_on(db_rows(&store)))
+    );
+    drop(server);
+}

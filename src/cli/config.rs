@@ -1,17 +1,79 @@
 //! `nxr config set|get`.
 
 use super::Ctx;
+use crate::domain::onboarding;
+use crate::domain::openrouter::Timeouts;
+use crate::domain::secrets;
 use clap::Subcommand;
 use color_eyre::Result;
+use color_eyre::eyre::bail;
+use std::io::Read;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCmd {
-    /// Set a value, e.g. `nxr config set openrouter-key sk-or-…`.
+    /// Set a value, e.g. `nxr config set openrouter-key sk-or-…` (`-` reads the value from stdin).
     Set { key: String, value: String },
     /// Show a value (secrets are masked).
     Get { key: String },
 }
 
-pub async fn run(_ctx: &Ctx, _cmd: ConfigCmd) -> Result<()> {
-    color_eyre::eyre::bail!("not built yet")
+/// The keys `nxr config` knows.
+const KEYS: &str = "openrouter-key";
+
+pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
+    match cmd {
+        ConfigCmd::Set { key, value } => match key.as_str() {
+            "openrouter-key" => set_openrouter_key(ctx, &value).await,
+            other => bail!("unknown setting {other:?}; known settings: {KEYS}"),
+        },
+        ConfigCmd::Get { key } => match key.as_str() {
+            "openrouter-key" => {
+                let stored = secrets::openrouter_key(&ctx.env)?;
+                let masked = stored.as_deref().map(secrets::mask);
+                if ctx.json {
+                    return super::print_json(&serde_json::json!({
+                        "key": "openrouter-key",
+                        "set": masked.is_some(),
+                        "value": masked,
+                        "file": secrets::env_file(&ctx.env).display().to_string(),
+                    }));
+                }
+                match masked {
+                    Some(m) => println!("openrouter-key: {m}"),
+                    None => println!(
+                        "openrouter-key: not set (add one with `nxr config set openrouter-key <key>`)"
+                    ),
+                }
+                Ok(())
+            }
+            other => bail!("unknown setting {other:?}; known settings: {KEYS}"),
+        },
+    }
+}
+
+async fn set_openrouter_key(ctx: &Ctx, value: &str) -> Result<()> {
+    let key = if value == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s.trim().to_string()
+    } else {
+        value.trim().to_string()
+    };
+    onboarding::validate_key(&ctx.env, &key, Timeouts::default()).await?;
+    secrets::set_openrouter_key(&ctx.env, &key)?;
+    let masked = secrets::mask(&key);
+    let file = secrets::env_file(&ctx.env);
+    if ctx.json {
+        return super::print_json(&serde_json::json!({
+            "key": "openrouter-key",
+            "set": true,
+            "value": masked,
+            "file": file.display().to_string(),
+        }));
+    }
+    println!(
+        "openrouter-key: {masked} (valid; stored in {} with mode 0600)",
+        file.display()
+    );
+    Ok(())
 }

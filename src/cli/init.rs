@@ -1,8 +1,12 @@
-//! `nxr init`.
+//! `nxr init`: the five onboarding steps, each printed as it runs (`domain::onboarding`).
 
 use super::Ctx;
+use crate::domain::clock::SystemClock;
+use crate::domain::onboarding::{self, KeyChoice, Mode, Probes, StepReport, Summary};
 use clap::Args;
 use color_eyre::Result;
+use color_eyre::eyre::bail;
+use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -20,6 +24,211 @@ pub struct InitArgs {
     pub yes: bool,
 }
 
-pub async fn run(_ctx: &Ctx, _args: InitArgs) -> Result<()> {
-    color_eyre::eyre::bail!("not built yet")
+pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let store = ctx.store().await?;
+    let interactive = std::io::stdin().is_terminal();
+
+    if args.reset {
+        if !args.yes {
+            if !interactive {
+                bail!(
+                    "--reset forgets the onboarding record and runs the setup again; confirm with `nxr init --reset -y`"
+                );
+            }
+            let answer = ask(
+                "Start the setup over? The onboarding record is forgotten; agents, keys and config are kept. [y/N] ",
+            )?;
+            if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+                eprintln!("nxr init: nothing changed");
+                return Ok(());
+            }
+        }
+        let n = onboarding::reset(&store).await?;
+        eprintln!("nxr init: forgot {n} onboarding record(s); starting over");
+    }
+
+    if let Some(done) = onboarding::completed(&store).await? {
+        let summary = onboarding::summary(&ctx.env, &store).await?;
+        if ctx.json {
+            return super::print_json(&serde_json::json!({
+                "already_done": true,
+                "summary": summary,
+            }));
+        }
+        println!(
+            "nxr is already set up (completed {}); nothing was changed.",
+            done.completed_at.as_deref().unwrap_or("?")
+        );
+        print_summary(&summary);
+        println!("`nxr init --reset` starts over (agents are kept and never created twice).");
+        return Ok(());
+    }
+
+    let choice = match (&args.key, args.free) {
+        (Some(k), _) => KeyChoice::Key(k.clone()),
+        (None, true) => KeyChoice::Free,
+        (None, false) if interactive && !ctx.json => {
+            let k = ask(
+                "OpenRouter key (sk-or-…), or press Enter to start on free models with no key: ",
+            )?;
+            if k.trim().is_empty() {
+                KeyChoice::Free
+            } else {
+                KeyChoice::Key(k.trim().to_string())
+            }
+        }
+        (None, false) => KeyChoice::Free,
+    };
+
+    let json = ctx.json;
+    // Step lines go to stdout, or to stderr when stdout carries the JSON end state.
+    let say = move |line: String| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    if let KeyChoice::Key(_) = choice {
+        say("[1/5] key: checking it with OpenRouter…".to_string());
+    }
+    let mut report = |r: &StepReport| {
+        for line in step_lines(r) {
+            say(line);
+        }
+    };
+    let outcome = onboarding::run(
+        &ctx.env,
+        &store,
+        &choice,
+        &Probes::default(),
+        &SystemClock,
+        &mut report,
+    )
+    .await?;
+    if ctx.json {
+        return super::print_json(&serde_json::json!({
+            "already_done": outcome.already_done,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+            "summary": outcome.summary,
+        }));
+    }
+    println!();
+    print_summary(&outcome.summary);
+    println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn ask(prompt: &str) -> Result<String> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line)
+}
+
+/// The lines one step prints.
+pub fn step_lines(r: &StepReport) -> Vec<String> {
+    match r {
+        StepReport::Key { mode: Mode::Free } => {
+            vec!["[1/5] key: none — free models only".to_string()]
+        }
+        StepReport::Key { mode: Mode::Key } => {
+            vec!["[1/5] key: valid; stored in $HERMES_HOME/.env (mode 0600)".to_string()]
+        }
+        StepReport::Detect(d) => vec![
+            if d.ollama.available {
+                format!(
+                    "[2/5] local tools: Ollama at {}: {}",
+                    d.ollama.url, d.ollama.detail
+                )
+            } else {
+                format!(
+                    "[2/5] local tools: Ollama not found at {} (optional: with Ollama running, helper calls such as compression go to a local model)",
+                    d.ollama.url
+                )
+            },
+            if d.faster_whisper.available {
+                "      faster-whisper: found (local speech-to-text)".to_string()
+            } else {
+                "      faster-whisper: not found (optional: `pip install faster-whisper` for local speech-to-text)".to_string()
+            },
+        ],
+        StepReport::Catalog(c) => vec![format!("[3/5] {}", c.description)],
+        StepReport::Agents(a) => {
+            let mut lines: Vec<String> = a
+                .agents
+                .iter()
+                .map(|ag| {
+                    format!(
+                        "[4/5] agent {} ({}): {} on {}",
+                        ag.name,
+                        ag.role.title(),
+                        if ag.created {
+                            "created"
+                        } else {
+                            "already there, kept"
+                        },
+                        ag.model
+                    )
+                })
+                .collect();
+            if let (Some(model), Some(url)) = (&a.local_model, &a.local_base_url) {
+                let slots = onboarding::LOCAL_SLOTS.join(", ");
+                lines.push(format!(
+                    "      local model {model} at {url} handles: {slots}"
+                ));
+            }
+            if a.stt_local {
+                lines.push(
+                    "      speech-to-text: local faster-whisper (stt.provider: local)".into(),
+                );
+            }
+            for n in &a.notes {
+                lines.push(format!("      note: {n}"));
+            }
+            lines
+        }
+        StepReport::Finish(rec) => vec![format!(
+            "[5/5] done: onboarding recorded (completed {})",
+            rec.completed_at.as_deref().unwrap_or("?")
+        )],
+    }
+}
+
+fn print_summary(s: &Summary) {
+    let name_w = s
+        .agents
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(5);
+    let model_w = s
+        .agents
+        .iter()
+        .map(|a| a.model.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!("{:<name_w$}  {:<model_w$}  SKILLS", "AGENT", "MODEL");
+    for a in &s.agents {
+        println!(
+            "{:<name_w$}  {:<model_w$}  {}",
+            a.name,
+            a.model,
+            a.skills.join(", ")
+        );
+    }
+    println!();
+    println!("{}", s.catalog);
+    match &s.openrouter_key {
+        Some(k) => println!("OpenRouter key: {k}"),
+        None => println!("OpenRouter key: not set"),
+    }
+    println!();
+    for line in &s.free_tier {
+        println!("{line}");
+    }
 }

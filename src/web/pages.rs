@@ -131,8 +131,10 @@ fn dashboard(ctx: &WebCtx) -> Resp {
 
 /// Where the catalog nxr scores on came from, in words.
 fn catalog_source(ctx: &WebCtx) -> String {
-    ctx.rt
-        .block_on(crate::domain::onboarding::catalog_source(&ctx.store))
+    match ctx.rt.block_on(crate::domain::catalog::load(&ctx.store)) {
+        Ok(c) => format!("{} ({} models)", c.source.describe(), c.models.len()),
+        Err(e) => format!("cannot read the stored catalog: {e}"),
+    }
 }
 
 /// The dashboard's content (pure, for tests and snapshots).

@@ -1,0 +1,586 @@
+//! Onboarding: `nxr init`, `nxr config set|get openrouter-key`, and the `/setup` wizard over real HTTP.
+//! Fresh temp homes, no network: OpenRouter and Ollama are fakes on 127.0.0.1:0 (or port 9, refused).
+
+mod common;
+
+use common::{FakeServer, Homes, Reply};
+use nxr::domain::agents::{self, Agent};
+use nxr::domain::catalog::{self, CatalogSource, Model};
+use nxr::domain::onboarding;
+use nxr::domain::store::Store;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+const GOOD_KEY: &str = "sk-or-v1-0123456789abcdef0123456789abcdef";
+const BAD_KEY: &str = "sk-or-v1-ffffffffffffffffffffffffffffbad0";
+
+fn nxr(homes: &Homes) -> Command {
+    let mut c = homes.nxr();
+    c.env("NXR_HERMES_BIN", common::hermes_bin())
+        // No faster-whisper unless a test says so (the machine's python3 may or may not have it).
+        .env("NXR_FASTER_WHISPER_CMD", "false");
+    c
+}
+
+fn run_ok(mut c: Command) -> Output {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "command failed: {:?}\nstdout:\n{}\nstderr:\n{}",
+        c,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn hermes(homes: &Homes, args: &[&str]) -> String {
+    let out = Command::new(common::hermes_bin())
+        .env("HERMES_HOME", homes.hermes_home())
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hermes {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct Db {
+    rt: tokio::runtime::Runtime,
+    store: Store,
+    env: nxr::domain::env::Env,
+}
+
+fn db(homes: &Homes) -> Db {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = homes.env();
+    let store = rt.block_on(Store::open(&env)).unwrap();
+    Db { rt, store, env }
+}
+
+impl Db {
+    fn agents(&self) -> Vec<Agent> {
+        self.rt
+            .block_on(agents::list(&self.store, &self.env))
+            .unwrap()
+    }
+    fn records(&self) -> Vec<onboarding::Record> {
+        self.rt
+            .block_on(onboarding::all_records(&self.store))
+            .unwrap()
+    }
+    fn catalog(&self) -> catalog::Catalog {
+        self.rt.block_on(catalog::load(&self.store)).unwrap()
+    }
+}
+
+/// The role's requirement, checked against the catalog entry itself (not the scorer's flags).
+fn assert_fits_role(agent: &Agent, cat: &catalog::Catalog) {
+    let m: &Model = cat
+        .get(&agent.model)
+        .unwrap_or_else(|| panic!("{} is not in the catalog", agent.model));
+    assert!(m.is_free(), "{} is free", m.id);
+    let req = agent.role.default_requirements();
+    assert!(
+        m.context_length >= req.min_context,
+        "{}: context {} < {}",
+        m.id,
+        m.context_length,
+        req.min_context
+    );
+    if req.needs_tools {
+        assert!(m.supports_tools(), "{} supports tools", m.id);
+    }
+}
+
+fn default_agents(agents: &[Agent]) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = agents
+        .iter()
+        .filter(|a| a.is_default)
+        .map(|a| (a.name.clone(), a.role.to_string(), a.model.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn init_free_offline_creates_three_free_agents_that_hermes_lists() {
+    let homes = Homes::new();
+    let mut c = nxr(&homes);
+    c.args(["init", "--free"]);
+    let out = run_ok(c);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for step in ["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"] {
+        assert!(stdout.contains(step), "step {step} printed:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("catalog: embedded snapshot of 2026-05-01"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("20 requests per minute"), "{stdout}");
+    assert!(stdout.contains("50 requests per day"), "{stdout}");
+    assert!(
+        stdout.contains("1000 free-model requests per day"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("free OpenRouter account key"), "{stdout}");
+    assert!(stdout.contains("nxr config set openrouter-key"), "{stdout}");
+
+    let d = db(&homes);
+    let agents = d.agents();
+    assert_eq!(agents.len(), 3, "{agents:#?}");
+    let cat = d.catalog();
+    assert!(cat.source.is_embedded());
+    let mut roles: Vec<String> = agents.iter().map(|a| a.role.to_string()).collect();
+    roles.sort();
+    assert_eq!(roles, ["engineer", "hermes", "pm"]);
+    for a in &agents {
+        assert!(a.is_default && a.model_auto_assigned, "{a:?}");
+        assert!(!a.skillset.is_empty());
+        assert_fits_role(a, &cat);
+        assert!(
+            stdout.contains(&a.name) && stdout.contains(&a.model),
+            "{stdout}"
+        );
+    }
+    let recs = d.records();
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    assert!(r.completed_at.is_some());
+    assert_eq!(r.mode, onboarding::Mode::Free);
+    assert_eq!(r.steps_completed, onboarding::STEPS);
+    assert_eq!(r.agents_created.len(), 3);
+    assert!(!r.ollama_detected && !r.faster_whisper_detected);
+    for a in &agents {
+        assert_eq!(r.initial_free_models.get(a.role.as_str()), Some(&a.model));
+    }
+
+    // The real Hermes CLI sees the profiles and their models.
+    let listed = hermes(&homes, &["profile", "list"]);
+    for a in &agents {
+        assert!(listed.contains(&a.hermes_profile), "{listed}");
+        let model = hermes(
+            &homes,
+            &["-p", &a.hermes_profile, "config", "get", "model.default"],
+        );
+        assert!(model.contains(&a.model), "{} → {model}", a.hermes_profile);
+    }
+}
+
+#[test]
+fn live_catalog_and_local_ollama_route_the_helper_slots() {
+    let homes = Homes::new();
+    let openrouter = FakeServer::start();
+    openrouter.always(
+        "/api/v1/models",
+        Reply::json(
+            200,
+            common::fixture("openrouter/catalog-history/models-2026-03-02.json"),
+        ),
+    );
+    let ollama = FakeServer::start();
+    ollama.always(
+        "/api/tags",
+        Reply::json(
+            200,
+            r#"{"models":[{"name":"llama3.2:3b","model":"llama3.2:3b"},{"name":"qwen3:8b","model":"qwen3:8b"}]}"#,
+        ),
+    );
+    let mut c = nxr(&homes);
+    c.env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .env("NXR_OLLAMA_URL", &ollama.base)
+        .env("NXR_FASTER_WHISPER_CMD", "true")
+        .args(["init", "--free", "--json"]);
+    let out = run_ok(c);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["already_done"], false);
+    assert_eq!(v["summary"]["agents"].as_array().unwrap().len(), 3);
+    assert!(openrouter.hits("/api/v1/models") >= 1);
+    assert!(ollama.hits("/api/tags") >= 1);
+
+    let d = db(&homes);
+    let cat = d.catalog();
+    match &cat.source {
+        CatalogSource::Stored { origin, .. } => {
+            assert_eq!(origin, &format!("{}/api/v1", openrouter.base))
+        }
+        other => panic!("the live catalog is used, not {other:?}"),
+    }
+    for a in d.agents() {
+        assert_fits_role(&a, &cat);
+    }
+    let recs = d.records();
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0].ollama_detected, "the row records Ollama");
+    assert!(recs[0].faster_whisper_detected);
+
+    // The real Hermes reads the routing from config.yaml.
+    let local = format!("{}/v1", ollama.base);
+    for slot in onboarding::LOCAL_SLOTS {
+        let base = hermes(
+            &homes,
+            &["config", "get", &format!("auxiliary.{slot}.base_url")],
+        );
+        assert!(base.contains(&local), "{slot}: {base}");
+        let model = hermes(
+            &homes,
+            &["config", "get", &format!("auxiliary.{slot}.model")],
+        );
+        assert!(model.contains("qwen3:8b"), "{slot}: {model}");
+    }
+    let vision = hermes(&homes, &["config", "get", "auxiliary.vision.base_url"]);
+    assert!(
+        !vision.contains(&local),
+        "vision stays on the provider: {vision}"
+    );
+    let stt = hermes(&homes, &["config", "get", "stt.provider"]);
+    assert!(stt.contains("local"), "{stt}");
+    // The profiles of the other default agents route the same slots.
+    let pm = hermes(
+        &homes,
+        &[
+            "-p",
+            "pm",
+            "config",
+            "get",
+            "auxiliary.compression.base_url",
+        ],
+    );
+    assert!(pm.contains(&local), "{pm}");
+}
+
+#[test]
+fn a_bad_key_fails_clearly_and_nothing_is_created() {
+    let homes = Homes::new();
+    let openrouter = FakeServer::start();
+    openrouter.always(
+        "/api/v1/key",
+        Reply::json(401, r#"{"error":{"code":401,"message":"User not found."}}"#),
+    );
+    let out = nxr(&homes)
+        .env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .args(["init", "--key", BAD_KEY])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused the API key"), "{stderr}");
+    assert!(stderr.contains("nothing was created"), "{stderr}");
+    assert!(
+        !stderr.contains(BAD_KEY),
+        "the key is never echoed: {stderr}"
+    );
+    assert_eq!(openrouter.hits("/api/v1/key"), 1);
+    let d = db(&homes);
+    assert!(d.agents().is_empty());
+    assert!(d.records().is_empty());
+    assert!(!homes.hermes_home().join(".env").exists());
+    assert!(!homes.hermes_home().join("profiles").exists());
+
+    // `config set` refuses it the same way and keeps the file as it was.
+    std::fs::create_dir_all(homes.hermes_home()).unwrap();
+    std::fs::write(homes.hermes_home().join(".env"), "OTHER=1\n").unwrap();
+    let out = nxr(&homes)
+        .env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .args(["config", "set", "openrouter-key", BAD_KEY])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the API key"));
+    assert_eq!(
+        std::fs::read_to_string(homes.hermes_home().join(".env")).unwrap(),
+        "OTHER=1\n"
+    );
+}
+
+#[test]
+fn a_good_key_is_validated_and_stored_0600_and_shown_masked() {
+    let homes = Homes::new();
+    let openrouter = FakeServer::start();
+    openrouter.always(
+        "/api/v1/key",
+        Reply::json(200, common::fixture("openrouter/key.json")),
+    );
+    std::fs::create_dir_all(homes.hermes_home()).unwrap();
+    let env_file = homes.hermes_home().join(".env");
+    std::fs::write(&env_file, "# mine\nTELEGRAM_BOT_TOKEN=abc\n").unwrap();
+    let mut c = nxr(&homes);
+    c.env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .args(["init", "--key", GOOD_KEY]);
+    let out = run_ok(c);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains(GOOD_KEY),
+        "never printed in full: {stdout}"
+    );
+    assert!(stdout.contains("sk-or-…cdef"), "{stdout}");
+    let seen = openrouter.seen();
+    let key_req = seen.iter().find(|s| s.path == "/api/v1/key").unwrap();
+    assert!(
+        key_req
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == &format!("Bearer {GOOD_KEY}"))
+    );
+
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    assert_eq!(
+        text,
+        format!("# mine\nTELEGRAM_BOT_TOKEN=abc\nOPENROUTER_API_KEY={GOOD_KEY}\n")
+    );
+    let mode = std::fs::metadata(&env_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let d = db(&homes);
+    assert_eq!(d.records()[0].mode, onboarding::Mode::Key);
+    assert_eq!(d.agents().len(), 3);
+
+    // config get shows it masked; config set replaces it in place.
+    let mut c = nxr(&homes);
+    c.args(["config", "get", "openrouter-key"]);
+    let got = String::from_utf8_lossy(&run_ok(c).stdout).to_string();
+    assert!(
+        got.contains("sk-or-…cdef") && !got.contains(GOOD_KEY),
+        "{got}"
+    );
+    let newer = "sk-or-v1-99999999999999999999999999991234";
+    let mut c = nxr(&homes);
+    c.env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .args(["config", "set", "openrouter-key", newer]);
+    let set = String::from_utf8_lossy(&run_ok(c).stdout).to_string();
+    assert!(set.contains("sk-or-…1234") && !set.contains(newer), "{set}");
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        format!("# mine\nTELEGRAM_BOT_TOKEN=abc\nOPENROUTER_API_KEY={newer}\n")
+    );
+}
+
+#[test]
+fn init_twice_and_reset_never_create_an_agent_twice() {
+    let homes = Homes::new();
+    let mut c = nxr(&homes);
+    c.args(["init", "--free"]);
+    run_ok(c);
+    let first = default_agents(&db(&homes).agents());
+
+    let mut c = nxr(&homes);
+    c.args(["init", "--free"]);
+    let out = run_ok(c);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("already set up"), "{stdout}");
+    let d = db(&homes);
+    assert_eq!(default_agents(&d.agents()), first);
+    assert_eq!(d.records().len(), 1);
+    drop(d);
+
+    // --reset needs a confirmation; without a TTY that is -y.
+    let out = nxr(&homes).args(["init", "--reset"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-y"));
+    assert_eq!(db(&homes).records().len(), 1);
+
+    let mut c = nxr(&homes);
+    c.args(["init", "--reset", "-y", "--free"]);
+    let out = run_ok(c);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("already there, kept"), "{stdout}");
+    let d = db(&homes);
+    assert_eq!(d.agents().len(), 3);
+    assert_eq!(default_agents(&d.agents()), first);
+    let recs = d.records();
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0].completed_at.is_some());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /setup over HTTP
+// ---------------------------------------------------------------------------------------------------------
+
+struct Web {
+    rt: tokio::runtime::Runtime,
+    server: nxr::web::server::ServerHandle,
+    client: reqwest::Client,
+}
+
+impl Web {
+    fn start(homes: &Homes) -> Web {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut env = homes.env();
+        env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+        env.ollama_url = "http://127.0.0.1:9".into();
+        env.hermes_bin = common::hermes_bin().display().to_string();
+        let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+        let server =
+            nxr::web::server::start(env, store, rt.handle().clone(), "127.0.0.1", 0, false)
+                .unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Web { rt, server, client }
+    }
+
+    fn cookie(&self) -> String {
+        format!("{}={}", self.server.cookie_name(), self.server.token)
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        self.rt.block_on(async {
+            let r = self
+                .client
+                .get(format!("{}{path}", self.server.base_url()))
+                .header("Cookie", self.cookie())
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+
+    /// A form POST as a browser sends it: cookie + CSRF field.
+    fn post(&self, path: &str, fields: &[(&str, &str)], with_csrf: bool) -> (u16, String) {
+        let csrf = self.server.csrf_token();
+        let mut pairs: Vec<(&str, &str)> = fields.to_vec();
+        if with_csrf {
+            pairs.push(("csrf", &csrf));
+        }
+        let body: String = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.rt.block_on(async {
+            let r = self
+                .client
+                .post(format!("{}{path}", self.server.base_url()))
+                .header("Cookie", self.cookie())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let loc = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (r.status().as_u16(), loc.unwrap_or(r.text().await.unwrap()))
+        })
+    }
+}
+
+#[test]
+fn setup_wizard_over_http_then_cli_creates_no_duplicates() {
+    let homes = Homes::new();
+    let web = Web::start(&homes);
+    let (status, page) = web.get("/setup");
+    assert_eq!(status, 200);
+    assert!(page.contains("step-key"), "{page}");
+    assert!(
+        page.contains(&web.server.csrf_token()),
+        "forms carry the CSRF token"
+    );
+
+    // Without the CSRF token: 403 and nothing changes.
+    let (status, _) = web.post("/setup/key", &[("mode", "free")], false);
+    assert_eq!(status, 403);
+    assert!(db(&homes).records().is_empty());
+    // Out of order: 409, nothing created.
+    let (status, _) = web.post("/setup/agents", &[], true);
+    assert_eq!(status, 409);
+    assert!(db(&homes).agents().is_empty());
+    // GET on a form target: 405.
+    assert_eq!(web.get("/setup/key").0, 405);
+
+    for (path, fields) in [
+        ("/setup/key", vec![("mode", "free")]),
+        ("/setup/detect", vec![]),
+        ("/setup/catalog", vec![]),
+        ("/setup/agents", vec![]),
+        ("/setup/finish", vec![]),
+    ] {
+        let (status, loc) = web.post(path, &fields, true);
+        assert_eq!((status, loc.as_str()), (303, "/setup"), "{path}");
+    }
+    let (_, page) = web.get("/setup");
+    assert!(page.contains("nxr is set up"), "{page}");
+    assert!(page.contains("20 requests per minute"));
+    let after_web = default_agents(&db(&homes).agents());
+    assert_eq!(after_web.len(), 3);
+
+    // The CLI now sees the completed record and creates nothing.
+    let mut c = nxr(&homes);
+    c.args(["init", "--free"]);
+    let out = run_ok(c);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already set up"));
+    let d = db(&homes);
+    assert_eq!(d.agents().len(), 3);
+    assert_eq!(default_agents(&d.agents()), after_web);
+    let recs = d.records();
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0].completed_at.is_some());
+
+    // And posting a step again on the web creates nothing either.
+    let (status, _) = web.post("/setup/agents", &[], true);
+    assert_eq!(status, 303);
+    assert_eq!(db(&homes).agents().len(), 3);
+
+    // Start over needs the confirmation box.
+    let (status, _) = web.post("/setup/reset", &[], true);
+    assert_eq!(status, 400);
+    assert_eq!(db(&homes).records().len(), 1);
+}
+
+#[test]
+fn cli_then_web_same_state_and_bad_key_on_the_web_stores_nothing() {
+    let homes = Homes::new();
+    // A bad key on the web: clear message, nothing stored.
+    let openrouter = FakeServer::start();
+    openrouter.always(
+        "/api/v1/key",
+        Reply::json(401, r#"{"error":{"code":401,"message":"User not found."}}"#),
+    );
+    {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let mut env = homes.env();
+        env.openrouter_url = format!("{}/api/v1", openrouter.base);
+        let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+        let server =
+            nxr::web::server::start(env, store, rt.handle().clone(), "127.0.0.1", 0, false)
+                .unwrap();
+        let web = Web {
+            rt,
+            server,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        };
+        let (status, page) = web.post("/setup/key", &[("mode", "key"), ("key", BAD_KEY)], true);
+        assert_eq!(status, 400);
+        assert!(page.contains("refused the API key"), "{page}");
+        assert!(!page.contains(BAD_KEY));
+        assert!(db(&homes).records().is_empty());
+        assert!(!homes.hermes_home().join(".env").exists());
+    }
+
+    let mut c = nxr(&homes);
+    c.args(["init", "--free"]);
+    run_ok(c);
+    let after_cli = default_agents(&db(&homes).agents());
+    let web = Web::start(&homes);
+    let (status, page) = web.get("/setup");
+    assert_eq!(status, 200);
+    assert!(page.contains("nxr is set up"));
+    for (name, _, model) in &after_cli {
+        assert!(page.contains(name.as_str()) && page.contains(model.as_str()));
+    }
+    let (status, _) = web.post("/setup/key", &[("mode", "free")], true);
+    assert_eq!(status, 303);
+    let d = db(&homes);
+    assert_eq!(default_agents(&d.agents()), after_cli);
+    assert_eq!(d.records().len(), 1);
+}

@@ -203,19 +203,16 @@ async fn pm_engineer_and_hermes_get_exactly_their_eight_skills_in_db_on_disk_and
 async fn without_a_model_the_agent_gets_the_best_free_model_for_its_role() {
     let homes = Homes::new();
     let (env, store) = open(&homes).await;
-    let catalog = nxr::domain::catalog::load(&store).await.unwrap();
     for (name, role) in [
         ("p", Role::Pm),
         ("e", Role::Engineer),
         ("r", Role::Research),
     ] {
-        let want = nxr::domain::scoring::best_free(
-            &catalog.models,
-            role,
-            &Default::default(),
-            &Default::default(),
-            &[],
-        );
+        // The same pick as `nxr models best-free --role R`.
+        let want = nxr::domain::rescore::best_free(&store, &env, role, chrono::Utc::now())
+            .await
+            .unwrap()
+            .pick;
         let agent = agents::create(&store, &env, new_agent(name, role, None))
             .await
             .unwrap();
@@ -229,6 +226,28 @@ async fn without_a_model_the_agent_gets_the_best_free_model_for_its_role() {
         assert_eq!(
             hermes::get_config(&cfg, "model.default").unwrap(),
             Some(want.model_id.clone())
+        );
+        // A user would check: it is free and meets the role's hard requirements.
+        let catalog = nxr::domain::catalog::load(&store).await.unwrap();
+        let m = catalog.get(&agent.model).expect("a catalog model");
+        let req = role.default_requirements();
+        assert!(m.is_free(), "{}", m.id);
+        assert!(
+            m.context_length >= req.min_context,
+            "{} context {}",
+            m.id,
+            m.context_length
+        );
+        assert!(
+            !req.needs_tools || m.supports_tools(),
+            "{} lacks tools",
+            m.id
+        );
+        assert_eq!(
+            hermes::get_config(&cfg, "auxiliary.free_only")
+                .unwrap()
+                .as_deref(),
+            Some("true")
         );
     }
 }

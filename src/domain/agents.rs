@@ -203,26 +203,31 @@ pub fn choose_model(catalog: &Catalog, model: &str) -> Result<ModelChoice, Agent
     }
 }
 
-/// The best free model for `role` from the scorer (with its fallbacks).
-pub fn best_free_choice(catalog: &Catalog, role: Role) -> ModelChoice {
-    use crate::domain::scoring;
-    let pick = scoring::best_free(
-        &catalog.models,
-        role,
-        &scoring::Health::default(),
-        &scoring::ScoringConfig::default(),
-        &[],
-    );
+/// The best free model for `role`, exactly as `nxr models best-free` picks it: the stored catalog, the
+/// scoring settings and observed health, and the fallback chain (`openrouter/free`, then a local Qwen
+/// through Ollama, asked only when needed).
+pub async fn best_free_choice(
+    store: &Store,
+    env: &Env,
+    catalog: &Catalog,
+    role: Role,
+) -> Result<ModelChoice, AgentError> {
+    let best = crate::domain::rescore::best_free(store, env, role, chrono::Utc::now())
+        .await
+        .map_err(|e| {
+            AgentError::Other(format!("cannot pick a free model for the {role} role: {e}"))
+        })?;
+    let pick = best.pick;
     let is_free = pick.provider == "ollama"
         || catalog
             .get(&pick.model_id)
             .is_none_or(|m| m.is_free() || m.is_router());
-    ModelChoice {
+    Ok(ModelChoice {
         score: pick.score.as_ref().map(|s| i64::from(s.total)),
         id: pick.model_id,
         provider: pick.provider,
         is_free,
-    }
+    })
 }
 
 /// The config.yaml edits that put a profile on `choice`.
@@ -541,7 +546,10 @@ pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, Ag
     let catalog = crate::domain::catalog::load(store).await?;
     let (choice, auto) = match new.model.as_deref().map(str::trim) {
         Some(m) if !m.is_empty() => (choose_model(&catalog, m)?, false),
-        _ => (best_free_choice(&catalog, new.role), true),
+        _ => (
+            best_free_choice(store, env, &catalog, new.role).await?,
+            true,
+        ),
     };
     // A config.yaml already in the root profile must parse before anything is written.
     if profile.is_root() {

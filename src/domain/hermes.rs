@@ -708,6 +708,36 @@ mod tests {
     }
 
     #[test]
+    fn edits_keep_the_file_mode_and_leave_no_temp_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.yaml");
+        std::fs::write(&p, "a: 1\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        set_config(&p, &[("b.c".into(), ConfigValue::Null)]).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        assert_eq!(get_config(&p, "b.c").unwrap(), None);
+        assert_eq!(get_config(&p, "a").unwrap().as_deref(), Some("1"));
+        // A new file is private: it may hold API keys.
+        let q = dir.path().join("new.yaml");
+        set_config(
+            &q,
+            &[("model.default".into(), ConfigValue::Str("x".into()))],
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::metadata(&q).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
     fn broken_config_is_refused_with_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.yaml");

@@ -1156,6 +1156,30 @@ mod tests {
     }
 
     #[test]
+    fn docs_list_the_same_skillsets_and_templates() {
+        let doc = include_str!("../../docs/skills.md");
+        for (role, list) in [
+            ("pm", PM_SKILLS),
+            ("engineer", ENGINEER_SKILLS),
+            ("hermes", HERMES_SKILLS),
+        ] {
+            let row = format!("| {role} | {} |", list.join(", "));
+            assert!(doc.contains(&row), "docs/skills.md lacks {row}");
+        }
+        for t in CATEGORY_TEMPLATES {
+            let row = format!("| {} | {} | {} |", t.name, t.summary, t.skills.join(", "));
+            assert!(doc.contains(&row), "docs/skills.md lacks {row}");
+        }
+        for d in SKILLS {
+            assert!(
+                doc.contains(&format!("| {} | {} |", d.name, d.category)),
+                "docs/skills.md lacks {}",
+                d.name
+            );
+        }
+    }
+
+    #[test]
     fn unknown_names_list_the_valid_ones() {
         let e = validate(&["planing".into()]).unwrap_err().to_string();
         assert!(e.contains("planning") && e.contains("known skills"), "{e}");

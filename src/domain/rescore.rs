@@ -462,7 +462,8 @@ pub async fn rescore(store: &Store, env: &Env, now: DateTime<Utc>) -> Result<Res
     Ok(report)
 }
 
-const COLUMNS: usize = 13;
+/// Columns per row besides `scored_at`.
+const COLUMNS: usize = 12;
 const ROWS_PER_INSERT: usize = 64;
 
 /// Scores `inputs.models` for every role and stores the run (one transaction).
@@ -472,7 +473,6 @@ pub async fn rescore_with(
     ollama_models: &[String],
     now: DateTime<Utc>,
 ) -> Result<RescoreReport> {
-    let scored_at = clock::to_db(now);
     let picks = scoring::best_free_all(&inputs.models, &inputs.health, &inputs.cfg, ollama_models);
     // (model, role) → total, for agents.
     let mut totals: BTreeMap<(&str, Role), u32> = BTreeMap::new();
@@ -495,7 +495,6 @@ pub async fn rescore_with(
                 Value::Integer(s.passes as i64),
                 Value::Integer(s.is_free as i64),
                 Value::Text(reasons),
-                Value::Text(scored_at.clone()),
             ]);
         }
     }
@@ -511,11 +510,8 @@ pub async fn rescore_with(
             warnings: p.warnings.clone(),
         })
         .collect();
-    let this_best = LastBest {
-        scored_at: scored_at.clone(),
-        best: best.iter().map(|b| (b.role, b.model_id.clone())).collect(),
-    };
-    let this_best_json = serde_json::to_string(&this_best).unwrap_or_default();
+    let best_ids: BTreeMap<Role, String> =
+        best.iter().map(|b| (b.role, b.model_id.clone())).collect();
 
     let conn = store.conn();
     let tx = conn
@@ -531,9 +527,26 @@ pub async fn rescore_with(
             None => None,
         };
         drop(r);
-        // A second rescore within the same second replaces the first one's rows.
-        tx.execute("DELETE FROM model_scores WHERE scored_at = ?1", params![scored_at.clone()])
-            .await?;
+        // One scored_at per run, strictly after the last run's (a run in the same second as the
+        // previous one, or with a clock that went back, is stamped one second after it).
+        let mut r = tx.query("SELECT MAX(scored_at) FROM model_scores", ()).await?;
+        let last: Option<String> = match r.next().await? {
+            Some(row) => row.get::<Option<String>>(0)?,
+            None => None,
+        };
+        drop(r);
+        let mut at = clock::from_db(&clock::to_db(now)).unwrap_or(now);
+        if let Some(last) = last.as_deref().and_then(clock::from_db)
+            && last >= at
+        {
+            at = last + chrono::Duration::seconds(1);
+        }
+        let scored_at = clock::to_db(at);
+        let this_best_json = serde_json::to_string(&LastBest {
+            scored_at: scored_at.clone(),
+            best: best_ids.clone(),
+        })
+        .unwrap_or_default();
         let mut values = values.into_iter();
         let mut left = rows;
         while left > 0 {
@@ -547,7 +560,11 @@ pub async fn rescore_with(
                 }
                 sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
             }
-            let chunk: Vec<Value> = values.by_ref().take(n * COLUMNS).collect();
+            let mut chunk: Vec<Value> = Vec::with_capacity(n * (COLUMNS + 1));
+            for _ in 0..n {
+                chunk.extend(values.by_ref().take(COLUMNS));
+                chunk.push(Value::Text(scored_at.clone()));
+            }
             tx.execute(&sql, libsql::params_from_iter(chunk)).await?;
             left -= n;
         }
@@ -577,10 +594,10 @@ pub async fn rescore_with(
             params![SETTING_LAST_BEST, this_best_json.clone(), scored_at.clone()],
         )
         .await?;
-        Ok::<_, libsql::Error>((previous, updates.len()))
+        Ok::<_, libsql::Error>((previous, updates.len(), scored_at))
     }
     .await;
-    let (previous, agents_updated) = match step {
+    let (previous, agents_updated, scored_at) = match step {
         Ok(v) => {
             tx.commit().await?;
             v
@@ -590,7 +607,6 @@ pub async fn rescore_with(
             return Err(e.into());
         }
     };
-    let previous = previous.filter(|p| p.scored_at != scored_at);
     let changes = best
         .iter()
         .filter_map(|b| {

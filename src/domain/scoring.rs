@@ -369,6 +369,8 @@ struct Features {
     is_free: bool,
     is_router: bool,
     text_out: bool,
+    /// Output modalities besides text (`image`, `audio`): a media-generation model.
+    media_out: bool,
     tools: bool,
     tool_choice: bool,
     reasoning: bool,
@@ -450,6 +452,7 @@ fn features(m: &Model, health: &Health, cfg: &ScoringConfig) -> Features {
         is_free,
         is_router,
         text_out: m.has_text_output(),
+        media_out: m.output_modalities.iter().any(|o| o != "text"),
         tools,
         tool_choice,
         reasoning,
@@ -503,6 +506,7 @@ impl RoleCtx {
             && (!self.req.needs_tools || f.tools)
             && !f.is_router
             && f.text_out
+            && !f.media_out
             && matches!(f.expiry, Expiry::None | Expiry::Later);
         let context = context_points(
             f.context_log,
@@ -570,6 +574,18 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
     }
     if !f.text_out {
         reasons.push("excluded: no text output".into());
+    }
+    if f.media_out {
+        let media: Vec<&str> = m
+            .output_modalities
+            .iter()
+            .filter(|o| *o != "text")
+            .map(String::as_str)
+            .collect();
+        reasons.push(format!(
+            "excluded: also outputs {} (a media-generation model, not an agent model)",
+            media.join(" and ")
+        ));
     }
     match f.expiry {
         Expiry::Soon => reasons.push(format!(

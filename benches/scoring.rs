@@ -1,0 +1,181 @@
+//! Scoring figures (targets from the scoring issue; printed, never asserted):
+//! - scoring 100,000 synthetic models × 6 roles: target < 20 ms on one core
+//! - rescore-and-store of the embedded 371-model catalog: target < 100 ms
+//! - `nxr models best-free --role engineer --json` end-to-end process time
+//!
+//! Run: `cargo build --release && cargo bench --bench scoring`.
+
+use nxr::domain::catalog::{self, Model};
+use nxr::domain::rescore;
+use nxr::domain::roles::Role;
+use nxr::domain::scoring::{self, Health, ScoringConfig};
+use nxr::domain::store::Store;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn stats(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    (samples[0], samples[samples.len() / 2])
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// 100,000 models built from the real catalog's entries: ids, sizes, contexts, dates and prices vary.
+fn synthetic(n: usize) -> Vec<Model> {
+    let base = catalog::embedded().models;
+    let sizes = [
+        "7b",
+        "8b",
+        "14b",
+        "32b",
+        "70b",
+        "120b-a12b",
+        "405b",
+        "1.2b",
+        "e4b",
+        "mini",
+    ];
+    (0..n)
+        .map(|i| {
+            let mut m = base[i % base.len()].clone();
+            let size = sizes[(i / base.len()) % sizes.len()];
+            let free = i % 3 == 0;
+            m.id = format!(
+                "vendor{}/model-{i}-{size}{}",
+                i % 97,
+                if free { ":free" } else { "" }
+            );
+            m.name = m.id.clone();
+            m.context_length = 4096 << (i % 9);
+            m.created -= (i as i64 % 900) * 86_400;
+            if !free && m.prompt_price == "0" {
+                m.prompt_price = "0.0000002".into();
+                m.completion_price = "0.0000008".into();
+            }
+            m
+        })
+        .collect()
+}
+
+fn bench_scoring() {
+    let models = synthetic(100_000);
+    let now = chrono::Utc::now();
+    let cfg = ScoringConfig::for_catalog(&models, now);
+    let health = Health::default();
+    let mut samples = Vec::new();
+    for _ in 0..15 {
+        let t = Instant::now();
+        let picks = scoring::best_free_all(black_box(&models), &health, &cfg, &[]);
+        black_box(&picks);
+        samples.push(t.elapsed());
+    }
+    let (min, median) = stats(samples);
+    println!(
+        "scoring 100,000 synthetic models × 6 roles (best free per role): min {}, median {} (target < 20 ms, one core)",
+        ms(min),
+        ms(median)
+    );
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        for role in Role::ALL {
+            black_box(scoring::best_paid(&models, role, &health, &cfg));
+        }
+        samples.push(t.elapsed());
+    }
+    let (min, median) = stats(samples);
+    println!(
+        "best paid per role over the same 100,000 (6 separate scans): min {}, median {}",
+        ms(min),
+        ms(median)
+    );
+}
+
+fn bench_rescore() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = nxr::domain::env::Env::for_dirs(dir.path().join("nxr"), dir.path().join("hermes"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = rt.block_on(Store::open(&env)).expect("store");
+    let now = chrono::Utc::now();
+    let inputs = rt.block_on(rescore::inputs(&store, now)).expect("inputs");
+    let n = inputs.models.len();
+    let mut samples = Vec::new();
+    for i in 0..12 {
+        let at = now + chrono::Duration::seconds(i);
+        let t = Instant::now();
+        let report = rt
+            .block_on(rescore::rescore_with(&store, &inputs, &[], at))
+            .expect("rescore");
+        samples.push(t.elapsed());
+        black_box(report);
+    }
+    let (min, median) = stats(samples);
+    println!(
+        "rescore-and-store of the {n}-model catalog ({} rows, one transaction, local file): min {}, median {} (target < 100 ms)",
+        n * 6,
+        ms(min),
+        ms(median)
+    );
+}
+
+/// The nxr binary of the same profile as this bench (target/release/nxr next to target/release/deps).
+fn nxr_bin() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let bin = dir.join(format!("nxr{}", std::env::consts::EXE_SUFFIX));
+    bin.exists().then_some(bin)
+}
+
+fn bench_cli() {
+    let Some(bin) = nxr_bin() else {
+        println!(
+            "nxr models best-free --role engineer --json: skipped (no nxr binary next to the bench; run `cargo build --release` first)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = || {
+        let t = Instant::now();
+        let out = std::process::Command::new(&bin)
+            .args(["models", "best-free", "--role", "engineer", "--json"])
+            .env("NXR_HOME", dir.path().join("nxr"))
+            .env("HERMES_HOME", dir.path().join("hermes"))
+            .env("NXR_OLLAMA_URL", "http://127.0.0.1:9")
+            .env("NXR_OPENROUTER_URL", "http://127.0.0.1:9/api/v1")
+            .env_remove("NXR_DB_URL")
+            .output()
+            .expect("run nxr");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.elapsed()
+    };
+    let first = run();
+    let samples: Vec<Duration> = (0..15).map(|_| run()).collect();
+    let (min, median) = stats(samples);
+    println!(
+        "nxr models best-free --role engineer --json ({}): first run (creates + migrates the DB) {}, then min {}, median {}",
+        bin.display(),
+        ms(first),
+        ms(min),
+        ms(median)
+    );
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent; keep that quick.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    bench_scoring();
+    bench_rescore();
+    bench_cli();
+}

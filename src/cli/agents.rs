@@ -15,6 +15,10 @@ pub enum AgentsCmd {
     List,
     /// Show (or sync) an agent's skills as a Paperclip AdapterSkillSnapshot.
     Skills(SkillsArgs),
+    /// Per agent: current model, the recommended model for its role, and whether an upgrade is available.
+    Recommend,
+    /// Rescore the catalog (writes model_scores) and show agents whose recommendation changed.
+    Rescore,
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +53,8 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
         AgentsCmd::Create(args) => create(ctx, args).await,
         AgentsCmd::List => list(ctx).await,
         AgentsCmd::Skills(args) => skills(ctx, args).await,
+        AgentsCmd::Recommend => super::recommend::recommend(ctx).await,
+        AgentsCmd::Rescore => super::recommend::rescore(ctx).await,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod init;
 pub mod models;
+pub mod recommend;
 pub mod scoring;
 pub mod serve;
 

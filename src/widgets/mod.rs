@@ -1,1 +1,6 @@
-//! Reusable TUI pieces.
+//! Reusable TUI widgets.
+
+pub mod budget_gauge;
+pub mod model_picker;
+pub mod skill_selector;
+pub mod slot_editor;

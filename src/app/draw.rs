@@ -1,0 +1,203 @@
+//! `draw(&State, &mut Frame)`: a pure function of the state. Layout: the tab bar, the tab, a status
+//! line, the key hints; the `?` overlay on top.
+
+use crate::app::keys::{self, Binding};
+use crate::app::state::{State, Tab};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+
+const BRAND: &str = " nxr ";
+
+/// The tab bar's labels with their x ranges: (tab, x, width).
+pub fn tab_spans(state: &State) -> Vec<(Tab, u16, u16, String)> {
+    let mut x = BRAND.chars().count() as u16;
+    Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let title = match t {
+                Tab::Create => "Create",
+                other => other.title(),
+            };
+            let label = match t {
+                Tab::Notifications if state.data.unread_count() > 0 => {
+                    format!(" {} {} ({}) ", i + 1, title, state.data.unread_count())
+                }
+                _ => format!(" {} {} ", i + 1, title),
+            };
+            let w = label.chars().count() as u16;
+            let span = (*t, x, w, label);
+            x += w;
+            span
+        })
+        .collect()
+}
+
+/// Which tab a click at (column, row) hits.
+pub fn tab_at(state: &State, column: u16, row: u16) -> Option<Tab> {
+    if row != 0 {
+        return None;
+    }
+    tab_spans(state)
+        .into_iter()
+        .find(|(_, x, w, _)| column >= *x && column < x + w)
+        .map(|(t, ..)| t)
+}
+
+pub fn draw(state: &State, frame: &mut Frame) {
+    let area = frame.area();
+    let [bar, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tab_bar(state, frame, bar);
+    match state.tab {
+        Tab::Dashboard => crate::tabs::dashboard::draw(state, frame, body),
+        Tab::Models => crate::tabs::models::draw(state, frame, body),
+        Tab::Agents => crate::tabs::agents::draw(state, frame, body),
+        Tab::Budget => crate::tabs::budget::draw(state, frame, body),
+        Tab::Create => crate::tabs::create::draw(state, frame, body),
+        Tab::Notifications => crate::tabs::notifications::draw(state, frame, body),
+    }
+    draw_status(state, frame, status);
+    draw_hints(state, frame, hints);
+    if state.show_help {
+        draw_help(state, frame, area);
+    }
+}
+
+fn draw_tab_bar(state: &State, frame: &mut Frame, area: Rect) {
+    let mut spans = vec![Span::styled(
+        BRAND,
+        Style::default()
+            .fg(Color::Black)
+            .bg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
+    )];
+    for (t, _, _, label) in tab_spans(state) {
+        spans.push(if t == state.tab {
+            Span::styled(
+                label,
+                Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            )
+        } else {
+            Span::raw(label)
+        });
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn draw_status(state: &State, frame: &mut Frame, area: Rect) {
+    let line = match &state.message {
+        Some(m) if m.is_error => {
+            Line::styled(format!(" ✗ {}", m.text), Style::default().fg(Color::Red))
+        }
+        Some(m) => Line::styled(format!(" ✓ {}", m.text), Style::default().fg(Color::Green)),
+        None => Line::styled(
+            format!(" {}", state.data.catalog_source),
+            Style::default().fg(Color::DarkGray),
+        ),
+    };
+    frame.render_widget(line, area);
+}
+
+/// The footer: the current tab's commands, then help and quit.
+pub fn hint_line(state: &State) -> Line<'static> {
+    let key_style = Style::default()
+        .fg(Color::Cyan)
+        .add_modifier(Modifier::BOLD);
+    let mut spans = Vec::new();
+    let tab = keys::tab_bindings(state);
+    let global = keys::global_bindings();
+    let shown: Vec<&Binding> = tab
+        .iter()
+        .chain(global.iter())
+        .filter(|b| b.footer)
+        .collect();
+    for b in shown {
+        spans.push(Span::styled(format!(" {}", b.keys_label()), key_style));
+        spans.push(Span::raw(format!(" {} ", b.desc)));
+    }
+    Line::from(spans)
+}
+
+fn draw_hints(state: &State, frame: &mut Frame, area: Rect) {
+    frame.render_widget(hint_line(state), area);
+}
+
+fn draw_help(state: &State, frame: &mut Frame, area: Rect) {
+    let w = area.width.saturating_sub(8).min(72);
+    let h = area.height.saturating_sub(4);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + 2,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, popup);
+    let mut rows = vec![
+        Row::new(vec![format!("{} tab", state.tab.title()), String::new()])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+    ];
+    for b in keys::tab_bindings(state) {
+        rows.push(Row::new(vec![b.keys_label(), b.desc.to_string()]));
+    }
+    rows.push(Row::new(vec![String::new(), String::new()]));
+    rows.push(
+        Row::new(vec!["Everywhere".to_string(), String::new()])
+            .style(Style::default().add_modifier(Modifier::BOLD)),
+    );
+    for b in keys::global_bindings() {
+        rows.push(Row::new(vec![b.keys_label(), b.desc.to_string()]));
+    }
+    let table = Table::new(rows, [Constraint::Length(14), Constraint::Fill(1)]).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(" Keys · ? or Esc closes ")
+            .border_style(Style::default().fg(Color::Cyan)),
+    );
+    frame.render_widget(table, popup);
+}
+
+/// A centred one-paragraph empty state.
+pub fn empty_state(frame: &mut Frame, area: Rect, title: &str, text: &str) {
+    frame.render_widget(
+        Paragraph::new(text.to_string())
+            .style(Style::default().fg(Color::DarkGray))
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!(" {title} ")),
+            ),
+        area,
+    );
+}
+
+/// `3h 12m`, `2d 4h`, `45s`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h {}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+/// How long ago an RFC 3339 time was, relative to `now`.
+pub fn ago(now: chrono::DateTime<chrono::Utc>, at: &str) -> String {
+    match crate::domain::clock::from_db(at) {
+        Some(t) => format!("{} ago", human_duration((now - t).num_seconds())),
+        None => at.to_string(),
+    }
+}

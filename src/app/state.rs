@@ -1,0 +1,465 @@
+//! The TUI's state. [`AppData`] is plain data (agents, catalog, slots, budget, notifications, gateway,
+//! the time), so tests build a [`State`] with no database; `app::loader` fills it from the domain.
+
+use crate::domain::agents::{Agent, NewAgent};
+use crate::domain::budget::Budget;
+use crate::domain::catalog::Model;
+use crate::domain::gateway::GatewayStatus;
+use crate::domain::hermes::Slot;
+use crate::domain::notifications::Notification;
+use crate::domain::recommend::Recommendation;
+use crate::domain::roles::Role;
+use crate::domain::scoring::{Health, Pick, ScoringConfig};
+use crate::widgets::model_picker::{self, Haystacks, ModelFilters, ModelPicker};
+use crate::widgets::skill_selector::SkillSelector;
+use crate::widgets::slot_editor::SlotEditor;
+use chrono::{DateTime, Utc};
+use ratatui_textarea::TextArea;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tab {
+    Dashboard,
+    Models,
+    Agents,
+    Budget,
+    Create,
+    Notifications,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Dashboard,
+        Tab::Models,
+        Tab::Agents,
+        Tab::Budget,
+        Tab::Create,
+        Tab::Notifications,
+    ];
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Dashboard => "Dashboard",
+            Tab::Models => "Models",
+            Tab::Agents => "Agents",
+            Tab::Budget => "Budget",
+            Tab::Create => "Create Agent",
+            Tab::Notifications => "Notifications",
+        }
+    }
+    pub fn next(self) -> Tab {
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
+    }
+    pub fn prev(self) -> Tab {
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+    }
+}
+
+/// Everything the TUI shows, read from the domain. A part that failed to load carries its error, which
+/// the tab shows instead of data.
+#[derive(Debug, Clone)]
+pub struct AppData {
+    pub now: DateTime<Utc>,
+    pub agents: Vec<Agent>,
+    pub agents_error: Option<String>,
+    pub recommendations: Vec<Recommendation>,
+    pub models: Arc<Vec<Model>>,
+    pub haystacks: Haystacks,
+    /// "catalog: embedded snapshot of 2026-05-01", …
+    pub catalog_source: String,
+    pub slots: Vec<Slot>,
+    pub slots_error: Option<String>,
+    /// The config.yaml the slot editor writes.
+    pub config_path: String,
+    pub budget: Option<Budget>,
+    pub budget_error: Option<String>,
+    pub notifications: Vec<Notification>,
+    pub notifications_error: Option<String>,
+    pub gateway: GatewayStatus,
+    /// Scoring inputs from settings and observed health (`domain::rescore::inputs`).
+    pub health: Health,
+    pub cfg: ScoringConfig,
+}
+
+impl AppData {
+    /// Data with a catalog and nothing else (a fresh install).
+    pub fn empty(now: DateTime<Utc>, models: Vec<Model>) -> AppData {
+        let haystacks = model_picker::prepare(&models);
+        let mut cfg = ScoringConfig::at(now);
+        cfg.recency_reference = crate::domain::scoring::newest_created(&models);
+        AppData {
+            now,
+            agents: Vec::new(),
+            agents_error: None,
+            recommendations: Vec::new(),
+            models: Arc::new(models),
+            haystacks,
+            catalog_source: String::new(),
+            slots: Vec::new(),
+            slots_error: None,
+            config_path: String::new(),
+            budget: None,
+            budget_error: None,
+            notifications: Vec::new(),
+            notifications_error: None,
+            gateway: GatewayStatus::never_started(),
+            health: Health::default(),
+            cfg,
+        }
+    }
+
+    pub fn recommendation_for(&self, agent: &str) -> Option<&Recommendation> {
+        self.recommendations.iter().find(|r| r.agent == agent)
+    }
+
+    pub fn unread_count(&self) -> usize {
+        self.notifications.iter().filter(|n| n.is_unread()).count()
+    }
+
+    /// Recomputes the recommendations from agents + catalog (pure).
+    pub fn recompute_recommendations(&mut self) {
+        self.recommendations = crate::domain::recommend::recommend(
+            &self.agents,
+            &self.models,
+            &self.health,
+            &self.cfg,
+        );
+    }
+}
+
+/// Something the state asks the runtime to do through the domain (the runtime executes it and answers
+/// with an `Action`). Tests read them instead of touching a database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    CreateAgent(NewAgentSpec),
+    SetSlot {
+        slot: String,
+        provider: String,
+        model: String,
+    },
+    SetAgentModel {
+        agent: String,
+        model: String,
+        reason: String,
+    },
+    RevertAgentModel {
+        agent: String,
+    },
+    SetAgentSkills {
+        agent: String,
+        skills: Vec<String>,
+    },
+    MarkRead(i64),
+    MarkAllRead,
+}
+
+/// The `NewAgent` the wizard submits (a `PartialEq` mirror for tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAgentSpec {
+    pub name: String,
+    pub role: Role,
+    pub category: Option<String>,
+    pub model: Option<String>,
+    pub skills: Option<Vec<String>>,
+}
+
+impl From<NewAgentSpec> for NewAgent {
+    fn from(s: NewAgentSpec) -> NewAgent {
+        NewAgent {
+            name: s.name,
+            role: s.role,
+            category: s.category,
+            model: s.model,
+            skills: s.skills,
+            is_default: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub is_error: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelsMode {
+    Browse,
+    Slots,
+    /// Choosing a model for the selected slot.
+    PickForSlot,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelsTab {
+    pub picker: ModelPicker,
+    pub filter_focused: bool,
+    pub mode: ModelsMode,
+    pub slots: SlotEditor,
+    pub slot_picker: ModelPicker,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AgentsTab {
+    pub selected: usize,
+    /// Editing the selected agent's skills.
+    pub skills: Option<SkillSelector>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NotificationsTab {
+    pub selected: usize,
+}
+
+/// A wizard category: a role, or a custom role with a category template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Role(Role),
+    Template(&'static str),
+}
+
+impl Category {
+    pub fn all() -> Vec<Category> {
+        let mut v: Vec<Category> = Role::ALL.iter().map(|r| Category::Role(*r)).collect();
+        v.extend(
+            crate::domain::skills::CATEGORIES
+                .iter()
+                .map(|c| Category::Template(c)),
+        );
+        v
+    }
+    pub fn role(self) -> Role {
+        match self {
+            Category::Role(r) => r,
+            Category::Template(_) => Role::Custom,
+        }
+    }
+    pub fn template(self) -> Option<&'static str> {
+        match self {
+            Category::Role(_) => None,
+            Category::Template(t) => Some(t),
+        }
+    }
+    pub fn label(self) -> String {
+        match self {
+            Category::Role(r) => r.title().to_string(),
+            Category::Template(t) => format!("Custom · {t} template"),
+        }
+    }
+    pub fn summary(self) -> &'static str {
+        match self {
+            Category::Role(Role::Pm) => "plans, breaks work down, reports status",
+            Category::Role(Role::Engineer) => "writes, tests and reviews code",
+            Category::Role(Role::Hermes) => "the always-on Hermes agent: memory, search, cron",
+            Category::Role(Role::Creative) => "writing, ideas, tone",
+            Category::Role(Role::Research) => "long-context reading and synthesis",
+            Category::Role(Role::Custom) => "your own mix of skills",
+            Category::Template(t) => crate::domain::skills::category(t)
+                .map(|c| c.summary)
+                .unwrap_or(""),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WizardStep {
+    Category,
+    Model,
+    Skills,
+    Name,
+    Confirm,
+}
+
+impl WizardStep {
+    pub const ALL: [WizardStep; 5] = [
+        WizardStep::Category,
+        WizardStep::Model,
+        WizardStep::Skills,
+        WizardStep::Name,
+        WizardStep::Confirm,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            WizardStep::Category => "Category",
+            WizardStep::Model => "Model",
+            WizardStep::Skills => "Skills",
+            WizardStep::Name => "Name",
+            WizardStep::Confirm => "Confirm",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Wizard {
+    pub step: WizardStep,
+    pub categories: Vec<Category>,
+    pub category_index: usize,
+    /// The scorer's recommendation for the chosen category.
+    pub pick: Option<Pick>,
+    /// The model the agent will get (the pick, or what the user chose in the picker).
+    pub model: Option<String>,
+    pub picking_model: bool,
+    pub picker: ModelPicker,
+    pub skills: SkillSelector,
+    pub name: TextArea<'static>,
+    pub name_error: Option<String>,
+    /// Waiting for the domain to create the agent.
+    pub submitting: bool,
+}
+
+impl Wizard {
+    pub fn new(data: &AppData) -> Wizard {
+        Wizard {
+            step: WizardStep::Category,
+            categories: Category::all(),
+            category_index: 0,
+            pick: None,
+            model: None,
+            picking_model: false,
+            picker: ModelPicker::new(
+                &data.models,
+                data.haystacks.clone(),
+                ModelFilters {
+                    free_only: true,
+                    ..Default::default()
+                },
+            ),
+            skills: SkillSelector::new(Vec::new()),
+            name: new_name_area(),
+            name_error: None,
+            submitting: false,
+        }
+    }
+
+    pub fn category(&self) -> Category {
+        self.categories
+            .get(self.category_index)
+            .copied()
+            .unwrap_or(Category::Role(Role::Custom))
+    }
+
+    pub fn name_text(&self) -> String {
+        self.name.lines().join("").trim().to_string()
+    }
+}
+
+pub fn new_name_area() -> TextArea<'static> {
+    let mut t = TextArea::default();
+    t.set_placeholder_text("e.g. ada");
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    t
+}
+
+/// The whole TUI state.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub data: AppData,
+    pub tab: Tab,
+    pub show_help: bool,
+    pub should_quit: bool,
+    /// The terminal size (for mouse hit-testing and paging).
+    pub size: (u16, u16),
+    pub message: Option<Message>,
+    pub models: ModelsTab,
+    pub agents: AgentsTab,
+    pub create: Wizard,
+    pub notifications: NotificationsTab,
+    /// Effects for the runtime to execute, oldest first.
+    pub effects: Vec<Effect>,
+    /// Whether something changed since the last draw.
+    pub dirty: bool,
+}
+
+impl State {
+    pub fn new(data: AppData) -> State {
+        let picker = ModelPicker::new(
+            &data.models,
+            data.haystacks.clone(),
+            ModelFilters::default(),
+        );
+        let slot_picker = ModelPicker::new(
+            &data.models,
+            data.haystacks.clone(),
+            ModelFilters::default(),
+        );
+        let create = Wizard::new(&data);
+        State {
+            tab: Tab::Dashboard,
+            show_help: false,
+            should_quit: false,
+            size: (100, 30),
+            message: None,
+            models: ModelsTab {
+                picker,
+                filter_focused: false,
+                mode: ModelsMode::Browse,
+                slots: SlotEditor::default(),
+                slot_picker,
+            },
+            agents: AgentsTab::default(),
+            create,
+            notifications: NotificationsTab::default(),
+            effects: Vec::new(),
+            dirty: true,
+            data,
+        }
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            is_error: false,
+        });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            is_error: true,
+        });
+    }
+
+    /// True when typed characters go to a text input rather than to key commands.
+    pub fn text_input_active(&self) -> bool {
+        match self.tab {
+            Tab::Models => match self.models.mode {
+                ModelsMode::Browse => self.models.filter_focused,
+                ModelsMode::PickForSlot => true,
+                ModelsMode::Slots => false,
+            },
+            Tab::Create => {
+                self.create.picking_model
+                    || (self.create.step == WizardStep::Name && !self.create.submitting)
+            }
+            _ => false,
+        }
+    }
+
+    /// Replaces the data (after a reload), keeping cursors and filters.
+    pub fn set_data(&mut self, data: AppData) {
+        let old = std::mem::replace(&mut self.data, data);
+        if !Arc::ptr_eq(&old.models, &self.data.models) {
+            let (m, h) = (&self.data.models, self.data.haystacks.clone());
+            self.models.picker.set_catalog(m, h.clone(), &old.models);
+            self.models
+                .slot_picker
+                .set_catalog(m, h.clone(), &old.models);
+            self.create.picker.set_catalog(m, h, &old.models);
+        }
+        self.agents.selected = self
+            .agents
+            .selected
+            .min(self.data.agents.len().saturating_sub(1));
+        self.notifications.selected = self
+            .notifications
+            .selected
+            .min(self.data.notifications.len().saturating_sub(1));
+        self.models.slots.clamp(self.data.slots.len());
+        self.dirty = true;
+    }
+}

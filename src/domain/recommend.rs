@@ -1,0 +1,207 @@
+//! Per agent: its current model, the recommended (best free) model for its role, and whether moving is
+//! an upgrade. Pure over (agents, catalog); [`for_store`] loads both.
+
+use crate::domain::agents::Agent;
+use crate::domain::catalog::Model;
+use crate::domain::roles::Role;
+use crate::domain::scoring::{self, Health, PickSource, ScoringConfig};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recommendation {
+    pub agent: String,
+    pub role: Role,
+    pub current_model: String,
+    /// The current model's score for the role (None when it is not in the catalog any more).
+    pub current_score: Option<u32>,
+    /// False when the current model fails a hard requirement of the role (or left the catalog).
+    pub current_passes: bool,
+    pub recommended_model: String,
+    pub recommended_score: Option<u32>,
+    /// `ranked`, `open_router_free` or `local_ollama`.
+    pub source: PickSource,
+    pub upgrade_available: bool,
+    pub reasons: Vec<String>,
+}
+
+/// One recommendation per agent, in the agents' order.
+pub fn recommend(
+    agents: &[Agent],
+    models: &[Model],
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> Vec<Recommendation> {
+    let mut best: Vec<(Role, scoring::Pick)> = Vec::new();
+    agents
+        .iter()
+        .map(|agent| {
+            let pick = match best.iter().find(|(r, _)| *r == agent.role) {
+                Some((_, p)) => p.clone(),
+                None => {
+                    let p = scoring::best_free(models, agent.role, health, cfg, &[]);
+                    best.push((agent.role, p.clone()));
+                    p
+                }
+            };
+            let current = models
+                .iter()
+                .find(|m| m.id == agent.model)
+                .map(|m| scoring::score(m, agent.role, health, cfg));
+            let current_score = current.as_ref().map(|s| s.total);
+            let current_passes = current.as_ref().is_some_and(|s| s.passes);
+            let recommended_score = pick.score.as_ref().map(|s| s.total);
+            let upgrade_available = pick.model_id != agent.model
+                && (!current_passes
+                    || match (recommended_score, current_score) {
+                        (Some(r), Some(c)) => r > c,
+                        _ => false,
+                    });
+            let mut reasons = pick
+                .score
+                .as_ref()
+                .map(|s| s.reasons.clone())
+                .unwrap_or_default();
+            if current.is_none() {
+                reasons.insert(0, format!("{} is not in the catalog any more", agent.model));
+            } else if !current_passes {
+                reasons.insert(
+                    0,
+                    format!(
+                        "{} fails a hard requirement of the {} role",
+                        agent.model, agent.role
+                    ),
+                );
+            }
+            reasons.extend(pick.warnings.iter().cloned());
+            Recommendation {
+                agent: agent.name.clone(),
+                role: agent.role,
+                current_model: agent.model.clone(),
+                current_score,
+                current_passes,
+                recommended_model: pick.model_id.clone(),
+                recommended_score,
+                source: pick.source.clone(),
+                upgrade_available,
+                reasons,
+            }
+        })
+        .collect()
+}
+
+/// The model an agent had before its last change (`agent_model_history`), if any.
+pub async fn previous_model(
+    store: &crate::domain::store::Store,
+    agent_id: i64,
+) -> Result<Option<String>, crate::domain::store::StoreError> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT from_model FROM agent_model_history WHERE agent_id = ?1 AND from_model IS NOT NULL
+             ORDER BY changed_at DESC, id DESC LIMIT 1",
+            libsql::params![agent_id],
+        )
+        .await?;
+    Ok(match rows.next().await? {
+        Some(r) => r.get::<Option<String>>(0)?,
+        None => None,
+    })
+}
+
+/// Moves an agent back to the model it had before its last change (through `agents::set_model`, so
+/// config.yaml, the database and the history change together).
+pub async fn revert(
+    store: &crate::domain::store::Store,
+    env: &crate::domain::env::Env,
+    agent: &str,
+) -> Result<Agent, crate::domain::agents::AgentError> {
+    use crate::domain::agents::{self, AgentError};
+    let a = agents::resolve(store, env, agent).await?;
+    let prev = previous_model(store, a.id).await?.ok_or_else(|| {
+        AgentError::Other(format!(
+            "{} has no earlier model to go back to (its model was never changed)",
+            a.name
+        ))
+    })?;
+    agents::set_model(store, env, &a.name, &prev, "revert").await
+}
+
+/// Recommendations for every agent from the stored state (catalog in use, scoring settings, health).
+pub async fn for_store(
+    store: &crate::domain::store::Store,
+    env: &crate::domain::env::Env,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Recommendation>, RecommendError> {
+    let inputs = crate::domain::rescore::inputs(store, now).await?;
+    let agents = crate::domain::agents::list(store, env).await?;
+    Ok(recommend(
+        &agents,
+        &inputs.models,
+        &inputs.health,
+        &inputs.cfg,
+    ))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecommendError {
+    #[error(transparent)]
+    Scoring(#[from] crate::domain::rescore::ScoringError),
+    #[error(transparent)]
+    Agents(#[from] crate::domain::agents::AgentError),
+}
+
+/// An agent whose recommended model changed with a rescore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentChange {
+    pub agent: String,
+    pub role: Role,
+    pub current_model: String,
+    /// The recommendation of the previous rescore (`None` on the first one).
+    pub before: Option<String>,
+    pub after: String,
+    pub upgrade_available: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRescore {
+    pub scored_at: String,
+    pub previous_scored_at: Option<String>,
+    pub models_scored: usize,
+    pub rows_written: usize,
+    /// Agents whose recommended model differs from the previous rescore's.
+    pub changed: Vec<AgentChange>,
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// Rescores the catalog (writing `model_scores` through `domain::rescore`) and reports, per agent,
+/// whether its recommendation changed since the last rescore.
+pub async fn rescore_agents(
+    store: &crate::domain::store::Store,
+    env: &crate::domain::env::Env,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AgentRescore, RecommendError> {
+    let report = crate::domain::rescore::rescore(store, env, now).await?;
+    let recommendations = for_store(store, env, now).await?;
+    let changed = recommendations
+        .iter()
+        .filter_map(|r| {
+            let change = report.changes.iter().find(|c| c.role == r.role)?;
+            Some(AgentChange {
+                agent: r.agent.clone(),
+                role: r.role,
+                current_model: r.current_model.clone(),
+                before: change.before.clone(),
+                after: change.after.clone(),
+                upgrade_available: r.upgrade_available,
+            })
+        })
+        .collect();
+    Ok(AgentRescore {
+        scored_at: report.scored_at,
+        previous_scored_at: report.previous_scored_at,
+        models_scored: report.models_scored,
+        rows_written: report.rows_written,
+        changed,
+        recommendations,
+    })
+}

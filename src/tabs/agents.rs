@@ -1,0 +1,216 @@
+//! Tab 3 Agents: every agent with its current and recommended model, whether an upgrade is available,
+//! and its skills. `u` upgrades, `r` reverts, `e` edits skills (skill selector).
+
+use crate::app::action::Action;
+use crate::app::draw::empty_state;
+use crate::app::keys::{Binding, Key};
+use crate::app::state::{Effect, State};
+use crate::app::update::page_rows;
+use crate::widgets::skill_selector::SkillSelector;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+
+pub fn commands(state: &State) -> Vec<Binding> {
+    use Key::*;
+    if state.agents.skills.is_some() {
+        return vec![
+            Binding::new(&[Space], "toggle skill", Action::ToggleItem),
+            Binding::new(&[Enter], "save skills", Action::Confirm),
+            Binding::new(&[Esc], "cancel", Action::Back),
+        ];
+    }
+    vec![
+        Binding::new(&[Char('u')], "upgrade", Action::Upgrade),
+        Binding::new(&[Char('r')], "revert", Action::Revert),
+        Binding::new(&[Char('e')], "edit skills", Action::EditSkills),
+    ]
+}
+
+pub fn update(state: &mut State, action: Action) -> Option<Action> {
+    let page = page_rows(state);
+    if let Some(sel) = &mut state.agents.skills {
+        match action {
+            Action::Up => sel.up(1),
+            Action::Down => sel.down(1),
+            Action::PageUp => sel.up(page),
+            Action::PageDown => sel.down(page),
+            Action::Top => sel.top(),
+            Action::Bottom => sel.bottom(),
+            Action::ToggleItem => sel.toggle(),
+            Action::Back => state.agents.skills = None,
+            Action::Confirm => {
+                let skills = sel.chosen();
+                state.agents.skills = None;
+                if let Some(a) = state.data.agents.get(state.agents.selected) {
+                    let agent = a.name.clone();
+                    state.info(format!("saving {} skills for {agent} …", skills.len()));
+                    state.effects.push(Effect::SetAgentSkills { agent, skills });
+                }
+            }
+            _ => {}
+        }
+        return None;
+    }
+    let len = state.data.agents.len();
+    let sel = &mut state.agents.selected;
+    match action {
+        Action::Up => *sel = sel.saturating_sub(1),
+        Action::Down => *sel = (*sel + 1).min(len.saturating_sub(1)),
+        Action::PageUp => *sel = sel.saturating_sub(page),
+        Action::PageDown => *sel = (*sel + page).min(len.saturating_sub(1)),
+        Action::Top => *sel = 0,
+        Action::Bottom => *sel = len.saturating_sub(1),
+        Action::EditSkills => {
+            if let Some(a) = state.data.agents.get(*sel) {
+                state.agents.skills = Some(SkillSelector::new(a.skillset.clone()));
+            }
+        }
+        Action::Upgrade => {
+            let a = state.data.agents.get(*sel)?;
+            let agent = a.name.clone();
+            match state.data.recommendation_for(&agent) {
+                Some(r) if r.upgrade_available => {
+                    let model = r.recommended_model.clone();
+                    state.info(format!("moving {agent} to {model} …"));
+                    state.effects.push(Effect::SetAgentModel {
+                        agent,
+                        model,
+                        reason: "upgrade from the TUI".into(),
+                    });
+                }
+                Some(r) => state.info(format!(
+                    "{agent} is already on the best model for its role ({})",
+                    r.current_model
+                )),
+                None => state.error(format!(
+                    "no recommendation for {agent}: the catalog has no model for its role"
+                )),
+            }
+        }
+        Action::Revert => {
+            if let Some(a) = state.data.agents.get(*sel) {
+                let agent = a.name.clone();
+                state.info(format!("reverting {agent} to its previous model …"));
+                state.effects.push(Effect::RevertAgentModel { agent });
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let d = &state.data;
+    if d.agents.is_empty() {
+        let text = match &d.agents_error {
+            Some(e) => format!("Cannot read the agents: {e}"),
+            None => "No agents yet. Press 5 to create one.".into(),
+        };
+        empty_state(frame, area, "Agents", &text);
+        return;
+    }
+    let [table_area, detail] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(11)]).areas(area);
+    let rows = d.agents.iter().enumerate().map(|(i, a)| {
+        let rec = d.recommendation_for(&a.name);
+        let upgrade = rec.is_some_and(|r| r.upgrade_available);
+        let mut row = Row::new(vec![
+            Cell::from(a.name.clone()),
+            Cell::from(a.role.as_str()),
+            Cell::from(a.model.clone()),
+            Cell::from(match rec {
+                Some(r) if r.recommended_model == a.model => "(same)".to_string(),
+                Some(r) => r.recommended_model.clone(),
+                None => "—".into(),
+            }),
+            Cell::from(if upgrade { "▲" } else { "✓" }).style(if upgrade {
+                Style::default().fg(Color::Yellow)
+            } else {
+                Style::default().fg(Color::Green)
+            }),
+            Cell::from(Line::from(a.skillset.len().to_string()).right_aligned()),
+        ]);
+        if i == state.agents.selected {
+            row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+        }
+        row
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(14),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+                Constraint::Fill(1),
+                Constraint::Length(2),
+                Constraint::Length(6),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                "name",
+                "role",
+                "current model",
+                "recommended",
+                "",
+                "skills",
+            ])
+            .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+        )
+        .block(Block::default().borders(Borders::ALL).title(format!(
+            " Agents ({}) · ▲ upgrade available ",
+            d.agents.len()
+        ))),
+        table_area,
+    );
+    let Some(agent) = d.agents.get(state.agents.selected) else {
+        return;
+    };
+    if let Some(sel) = &state.agents.skills {
+        sel.render(
+            detail,
+            frame.buffer_mut(),
+            &format!("Skills of {}", agent.name),
+            true,
+        );
+        return;
+    }
+    let rec = d.recommendation_for(&agent.name);
+    let mut lines = vec![
+        Line::from(format!(
+            "profile {} · provider {} · status {}",
+            agent.hermes_profile, agent.provider, agent.status
+        )),
+        Line::from(format!(
+            "score now {} · recommended {} ({})",
+            rec.and_then(|r| r.current_score)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".into()),
+            rec.and_then(|r| r.recommended_score)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".into()),
+            rec.map(|r| r.recommended_model.as_str()).unwrap_or("—"),
+        )),
+        Line::from(format!("skills: {}", agent.skillset.join(", "))),
+    ];
+    if let Some(r) = rec {
+        lines.extend(
+            r.reasons
+                .iter()
+                .take(4)
+                .map(|x| Line::styled(format!("· {x}"), Style::default().fg(Color::DarkGray))),
+        );
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" {} ", agent.name)),
+        ),
+        detail,
+    );
+}

@@ -1,0 +1,167 @@
+//! Tab 4 Budget: the free-request gauge, per-agent usage (today / 7 days / 30 days), the projection to
+//! UTC midnight as a chart, and the rate-limit event log.
+
+use crate::app::action::Action;
+use crate::app::draw::{ago, empty_state};
+use crate::app::keys::{Binding, Key};
+use crate::app::state::State;
+use crate::widgets::budget_gauge;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols;
+use ratatui::text::Line;
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Row, Table};
+
+pub fn commands(_state: &State) -> Vec<Binding> {
+    vec![Binding::new(&[Key::Char('r')], "reload", Action::Reload)]
+}
+
+pub fn update(_state: &mut State, _action: Action) -> Option<Action> {
+    None
+}
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let d = &state.data;
+    let [gauge, rest] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(area);
+    budget_gauge::render(
+        d.budget.as_ref(),
+        d.budget_error.as_deref(),
+        gauge,
+        frame.buffer_mut(),
+    );
+    let Some(b) = &d.budget else {
+        empty_state(
+            frame,
+            rest,
+            "Budget",
+            "No budget data: nxr has not recorded any request yet.",
+        );
+        return;
+    };
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
+    let [agents_area, log_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(left);
+    if b.per_agent.is_empty() {
+        empty_state(
+            frame,
+            agents_area,
+            "Per agent",
+            "No requests in the last 30 days.",
+        );
+    } else {
+        let rows = b.per_agent.iter().map(|u| {
+            Row::new(vec![
+                u.agent.clone(),
+                format!("{:>5}", u.today),
+                format!("{:>5}", u.last_7d),
+                format!("{:>5}", u.last_30d),
+            ])
+        });
+        frame.render_widget(
+            Table::new(
+                rows,
+                [
+                    Constraint::Fill(1),
+                    Constraint::Length(5),
+                    Constraint::Length(5),
+                    Constraint::Length(5),
+                ],
+            )
+            .header(
+                Row::new(vec!["agent", "today", "   7d", "  30d"])
+                    .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+            )
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" Requests per agent "),
+            ),
+            agents_area,
+        );
+    }
+    if b.rate_limits.is_empty() {
+        empty_state(
+            frame,
+            log_area,
+            "Rate-limit events",
+            "No 429 so far: nothing was rate limited.",
+        );
+    } else {
+        let lines: Vec<Line> = b
+            .rate_limits
+            .iter()
+            .map(|e| {
+                Line::from(format!(
+                    "{} · {} · {}",
+                    ago(d.now, &e.at),
+                    e.agent.as_deref().unwrap_or("(no agent)"),
+                    e.model
+                ))
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!(" Rate-limit events ({}) ", b.rate_limits.len())),
+            ),
+            log_area,
+        );
+    }
+    // Chart: used so far (by hour), the projection to midnight, the limit.
+    let mut used: Vec<(f64, f64)> = vec![(0.0, 0.0)];
+    for (h, v) in b.cumulative_by_hour.iter().enumerate() {
+        let x = ((h + 1) as f64).min(b.hours_elapsed.max(0.0));
+        used.push((x, *v as f64));
+    }
+    let projection = vec![
+        (b.hours_elapsed, b.used_today as f64),
+        (24.0, b.projected_at_midnight as f64),
+    ];
+    let limit = vec![(0.0, b.daily_limit as f64), (24.0, b.daily_limit as f64)];
+    let top = (b.daily_limit.max(b.projected_at_midnight) as f64 * 1.1).max(1.0);
+    let color = budget_gauge::color(crate::domain::budget::level(
+        b.projected_at_midnight,
+        b.daily_limit,
+    ));
+    let datasets = vec![
+        Dataset::default()
+            .name("used")
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(Color::Cyan))
+            .data(&used),
+        Dataset::default()
+            .name("projected")
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(color))
+            .data(&projection),
+        Dataset::default()
+            .name("limit")
+            .marker(symbols::Marker::Dot)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(Color::Red))
+            .data(&limit),
+    ];
+    let chart = Chart::new(datasets)
+        .block(Block::default().borders(Borders::ALL).title(format!(
+            " Projection to midnight UTC: {} of {} ",
+            b.projected_at_midnight, b.daily_limit
+        )))
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, 24.0])
+                .labels(["00h", "12h", "24h"])
+                .style(Style::default().fg(Color::DarkGray)),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .labels(["0".to_string(), format!("{}", top.round() as u64)])
+                .style(Style::default().fg(Color::DarkGray)),
+        );
+    frame.render_widget(chart, right);
+}

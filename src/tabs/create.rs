@@ -1,0 +1,410 @@
+//! Tab 5 Create Agent: category → recommended free model (change it with the picker) → skills (the
+//! template pre-filled, editable) → name (validated as you type) → confirm. Confirm queues
+//! `Effect::CreateAgent`, which the runtime sends to `domain::agents::create` — the call
+//! `nxr agents create` makes.
+
+use crate::app::action::Action;
+use crate::app::keys::{Binding, Key};
+use crate::app::state::{Effect, NewAgentSpec, State, Tab, Wizard, WizardStep, new_name_area};
+use crate::app::update::page_rows;
+use crate::domain::agents::{self, Agent};
+use crate::domain::scoring::{self, PickSource};
+use crate::domain::skills;
+use crate::widgets::model_picker::{PickerView, price_label, short_tokens};
+use crate::widgets::skill_selector::SkillSelector;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+pub fn commands(state: &State) -> Vec<Binding> {
+    use Key::*;
+    let w = &state.create;
+    if w.submitting {
+        return Vec::new();
+    }
+    if w.picking_model {
+        return vec![
+            Binding::new(&[Enter], "use this model", Action::Confirm),
+            Binding::new(&[Esc], "keep recommended", Action::Back),
+            Binding::new(&[Backspace], "delete", Action::Backspace),
+        ];
+    }
+    match w.step {
+        WizardStep::Category => vec![Binding::new(&[Enter], "choose", Action::Confirm)],
+        WizardStep::Model => vec![
+            Binding::new(&[Enter], "next", Action::Confirm),
+            Binding::new(&[Char('c')], "change model", Action::ChangeModel),
+            Binding::new(&[Esc], "back", Action::Back),
+        ],
+        WizardStep::Skills => vec![
+            Binding::new(&[Space], "toggle", Action::ToggleItem),
+            Binding::new(&[Enter], "next", Action::Confirm),
+            Binding::new(&[Esc], "back", Action::Back),
+        ],
+        WizardStep::Name => vec![
+            Binding::new(&[Enter], "next", Action::Confirm),
+            Binding::new(&[Esc], "back", Action::Back),
+            Binding::new(&[Backspace], "delete", Action::Backspace),
+        ],
+        WizardStep::Confirm => vec![
+            Binding::new(&[Enter], "create agent", Action::Confirm),
+            Binding::new(&[Esc], "back", Action::Back),
+        ],
+    }
+}
+
+/// The inline error for a name, or None when `domain::agents::create` would accept it.
+pub fn name_error(name: &str, existing: &[Agent]) -> Option<String> {
+    let name = match agents::validate_name(name) {
+        Ok(n) => n,
+        Err(e) => return Some(e.to_string()),
+    };
+    if existing.iter().any(|a| a.name.eq_ignore_ascii_case(&name)) {
+        return Some(format!(
+            "an agent named {name:?} already exists; pick another name"
+        ));
+    }
+    None
+}
+
+/// Chooses the category under the cursor: the scorer's pick and the skill template.
+fn choose_category(state: &mut State) {
+    let d = &state.data;
+    let w = &mut state.create;
+    let cat = w.category();
+    let pick = scoring::best_free(&d.models, cat.role(), &d.health, &d.cfg, &[]);
+    w.model = Some(pick.model_id.clone());
+    w.pick = Some(pick);
+    let template = skills::default_skills(cat.role(), cat.template()).unwrap_or_default();
+    w.skills = SkillSelector::new(template);
+    w.step = WizardStep::Model;
+}
+
+pub fn update(state: &mut State, action: Action) -> Option<Action> {
+    let page = page_rows(state);
+    if state.create.submitting {
+        return None;
+    }
+    let models = &state.data.models;
+    let w = &mut state.create;
+    if w.picking_model {
+        match action {
+            Action::InsertChar(c) => w.picker.push_char(c, models),
+            Action::Backspace => w.picker.pop_char(models),
+            Action::Up => w.picker.up(1),
+            Action::Down => w.picker.down(1),
+            Action::PageUp => w.picker.up(page),
+            Action::PageDown => w.picker.down(page),
+            Action::Back => w.picking_model = false,
+            Action::Confirm => {
+                if let Some(m) = w.picker.selected_model(models) {
+                    w.model = Some(m.id.clone());
+                }
+                w.picking_model = false;
+            }
+            _ => {}
+        }
+        return None;
+    }
+    match (w.step, action) {
+        (WizardStep::Category, Action::Up) => w.category_index = w.category_index.saturating_sub(1),
+        (WizardStep::Category, Action::Down) => {
+            w.category_index = (w.category_index + 1).min(w.categories.len().saturating_sub(1))
+        }
+        (WizardStep::Category, Action::Top) => w.category_index = 0,
+        (WizardStep::Category, Action::Bottom) => {
+            w.category_index = w.categories.len().saturating_sub(1)
+        }
+        (WizardStep::Category, Action::Confirm) => choose_category(state),
+        (WizardStep::Model, Action::Confirm) => w.step = WizardStep::Skills,
+        (WizardStep::Model, Action::ChangeModel) => {
+            w.picker.set_query("", models);
+            if let Some(id) = w.model.clone() {
+                w.picker.select_id(models, &id);
+            }
+            w.picking_model = true;
+        }
+        (WizardStep::Model, Action::Back) => w.step = WizardStep::Category,
+        (WizardStep::Skills, Action::Up) => w.skills.up(1),
+        (WizardStep::Skills, Action::Down) => w.skills.down(1),
+        (WizardStep::Skills, Action::PageUp) => w.skills.up(page),
+        (WizardStep::Skills, Action::PageDown) => w.skills.down(page),
+        (WizardStep::Skills, Action::Top) => w.skills.top(),
+        (WizardStep::Skills, Action::Bottom) => w.skills.bottom(),
+        (WizardStep::Skills, Action::ToggleItem) => w.skills.toggle(),
+        (WizardStep::Skills, Action::Confirm) => w.step = WizardStep::Name,
+        (WizardStep::Skills, Action::Back) => w.step = WizardStep::Model,
+        (WizardStep::Name, Action::InsertChar(c)) => {
+            w.name.insert_char(c);
+            w.name_error = name_error(&w.name_text(), &state.data.agents)
+                .filter(|_| !w.name_text().is_empty());
+        }
+        (WizardStep::Name, Action::Backspace) => {
+            w.name.delete_char();
+            w.name_error = name_error(&w.name_text(), &state.data.agents)
+                .filter(|_| !w.name_text().is_empty());
+        }
+        (WizardStep::Name, Action::Confirm) => {
+            w.name_error = name_error(&w.name_text(), &state.data.agents);
+            if w.name_error.is_none() {
+                w.step = WizardStep::Confirm;
+            }
+        }
+        (WizardStep::Name, Action::Back) => w.step = WizardStep::Skills,
+        (WizardStep::Confirm, Action::Confirm) => {
+            let spec = spec(w);
+            w.submitting = true;
+            state.info(format!("creating {} …", spec.name));
+            state.effects.push(Effect::CreateAgent(spec));
+        }
+        (WizardStep::Confirm, Action::Back) => w.step = WizardStep::Name,
+        _ => {}
+    }
+    None
+}
+
+/// What the wizard will ask the domain to create.
+pub fn spec(w: &Wizard) -> NewAgentSpec {
+    let cat = w.category();
+    NewAgentSpec {
+        name: w.name_text(),
+        role: cat.role(),
+        category: cat.template().map(str::to_string),
+        model: w.model.clone(),
+        skills: Some(w.skills.chosen()),
+    }
+}
+
+/// The domain created the agent: show it at once (Tab 3 and Tab 1), reset the wizard.
+pub fn agent_created(state: &mut State, agent: Agent) -> Option<Action> {
+    let name = agent.name.clone();
+    if !state.data.agents.iter().any(|a| a.id == agent.id) {
+        state.data.agents.push(agent);
+    }
+    state.data.recompute_recommendations();
+    state.agents.selected = state
+        .data
+        .agents
+        .iter()
+        .position(|a| a.name == name)
+        .unwrap_or(0);
+    let mut fresh = Wizard::new(&state.data);
+    fresh.name = new_name_area();
+    state.create = fresh;
+    state.tab = Tab::Agents;
+    state.info(format!("created agent {name}"));
+    Some(Action::Reload)
+}
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let w = &state.create;
+    let [steps, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let mut spans = vec![Span::raw(" ")];
+    for (i, s) in WizardStep::ALL.iter().enumerate() {
+        let style = if *s == w.step {
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else if *s < w.step {
+            Style::default().fg(Color::Green)
+        } else {
+            Style::default().fg(Color::DarkGray)
+        };
+        spans.push(Span::styled(format!(" {}. {} ", i + 1, s.title()), style));
+        if i + 1 < WizardStep::ALL.len() {
+            spans.push(Span::styled(" › ", Style::default().fg(Color::DarkGray)));
+        }
+    }
+    frame.render_widget(Line::from(spans), steps);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" Create Agent · {} ", w.step.title()));
+    if w.picking_model {
+        w.picker.render(
+            &state.data.models,
+            body,
+            frame.buffer_mut(),
+            PickerView {
+                title: "Choose a model",
+                focused: true,
+                filter_focused: true,
+            },
+        );
+        return;
+    }
+    match w.step {
+        WizardStep::Category => {
+            let lines: Vec<Line> = w
+                .categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let mut l = Line::from(vec![
+                        Span::styled(
+                            format!(" {:<28}", c.label()),
+                            Style::default().add_modifier(Modifier::BOLD),
+                        ),
+                        Span::styled(c.summary().to_string(), Style::default().fg(Color::Gray)),
+                    ]);
+                    if i == w.category_index {
+                        l = l.style(Style::default().add_modifier(Modifier::REVERSED));
+                    }
+                    l
+                })
+                .collect();
+            frame.render_widget(
+                Paragraph::new(lines).block(block.title_bottom(" What will this agent do? ")),
+                body,
+            );
+        }
+        WizardStep::Model => {
+            let mut lines = vec![Line::from(format!("Category: {}", w.category().label()))];
+            lines.push(Line::raw(""));
+            if let Some(p) = &w.pick {
+                let recommended = Some(&p.model_id) == w.model.as_ref();
+                lines.push(Line::from(vec![
+                    Span::raw("Recommended free model: "),
+                    Span::styled(
+                        p.model_id.clone(),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(match (&p.score, &p.source) {
+                        (Some(s), _) => format!("  score {}", s.total),
+                        (None, PickSource::OpenRouterFree) => "  (router fallback)".into(),
+                        (None, _) => "  (local fallback)".into(),
+                    }),
+                ]));
+                if let Some(s) = &p.score {
+                    for r in &s.reasons {
+                        lines.push(Line::styled(
+                            format!("  · {r}"),
+                            Style::default().fg(Color::Gray),
+                        ));
+                    }
+                }
+                for warn in &p.warnings {
+                    lines.push(Line::styled(
+                        format!("  ! {warn}"),
+                        Style::default().fg(Color::Yellow),
+                    ));
+                }
+                if !recommended && let Some(m) = &w.model {
+                    lines.push(Line::raw(""));
+                    let detail = state
+                        .data
+                        .models
+                        .iter()
+                        .find(|x| &x.id == m)
+                        .map(|x| {
+                            format!(
+                                "  ctx {} · {}",
+                                short_tokens(x.context_length),
+                                price_label(x)
+                            )
+                        })
+                        .unwrap_or_default();
+                    lines.push(Line::from(vec![
+                        Span::raw("Your choice: "),
+                        Span::styled(
+                            m.clone(),
+                            Style::default()
+                                .fg(Color::Cyan)
+                                .add_modifier(Modifier::BOLD),
+                        ),
+                        Span::raw(detail),
+                    ]));
+                }
+            }
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(block),
+                body,
+            );
+        }
+        WizardStep::Skills => {
+            w.skills.render(
+                body,
+                frame.buffer_mut(),
+                &format!("Skills for {}", w.category().label()),
+                true,
+            );
+        }
+        WizardStep::Name => {
+            let inner = block.inner(body);
+            frame.render_widget(block, body);
+            let [label, input, err, hint] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Length(3),
+                Constraint::Length(3),
+                Constraint::Fill(1),
+            ])
+            .areas(inner);
+            frame.render_widget(Line::from("Name of the new agent:"), label);
+            let mut area = w.name.clone();
+            area.set_block(Block::default().borders(Borders::ALL).border_style(
+                if w.name_error.is_some() {
+                    Style::default().fg(Color::Red)
+                } else {
+                    Style::default().fg(Color::Cyan)
+                },
+            ));
+            frame.render_widget(&area, input);
+            if let Some(e) = &w.name_error {
+                frame.render_widget(
+                    Paragraph::new(format!("✗ {e}"))
+                        .style(Style::default().fg(Color::Red))
+                        .wrap(Wrap { trim: true }),
+                    err,
+                );
+            }
+            frame.render_widget(
+                Paragraph::new(
+                    "The name becomes a Hermes profile (`hermes -p <name>`): letters, digits, spaces, - and _.",
+                )
+                .style(Style::default().fg(Color::DarkGray))
+                .wrap(Wrap { trim: true }),
+                hint,
+            );
+        }
+        WizardStep::Confirm => {
+            let s = spec(w);
+            let skills = s.skills.clone().unwrap_or_default();
+            let lines = vec![
+                Line::from(format!("Name      {}", s.name)),
+                Line::from(format!(
+                    "Role      {}{}",
+                    s.role,
+                    s.category
+                        .as_deref()
+                        .map(|c| format!(" ({c} template)"))
+                        .unwrap_or_default()
+                )),
+                Line::from(format!(
+                    "Model     {}",
+                    s.model.as_deref().unwrap_or("(best free)")
+                )),
+                Line::from(format!(
+                    "Skills    {} · {}",
+                    skills.len(),
+                    skills.join(", ")
+                )),
+                Line::raw(""),
+                Line::styled(
+                    if w.submitting {
+                        "Creating the agent and its Hermes profile …"
+                    } else {
+                        "Enter creates the agent and its Hermes profile."
+                    },
+                    Style::default().fg(Color::Yellow),
+                ),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+                body,
+            );
+        }
+    }
+}

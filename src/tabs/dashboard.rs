@@ -1,0 +1,198 @@
+//! Tab 1 Dashboard: Hermes gateway status, the agents, the free-tier budget, the newest notifications.
+
+use crate::app::action::Action;
+use crate::app::draw::{ago, empty_state, human_duration};
+use crate::app::keys::{Binding, Key};
+use crate::app::state::State;
+use crate::domain::gateway::GatewayState;
+use crate::widgets::budget_gauge;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+pub fn commands(_state: &State) -> Vec<Binding> {
+    vec![Binding::new(&[Key::Char('r')], "reload", Action::Reload)]
+}
+
+pub fn update(_state: &mut State, _action: Action) -> Option<Action> {
+    None
+}
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let [top, agents, notes] = Layout::vertical([
+        Constraint::Length(6),
+        Constraint::Fill(1),
+        Constraint::Length(7),
+    ])
+    .areas(area);
+    let [gw, budget] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+    draw_gateway(state, frame, gw);
+    let [gauge, budget_text] =
+        Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(budget);
+    budget_gauge::render(
+        state.data.budget.as_ref(),
+        state.data.budget_error.as_deref(),
+        gauge,
+        frame.buffer_mut(),
+    );
+    if let Some(b) = &state.data.budget {
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from(format!(
+                    " projected by midnight UTC: {} · resets {}",
+                    b.projected_at_midnight,
+                    b.resets_at.get(11..16).unwrap_or("00:00")
+                )),
+                Line::from(format!(" rate-limit events: {}", b.rate_limits.len())),
+            ]),
+            budget_text,
+        );
+    }
+    draw_agents(state, frame, agents);
+    draw_notifications(state, frame, notes);
+}
+
+fn draw_gateway(state: &State, frame: &mut Frame, area: Rect) {
+    let g = &state.data.gateway;
+    let (label, color) = match g.state {
+        GatewayState::Running => ("● running", Color::Green),
+        GatewayState::Stopped => ("○ stopped", Color::Red),
+        GatewayState::NeverStarted => ("○ not started", Color::DarkGray),
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::raw(" status  "),
+        Span::styled(
+            label,
+            Style::default().fg(color).add_modifier(Modifier::BOLD),
+        ),
+    ])];
+    lines.push(Line::from(format!(
+        " pid     {}",
+        g.pid.map(|p| p.to_string()).unwrap_or_else(|| "—".into())
+    )));
+    let uptime = g
+        .started_at
+        .map(|t| human_duration((state.data.now - t).num_seconds()))
+        .unwrap_or_else(|| "—".into());
+    lines.push(Line::from(format!(" uptime  {uptime}")));
+    lines.push(Line::from(format!(
+        " model   {}",
+        g.model
+            .clone()
+            .unwrap_or_else(|| "(not set in config.yaml)".into())
+    )));
+    if g.state == GatewayState::NeverStarted {
+        lines[1] = Line::styled(
+            " start it: hermes gateway run",
+            Style::default().fg(Color::DarkGray),
+        );
+    } else if let Some(n) = &g.note {
+        lines[1] = Line::styled(format!(" {n}"), Style::default().fg(Color::Yellow));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Hermes gateway "),
+        ),
+        area,
+    );
+}
+
+fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
+    let d = &state.data;
+    if d.agents.is_empty() {
+        let text = match &d.agents_error {
+            Some(e) => format!("Cannot read the agents: {e}"),
+            None => "No agents yet. Press 5 to create one, or run `nxr init` for the PM, Engineer and Hermes trio.".into(),
+        };
+        empty_state(frame, area, "Agents", &text);
+        return;
+    }
+    let rows = d.agents.iter().map(|a| {
+        let rec = d.recommendation_for(&a.name);
+        let score = rec
+            .and_then(|r| r.current_score)
+            .map(|s| s.to_string())
+            .or_else(|| a.model_score.map(|s| s.to_string()))
+            .unwrap_or_else(|| "—".into());
+        let upgrade = rec.is_some_and(|r| r.upgrade_available);
+        Row::new(vec![
+            Cell::from(a.name.clone()),
+            Cell::from(a.role.as_str()),
+            Cell::from(a.model.clone()),
+            Cell::from(Line::from(score).right_aligned()),
+            Cell::from(if upgrade { "▲ upgrade" } else { "" })
+                .style(Style::default().fg(Color::Yellow)),
+            Cell::from(ago(d.now, &a.updated_at)),
+        ])
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(14),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+                Constraint::Length(5),
+                Constraint::Length(9),
+                Constraint::Length(12),
+            ],
+        )
+        .header(
+            Row::new(vec!["name", "role", "model", "score", "", "last change"])
+                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" Agents ({}) ", d.agents.len())),
+        ),
+        area,
+    );
+}
+
+fn draw_notifications(state: &State, frame: &mut Frame, area: Rect) {
+    let d = &state.data;
+    let title = format!(" Newest notifications · {} unread ", d.unread_count());
+    if d.notifications.is_empty() {
+        let text = match &d.notifications_error {
+            Some(e) => format!("Cannot read notifications: {e}"),
+            None => "Nothing yet. Upgrades, scans and budget warnings will show up here.".into(),
+        };
+        empty_state(frame, area, title.trim(), &text);
+        return;
+    }
+    let lines: Vec<Line> = d
+        .notifications
+        .iter()
+        .take(area.height.saturating_sub(2) as usize)
+        .map(|n| {
+            Line::from(vec![
+                Span::styled(
+                    if n.is_unread() { " ● " } else { "   " },
+                    Style::default().fg(Color::Cyan),
+                ),
+                Span::styled(
+                    n.title.clone(),
+                    if n.is_unread() {
+                        Style::default().add_modifier(Modifier::BOLD)
+                    } else {
+                        Style::default()
+                    },
+                ),
+                Span::styled(
+                    format!("  {}", ago(d.now, &n.created_at)),
+                    Style::default().fg(Color::DarkGray),
+                ),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
+}

@@ -1,0 +1,170 @@
+//! Tab 6 Notifications: the list with an unread marker; mark read / all read; act on an upgrade.
+
+use crate::app::action::Action;
+use crate::app::draw::{ago, empty_state};
+use crate::app::keys::{Binding, Key};
+use crate::app::state::{Effect, State};
+use crate::app::update::page_rows;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+pub fn commands(state: &State) -> Vec<Binding> {
+    use Key::*;
+    let mut v = vec![
+        Binding::new(&[Char('m'), Enter], "mark read", Action::MarkRead),
+        Binding::new(&[Char('M')], "all read", Action::MarkAllRead),
+    ];
+    let upgrade = state
+        .data
+        .notifications
+        .get(state.notifications.selected)
+        .and_then(|n| n.upgrade());
+    if upgrade.is_some() {
+        v.push(Binding::new(&[Char('a')], "apply upgrade", Action::Upgrade));
+    }
+    v
+}
+
+pub fn update(state: &mut State, action: Action) -> Option<Action> {
+    let page = page_rows(state);
+    let len = state.data.notifications.len();
+    let sel = &mut state.notifications.selected;
+    match action {
+        Action::Up => *sel = sel.saturating_sub(1),
+        Action::Down => *sel = (*sel + 1).min(len.saturating_sub(1)),
+        Action::PageUp => *sel = sel.saturating_sub(page),
+        Action::PageDown => *sel = (*sel + page).min(len.saturating_sub(1)),
+        Action::Top => *sel = 0,
+        Action::Bottom => *sel = len.saturating_sub(1),
+        Action::MarkRead => {
+            let i = *sel;
+            if let Some(n) = state.data.notifications.get_mut(i)
+                && n.is_unread()
+            {
+                n.read_at = Some(crate::domain::clock::to_db(state.data.now));
+                let id = n.id;
+                state.effects.push(Effect::MarkRead(id));
+            }
+        }
+        Action::MarkAllRead => {
+            let now = crate::domain::clock::to_db(state.data.now);
+            let mut any = false;
+            for n in state
+                .data
+                .notifications
+                .iter_mut()
+                .filter(|n| n.is_unread())
+            {
+                n.read_at = Some(now.clone());
+                any = true;
+            }
+            if any {
+                state.effects.push(Effect::MarkAllRead);
+            }
+        }
+        Action::Upgrade => {
+            let i = *sel;
+            if let Some(n) = state.data.notifications.get_mut(i)
+                && let Some(up) = n.upgrade()
+            {
+                let id = n.id;
+                if n.is_unread() {
+                    n.read_at = Some(crate::domain::clock::to_db(state.data.now));
+                    state.effects.push(Effect::MarkRead(id));
+                }
+                state.info(format!("moving {} to {} …", up.agent, up.to_model));
+                state.effects.push(Effect::SetAgentModel {
+                    agent: up.agent,
+                    model: up.to_model,
+                    reason: "upgrade notification".into(),
+                });
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let d = &state.data;
+    if d.notifications.is_empty() {
+        let text = match &d.notifications_error {
+            Some(e) => format!("Cannot read notifications: {e}"),
+            None => "No notifications. nxr tells you here when a better free model appears for an agent, when a scan finishes and when the free budget runs low.".into(),
+        };
+        empty_state(frame, area, "Notifications", &text);
+        return;
+    }
+    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(7)]).areas(area);
+    let h = list.height.saturating_sub(2) as usize;
+    let sel = state.notifications.selected;
+    let offset = if h == 0 || sel < h { 0 } else { sel + 1 - h };
+    let lines: Vec<Line> = d
+        .notifications
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(h)
+        .map(|(i, n)| {
+            let mut line = Line::from(vec![
+                Span::styled(
+                    if n.is_unread() { " ● " } else { "   " },
+                    Style::default().fg(Color::Cyan),
+                ),
+                Span::styled(
+                    format!("{:<8} ", n.kind),
+                    Style::default().fg(Color::DarkGray),
+                ),
+                Span::styled(
+                    n.title.clone(),
+                    if n.is_unread() {
+                        Style::default().add_modifier(Modifier::BOLD)
+                    } else {
+                        Style::default()
+                    },
+                ),
+                Span::styled(
+                    format!("  {}", ago(d.now, &n.created_at)),
+                    Style::default().fg(Color::DarkGray),
+                ),
+            ]);
+            if i == sel {
+                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            line
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(format!(
+            " Notifications · {} unread of {} ",
+            d.unread_count(),
+            d.notifications.len()
+        ))),
+        list,
+    );
+    if let Some(n) = d.notifications.get(sel) {
+        let mut text = vec![Line::from(n.body.clone())];
+        if let Some(up) = n.upgrade() {
+            text.push(Line::styled(
+                format!(
+                    "a: move {} from {} to {}",
+                    up.agent,
+                    up.from_model.as_deref().unwrap_or("?"),
+                    up.to_model
+                ),
+                Style::default().fg(Color::Yellow),
+            ));
+        }
+        frame.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: true }).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!(" {} ", n.title)),
+            ),
+            detail,
+        );
+    }
+}

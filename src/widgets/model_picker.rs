@@ -1,0 +1,625 @@
+//! The model picker: a nucleo fuzzy filter over the catalog (helix-style: one prepared haystack of
+//! `id name` per model, `Pattern::parse(q, Smart, Smart)`, highlight from the match indices), plus the
+//! free / tools / vision / min-context toggles and sort keys. Used by Tab 2, the slot editor and the
+//! Tab 5 wizard.
+
+use crate::domain::catalog::Model;
+use nucleo::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo::{Matcher, Utf32String};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// The prepared haystacks (`id name`), shared by every picker over the same catalog.
+pub type Haystacks = Arc<[Utf32String]>;
+
+pub fn prepare(models: &[Model]) -> Haystacks {
+    models
+        .iter()
+        .map(|m| Utf32String::from(format!("{} {}", m.id, m.name).as_str()))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// Min-context steps the toggle cycles through.
+pub const MIN_CONTEXT_STEPS: [u64; 5] = [0, 32_000, 64_000, 128_000, 256_000];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ModelFilters {
+    pub free_only: bool,
+    pub tools: bool,
+    pub vision: bool,
+    pub min_context: u64,
+}
+
+impl ModelFilters {
+    /// The same rule as `nxr models list --free --tools --vision --min-context N`.
+    pub fn as_catalog_filter(&self) -> crate::domain::catalog::Filter {
+        crate::domain::catalog::Filter {
+            free: self.free_only,
+            tools: self.tools,
+            vision: self.vision,
+            min_context: (self.min_context > 0).then_some(self.min_context),
+        }
+    }
+
+    pub fn admits(&self, m: &Model) -> bool {
+        self.as_catalog_filter().matches(m)
+    }
+
+    pub fn next_min_context(&mut self) {
+        let i = MIN_CONTEXT_STEPS
+            .iter()
+            .position(|s| *s == self.min_context)
+            .unwrap_or(0);
+        self.min_context = MIN_CONTEXT_STEPS[(i + 1) % MIN_CONTEXT_STEPS.len()];
+    }
+
+    /// `free tools ≥64k`-style summary of the active toggles ("all" when none).
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if self.free_only {
+            parts.push("free".to_string());
+        }
+        if self.tools {
+            parts.push("tools".to_string());
+        }
+        if self.vision {
+            parts.push("vision".to_string());
+        }
+        if self.min_context > 0 {
+            parts.push(format!("≥{}", short_tokens(self.min_context)));
+        }
+        if parts.is_empty() {
+            "all".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    /// Match score when filtering, else catalog (id) order.
+    #[default]
+    Relevance,
+    Context,
+    Newest,
+    Price,
+    Name,
+}
+
+impl SortKey {
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::Relevance => SortKey::Context,
+            SortKey::Context => SortKey::Newest,
+            SortKey::Newest => SortKey::Price,
+            SortKey::Price => SortKey::Name,
+            SortKey::Name => SortKey::Relevance,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Relevance => "relevance",
+            SortKey::Context => "context",
+            SortKey::Newest => "newest",
+            SortKey::Price => "price",
+            SortKey::Name => "name",
+        }
+    }
+}
+
+/// `131072` → `131k`, `1048576` → `1M`, `2000000` → `2M`.
+pub fn short_tokens(n: u64) -> String {
+    if n >= 1_000_000 {
+        let m = n as f64 / 1_000_000.0;
+        if m.fract() < 0.05 {
+            format!("{}M", m as u64)
+        } else {
+            format!("{m:.1}M")
+        }
+    } else if n >= 1000 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// `$0.15/M` prompt price, `free`, or `var` for routers.
+pub fn price_label(m: &Model) -> String {
+    if m.is_free() {
+        return "free".into();
+    }
+    match m.prompt_per_million() {
+        Some(p) if p < 0.01 => "<$0.01".into(),
+        Some(p) => format!("${p:.2}"),
+        None => "var".into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelPicker {
+    haystacks: Haystacks,
+    pub query: String,
+    pattern: Pattern,
+    pub filters: ModelFilters,
+    pub sort: SortKey,
+    /// Indices into the catalog, in display order.
+    matched: Vec<u32>,
+    /// What `matched` was computed for (to narrow incrementally while the user types).
+    last_query: String,
+    last_filters: ModelFilters,
+    pub selected: usize,
+    matcher: Matcher,
+}
+
+thread_local! {
+    static HIGHLIGHT_MATCHER: RefCell<Matcher> = RefCell::new(Matcher::default());
+}
+
+impl ModelPicker {
+    pub fn new(models: &[Model], haystacks: Haystacks, filters: ModelFilters) -> ModelPicker {
+        let mut p = ModelPicker {
+            haystacks,
+            query: String::new(),
+            pattern: Pattern::default(),
+            filters,
+            sort: SortKey::Relevance,
+            matched: Vec::new(),
+            last_query: String::new(),
+            last_filters: filters,
+            selected: 0,
+            matcher: Matcher::default(),
+        };
+        p.refresh(models);
+        p
+    }
+
+    /// A new catalog (after a reload): keeps query, filters and the selected model when it still exists.
+    pub fn set_catalog(&mut self, models: &[Model], haystacks: Haystacks, old: &[Model]) {
+        let keep = self.selected_model(old).map(|m| m.id.clone());
+        self.haystacks = haystacks;
+        self.refresh(models);
+        if let Some(id) = keep
+            && let Some(pos) = self
+                .matched
+                .iter()
+                .position(|&i| models.get(i as usize).is_some_and(|m| m.id == id))
+        {
+            self.selected = pos;
+        }
+    }
+
+    pub fn matched(&self) -> &[u32] {
+        &self.matched
+    }
+    pub fn matched_count(&self) -> usize {
+        self.matched.len()
+    }
+    pub fn total(&self) -> usize {
+        self.haystacks.len()
+    }
+
+    pub fn selected_model<'a>(&self, models: &'a [Model]) -> Option<&'a Model> {
+        self.matched
+            .get(self.selected)
+            .and_then(|&i| models.get(i as usize))
+    }
+
+    /// Selects the model with this id when it is among the matches.
+    pub fn select_id(&mut self, models: &[Model], id: &str) -> bool {
+        match self
+            .matched
+            .iter()
+            .position(|&i| models.get(i as usize).is_some_and(|m| m.id == id))
+        {
+            Some(p) => {
+                self.selected = p;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn set_query(&mut self, query: &str, models: &[Model]) {
+        self.query = query.to_string();
+        self.refresh(models);
+    }
+    pub fn push_char(&mut self, c: char, models: &[Model]) {
+        self.query.push(c);
+        self.refresh(models);
+    }
+    pub fn pop_char(&mut self, models: &[Model]) {
+        self.query.pop();
+        self.refresh(models);
+    }
+    pub fn set_filters(&mut self, filters: ModelFilters, models: &[Model]) {
+        self.filters = filters;
+        self.refresh(models);
+    }
+    pub fn set_sort(&mut self, sort: SortKey, models: &[Model]) {
+        self.sort = sort;
+        self.refresh(models);
+    }
+
+    fn can_narrow(&self) -> bool {
+        const SPECIAL: &[char] = &['!', '^', '$', '\'', '\\', ' '];
+        !self.last_query.is_empty()
+            && self.filters == self.last_filters
+            && self.query.starts_with(&self.last_query)
+            && !self.last_query.contains(SPECIAL)
+            && !self.query.contains(SPECIAL)
+            && self.matched.len() <= self.haystacks.len()
+    }
+
+    /// Recomputes the matches for the current query, filters and sort.
+    pub fn refresh(&mut self, models: &[Model]) {
+        let narrow = self.can_narrow();
+        self.pattern
+            .reparse(&self.query, CaseMatching::Smart, Normalization::Smart);
+        let candidates: Vec<u32> = if narrow {
+            std::mem::take(&mut self.matched)
+        } else {
+            (0..models.len().min(self.haystacks.len()) as u32)
+                .filter(|&i| self.filters.admits(&models[i as usize]))
+                .collect()
+        };
+        let mut scored: Vec<(u32, u32)> = if self.pattern.atoms.is_empty() {
+            candidates.into_iter().map(|i| (i, 0)).collect()
+        } else {
+            score_all(
+                &self.pattern,
+                &self.haystacks,
+                &candidates,
+                &mut self.matcher,
+            )
+        };
+        let by_score = !self.pattern.atoms.is_empty();
+        match self.sort {
+            SortKey::Relevance if by_score => {
+                scored.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)))
+            }
+            SortKey::Relevance => scored.sort_unstable_by_key(|a| a.0),
+            SortKey::Context => scored.sort_unstable_by(|a, b| {
+                let (ma, mb) = (&models[a.0 as usize], &models[b.0 as usize]);
+                mb.context_length
+                    .cmp(&ma.context_length)
+                    .then(b.1.cmp(&a.1))
+                    .then(a.0.cmp(&b.0))
+            }),
+            SortKey::Newest => scored.sort_unstable_by(|a, b| {
+                let (ma, mb) = (&models[a.0 as usize], &models[b.0 as usize]);
+                mb.created
+                    .cmp(&ma.created)
+                    .then(b.1.cmp(&a.1))
+                    .then(a.0.cmp(&b.0))
+            }),
+            SortKey::Price => scored.sort_by(|a, b| {
+                let p = |i: u32| {
+                    let m = &models[i as usize];
+                    if m.is_free() {
+                        0.0
+                    } else {
+                        m.prompt_per_million().unwrap_or(f64::MAX)
+                    }
+                };
+                p(a.0)
+                    .total_cmp(&p(b.0))
+                    .then(b.1.cmp(&a.1))
+                    .then(a.0.cmp(&b.0))
+            }),
+            SortKey::Name => scored.sort_by(|a, b| {
+                models[a.0 as usize]
+                    .name
+                    .to_lowercase()
+                    .cmp(&models[b.0 as usize].name.to_lowercase())
+                    .then(a.0.cmp(&b.0))
+            }),
+        }
+        self.matched = scored.into_iter().map(|(i, _)| i).collect();
+        self.last_query = self.query.clone();
+        self.last_filters = self.filters;
+        self.selected = self.selected.min(self.matched.len().saturating_sub(1));
+    }
+
+    pub fn up(&mut self, n: usize) {
+        self.selected = self.selected.saturating_sub(n);
+    }
+    pub fn down(&mut self, n: usize) {
+        self.selected = (self.selected + n).min(self.matched.len().saturating_sub(1));
+    }
+    pub fn top(&mut self) {
+        self.selected = 0;
+    }
+    pub fn bottom(&mut self) {
+        self.selected = self.matched.len().saturating_sub(1);
+    }
+
+    /// Sorted, de-duplicated character indices of the match in `id name` (empty without a query).
+    pub fn highlight(&self, catalog_index: u32) -> Vec<u32> {
+        let Some(h) = self.haystacks.get(catalog_index as usize) else {
+            return Vec::new();
+        };
+        if self.pattern.atoms.is_empty() {
+            return Vec::new();
+        }
+        HIGHLIGHT_MATCHER.with(|m| {
+            let mut indices = Vec::new();
+            let _ = self
+                .pattern
+                .indices(h.slice(..), &mut m.borrow_mut(), &mut indices);
+            indices.sort_unstable();
+            indices.dedup();
+            indices
+        })
+    }
+
+    /// `matched/total` and the active toggles, for a title.
+    pub fn counter(&self) -> String {
+        format!("{}/{}", self.matched.len(), self.total())
+    }
+
+    /// Draws the table (visible rows only, so a 100k catalog costs what a 50-row one does).
+    pub fn render(&self, models: &[Model], area: Rect, buf: &mut Buffer, view: PickerView<'_>) {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Line::from(vec![
+                Span::styled(
+                    format!(" {} ", view.title),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(
+                    "{} · {} · sort: {} ",
+                    self.counter(),
+                    self.filters.summary(),
+                    self.sort.label()
+                )),
+            ]))
+            .border_style(if view.focused {
+                Style::default().fg(Color::Cyan)
+            } else {
+                Style::default()
+            });
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.height < 2 {
+            return;
+        }
+        // Filter line.
+        let filter_style = if view.filter_focused {
+            Style::default().fg(Color::Yellow)
+        } else {
+            Style::default().fg(Color::DarkGray)
+        };
+        let mut filter = vec![
+            Span::styled("/ ", filter_style),
+            Span::raw(self.query.clone()),
+        ];
+        if view.filter_focused {
+            filter.push(Span::styled("█", Style::default().fg(Color::Yellow)));
+        } else if self.query.is_empty() {
+            filter.push(Span::styled(
+                "type / to filter",
+                Style::default().fg(Color::DarkGray),
+            ));
+        }
+        Line::from(filter).render(Rect { height: 1, ..inner }, buf);
+        let table_area = Rect {
+            y: inner.y + 1,
+            height: inner.height - 1,
+            ..inner
+        };
+        let rows_visible = table_area.height.saturating_sub(1) as usize;
+        if self.matched.is_empty() {
+            let msg = if self.total() == 0 {
+                "The catalog is empty: run `nxr catalog refresh`."
+            } else {
+                "No model matches this filter. Backspace widens it; Esc leaves it."
+            };
+            Line::styled(msg, Style::default().fg(Color::DarkGray)).render(
+                Rect {
+                    y: table_area.y + 1,
+                    height: 1,
+                    ..table_area
+                },
+                buf,
+            );
+        }
+        let offset = if rows_visible == 0 || self.selected < rows_visible {
+            0
+        } else {
+            self.selected + 1 - rows_visible
+        };
+        let hl = Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD);
+        let rows = self
+            .matched
+            .iter()
+            .enumerate()
+            .skip(offset)
+            .take(rows_visible)
+            .filter_map(|(pos, &i)| {
+                let m = models.get(i as usize)?;
+                let idx = self.highlight(i);
+                let id_len = m.id.chars().count() as u32;
+                let id_hl: Vec<u32> = idx.iter().copied().filter(|&x| x < id_len).collect();
+                let name_hl: Vec<u32> = idx
+                    .iter()
+                    .filter(|&&x| x > id_len)
+                    .map(|&x| x - id_len - 1)
+                    .collect();
+                let mut row = Row::new(vec![
+                    Cell::from(highlighted(&m.id, &id_hl, hl)),
+                    Cell::from(highlighted(&m.name, &name_hl, hl)),
+                    Cell::from(Line::from(short_tokens(m.context_length)).right_aligned()),
+                    Cell::from(Line::from(price_label(m)).right_aligned()),
+                    Cell::from(format!(
+                        "{}{}",
+                        if m.supports_tools() { "T" } else { "·" },
+                        if m.supports_vision() { "V" } else { "·" }
+                    )),
+                ]);
+                if pos == self.selected {
+                    row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+                }
+                Some(row)
+            });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Fill(3),
+                Constraint::Fill(1),
+                Constraint::Length(5),
+                Constraint::Length(7),
+                Constraint::Length(3),
+            ],
+        )
+        .header(
+            Row::new(vec!["id", "name", "ctx", "$/M in", "T V"])
+                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+        )
+        .column_spacing(1);
+        table.render(table_area, buf);
+    }
+}
+
+/// How a picker is drawn in a given place.
+#[derive(Debug, Clone, Copy)]
+pub struct PickerView<'a> {
+    pub title: &'a str,
+    pub focused: bool,
+    pub filter_focused: bool,
+}
+
+fn highlighted(text: &str, indices: &[u32], style: Style) -> Line<'static> {
+    if indices.is_empty() {
+        return Line::from(text.to_string());
+    }
+    let mut spans = Vec::new();
+    let mut cur = String::new();
+    let mut cur_hl = false;
+    for (i, c) in text.chars().enumerate() {
+        let is_hl = indices.binary_search(&(i as u32)).is_ok();
+        if is_hl != cur_hl && !cur.is_empty() {
+            spans.push(if cur_hl {
+                Span::styled(std::mem::take(&mut cur), style)
+            } else {
+                Span::raw(std::mem::take(&mut cur))
+            });
+        }
+        cur_hl = is_hl;
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        spans.push(if cur_hl {
+            Span::styled(cur, style)
+        } else {
+            Span::raw(cur)
+        });
+    }
+    Line::from(spans)
+}
+
+/// Scores candidates in parallel chunks (one matcher per thread) when the list is large.
+fn score_all(
+    pattern: &Pattern,
+    haystacks: &[Utf32String],
+    candidates: &[u32],
+    matcher: &mut Matcher,
+) -> Vec<(u32, u32)> {
+    let score_chunk = |chunk: &[u32], m: &mut Matcher| -> Vec<(u32, u32)> {
+        chunk
+            .iter()
+            .filter_map(|&i| {
+                let h = haystacks.get(i as usize)?;
+                pattern.score(h.slice(..), m).map(|s| (i, s))
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if candidates.len() < 20_000 || threads < 2 {
+        return score_chunk(candidates, matcher);
+    }
+    let chunk = candidates.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .skip(1)
+            .map(|c| s.spawn(move || score_chunk(c, &mut Matcher::default())))
+            .collect();
+        let mut out = score_chunk(&candidates[..chunk.min(candidates.len())], matcher);
+        for h in handles {
+            if let Ok(part) = h.join() {
+                out.extend(part);
+            }
+        }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Vec<Model> {
+        crate::domain::catalog::embedded().models
+    }
+
+    #[test]
+    fn typing_narrows_and_backspace_widens() {
+        let models = catalog();
+        let mut p = ModelPicker::new(&models, prepare(&models), ModelFilters::default());
+        let total = p.matched_count();
+        assert_eq!(total, models.len());
+        for c in "qwen".chars() {
+            p.push_char(c, &models);
+        }
+        let narrowed = p.matched_count();
+        assert!(narrowed > 0 && narrowed < total);
+        assert!(
+            p.matched()
+                .iter()
+                .all(|&i| models[i as usize].id.to_lowercase().contains('q'))
+        );
+        // Incremental narrowing gives the same set as a fresh filter.
+        let fresh = {
+            let mut q = ModelPicker::new(&models, prepare(&models), ModelFilters::default());
+            q.set_query("qwen", &models);
+            q.matched().to_vec()
+        };
+        assert_eq!(p.matched(), &fresh[..]);
+        for _ in 0..4 {
+            p.pop_char(&models);
+        }
+        assert_eq!(p.matched_count(), total);
+    }
+
+    #[test]
+    fn toggles_filter() {
+        let models = catalog();
+        let mut p = ModelPicker::new(&models, prepare(&models), ModelFilters::default());
+        let f = ModelFilters {
+            free_only: true,
+            tools: true,
+            ..Default::default()
+        };
+        p.set_filters(f, &models);
+        assert!(p.matched_count() > 0);
+        assert!(
+            p.matched()
+                .iter()
+                .all(|&i| models[i as usize].is_free() && models[i as usize].supports_tools())
+        );
+    }
+}

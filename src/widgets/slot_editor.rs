@@ -1,0 +1,83 @@
+//! The slot editor: Hermes' routing slots (main + the 7 auxiliary slots + any other `auxiliary.<name>`
+//! in config.yaml) with their assignment. Choosing a model writes config.yaml through
+//! `domain::hermes::set_slot` (atomic, keeps every other key).
+
+use crate::domain::hermes::Slot;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotEditor {
+    pub selected: usize,
+}
+
+impl SlotEditor {
+    pub fn clamp(&mut self, len: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+    }
+    pub fn up(&mut self, n: usize) {
+        self.selected = self.selected.saturating_sub(n);
+    }
+    pub fn down(&mut self, n: usize, len: usize) {
+        self.selected = (self.selected + n).min(len.saturating_sub(1));
+    }
+
+    pub fn render(
+        &self,
+        slots: &[Slot],
+        error: Option<&str>,
+        config_path: &str,
+        area: Rect,
+        buf: &mut Buffer,
+        focused: bool,
+    ) {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Routing slots · {config_path} "))
+            .border_style(if focused {
+                Style::default().fg(Color::Cyan)
+            } else {
+                Style::default()
+            });
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if let Some(e) = error {
+            ratatui::widgets::Paragraph::new(e.to_string())
+                .style(Style::default().fg(Color::Red))
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(inner, buf);
+            return;
+        }
+        let rows = slots.iter().enumerate().map(|(i, s)| {
+            let model = s.model.clone().unwrap_or_else(|| "(not set)".into());
+            let mut row = Row::new(vec![
+                Cell::from(s.name.clone()),
+                Cell::from(s.provider.clone().unwrap_or_else(|| "—".into())),
+                Cell::from(model).style(if s.model.is_some() {
+                    Style::default()
+                } else {
+                    Style::default().fg(Color::DarkGray)
+                }),
+            ]);
+            if i == self.selected && focused {
+                row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            row
+        });
+        Table::new(
+            rows,
+            [
+                Constraint::Length(16),
+                Constraint::Length(12),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(
+            Row::new(vec!["slot", "provider", "model"])
+                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+        )
+        .render(inner, buf);
+    }
+}

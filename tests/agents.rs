@@ -495,6 +495,9 @@ async fn bad_names_and_bad_inputs_give_clear_errors_and_change_nothing() {
     agents::create(&store, &env, new_agent("taken", Role::Pm, Some(FREE)))
         .await
         .unwrap();
+    agents::create(&store, &env, new_agent("Hermes", Role::Hermes, Some(FREE)))
+        .await
+        .unwrap();
     // A profile someone else made.
     std::fs::create_dir_all(env.hermes_home.join("profiles/mine")).unwrap();
     std::fs::write(
@@ -526,6 +529,14 @@ async fn bad_names_and_bad_inputs_give_clear_errors_and_change_nothing() {
         (
             new_agent("TAKEN", Role::Engineer, Some(FREE)),
             "already exists",
+        ),
+        (
+            new_agent("Taken!", Role::Engineer, Some(FREE)),
+            "would share the Hermes profile \"taken\"",
+        ),
+        (
+            new_agent("h2", Role::Hermes, Some(FREE)),
+            "only one agent can have the hermes role",
         ),
         (
             new_agent("Mine", Role::Engineer, Some(FREE)),

@@ -525,9 +525,15 @@ pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, Ag
     let profile = hermes::profile_for(&env.hermes_home, new.role, &name)?;
     for other in list(store, env).await? {
         if other.hermes_profile == profile.name {
-            return Err(AgentError::Duplicate(format!(
-                "{name}\" would share the Hermes profile {:?} with agent \"{}",
-                profile.name, other.name
+            return Err(AgentError::InvalidName(format!(
+                "the agent name {name:?} would share the Hermes profile {:?} with agent {:?}; each agent needs its own profile, so pick a name that differs in more than case or punctuation{}",
+                profile.name,
+                other.name,
+                if profile.is_root() {
+                    " (only one agent can have the hermes role: it uses the root profile)"
+                } else {
+                    ""
+                }
             )));
         }
     }

@@ -998,3 +998,54 @@ fn http_agents_and_skill_snapshot_sync() {
     );
     drop(server);
 }
+
+#[tokio::test]
+async fn a_failing_database_write_rolls_the_disk_back() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let pm = agents::create(&store, &env, new_agent("pm", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    // A root profile the user already has: its config and SOUL.md must come back byte for byte.
+    std::fs::write(
+        env.hermes_home.join("config.yaml"),
+        "# mine\ndisplay:\n  skin: mono\n",
+    )
+    .unwrap();
+    std::fs::write(env.hermes_home.join("SOUL.md"), "my soul\n").unwrap();
+    // Make every agents write fail inside the database.
+    for sql in [
+        "CREATE TRIGGER no_insert BEFORE INSERT ON agents BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        "CREATE TRIGGER no_update BEFORE UPDATE ON agents BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    ] {
+        store.conn().execute(sql, ()).await.unwrap();
+    }
+    let before = (tree(&env.hermes_home), db_rows(&store).await);
+    for (name, role) in [("eng", Role::Engineer), ("Hermes", Role::Hermes)] {
+        let err = agents::create(&store, &env, new_agent(name, role, Some(FREE)))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("disk full"), "{err}");
+        assert_eq!(
+            before,
+            (tree(&env.hermes_home), db_rows(&store).await),
+            "{name}"
+        );
+    }
+    let err = agents::set_skills(&store, &env, "pm", &["coding".into(), "planning".into()])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("disk full"), "{err}");
+    let err = agents::set_model(&store, &env, "pm", PAID, "x")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("disk full"), "{err}");
+    assert_eq!(before, (tree(&env.hermes_home), db_rows(&store).await));
+    assert_eq!(
+        nxr_skill_dirs(&pm.profile().dir),
+        sorted(&skills::PM_SKILLS)
+    );
+}

@@ -469,6 +469,21 @@ async fn sync_round_trips_and_add_remove_show_exactly_the_change() {
         .await
         .unwrap();
     assert_eq!(again, after);
+    // Paperclip may send back an external key it was shown: it is left alone, with a warning.
+    let mut with_external = after.desired_skills.clone();
+    with_external.push("local/my-deploy".into());
+    let snap = paperclip::sync_skills(&store, &env, "eng", &with_external)
+        .await
+        .unwrap();
+    assert_eq!(snap.desired_skills, after.desired_skills);
+    assert_eq!(snap.entries, after.entries);
+    assert!(
+        snap.warnings
+            .iter()
+            .any(|w| w.contains("local/my-deploy") && w.contains("read-only")),
+        "{:?}",
+        snap.warnings
+    );
     // Removing everything leaves the user's skills alone.
     paperclip::sync_skills(&store, &env, "eng", &[])
         .await

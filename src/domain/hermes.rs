@@ -738,6 +738,56 @@ mod tests {
     }
 
     #[test]
+    fn edits_work_in_every_shape_hermes_files_come_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.yaml");
+        let shapes = [
+            "auxiliary:\n    vision:\n        provider: auto  # four-space indent\n",
+            "model: {default: a/b, provider: x}\nother: [1, 2]\n",
+            "model: \"legacy/id\"\n",
+            "# only a comment\n",
+            "",
+        ];
+        for text in shapes {
+            std::fs::write(&p, text).unwrap();
+            set_slot(&p, MAIN_SLOT, "openrouter", "n/m:free", None).unwrap();
+            set_slot(&p, "compression", "openrouter", "c/m", Some("http://x/v1")).unwrap();
+            let out = std::fs::read_to_string(&p).unwrap();
+            let slots = routing_slots(&p).unwrap();
+            assert_eq!(
+                slots[0].model.as_deref(),
+                Some("n/m:free"),
+                "{text:?} -> {out}"
+            );
+            assert_eq!(slots[0].provider.as_deref(), Some("openrouter"), "{out}");
+            let c = slots.iter().find(|s| s.name == "compression").unwrap();
+            assert_eq!(c.model.as_deref(), Some("c/m"), "{out}");
+            assert_eq!(c.base_url.as_deref(), Some("http://x/v1"), "{out}");
+            for comment in text.lines().filter_map(|l| l.find('#').map(|i| &l[i..])) {
+                assert!(out.contains(comment), "{comment:?} lost: {out}");
+            }
+        }
+        assert_eq!(get_config(&p, "model.base_url").unwrap(), None);
+    }
+
+    #[test]
+    fn a_symlinked_config_stays_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        std::fs::write(&real, "a: 1\n").unwrap();
+        let link = dir.path().join("config.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        set_config(&link, &[("b".into(), ConfigValue::Bool(false))]).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(get_config(&real, "b").unwrap().as_deref(), Some("false"));
+    }
+
+    #[test]
     fn broken_config_is_refused_with_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.yaml");

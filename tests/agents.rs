@@ -1064,3 +1064,51 @@ async fn a_failing_database_write_rolls_the_disk_back() {
         sorted(&skills::PM_SKILLS)
     );
 }
+
+#[tokio::test]
+async fn with_no_free_model_in_the_catalog_the_agent_runs_on_a_local_qwen_through_ollama() {
+    let homes = Homes::new();
+    let ollama = common::FakeServer::start();
+    ollama.always(
+        "/api/tags",
+        common::Reply::json(
+            200,
+            r#"{"models":[{"name":"llama3:8b"},{"name":"qwen2.5:7b"}]}"#,
+        ),
+    );
+    let mut env = homes.env();
+    env.ollama_url = ollama.base.clone();
+    let store = Store::open(&env).await.unwrap();
+    // A catalog with one paid model only: no free model, no openrouter/free router.
+    let parsed = nxr::domain::catalog::parse_catalog(
+        r#"{"data":[{"id":"acme/big-paid","name":"Big","created":1767225600,"context_length":200000,
+            "architecture":{"input_modalities":["text"],"output_modalities":["text"]},
+            "pricing":{"prompt":"0.000003","completion":"0.000015"},
+            "supported_parameters":["tools","tool_choice"]}]}"#,
+    )
+    .unwrap();
+    nxr::domain::catalog::save(&store, &parsed, "2026-05-01T00:00:00Z", "test")
+        .await
+        .unwrap();
+    let agent = agents::create(&store, &env, new_agent("pm", Role::Pm, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (agent.model.as_str(), agent.provider.as_str()),
+        ("qwen2.5:7b", "ollama")
+    );
+    let cfg = agent.profile().config_path();
+    let get = |k: &str| hermes::get_config(&cfg, k).unwrap();
+    assert_eq!(get("model.default").as_deref(), Some("qwen2.5:7b"));
+    assert_eq!(get("model.provider").as_deref(), Some("custom"));
+    assert_eq!(get("model.base_url"), Some(format!("{}/v1", ollama.base)));
+    assert_eq!(get("auxiliary.free_only").as_deref(), Some("true"));
+    assert_eq!(ollama.hits("/api/tags"), 1);
+    // Moving it to the paid catalog model drops the local endpoint and free_only.
+    agents::set_model(&store, &env, "pm", "acme/big-paid", "key added")
+        .await
+        .unwrap();
+    assert_eq!(get("model.provider").as_deref(), Some("openrouter"));
+    assert_eq!(get("model.base_url"), None);
+    assert_eq!(get("auxiliary.free_only"), None);
+}

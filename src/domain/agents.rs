@@ -333,20 +333,27 @@ impl DiskTxn {
         hermes::write_atomic(path, bytes, 0o644)
     }
 
-    /// Moves a directory out of the way (to a hidden sibling); deleted on commit, restored on undo.
+    /// Moves a directory out of the way (into a fresh hidden sibling); deleted on commit, restored on undo.
     fn move_aside(&mut self, dir: &Path) -> Result<(), HermesError> {
         let parent = dir.parent().unwrap_or(Path::new("."));
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let aside = parent.join(format!(".nxr-old-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&aside);
-        std::fs::rename(dir, &aside).map_err(|source| HermesError::Io {
-            action: "move aside",
-            path: dir.display().to_string(),
-            source,
-        })?;
+        let holder = tempfile::Builder::new()
+            .prefix(".nxr-old-")
+            .tempdir_in(parent)
+            .map_err(|source| HermesError::Io {
+                action: "create a temp directory in",
+                path: parent.display().to_string(),
+                source,
+            })?
+            .keep();
+        let aside = holder.join("moved");
+        if let Err(source) = std::fs::rename(dir, &aside) {
+            let _ = std::fs::remove_dir(&holder);
+            return Err(HermesError::Io {
+                action: "move aside",
+                path: dir.display().to_string(),
+                source,
+            });
+        }
         self.undo.push(Undo::MovedAside {
             from: dir.to_path_buf(),
             to: aside,
@@ -401,6 +408,9 @@ impl DiskTxn {
                 Undo::MovedAside { from, to } => {
                     let _ = std::fs::remove_dir_all(&from);
                     let _ = std::fs::rename(&to, &from);
+                    if let Some(holder) = to.parent() {
+                        let _ = std::fs::remove_dir(holder);
+                    }
                 }
             }
         }
@@ -409,8 +419,10 @@ impl DiskTxn {
     /// Keeps the changes: deletes what was moved aside.
     fn commit(self) {
         for u in self.undo {
-            if let Undo::MovedAside { to, .. } = u {
-                let _ = std::fs::remove_dir_all(&to);
+            if let Undo::MovedAside { to, .. } = u
+                && let Some(holder) = to.parent()
+            {
+                let _ = std::fs::remove_dir_all(holder);
             }
         }
     }

@@ -599,6 +599,7 @@ pub fn skills_on_disk(profile: &Profile) -> Vec<SkillOnDisk> {
         };
         let mut skills: Vec<PathBuf> = inner
             .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .map(|e| e.path())
             .filter(|p| p.join("SKILL.md").is_file())
             .collect();

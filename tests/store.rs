@@ -696,3 +696,22 @@ async fn remote_location_never_shows_a_token() {
     assert_eq!(status.location, server.url);
     assert!(!format!("{store:?}").contains("secret-token-123"));
 }
+
+#[tokio::test]
+async fn unreachable_database_server_says_what_to_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = Env::for_dirs(dir.path().join("n"), dir.path().join("h"));
+    // Port 9 on loopback refuses at once.
+    env.db_url = Some("http://127.0.0.1:9".into());
+    let err = Store::open(&env).await.expect_err("no server there");
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("http://127.0.0.1:9") && msg.contains("NXR_DB_URL"),
+        "{msg}"
+    );
+    assert!(
+        !dir.path().join("n/hermes_tracking.db").exists(),
+        "no local file instead"
+    );
+}

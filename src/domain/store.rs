@@ -46,16 +46,18 @@ pub const MIGRATIONS: &[Migration] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot create the nxr data directory {path}: {source}; set NXR_HOME to a writable directory"
+        "cannot create the nxr data directory {path}: {reason}; set NXR_HOME to a writable directory"
     )]
     CreateDir {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
-    #[error("cannot open the database at {location}: {source}")]
+    #[error(
+        "cannot open the database at {location}: {reason}; check NXR_HOME (local file) or NXR_DB_URL and NXR_DB_TOKEN (server)"
+    )]
     Open {
         location: String,
-        source: libsql::Error,
+        reason: libsql::Error,
     },
     #[error(
         "the database at {location} was written by a newer nxr (schema version {found}, this nxr knows up to {known}); upgrade nxr, or point NXR_HOME / NXR_DB_URL elsewhere"
@@ -66,11 +68,11 @@ pub enum StoreError {
         known: i64,
     },
     #[error(
-        "migration {name} failed: {source}; the database was left as it was before this migration"
+        "migration {name} failed: {reason}; the database was left as it was before this migration (see `nxr db status`)"
     )]
     Migration {
         name: &'static str,
-        source: libsql::Error,
+        reason: libsql::Error,
     },
     #[error("database error: {0}")]
     Sql(#[from] libsql::Error),
@@ -132,22 +134,22 @@ impl Store {
 
     pub async fn open_local(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            std::fs::create_dir_all(dir).map_err(|reason| StoreError::CreateDir {
                 path: dir.display().to_string(),
-                source,
+                reason,
             })?;
         }
         let location = format!("file:{}", path.display());
         let db = Builder::new_local(path)
             .build()
             .await
-            .map_err(|source| StoreError::Open {
+            .map_err(|reason| StoreError::Open {
                 location: location.clone(),
-                source,
+                reason,
             })?;
-        let conn = db.connect().map_err(|source| StoreError::Open {
+        let conn = db.connect().map_err(|reason| StoreError::Open {
             location: location.clone(),
-            source,
+            reason,
         })?;
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL lets the TUI, `nxr serve` and CLI calls work at once.
@@ -167,14 +169,18 @@ impl Store {
         let db = Builder::new_remote(url.to_string(), token.to_string())
             .build()
             .await
-            .map_err(|source| StoreError::Open {
+            .map_err(|reason| StoreError::Open {
                 location: location.clone(),
-                source,
+                reason,
             })?;
-        let conn = db.connect().map_err(|source| StoreError::Open {
+        let conn = db.connect().map_err(|reason| StoreError::Open {
             location: location.clone(),
-            source,
+            reason,
         })?;
+        // The remote connection is lazy: ask once now, so a wrong URL or token fails here, clearly.
+        if let Err(reason) = conn.query("SELECT 1", ()).await {
+            return Err(StoreError::Open { location, reason });
+        }
         Ok(Store {
             _db: db,
             conn,
@@ -293,9 +299,9 @@ impl Store {
                     Ok(true)
                 })
                 .await
-                .map_err(|source| StoreError::Migration {
+                .map_err(|reason| StoreError::Migration {
                     name: m.name,
-                    source,
+                    reason,
                 })?;
             if !applied_now {
                 continue;

@@ -425,7 +425,7 @@ pub async fn save(
 /// Why a refresh did not replace the stored catalog (which is then unchanged).
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
-    #[error("catalog refresh failed: {0}")]
+    #[error("catalog refresh failed, the stored catalog is unchanged: {0}")]
     Fetch(#[from] OpenRouterError),
     #[error("catalog refresh could not be stored (the previous catalog is kept): {0}")]
     Store(#[from] StoreError),

@@ -132,37 +132,48 @@ fn draw_hints(state: &State, frame: &mut Frame, area: Rect) {
 }
 
 fn draw_help(state: &State, frame: &mut Frame, area: Rect) {
-    let w = area.width.saturating_sub(8).min(72);
-    let h = area.height.saturating_sub(4);
+    let w = area.width.saturating_sub(4).min(90);
+    let h = area.height.saturating_sub(2);
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
-        y: area.y + 2,
+        y: area.y + 1,
         width: w,
         height: h,
     };
     frame.render_widget(Clear, popup);
-    let mut rows = vec![
-        Row::new(vec![format!("{} tab", state.tab.title()), String::new()])
-            .style(Style::default().add_modifier(Modifier::BOLD)),
-    ];
-    for b in keys::tab_bindings(state) {
-        rows.push(Row::new(vec![b.keys_label(), b.desc.to_string()]));
-    }
-    rows.push(Row::new(vec![String::new(), String::new()]));
-    rows.push(
-        Row::new(vec!["Everywhere".to_string(), String::new()])
-            .style(Style::default().add_modifier(Modifier::BOLD)),
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Keys · ? or Esc closes ")
+        .border_style(Style::default().fg(Color::Cyan));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut rows: Vec<Row> =
+        vec![Row::new(vec!["Tab".to_string(), state.tab.title().to_string()]).style(bold)];
+    rows.extend(
+        keys::tab_bindings(state)
+            .iter()
+            .map(|b| Row::new(vec![b.keys_label(), b.desc.to_string()])),
     );
-    for b in keys::global_bindings() {
-        rows.push(Row::new(vec![b.keys_label(), b.desc.to_string()]));
-    }
-    let table = Table::new(rows, [Constraint::Length(14), Constraint::Fill(1)]).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(" Keys · ? or Esc closes ")
-            .border_style(Style::default().fg(Color::Cyan)),
+    rows.push(Row::new(vec!["".to_string(), "Everywhere".to_string()]).style(bold));
+    rows.extend(
+        keys::global_bindings()
+            .iter()
+            .map(|b| Row::new(vec![b.keys_label(), b.desc.to_string()])),
     );
-    frame.render_widget(table, popup);
+    // Two columns when one does not fit.
+    let per_col = inner.height.max(1) as usize;
+    let widths = [Constraint::Length(9), Constraint::Fill(1)];
+    if rows.len() <= per_col {
+        frame.render_widget(Table::new(rows, widths), inner);
+    } else {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(inner);
+        let rest = rows.split_off(per_col.min(rows.len()));
+        frame.render_widget(Table::new(rows, widths), left);
+        frame.render_widget(Table::new(rest, widths), right);
+    }
 }
 
 /// A centred one-paragraph empty state.

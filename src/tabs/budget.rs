@@ -11,7 +11,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::Line;
-use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Row, Table};
+use ratatui::widgets::{
+    Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Paragraph, Row, Table,
+};
 
 pub fn commands(_state: &State) -> Vec<Binding> {
     vec![Binding::new(&[Key::Char('r')], "reload", Action::Reload)]
@@ -147,6 +149,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             .data(&limit),
     ];
     let chart = Chart::new(datasets)
+        .legend_position(Some(LegendPosition::TopLeft))
         .block(Block::default().borders(Borders::ALL).title(format!(
             " Projection to midnight UTC: {} of {} ",
             b.projected_at_midnight, b.daily_limit

@@ -241,9 +241,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
+                    let marker = if i == w.category_index { "›" } else { " " };
                     let mut l = Line::from(vec![
                         Span::styled(
-                            format!(" {:<28}", c.label()),
+                            format!("{marker} {:<28}", c.label()),
                             Style::default().add_modifier(Modifier::BOLD),
                         ),
                         Span::styled(c.summary().to_string(), Style::default().fg(Color::Gray)),

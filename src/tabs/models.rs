@@ -141,7 +141,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
 }
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let detail_w = if area.width >= 120 { 44 } else { 38 };
+    let detail_w = if area.width >= 120 { 46 } else { 40 };
     let [left, right] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(detail_w)]).areas(area);
     let m = &state.models;
@@ -257,18 +257,19 @@ pub fn draw_detail(state: &State, model: Option<&Model>, frame: &mut Frame, area
         .collect();
     let rows = scores.iter().map(|s| {
         let sub = &s.sub;
+        let n = |v: u32| format!("{v:>4}");
         let mut row = Row::new(vec![
             s.role.as_str().to_string(),
             if s.passes {
-                s.total.to_string()
+                n(s.total)
             } else {
-                "✗".into()
+                "   ✗".into()
             },
-            sub.context.to_string(),
-            sub.capability.to_string(),
-            sub.tools.to_string(),
-            sub.recency.to_string(),
-            sub.reliability.to_string(),
+            n(sub.context),
+            n(sub.capability),
+            n(sub.tools),
+            n(sub.recency),
+            n(sub.reliability),
         ]);
         if !s.passes {
             row = row.style(Style::default().fg(Color::DarkGray));
@@ -279,8 +280,8 @@ pub fn draw_detail(state: &State, model: Option<&Model>, frame: &mut Frame, area
         Table::new(
             rows,
             [
-                Constraint::Length(9),
-                Constraint::Length(5),
+                Constraint::Length(8),
+                Constraint::Length(4),
                 Constraint::Length(4),
                 Constraint::Length(4),
                 Constraint::Length(4),
@@ -289,7 +290,7 @@ pub fn draw_detail(state: &State, model: Option<&Model>, frame: &mut Frame, area
             ],
         )
         .header(
-            Row::new(vec!["role", "total", "ctx", "cap", "tool", "new", "rel"])
+            Row::new(vec!["role", " tot", " ctx", " cap", "tool", " new", " rel"])
                 .style(Style::default().add_modifier(Modifier::UNDERLINED)),
         )
         .column_spacing(1),

@@ -228,16 +228,20 @@ impl ModelPicker {
         }
     }
 
+    /// A new query puts the cursor back on the best match (as fzf does).
     pub fn set_query(&mut self, query: &str, models: &[Model]) {
         self.query = query.to_string();
+        self.selected = 0;
         self.refresh(models);
     }
     pub fn push_char(&mut self, c: char, models: &[Model]) {
         self.query.push(c);
+        self.selected = 0;
         self.refresh(models);
     }
     pub fn pop_char(&mut self, models: &[Model]) {
         self.query.pop();
+        self.selected = 0;
         self.refresh(models);
     }
     pub fn set_filters(&mut self, filters: ModelFilters, models: &[Model]) {

@@ -1,0 +1,956 @@
+//! The TUI without a terminal: snapshots of every tab and every wizard step at 100×30 (TestBackend +
+//! insta, stored in the top-level `snapshots/`), state-transition tests that need no rendering, key
+//! handling, and the domain reads the TUI is built on (budget, notifications, recommendations) against a
+//! real database in a temp dir.
+
+mod common;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use nxr::app::keys::{self, Key};
+use nxr::app::state::{AppData, Effect, ModelsMode, State, Tab, WizardStep};
+use nxr::app::{Action, BackgroundEvent, draw, update};
+use nxr::domain::agents::Agent;
+use nxr::domain::budget::{self, Budget, RateLimitEvent};
+use nxr::domain::catalog::{self, Model};
+use nxr::domain::clock::{FixedClock, to_db};
+use nxr::domain::gateway::{GatewayState, GatewayStatus};
+use nxr::domain::hermes::Slot;
+use nxr::domain::notifications::{self, NewNotification, Notification};
+use nxr::domain::roles::Role;
+use nxr::domain::{scoring, skills};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 1, 12, 30, 0).unwrap()
+}
+
+fn fixture_models() -> Vec<Model> {
+    catalog::parse_catalog(&common::fixture("openrouter/models.json"))
+        .expect("fixture catalog parses")
+        .models
+}
+
+fn agent(id: i64, name: &str, role: Role, model: &str, skills: &[&str]) -> Agent {
+    Agent {
+        id,
+        name: name.into(),
+        role,
+        model: model.into(),
+        provider: "openrouter".into(),
+        status: "active".into(),
+        skillset: skills.iter().map(|s| s.to_string()).collect(),
+        model_score: None,
+        model_auto_assigned: true,
+        workspace_id: "default".into(),
+        is_default: true,
+        hermes_profile: name.to_lowercase(),
+        hermes_profile_path: format!("/tmp/hermes/profiles/{}", name.to_lowercase()),
+        created_at: to_db(now() - Duration::days(3)),
+        updated_at: to_db(now() - Duration::hours(5)),
+    }
+}
+
+fn slot(name: &str, provider: Option<&str>, model: Option<&str>) -> Slot {
+    Slot {
+        name: name.into(),
+        provider: provider.map(str::to_string),
+        model: model.map(str::to_string),
+        base_url: None,
+    }
+}
+
+fn notification(
+    id: i64,
+    kind: &str,
+    title: &str,
+    body: &str,
+    payload: Option<&str>,
+    read: bool,
+    mins_ago: i64,
+) -> Notification {
+    Notification {
+        id,
+        kind: kind.into(),
+        title: title.into(),
+        body: body.into(),
+        agent_id: None,
+        payload: payload.map(str::to_string),
+        created_at: to_db(now() - Duration::minutes(mins_ago)),
+        read_at: read.then(|| to_db(now())),
+    }
+}
+
+/// A populated install: three agents (one on an old model), slots, a budget at 76 %, notifications,
+/// a running gateway.
+fn full_data() -> AppData {
+    let mut d = AppData::empty(now(), fixture_models());
+    d.catalog_source = "catalog: fixture (tests/fixtures/openrouter/models.json)".into();
+    d.agents = vec![
+        agent(
+            1,
+            "PM",
+            Role::Pm,
+            "openai/gpt-oss-120b:free",
+            &skills::PM_SKILLS,
+        ),
+        agent(
+            2,
+            "Engineer",
+            Role::Engineer,
+            "meta-llama/llama-3.2-3b-instruct:free",
+            &skills::ENGINEER_SKILLS,
+        ),
+        agent(
+            3,
+            "Hermes",
+            Role::Hermes,
+            "nvidia/nemotron-3-super-120b-a12b:free",
+            &skills::HERMES_SKILLS,
+        ),
+    ];
+    d.recompute_recommendations();
+    d.config_path = "/home/me/.hermes/config.yaml".into();
+    d.slots = vec![
+        slot(
+            "main",
+            Some("openrouter"),
+            Some("nvidia/nemotron-3-super-120b-a12b:free"),
+        ),
+        slot(
+            "vision",
+            Some("openrouter"),
+            Some("google/gemma-3-27b-it:free"),
+        ),
+        slot("web_extract", None, None),
+        slot(
+            "compression",
+            Some("openrouter"),
+            Some("openai/gpt-oss-20b:free"),
+        ),
+        slot("session_search", None, None),
+        slot("skills_hub", None, None),
+        slot("approval", None, None),
+        slot("mcp", None, None),
+        slot(
+            "title_generation",
+            Some("openrouter"),
+            Some("google/gemma-3-4b-it:free"),
+        ),
+    ];
+    let used = 38;
+    d.budget = Some(Budget {
+        used_today: used,
+        daily_limit: 50,
+        resets_at: "2026-05-02T00:00:00Z".into(),
+        projected_at_midnight: budget::project_to_midnight(used, now()),
+        cumulative_by_hour: vec![0, 0, 1, 1, 3, 6, 10, 15, 20, 24, 29, 33, 38],
+        hours_elapsed: 12.5,
+        per_agent: vec![
+            budget::AgentUsage {
+                agent_id: Some(2),
+                agent: "Engineer".into(),
+                today: 24,
+                last_7d: 140,
+                last_30d: 410,
+            },
+            budget::AgentUsage {
+                agent_id: Some(1),
+                agent: "PM".into(),
+                today: 10,
+                last_7d: 61,
+                last_30d: 230,
+            },
+            budget::AgentUsage {
+                agent_id: Some(3),
+                agent: "Hermes".into(),
+                today: 4,
+                last_7d: 30,
+                last_30d: 95,
+            },
+        ],
+        rate_limits: vec![RateLimitEvent {
+            at: to_db(now() - Duration::minutes(42)),
+            model: "openai/gpt-oss-120b:free".into(),
+            agent: Some("Engineer".into()),
+        }],
+        no_data: false,
+    });
+    d.notifications = vec![
+        notification(
+            3,
+            "upgrade",
+            "Engineer can move to a better free model",
+            "nvidia/nemotron-3-super-120b-a12b:free scores 727 for engineer; the current model scores less.",
+            Some(
+                r#"{"agent":"Engineer","from_model":"meta-llama/llama-3.2-3b-instruct:free","to_model":"nvidia/nemotron-3-super-120b-a12b:free"}"#,
+            ),
+            false,
+            12,
+        ),
+        notification(
+            2,
+            "scan",
+            "Catalog scan finished: 3 new free models",
+            "3 models joined the free tier.",
+            None,
+            false,
+            65,
+        ),
+        notification(
+            1,
+            "budget",
+            "Free budget at 70 %",
+            "35 of 50 free requests used today.",
+            None,
+            true,
+            190,
+        ),
+    ];
+    d.gateway = GatewayStatus {
+        state: GatewayState::Running,
+        pid: Some(4242),
+        started_at: Some(now() - Duration::minutes(192)),
+        reported_state: Some("running".into()),
+        model: Some("nvidia/nemotron-3-super-120b-a12b:free".into()),
+        note: None,
+    };
+    d
+}
+
+fn render(state: &State, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(state, f)).unwrap();
+    t
+}
+
+fn screen(state: &State, w: u16, h: u16) -> String {
+    render(state, w, h).backend().to_string()
+}
+
+fn snap(name: &str, state: &State) {
+    let t = render(state, 100, 30);
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(name, t.backend());
+    });
+}
+
+fn apply(state: &mut State, actions: impl IntoIterator<Item = Action>) {
+    for a in actions {
+        let mut next = Some(a);
+        while let Some(a) = next.take() {
+            next = update(state, a);
+            // Reloads go to the runtime; here there is none.
+            if matches!(next, Some(Action::Reload)) {
+                next = None;
+            }
+        }
+    }
+}
+
+fn typed(text: &str) -> Vec<Action> {
+    text.chars().map(Action::InsertChar).collect()
+}
+
+/// Presses a key: maps it through the bindings and applies the action.
+fn press(state: &mut State, code: KeyCode) {
+    let a =
+        keys::action_for_key(state, &key(code)).unwrap_or_else(|| panic!("{code:?} does nothing"));
+    apply(state, [a]);
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Snapshots: every tab, every wizard step, 100×30.
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn snapshot_every_tab() {
+    let mut s = State::new(full_data());
+    snap("tui_tab1_dashboard", &s);
+    apply(&mut s, [Action::GoTab(Tab::Models)]);
+    snap("tui_tab2_models", &s);
+    apply(&mut s, [Action::FocusFilter]);
+    apply(&mut s, typed("gemfree"));
+    snap("tui_tab2_models_filtered", &s);
+    apply(&mut s, [Action::Back, Action::ToggleSlots]);
+    snap("tui_tab2_slot_editor", &s);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    snap("tui_tab3_agents", &s);
+    apply(&mut s, [Action::GoTab(Tab::Budget)]);
+    snap("tui_tab4_budget", &s);
+    apply(&mut s, [Action::GoTab(Tab::Create)]);
+    snap("tui_tab5_create", &s);
+    apply(&mut s, [Action::GoTab(Tab::Notifications)]);
+    snap("tui_tab6_notifications", &s);
+    apply(&mut s, [Action::ToggleHelp]);
+    snap("tui_help_overlay", &s);
+}
+
+#[test]
+fn snapshot_empty_install() {
+    // A fresh install: no agents, no usage, no notifications, gateway never started — honest empty states.
+    let mut d = AppData::empty(now(), fixture_models());
+    d.catalog_source = "catalog: fixture".into();
+    let mut s = State::new(d);
+    snap("tui_empty_dashboard", &s);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    snap("tui_empty_agents", &s);
+    apply(&mut s, [Action::GoTab(Tab::Budget)]);
+    snap("tui_empty_budget", &s);
+    apply(&mut s, [Action::GoTab(Tab::Notifications)]);
+    snap("tui_empty_notifications", &s);
+}
+
+#[test]
+fn snapshot_every_wizard_step() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Create), Action::Down]);
+    snap("tui_wizard_1_category", &s);
+    apply(&mut s, [Action::Confirm]);
+    snap("tui_wizard_2_model", &s);
+    apply(&mut s, [Action::ChangeModel]);
+    apply(&mut s, typed("qwen"));
+    snap("tui_wizard_2_model_picker", &s);
+    apply(&mut s, [Action::Confirm]);
+    snap("tui_wizard_2_model_changed", &s);
+    apply(&mut s, [Action::Confirm]);
+    snap("tui_wizard_3_skills", &s);
+    apply(&mut s, [Action::Confirm]);
+    apply(&mut s, typed("engineer"));
+    snap("tui_wizard_4_name_error", &s);
+    apply(&mut s, std::iter::repeat_n(Action::Backspace, 8));
+    apply(&mut s, typed("Ada"));
+    snap("tui_wizard_4_name", &s);
+    apply(&mut s, [Action::Confirm]);
+    snap("tui_wizard_5_confirm", &s);
+}
+
+#[test]
+fn every_tab_renders_at_80x24_and_after_resizes() {
+    let mut s = State::new(full_data());
+    for (w, h) in [(80, 24), (100, 30), (200, 60), (40, 10), (80, 24)] {
+        apply(
+            &mut s,
+            [Action::Resize {
+                width: w,
+                height: h,
+            }],
+        );
+        for t in Tab::ALL {
+            apply(&mut s, [Action::GoTab(t)]);
+            let text = screen(&s, w, h);
+            if w >= 80 {
+                // The whole tab bar fits from 80 columns up.
+                assert!(
+                    text.lines().next().unwrap().contains("6 Notifications"),
+                    "{w}x{h} {t:?}:\n{text}"
+                );
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The wizard, without rendering.
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn wizard_walks_to_a_create_effect_with_the_chosen_values() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Create)]);
+    assert_eq!(s.create.step, WizardStep::Category);
+    apply(&mut s, [Action::Down, Action::Confirm]); // Engineer
+    assert_eq!(s.create.step, WizardStep::Model);
+    let d = &s.data;
+    let expected = scoring::best_free(&d.models, Role::Engineer, &d.health, &d.cfg, &[]);
+    assert_eq!(s.create.model.as_deref(), Some(expected.model_id.as_str()));
+    assert!(
+        s.create.pick.as_ref().unwrap().score.is_some(),
+        "a ranked pick has a score and reasons"
+    );
+
+    // Change the model through the picker.
+    apply(&mut s, [Action::ChangeModel]);
+    assert!(s.create.picking_model && s.text_input_active());
+    apply(&mut s, typed("gpt-oss-20b"));
+    apply(&mut s, [Action::Confirm]);
+    assert!(!s.create.picking_model);
+    assert_eq!(s.create.model.as_deref(), Some("openai/gpt-oss-20b:free"));
+
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(s.create.step, WizardStep::Skills);
+    assert_eq!(
+        s.create.skills.chosen(),
+        skills::default_skills(Role::Engineer, None).unwrap()
+    );
+    apply(&mut s, [Action::ToggleItem]); // drop "coding"
+    let mut expected_skills = skills::default_skills(Role::Engineer, None).unwrap();
+    expected_skills.retain(|x| x != "coding");
+    assert_eq!(s.create.skills.chosen(), expected_skills);
+
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(s.create.step, WizardStep::Name);
+    // Empty name: stays, with an inline error.
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(s.create.step, WizardStep::Name);
+    assert!(s.create.name_error.as_deref().unwrap().contains("empty"));
+    // A taken name (case-insensitive) errors while typing.
+    apply(&mut s, typed("hermes"));
+    assert!(
+        s.create
+            .name_error
+            .as_deref()
+            .unwrap()
+            .contains("already exists")
+    );
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(s.create.step, WizardStep::Name);
+    apply(&mut s, std::iter::repeat_n(Action::Backspace, 6));
+    apply(&mut s, typed("a/b"));
+    assert!(
+        s.create
+            .name_error
+            .as_deref()
+            .unwrap()
+            .contains("path separator")
+    );
+    apply(&mut s, std::iter::repeat_n(Action::Backspace, 3));
+    apply(&mut s, typed("Ada Lovelace"));
+    assert_eq!(s.create.name_error, None);
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(s.create.step, WizardStep::Confirm);
+    assert!(s.effects.is_empty(), "nothing is created before confirm");
+
+    apply(&mut s, [Action::Confirm]);
+    assert!(s.create.submitting);
+    let Some(Effect::CreateAgent(spec)) = s.effects.first().cloned() else {
+        panic!("expected a CreateAgent effect, got {:?}", s.effects);
+    };
+    assert_eq!(spec.name, "Ada Lovelace");
+    assert_eq!(spec.role, Role::Engineer);
+    assert_eq!(spec.category, None);
+    assert_eq!(spec.model.as_deref(), Some("openai/gpt-oss-20b:free"));
+    assert_eq!(spec.skills.as_ref().unwrap(), &expected_skills);
+    // Keys do nothing while the domain works.
+    apply(&mut s, [Action::Back, Action::Confirm]);
+    assert_eq!(s.effects.len(), 1);
+
+    // The domain answers: the agent shows at once in Tab 3 (and Tab 1), the wizard starts over.
+    let mut created = agent(
+        9,
+        "Ada Lovelace",
+        Role::Engineer,
+        "openai/gpt-oss-20b:free",
+        &[],
+    );
+    created.skillset = expected_skills.clone();
+    apply(&mut s, [Action::AgentCreated(Box::new(created))]);
+    assert_eq!(s.tab, Tab::Agents);
+    assert_eq!(s.data.agents.last().unwrap().name, "Ada Lovelace");
+    assert_eq!(s.data.agents[s.agents.selected].name, "Ada Lovelace");
+    assert!(s.data.recommendation_for("Ada Lovelace").is_some());
+    assert_eq!(s.create.step, WizardStep::Category);
+    assert!(!s.create.submitting);
+    assert!(screen(&s, 100, 30).contains("Ada Lovelace"));
+    apply(&mut s, [Action::GoTab(Tab::Dashboard)]);
+    assert!(screen(&s, 100, 30).contains("Ada Lovelace"));
+}
+
+#[test]
+fn wizard_template_category_makes_a_custom_agent_with_the_template() {
+    let mut s = State::new(full_data());
+    apply(
+        &mut s,
+        [Action::GoTab(Tab::Create), Action::Bottom, Action::Confirm],
+    );
+    let cat = s.create.category();
+    assert_eq!(cat.role(), Role::Custom);
+    assert_eq!(cat.template(), Some("personal"));
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(
+        s.create.skills.chosen(),
+        skills::default_skills(Role::Custom, Some("personal")).unwrap()
+    );
+    apply(&mut s, [Action::Confirm]);
+    apply(&mut s, typed("diary"));
+    apply(&mut s, [Action::Confirm, Action::Confirm]);
+    let Some(Effect::CreateAgent(spec)) = s.effects.first() else {
+        panic!("no create effect");
+    };
+    assert_eq!(spec.role, Role::Custom);
+    assert_eq!(spec.category.as_deref(), Some("personal"));
+}
+
+#[test]
+fn wizard_back_steps_and_a_failed_create_keeps_the_answers() {
+    let mut s = State::new(full_data());
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Create),
+            Action::Confirm,
+            Action::Confirm,
+            Action::Confirm,
+        ],
+    );
+    assert_eq!(s.create.step, WizardStep::Name);
+    apply(&mut s, typed("x1"));
+    apply(&mut s, [Action::Back]);
+    assert_eq!(s.create.step, WizardStep::Skills);
+    apply(&mut s, [Action::Back]);
+    assert_eq!(s.create.step, WizardStep::Model);
+    apply(&mut s, [Action::Back]);
+    assert_eq!(s.create.step, WizardStep::Category);
+    // Esc at the first step quits (nothing left to back out of).
+    apply(&mut s, [Action::Back]);
+    assert!(s.should_quit);
+
+    let mut s = State::new(full_data());
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Create),
+            Action::Confirm,
+            Action::Confirm,
+            Action::Confirm,
+        ],
+    );
+    apply(&mut s, typed("x1"));
+    apply(&mut s, [Action::Confirm, Action::Confirm]);
+    assert!(s.create.submitting);
+    apply(
+        &mut s,
+        [Action::EffectFailed(
+            "cannot write /ro/profiles/x1: read-only file system".into(),
+        )],
+    );
+    assert!(!s.create.submitting);
+    assert_eq!(s.create.step, WizardStep::Confirm);
+    assert_eq!(s.create.name_text(), "x1");
+    let m = s.message.clone().unwrap();
+    assert!(m.is_error && m.text.contains("read-only"));
+    assert!(screen(&s, 100, 30).contains("read-only"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Shell: keys, tabs, mouse, help, background events.
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn digits_tab_keys_and_mouse_switch_tabs() {
+    let mut s = State::new(full_data());
+    for (i, t) in Tab::ALL.iter().enumerate() {
+        let digit = char::from(b'1' + i as u8);
+        let a = keys::action_for_key(&s, &key(KeyCode::Char(digit))).unwrap();
+        apply(&mut s, [a]);
+        assert_eq!(s.tab, *t);
+    }
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.tab, Tab::Dashboard);
+    press(&mut s, KeyCode::BackTab);
+    assert_eq!(s.tab, Tab::Notifications);
+    // Click on each tab's label in the rendered bar.
+    for t in Tab::ALL {
+        let bar = screen(&s, 100, 30).lines().next().unwrap().to_string();
+        let label = format!(
+            "{} {}",
+            t.index() + 1,
+            if t == Tab::Create {
+                "Create"
+            } else {
+                t.title()
+            }
+        );
+        let col = bar
+            .find(&label)
+            .unwrap_or_else(|| panic!("{label} in {bar}"));
+        let col = bar[..col].chars().count() as u16 + 1;
+        apply(
+            &mut s,
+            [Action::Click {
+                column: col,
+                row: 0,
+            }],
+        );
+        assert_eq!(s.tab, t);
+    }
+    // A click below the bar does not switch.
+    apply(&mut s, [Action::Click { column: 10, row: 5 }]);
+    assert_eq!(s.tab, Tab::Notifications);
+}
+
+#[test]
+fn key_releases_are_ignored_and_ctrl_c_quits() {
+    let s = State::new(full_data());
+    let mut release = key(KeyCode::Char('2'));
+    release.kind = KeyEventKind::Release;
+    assert!(keys::action_for_key(&s, &release).is_none());
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(matches!(
+        keys::action_for_key(&s, &ctrl_c),
+        Some(Action::Quit)
+    ));
+    assert!(matches!(
+        keys::action_for_key(&s, &key(KeyCode::Char('q'))),
+        Some(Action::Quit)
+    ));
+}
+
+#[test]
+fn footer_and_help_come_from_the_bindings_that_handle_keys() {
+    let mut s = State::new(full_data());
+    for t in Tab::ALL {
+        apply(&mut s, [Action::GoTab(t)]);
+        let footer = nxr::app::draw::hint_line(&s).to_string();
+        for b in keys::tab_bindings(&s)
+            .into_iter()
+            .chain(keys::global_bindings())
+        {
+            if b.footer {
+                assert!(
+                    footer.contains(b.desc),
+                    "{t:?}: footer lacks {:?}: {footer}",
+                    b.desc
+                );
+            }
+            // Pressing the binding's first key gives the binding's action (no drift).
+            let k = match b.keys[0] {
+                Key::Char(c) => KeyCode::Char(c),
+                Key::Enter => KeyCode::Enter,
+                Key::Esc => KeyCode::Esc,
+                Key::Tab => KeyCode::Tab,
+                Key::BackTab => KeyCode::BackTab,
+                Key::Up => KeyCode::Up,
+                Key::Down => KeyCode::Down,
+                Key::Left => KeyCode::Left,
+                Key::Right => KeyCode::Right,
+                Key::PageUp => KeyCode::PageUp,
+                Key::PageDown => KeyCode::PageDown,
+                Key::Home => KeyCode::Home,
+                Key::End => KeyCode::End,
+                Key::Backspace => KeyCode::Backspace,
+                Key::Space => KeyCode::Char(' '),
+            };
+            let got = keys::action_for_key(&s, &key(k));
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{:?}", Some(b.action.clone())),
+                "{t:?}: key {} should send {:?}",
+                b.keys_label(),
+                b.action
+            );
+        }
+        // The help overlay lists every binding of the tab.
+        apply(&mut s, [Action::ToggleHelp]);
+        let help = screen(&s, 100, 40);
+        for b in keys::tab_bindings(&s) {
+            assert!(help.contains(b.desc), "{t:?}: help lacks {:?}", b.desc);
+        }
+        press(&mut s, KeyCode::Esc);
+        assert!(
+            !s.show_help && !s.should_quit,
+            "Esc closes help without quitting"
+        );
+    }
+}
+
+#[test]
+fn actions_round_trip_through_serde_snake_case() {
+    let a: Action = serde_json::from_str(r#"{"go_tab":"models"}"#).unwrap();
+    assert!(matches!(a, Action::GoTab(Tab::Models)));
+    let a: Action = serde_json::from_str(r#""toggle_help""#).unwrap();
+    assert!(matches!(a, Action::ToggleHelp));
+    assert_eq!(
+        serde_json::to_string(&Action::MarkAllRead).unwrap(),
+        r#""mark_all_read""#
+    );
+}
+
+#[test]
+fn background_events_ask_for_a_reload_and_loaded_data_replaces_the_view() {
+    let mut s = State::new(full_data());
+    for e in [
+        BackgroundEvent::ScanFinished,
+        BackgroundEvent::BudgetChanged,
+        BackgroundEvent::Notification,
+    ] {
+        assert!(matches!(
+            update(&mut s, Action::Background(e)),
+            Some(Action::Reload)
+        ));
+    }
+    let mut fresh = full_data();
+    fresh.notifications.insert(
+        0,
+        notification(4, "scan", "A brand-new notification", "", None, false, 0),
+    );
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Notifications),
+            Action::Loaded(Box::new(fresh)),
+        ],
+    );
+    assert!(s.dirty);
+    assert!(screen(&s, 100, 30).contains("A brand-new notification"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tabs 2, 3 and 6 without rendering.
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn models_filter_is_live_and_esc_leaves_it() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Models)]);
+    let total = s.models.picker.matched_count();
+    assert_eq!(total, s.data.models.len());
+    // `/` focuses the filter; digits are typed, not tab switches.
+    press(&mut s, KeyCode::Char('/'));
+    assert!(s.models.filter_focused);
+    for c in "gemma3".chars() {
+        press(&mut s, KeyCode::Char(c));
+    }
+    assert_eq!(s.tab, Tab::Models);
+    assert_eq!(s.models.picker.query, "gemma3");
+    let n = s.models.picker.matched_count();
+    assert!(n > 0 && n < total);
+    let text = screen(&s, 100, 30);
+    assert!(text.contains(&format!("{n}/{total}")), "{text}");
+    assert!(text.contains("google/gemma-3"));
+    press(&mut s, KeyCode::Esc);
+    assert!(!s.models.filter_focused && !s.should_quit);
+    assert_eq!(
+        s.models.picker.query, "gemma3",
+        "leaving the filter keeps it"
+    );
+    // Toggles.
+    apply(&mut s, [Action::ToggleFree, Action::ToggleVision]);
+    let p = &s.models.picker;
+    assert!(p.matched().iter().all(|&i| {
+        let m = &s.data.models[i as usize];
+        m.is_free() && m.supports_vision()
+    }));
+    // Esc at the top level of the tab quits.
+    apply(&mut s, [Action::Back]);
+    assert!(s.should_quit);
+}
+
+#[test]
+fn match_highlight_marks_the_matched_characters() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Models), Action::FocusFilter]);
+    // "/" only occurs in ids, so the match lies in the id column.
+    apply(&mut s, typed("ai/gpt-oss-12"));
+    let t = render(&s, 100, 30);
+    let buf = t.backend().buffer();
+    let row_text = |y: u16| {
+        (0..100)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect::<String>()
+    };
+    let row = (3..30)
+        .find(|y| row_text(*y).contains("openai/gpt-oss-120b"))
+        .expect("the matching row is shown");
+    let line = row_text(row);
+    let start = line[..line.find("openai/").unwrap()].chars().count() as u16;
+    let o = &buf[(start, row)]; // 'o' of openai: not part of the match
+    let a = &buf[(start + 4, row)]; // 'a' of "ai/": matched
+    assert_eq!(a.symbol(), "a");
+    assert_eq!(
+        a.fg,
+        ratatui::style::Color::Yellow,
+        "matched characters are highlighted"
+    );
+    assert_ne!(
+        o.fg,
+        ratatui::style::Color::Yellow,
+        "unmatched characters are not"
+    );
+}
+
+#[test]
+fn slot_editor_queues_a_slot_write_for_the_chosen_model() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Models), Action::ToggleSlots]);
+    assert_eq!(s.models.mode, ModelsMode::Slots);
+    apply(&mut s, [Action::Down, Action::Down, Action::Confirm]); // web_extract
+    assert_eq!(s.models.mode, ModelsMode::PickForSlot);
+    apply(&mut s, typed("gemma-3-12b"));
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(s.models.mode, ModelsMode::Slots);
+    match s.effects.as_slice() {
+        [
+            Effect::SetSlot {
+                slot,
+                provider,
+                model,
+            },
+        ] => {
+            assert_eq!(slot, "web_extract");
+            assert_eq!(provider, "openrouter");
+            assert_eq!(model, "google/gemma-3-12b-it:free");
+        }
+        other => panic!("expected one SetSlot, got {other:?}"),
+    }
+}
+
+#[test]
+fn agents_tab_upgrade_revert_and_skills() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Agents), Action::Down]); // Engineer on a 3B model
+    let rec = s.data.recommendation_for("Engineer").unwrap().clone();
+    assert!(rec.upgrade_available, "{rec:?}");
+    apply(&mut s, [Action::Upgrade]);
+    assert!(
+        matches!(s.effects.last(), Some(Effect::SetAgentModel { agent, model, .. })
+        if agent == "Engineer" && *model == rec.recommended_model)
+    );
+    apply(&mut s, [Action::Revert]);
+    assert!(
+        matches!(s.effects.last(), Some(Effect::RevertAgentModel { agent }) if agent == "Engineer")
+    );
+    apply(&mut s, [Action::EditSkills]);
+    assert!(s.agents.skills.is_some());
+    apply(&mut s, [Action::ToggleItem, Action::Confirm]); // drop the first skill
+    let Some(Effect::SetAgentSkills {
+        agent,
+        skills: chosen,
+    }) = s.effects.last()
+    else {
+        panic!("no skills effect");
+    };
+    assert_eq!(agent, "Engineer");
+    assert_eq!(chosen.len(), 7);
+    assert!(!chosen.contains(&"coding".to_string()));
+}
+
+#[test]
+fn notifications_mark_read_all_read_and_apply_an_upgrade() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Notifications)]);
+    assert_eq!(s.data.unread_count(), 2);
+    assert!(screen(&s, 100, 30).contains("6 Notifications (2)"));
+    apply(&mut s, [Action::Upgrade]);
+    assert_eq!(s.data.unread_count(), 1);
+    assert!(
+        matches!(&s.effects[..], [Effect::MarkRead(3), Effect::SetAgentModel { agent, model, .. }]
+        if agent == "Engineer" && model == "nvidia/nemotron-3-super-120b-a12b:free")
+    );
+    apply(&mut s, [Action::Down, Action::MarkRead]);
+    assert_eq!(s.data.unread_count(), 0);
+    assert!(matches!(s.effects.last(), Some(Effect::MarkRead(2))));
+    apply(&mut s, [Action::MarkAllRead]);
+    assert_eq!(s.effects.len(), 3, "nothing unread: no write");
+}
+
+// ------------------------------------------------------------------------------------------------
+// The domain reads behind the tabs, on a real database.
+// ------------------------------------------------------------------------------------------------
+
+async fn store(h: &common::Homes) -> nxr::domain::store::Store {
+    nxr::domain::store::Store::open(&h.env()).await.unwrap()
+}
+
+#[tokio::test]
+async fn budget_counts_free_requests_today_per_agent_and_rate_limits() {
+    let h = common::Homes::new();
+    let st = store(&h).await;
+    let clock = FixedClock(now());
+    let empty = budget::load(&st, &clock).await.unwrap();
+    assert!(empty.no_data);
+    assert_eq!((empty.used_today, empty.daily_limit), (0, 50));
+    st.conn()
+        .execute(
+            "INSERT INTO agents (name, model, created_at, updated_at) VALUES ('eng', 'm:free', ?1, ?1)",
+            [to_db(now())],
+        )
+        .await
+        .unwrap();
+    let ins = |agent: Option<i64>, free: i64, n: i64, status: &str, at: DateTime<Utc>| {
+        let st = &st;
+        let status = status.to_string();
+        async move {
+            st.conn()
+                .execute(
+                    "INSERT INTO usage_events (agent_id, model, is_free, requests, status, occurred_at) VALUES (?1, 'm:free', ?2, ?3, ?4, ?5)",
+                    libsql::params![agent, free, n, status, to_db(at)],
+                )
+                .await
+                .unwrap();
+        }
+    };
+    ins(Some(1), 1, 5, "ok", now() - Duration::hours(2)).await; // today 10:30
+    ins(Some(1), 1, 7, "ok", now() - Duration::minutes(1)).await; // today 12:29
+    ins(None, 1, 3, "rate_limited", now() - Duration::hours(1)).await; // today, rate limited
+    ins(Some(1), 0, 100, "ok", now() - Duration::hours(1)).await; // paid: not in the free count
+    ins(Some(1), 1, 11, "ok", now() - Duration::hours(13)).await; // yesterday
+    ins(Some(1), 1, 13, "ok", now() - Duration::days(10)).await; // 10 days ago
+    let b = budget::load(&st, &clock).await.unwrap();
+    assert_eq!(b.used_today, 15);
+    assert_eq!(b.level(), budget::Level::Ok);
+    assert_eq!(b.resets_at, "2026-05-02T00:00:00Z");
+    assert_eq!(b.projected_at_midnight, 15 * 86_400 / (12 * 3600 + 1800));
+    assert_eq!(b.cumulative_by_hour.len(), 13);
+    assert_eq!(b.cumulative_by_hour[10], 5);
+    assert_eq!(b.cumulative_by_hour[12], 15);
+    let eng = b.per_agent.iter().find(|u| u.agent == "eng").unwrap();
+    assert_eq!((eng.today, eng.last_7d, eng.last_30d), (112, 123, 136));
+    assert!(
+        b.per_agent
+            .iter()
+            .any(|u| u.agent == "(no agent)" && u.today == 3)
+    );
+    assert_eq!(b.rate_limits.len(), 1);
+    // ≥ 10 credits purchased lifts the limit to 1000.
+    st.set_setting(budget::SETTING_CREDITS_PURCHASED, "10")
+        .await
+        .unwrap();
+    assert_eq!(budget::load(&st, &clock).await.unwrap().daily_limit, 1000);
+}
+
+#[tokio::test]
+async fn notifications_list_unread_and_mark_read() {
+    let h = common::Homes::new();
+    let st = store(&h).await;
+    let clock = FixedClock(now());
+    assert!(notifications::list(&st, 10).await.unwrap().is_empty());
+    let new = |t: &str| NewNotification {
+        kind: "scan".into(),
+        title: t.into(),
+        body: String::new(),
+        agent_id: None,
+        payload: None,
+    };
+    let a = notifications::add(&st, new("first"), &FixedClock(now() - Duration::minutes(5)))
+        .await
+        .unwrap();
+    let b = notifications::add(&st, new("second"), &clock)
+        .await
+        .unwrap();
+    let list = notifications::list(&st, 10).await.unwrap();
+    assert_eq!(
+        list.iter().map(|n| n.title.as_str()).collect::<Vec<_>>(),
+        ["second", "first"]
+    );
+    assert_eq!(notifications::unread_count(&st).await.unwrap(), 2);
+    assert!(notifications::mark_read(&st, a, &clock).await.unwrap());
+    assert!(
+        !notifications::mark_read(&st, a, &clock).await.unwrap(),
+        "already read"
+    );
+    assert_eq!(notifications::unread_count(&st).await.unwrap(), 1);
+    assert_eq!(notifications::mark_all_read(&st, &clock).await.unwrap(), 1);
+    assert_eq!(notifications::unread_count(&st).await.unwrap(), 0);
+    let list = notifications::list(&st, 10).await.unwrap();
+    assert!(
+        list.iter()
+            .all(|n| n.read_at.as_deref() == Some("2026-05-01T12:30:00Z"))
+    );
+    let _ = b;
+}

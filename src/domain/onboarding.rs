@@ -519,8 +519,15 @@ fn billions_in_name(name: &str) -> u64 {
 
 /// Step 2: detects the local tools and records what was found.
 pub async fn step_detect(env: &Env, store: &Store, probes: &Probes) -> Result<Detections> {
-    let rec = in_progress(store, "detect", "key").await?;
+    in_progress(store, "detect", "key").await?;
     let found = detect_local_tools(env, store, probes).await;
+    record_detect(store, &found).await?;
+    Ok(found)
+}
+
+/// Records step 2's findings in the row in progress.
+async fn record_detect(store: &Store, found: &Detections) -> Result<()> {
+    let rec = in_progress(store, "detect", "key").await?;
     store
         .conn()
         .execute(
@@ -533,35 +540,63 @@ pub async fn step_detect(env: &Env, store: &Store, probes: &Probes) -> Result<De
             ],
         )
         .await?;
-    Ok(found)
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Step 3: catalog
 // ---------------------------------------------------------------------------------------------------------
 
-/// Refreshes the catalog from OpenRouter with short timeouts; when that fails, the stored catalog (or the
-/// embedded snapshot) is used and the reason is said.
-pub async fn load_catalog(env: &Env, store: &Store, probes: &Probes) -> Result<CatalogStep> {
+/// A catalog fetched from OpenRouter (or the reason it could not be), not stored yet. Fetching needs no
+/// database, so `nxr init` starts it while step 2 probes the local tools.
+#[derive(Debug)]
+pub struct Fetched {
+    result: std::result::Result<catalog::ParsedCatalog, OpenRouterError>,
+    origin: String,
+}
+
+/// `GET /models` with onboarding's short timeouts and a single attempt.
+pub async fn fetch_catalog(env: &Env, probes: &Probes) -> Fetched {
     let client = OpenRouterClient::from_env(env, None)
         .with_timeouts(probes.openrouter)
         .with_retry(RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
         });
-    let (cat, live, why) = match catalog::refresh(store, &client).await {
-        Ok(c) => (c, true, None),
-        Err(e) => (catalog::load(store).await?, false, Some(e.to_string())),
+    Fetched {
+        result: client.models().await,
+        origin: client.base_url().to_string(),
+    }
+}
+
+/// Stores a fetched catalog; when the fetch failed (or cannot be stored), the stored catalog (or the
+/// embedded snapshot) is used and the reason is said.
+pub async fn apply_catalog(
+    store: &Store,
+    fetched: Fetched,
+    clock: &dyn Clock,
+) -> Result<CatalogStep> {
+    let why = match fetched.result {
+        Ok(parsed) => {
+            let at = clock::to_db(clock.now());
+            match catalog::save(store, &parsed, &at, &fetched.origin).await {
+                Ok(()) => None,
+                Err(e) => Some(format!("the fetched catalog could not be stored: {e}")),
+            }
+        }
+        Err(e) => Some(e.to_string()),
     };
+    let cat = catalog::load(store).await?;
+    let live = why.is_none();
     let free_count = cat.models.iter().filter(|m| m.is_free()).count();
-    let description = match (&cat.source, why) {
-        (_, None) => format!(
+    let description = match why {
+        None => format!(
             "catalog: live from OpenRouter ({} models, {free_count} free)",
             cat.models.len()
         ),
-        (source, Some(why)) => format!(
+        Some(why) => format!(
             "{} ({} models, {free_count} free; a live refresh failed: {why})",
-            source.describe(),
+            cat.source.describe(),
             cat.models.len()
         ),
     };
@@ -574,10 +609,31 @@ pub async fn load_catalog(env: &Env, store: &Store, probes: &Probes) -> Result<C
     })
 }
 
+/// Refreshes the catalog (see [`fetch_catalog`], [`apply_catalog`]).
+pub async fn load_catalog(
+    env: &Env,
+    store: &Store,
+    probes: &Probes,
+    clock: &dyn Clock,
+) -> Result<CatalogStep> {
+    apply_catalog(store, fetch_catalog(env, probes).await, clock).await
+}
+
 /// Step 3.
-pub async fn step_catalog(env: &Env, store: &Store, probes: &Probes) -> Result<CatalogStep> {
+pub async fn step_catalog(
+    env: &Env,
+    store: &Store,
+    probes: &Probes,
+    clock: &dyn Clock,
+) -> Result<CatalogStep> {
+    in_progress(store, "catalog", "detect").await?;
+    let fetched = fetch_catalog(env, probes).await;
+    record_catalog(store, fetched, clock).await
+}
+
+async fn record_catalog(store: &Store, fetched: Fetched, clock: &dyn Clock) -> Result<CatalogStep> {
     let rec = in_progress(store, "catalog", "detect").await?;
-    let step = load_catalog(env, store, probes).await?;
+    let step = apply_catalog(store, fetched, clock).await?;
     store
         .conn()
         .execute(
@@ -804,9 +860,14 @@ pub async fn run(
     }
     let rec = step_key(env, store, choice, probes, clock).await?;
     report(&StepReport::Key { mode: rec.mode });
-    let found = step_detect(env, store, probes).await?;
+    // Step 3's download needs no database: it runs while step 2 probes the local tools.
+    let (found, fetched) = tokio::join!(
+        detect_local_tools(env, store, probes),
+        fetch_catalog(env, probes)
+    );
+    record_detect(store, &found).await?;
     report(&StepReport::Detect(found.clone()));
-    let cat = step_catalog(env, store, probes).await?;
+    let cat = record_catalog(store, fetched, clock).await?;
     report(&StepReport::Catalog(cat));
     let made = step_agents(env, store, &found).await?;
     report(&StepReport::Agents(made));

@@ -95,6 +95,7 @@ fn post_catalog(ctx: &WebCtx, req: &Req) -> Resp {
         &ctx.env,
         &ctx.store,
         &Probes::default(),
+        &SystemClock,
     ));
     after(ctx, req, r.map(|_| ()))
 }

@@ -1,0 +1,287 @@
+//! The /setup wizard driven end to end in real headless Chromium through chromedriver (W3C WebDriver
+//! spoken over HTTP), then compared with the state `nxr init --free` leaves in another fresh home.
+
+mod common;
+
+use common::Homes;
+use nxr::domain::agents;
+use nxr::domain::onboarding;
+use nxr::domain::store::Store;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// W3C's key for element references.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    rt: tokio::runtime::Handle,
+    session: Option<String>,
+    _profile: tempfile::TempDir,
+}
+
+impl Driver {
+    fn start(rt: tokio::runtime::Handle) -> Driver {
+        // A free port: bind :0, read it, release it for chromedriver.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts (apt-get install chromium-driver)");
+        let mut d = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            rt,
+            session: None,
+            _profile: tempfile::tempdir().unwrap(),
+        };
+        common::wait_until("chromedriver ready", Duration::from_secs(30), || {
+            d.rt.block_on(async {
+                match d.http.get(format!("{}/status", d.base)).send().await {
+                    Ok(r) => r
+                        .json::<Value>()
+                        .await
+                        .is_ok_and(|v| v["value"]["ready"] == true),
+                    Err(_) => false,
+                }
+            })
+        });
+        let caps = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": CHROMIUM,
+                        "args": [
+                            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                            "--no-first-run", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync",
+                            "--disable-dev-shm-usage",
+                            format!("--user-data-dir={}", d._profile.path().display()),
+                        ]
+                    }
+                }
+            }
+        });
+        let v = d.call("POST", "/session", Some(caps));
+        d.session = Some(
+            v["sessionId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("new session: {v}"))
+                .to_string(),
+        );
+        d
+    }
+
+    /// One WebDriver command; returns `value`.
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        self.rt.block_on(async {
+            let rb = match method {
+                "GET" => self.http.get(&url),
+                "DELETE" => self.http.delete(&url),
+                _ => self.http.post(&url).json(&body.unwrap_or(json!({}))),
+            };
+            let resp = rb.send().await.unwrap();
+            let status = resp.status();
+            let v: Value = resp.json().await.unwrap();
+            assert!(status.is_success(), "{method} {path}: {status} {v}");
+            v["value"].clone()
+        })
+    }
+
+    fn s(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.session.as_deref().unwrap())
+    }
+
+    fn goto(&self, url: &str) {
+        self.call("POST", &self.s("/url"), Some(json!({ "url": url })));
+    }
+
+    fn current_url(&self) -> String {
+        self.call("GET", &self.s("/url"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn find(&self, css: &str) -> Option<String> {
+        let v = self.rt.block_on(async {
+            self.http
+                .post(format!("{}{}", self.base, self.s("/elements")))
+                .json(&json!({"using": "css selector", "value": css}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        });
+        v["value"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|e| e[ELEMENT].as_str())
+            .map(str::to_string)
+    }
+
+    /// Waits for an element (the page after a form submit) and returns its id.
+    fn wait_for(&self, css: &str) -> String {
+        let mut found = None;
+        common::wait_until(&format!("element {css}"), Duration::from_secs(30), || {
+            found = self.find(css);
+            found.is_some()
+        });
+        found.unwrap()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.wait_for(css);
+        self.call("POST", &self.s(&format!("/element/{id}/click")), None);
+    }
+
+    fn text(&self, css: &str) -> String {
+        let id = self.wait_for(css);
+        self.call("GET", &self.s(&format!("/element/{id}/text")), None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn page_source(&self) -> String {
+        self.call("GET", &self.s("/source"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if self.session.is_some() {
+            let path = self.s("");
+            let url = format!("{}{path}", self.base);
+            let _ = self
+                .rt
+                .block_on(async { self.http.delete(&url).send().await });
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type AgentRow = (String, String, String, Vec<String>, bool, bool);
+
+fn default_state(homes: &Homes, rt: &tokio::runtime::Runtime) -> (Vec<AgentRow>, usize) {
+    let env = homes.env();
+    let store = rt.block_on(Store::open(&env)).unwrap();
+    let mut rows: Vec<AgentRow> = rt
+        .block_on(agents::list(&store, &env))
+        .unwrap()
+        .into_iter()
+        .map(|a| {
+            (
+                a.name,
+                a.role.to_string(),
+                a.model,
+                a.skillset,
+                a.is_default,
+                a.model_auto_assigned,
+            )
+        })
+        .collect();
+    rows.sort();
+    let recs = rt.block_on(onboarding::all_records(&store)).unwrap();
+    assert!(recs.iter().all(|r| r.completed_at.is_some()));
+    (rows, recs.len())
+}
+
+#[test]
+fn setup_wizard_in_headless_chromium_matches_the_cli() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let web_homes = Homes::new();
+    let mut env = web_homes.env();
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+    let server =
+        nxr::web::server::start(env, store, rt.handle().clone(), "127.0.0.1", 0, false).unwrap();
+
+    let browser = Driver::start(rt.handle().clone());
+    // Without the token the browser gets the sign-in explanation.
+    browser.goto(&format!("{}/setup", server.base_url()));
+    assert!(browser.page_source().contains("nxr serve"));
+    // The printed URL signs in and lands without the token in the address bar.
+    browser.goto(&server.login_url());
+    let landed = browser.current_url();
+    assert!(!landed.contains("token="), "{landed}");
+    browser.goto(&format!("{}/setup", server.base_url()));
+
+    eprintln!(
+        "FIND {:?}",
+        browser.call(
+            "POST",
+            &browser.s("/elements"),
+            Some(json!({"using": "css selector", "value": "#mode-free"}))
+        )
+    );
+    browser.wait_for("#mode-free:checked");
+    browser.click("#submit-key");
+    browser.click("#submit-detect");
+    assert!(browser.text("#detected").contains("Ollama: not found"));
+    browser.click("#submit-catalog");
+    assert!(
+        browser
+            .text("#catalog")
+            .contains("embedded snapshot of 2026-05-01")
+    );
+    browser.click("#submit-agents");
+    browser.click("#submit-finish");
+    let done = browser.text("#done");
+    assert!(done.contains("nxr is set up"), "{done}");
+    let table = browser.text("#agents");
+    for name in ["PM", "Engineer", "Hermes"] {
+        assert!(table.contains(name), "{table}");
+    }
+    drop(browser);
+    drop(server);
+
+    // The same state as the CLI's in another fresh home.
+    let cli_homes = Homes::new();
+    let out = cli_homes
+        .nxr()
+        .env("NXR_FASTER_WHISPER_CMD", "false")
+        .args(["init", "--free"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (web_agents, web_records) = default_state(&web_homes, &rt);
+    let (cli_agents, cli_records) = default_state(&cli_homes, &rt);
+    assert_eq!(web_agents.len(), 3);
+    assert_eq!(web_agents, cli_agents);
+    assert_eq!((web_records, cli_records), (1, 1));
+    for (name, _, model, ..) in &web_agents {
+        assert!(table.contains(name.as_str()) && table.contains(model.as_str()));
+    }
+}

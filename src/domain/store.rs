@@ -201,23 +201,36 @@ impl Store {
         self.remote
     }
 
-    /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` on this store's connection; any error rolls
+    /// A connection of its own for one transaction. Sharing the store's connection would let a
+    /// concurrent caller (the web server's threads, the TUI's background tasks) run statements inside
+    /// someone else's transaction, or fail with "cannot start a transaction within a transaction".
+    async fn transaction_conn(&self) -> Result<Connection, libsql::Error> {
+        let conn = self._db.connect()?;
+        if !self.remote {
+            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.execute("PRAGMA foreign_keys=ON", ()).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` on a connection of its own; any error rolls
     /// everything back. Use it for every multi-row write that must not tear.
     ///
     /// (libsql's own `Transaction` is not used: on a remote database its drop sends a late
     /// ROLLBACK on a second stream, which races the next statements.)
-    pub async fn in_transaction<'a, T, F, Fut>(&'a self, work: F) -> Result<T, libsql::Error>
+    pub async fn in_transaction<T, F, Fut>(&self, work: F) -> Result<T, libsql::Error>
     where
-        F: FnOnce(&'a Connection) -> Fut,
-        Fut: std::future::Future<Output = Result<T, libsql::Error>> + 'a,
+        F: FnOnce(Connection) -> Fut,
+        Fut: std::future::Future<Output = Result<T, libsql::Error>>,
     {
-        self.conn.execute("BEGIN IMMEDIATE", ()).await?;
-        let outcome = match work(&self.conn).await {
-            Ok(v) => self.conn.execute("COMMIT", ()).await.map(|_| v),
+        let conn = self.transaction_conn().await?;
+        conn.execute("BEGIN IMMEDIATE", ()).await?;
+        let outcome = match work(conn.clone()).await {
+            Ok(v) => conn.execute("COMMIT", ()).await.map(|_| v),
             Err(e) => Err(e),
         };
-        if outcome.is_err() && !self.conn.is_autocommit() {
-            let _ = self.conn.execute("ROLLBACK", ()).await;
+        if outcome.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute("ROLLBACK", ()).await;
         }
         outcome
     }

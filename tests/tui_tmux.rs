@@ -77,11 +77,10 @@ impl Session {
     }
 
     fn wait_for(&self, what: &str) -> String {
-        let mut last = String::new();
         let limit = Duration::from_secs(30);
         let start = std::time::Instant::now();
         loop {
-            last = self.screen();
+            let last = self.screen();
             if last.contains(what) {
                 return last;
             }

@@ -370,7 +370,12 @@ fn hostile_strings_are_html_escaped() {
         created_at: "2026-05-01T00:00:00Z".into(),
         updated_at: "2026-05-01T00:00:00Z".into(),
     };
-    let html = nxr::web::pages::dashboard_body(&Ok(vec![agent]), hostile).into_string();
+    let html = nxr::web::pages::dashboard_body(
+        &Ok(vec![agent]),
+        hostile,
+        &nxr::web::pages::SetupStatus::Unknown(hostile.into()),
+    )
+    .into_string();
     assert!(!html.contains("<img"), "{html}");
     assert!(
         html.contains("&lt;img src=x onerror=alert(1)&gt;"),
@@ -437,4 +442,163 @@ fn nxr_serve_prints_the_sign_in_url_once_and_it_works() {
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(status, StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Page snapshots (pure renders with fixed state)
+// ---------------------------------------------------------------------------------------------------------
+
+fn readable(html: String) -> String {
+    // One tag per line, and the inline CSS left out, so a snapshot diff shows what changed.
+    let start = html.find("<style>").unwrap_or(0);
+    let end = html.find("</style>").map_or(0, |i| i + "</style>".len());
+    let html = format!("{}<style>…</style>{}", &html[..start], &html[end..]);
+    html.replace("><", ">\n<")
+}
+
+fn snapshot(name: &str, html: String) {
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(name, readable(html));
+    });
+}
+
+fn sample_agents() -> Vec<nxr::domain::onboarding::DefaultAgent> {
+    use nxr::domain::roles::Role;
+    [
+        ("PM", Role::Pm, "pm", vec!["planning", "task-breakdown"]),
+        (
+            "Engineer",
+            Role::Engineer,
+            "engineer",
+            vec!["coding", "debugging"],
+        ),
+        (
+            "Hermes",
+            Role::Hermes,
+            "default",
+            vec!["memory", "web-search"],
+        ),
+    ]
+    .into_iter()
+    .map(
+        |(name, role, profile, skills)| nxr::domain::onboarding::DefaultAgent {
+            name: name.into(),
+            role,
+            model: "nvidia/nemotron-3-super-120b-a12b:free".into(),
+            skills: skills.into_iter().map(String::from).collect(),
+            hermes_profile: profile.into(),
+            created: true,
+        },
+    )
+    .collect()
+}
+
+#[test]
+fn setup_pages_snapshots() {
+    use nxr::domain::onboarding::{FREE_TIER_NOTES, Mode, Record, STEPS, Summary};
+    let req = nxr::web::Req {
+        csrf_token: "CSRF-TOKEN".into(),
+        ..Default::default()
+    };
+    let summary = |agents| Summary {
+        record: None,
+        agents,
+        catalog: "catalog: embedded snapshot of 2026-05-01".into(),
+        openrouter_key: None,
+        free_tier: FREE_TIER_NOTES.iter().map(|s| s.to_string()).collect(),
+    };
+    let record = |steps: usize, done: bool| Record {
+        id: 1,
+        mode: Mode::Free,
+        started_at: "2026-05-01T00:00:00Z".into(),
+        completed_at: done.then(|| "2026-05-01T00:00:01Z".to_string()),
+        agents_created: Vec::new(),
+        initial_free_models: Default::default(),
+        ollama_detected: false,
+        faster_whisper_detected: false,
+        steps_completed: STEPS[..steps].iter().map(|s| s.to_string()).collect(),
+    };
+    let page = nxr::web::setup::setup_page(&req, None, &summary(Vec::new()), None);
+    snapshot("web_setup_1_key", page.into_string());
+    for (n, name) in [(1, "2_detect"), (2, "3_catalog"), (3, "4_agents")] {
+        let r = record(n, false);
+        let page = nxr::web::setup::setup_page(&req, Some(&r), &summary(Vec::new()), None);
+        snapshot(&format!("web_setup_{name}"), page.into_string());
+    }
+    let r = record(4, false);
+    let page = nxr::web::setup::setup_page(&req, Some(&r), &summary(sample_agents()), None);
+    snapshot("web_setup_5_finish", page.into_string());
+    let r = record(5, true);
+    let page = nxr::web::setup::setup_page(&req, Some(&r), &summary(sample_agents()), None);
+    let html = page.into_string();
+    assert!(
+        html.contains("CSRF-TOKEN"),
+        "the reset form carries the CSRF token"
+    );
+    snapshot("web_setup_done", html);
+    let page = nxr::web::setup::setup_page(
+        &req,
+        None,
+        &summary(Vec::new()),
+        Some("OpenRouter refused the API key <script>"),
+    );
+    let html = page.into_string();
+    assert!(html.contains("&lt;script&gt;"));
+    snapshot("web_setup_error", html);
+}
+
+#[test]
+fn dashboard_page_snapshots() {
+    use nxr::web::pages::{SetupStatus, dashboard_body, layout};
+    let empty = layout(
+        "Dashboard",
+        "/",
+        dashboard_body(
+            &Ok(Vec::new()),
+            "catalog: embedded snapshot of 2026-05-01 (371 models)",
+            &SetupStatus::NotYet,
+        ),
+    );
+    snapshot("web_dashboard_empty", empty.into_string());
+    let agents: Vec<nxr::domain::agents::Agent> = sample_agents()
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| nxr::domain::agents::Agent {
+            id: i as i64 + 1,
+            name: a.name,
+            role: a.role,
+            model: a.model,
+            provider: "openrouter".into(),
+            status: "active".into(),
+            skillset: a.skills,
+            model_score: Some(700),
+            model_auto_assigned: true,
+            workspace_id: "default".into(),
+            is_default: true,
+            hermes_profile: a.hermes_profile,
+            hermes_profile_path: "/h".into(),
+            created_at: "2026-05-01T00:00:00Z".into(),
+            updated_at: "2026-05-01T00:00:00Z".into(),
+        })
+        .collect();
+    let full = layout(
+        "Dashboard",
+        "/",
+        dashboard_body(
+            &Ok(agents),
+            "catalog: OpenRouter, fetched 2026-05-01T00:00:00Z from https://openrouter.ai/api/v1 (371 models)",
+            &SetupStatus::Done("2026-05-01T00:00:01Z".into()),
+        ),
+    );
+    snapshot("web_dashboard_agents", full.into_string());
+    let err = layout(
+        "Dashboard",
+        "/",
+        dashboard_body(
+            &Err("database is locked".into()),
+            "catalog: embedded snapshot of 2026-05-01 (371 models)",
+            &SetupStatus::NotYet,
+        ),
+    );
+    snapshot("web_dashboard_error", err.into_string());
 }

@@ -61,6 +61,11 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
             done.completed_at.as_deref().unwrap_or("?")
         );
         print_summary(&summary);
+        if args.key.is_some() {
+            println!(
+                "The --key was not used; to add or change the key run `nxr config set openrouter-key <key>`."
+            );
+        }
         println!("`nxr init --reset` starts over (agents are kept and never created twice).");
         return Ok(());
     }

@@ -123,9 +123,17 @@ fn dashboard(ctx: &WebCtx) -> Resp {
         .block_on(agents::list(&ctx.store, &ctx.env))
         .map_err(|e| e.to_string());
     let catalog = catalog_source(ctx);
+    let setup = match ctx
+        .rt
+        .block_on(crate::domain::onboarding::completed(&ctx.store))
+    {
+        Ok(Some(r)) => SetupStatus::Done(r.completed_at.unwrap_or_default()),
+        Ok(None) => SetupStatus::NotYet,
+        Err(e) => SetupStatus::Unknown(e.to_string()),
+    };
     Resp::html(
         200,
-        layout("Dashboard", "/", dashboard_body(&agents, &catalog)),
+        layout("Dashboard", "/", dashboard_body(&agents, &catalog, &setup)),
     )
 }
 
@@ -137,10 +145,28 @@ fn catalog_source(ctx: &WebCtx) -> String {
     }
 }
 
+/// Whether onboarding has run (shown on the dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupStatus {
+    /// Completed at this time.
+    Done(String),
+    NotYet,
+    Unknown(String),
+}
+
 /// The dashboard's content (pure, for tests and snapshots).
-pub fn dashboard_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup {
+pub fn dashboard_body(
+    agents: &Result<Vec<Agent>, String>,
+    catalog: &str,
+    setup: &SetupStatus,
+) -> Markup {
     html! {
         h1 { "Dashboard" }
+        @match setup {
+            SetupStatus::Done(at) => p.muted #setup-status { "Set up " (at) ". " a href="/setup" { "Setup summary" } }
+            SetupStatus::NotYet => p #setup-status { strong { "Not set up yet. " } a href="/setup" { "Run the setup" } " — three agents on free models, no key needed." }
+            SetupStatus::Unknown(e) => p.bad #setup-status { "Cannot read the setup state: " (e) }
+        }
         section.card {
             h2 { "Agents" }
             @match agents {

@@ -362,9 +362,12 @@ fn a_good_key_is_validated_and_stored_0600_and_shown_masked() {
 #[test]
 fn init_twice_and_reset_never_create_an_agent_twice() {
     let homes = Homes::new();
+    // No flag and no TTY (stdin is not a terminal here): free, without asking.
     let mut c = nxr(&homes);
-    c.args(["init", "--free"]);
-    run_ok(c);
+    c.arg("init").stdin(std::process::Stdio::null());
+    let out = run_ok(c);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("free models only"));
+    assert_eq!(db(&homes).records()[0].mode, onboarding::Mode::Free);
     let first = default_agents(&db(&homes).agents());
 
     let mut c = nxr(&homes);

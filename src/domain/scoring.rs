@@ -183,7 +183,7 @@ pub struct Pick {
 // ---------------------------------------------------------------------------------------------
 
 /// 1000 × log2(x), floored, in exact integer arithmetic (x ≥ 1; 0 maps to 0).
-pub fn log2_milli(x: u64) -> i64 {
+pub const fn log2_milli(x: u64) -> i64 {
     if x <= 1 {
         return 0;
     }
@@ -193,15 +193,19 @@ pub fn log2_milli(x: u64) -> i64 {
     let mut y: u128 = ((x as u128) << Q) >> n;
     let mut frac: u64 = 0;
     const BITS: u32 = 20;
-    for i in 0..BITS {
+    let mut i = 0;
+    while i < BITS {
         y = (y * y) >> Q;
         if y >= (2u128 << Q) {
             y >>= 1;
             frac |= 1 << (BITS - 1 - i);
         }
+        i += 1;
     }
     n as i64 * 1000 + ((frac * 1000) >> BITS) as i64
 }
+
+const LOG2_ONE_BILLION_IN_MILLIONS: i64 = log2_milli(1000);
 
 fn clamp_points(v: i64) -> u32 {
     v.clamp(0, 1000) as u32
@@ -278,11 +282,15 @@ fn parse_param_token(tok: &str) -> Option<(u64, bool)> {
 /// Reads the parameter count from an id or name: `70b`, `405b`, `120b-a12b` (MoE: total 120B, active
 /// 12B), `e4b`, `1.2b`, `1t`, `8x7b`. `None` when nothing size-like is in the text.
 pub fn parse_params(text: &str) -> Option<Params> {
-    let lower = text.to_ascii_lowercase();
+    let lower: std::borrow::Cow<str> = if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        text.to_ascii_lowercase().into()
+    } else {
+        text.into()
+    };
     let mut total = None;
     let mut active = None;
     for tok in lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
-        let tok = tok.trim_matches('.');
+        let tok = tok.trim_start_matches('.').trim_end_matches('.');
         if tok.is_empty() || !tok.bytes().any(|b| b.is_ascii_digit()) {
             continue;
         }
@@ -309,7 +317,7 @@ pub fn model_params(model: &Model) -> Option<Params> {
 /// Capability points for a size: 0 at ≤ 1B, +100 per doubling, 1000 at ≥ 1024B.
 pub fn param_points(p: &Params) -> u32 {
     let eff = p.effective_millions().max(1);
-    clamp_points((log2_milli(eff) - log2_milli(1000)) / 10)
+    clamp_points((log2_milli(eff) - LOG2_ONE_BILLION_IN_MILLIONS) / 10)
 }
 
 /// A USD-per-token string → pico-USD per token (= micro-USD per million tokens). Exact IEEE ops only.
@@ -335,7 +343,8 @@ fn price_points(blended_micro: u64) -> u32 {
     if blended_micro <= PRICE_FLOOR_MICRO {
         return 1000;
     }
-    clamp_points(1000 - (log2_milli(blended_micro) - log2_milli(PRICE_FLOOR_MICRO)) / 10)
+    const FLOOR_LOG: i64 = log2_milli(PRICE_FLOOR_MICRO);
+    clamp_points(1000 - (log2_milli(blended_micro) - FLOOR_LOG) / 10)
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339 → unix seconds.
@@ -387,7 +396,32 @@ struct Features {
     expiry: Expiry,
 }
 
+/// A price string that means zero (the same rule as `Model::is_free`, with a fast path for "0").
+fn price_is_zero(p: &str) -> bool {
+    let p = p.trim();
+    p == "0" || matches!(p.parse::<f64>(), Ok(v) if v == 0.0)
+}
+
+/// (is_free, is_router) with the rules of [`Model::is_free`] / [`Model::is_router`], computed once.
+fn free_and_router(m: &Model) -> (bool, bool) {
+    let is_router = crate::domain::catalog::ROUTER_IDS.contains(&m.id.as_str())
+        || m.prompt_price.trim() == "-1";
+    let is_free = m.id.ends_with(":free")
+        || (!is_router && price_is_zero(&m.prompt_price) && price_is_zero(&m.completion_price));
+    (is_free, is_router)
+}
+
 fn features(m: &Model, health: &Health, cfg: &ScoringConfig) -> Features {
+    let fr = free_and_router(m);
+    features_with(m, fr, health, cfg)
+}
+
+fn features_with(
+    m: &Model,
+    (is_free, is_router): (bool, bool),
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> Features {
     let mut tools = false;
     let mut tool_choice = false;
     let mut reasoning = false;
@@ -401,8 +435,6 @@ fn features(m: &Model, health: &Health, cfg: &ScoringConfig) -> Features {
             _ => {}
         }
     }
-    let is_router = m.is_router();
-    let is_free = m.is_free();
     let params = model_params(m);
     let size = params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
     let capability = 7 * size / 10 + 200 * reasoning as u32 + 100 * structured as u32;
@@ -792,11 +824,11 @@ fn best_indices(
     let mut best: Vec<Option<(usize, u32, u64)>> = vec![None; roles.len()];
     for (i, m) in models.iter().enumerate() {
         // Cheap exclusions before the full feature extraction.
-        let free = m.is_free();
-        if !pool.admits(free) {
+        let fr = free_and_router(m);
+        if !pool.admits(fr.0) {
             continue;
         }
-        let f = features(m, health, cfg);
+        let f = features_with(m, fr, health, cfg);
         for (slot, rc) in best.iter_mut().zip(&rcs) {
             let q = rc.quick(&f);
             if !q.passes {

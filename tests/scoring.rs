@@ -858,3 +858,89 @@ fn the_worked_example_in_the_docs_matches_explain() {
     }
     assert_eq!(rows, 6, "all six sub-scores are in the table");
 }
+
+#[test]
+fn a_rescore_that_fails_midway_writes_nothing() {
+    let homes = Homes::new();
+    let (rt, store) = store_with_catalog(&homes, &history_json("2026-04-02"));
+    let env = homes.env();
+    rt.block_on(store.conn().execute(
+        "INSERT INTO agents (name, model, role, created_at, updated_at) VALUES
+           ('eng', 'openai/gpt-oss-120b:free', 'engineer', '2026-05-01T00:00:00Z', '2026-05-01T00:00:00Z')",
+        (),
+    ))
+    .unwrap();
+    // The agents update comes after all score rows are inserted: make it fail.
+    rt.block_on(store.conn().execute(
+        "CREATE TRIGGER refuse_score BEFORE UPDATE OF model_score ON agents
+         BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
+        (),
+    ))
+    .unwrap();
+    let err = rt
+        .block_on(rescore::rescore(&store, &env, end_of("2026-04-02")))
+        .unwrap_err();
+    assert!(err.to_string().contains("disk on fire"), "{err}");
+    assert_eq!(
+        rt.block_on(count(&store, "SELECT COUNT(*) FROM model_scores")),
+        0,
+        "no row of the failed run is kept"
+    );
+    assert!(
+        rt.block_on(store.setting(rescore::SETTING_LAST_BEST))
+            .unwrap()
+            .is_none()
+    );
+    // Without the fault the same rescore goes through.
+    rt.block_on(store.conn().execute("DROP TRIGGER refuse_score", ()))
+        .unwrap();
+    let ok = rt
+        .block_on(rescore::rescore(&store, &env, end_of("2026-04-02")))
+        .unwrap();
+    assert_eq!(ok.agents_updated, 1);
+}
+
+#[test]
+fn roster_for_one_role_is_in_ranking_order() {
+    let homes = Homes::new();
+    let (rt, store) = store_with_catalog(&homes, &history_json("2026-04-22"));
+    let roster = rt
+        .block_on(rescore::roster(
+            &store,
+            Some(Role::Hermes),
+            end_of("2026-04-22"),
+        ))
+        .unwrap();
+    assert_eq!(roster.roles, vec![Role::Hermes]);
+    let scores: Vec<_> = roster
+        .models
+        .iter()
+        .map(|m| {
+            (
+                m.scores[&Role::Hermes].clone(),
+                m.context_length,
+                &m.model_id,
+            )
+        })
+        .collect();
+    let passing: Vec<_> = scores.iter().filter(|s| s.0.passes).collect();
+    assert!(!passing.is_empty());
+    for (i, (s, _, _)) in passing.iter().enumerate() {
+        assert_eq!(s.rank, Some(i + 1));
+    }
+    for w in passing.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        assert!(
+            (a.0.total, a.1) > (b.0.total, b.1)
+                || ((a.0.total, a.1) == (b.0.total, b.1) && a.2 < b.2),
+            "{a:?} before {b:?}"
+        );
+    }
+    assert_eq!(roster.best[&Role::Hermes], *passing[0].2);
+    // Failing models come after the passing ones.
+    let first_fail = scores
+        .iter()
+        .position(|s| !s.0.passes)
+        .unwrap_or(scores.len());
+    assert!(scores[first_fail..].iter().all(|s| !s.0.passes));
+}

@@ -587,3 +587,160 @@ fn cli_then_web_same_state_and_bad_key_on_the_web_stores_nothing() {
     assert_eq!(default_agents(&d.agents()), after_cli);
     assert_eq!(d.records().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// On a terminal (tmux gives `nxr init` a real TTY)
+// ---------------------------------------------------------------------------------------------------------
+
+/// A tmux server on its own socket, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+/// Runs `nxr init` (plus `extra` env) in a tmux pane; stdout/stderr/exit code go to files in the home dir.
+fn init_on_a_tty(homes: &Homes, tag: &str, extra: &[(&str, String)]) -> (Tmux, std::path::PathBuf) {
+    let dir = homes.dir.path().to_path_buf();
+    let mut script = String::from("#!/bin/sh\nunset NXR_DB_URL NXR_DB_TOKEN\n");
+    let mut vars = vec![
+        ("NXR_HOME", homes.nxr_home().display().to_string()),
+        ("HERMES_HOME", homes.hermes_home().display().to_string()),
+        (
+            "NXR_OPENROUTER_URL",
+            "http://127.0.0.1:9/api/v1".to_string(),
+        ),
+        ("NXR_OLLAMA_URL", "http://127.0.0.1:9".to_string()),
+        ("NXR_FASTER_WHISPER_CMD", "false".to_string()),
+        ("NO_COLOR", "1".to_string()),
+    ];
+    vars.extend(extra.iter().cloned());
+    for (k, v) in vars {
+        script.push_str(&format!("export {k}='{v}'\n"));
+    }
+    script.push_str(&format!(
+        "'{}' init > '{d}/out.txt' 2> '{d}/err.txt'\necho $? > '{d}/rc.tmp' && mv '{d}/rc.tmp' '{d}/rc.txt'\nsleep 60\n",
+        env!("CARGO_BIN_EXE_nxr"),
+        d = dir.display()
+    ));
+    std::fs::write(dir.join("run.sh"), script).unwrap();
+    let tmux = Tmux {
+        socket: format!("nxr-test-{tag}-{}", std::process::id()),
+    };
+    let out = tmux
+        .cmd()
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            "init",
+            "-x",
+            "200",
+            "-y",
+            "50",
+            "sh",
+        ])
+        .arg(dir.join("run.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = dir.join("err.txt");
+    common::wait_until("the key prompt", std::time::Duration::from_secs(30), || {
+        std::fs::read_to_string(&err).is_ok_and(|s| s.contains("press Enter"))
+    });
+    (tmux, dir)
+}
+
+fn wait_rc(dir: &std::path::Path) -> i32 {
+    let rc = dir.join("rc.txt");
+    common::wait_until(
+        "nxr init to exit",
+        std::time::Duration::from_secs(60),
+        || rc.exists(),
+    );
+    std::fs::read_to_string(rc).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn on_a_terminal_init_asks_once_and_enter_means_free() {
+    let homes = Homes::new();
+    let (tmux, dir) = init_on_a_tty(&homes, "enter", &[]);
+    tmux.cmd()
+        .args(["send-keys", "-t", "init", "Enter"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        wait_rc(&dir),
+        0,
+        "{}",
+        std::fs::read_to_string(dir.join("err.txt")).unwrap()
+    );
+    let out = std::fs::read_to_string(dir.join("out.txt")).unwrap();
+    let err = std::fs::read_to_string(dir.join("err.txt")).unwrap();
+    assert_eq!(
+        err.matches("OpenRouter key (").count(),
+        1,
+        "asked once: {err}"
+    );
+    assert!(out.contains("free models only"), "{out}");
+    let d = db(&homes);
+    assert_eq!(d.records()[0].mode, onboarding::Mode::Free);
+    assert_eq!(d.agents().len(), 3);
+}
+
+#[test]
+fn on_a_terminal_a_typed_key_is_not_echoed_and_a_bad_one_creates_nothing() {
+    let homes = Homes::new();
+    let openrouter = FakeServer::start();
+    openrouter.always(
+        "/api/v1/key",
+        Reply::json(401, r#"{"error":{"code":401,"message":"User not found."}}"#),
+    );
+    let (tmux, dir) = init_on_a_tty(
+        &homes,
+        "key",
+        &[("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))],
+    );
+    tmux.cmd()
+        .args(["send-keys", "-t", "init", "-l", BAD_KEY])
+        .output()
+        .unwrap();
+    tmux.cmd()
+        .args(["send-keys", "-t", "init", "Enter"])
+        .output()
+        .unwrap();
+    assert_ne!(wait_rc(&dir), 0);
+    let err = std::fs::read_to_string(dir.join("err.txt")).unwrap();
+    assert!(err.contains("refused the API key"), "{err}");
+    assert!(!err.contains(BAD_KEY), "{err}");
+    let pane = tmux
+        .cmd()
+        .args(["capture-pane", "-p", "-t", "init"])
+        .output()
+        .unwrap();
+    let pane = String::from_utf8_lossy(&pane.stdout);
+    assert!(
+        !pane.contains(BAD_KEY),
+        "the terminal did not echo the key: {pane}"
+    );
+    assert_eq!(openrouter.hits("/api/v1/key"), 1);
+    let d = db(&homes);
+    assert!(d.agents().is_empty());
+    assert!(d.records().is_empty());
+}

@@ -74,8 +74,8 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         (Some(k), _) => KeyChoice::Key(k.clone()),
         (None, true) => KeyChoice::Free,
         (None, false) if interactive && !ctx.json => {
-            let k = ask(
-                "OpenRouter key (sk-or-…), or press Enter to start on free models with no key: ",
+            let k = ask_secret(
+                "OpenRouter key (sk-or-…, not shown as you type), or press Enter to start on free models with no key: ",
             )?;
             if k.trim().is_empty() {
                 KeyChoice::Free
@@ -131,6 +131,60 @@ fn ask(prompt: &str) -> Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line)
+}
+
+/// Reads one line from the terminal without echoing it (a star per character). Ctrl-C cancels.
+fn ask_secret(prompt: &str) -> Result<String> {
+    use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    use ratatui::crossterm::terminal;
+
+    /// Leaves raw mode however the read ends.
+    struct Raw;
+    impl Drop for Raw {
+        fn drop(&mut self) {
+            let _ = terminal::disable_raw_mode();
+        }
+    }
+
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    terminal::enable_raw_mode()?;
+    let raw = Raw;
+    let mut secret = String::new();
+    loop {
+        match event::read()? {
+            Event::Key(k) if k.kind != KeyEventKind::Release => match k.code {
+                KeyCode::Enter => break,
+                KeyCode::Char('c') | KeyCode::Char('d')
+                    if k.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    drop(raw);
+                    eprintln!();
+                    bail!("cancelled; nothing was created");
+                }
+                KeyCode::Char(c) => {
+                    secret.push(c);
+                    eprint!("*");
+                }
+                KeyCode::Backspace => {
+                    if secret.pop().is_some() {
+                        eprint!("\x08 \x08");
+                    }
+                }
+                _ => {}
+            },
+            Event::Paste(p) => {
+                let p = p.trim();
+                eprint!("{}", "*".repeat(p.chars().count()));
+                secret.push_str(p);
+            }
+            _ => {}
+        }
+        std::io::stderr().flush()?;
+    }
+    drop(raw);
+    eprintln!();
+    Ok(secret)
 }
 
 /// The lines one step prints.

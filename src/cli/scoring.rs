@@ -54,7 +54,7 @@ fn catalog_line(c: &crate::domain::catalog::CatalogSource) -> String {
     match c {
         CatalogSource::Stored { fetched_at, .. } => format!("catalog fetched {fetched_at}"),
         CatalogSource::Embedded { date } => format!(
-            "embedded catalog snapshot of {date} (run `nxr catalog refresh` for the live one)"
+            "embedded catalog snapshot of {date}; `nxr catalog refresh` fetches the live one"
         ),
     }
 }

@@ -166,10 +166,8 @@ fn ask_secret(prompt: &str) -> Result<String> {
                     secret.push(c);
                     eprint!("*");
                 }
-                KeyCode::Backspace => {
-                    if secret.pop().is_some() {
-                        eprint!("\x08 \x08");
-                    }
+                KeyCode::Backspace if secret.pop().is_some() => {
+                    eprint!("\x08 \x08");
                 }
                 _ => {}
             },

@@ -744,3 +744,41 @@ fn on_a_terminal_a_typed_key_is_not_echoed_and_a_bad_one_creates_nothing() {
     assert!(d.agents().is_empty());
     assert!(d.records().is_empty());
 }
+
+#[test]
+fn a_broken_hermes_config_stops_init_with_nothing_half_done() {
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).unwrap();
+    let config = homes.hermes_home().join("config.yaml");
+    let broken = "model:\n  default: x\n  provider: [unclosed\n";
+    std::fs::write(&config, broken).unwrap();
+    let out = nxr(&homes).args(["init", "--free"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config.yaml") && stderr.contains("line"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), broken);
+    let d = db(&homes);
+    assert!(d.agents().is_empty(), "no agent half-created");
+    assert!(d.records().iter().all(|r| r.completed_at.is_none()));
+    assert!(!homes.hermes_home().join("profiles").exists());
+    drop(d);
+
+    // Fixed, the next run completes and leaves one record.
+    std::fs::write(&config, "# mine\nmodel:\n  default: x\n").unwrap();
+    let mut c = nxr(&homes);
+    c.args(["init", "--free"]);
+    run_ok(c);
+    let d = db(&homes);
+    assert_eq!(d.agents().len(), 3);
+    let recs = d.records();
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0].completed_at.is_some());
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .starts_with("# mine\n")
+    );
+}

@@ -674,7 +674,16 @@ pub async fn ensure_default_agents(
     store: &Store,
     found: &Detections,
 ) -> Result<AgentsStep> {
+    // Every config.yaml this step may touch must parse before anything is created, so a broken file
+    // stops the step with nothing half done.
+    let root = hermes::profile_named(&env.hermes_home, hermes::ROOT_PROFILE);
+    hermes::get_config(&root.config_path(), "model")?;
     let existing = agents::list(store, env).await?;
+    for (name, role) in DEFAULT_AGENTS {
+        if let Some(a) = find_default(&existing, name, role) {
+            hermes::get_config(&a.profile().config_path(), "model")?;
+        }
+    }
     let mut out = Vec::new();
     for (name, role) in DEFAULT_AGENTS {
         if let Some(a) = find_default(&existing, name, role) {

@@ -602,3 +602,91 @@ fn dashboard_page_snapshots() {
     );
     snapshot("web_dashboard_error", err.into_string());
 }
+
+#[test]
+fn agents_and_models_pages_show_the_same_state_as_the_domain() {
+    let homes = Homes::new();
+    let mut env = homes.env();
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    {
+        let store = rt.block_on(Store::open(&env)).unwrap();
+        rt.block_on(nxr::domain::onboarding::run(
+            &env,
+            &store,
+            &nxr::domain::onboarding::KeyChoice::Free,
+            &nxr::domain::onboarding::Probes::default(),
+            &nxr::domain::clock::SystemClock,
+            &mut |_| {},
+        ))
+        .unwrap();
+    }
+    drop(rt);
+    let s = Running::start_in(homes);
+    let agents =
+        s.rt.block_on(nxr::domain::agents::list(
+            &s.rt.block_on(Store::open(&env)).unwrap(),
+            &env,
+        ))
+        .unwrap();
+    assert_eq!(agents.len(), 3);
+
+    let (status, _, body) = s.get_bearer("/agents");
+    assert_eq!(status, StatusCode::OK);
+    for a in &agents {
+        assert!(body.contains(&a.name) && body.contains(&a.model), "{body}");
+    }
+    let (status, _, body) = s.get_bearer("/");
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Set up "), "{body}");
+
+    let (status, _, body) = s.get_bearer("/models");
+    assert_eq!(status, StatusCode::OK);
+    // The page's best pick per role is the API's.
+    let (_, _, json) = s.get_bearer("/api/models/roster");
+    let roster: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for (role, id) in roster["best"].as_object().unwrap() {
+        assert!(body.contains(id.as_str().unwrap()), "{role}: {id}");
+    }
+    let (status, _, body) = s.get_bearer("/models?role=engineer");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<option value=\"engineer\" selected>"),
+        "{body}"
+    );
+    let (status, _, body) = s.get_bearer("/models?role=wizard");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("valid roles"), "{body}");
+}
+
+#[test]
+fn agents_page_snapshot() {
+    let agents: Vec<nxr::domain::agents::Agent> = sample_agents()
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| nxr::domain::agents::Agent {
+            id: i as i64 + 1,
+            name: a.name,
+            role: a.role,
+            model: a.model,
+            provider: "openrouter".into(),
+            status: "active".into(),
+            skillset: a.skills,
+            model_score: Some(700),
+            model_auto_assigned: true,
+            workspace_id: "default".into(),
+            is_default: true,
+            hermes_profile: a.hermes_profile,
+            hermes_profile_path: "/h".into(),
+            created_at: "2026-05-01T00:00:00Z".into(),
+            updated_at: "2026-05-01T00:00:00Z".into(),
+        })
+        .collect();
+    let page = nxr::web::pages::layout(
+        "Agents",
+        "/agents",
+        nxr::web::pages::agents_body(&Ok(agents)),
+    );
+    snapshot("web_agents", page.into_string());
+}

@@ -3,6 +3,8 @@
 
 use super::{Req, Resp, WebCtx};
 use crate::domain::agents::{self, Agent};
+use crate::domain::rescore::{self, Roster};
+use crate::domain::roles::Role;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
@@ -84,6 +86,14 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     match req.path.as_str() {
         "/" | "/index.html" => Some(match req.method.as_str() {
             "GET" | "HEAD" => dashboard(ctx),
+            _ => method_not_allowed("GET"),
+        }),
+        "/agents" | "/agents/" => Some(match req.method.as_str() {
+            "GET" | "HEAD" => agents_page(ctx),
+            _ => method_not_allowed("GET"),
+        }),
+        "/models" | "/models/" => Some(match req.method.as_str() {
+            "GET" | "HEAD" => models_page(ctx, req),
             _ => method_not_allowed("GET"),
         }),
         _ => None,
@@ -198,6 +208,126 @@ pub fn dashboard_body(
         section.card {
             h2 { "Catalog" }
             p { (catalog) }
+        }
+    }
+}
+
+fn agents_page(ctx: &WebCtx) -> Resp {
+    let agents = ctx
+        .rt
+        .block_on(agents::list(&ctx.store, &ctx.env))
+        .map_err(|e| e.to_string());
+    Resp::html(200, layout("Agents", "/agents", agents_body(&agents)))
+}
+
+/// The agents page's content (pure).
+pub fn agents_body(agents: &Result<Vec<Agent>, String>) -> Markup {
+    html! {
+        h1 { "Agents" }
+        @match agents {
+            Ok(list) if list.is_empty() => {
+                p { "No agents yet. " a href="/setup" { "Run the setup" } " for the three defaults, or " code { "nxr agents create" } "." }
+            }
+            Ok(list) => {
+                table #agents-list {
+                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } } }
+                    tbody {
+                        @for a in list {
+                            tr {
+                                td { (a.name) @if a.is_default { " " span.muted { "(default)" } } }
+                                td { (a.role.title()) }
+                                td { code { (a.model) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
+                                td { (a.provider) }
+                                td { code { (a.hermes_profile) } }
+                                td { (a.skillset.join(", ")) }
+                                td { (a.status) }
+                            }
+                        }
+                    }
+                }
+                p.muted { "Create and change agents with " code { "nxr agents" } " or in the TUI (" code { "nxr" } ")." }
+            }
+            Err(e) => { p.bad { "Cannot list the agents: " (e) } }
+        }
+    }
+}
+
+fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
+    let role = match req.query_param("role").filter(|r| !r.is_empty()) {
+        None => None,
+        Some(r) => match r.parse::<Role>() {
+            Ok(role) => Some(role),
+            Err(e) => {
+                return Resp::html(400, message_page("Models", &e.to_string()));
+            }
+        },
+    };
+    let roster = ctx
+        .rt
+        .block_on(rescore::roster(&ctx.store, role, chrono::Utc::now()))
+        .map_err(|e| e.to_string());
+    Resp::html(200, layout("Models", "/models", models_body(&roster, role)))
+}
+
+/// The models page's content (pure): the best free model per role and every free model's scores.
+pub fn models_body(roster: &Result<Roster, String>, role: Option<Role>) -> Markup {
+    html! {
+        h1 { "Free models" }
+        form method="get" action="/models" {
+            label { "Role: "
+                select name="role" {
+                    option value="" selected[role.is_none()] { "all roles" }
+                    @for r in Role::ALL {
+                        option value=(r.as_str()) selected[role == Some(r)] { (r.title()) }
+                    }
+                }
+            }
+            " "
+            button type="submit" { "Show" }
+        }
+        @match roster {
+            Err(e) => { p.bad { "Cannot score the catalog: " (e) } }
+            Ok(r) => {
+                p.muted { (r.catalog.describe()) " · " (r.models.len()) " free models" }
+                section.card {
+                    h2 { "Best free model per role" }
+                    table #best {
+                        tbody {
+                            @for role in &r.roles {
+                                tr {
+                                    th { (role.title()) }
+                                    td { @match r.best.get(role) {
+                                        Some(id) => code { (id) },
+                                        None => span.muted { "no free model qualifies (a fallback applies)" },
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
+                table #roster {
+                    thead { tr {
+                        th { "Model" } th { "Context" }
+                        @for role in &r.roles { th { (role.title()) } }
+                    } }
+                    tbody {
+                        @for m in &r.models {
+                            tr {
+                                td { code { (m.model_id) } br; span.muted { (m.name) } }
+                                td { (m.context_length) }
+                                @for role in &r.roles {
+                                    td { @match m.scores.get(role) {
+                                        Some(s) if s.passes => { (s.total) @if let Some(rank) = s.rank { span.muted { " #" (rank) } } }
+                                        Some(_) => span.muted { "—" },
+                                        None => "",
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.muted { "“—” = fails the role's requirements. " code { "nxr models explain MODEL --role R" } " shows why." }
+            }
         }
     }
 }

@@ -782,3 +782,51 @@ fn a_broken_hermes_config_stops_init_with_nothing_half_done() {
             .starts_with("# mine\n")
     );
 }
+
+#[test]
+fn a_good_key_on_the_web_is_stored_0600_and_shown_masked() {
+    let homes = Homes::new();
+    let openrouter = FakeServer::start();
+    openrouter.always(
+        "/api/v1/key",
+        Reply::json(200, common::fixture("openrouter/key.json")),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut env = homes.env();
+    env.openrouter_url = format!("{}/api/v1", openrouter.base);
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+    let server =
+        nxr::web::server::start(env, store, rt.handle().clone(), "127.0.0.1", 0, false).unwrap();
+    let web = Web {
+        rt,
+        server,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    let (status, loc) = web.post("/setup/key", &[("mode", "key"), ("key", GOOD_KEY)], true);
+    assert_eq!((status, loc.as_str()), (303, "/setup"));
+    let env_file = homes.hermes_home().join(".env");
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        format!("OPENROUTER_API_KEY={GOOD_KEY}\n")
+    );
+    let mode = std::fs::metadata(&env_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    for path in [
+        "/setup/detect",
+        "/setup/catalog",
+        "/setup/agents",
+        "/setup/finish",
+    ] {
+        assert_eq!(web.post(path, &[], true).0, 303, "{path}");
+    }
+    let (_, page) = web.get("/setup");
+    assert!(page.contains("sk-or-…cdef"), "{page}");
+    assert!(!page.contains(GOOD_KEY));
+    let d = db(&homes);
+    assert_eq!(d.records()[0].mode, onboarding::Mode::Key);
+    assert_eq!(d.agents().len(), 3);
+}

@@ -366,8 +366,16 @@ fn wizard_walks_to_a_create_effect_with_the_chosen_values() {
     assert_eq!(s.create.step, WizardStep::Category);
     apply(&mut s, [Action::Down, Action::Confirm]); // Engineer
     assert_eq!(s.create.step, WizardStep::Model);
-    let d = &s.data;
-    let expected = scoring::best_free(&d.models, Role::Engineer, &d.health, &d.cfg, &[]);
+    // The same pick `nxr models best-free --role engineer` makes on this catalog.
+    let models = fixture_models();
+    let cfg = scoring::ScoringConfig::for_catalog(&models, now());
+    let expected = scoring::best_free(
+        &models,
+        Role::Engineer,
+        &scoring::Health::default(),
+        &cfg,
+        &[],
+    );
     assert_eq!(s.create.model.as_deref(), Some(expected.model_id.as_str()));
     assert!(
         s.create.pick.as_ref().unwrap().score.is_some(),

@@ -2,6 +2,7 @@
 //! failing the whole screen.
 
 use crate::app::state::AppData;
+use crate::app::state::compact_catalog;
 use crate::domain::agents;
 use crate::domain::catalog::{Catalog, Model};
 use crate::domain::clock::Clock;
@@ -9,30 +10,34 @@ use crate::domain::env::Env;
 use crate::domain::scoring::{Health, ScoringConfig};
 use crate::domain::store::Store;
 use crate::domain::{budget, gateway, hermes, notifications, rescore};
-use crate::widgets::model_picker::{self, Haystacks};
+use crate::widgets::model_row::ModelRow;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-/// The catalog and its scoring inputs: read once, and again only when a scan or refresh changed them.
+/// The catalog (compacted) and its scoring inputs: read once, and again only when a scan or refresh
+/// changed them.
 #[derive(Debug, Clone)]
 pub struct CatalogPart {
-    pub models: Arc<Vec<Model>>,
-    pub haystacks: Haystacks,
+    pub models: Arc<Vec<ModelRow>>,
+    pub picks: crate::app::state::Picks,
     pub source: String,
     pub health: Health,
     pub cfg: ScoringConfig,
 }
 
 impl CatalogPart {
-    pub fn from_models(models: Vec<Model>, source: String, now: DateTime<Utc>) -> CatalogPart {
-        let haystacks = model_picker::prepare(&models);
-        let mut cfg = ScoringConfig::at(now);
-        cfg.recency_reference = crate::domain::scoring::newest_created(&models);
+    pub fn build(
+        models: Vec<Model>,
+        source: String,
+        health: Health,
+        cfg: ScoringConfig,
+    ) -> CatalogPart {
+        let (models, picks) = compact_catalog(models, &health, &cfg);
         CatalogPart {
-            models: Arc::new(models),
-            haystacks,
+            models,
+            picks,
             source,
-            health: Health::default(),
+            health,
             cfg,
         }
     }
@@ -40,22 +45,23 @@ impl CatalogPart {
 
 pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
     match rescore::inputs(store, now).await {
-        Ok(inputs) => CatalogPart {
-            haystacks: model_picker::prepare(&inputs.models),
-            models: Arc::new(inputs.models),
-            source: inputs.catalog.describe(),
-            health: inputs.health,
-            cfg: inputs.cfg,
-        },
+        Ok(inputs) => CatalogPart::build(
+            inputs.models,
+            inputs.catalog.describe(),
+            inputs.health,
+            inputs.cfg,
+        ),
         Err(e) => {
             let c = Catalog::embedded();
-            CatalogPart::from_models(
+            let cfg = ScoringConfig::for_catalog(&c.models, now);
+            CatalogPart::build(
                 c.models,
                 format!(
                     "{} (the stored catalog could not be read: {e})",
                     c.source.describe()
                 ),
-                now,
+                Health::default(),
+                cfg,
             )
         }
     }
@@ -63,12 +69,14 @@ pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
 
 pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &CatalogPart) -> AppData {
     let now = clock.now();
-    let mut data = AppData::empty(now, Vec::new());
-    data.models = catalog.models.clone();
-    data.haystacks = catalog.haystacks.clone();
+    let mut data = AppData::with_catalog(
+        now,
+        catalog.models.clone(),
+        catalog.picks.clone(),
+        catalog.health.clone(),
+        catalog.cfg.clone(),
+    );
     data.catalog_source = catalog.source.clone();
-    data.health = catalog.health.clone();
-    data.cfg = catalog.cfg.clone();
     match agents::list(store, env).await {
         Ok(a) => data.agents = a,
         Err(e) => data.agents_error = Some(e.to_string()),

@@ -10,13 +10,17 @@ use crate::domain::notifications::Notification;
 use crate::domain::recommend::Recommendation;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{Health, Pick, ScoringConfig};
-use crate::widgets::model_picker::{self, Haystacks, ModelFilters, ModelPicker};
+use crate::widgets::model_picker::{ModelFilters, ModelPicker};
+use crate::widgets::model_row::{self, ModelRow};
 use crate::widgets::skill_selector::SkillSelector;
 use crate::widgets::slot_editor::SlotEditor;
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+/// The best free pick per role.
+pub type Picks = Arc<Vec<(Role, Pick)>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,8 +71,10 @@ pub struct AppData {
     pub agents: Vec<Agent>,
     pub agents_error: Option<String>,
     pub recommendations: Vec<Recommendation>,
-    pub models: Arc<Vec<Model>>,
-    pub haystacks: Haystacks,
+    /// The catalog, compacted for the TUI (see `widgets::model_row`).
+    pub models: Arc<Vec<ModelRow>>,
+    /// The best free model per role (`scoring::best_free_all`), computed on the full catalog.
+    pub picks: Picks,
     /// "catalog: embedded snapshot of 2026-05-01", …
     pub catalog_source: String,
     pub slots: Vec<Slot>,
@@ -86,18 +92,28 @@ pub struct AppData {
 }
 
 impl AppData {
-    /// Data with a catalog and nothing else (a fresh install).
+    /// Data with a catalog and nothing else (a fresh install), scored with the default settings.
     pub fn empty(now: DateTime<Utc>, models: Vec<Model>) -> AppData {
-        let haystacks = model_picker::prepare(&models);
-        let mut cfg = ScoringConfig::at(now);
-        cfg.recency_reference = crate::domain::scoring::newest_created(&models);
+        let cfg = ScoringConfig::for_catalog(&models, now);
+        let (rows, picks) = compact_catalog(models, &Health::default(), &cfg);
+        AppData::with_catalog(now, rows, picks, Health::default(), cfg)
+    }
+
+    /// Data with an already compacted catalog and nothing else.
+    pub fn with_catalog(
+        now: DateTime<Utc>,
+        models: Arc<Vec<ModelRow>>,
+        picks: Picks,
+        health: Health,
+        cfg: ScoringConfig,
+    ) -> AppData {
         AppData {
             now,
             agents: Vec::new(),
             agents_error: None,
             recommendations: Vec::new(),
-            models: Arc::new(models),
-            haystacks,
+            models,
+            picks,
             catalog_source: String::new(),
             slots: Vec::new(),
             slots_error: None,
@@ -107,9 +123,18 @@ impl AppData {
             notifications: Vec::new(),
             notifications_error: None,
             gateway: GatewayStatus::never_started(),
-            health: Health::default(),
+            health,
             cfg,
         }
+    }
+
+    /// The catalog row with this id.
+    pub fn model(&self, id: &str) -> Option<&ModelRow> {
+        model_row::find(&self.models, id)
+    }
+
+    pub fn pick(&self, role: Role) -> Option<&Pick> {
+        self.picks.iter().find(|(r, _)| *r == role).map(|(_, p)| p)
     }
 
     pub fn recommendation_for(&self, agent: &str) -> Option<&Recommendation> {
@@ -120,14 +145,14 @@ impl AppData {
         self.notifications.iter().filter(|n| n.is_unread()).count()
     }
 
-    /// Recomputes the recommendations from agents + catalog (pure).
+    /// Recomputes the recommendations from agents + picks + catalog (pure).
     pub fn recompute_recommendations(&mut self) {
-        self.recommendations = crate::domain::recommend::recommend(
-            &self.agents,
-            &self.models,
-            &self.health,
-            &self.cfg,
-        );
+        let (rows, health, cfg) = (&self.models, &self.health, &self.cfg);
+        self.recommendations =
+            crate::domain::recommend::recommend_from(&self.agents, &self.picks, |agent| {
+                model_row::find(rows, &agent.model)
+                    .map(|r| crate::domain::scoring::score(&r.to_model(), agent.role, health, cfg))
+            });
     }
 }
 
@@ -323,7 +348,6 @@ impl Wizard {
             picking_model: false,
             picker: ModelPicker::new(
                 &data.models,
-                data.haystacks.clone(),
                 ModelFilters {
                     free_only: true,
                     ..Default::default()
@@ -377,16 +401,8 @@ pub struct State {
 
 impl State {
     pub fn new(data: AppData) -> State {
-        let picker = ModelPicker::new(
-            &data.models,
-            data.haystacks.clone(),
-            ModelFilters::default(),
-        );
-        let slot_picker = ModelPicker::new(
-            &data.models,
-            data.haystacks.clone(),
-            ModelFilters::default(),
-        );
+        let picker = ModelPicker::new(&data.models, ModelFilters::default());
+        let slot_picker = ModelPicker::new(&data.models, ModelFilters::default());
         let create = Wizard::new(&data);
         State {
             tab: Tab::Dashboard,
@@ -444,12 +460,10 @@ impl State {
     pub fn set_data(&mut self, data: AppData) {
         let old = std::mem::replace(&mut self.data, data);
         if !Arc::ptr_eq(&old.models, &self.data.models) {
-            let (m, h) = (&self.data.models, self.data.haystacks.clone());
-            self.models.picker.set_catalog(m, h.clone(), &old.models);
-            self.models
-                .slot_picker
-                .set_catalog(m, h.clone(), &old.models);
-            self.create.picker.set_catalog(m, h, &old.models);
+            let m = &self.data.models;
+            self.models.picker.set_catalog(m, &old.models);
+            self.models.slot_picker.set_catalog(m, &old.models);
+            self.create.picker.set_catalog(m, &old.models);
         }
         self.agents.selected = self
             .agents
@@ -462,4 +476,18 @@ impl State {
         self.models.slots.clamp(self.data.slots.len());
         self.dirty = true;
     }
+}
+
+/// Scores the full catalog once (best free pick per role), then keeps only the compact rows; the full
+/// models are dropped and the freed memory handed back.
+pub fn compact_catalog(
+    models: Vec<Model>,
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> (Arc<Vec<ModelRow>>, Picks) {
+    let picks = crate::domain::scoring::best_free_all(&models, health, cfg, &[]);
+    let rows = model_row::build(&models);
+    drop(models);
+    model_row::release_freed_memory();
+    (Arc::new(rows), Arc::new(picks))
 }

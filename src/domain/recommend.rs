@@ -31,22 +31,32 @@ pub fn recommend(
     health: &Health,
     cfg: &ScoringConfig,
 ) -> Vec<Recommendation> {
-    let mut best: Vec<(Role, scoring::Pick)> = Vec::new();
+    let mut picks: Vec<(Role, scoring::Pick)> = Vec::new();
+    for a in agents {
+        if !picks.iter().any(|(r, _)| *r == a.role) {
+            picks.push((a.role, scoring::best_free(models, a.role, health, cfg, &[])));
+        }
+    }
+    recommend_from(agents, &picks, |agent| {
+        models
+            .iter()
+            .find(|m| m.id == agent.model)
+            .map(|m| scoring::score(m, agent.role, health, cfg))
+    })
+}
+
+/// The same, from the best free pick per role (`scoring::best_free_all`) and a way to score an agent's
+/// current model for its role (`None` when the model is not in the catalog).
+pub fn recommend_from(
+    agents: &[Agent],
+    picks: &[(Role, scoring::Pick)],
+    current_score: impl Fn(&Agent) -> Option<scoring::ModelScore>,
+) -> Vec<Recommendation> {
     agents
         .iter()
-        .map(|agent| {
-            let pick = match best.iter().find(|(r, _)| *r == agent.role) {
-                Some((_, p)) => p.clone(),
-                None => {
-                    let p = scoring::best_free(models, agent.role, health, cfg, &[]);
-                    best.push((agent.role, p.clone()));
-                    p
-                }
-            };
-            let current = models
-                .iter()
-                .find(|m| m.id == agent.model)
-                .map(|m| scoring::score(m, agent.role, health, cfg));
+        .filter_map(|agent| {
+            let pick = &picks.iter().find(|(r, _)| *r == agent.role)?.1;
+            let current = current_score(agent);
             let current_score = current.as_ref().map(|s| s.total);
             let current_passes = current.as_ref().is_some_and(|s| s.passes);
             let recommended_score = pick.score.as_ref().map(|s| s.total);
@@ -73,7 +83,7 @@ pub fn recommend(
                 );
             }
             reasons.extend(pick.warnings.iter().cloned());
-            Recommendation {
+            Some(Recommendation {
                 agent: agent.name.clone(),
                 role: agent.role,
                 current_model: agent.model.clone(),
@@ -84,7 +94,7 @@ pub fn recommend(
                 source: pick.source.clone(),
                 upgrade_available,
                 reasons,
-            }
+            })
         })
         .collect()
 }

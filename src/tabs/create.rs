@@ -8,7 +8,7 @@ use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, NewAgentSpec, State, Tab, Wizard, WizardStep, new_name_area};
 use crate::app::update::page_rows;
 use crate::domain::agents::{self, Agent};
-use crate::domain::scoring::{self, PickSource};
+use crate::domain::scoring::PickSource;
 use crate::domain::skills;
 use crate::widgets::model_picker::{PickerView, price_label, short_tokens};
 use crate::widgets::skill_selector::SkillSelector;
@@ -74,9 +74,9 @@ fn choose_category(state: &mut State) {
     let d = &state.data;
     let w = &mut state.create;
     let cat = w.category();
-    let pick = scoring::best_free(&d.models, cat.role(), &d.health, &d.cfg, &[]);
-    w.model = Some(pick.model_id.clone());
-    w.pick = Some(pick);
+    let pick = d.pick(cat.role()).cloned();
+    w.model = pick.as_ref().map(|p| p.model_id.clone());
+    w.pick = pick;
     let template = skills::default_skills(cat.role(), cat.template()).unwrap_or_default();
     w.skills = SkillSelector::new(template);
     w.step = WizardStep::Model;
@@ -100,7 +100,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             Action::Back => w.picking_model = false,
             Action::Confirm => {
                 if let Some(m) = w.picker.selected_model(models) {
-                    w.model = Some(m.id.clone());
+                    w.model = Some(m.id().into_owned());
                 }
                 w.picking_model = false;
             }
@@ -295,9 +295,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     lines.push(Line::raw(""));
                     let detail = state
                         .data
-                        .models
-                        .iter()
-                        .find(|x| &x.id == m)
+                        .model(m)
                         .map(|x| {
                             format!(
                                 "  ctx {} · {}",

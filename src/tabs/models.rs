@@ -5,10 +5,10 @@ use crate::app::action::Action;
 use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, ModelsMode, State};
 use crate::app::update::page_rows;
-use crate::domain::catalog::Model;
 use crate::domain::roles::Role;
 use crate::domain::scoring;
 use crate::widgets::model_picker::{PickerView, price_label, short_tokens};
+use crate::widgets::model_row::ModelRow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -117,7 +117,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 Action::PageDown => p.down(page),
                 Action::Back => tab.mode = ModelsMode::Slots,
                 Action::Confirm => {
-                    let chosen = p.selected_model(models).map(|m| m.id.clone());
+                    let chosen = p.selected_model(models).map(|m| m.id().into_owned());
                     let slot = state
                         .data
                         .slots
@@ -174,7 +174,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 .slots
                 .get(m.slots.selected)
                 .and_then(|s| s.model.as_deref())
-                .and_then(|id| models.iter().find(|x| x.id == id));
+                .and_then(|id| state.data.model(id));
             draw_detail(state, current, frame, right);
         }
         ModelsMode::PickForSlot => {
@@ -201,9 +201,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 }
 
 /// The selected model and its score for every role (`nxr models explain`, condensed).
-pub fn draw_detail(state: &State, model: Option<&Model>, frame: &mut Frame, area: Rect) {
+pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, area: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" Details ");
-    let Some(model) = model else {
+    let Some(row) = row else {
         frame.render_widget(
             Paragraph::new("No model selected.")
                 .style(Style::default().fg(Color::DarkGray))
@@ -214,6 +214,7 @@ pub fn draw_detail(state: &State, model: Option<&Model>, frame: &mut Frame, area
     };
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let model = &row.to_model();
     let caps = [
         model.supports_tools().then_some("tools"),
         model.supports_vision().then_some("vision"),
@@ -235,7 +236,7 @@ pub fn draw_detail(state: &State, model: Option<&Model>, frame: &mut Frame, area
         Line::from(format!(
             "ctx {} · {} · {}",
             short_tokens(model.context_length),
-            price_label(model),
+            price_label(row),
             created
         )),
         Line::from(if caps.is_empty() {

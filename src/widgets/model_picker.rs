@@ -3,9 +3,9 @@
 //! free / tools / vision / min-context toggles and sort keys. Used by Tab 2, the slot editor and the
 //! Tab 5 wizard.
 
-use crate::domain::catalog::Model;
+use crate::widgets::model_row::ModelRow;
+use nucleo::Matcher;
 use nucleo::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo::{Matcher, Utf32String};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -13,18 +13,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::sync::Arc;
-
-/// The prepared haystacks (`id name`), shared by every picker over the same catalog.
-pub type Haystacks = Arc<[Utf32String]>;
-
-pub fn prepare(models: &[Model]) -> Haystacks {
-    models
-        .iter()
-        .map(|m| Utf32String::from(format!("{} {}", m.id, m.name).as_str()))
-        .collect::<Vec<_>>()
-        .into()
-}
 
 /// Min-context steps the toggle cycles through.
 pub const MIN_CONTEXT_STEPS: [u64; 5] = [0, 32_000, 64_000, 128_000, 256_000];
@@ -48,8 +36,12 @@ impl ModelFilters {
         }
     }
 
-    pub fn admits(&self, m: &Model) -> bool {
-        self.as_catalog_filter().matches(m)
+    /// Same rule as [`Self::as_catalog_filter`] on the full model (a test checks both agree).
+    pub fn admits(&self, m: &ModelRow) -> bool {
+        (!self.free_only || m.is_free())
+            && (!self.tools || m.supports_tools())
+            && (!self.vision || m.supports_vision())
+            && m.context_length >= self.min_context
     }
 
     pub fn next_min_context(&mut self) {
@@ -133,7 +125,7 @@ pub fn short_tokens(n: u64) -> String {
 }
 
 /// `$0.15/M` prompt price, `free`, or `var` for routers.
-pub fn price_label(m: &Model) -> String {
+pub fn price_label(m: &ModelRow) -> String {
     if m.is_free() {
         return "free".into();
     }
@@ -146,7 +138,7 @@ pub fn price_label(m: &Model) -> String {
 
 #[derive(Debug, Clone)]
 pub struct ModelPicker {
-    haystacks: Haystacks,
+    total: usize,
     pub query: String,
     pattern: Pattern,
     pub filters: ModelFilters,
@@ -165,9 +157,9 @@ thread_local! {
 }
 
 impl ModelPicker {
-    pub fn new(models: &[Model], haystacks: Haystacks, filters: ModelFilters) -> ModelPicker {
+    pub fn new(models: &[ModelRow], filters: ModelFilters) -> ModelPicker {
         let mut p = ModelPicker {
-            haystacks,
+            total: models.len(),
             query: String::new(),
             pattern: Pattern::default(),
             filters,
@@ -183,15 +175,15 @@ impl ModelPicker {
     }
 
     /// A new catalog (after a reload): keeps query, filters and the selected model when it still exists.
-    pub fn set_catalog(&mut self, models: &[Model], haystacks: Haystacks, old: &[Model]) {
-        let keep = self.selected_model(old).map(|m| m.id.clone());
-        self.haystacks = haystacks;
+    pub fn set_catalog(&mut self, models: &[ModelRow], old: &[ModelRow]) {
+        let keep = self.selected_model(old).map(|m| m.id().into_owned());
+        self.last_query.clear();
         self.refresh(models);
         if let Some(id) = keep
             && let Some(pos) = self
                 .matched
                 .iter()
-                .position(|&i| models.get(i as usize).is_some_and(|m| m.id == id))
+                .position(|&i| models.get(i as usize).is_some_and(|m| m.id() == id))
         {
             self.selected = pos;
         }
@@ -204,21 +196,21 @@ impl ModelPicker {
         self.matched.len()
     }
     pub fn total(&self) -> usize {
-        self.haystacks.len()
+        self.total
     }
 
-    pub fn selected_model<'a>(&self, models: &'a [Model]) -> Option<&'a Model> {
+    pub fn selected_model<'a>(&self, models: &'a [ModelRow]) -> Option<&'a ModelRow> {
         self.matched
             .get(self.selected)
             .and_then(|&i| models.get(i as usize))
     }
 
     /// Selects the model with this id when it is among the matches.
-    pub fn select_id(&mut self, models: &[Model], id: &str) -> bool {
+    pub fn select_id(&mut self, models: &[ModelRow], id: &str) -> bool {
         match self
             .matched
             .iter()
-            .position(|&i| models.get(i as usize).is_some_and(|m| m.id == id))
+            .position(|&i| models.get(i as usize).is_some_and(|m| m.id() == id))
         {
             Some(p) => {
                 self.selected = p;
@@ -229,26 +221,26 @@ impl ModelPicker {
     }
 
     /// A new query puts the cursor back on the best match (as fzf does).
-    pub fn set_query(&mut self, query: &str, models: &[Model]) {
+    pub fn set_query(&mut self, query: &str, models: &[ModelRow]) {
         self.query = query.to_string();
         self.selected = 0;
         self.refresh(models);
     }
-    pub fn push_char(&mut self, c: char, models: &[Model]) {
+    pub fn push_char(&mut self, c: char, models: &[ModelRow]) {
         self.query.push(c);
         self.selected = 0;
         self.refresh(models);
     }
-    pub fn pop_char(&mut self, models: &[Model]) {
+    pub fn pop_char(&mut self, models: &[ModelRow]) {
         self.query.pop();
         self.selected = 0;
         self.refresh(models);
     }
-    pub fn set_filters(&mut self, filters: ModelFilters, models: &[Model]) {
+    pub fn set_filters(&mut self, filters: ModelFilters, models: &[ModelRow]) {
         self.filters = filters;
         self.refresh(models);
     }
-    pub fn set_sort(&mut self, sort: SortKey, models: &[Model]) {
+    pub fn set_sort(&mut self, sort: SortKey, models: &[ModelRow]) {
         self.sort = sort;
         self.refresh(models);
     }
@@ -260,30 +252,25 @@ impl ModelPicker {
             && self.query.starts_with(&self.last_query)
             && !self.last_query.contains(SPECIAL)
             && !self.query.contains(SPECIAL)
-            && self.matched.len() <= self.haystacks.len()
+            && self.matched.len() <= self.total
     }
 
     /// Recomputes the matches for the current query, filters and sort.
-    pub fn refresh(&mut self, models: &[Model]) {
+    pub fn refresh(&mut self, models: &[ModelRow]) {
         let narrow = self.can_narrow();
         self.pattern
             .reparse(&self.query, CaseMatching::Smart, Normalization::Smart);
         let candidates: Vec<u32> = if narrow {
             std::mem::take(&mut self.matched)
         } else {
-            (0..models.len().min(self.haystacks.len()) as u32)
+            (0..models.len() as u32)
                 .filter(|&i| self.filters.admits(&models[i as usize]))
                 .collect()
         };
         let mut scored: Vec<(u32, u32)> = if self.pattern.atoms.is_empty() {
             candidates.into_iter().map(|i| (i, 0)).collect()
         } else {
-            score_all(
-                &self.pattern,
-                &self.haystacks,
-                &candidates,
-                &mut self.matcher,
-            )
+            score_all(&self.pattern, models, &candidates, &mut self.matcher)
         };
         let by_score = !self.pattern.atoms.is_empty();
         match self.sort {
@@ -321,15 +308,16 @@ impl ModelPicker {
             }),
             SortKey::Name => scored.sort_by(|a, b| {
                 models[a.0 as usize]
-                    .name
+                    .name()
                     .to_lowercase()
-                    .cmp(&models[b.0 as usize].name.to_lowercase())
+                    .cmp(&models[b.0 as usize].name().to_lowercase())
                     .then(a.0.cmp(&b.0))
             }),
         }
         self.matched = scored.into_iter().map(|(i, _)| i).collect();
         self.last_query = self.query.clone();
         self.last_filters = self.filters;
+        self.total = models.len();
         self.selected = self.selected.min(self.matched.len().saturating_sub(1));
     }
 
@@ -347,10 +335,8 @@ impl ModelPicker {
     }
 
     /// Sorted, de-duplicated character indices of the match in `id name` (empty without a query).
-    pub fn highlight(&self, catalog_index: u32) -> Vec<u32> {
-        let Some(h) = self.haystacks.get(catalog_index as usize) else {
-            return Vec::new();
-        };
+    pub fn highlight(&self, row: &ModelRow) -> Vec<u32> {
+        let h = &row.hay;
         if self.pattern.atoms.is_empty() {
             return Vec::new();
         }
@@ -371,7 +357,7 @@ impl ModelPicker {
     }
 
     /// Draws the table (visible rows only, so a 100k catalog costs what a 50-row one does).
-    pub fn render(&self, models: &[Model], area: Rect, buf: &mut Buffer, view: PickerView<'_>) {
+    pub fn render(&self, models: &[ModelRow], area: Rect, buf: &mut Buffer, view: PickerView<'_>) {
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Line::from(vec![
@@ -452,8 +438,8 @@ impl ModelPicker {
             .take(rows_visible)
             .filter_map(|(pos, &i)| {
                 let m = models.get(i as usize)?;
-                let idx = self.highlight(i);
-                let id_len = m.id.chars().count() as u32;
+                let idx = self.highlight(m);
+                let id_len = m.id_chars();
                 let id_hl: Vec<u32> = idx.iter().copied().filter(|&x| x < id_len).collect();
                 let name_hl: Vec<u32> = idx
                     .iter()
@@ -461,8 +447,8 @@ impl ModelPicker {
                     .map(|&x| x - id_len - 1)
                     .collect();
                 let mut row = Row::new(vec![
-                    Cell::from(highlighted(&m.id, &id_hl, hl)),
-                    Cell::from(highlighted(&m.name, &name_hl, hl)),
+                    Cell::from(highlighted(&m.id(), &id_hl, hl)),
+                    Cell::from(highlighted(&m.name(), &name_hl, hl)),
                     Cell::from(Line::from(short_tokens(m.context_length)).right_aligned()),
                     Cell::from(Line::from(price_label(m)).right_aligned()),
                     Cell::from(format!(
@@ -535,7 +521,7 @@ fn highlighted(text: &str, indices: &[u32], style: Style) -> Line<'static> {
 /// Scores candidates in parallel chunks (one matcher per thread) when the list is large.
 fn score_all(
     pattern: &Pattern,
-    haystacks: &[Utf32String],
+    rows: &[ModelRow],
     candidates: &[u32],
     matcher: &mut Matcher,
 ) -> Vec<(u32, u32)> {
@@ -543,7 +529,7 @@ fn score_all(
         chunk
             .iter()
             .filter_map(|&i| {
-                let h = haystacks.get(i as usize)?;
+                let h = &rows.get(i as usize)?.hay;
                 pattern.score(h.slice(..), m).map(|s| (i, s))
             })
             .collect()
@@ -575,55 +561,64 @@ fn score_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::widgets::model_row;
 
-    fn catalog() -> Vec<Model> {
-        crate::domain::catalog::embedded().models
+    fn catalog() -> (Vec<crate::domain::catalog::Model>, Vec<ModelRow>) {
+        let models = crate::domain::catalog::embedded().models;
+        let rows = model_row::build(&models);
+        (models, rows)
     }
 
     #[test]
     fn typing_narrows_and_backspace_widens() {
-        let models = catalog();
-        let mut p = ModelPicker::new(&models, prepare(&models), ModelFilters::default());
+        let (_, rows) = catalog();
+        let mut p = ModelPicker::new(&rows, ModelFilters::default());
         let total = p.matched_count();
-        assert_eq!(total, models.len());
+        assert_eq!(total, rows.len());
         for c in "qwen".chars() {
-            p.push_char(c, &models);
+            p.push_char(c, &rows);
         }
         let narrowed = p.matched_count();
         assert!(narrowed > 0 && narrowed < total);
-        assert!(
-            p.matched()
-                .iter()
-                .all(|&i| models[i as usize].id.to_lowercase().contains('q'))
-        );
-        // Incremental narrowing gives the same set as a fresh filter.
-        let fresh = {
-            let mut q = ModelPicker::new(&models, prepare(&models), ModelFilters::default());
-            q.set_query("qwen", &models);
-            q.matched().to_vec()
-        };
-        assert_eq!(p.matched(), &fresh[..]);
+        assert!(p.matched().iter().all(|&i| {
+            rows[i as usize]
+                .hay
+                .to_string()
+                .to_lowercase()
+                .contains('q')
+        }));
+        // Incremental narrowing gives the same list as a fresh filter.
+        let mut q = ModelPicker::new(&rows, ModelFilters::default());
+        q.set_query("qwen", &rows);
+        assert_eq!(p.matched(), q.matched());
         for _ in 0..4 {
-            p.pop_char(&models);
+            p.pop_char(&rows);
         }
         assert_eq!(p.matched_count(), total);
     }
 
     #[test]
-    fn toggles_filter() {
-        let models = catalog();
-        let mut p = ModelPicker::new(&models, prepare(&models), ModelFilters::default());
-        let f = ModelFilters {
-            free_only: true,
-            tools: true,
-            ..Default::default()
-        };
-        p.set_filters(f, &models);
-        assert!(p.matched_count() > 0);
-        assert!(
-            p.matched()
-                .iter()
-                .all(|&i| models[i as usize].is_free() && models[i as usize].supports_tools())
-        );
+    fn toggles_agree_with_the_catalog_filter() {
+        let (models, rows) = catalog();
+        for free_only in [false, true] {
+            for tools in [false, true] {
+                for vision in [false, true] {
+                    for min_context in MIN_CONTEXT_STEPS {
+                        let f = ModelFilters {
+                            free_only,
+                            tools,
+                            vision,
+                            min_context,
+                        };
+                        let mut p = ModelPicker::new(&rows, f);
+                        p.refresh(&rows);
+                        let want: Vec<u32> = (0..models.len() as u32)
+                            .filter(|&i| f.as_catalog_filter().matches(&models[i as usize]))
+                            .collect();
+                        assert_eq!(p.matched(), &want[..], "{f:?}");
+                    }
+                }
+            }
+        }
     }
 }

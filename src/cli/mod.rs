@@ -151,13 +151,13 @@ pub fn run(cli: Cli) -> Result<()> {
         env,
         json: cli.json,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let Some(command) = cli.command else {
         return crate::app::run(ctx.env);
     };
-    runtime.block_on(async move {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async move {
         match command {
             Command::Init(args) => init::run(&ctx, args).await,
             Command::Models(cmd) => models::run(&ctx, cmd).await,
@@ -168,5 +168,9 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }
-    })
+    });
+    // Do not wait on a blocking task that is still stuck (e.g. a DNS lookup on a machine with no
+    // network): the command's answer is already known.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    outcome
 }

@@ -962,3 +962,378 @@ async fn notifications_list_unread_and_mark_read() {
     );
     let _ = b;
 }
+
+// ------------------------------------------------------------------------------------------------
+// The loader and the effects against the real domain (temp homes, no network).
+// ------------------------------------------------------------------------------------------------
+
+fn offline_env(h: &common::Homes) -> nxr::domain::env::Env {
+    let mut env = h.env();
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    env.telegram_api_url = "http://127.0.0.1:9".into();
+    env
+}
+
+fn new_agent(name: &str, role: Role, model: Option<&str>) -> nxr::domain::agents::NewAgent {
+    nxr::domain::agents::NewAgent {
+        name: name.into(),
+        role,
+        category: None,
+        model: model.map(str::to_string),
+        skills: None,
+        is_default: false,
+    }
+}
+
+#[tokio::test]
+async fn loader_fills_every_tab_from_the_domain() {
+    use nxr::app::loader;
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    std::fs::create_dir_all(&env.hermes_home).unwrap();
+    std::fs::write(
+        env.hermes_home.join("config.yaml"),
+        "model:\n  default: openai/gpt-oss-20b:free\n  provider: openrouter\nauxiliary:\n  vision:\n    provider: openrouter\n    model: google/gemma-3-27b-it:free\n  curator:\n    provider: openrouter\n    model: openai/gpt-oss-20b:free\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.hermes_home.join("gateway_state.json"),
+        format!(
+            r#"{{"pid": {}, "kind": "hermes-gateway", "gateway_state": "running"}}"#,
+            std::process::id()
+        ),
+    )
+    .unwrap();
+    let st = store(&h).await;
+    nxr::domain::agents::create(
+        &st,
+        &env,
+        new_agent(
+            "eng",
+            Role::Engineer,
+            Some("meta-llama/llama-3.2-3b-instruct:free"),
+        ),
+    )
+    .await
+    .unwrap();
+    let clock = FixedClock(Utc::now());
+    notifications::add(
+        &st,
+        NewNotification {
+            kind: "scan".into(),
+            title: "scan done".into(),
+            body: String::new(),
+            agent_id: None,
+            payload: None,
+        },
+        &clock,
+    )
+    .await
+    .unwrap();
+    let catalog = loader::load_catalog(&st, clock.0).await;
+    assert!(catalog.source.contains("embedded"), "{}", catalog.source);
+    let d = loader::load(&st, &env, &clock, &catalog).await;
+    assert_eq!(d.agents.len(), 1);
+    assert_eq!(d.agents_error, None);
+    let rec = d.recommendation_for("eng").unwrap();
+    assert!(rec.upgrade_available && !rec.current_passes);
+    // Slots: main + the 7 standard ones + the file's extra `curator`.
+    let names: Vec<&str> = d.slots.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "main",
+            "vision",
+            "web_extract",
+            "compression",
+            "session_search",
+            "skills_hub",
+            "approval",
+            "mcp",
+            "curator"
+        ]
+    );
+    assert_eq!(
+        d.slots[1].model.as_deref(),
+        Some("google/gemma-3-27b-it:free")
+    );
+    assert_eq!(d.gateway.state, GatewayState::Running);
+    assert_eq!(d.gateway.pid, Some(std::process::id()));
+    assert_eq!(d.gateway.model.as_deref(), Some("openai/gpt-oss-20b:free"));
+    assert_eq!(d.notifications.len(), 1);
+    assert_eq!(d.budget.as_ref().unwrap().daily_limit, 50);
+    // A broken config.yaml is shown as an error in the slot editor, not a crash, and the rest loads.
+    std::fs::write(env.hermes_home.join("config.yaml"), "model: [unclosed\n").unwrap();
+    let d = loader::load(&st, &env, &clock, &catalog).await;
+    assert!(d.slots_error.as_deref().unwrap().contains("not valid YAML"));
+    assert_eq!(d.agents.len(), 1);
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Models), Action::ToggleSlots]);
+    assert!(screen(&s, 100, 30).contains("not valid YAML"));
+}
+
+#[tokio::test]
+async fn effects_go_through_the_domain() {
+    use nxr::app::run_effect;
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    let st = store(&h).await;
+    let clock = FixedClock(Utc::now());
+    nxr::domain::agents::create(
+        &st,
+        &env,
+        new_agent(
+            "eng",
+            Role::Engineer,
+            Some("meta-llama/llama-3.2-3b-instruct:free"),
+        ),
+    )
+    .await
+    .unwrap();
+    // Upgrade, then revert to the previous model.
+    let a = run_effect(
+        &st,
+        &env,
+        &clock,
+        Effect::SetAgentModel {
+            agent: "eng".into(),
+            model: "openai/gpt-oss-120b:free".into(),
+            reason: "upgrade from the TUI".into(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(&a, Action::EffectDone(t) if t.contains("openai/gpt-oss-120b:free")),
+        "{a:?}"
+    );
+    let a = run_effect(
+        &st,
+        &env,
+        &clock,
+        Effect::RevertAgentModel {
+            agent: "eng".into(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(&a, Action::EffectDone(t) if t.contains("meta-llama/llama-3.2-3b-instruct:free")),
+        "{a:?}"
+    );
+    let eng = nxr::domain::agents::get_by_name(&st, &env, "eng")
+        .await
+        .unwrap();
+    assert_eq!(eng.model, "meta-llama/llama-3.2-3b-instruct:free");
+    // A model that is not in the catalog: a clear error, nothing changed.
+    let a = run_effect(
+        &st,
+        &env,
+        &clock,
+        Effect::SetAgentModel {
+            agent: "eng".into(),
+            model: "nope/not-a-model".into(),
+            reason: "x".into(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(&a, Action::EffectFailed(t) if t.contains("not in the catalog")),
+        "{a:?}"
+    );
+    assert_eq!(
+        nxr::domain::agents::get_by_name(&st, &env, "eng")
+            .await
+            .unwrap()
+            .model,
+        eng.model
+    );
+    // Skills.
+    let a = run_effect(
+        &st,
+        &env,
+        &clock,
+        Effect::SetAgentSkills {
+            agent: "eng".into(),
+            skills: vec!["coding".into(), "testing".into()],
+        },
+    )
+    .await;
+    assert!(matches!(a, Action::EffectDone(_)), "{a:?}");
+    let eng = nxr::domain::agents::get_by_name(&st, &env, "eng")
+        .await
+        .unwrap();
+    assert_eq!(eng.skillset, ["coding", "testing"]);
+    // Create, as the wizard does.
+    let a = run_effect(
+        &st,
+        &env,
+        &clock,
+        Effect::CreateAgent(nxr::app::state::NewAgentSpec {
+            name: "Ada".into(),
+            role: Role::Custom,
+            category: Some("media".into()),
+            model: None,
+            skills: Some(vec!["brainstorming".into()]),
+        }),
+    )
+    .await;
+    let Action::AgentCreated(ada) = a else {
+        panic!("{a:?}")
+    };
+    assert_eq!(ada.skillset, ["brainstorming"]);
+    // A duplicate name is refused with the reason.
+    let a = run_effect(
+        &st,
+        &env,
+        &clock,
+        Effect::CreateAgent(nxr::app::state::NewAgentSpec {
+            name: "Ada".into(),
+            role: Role::Pm,
+            category: None,
+            model: None,
+            skills: None,
+        }),
+    )
+    .await;
+    assert!(
+        matches!(&a, Action::EffectFailed(t) if t.contains("already exists")),
+        "{a:?}"
+    );
+    // Notifications.
+    let id = notifications::add(
+        &st,
+        NewNotification {
+            kind: "scan".into(),
+            title: "t".into(),
+            body: String::new(),
+            agent_id: None,
+            payload: None,
+        },
+        &clock,
+    )
+    .await
+    .unwrap();
+    run_effect(&st, &env, &clock, Effect::MarkRead(id)).await;
+    assert_eq!(notifications::unread_count(&st).await.unwrap(), 0);
+}
+
+#[test]
+fn cli_agents_recommend_and_rescore() {
+    let h = common::Homes::new();
+    let run = |args: &[&str]| {
+        let out = h.nxr().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "nxr {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // No agents: an empty JSON list and a hint in text.
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&run(&["agents", "recommend", "--json"]))
+            .unwrap(),
+        serde_json::json!([])
+    );
+    assert!(run(&["agents", "recommend"]).contains("no agents yet"));
+    run(&[
+        "agents",
+        "create",
+        "--role",
+        "engineer",
+        "--name",
+        "eng",
+        "--model",
+        "meta-llama/llama-3.2-3b-instruct:free",
+    ]);
+    run(&["agents", "create", "--role", "pm", "--name", "pm1"]);
+    let best_eng: serde_json::Value = serde_json::from_str(&run(&[
+        "models",
+        "best-free",
+        "--role",
+        "engineer",
+        "--json",
+    ]))
+    .unwrap();
+    let best_eng = best_eng["pick"]["model_id"]
+        .as_str()
+        .expect("best-free pick")
+        .to_string();
+    let recs: serde_json::Value =
+        serde_json::from_str(&run(&["agents", "recommend", "--json"])).unwrap();
+    let eng = recs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent"] == "eng")
+        .unwrap();
+    assert_eq!(eng["role"], "engineer");
+    assert_eq!(
+        eng["current_model"],
+        "meta-llama/llama-3.2-3b-instruct:free"
+    );
+    assert_eq!(
+        eng["recommended_model"],
+        best_eng.as_str(),
+        "the same pick as `nxr models best-free`"
+    );
+    assert_eq!(eng["upgrade_available"], true);
+    let pm = recs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent"] == "pm1")
+        .unwrap();
+    assert_eq!(
+        pm["upgrade_available"], false,
+        "pm1 was created on the best free model"
+    );
+    let text = run(&["agents", "recommend"]);
+    assert!(
+        text.contains("eng")
+            && text.contains("upgrade available")
+            && text.contains("fails the role"),
+        "{text}"
+    );
+
+    // First rescore: both agents' recommendations are new; the upgradable one gets a notification.
+    let r1: serde_json::Value =
+        serde_json::from_str(&run(&["agents", "rescore", "--json"])).unwrap();
+    assert!(r1["rows_written"].as_u64().unwrap() > 0);
+    let changed: Vec<&str> = r1["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["eng", "pm1"]);
+    // Same catalog again: nothing changed.
+    let r2: serde_json::Value =
+        serde_json::from_str(&run(&["agents", "rescore", "--json"])).unwrap();
+    assert_eq!(r2["changed"], serde_json::json!([]));
+    assert_eq!(r2["previous_scored_at"], r1["scored_at"]);
+    assert!(run(&["agents", "rescore"]).contains("no agent's recommendation changed"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let notes = rt.block_on(async {
+        let st = nxr::domain::store::Store::open(&h.env()).await.unwrap();
+        notifications::list(&st, 10).await.unwrap()
+    });
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let up = notes[0].upgrade().expect("an upgrade notification");
+    assert_eq!(
+        (up.agent.as_str(), up.to_model.as_str()),
+        ("eng", best_eng.as_str())
+    );
+
+    // A database nxr cannot open: a clear error, non-zero exit.
+    let bad = common::Homes::new();
+    std::fs::write(bad.dir.path().join("nxr"), "a file, not a directory").unwrap();
+    let out = bad
+        .nxr()
+        .args(["agents", "recommend", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NXR_HOME"), "{err}");
+}

@@ -158,6 +158,27 @@ fn wizard_in_a_real_terminal_creates_an_agent_that_nxr_and_hermes_see() {
     let dash = s.wait_for("Agents (1)");
     assert!(dash.contains("tmux-eng"), "{dash}");
 
+    // Another process writes a notification: the watcher notices and the screen redraws on its own.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let st = nxr::domain::store::Store::open(&homes.env()).await.unwrap();
+        nxr::domain::notifications::add(
+            &st,
+            nxr::domain::notifications::NewNotification {
+                kind: "scan".into(),
+                title: "Background scan finished".into(),
+                body: String::new(),
+                agent_id: None,
+                payload: None,
+            },
+            &nxr::domain::clock::SystemClock,
+        )
+        .await
+        .unwrap();
+    });
+    let dash = s.wait_for("Background scan finished");
+    assert!(dash.contains("6 Notifications (1)"), "{dash}");
+
     // nxr and Hermes both see it.
     let out = homes
         .nxr()

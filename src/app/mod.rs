@@ -40,6 +40,12 @@ pub const WATCH: Duration = Duration::from_millis(750);
 
 /// Runs the TUI until the user quits. Called from a sync context; owns its tokio runtime.
 pub fn run(env: Env) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        color_eyre::eyre::bail!(
+            "`nxr` without a command opens the TUI, which needs a terminal; run it in one, or use a command such as `nxr agents list --json` (see `nxr --help`)"
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,7 +61,15 @@ async fn run_async(env: Env) -> Result<()> {
     let data = loader::load(&store, &env, &*clock, &catalog).await;
     let mut state = State::new(data);
 
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            color_eyre::eyre::bail!(
+                "cannot take over the terminal ({e}); run `nxr` in an interactive terminal, or use a command (`nxr --help`)"
+            );
+        }
+    };
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -20,7 +20,7 @@ fn table(recs: &[Recommendation]) -> String {
         .max(4);
     let w_cur = recs
         .iter()
-        .map(|r| r.current_model.chars().count() + score(r.current_score).len() + 3)
+        .map(|r| r.current_model.chars().count() + 19)
         .max()
         .unwrap_or(7)
         .max(7);
@@ -29,7 +29,13 @@ fn table(recs: &[Recommendation]) -> String {
         "NAME", "ROLE", "CURRENT", "RECOMMENDED"
     );
     for r in recs {
-        let current = format!("{} ({})", r.current_model, score(r.current_score));
+        let current = if r.current_passes {
+            format!("{} ({})", r.current_model, score(r.current_score))
+        } else if r.current_score.is_some() {
+            format!("{} (fails the role)", r.current_model)
+        } else {
+            format!("{} (not in catalog)", r.current_model)
+        };
         out.push_str(&format!(
             "{:<w_name$}  {:<9}  {:<w_cur$}  {} ({}){}\n",
             r.agent,

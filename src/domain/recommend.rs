@@ -3,6 +3,7 @@
 
 use crate::domain::agents::Agent;
 use crate::domain::catalog::Model;
+use crate::domain::notifications::{self, KIND_UPGRADE, NewNotification, UpgradePayload};
 use crate::domain::roles::Role;
 use crate::domain::scoring::{self, Health, PickSource, ScoringConfig};
 use serde::Serialize;
@@ -184,7 +185,8 @@ pub struct AgentRescore {
 }
 
 /// Rescores the catalog (writing `model_scores` through `domain::rescore`) and reports, per agent,
-/// whether its recommendation changed since the last rescore.
+/// whether its recommendation changed since the last rescore. An agent whose new recommendation is an
+/// upgrade gets an `upgrade` notification (Tab 6 can apply it).
 pub async fn rescore_agents(
     store: &crate::domain::store::Store,
     env: &crate::domain::env::Env,
@@ -205,7 +207,32 @@ pub async fn rescore_agents(
                 upgrade_available: r.upgrade_available,
             })
         })
-        .collect();
+        .collect::<Vec<AgentChange>>();
+    let clock = crate::domain::clock::FixedClock(now);
+    for c in changed.iter().filter(|c| c.upgrade_available) {
+        let payload = UpgradePayload {
+            agent: c.agent.clone(),
+            from_model: Some(c.current_model.clone()),
+            to_model: c.after.clone(),
+        };
+        let agent_id = crate::domain::agents::get_by_name(store, env, &c.agent)
+            .await
+            .ok()
+            .map(|a| a.id);
+        let new = NewNotification {
+            kind: KIND_UPGRADE.into(),
+            title: format!("{} can move to a better free model", c.agent),
+            body: format!(
+                "{} is now the best free model for the {} role; {} runs {}.",
+                c.after, c.role, c.agent, c.current_model
+            ),
+            agent_id,
+            payload: serde_json::to_string(&payload).ok(),
+        };
+        notifications::add(store, new, &clock)
+            .await
+            .map_err(crate::domain::rescore::ScoringError::from)?;
+    }
     Ok(AgentRescore {
         scored_at: report.scored_at,
         previous_scored_at: report.previous_scored_at,

@@ -13,6 +13,7 @@ use nxr::domain::skills;
 use nxr::domain::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const FREE: &str = "meta-llama/llama-3.3-70b-instruct:free";
 const PAID: &str = "openai/gpt-4o";
@@ -1111,4 +1112,226 @@ async fn with_no_free_model_in_the_catalog_the_agent_runs_on_a_local_qwen_throug
     assert_eq!(get("model.provider").as_deref(), Some("openrouter"));
     assert_eq!(get("model.base_url"), None);
     assert_eq!(get("auxiliary.free_only"), None);
+}
+
+// ------------------------------------------------------------------------------------------------------
+// Transactions: a real libSQL server, and concurrent callers on one store
+// ------------------------------------------------------------------------------------------------------
+
+/// `agent_model_history` rows of one agent: (from_model, to_model).
+async fn history(store: &Store, agent_id: i64) -> Vec<(Option<String>, String)> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT from_model, to_model FROM agent_model_history WHERE agent_id = ?1 ORDER BY id",
+            [agent_id],
+        )
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().await.unwrap() {
+        out.push((r.get(0).unwrap(), r.get(1).unwrap()));
+    }
+    out
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    let mut rows = store.conn().query(sql, ()).await.unwrap();
+    rows.next().await.unwrap().unwrap().get(0).unwrap()
+}
+
+/// Create, set_model, set_skills and delete against a real sqld, ten times in a row: every write commits
+/// whole and the very next statement sees it (no SQLITE_INTERRUPT or late ROLLBACK from a previous
+/// transaction racing it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_writes_on_a_real_libsql_server_commit_whole_every_time() {
+    let server = common::Sqld::start();
+    let env = server.env();
+    let store = Store::open(&env).await.unwrap();
+    assert!(store.is_remote());
+    store
+        .conn()
+        .execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON agent_model_history WHEN NEW.reason = 'refused' \
+             BEGIN SELECT RAISE(ABORT, 'history is read-only'); END",
+            (),
+        )
+        .await
+        .unwrap();
+    for i in 0..10 {
+        let name = format!("pm{i}");
+        let created = agents::create(&store, &env, new_agent(&name, Role::Pm, Some(FREE)))
+            .await
+            .unwrap_or_else(|e| panic!("iteration {i}: create: {e}"));
+        assert_eq!(created.model, FREE);
+        assert_eq!(history(&store, created.id).await, vec![(None, FREE.into())]);
+
+        let moved = agents::set_model(&store, &env, &name, PAID, "upgrade")
+            .await
+            .unwrap_or_else(|e| panic!("iteration {i}: set_model: {e}"));
+        assert_eq!(moved.model, PAID);
+        assert_eq!(
+            history(&store, created.id).await,
+            vec![(None, FREE.into()), (Some(FREE.into()), PAID.into())],
+            "iteration {i}"
+        );
+        assert_eq!(
+            hermes::get_config(&created.profile().config_path(), "model.default")
+                .unwrap()
+                .as_deref(),
+            Some(PAID)
+        );
+
+        // A write that fails half-way (the history insert after the UPDATE) rolls the UPDATE back, and
+        // the next statements on the shared connection are unaffected by that rollback.
+        let err = agents::set_model(&store, &env, &name, FREE, "refused")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("history is read-only"), "iteration {i}: {err}");
+        assert_eq!(
+            agents::get_by_name(&store, &env, &name)
+                .await
+                .unwrap()
+                .model,
+            PAID
+        );
+        assert_eq!(history(&store, created.id).await.len(), 2, "iteration {i}");
+
+        let wanted = vec!["coding".to_string(), "planning".to_string()];
+        let skilled = agents::set_skills(&store, &env, &name, &wanted)
+            .await
+            .unwrap_or_else(|e| panic!("iteration {i}: set_skills: {e}"));
+        assert_eq!(skilled.skillset, wanted);
+        assert_eq!(nxr_skill_dirs(&created.profile().dir), wanted);
+
+        agents::delete(&store, &env, &name)
+            .await
+            .unwrap_or_else(|e| panic!("iteration {i}: delete: {e}"));
+        assert!(!created.profile().dir.exists(), "iteration {i}");
+        assert!(agents::list(&store, &env).await.unwrap().is_empty());
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM agent_model_history").await,
+            0,
+            "iteration {i}: the history goes with the agent"
+        );
+    }
+    // A second connection to the server sees the same (empty) state: nothing was left uncommitted.
+    let other = Store::open(&env).await.unwrap();
+    assert_eq!(count(&other, "SELECT count(*) FROM agents").await, 0);
+}
+
+/// Eight callers creating different agents on ONE shared store at once (like the web server's threads and
+/// the TUI's tasks): all succeed, each agent's history row points at its own id, and a ninth caller whose
+/// database write fails undoes only its own disk work (not `profiles/`, which it created first).
+// A local database waiting for its lock blocks its worker thread: one worker per caller, plus spare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 12)]
+async fn eight_concurrent_creates_on_one_store_all_land_whole() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    store
+        .conn()
+        .execute(
+            "CREATE TRIGGER doomed BEFORE INSERT ON agents WHEN NEW.name = 'doomed' \
+             BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+            (),
+        )
+        .await
+        .unwrap();
+    // Another process holds the write lock, so every caller writes its profile and then queues for the
+    // database: their transactions overlap for sure.
+    let other = Store::open(&env).await.unwrap();
+    other.conn().execute("BEGIN IMMEDIATE", ()).await.unwrap();
+    let (env, store) = (std::sync::Arc::new(env), std::sync::Arc::new(store));
+    let spawn_create = |name: String, model: &'static str| {
+        let (env, store) = (env.clone(), store.clone());
+        tokio::spawn(async move {
+            agents::create(&store, &env, new_agent(&name, Role::Engineer, Some(model))).await
+        })
+    };
+    let profile_dir = |name: &str| {
+        hermes::profile_for(&env.hermes_home, Role::Engineer, name)
+            .unwrap()
+            .dir
+    };
+    // "doomed" goes first, so it is the one that creates `profiles/`.
+    let doomed = spawn_create("doomed".into(), FREE);
+    let dir = profile_dir("doomed");
+    tokio::task::block_in_place(|| {
+        common::wait_until("doomed's profile on disk", Duration::from_secs(10), || {
+            dir.is_dir()
+        })
+    });
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        tasks.push(spawn_create(
+            format!("eng{i}"),
+            if i % 2 == 0 { FREE } else { PAID },
+        ));
+    }
+    let dirs: Vec<PathBuf> = (0..8).map(|i| profile_dir(&format!("eng{i}"))).collect();
+    tokio::task::block_in_place(|| {
+        common::wait_until(
+            "all eight profiles on disk",
+            Duration::from_secs(10),
+            || dirs.iter().all(|d| d.is_dir()),
+        )
+    });
+    other.conn().execute("ROLLBACK", ()).await.unwrap();
+    let mut created = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let agent = t
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("eng{i} failed: {e}"));
+        assert_eq!(agent.name, format!("eng{i}"));
+        created.push(agent);
+    }
+    let err = doomed.await.unwrap().unwrap_err().to_string();
+    assert!(err.contains("refused for the test"), "{err}");
+    assert!(
+        !profile_dir("doomed").exists(),
+        "doomed's own profile is undone"
+    );
+    let listed = agents::list(&store, &env).await.unwrap();
+    assert_eq!(listed.len(), 8);
+    assert_eq!(
+        sorted(&listed.iter().map(|a| a.name.clone()).collect::<Vec<_>>()),
+        sorted(&(0..8).map(|i| format!("eng{i}")).collect::<Vec<_>>())
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM agent_model_history").await,
+        8
+    );
+    for a in &created {
+        assert_eq!(
+            history(&store, a.id).await,
+            vec![(None, a.model.clone())],
+            "{}: its own history row",
+            a.name
+        );
+        assert!(a.profile().config_path().is_file(), "{}", a.name);
+        assert_eq!(
+            hermes::get_config(&a.profile().config_path(), "model.default")
+                .unwrap()
+                .as_deref(),
+            Some(a.model.as_str())
+        );
+    }
+    let mut profiles: Vec<String> = std::fs::read_dir(env.hermes_home.join("profiles"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    profiles.sort();
+    assert_eq!(
+        profiles,
+        sorted(
+            &created
+                .iter()
+                .map(|a| a.hermes_profile.clone())
+                .collect::<Vec<_>>()
+        ),
+        "exactly 8 profile dirs, no temp dirs left"
+    );
 }

@@ -267,8 +267,11 @@ fn model_edits(env: &Env, choice: &ModelChoice) -> Vec<(String, ConfigValue)> {
 enum Undo {
     /// Put the file back as it was (`None` = it did not exist).
     RestoreFile(PathBuf, Option<Vec<u8>>),
-    /// Remove a directory nxr created.
+    /// Remove a directory nxr created and filled (a profile, a skill).
     RemoveDir(PathBuf),
+    /// Remove a directory nxr created on the way to something, if it is still empty: a concurrent
+    /// caller may have put its own work there since (`profiles/` holding another new agent).
+    RemoveEmptyDir(PathBuf),
     /// A directory moved aside: on undo move it back, on commit delete it.
     MovedAside { from: PathBuf, to: PathBuf },
 }
@@ -292,12 +295,18 @@ impl DiskTxn {
             cur = d.parent();
         }
         for d in missing.into_iter().rev() {
-            std::fs::create_dir(&d).map_err(|source| HermesError::Io {
-                action: "create the directory",
-                path: d.display().to_string(),
-                source,
-            })?;
-            self.undo.push(Undo::RemoveDir(d));
+            match std::fs::create_dir(&d) {
+                Ok(()) => self.undo.push(Undo::RemoveEmptyDir(d)),
+                // Someone else (a concurrent create) made it meanwhile: fine, and not ours to undo.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+                Err(source) => {
+                    return Err(HermesError::Io {
+                        action: "create the directory",
+                        path: d.display().to_string(),
+                        source,
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -404,6 +413,9 @@ impl DiskTxn {
                 }
                 Undo::RemoveDir(dir) => {
                     let _ = std::fs::remove_dir_all(&dir);
+                }
+                Undo::RemoveEmptyDir(dir) => {
+                    let _ = std::fs::remove_dir(&dir);
                 }
                 Undo::MovedAside { from, to } => {
                     let _ = std::fs::remove_dir_all(&from);
@@ -726,57 +738,50 @@ async fn insert_row(
     let now = crate::domain::clock::to_db(chrono::Utc::now());
     let skillset_json =
         serde_json::to_string(skillset).map_err(|e| AgentError::Other(e.to_string()))?;
-    let tx = store.conn().transaction().await?;
-    let step = async {
-        tx.execute(
-            "INSERT INTO agents (name, model, provider, status, created_at, updated_at, role, skillset, \
-             model_score, model_auto_assigned, workspace_id, is_default) \
-             VALUES (?1, ?2, ?3, 'active', ?4, ?4, ?5, ?6, ?7, ?8, 'default', ?9)",
-            params![
-                name,
-                choice.id.as_str(),
-                choice.provider.as_str(),
-                now.as_str(),
-                role.as_str(),
-                skillset_json.as_str(),
-                choice.score,
-                i64::from(auto),
-                i64::from(is_default)
-            ],
-        )
-        .await?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
-             VALUES (?1, NULL, ?2, ?3, ?4)",
-            params![
-                id,
-                choice.id.as_str(),
-                if auto {
-                    "created: best free model for the role"
-                } else {
-                    "created: chosen by the user"
-                },
-                now.as_str()
-            ],
-        )
-        .await?;
-        Ok::<i64, libsql::Error>(id)
-    }
-    .await;
-    match step {
-        Ok(id) => {
-            tx.commit().await?;
+    // One transaction on a connection of its own: `last_insert_rowid()` must be read on the connection
+    // that ran the INSERT, and the shared connection may be running other callers' statements.
+    let outcome = store
+        .in_transaction(|conn| async move {
+            conn.execute(
+                "INSERT INTO agents (name, model, provider, status, created_at, updated_at, role, skillset, \
+                 model_score, model_auto_assigned, workspace_id, is_default) \
+                 VALUES (?1, ?2, ?3, 'active', ?4, ?4, ?5, ?6, ?7, ?8, 'default', ?9)",
+                params![
+                    name,
+                    choice.id.as_str(),
+                    choice.provider.as_str(),
+                    now.as_str(),
+                    role.as_str(),
+                    skillset_json.as_str(),
+                    choice.score,
+                    i64::from(auto),
+                    i64::from(is_default)
+                ],
+            )
+            .await?;
+            let id = conn.last_insert_rowid();
+            conn.execute(
+                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
+                 VALUES (?1, NULL, ?2, ?3, ?4)",
+                params![
+                    id,
+                    choice.id.as_str(),
+                    if auto {
+                        "created: best free model for the role"
+                    } else {
+                        "created: chosen by the user"
+                    },
+                    now.as_str()
+                ],
+            )
+            .await?;
             Ok(id)
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            if e.to_string().contains("UNIQUE") {
-                Err(AgentError::Duplicate(name.to_string()))
-            } else {
-                Err(e.into())
-            }
-        }
+        })
+        .await;
+    match outcome {
+        Ok(id) => Ok(id),
+        Err(e) if e.to_string().contains("UNIQUE") => Err(AgentError::Duplicate(name.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -820,10 +825,10 @@ pub async fn set_model_choice(
         return Err(e.into());
     }
     let now = crate::domain::clock::to_db(chrono::Utc::now());
-    let result = async {
-        let tx = store.conn().transaction().await?;
-        let step = async {
-            tx.execute(
+    let (agent_id, from_model) = (agent.id, agent.model.as_str());
+    let result = store
+        .in_transaction(|conn| async move {
+            conn.execute(
                 "UPDATE agents SET model = ?1, provider = ?2, model_score = ?3, model_auto_assigned = ?4, \
                  updated_at = ?5 WHERE id = ?6",
                 params![
@@ -832,34 +837,25 @@ pub async fn set_model_choice(
                     choice.score,
                     i64::from(auto_assigned),
                     now.as_str(),
-                    agent.id
+                    agent_id
                 ],
             )
             .await?;
-            tx.execute(
+            conn.execute(
                 "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
-                    agent.id,
-                    agent.model.as_str(),
+                    agent_id,
+                    from_model,
                     choice.id.as_str(),
                     reason,
                     now.as_str()
                 ],
             )
             .await?;
-            Ok::<(), libsql::Error>(())
-        }
+            Ok(())
+        })
         .await;
-        match step {
-            Ok(()) => tx.commit().await,
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-        }
-    }
-    .await;
     match result {
         Ok(()) => {
             disk.commit();
@@ -963,9 +959,27 @@ pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent,
         disk.rollback();
         return Err(e.into());
     }
+    // The row and everything pointing at it go together, in one transaction. The dependants are
+    // handled explicitly (as the foreign keys' CASCADE / SET NULL would) because a remote database's
+    // connection does not necessarily enforce foreign keys.
+    let id = agent.id;
     let result = store
-        .conn()
-        .execute("DELETE FROM agents WHERE id = ?1", params![agent.id])
+        .in_transaction(|conn| async move {
+            conn.execute(
+                "DELETE FROM agent_model_history WHERE agent_id = ?1",
+                params![id],
+            )
+            .await?;
+            for table in ["usage_events", "notifications"] {
+                conn.execute(
+                    &format!("UPDATE {table} SET agent_id = NULL WHERE agent_id = ?1"),
+                    params![id],
+                )
+                .await?;
+            }
+            conn.execute("DELETE FROM agents WHERE id = ?1", params![id])
+                .await
+        })
         .await;
     match result {
         Ok(_) => {

@@ -63,11 +63,7 @@ pub struct FakeServer {
 impl FakeServer {
     pub fn start() -> FakeServer {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
-        let port = server
-            .server_addr()
-            .to_ip()
-            .expect("ip listener")
-            .port();
+        let port = server.server_addr().to_ip().expect("ip listener").port();
         let script = Arc::new(Mutex::new(Script::default()));
         let (srv, sc) = (server.clone(), script.clone());
         let thread = std::thread::spawn(move || {
@@ -83,7 +79,12 @@ impl FakeServer {
                         headers: req
                             .headers()
                             .iter()
-                            .map(|h| (h.field.to_string().to_ascii_lowercase(), h.value.to_string()))
+                            .map(|h| {
+                                (
+                                    h.field.to_string().to_ascii_lowercase(),
+                                    h.value.to_string(),
+                                )
+                            })
                             .collect(),
                         body,
                     });
@@ -93,11 +94,14 @@ impl FakeServer {
                         None => None,
                     }
                 };
-                let reply = reply.unwrap_or_else(|| Reply::json(404, r#"{"error":{"code":404,"message":"Not Found"}}"#));
+                let reply = reply.unwrap_or_else(|| {
+                    Reply::json(404, r#"{"error":{"code":404,"message":"Not Found"}}"#)
+                });
                 if !reply.delay.is_zero() {
                     std::thread::sleep(reply.delay);
                 }
-                let mut resp = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+                let mut resp =
+                    tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
                 for (k, v) in reply.headers {
                     if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
                         resp.add_header(h);
@@ -229,4 +233,82 @@ pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// A real libSQL server (sqld) on a free loopback port, with its data in a temp dir; killed on drop.
+pub struct Sqld {
+    child: std::process::Child,
+    pub port: u16,
+    /// `http://127.0.0.1:<port>`, for `Store::open_remote` or `Env::db_url`.
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Sqld {
+    /// Starts sqld and waits until it answers `/health`.
+    pub fn start() -> Sqld {
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+            l.local_addr().expect("addr").port()
+        };
+        let child = Command::new(sqld_bin())
+            .arg("--db-path")
+            .arg(dir.path().join("data.sqld"))
+            .arg("--http-listen-addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sqld");
+        let sqld = Sqld {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        wait_until("sqld to answer /health", Duration::from_secs(30), || {
+            sqld_health_ok(port)
+        });
+        sqld
+    }
+
+    /// Temp homes next to the server's data, with `db_url` pointing at this server.
+    pub fn env(&self) -> nxr::domain::env::Env {
+        let mut env = nxr::domain::env::Env::for_dirs(
+            self.dir.path().join("nxr"),
+            self.dir.path().join("hermes"),
+        );
+        env.db_url = Some(self.url.clone());
+        env.db_token = None;
+        env
+    }
+}
+
+fn sqld_health_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(n) => String::from_utf8_lossy(&buf[..n]).contains(" 200"),
+        Err(_) => false,
+    }
+}
+
+impl Drop for Sqld {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -154,6 +154,7 @@ fn full_data() -> AppData {
                 today: 24,
                 last_7d: 140,
                 last_30d: 410,
+                last_at: Some(to_db(now() - Duration::minutes(3))),
             },
             budget::AgentUsage {
                 agent_id: Some(1),
@@ -161,6 +162,7 @@ fn full_data() -> AppData {
                 today: 10,
                 last_7d: 61,
                 last_30d: 230,
+                last_at: Some(to_db(now() - Duration::minutes(40))),
             },
             budget::AgentUsage {
                 agent_id: Some(3),
@@ -168,6 +170,7 @@ fn full_data() -> AppData {
                 today: 4,
                 last_7d: 30,
                 last_30d: 95,
+                last_at: Some(to_db(now() - Duration::hours(2))),
             },
         ],
         rate_limits: vec![RateLimitEvent {
@@ -1336,4 +1339,37 @@ fn cli_agents_recommend_and_rescore() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("NXR_HOME"), "{err}");
+}
+
+#[test]
+fn no_color_draws_without_colours_but_keeps_the_selection_visible() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Models)]);
+    let coloured = render(&s, 100, 30);
+    assert!(
+        coloured
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.fg != ratatui::style::Color::Reset)
+    );
+    s.no_color = true;
+    let plain = render(&s, 100, 30);
+    let buf = plain.backend().buffer();
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset)
+    );
+    assert!(
+        buf.content
+            .iter()
+            .any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED))
+    );
+    assert_eq!(
+        plain.backend().to_string(),
+        coloured.backend().to_string(),
+        "same text"
+    );
 }

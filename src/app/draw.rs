@@ -70,6 +70,13 @@ pub fn draw(state: &State, frame: &mut Frame) {
     if state.show_help {
         draw_help(state, frame, area);
     }
+    if state.no_color {
+        let buf = frame.buffer_mut();
+        for cell in buf.content.iter_mut() {
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
+    }
 }
 
 fn draw_tab_bar(state: &State, frame: &mut Frame, area: Rect) {

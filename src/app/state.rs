@@ -397,6 +397,8 @@ pub struct State {
     pub effects: Vec<Effect>,
     /// Whether something changed since the last draw.
     pub dirty: bool,
+    /// NO_COLOR is set: draw with attributes (bold, reverse) only.
+    pub no_color: bool,
 }
 
 impl State {
@@ -422,6 +424,7 @@ impl State {
             notifications: NotificationsTab::default(),
             effects: Vec::new(),
             dirty: true,
+            no_color: false,
             data,
         }
     }

@@ -57,6 +57,8 @@ pub struct AgentUsage {
     pub today: u64,
     pub last_7d: u64,
     pub last_30d: u64,
+    /// The newest request in the last 30 days.
+    pub last_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -188,7 +190,8 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
             "SELECT u.agent_id, a.name,
                     SUM(CASE WHEN u.occurred_at >= ?1 THEN u.requests ELSE 0 END),
                     SUM(CASE WHEN u.occurred_at >= ?2 THEN u.requests ELSE 0 END),
-                    SUM(u.requests)
+                    SUM(u.requests),
+                    MAX(u.occurred_at)
              FROM usage_events u LEFT JOIN agents a ON a.id = u.agent_id
              WHERE u.occurred_at >= ?3 AND u.occurred_at <= ?4
              GROUP BY u.agent_id, a.name
@@ -208,6 +211,7 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
             today: v(2)?,
             last_7d: v(3)?,
             last_30d: v(4)?,
+            last_at: row.get::<Option<String>>(5)?,
         });
     }
 

@@ -115,8 +115,15 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
     let rows = d.agents.iter().map(|a| {
         let rec = d.recommendation_for(&a.name);
         let score = rec
-            .and_then(|r| r.current_score)
-            .map(|s| s.to_string())
+            .and_then(|r| {
+                r.current_score.map(|s| {
+                    if r.current_passes {
+                        s.to_string()
+                    } else {
+                        "✗".to_string()
+                    }
+                })
+            })
             .or_else(|| a.model_score.map(|s| s.to_string()))
             .unwrap_or_else(|| "—".into());
         let upgrade = rec.is_some_and(|r| r.upgrade_available);
@@ -127,7 +134,14 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
             Cell::from(Line::from(score).right_aligned()),
             Cell::from(if upgrade { "▲ upgrade" } else { "" })
                 .style(Style::default().fg(Color::Yellow)),
-            Cell::from(ago(d.now, &a.updated_at)),
+            Cell::from(
+                d.budget
+                    .as_ref()
+                    .and_then(|b| b.per_agent.iter().find(|u| u.agent_id == Some(a.id)))
+                    .and_then(|u| u.last_at.as_deref())
+                    .map(|t| ago(d.now, t))
+                    .unwrap_or_else(|| "no requests yet".into()),
+            ),
         ])
     });
     frame.render_widget(
@@ -139,11 +153,11 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
                 Constraint::Fill(1),
                 Constraint::Length(5),
                 Constraint::Length(9),
-                Constraint::Length(12),
+                Constraint::Length(15),
             ],
         )
         .header(
-            Row::new(vec!["name", "role", "model", "score", "", "last change"])
+            Row::new(vec!["name", "role", "model", "score", "", "last activity"])
                 .style(Style::default().add_modifier(Modifier::UNDERLINED)),
         )
         .block(

@@ -290,7 +290,10 @@ pub fn parse_params(text: &str) -> Option<Params> {
     let mut total = None;
     let mut active = None;
     for tok in lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
-        let tok = tok.trim_start_matches('.').trim_end_matches('.');
+        let b = tok.as_bytes();
+        let start = b.iter().position(|c| *c != b'.').unwrap_or(b.len());
+        let end = b.iter().rposition(|c| *c != b'.').map_or(start, |e| e + 1);
+        let tok = &tok[start..end.max(start)];
         if tok.is_empty() || !tok.bytes().any(|b| b.is_ascii_digit()) {
             continue;
         }
@@ -397,15 +400,43 @@ struct Features {
 }
 
 /// A price string that means zero (the same rule as `Model::is_free`, with a fast path for "0").
+/// `str::trim`, skipping the work when both ends are plain ASCII non-space (the usual case).
+fn trim_fast(s: &str) -> &str {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l))
+            if f.is_ascii()
+                && l.is_ascii()
+                && !f.is_ascii_whitespace()
+                && !l.is_ascii_whitespace() =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
 fn price_is_zero(p: &str) -> bool {
-    let p = p.trim();
-    p == "0" || matches!(p.parse::<f64>(), Ok(v) if v == 0.0)
+    let p = trim_fast(p);
+    if p == "0" {
+        return true;
+    }
+    // Plain decimals ("0.0000002", "0.000") are answered without float parsing; anything else
+    // (exponents, signs, odd text) goes through the same parse as `Model::is_free`.
+    let plain = p.len() <= 64
+        && p.bytes().any(|b| b.is_ascii_digit())
+        && p.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && p.bytes().filter(|b| *b == b'.').count() <= 1;
+    if plain {
+        return p.bytes().all(|b| b == b'0' || b == b'.');
+    }
+    matches!(p.parse::<f64>(), Ok(v) if v == 0.0)
 }
 
 /// (is_free, is_router) with the rules of [`Model::is_free`] / [`Model::is_router`], computed once.
 fn free_and_router(m: &Model) -> (bool, bool) {
     let is_router = crate::domain::catalog::ROUTER_IDS.contains(&m.id.as_str())
-        || m.prompt_price.trim() == "-1";
+        || trim_fast(&m.prompt_price) == "-1";
     let is_free = m.id.ends_with(":free")
         || (!is_router && price_is_zero(&m.prompt_price) && price_is_zero(&m.completion_price));
     (is_free, is_router)
@@ -999,6 +1030,30 @@ mod tests {
         assert_eq!(p("deepseek-v3.2"), None);
         assert_eq!(p("qwen3-235b-a22b-2507"), Some((235_000, Some(22_000))));
         assert_eq!(p("kimi-k2"), None);
+    }
+
+    #[test]
+    fn zero_prices_match_the_catalog_rule() {
+        for p in [
+            "0",
+            "0.0",
+            "0.000",
+            " 0 ",
+            "00",
+            "0.0000002",
+            "1",
+            "-1",
+            "1e-400",
+            "0e5",
+            "abc",
+            "",
+            ".",
+            "-0",
+            "+0.0",
+        ] {
+            let by_parse = matches!(p.trim().parse::<f64>(), Ok(v) if v == 0.0);
+            assert_eq!(price_is_zero(p), by_parse, "{p:?}");
+        }
     }
 
     #[test]

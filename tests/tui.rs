@@ -1373,3 +1373,25 @@ fn no_color_draws_without_colours_but_keeps_the_selection_visible() {
         "same text"
     );
 }
+
+#[test]
+fn budget_gauge_turns_yellow_at_70_and_red_at_90_and_100_percent() {
+    let gauge_fg = |used: u64| {
+        let mut d = full_data();
+        let b = d.budget.as_mut().unwrap();
+        b.used_today = used;
+        let mut s = State::new(d);
+        apply(&mut s, [Action::GoTab(Tab::Budget)]);
+        let t = render(&s, 100, 30);
+        // The first cell inside the gauge (row 2, column 1) is part of the filled bar.
+        let cell = t.backend().buffer()[(1, 2)].clone();
+        (cell.fg, t.backend().to_string())
+    };
+    use ratatui::style::Color;
+    assert_eq!(gauge_fg(34).0, Color::Green);
+    assert_eq!(gauge_fg(35).0, Color::Yellow);
+    assert_eq!(gauge_fg(45).0, Color::Red);
+    let (fg, text) = gauge_fg(50);
+    assert_eq!(fg, Color::Red);
+    assert!(text.contains("limit reached, resets 00:00"), "{text}");
+}

@@ -22,7 +22,7 @@ pub use update::update;
 use crate::domain::clock::{self, SharedClock};
 use crate::domain::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{agents, hermes, notifications, recommend, watch};
+use crate::domain::{agents, gateway, hermes, notifications, recommend, watch};
 use color_eyre::Result;
 use loader::CatalogPart;
 use ratatui::crossterm::event::{
@@ -360,6 +360,9 @@ async fn event_loop(
             Some(a) = act_rx.recv() => lp.dispatch(state, a),
             _ = tick.tick() => {
                 state.data.now = clock.now();
+                // The gateway may stop without touching its files: look at the process every tick.
+                state.data.gateway =
+                    gateway::status(&lp.env.hermes_home, state.data.gateway.model.clone());
                 lp.dispatch(state, Action::Tick);
                 // Relative times and uptime move once a second.
                 state.dirty = true;

@@ -11,16 +11,17 @@ pub fn page_rows(state: &State) -> usize {
 }
 
 pub fn update(state: &mut State, action: Action) -> Option<Action> {
-    state.dirty = true;
+    // Every action but the tick changes what is on screen; the runtime redraws after a tick itself
+    // (relative times move), coalesced with everything else into at most one frame per FRAME.
+    if !matches!(action, Action::Tick) {
+        state.dirty = true;
+    }
     match action {
         Action::Quit => {
             state.should_quit = true;
             None
         }
-        Action::Tick => {
-            state.dirty = false;
-            None
-        }
+        Action::Tick => None,
         Action::Resize { width, height } => {
             state.size = (width, height);
             None

@@ -15,7 +15,9 @@ struct Session {
 
 impl Session {
     fn start(homes: &common::Homes) -> Session {
-        let name = format!("nxr-e2e-{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("nxr-e2e-{}-{n}", std::process::id());
         let c = homes.nxr();
         let mut env_args: Vec<String> = Vec::new();
         for (k, v) in c.get_envs() {
@@ -237,4 +239,57 @@ fn wizard_in_a_real_terminal_creates_an_agent_that_nxr_and_hermes_see() {
     s.wait_for("/ filter");
     s.keys(&["q"]);
     common::wait_until("nxr to exit", Duration::from_secs(10), || !s.alive());
+}
+
+/// Kills the child on drop (a failed assertion must not leave a gateway running).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn dashboard_follows_the_real_hermes_gateway() {
+    let homes = common::Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).unwrap();
+    std::fs::write(
+        homes.hermes_home().join("config.yaml"),
+        "model:\n  default: openai/gpt-oss-20b:free\n  provider: openrouter\n",
+    )
+    .unwrap();
+    let mut gw = Child(
+        Command::new(common::hermes_bin())
+            .args(["gateway", "run"])
+            .env("HERMES_HOME", homes.hermes_home())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("hermes gateway run starts"),
+    );
+    let state_file = homes.hermes_home().join("gateway_state.json");
+    common::wait_until(
+        "the gateway to report running",
+        Duration::from_secs(60),
+        || {
+            std::fs::read_to_string(&state_file).is_ok_and(|s| {
+                s.contains(r#""gateway_state":"running""#)
+                    || s.contains(r#""gateway_state": "running""#)
+            })
+        },
+    );
+    let pid = gw.0.id();
+
+    let s = Session::start(&homes);
+    let dash = s.wait_for("● running");
+    assert!(dash.contains(&format!("pid     {pid}")), "{dash}");
+    assert!(dash.contains("openai/gpt-oss-20b:free"), "{dash}");
+    assert!(dash.contains("uptime  "), "{dash}");
+
+    // The gateway stops: the dashboard says so without any key press.
+    let _ = gw.0.kill();
+    let _ = gw.0.wait();
+    s.wait_for("○ stopped");
 }

@@ -141,7 +141,11 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
 }
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let detail_w = if area.width >= 120 { 46 } else { 40 };
+    let detail_w = match area.width {
+        120.. => 46,
+        100.. => 40,
+        _ => 32,
+    };
     let [left, right] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(detail_w)]).areas(area);
     let m = &state.models;
@@ -256,10 +260,12 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
         .iter()
         .map(|r| scoring::score(model, *r, &state.data.health, &state.data.cfg))
         .collect();
+    // role, total, then sub-scores; narrow panes keep the first five columns.
+    let cols = if scores_area.width >= 38 { 7 } else { 5 };
     let rows = scores.iter().map(|s| {
         let sub = &s.sub;
         let n = |v: u32| format!("{v:>4}");
-        let mut row = Row::new(vec![
+        let mut cells = vec![
             s.role.as_str().to_string(),
             if s.passes {
                 n(s.total)
@@ -271,30 +277,22 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
             n(sub.tools),
             n(sub.recency),
             n(sub.reliability),
-        ]);
+        ];
+        cells.truncate(cols);
+        let mut row = Row::new(cells);
         if !s.passes {
             row = row.style(Style::default().fg(Color::DarkGray));
         }
         row
     });
+    let mut header = vec!["role", " tot", " ctx", " cap", "tool", " new", " rel"];
+    header.truncate(cols);
+    let mut widths = vec![Constraint::Length(8)];
+    widths.extend(std::iter::repeat_n(Constraint::Length(4), cols - 1));
     frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(8),
-                Constraint::Length(4),
-                Constraint::Length(4),
-                Constraint::Length(4),
-                Constraint::Length(4),
-                Constraint::Length(4),
-                Constraint::Length(4),
-            ],
-        )
-        .header(
-            Row::new(vec!["role", " tot", " ctx", " cap", "tool", " new", " rel"])
-                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
-        )
-        .column_spacing(1),
+        Table::new(rows, widths)
+            .header(Row::new(header).style(Style::default().add_modifier(Modifier::UNDERLINED)))
+            .column_spacing(1),
         scores_area,
     );
     // Why: the reasons for the first role this model fails, or the engineer role's reasons.

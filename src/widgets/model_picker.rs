@@ -430,6 +430,8 @@ impl ModelPicker {
         let hl = Style::default()
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD);
+        // Narrow terminals: the id matters most, the name goes.
+        let show_name = table_area.width >= 64;
         let rows = self
             .matched
             .iter()
@@ -448,7 +450,11 @@ impl ModelPicker {
                     .collect();
                 let mut row = Row::new(vec![
                     Cell::from(highlighted(&m.id(), &id_hl, hl)),
-                    Cell::from(highlighted(&m.name(), &name_hl, hl)),
+                    if show_name {
+                        Cell::from(highlighted(&m.name(), &name_hl, hl))
+                    } else {
+                        Cell::from("")
+                    },
                     Cell::from(Line::from(short_tokens(m.context_length)).right_aligned()),
                     Cell::from(Line::from(price_label(m)).right_aligned()),
                     Cell::from(format!(
@@ -466,7 +472,7 @@ impl ModelPicker {
             rows,
             [
                 Constraint::Fill(3),
-                Constraint::Fill(1),
+                Constraint::Fill(if show_name { 1 } else { 0 }),
                 Constraint::Length(5),
                 Constraint::Length(7),
                 Constraint::Length(3),

@@ -1395,3 +1395,22 @@ fn budget_gauge_turns_yellow_at_70_and_red_at_90_and_100_percent() {
     assert_eq!(fg, Color::Red);
     assert!(text.contains("limit reached, resets 00:00"), "{text}");
 }
+
+#[test]
+fn hostile_model_names_cannot_inject_terminal_escapes() {
+    let mut models = fixture_models();
+    models[0].name = "Evil \u{1b}]0;pwned\u{7} \u{1b}[2J model".into();
+    models[1].description = "\u{1b}[31mred".into();
+    let mut s = State::new(AppData::empty(now(), models));
+    apply(&mut s, [Action::GoTab(Tab::Models)]);
+    for (w, h) in [(100, 30), (200, 60)] {
+        let t = render(&s, w, h);
+        let buf = t.backend().buffer();
+        assert!(
+            buf.content
+                .iter()
+                .all(|c| !c.symbol().chars().any(char::is_control))
+        );
+        assert!(t.backend().to_string().contains("Evil"));
+    }
+}

@@ -70,6 +70,13 @@ pub fn draw(state: &State, frame: &mut Frame) {
     if state.show_help {
         draw_help(state, frame, area);
     }
+    // Text from the catalog, config.yaml or the database never reaches the terminal as control
+    // characters (no escape-sequence injection through a hostile model name).
+    for cell in frame.buffer_mut().content.iter_mut() {
+        if cell.symbol().chars().any(char::is_control) {
+            cell.set_symbol("�");
+        }
+    }
     if state.no_color {
         let buf = frame.buffer_mut();
         for cell in buf.content.iter_mut() {

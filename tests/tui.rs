@@ -1414,3 +1414,27 @@ fn hostile_model_names_cannot_inject_terminal_escapes() {
         assert!(t.backend().to_string().contains("Evil"));
     }
 }
+
+#[test]
+fn wizard_leaves_a_fallback_pick_to_the_domain() {
+    // A catalog where no free model qualifies for the engineer role: the pick is a fallback.
+    let models: Vec<Model> = fixture_models()
+        .into_iter()
+        .filter(|m| !m.is_free())
+        .collect();
+    let mut s = State::new(AppData::empty(now(), models));
+    apply(
+        &mut s,
+        [Action::GoTab(Tab::Create), Action::Down, Action::Confirm],
+    );
+    let pick = s.create.pick.clone().unwrap();
+    assert_ne!(pick.source, scoring::PickSource::Ranked, "{pick:?}");
+    assert!(screen(&s, 100, 30).contains(&pick.model_id));
+    apply(&mut s, [Action::Confirm, Action::Confirm]);
+    apply(&mut s, typed("fallback"));
+    apply(&mut s, [Action::Confirm, Action::Confirm]);
+    let Some(Effect::CreateAgent(spec)) = s.effects.first() else {
+        panic!("no create")
+    };
+    assert_eq!(spec.model, None, "the domain resolves the fallback chain");
+}

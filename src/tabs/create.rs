@@ -165,14 +165,18 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
     None
 }
 
-/// What the wizard will ask the domain to create.
+/// What the wizard will ask the domain to create. A fallback recommendation (the `openrouter/free`
+/// router or a local Ollama model) is left to the domain, which resolves the fallback chain itself.
 pub fn spec(w: &Wizard) -> NewAgentSpec {
     let cat = w.category();
+    let fallback = w.pick.as_ref().is_some_and(|p| {
+        p.source != PickSource::Ranked && w.model.as_deref() == Some(p.model_id.as_str())
+    });
     NewAgentSpec {
         name: w.name_text(),
         role: cat.role(),
         category: cat.template().map(str::to_string),
-        model: w.model.clone(),
+        model: if fallback { None } else { w.model.clone() },
         skills: Some(w.skills.chosen()),
     }
 }
@@ -383,7 +387,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 )),
                 Line::from(format!(
                     "Model     {}",
-                    s.model.as_deref().unwrap_or("(best free)")
+                    s.model
+                        .as_deref()
+                        .or(w.model.as_deref())
+                        .unwrap_or("(best free for the role)")
                 )),
                 Line::from(format!(
                     "Skills    {} · {}",

@@ -78,6 +78,24 @@ fn bench_scoring() {
         ms(min),
         ms(median)
     );
+    // The catalog prepared once (features extracted), then ranked per request, as the TUI and the
+    // web server can do.
+    let t = Instant::now();
+    let prepared = scoring::Prepared::new(&models, &health, &cfg);
+    let prep = t.elapsed();
+    let mut samples = Vec::new();
+    for _ in 0..15 {
+        let t = Instant::now();
+        black_box(prepared.best_free_all(&[]));
+        samples.push(t.elapsed());
+    }
+    let (min, median) = stats(samples);
+    println!(
+        "  the same on a prepared catalog: prepare once {}, then best free per role min {}, median {}",
+        ms(prep),
+        ms(min),
+        ms(median)
+    );
     let mut samples = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();

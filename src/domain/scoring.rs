@@ -851,17 +851,28 @@ fn best_indices(
     health: &Health,
     cfg: &ScoringConfig,
 ) -> Vec<Option<usize>> {
+    let feats = models.iter().enumerate().filter_map(|(i, m)| {
+        // Cheap exclusion before the full feature extraction.
+        let fr = free_and_router(m);
+        pool.admits(fr.0)
+            .then(|| (i, features_with(m, fr, health, cfg)))
+    });
+    best_of(models, feats, roles, cfg)
+}
+
+/// The best (index) per role among already extracted features, in ranking order.
+fn best_of<F: std::borrow::Borrow<Features>>(
+    models: &[Model],
+    feats: impl Iterator<Item = (usize, F)>,
+    roles: &[Role],
+    cfg: &ScoringConfig,
+) -> Vec<Option<usize>> {
     let rcs: Vec<RoleCtx> = roles.iter().map(|r| RoleCtx::new(*r, cfg)).collect();
     let mut best: Vec<Option<(usize, u32, u64)>> = vec![None; roles.len()];
-    for (i, m) in models.iter().enumerate() {
-        // Cheap exclusions before the full feature extraction.
-        let fr = free_and_router(m);
-        if !pool.admits(fr.0) {
-            continue;
-        }
-        let f = features_with(m, fr, health, cfg);
+    for (i, f) in feats {
+        let f = f.borrow();
         for (slot, rc) in best.iter_mut().zip(&rcs) {
-            let q = rc.quick(&f);
+            let q = rc.quick(f);
             if !q.passes {
                 continue;
             }
@@ -870,7 +881,7 @@ fn best_indices(
                 Some((j, total, ctx)) => {
                     (q.total, f.context)
                         .cmp(&(*total, *ctx))
-                        .then_with(|| models[*j].id.cmp(&m.id))
+                        .then_with(|| models[*j].id.cmp(&models[i].id))
                         == Ordering::Greater
                 }
             };
@@ -880,6 +891,65 @@ fn best_indices(
         }
     }
     best.into_iter().map(|b| b.map(|x| x.0)).collect()
+}
+
+/// A catalog with every model's features extracted once, for callers that rank the same catalog
+/// many times (the TUI per keystroke, the web server per request). Same answers as the free
+/// functions [`best_free`] / [`best_free_all`] / [`best_paid`] with the same health and config.
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    models: &'a [Model],
+    health: &'a Health,
+    cfg: &'a ScoringConfig,
+    feats: Vec<Features>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(models: &'a [Model], health: &'a Health, cfg: &'a ScoringConfig) -> Prepared<'a> {
+        let feats = models.iter().map(|m| features(m, health, cfg)).collect();
+        Prepared {
+            models,
+            health,
+            cfg,
+            feats,
+        }
+    }
+
+    fn best(&self, roles: &[Role], pool: Pool) -> Vec<Option<usize>> {
+        let feats = self
+            .feats
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| pool.admits(f.is_free));
+        best_of(self.models, feats, roles, self.cfg)
+    }
+
+    pub fn best_free(&self, role: Role, ollama_models: &[String]) -> Pick {
+        match self.best(&[role], Pool::Free)[0] {
+            Some(i) => ranked_pick(&self.models[i], role, self.health, self.cfg),
+            None => fallback_pick(self.models, role, ollama_models),
+        }
+    }
+
+    pub fn best_free_all(&self, ollama_models: &[String]) -> Vec<(Role, Pick)> {
+        let idx = self.best(&Role::ALL, Pool::Free);
+        Role::ALL
+            .iter()
+            .zip(idx)
+            .map(|(role, i)| {
+                let pick = match i {
+                    Some(i) => ranked_pick(&self.models[i], *role, self.health, self.cfg),
+                    None => fallback_pick(self.models, *role, ollama_models),
+                };
+                (*role, pick)
+            })
+            .collect()
+    }
+
+    pub fn best_paid(&self, role: Role) -> Option<Pick> {
+        self.best(&[role], Pool::Paid)[0]
+            .map(|i| ranked_pick(&self.models[i], role, self.health, self.cfg))
+    }
 }
 
 fn ranked_pick(m: &Model, role: Role, health: &Health, cfg: &ScoringConfig) -> Pick {
@@ -1053,6 +1123,28 @@ mod tests {
         ] {
             let by_parse = matches!(p.trim().parse::<f64>(), Ok(v) if v == 0.0);
             assert_eq!(price_is_zero(p), by_parse, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn prepared_gives_the_same_picks() {
+        let models = crate::domain::catalog::embedded().models;
+        let health = Health::default();
+        let cfg = ScoringConfig::for_catalog(&models, chrono::Utc::now());
+        let prepared = Prepared::new(&models, &health, &cfg);
+        assert_eq!(
+            prepared.best_free_all(&[]),
+            best_free_all(&models, &health, &cfg, &[])
+        );
+        for role in Role::ALL {
+            assert_eq!(
+                prepared.best_paid(role),
+                best_paid(&models, role, &health, &cfg)
+            );
+            assert_eq!(
+                prepared.best_free(role, &[]),
+                best_free(&models, role, &health, &cfg, &[])
+            );
         }
     }
 

@@ -189,8 +189,15 @@ fn bench_cli() {
 }
 
 fn main() {
-    // `cargo test --benches` runs this with --bench absent; keep that quick.
-    if std::env::args().any(|a| a == "--list") {
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not: then only a quick smoke run.
+    if !std::env::args().any(|a| a == "--bench") {
+        let models = synthetic(1_000);
+        let cfg = ScoringConfig::for_catalog(&models, chrono::Utc::now());
+        let picks = scoring::best_free_all(&models, &Health::default(), &cfg, &[]);
+        println!(
+            "scoring bench smoke run: {} picks (run `cargo bench --bench scoring` for figures)",
+            picks.len()
+        );
         return;
     }
     bench_scoring();

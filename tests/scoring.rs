@@ -944,3 +944,41 @@ fn roster_for_one_role_is_in_ranking_order() {
         .unwrap_or(scores.len());
     assert!(scores[first_fail..].iter().all(|s| !s.0.passes));
 }
+
+#[test]
+fn observed_success_rate_sets_reliability_and_rate_limits_do_not_count() {
+    let homes = Homes::new();
+    let (rt, store) = store_with_catalog(&homes, &history_json("2026-05-01"));
+    let model = "openai/gpt-oss-120b:free";
+    // 10 requests, 8 ok, 2 errors; 50 rate-limited ones are about our budget, not the model.
+    rt.block_on(store.conn().execute(
+        "INSERT INTO usage_events (model, is_free, requests, status, occurred_at) VALUES
+           (?1, 1, 8, 'ok', '2026-05-01T10:00:00Z'),
+           (?1, 1, 2, 'error', '2026-05-01T10:01:00Z'),
+           (?1, 1, 50, 'rate_limited', '2026-05-01T10:02:00Z'),
+           ('z-ai/glm-4.5-air:free', 1, 3, 'error', '2026-05-01T10:03:00Z')",
+        libsql::params![model],
+    ))
+    .unwrap();
+    let inputs = rt
+        .block_on(rescore::inputs(&store, end_of("2026-05-01")))
+        .unwrap();
+    assert_eq!(inputs.health.success_permille.get(model), Some(&800));
+    assert_eq!(
+        inputs.health.success_permille.get("z-ai/glm-4.5-air:free"),
+        None,
+        "3 requests are too few to judge"
+    );
+    let e = rescore::explain_in(&inputs, model, Role::Pm).unwrap();
+    assert_eq!(e.score.sub.reliability, 600, "2 × 800 − 1000");
+    assert!(
+        e.score
+            .reasons
+            .iter()
+            .any(|r| r.contains("80.0% of observed requests")),
+        "{:?}",
+        e.score.reasons
+    );
+    let other = rescore::explain_in(&inputs, "z-ai/glm-4.5-air:free", Role::Pm).unwrap();
+    assert_eq!(other.score.sub.reliability, scoring::NEUTRAL_RELIABILITY);
+}

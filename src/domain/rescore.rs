@@ -16,7 +16,7 @@ use crate::domain::scoring::{
 };
 use crate::domain::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
-use libsql::{TransactionBehavior, Value, params};
+use libsql::{Value, params};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -513,11 +513,10 @@ pub async fn rescore_with(
     let best_ids: BTreeMap<Role, String> =
         best.iter().map(|b| (b.role, b.model_id.clone())).collect();
 
-    let conn = store.conn();
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .await?;
-    let step = async {
+    // One IMMEDIATE transaction on a connection of its own (Store::in_transaction), so a concurrent
+    // caller sharing the store never runs inside it.
+    let step = store
+        .in_transaction(|tx| async move {
         // The previous run's picks (read inside the transaction, so two rescores cannot interleave).
         let mut r = tx
             .query("SELECT value FROM settings WHERE key = ?1", params![SETTING_LAST_BEST])
@@ -595,18 +594,9 @@ pub async fn rescore_with(
         )
         .await?;
         Ok::<_, libsql::Error>((previous, updates.len(), scored_at))
-    }
-    .await;
-    let (previous, agents_updated, scored_at) = match step {
-        Ok(v) => {
-            tx.commit().await?;
-            v
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            return Err(e.into());
-        }
-    };
+        })
+        .await;
+    let (previous, agents_updated, scored_at) = step?;
     let changes = best
         .iter()
         .filter_map(|b| {

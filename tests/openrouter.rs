@@ -574,7 +574,8 @@ async fn bad_responses_leave_the_stored_catalog_unchanged() {
         report.catalog.source,
         CatalogSource::Stored {
             fetched_at: "2026-05-01T02:00:00Z".into(),
-            origin: c.base_url().into()
+            origin: c.base_url().into(),
+            unreadable: 0,
         }
     );
     let before = catalog::load(&store).await.expect("load");
@@ -802,4 +803,43 @@ fn cli_version_completions_and_bad_flags() {
         .args(["models", "list", "--min-context", "lots"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("--min-context"), "{stderr}");
+}
+
+#[test]
+fn completions_into_a_closed_pipe_exit_quietly() {
+    use std::process::Stdio;
+    let homes = Homes::new();
+    // Close the reading end at once: every write of the script hits a closed pipe.
+    let mut child = homes
+        .nxr()
+        .args(["completions", "zsh"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn nxr");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_corrupt_database_file_is_named_with_the_fix_and_left_alone() {
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.nxr_home()).expect("mkdir");
+    let db = homes.nxr_home().join("hermes_tracking.db");
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&db, &garbage).expect("write garbage");
+    let (code, _, stderr) = run(homes.nxr().args(["agents", "list"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&db.display().to_string()), "{stderr}");
+    assert!(stderr.contains("move it aside"), "{stderr}");
+    // Each cause is said once.
+    assert_eq!(
+        stderr.matches("file is not a database").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).expect("read back"), garbage);
 }

@@ -609,7 +609,8 @@ async fn catalog_is_stored_and_replaced_whole(b: Backend) {
         loaded.source,
         catalog::CatalogSource::Stored {
             fetched_at: "2026-05-01T01:49:44Z".into(),
-            origin: "http://127.0.0.1:1/api/v1".into()
+            origin: "http://127.0.0.1:1/api/v1".into(),
+            unreadable: 0,
         }
     );
     assert_eq!(
@@ -713,5 +714,36 @@ async fn unreachable_database_server_says_what_to_check() {
     assert!(
         !dir.path().join("n/hermes_tracking.db").exists(),
         "no local file instead"
+    );
+}
+
+#[tokio::test]
+async fn unreadable_stored_catalog_rows_are_left_out_and_reported() {
+    let backend = Backend::local();
+    let store = Store::open(backend.env()).await.expect("open");
+    let full = catalog::parse_catalog(&common::fixture("openrouter/models.json")).expect("parse");
+    catalog::save(
+        &store,
+        &full,
+        "2026-05-01T01:49:44Z",
+        "http://127.0.0.1:1/api/v1",
+    )
+    .await
+    .expect("save");
+    store
+        .conn()
+        .execute(
+            "UPDATE catalog_models SET raw = '{garbage' WHERE id IN ('openai/gpt-4o', 'openai/gpt-4o-mini')",
+            (),
+        )
+        .await
+        .expect("damage two rows");
+    let loaded = catalog::load(&store).await.expect("load");
+    assert_eq!(loaded.models.len(), full.models.len() - 2);
+    assert!(loaded.get("openai/gpt-4o").is_none());
+    let line = loaded.source.describe();
+    assert!(
+        line.contains("2 stored rows unreadable") && line.contains("nxr catalog refresh"),
+        "{line}"
     );
 }

@@ -118,9 +118,11 @@ fn init_tracing(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard
 
 /// The process entry point; returns the exit code.
 pub fn main() -> i32 {
-    let _ = color_eyre::config::HookBuilder::default()
-        .display_env_section(false)
-        .install();
+    let mut hooks = color_eyre::config::HookBuilder::default().display_env_section(false);
+    if !stderr_color_enabled() {
+        hooks = hooks.theme(color_eyre::config::Theme::new());
+    }
+    let _ = hooks.install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -131,19 +133,38 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            eprint!("{}", render_error(&e));
             1
         }
     }
 }
 
+/// `error: …` then each cause that the messages before it do not already say (domain errors often
+/// embed their source's text).
+pub fn render_error(e: &color_eyre::Report) -> String {
+    let mut said = e.to_string();
+    let mut out = format!("error: {said}\n");
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+        }
+        said.push_str(&text);
+    }
+    out
+}
+
+/// True when colours may be used on stderr (a terminal, and NO_COLOR unset).
+fn stderr_color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     if let Some(Command::Completions { shell }) = &cli.command {
-        clap_complete::generate(*shell, &mut Cli::command(), "nxr", &mut std::io::stdout());
-        return Ok(());
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut Cli::command(), "nxr", &mut script);
+        return write_stdout(&String::from_utf8_lossy(&script));
     }
     let env = Env::from_process()?;
     let _guard = init_tracing(&env);

@@ -265,7 +265,13 @@ pub struct Catalog {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CatalogSource {
     /// Fetched from OpenRouter and stored in the database.
-    Stored { fetched_at: String, origin: String },
+    Stored {
+        fetched_at: String,
+        origin: String,
+        /// Stored rows that no longer parse (damaged by hand or by a bug); they are left out.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        unreadable: usize,
+    },
     /// The snapshot compiled into nxr (no catalog fetched yet).
     Embedded { date: &'static str },
 }
@@ -275,9 +281,18 @@ impl CatalogSource {
     pub fn describe(&self) -> String {
         match self {
             CatalogSource::Embedded { date } => format!("catalog: embedded snapshot of {date}"),
-            CatalogSource::Stored { fetched_at, origin } => {
-                format!("catalog: OpenRouter, fetched {fetched_at} from {origin}")
-            }
+            CatalogSource::Stored {
+                fetched_at,
+                origin,
+                unreadable: 0,
+            } => format!("catalog: OpenRouter, fetched {fetched_at} from {origin}"),
+            CatalogSource::Stored {
+                fetched_at,
+                origin,
+                unreadable,
+            } => format!(
+                "catalog: OpenRouter, fetched {fetched_at} from {origin} ({unreadable} stored rows unreadable and left out; run `nxr catalog refresh`)"
+            ),
         }
     }
 
@@ -349,15 +364,24 @@ pub async fn load(store: &Store) -> Result<Catalog, StoreError> {
         .query("SELECT raw FROM catalog_models ORDER BY id", ())
         .await?;
     let mut models = Vec::new();
+    let mut unreadable = 0;
     while let Some(row) = rows.next().await? {
         let raw: String = row.get(0)?;
-        // Rows were parsed before they were stored; a row that no longer parses is skipped.
-        if let Some(m) = serde_json::from_str::<serde_json::Value>(&raw)
+        // Rows were parsed before they were stored; a row that no longer parses is left out and
+        // counted, so the user is told.
+        match serde_json::from_str::<serde_json::Value>(&raw)
             .ok()
             .and_then(|v| parse_model(&v))
         {
-            models.push(m);
+            Some(m) => models.push(m),
+            None => unreadable += 1,
         }
+    }
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "stored catalog rows that no longer parse were left out"
+        );
     }
     if models.is_empty() {
         return Ok(Catalog::embedded());
@@ -365,7 +389,11 @@ pub async fn load(store: &Store) -> Result<Catalog, StoreError> {
     models.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(Catalog {
         models,
-        source: CatalogSource::Stored { fetched_at, origin },
+        source: CatalogSource::Stored {
+            fetched_at,
+            origin,
+            unreadable,
+        },
     })
 }
 
@@ -469,8 +497,13 @@ pub async fn refresh_with_report(
             source: CatalogSource::Stored {
                 fetched_at,
                 origin: client.base_url().to_string(),
+                unreadable: 0,
             },
         },
         skipped: parsed.skipped,
     })
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

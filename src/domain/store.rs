@@ -74,6 +74,10 @@ pub enum StoreError {
         name: &'static str,
         reason: libsql::Error,
     },
+    #[error(
+        "{path} is not a usable nxr database ({reason}); move it aside (nxr then creates a new one) or restore a backup, or point NXR_HOME elsewhere"
+    )]
+    NotADatabase { path: String, reason: libsql::Error },
     #[error("database error: {0}")]
     Sql(#[from] libsql::Error),
 }
@@ -152,9 +156,17 @@ impl Store {
             reason,
         })?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        // WAL lets the TUI, `nxr serve` and CLI calls work at once.
-        let mut rows = conn.query("PRAGMA journal_mode=WAL", ()).await?;
-        while rows.next().await?.is_some() {}
+        // WAL lets the TUI, `nxr serve` and CLI calls work at once. This is also the first read of
+        // the file, so a file that is not a database (corrupt, or something else) fails here.
+        let not_a_db = |reason| StoreError::NotADatabase {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut rows = conn
+            .query("PRAGMA journal_mode=WAL", ())
+            .await
+            .map_err(not_a_db)?;
+        while rows.next().await.map_err(not_a_db)?.is_some() {}
         conn.execute("PRAGMA foreign_keys=ON", ()).await?;
         Ok(Store {
             _db: db,

@@ -6,6 +6,7 @@ use crate::domain::paperclip;
 use crate::domain::roles::Role;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
+use color_eyre::eyre::bail;
 
 #[derive(Debug, Subcommand)]
 pub enum AgentsCmd {
@@ -37,13 +38,16 @@ pub struct CreateArgs {
     /// Use the best free model for the role (the default).
     #[arg(long)]
     pub free: bool,
+    /// Accept a --model that fails the role's hard requirements (tools, context) or is a router.
+    #[arg(long, requires = "model")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct SkillsArgs {
     /// The agent's name.
     pub name: String,
-    /// Make the agent's skills exactly this comma-separated list.
+    /// Make the agent's skills exactly this comma-separated list (`none` removes every nxr skill).
     #[arg(long, value_delimiter = ',')]
     pub sync: Option<Vec<String>>,
 }
@@ -69,7 +73,11 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         skills: None,
         is_default: false,
     };
-    let agent = agents::create(&store, &ctx.env, new).await?;
+    let opts = agents::CreateOptions { force: args.force };
+    let (agent, warnings) = agents::create_with(&store, &ctx.env, new, opts).await?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if ctx.json {
         return super::print_json(&agent);
     }
@@ -147,15 +155,35 @@ async fn list(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// The skills `--sync` asks for. An empty value (e.g. an unset shell variable) is refused rather than
+/// read as "remove every skill"; `none` says that on purpose.
+fn sync_list(list: Vec<String>) -> Result<Vec<String>> {
+    let desired: Vec<String> = list
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if desired.is_empty() {
+        bail!(
+            "--sync got an empty list (an unset shell variable?), so nothing was changed; pass the skills to keep, e.g. `--sync plan,review`, or `--sync none` to remove every nxr-managed skill"
+        );
+    }
+    if desired.iter().any(|s| s.eq_ignore_ascii_case("none")) {
+        if desired.len() > 1 {
+            bail!(
+                "--sync none removes every nxr-managed skill and cannot be combined with other skills; pass either `none` or a list of skills"
+            );
+        }
+        return Ok(Vec::new());
+    }
+    Ok(desired)
+}
+
 async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
     let store = ctx.store().await?;
     let snap = match args.sync {
         Some(list) => {
-            let desired: Vec<String> = list
-                .into_iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
+            let desired = sync_list(list)?;
             paperclip::sync_skills(&store, &ctx.env, &args.name, &desired).await?
         }
         None => paperclip::list_skills(&store, &ctx.env, &args.name).await?,

@@ -66,9 +66,9 @@ impl Agent {
 pub enum AgentError {
     #[error("{0}")]
     InvalidName(String),
-    #[error("an agent named {0:?} already exists; pick another name or remove the old agent")]
+    #[error("an agent named {:?} already exists (or is being created right now); pick another name or remove the old agent", echo(.0))]
     Duplicate(String),
-    #[error("no agent named {0:?}; `nxr agents list` shows the agents")]
+    #[error("no agent named {:?}; `nxr agents list` shows the agents", echo(.0))]
     NotFound(String),
     #[error("{0}")]
     Other(String),
@@ -95,6 +95,18 @@ impl From<crate::domain::store::StoreError> for AgentError {
     }
 }
 
+/// User input as echoed in an error message (inside `{:?}`, which escapes control characters): at most 60 characters, with
+/// "…" when cut (a 10 KB name must not make a 10 KB error).
+pub fn echo(input: &str) -> String {
+    const MAX: usize = 60;
+    if input.chars().count() > MAX {
+        let cut: String = input.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        input.to_string()
+    }
+}
+
 /// The longest agent name nxr accepts.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -104,7 +116,8 @@ pub fn validate_name(name: &str) -> Result<String, AgentError> {
     let trimmed = name.trim();
     let bad = |why: &str| {
         Err(AgentError::InvalidName(format!(
-            "invalid agent name {name:?}: {why}; use letters, digits, spaces, `-` or `_` (e.g. \"pm-1\")"
+            "invalid agent name {:?}: {why}; use letters, digits, spaces, `-` or `_` (e.g. \"pm-1\")",
+            echo(name)
         )))
     };
     if trimmed.is_empty() {
@@ -141,7 +154,8 @@ pub fn validate_model_syntax(model: &str) -> Result<(), AgentError> {
         Ok(())
     } else {
         Err(AgentError::InvalidModel(format!(
-            "invalid model id {model:?}: a model id has only letters, digits and / . _ : - @ ~ + (e.g. \"meta-llama/llama-3.3-70b-instruct:free\"); `nxr models list` shows the ids"
+            "invalid model id {:?}: a model id has only letters, digits and / . _ : - @ ~ + (e.g. \"meta-llama/llama-3.3-70b-instruct:free\"); `nxr models list` shows the ids",
+            echo(model)
         )))
     }
 }
@@ -197,7 +211,8 @@ pub fn choose_model(catalog: &Catalog, model: &str) -> Result<ModelChoice, Agent
                 format!("; close ids: {}", close.join(", "))
             };
             Err(AgentError::InvalidModel(format!(
-                "model {model:?} is not in the catalog{hint}; `nxr models list` shows every id (`nxr catalog refresh` fetches the newest)"
+                "model {:?} is not in the catalog{hint}; `nxr models list` shows every id (`nxr catalog refresh` fetches the newest)",
+                echo(model)
             )))
         }
     }
@@ -538,9 +553,81 @@ pub async fn resolve(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent
 // Creating
 // ---------------------------------------------------------------------------------------------------------
 
+/// How `create_with` treats a model the user chose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// Accept a model that fails the role's hard requirements or is a router.
+    pub force: bool,
+}
+
 /// Creates an agent: validates everything, writes its Hermes profile (config.yaml model, SOUL.md persona,
-/// skills), then the database row. On any error nothing is left behind.
+/// skills), then the database row. On any error nothing is left behind. A chosen model that fails the
+/// role's hard requirements is refused (see `create_with` to override).
 pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, AgentError> {
+    create_with(store, env, new, CreateOptions::default())
+        .await
+        .map(|(agent, _)| agent)
+}
+
+/// A user-chosen model checked against the role: the model's score for the role, or an error naming the
+/// hard requirements it fails (unless `force`).
+async fn checked_choice(
+    store: &Store,
+    catalog: &Catalog,
+    role: Role,
+    model: &str,
+    force: bool,
+) -> Result<ModelChoice, AgentError> {
+    let mut choice = choose_model(catalog, model)?;
+    let inputs = crate::domain::rescore::inputs(store, chrono::Utc::now())
+        .await
+        .map_err(|e| AgentError::Other(format!("cannot score {:?}: {e}", choice.id)))?;
+    let Some(m) = inputs.models.iter().find(|m| m.id == choice.id) else {
+        return Ok(choice);
+    };
+    let scored = crate::domain::scoring::score(m, role, &inputs.health, &inputs.cfg);
+    if !scored.passes && !force {
+        let fails: Vec<&str> = scored
+            .reasons
+            .iter()
+            .filter_map(|r| r.strip_prefix("excluded: "))
+            .collect();
+        let fails = if fails.is_empty() {
+            "it does not meet the role's hard requirements".to_string()
+        } else {
+            fails.join("; ")
+        };
+        return Err(AgentError::InvalidModel(format!(
+            "model {:?} fails {role}: {fails}; pick another model (`nxr models best-free --role {role}` shows the best free one, `nxr models explain {} --role {role}` the details), or pass --force to use it anyway",
+            choice.id, choice.id
+        )));
+    }
+    choice.score = Some(i64::from(scored.total));
+    Ok(choice)
+}
+
+/// A warning for a paid OpenRouter model when `$HERMES_HOME/.env` has no OpenRouter key.
+fn paid_without_key_warning(env: &Env, choice: &ModelChoice) -> Option<String> {
+    if choice.is_free || choice.provider != "openrouter" {
+        return None;
+    }
+    match crate::domain::secrets::openrouter_key(env) {
+        Ok(Some(_)) => None,
+        _ => Some(format!(
+            "{} is a paid model and no OpenRouter key is set ({} has no OPENROUTER_API_KEY), so the agent's requests will fail until you add one: `nxr config set openrouter-key sk-or-…`",
+            choice.id,
+            crate::domain::secrets::env_file(env).display()
+        )),
+    }
+}
+
+/// `create` with options; also returns warnings for the user (e.g. a paid model without an OpenRouter key).
+pub async fn create_with(
+    store: &Store,
+    env: &Env,
+    new: NewAgent,
+    opts: CreateOptions,
+) -> Result<(Agent, Vec<String>), AgentError> {
     // 1. Validate everything before touching anything.
     let name = validate_name(&new.name)?;
     if get_by_name(store, env, &name).await.is_ok() {
@@ -562,6 +649,13 @@ pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, Ag
         }
     }
     if !profile.is_root() && profile.dir.exists() {
+        // A profile whose persona is exactly this agent's was written by another nxr creating the same
+        // agent right now (its database row is not in yet).
+        if std::fs::read_to_string(profile.soul_path())
+            .is_ok_and(|t| t == skills::persona(new.role, &name))
+        {
+            return Err(AgentError::Duplicate(name));
+        }
         return Err(AgentError::InvalidName(format!(
             "a Hermes profile named {:?} already exists at {} and nxr did not create it; pick another agent name, or remove that profile (`hermes profile delete {}`)",
             profile.name,
@@ -575,7 +669,10 @@ pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, Ag
     };
     let catalog = crate::domain::catalog::load(store).await?;
     let (choice, auto) = match new.model.as_deref().map(str::trim) {
-        Some(m) if !m.is_empty() => (choose_model(&catalog, m)?, false),
+        Some(m) if !m.is_empty() => (
+            checked_choice(store, &catalog, new.role, m, opts.force).await?,
+            false,
+        ),
         _ => (
             best_free_choice(store, env, &catalog, new.role).await?,
             true,
@@ -614,7 +711,8 @@ pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, Ag
     {
         Ok(id) => {
             disk.commit();
-            get(store, env, id).await
+            let warnings = paid_without_key_warning(env, &choice).into_iter().collect();
+            Ok((get(store, env, id).await?, warnings))
         }
         Err(e) => {
             disk.rollback();
@@ -670,18 +768,32 @@ fn write_profile(
     }
     scratch.commit();
     let tmp_path = tmp.keep();
-    std::fs::rename(&tmp_path, &profile.dir).map_err(|source| {
-        let _ = std::fs::remove_dir_all(&tmp_path);
-        HermesError::Io {
-            action: "create the profile directory",
-            path: profile.dir.display().to_string(),
-            source,
-        }
-    })?;
+    place_profile(&tmp_path, &profile.dir, name)?;
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(&profile.dir, std::fs::Permissions::from_mode(0o755));
     disk.undo.push(Undo::RemoveDir(profile.dir.clone()));
     Ok(())
+}
+
+/// Renames a staged profile into place (the temp dir is removed on failure). The place was free when
+/// checked, so finding it taken means another nxr creating the same agent got there first.
+fn place_profile(staged: &Path, dest: &Path, name: &str) -> Result<(), AgentError> {
+    let Err(source) = std::fs::rename(staged, dest) else {
+        return Ok(());
+    };
+    let _ = std::fs::remove_dir_all(staged);
+    if matches!(
+        source.kind(),
+        std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists
+    ) {
+        return Err(AgentError::Duplicate(name.to_string()));
+    }
+    Err(HermesError::Io {
+        action: "create the profile directory",
+        path: dest.display().to_string(),
+        source,
+    }
+    .into())
 }
 
 fn write_skill(disk: &mut DiskTxn, profile: &Profile, skill: &str) -> Result<(), AgentError> {
@@ -1023,5 +1135,77 @@ mod tests {
             assert!(validate_model_syntax(bad).is_err(), "{bad:?}");
         }
         assert!(validate_model_syntax("meta-llama/llama-3.3-70b-instruct:free").is_ok());
+    }
+
+    #[test]
+    fn a_profile_placed_first_by_another_create_is_a_duplicate_not_a_permissions_problem() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("pm");
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("SOUL.md"), "the winner's").unwrap();
+        let staged = root.path().join(".nxr-tmp-x");
+        std::fs::create_dir(&staged).unwrap();
+        std::fs::write(staged.join("SOUL.md"), "the loser's").unwrap();
+        let err = place_profile(&staged, &dest, "Same").unwrap_err();
+        assert!(
+            matches!(err, AgentError::Duplicate(ref n) if n == "Same"),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("already exists (or is being created right now)"),
+            "{text}"
+        );
+        assert!(!text.contains("writable"), "{text}");
+        assert!(!staged.exists(), "the loser's temp dir is removed");
+        assert_eq!(
+            std::fs::read_to_string(dest.join("SOUL.md")).unwrap(),
+            "the winner's"
+        );
+    }
+
+    #[test]
+    fn echoed_input_is_cut_to_sixty_characters() {
+        let long = "é".repeat(10_000);
+        let err = validate_name(&long).unwrap_err().to_string();
+        assert!(err.len() < 400, "{} bytes: {err}", err.len());
+        assert!(err.contains(&format!("{}…", "é".repeat(60))), "{err}");
+        assert!(err.contains("10000 characters"), "{err}");
+        let err = AgentError::NotFound("x".repeat(10_000)).to_string();
+        assert!(err.len() < 200, "{err}");
+        let err = validate_model_syntax(&"m ".repeat(5_000))
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 400, "{err}");
+        assert_eq!(echo("short"), "short");
+    }
+
+    #[test]
+    fn non_ascii_names_are_transliterated_for_the_profile() {
+        let home = Path::new("/h");
+        let p = hermes::profile_for(home, Role::Pm, "Ünï").unwrap();
+        assert_eq!(p.name, "uni");
+        assert_eq!(validate_name("Ünï").unwrap(), "Ünï");
+        assert_eq!(
+            hermes::profile_for(home, Role::Pm, "Café Crème")
+                .unwrap()
+                .name,
+            "cafe-creme"
+        );
+        // Letters of other scripts are letters: they name a profile too.
+        assert!(validate_name("默认").is_ok());
+        assert!(
+            !hermes::profile_for(home, Role::Pm, "默认")
+                .unwrap()
+                .name
+                .is_empty()
+        );
+        // Nothing ASCII left: say so accurately.
+        let err = validate_name("!!!").unwrap_err().to_string();
+        assert!(
+            err.contains("needs at least one ASCII letter or digit"),
+            "{err}"
+        );
+        assert!(!err.contains("has no letters"), "{err}");
     }
 }

@@ -132,7 +132,10 @@ pub fn is_valid_profile_name(name: &str) -> bool {
 pub fn profile_slug(agent_name: &str) -> Result<String> {
     let mut slug = String::new();
     let mut dash = false;
-    for c in agent_name.trim().chars() {
+    // Accents and other scripts are transliterated ("Ünï" -> "uni", "默认" -> "mo-ren") so that a
+    // non-ASCII name keeps its letters instead of collapsing to the few ASCII ones it has.
+    let ascii = deunicode::deunicode_with_tofu(agent_name.trim(), " ");
+    for c in ascii.chars() {
         let c = c.to_ascii_lowercase();
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
             if dash && !slug.is_empty() {
@@ -148,7 +151,7 @@ pub fn profile_slug(agent_name: &str) -> Result<String> {
     let slug = slug.trim_end_matches('-').to_string();
     if slug.is_empty() {
         return Err(HermesError::Invalid(format!(
-            "the agent name {agent_name:?} has no letters or digits, so it cannot name a Hermes profile; use a name such as \"pm-1\""
+            "the agent name {agent_name:?} needs at least one ASCII letter or digit (after transliteration) for its Hermes profile name; use a name such as \"pm-1\""
         )));
     }
     if RESERVED_PROFILE_NAMES.contains(&slug.as_str()) {

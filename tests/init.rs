@@ -830,3 +830,118 @@ fn a_good_key_on_the_web_is_stored_0600_and_shown_masked() {
     assert_eq!(d.records()[0].mode, onboarding::Mode::Key);
     assert_eq!(d.agents().len(), 3);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// QA findings
+// ---------------------------------------------------------------------------------------------------------
+
+#[test]
+fn concurrent_inits_leave_one_completed_record_and_three_agents() {
+    let homes = Homes::new();
+    // The database exists before the race (as after any first command), so the runs race on setup only.
+    drop(db(&homes));
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            nxr(&homes)
+                .env("NXR_OPENROUTER_URL", "http://127.0.0.1:9/api/v1")
+                .env("NXR_OLLAMA_URL", "http://127.0.0.1:9")
+                .args(["init", "--free"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "every run ends set up:\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let d = db(&homes);
+    let recs = d.records();
+    assert_eq!(recs.len(), 1, "one onboarding record: {recs:#?}");
+    assert!(recs[0].completed_at.is_some(), "{recs:#?}");
+    assert_eq!(recs[0].steps_completed, onboarding::STEPS);
+    assert_eq!(default_agents(&d.agents()).len(), 3);
+}
+
+#[test]
+fn a_crashed_run_leaves_no_stale_record_behind() {
+    let homes = Homes::new();
+    let d = db(&homes);
+    // Two unfinished records, as a crashed run of an older nxr could leave them.
+    for _ in 0..2 {
+        d.rt.block_on(d.store.conn().execute(
+            "INSERT INTO onboarding (mode, started_at, steps_completed) VALUES ('free', '2026-05-01T00:00:00Z', '[\"key\"]')",
+            (),
+        ))
+        .unwrap();
+    }
+    drop(d);
+    let mut c = nxr(&homes);
+    c.args(["init", "--free"]);
+    run_ok(c);
+    let recs = db(&homes).records();
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert!(recs[0].completed_at.is_some());
+}
+
+#[test]
+fn setup_key_without_a_valid_mode_is_400_and_changes_nothing() {
+    let homes = Homes::new();
+    let web = Web::start(&homes);
+    for (fields, names) in [
+        (
+            vec![("choice", "key"), ("key", GOOD_KEY)],
+            "no `mode` field",
+        ),
+        (vec![("mode", "%00")], "`mode` is \"\\0\""),
+        (vec![("mode", "premium")], "`mode` is \"premium\""),
+        (vec![("mode", "")], "`mode` is \"\""),
+    ] {
+        let (status, page) = web.post("/setup/key", &fields, true);
+        assert_eq!(status, 400, "{fields:?}: {page}");
+        let text = page.replace("&quot;", "\"");
+        assert!(text.contains(names), "{fields:?}: {page}");
+        assert!(
+            page.contains("mode=free") && page.contains("mode=key"),
+            "{page}"
+        );
+        assert!(page.contains("nothing was changed"), "{page}");
+        assert!(!page.contains(GOOD_KEY));
+        assert!(db(&homes).records().is_empty(), "{fields:?}");
+        assert!(!homes.hermes_home().join(".env").exists());
+    }
+    // The valid choice still works.
+    let (status, _) = web.post("/setup/key", &[("mode", "free")], true);
+    assert_eq!(status, 303);
+    assert_eq!(db(&homes).records().len(), 1);
+}
+
+#[test]
+fn config_set_offline_says_what_failed_without_pointing_at_init() {
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).unwrap();
+    let env_file = homes.hermes_home().join(".env");
+    std::fs::write(&env_file, "OTHER=1\n").unwrap();
+    let out = nxr(&homes)
+        .env("NXR_OPENROUTER_URL", "http://127.0.0.1:9/api/v1")
+        .args(["config", "set", "openrouter-key", GOOD_KEY])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach OpenRouter to validate the key at http://127.0.0.1:9/api/v1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert!(stderr.contains("again when online"), "{stderr}");
+    assert!(!stderr.contains("nxr init"), "not init's advice: {stderr}");
+    assert!(!stderr.contains(GOOD_KEY), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&env_file).unwrap(), "OTHER=1\n");
+}

@@ -690,3 +690,148 @@ fn agents_page_snapshot() {
     );
     snapshot("web_agents", page.into_string());
 }
+
+#[test]
+fn control_characters_in_catalog_names_never_reach_the_page() {
+    use nxr::domain::rescore::{Roster, RosterEntry};
+    let esc_id = "evil/\u{1b}[31mred\u{7}:free";
+    let esc_name = "Evil\u{1b}]0;pwned\u{7} <b>model</b>\u{0}\u{202e}\u{9b}";
+    let roster = Roster {
+        catalog: nxr::domain::catalog::CatalogSource::Stored {
+            fetched_at: "2026-05-01T00:00:00Z".into(),
+            origin: "http://x/\u{1b}[2J".into(),
+            unreadable: 0,
+        },
+        roles: vec![nxr::domain::roles::Role::Pm],
+        best: [(nxr::domain::roles::Role::Pm, esc_id.to_string())]
+            .into_iter()
+            .collect(),
+        models: vec![RosterEntry {
+            model_id: esc_id.into(),
+            name: esc_name.into(),
+            context_length: 131072,
+            scores: Default::default(),
+        }],
+    };
+    let html = nxr::web::pages::layout(
+        "Models",
+        "/models",
+        nxr::web::pages::models_body(&Ok(roster), None),
+    )
+    .into_string();
+    for bad in ['\u{1b}', '\u{7}', '\u{0}', '\u{202e}', '\u{9b}'] {
+        assert!(!html.contains(bad), "{bad:?} reached the page: {html:?}");
+    }
+    // The rest of the name is still shown (escaped), with the control characters marked.
+    assert!(html.contains("evil/\u{fffd}[31mred\u{fffd}:free"), "{html}");
+    assert!(html.contains("&lt;b&gt;model&lt;/b&gt;"), "{html}");
+}
+
+/// `nxr serve` as a user runs it: a slow request (OpenRouter answering slowly while a key is checked)
+/// does not hold up the others, and SIGTERM stops the server.
+#[test]
+fn a_slow_request_does_not_block_others_and_sigterm_stops_serve() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let homes = Homes::new();
+    let openrouter = common::FakeServer::start();
+    openrouter.always(
+        "/api/v1/key",
+        common::Reply::json(200, common::fixture("openrouter/key.json"))
+            .delayed(Duration::from_secs(2)),
+    );
+    let mut child = homes
+        .nxr()
+        .args(["serve", "--port", "0"])
+        .env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .env("NXR_OLLAMA_URL", "http://127.0.0.1:9")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut base = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(pos) = line.find("listening on http://") {
+            base = Some(line[pos + "listening on ".len()..].trim().to_string());
+        }
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    let base = base.expect("serve printed its address");
+    let token = std::fs::read_to_string(server::token_path(&homes.nxr_home()))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let slow_done = Arc::new(AtomicBool::new(false));
+    let slow = {
+        let (base, token, slow_done, client) = (
+            base.clone(),
+            token.clone(),
+            slow_done.clone(),
+            client.clone(),
+        );
+        rt.spawn(async move {
+            let status = client
+                .post(format!("{base}/setup/key"))
+                .bearer_auth(&token)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("mode=key&key=sk-or-v1-0123456789abcdef0123456789abcdef")
+                .send()
+                .await
+                .map(|r| r.status());
+            slow_done.store(true, Ordering::SeqCst);
+            status
+        })
+    };
+    common::wait_until(
+        "the key check reaches OpenRouter",
+        Duration::from_secs(20),
+        || openrouter.hits("/api/v1/key") == 1,
+    );
+    // The slow request is in flight; others are answered meanwhile.
+    for path in ["/", "/agents", "/setup"] {
+        let status = rt.block_on(async {
+            client
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    assert!(
+        !slow_done.load(Ordering::SeqCst),
+        "the other pages were answered while the key check was still waiting"
+    );
+    assert_eq!(rt.block_on(slow).unwrap().unwrap(), StatusCode::SEE_OTHER);
+
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut exited = None;
+    common::wait_until(
+        "nxr serve exits on SIGTERM",
+        Duration::from_secs(10),
+        || {
+            exited = child.try_wait().unwrap();
+            exited.is_some()
+        },
+    );
+    assert!(exited.unwrap().success(), "{exited:?}");
+    assert!(std::net::TcpStream::connect(base.trim_start_matches("http://")).is_err());
+}

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::domain::onboarding;
-use crate::domain::openrouter::Timeouts;
+use crate::domain::openrouter::{OpenRouterError, Timeouts};
 use crate::domain::secrets;
 use clap::Subcommand;
 use color_eyre::Result;
@@ -59,7 +59,22 @@ async fn set_openrouter_key(ctx: &Ctx, value: &str) -> Result<()> {
     } else {
         value.trim().to_string()
     };
-    onboarding::validate_key(&ctx.env, &key, Timeouts::default()).await?;
+    match onboarding::validate_key(&ctx.env, &key, Timeouts::default()).await {
+        Ok(()) => {}
+        // init's wording suggests `nxr init --free`; here the key simply has to wait.
+        Err(onboarding::OnboardingError::KeyCheck(e)) => {
+            let url = &ctx.env.openrouter_url;
+            if matches!(e, OpenRouterError::Unavailable { .. }) {
+                bail!(
+                    "cannot reach OpenRouter to validate the key at {url}: {e} — nothing was stored; try `nxr config set openrouter-key` again when online"
+                )
+            }
+            bail!(
+                "cannot validate the key with OpenRouter at {url}: {e} — nothing was stored; try `nxr config set openrouter-key` again later"
+            )
+        }
+        Err(e) => return Err(e.into()),
+    }
     secrets::set_openrouter_key(&ctx.env, &key)?;
     let masked = secrets::mask(&key);
     let file = secrets::env_file(&ctx.env);

@@ -354,6 +354,71 @@ fn with_step(steps: &[String], step: &str) -> Vec<String> {
     out
 }
 
+/// Adds `step` to record `id` and sets `set` (`"col = ?1, col2 = ?2"`, numbered from 1) to `values`,
+/// in one transaction. False when the record is gone or already completed (another run finished it).
+async fn advance(
+    store: &Store,
+    id: i64,
+    step: &'static str,
+    set: &'static str,
+    values: Vec<libsql::Value>,
+) -> Result<bool> {
+    Ok(store
+        .in_transaction(move |conn| async move {
+            let mut rows = conn
+                .query(
+                    "SELECT steps_completed FROM onboarding WHERE id = ?1 AND completed_at IS NULL",
+                    params![id],
+                )
+                .await?;
+            let steps = match rows.next().await? {
+                Some(row) => json_list(&row.get::<String>(0)?),
+                None => return Ok(false),
+            };
+            drop(rows);
+            let n = values.len();
+            let mut all = values;
+            all.push(to_json(&with_step(&steps, step)).into());
+            all.push(id.into());
+            let sep = if set.is_empty() { "" } else { ", " };
+            conn.execute(
+                &format!(
+                    "UPDATE onboarding SET {set}{sep}steps_completed = ?{} WHERE id = ?{}",
+                    n + 1,
+                    n + 2
+                ),
+                libsql::params_from_iter(all),
+            )
+            .await?;
+            Ok(true)
+        })
+        .await?)
+}
+
+/// Completes record `id` with `steps`, and closes (removes) any other unfinished record, in one
+/// transaction. False when the record is gone or was completed meanwhile.
+async fn complete(store: &Store, id: i64, steps: Vec<String>, at: String) -> Result<bool> {
+    Ok(store
+        .in_transaction(move |conn| async move {
+            let n = conn
+                .execute(
+                    "UPDATE onboarding SET completed_at = ?1, steps_completed = ?2 WHERE id = ?3 AND completed_at IS NULL",
+                    params![at, to_json(&steps), id],
+                )
+                .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            conn.execute(
+                "DELETE FROM onboarding WHERE completed_at IS NULL AND id <> ?1",
+                params![id],
+            )
+            .await?;
+            Ok(true)
+        })
+        .await?)
+}
+
 /// Forgets every onboarding record (agents, keys and config are kept). Returns how many were removed.
 pub async fn reset(store: &Store) -> Result<u64> {
     Ok(store.conn().execute("DELETE FROM onboarding", ()).await?)
@@ -389,12 +454,11 @@ pub async fn step_key(
     probes: &Probes,
     clock: &dyn Clock,
 ) -> Result<Record> {
-    let existing = latest(store).await?;
-    if let Some(r) = &existing
+    if let Some(r) = latest(store).await?
         && r.is_complete()
     {
         return Err(OnboardingError::AlreadyDone {
-            completed_at: r.completed_at.clone().unwrap_or_default(),
+            completed_at: r.completed_at.unwrap_or_default(),
         });
     }
     let mode = match choice {
@@ -407,28 +471,49 @@ pub async fn step_key(
     };
     let now = clock::to_db(clock.now());
     let steps = to_json(&["key"]);
-    let id = match existing {
-        Some(r) => {
-            store
-                .conn()
-                .execute(
-                    "UPDATE onboarding SET mode = ?1, started_at = ?2, steps_completed = ?3 WHERE id = ?4",
-                    params![mode.as_str(), now, steps, r.id],
+    // One transaction: runs at the same moment (two `nxr init`, the CLI and /setup) all continue the
+    // newest unfinished record instead of each inserting one, and rows a crashed run left go away.
+    let taken = store
+        .in_transaction(move |conn| async move {
+            let mut rows = conn
+                .query(
+                    "SELECT id, completed_at FROM onboarding ORDER BY id DESC LIMIT 1",
+                    (),
                 )
                 .await?;
-            r.id
-        }
-        None => {
-            store
-                .conn()
-                .execute(
-                    "INSERT INTO onboarding (mode, started_at, steps_completed) VALUES (?1, ?2, ?3)",
-                    params![mode.as_str(), now, steps],
-                )
-                .await?;
-            store.conn().last_insert_rowid()
-        }
-    };
+            let newest = match rows.next().await? {
+                Some(row) => Some((row.get::<i64>(0)?, row.get::<Option<String>>(1)?)),
+                None => None,
+            };
+            drop(rows);
+            let id = match newest {
+                Some((_, Some(completed_at))) => return Ok(Err(completed_at)),
+                Some((id, None)) => {
+                    conn.execute(
+                        "UPDATE onboarding SET mode = ?1, started_at = ?2, steps_completed = ?3 WHERE id = ?4",
+                        params![mode.as_str(), now, steps, id],
+                    )
+                    .await?;
+                    id
+                }
+                None => {
+                    conn.execute(
+                        "INSERT INTO onboarding (mode, started_at, steps_completed) VALUES (?1, ?2, ?3)",
+                        params![mode.as_str(), now, steps],
+                    )
+                    .await?;
+                    conn.last_insert_rowid()
+                }
+            };
+            conn.execute(
+                "DELETE FROM onboarding WHERE completed_at IS NULL AND id <> ?1",
+                params![id],
+            )
+            .await?;
+            Ok(Ok(id))
+        })
+        .await?;
+    let id = taken.map_err(|completed_at| OnboardingError::AlreadyDone { completed_at })?;
     record(store, id).await
 }
 
@@ -528,19 +613,22 @@ pub async fn step_detect(env: &Env, store: &Store, probes: &Probes) -> Result<De
 /// Records step 2's findings in the row in progress.
 async fn record_detect(store: &Store, found: &Detections) -> Result<()> {
     let rec = in_progress(store, "detect", "key").await?;
-    store
-        .conn()
-        .execute(
-            "UPDATE onboarding SET ollama_detected = ?1, faster_whisper_detected = ?2, steps_completed = ?3 WHERE id = ?4",
-            params![
-                found.ollama.available as i64,
-                found.faster_whisper.available as i64,
-                to_json(&with_step(&rec.steps_completed, "detect")),
-                rec.id
-            ],
-        )
-        .await?;
+    advance_detect(store, rec.id, found).await?;
     Ok(())
+}
+
+async fn advance_detect(store: &Store, id: i64, found: &Detections) -> Result<bool> {
+    advance(
+        store,
+        id,
+        "detect",
+        "ollama_detected = ?1, faster_whisper_detected = ?2",
+        vec![
+            (found.ollama.available as i64).into(),
+            (found.faster_whisper.available as i64).into(),
+        ],
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -634,13 +722,7 @@ pub async fn step_catalog(
 async fn record_catalog(store: &Store, fetched: Fetched, clock: &dyn Clock) -> Result<CatalogStep> {
     let rec = in_progress(store, "catalog", "detect").await?;
     let step = apply_catalog(store, fetched, clock).await?;
-    store
-        .conn()
-        .execute(
-            "UPDATE onboarding SET steps_completed = ?1 WHERE id = ?2",
-            params![to_json(&with_step(&rec.steps_completed, "catalog")), rec.id],
-        )
-        .await?;
+    advance(store, rec.id, "catalog", "", Vec::new()).await?;
     Ok(step)
 }
 
@@ -768,45 +850,36 @@ pub async fn ensure_default_agents(
 pub async fn step_agents(env: &Env, store: &Store, found: &Detections) -> Result<AgentsStep> {
     let rec = in_progress(store, "agents", "catalog").await?;
     let step = ensure_default_agents(env, store, found).await?;
+    advance_agents(store, rec.id, &step).await?;
+    Ok(step)
+}
+
+async fn advance_agents(store: &Store, id: i64, step: &AgentsStep) -> Result<bool> {
     let names: Vec<&str> = step.agents.iter().map(|a| a.name.as_str()).collect();
     let models: BTreeMap<&str, &str> = step
         .agents
         .iter()
         .map(|a| (a.role.as_str(), a.model.as_str()))
         .collect();
-    store
-        .conn()
-        .execute(
-            "UPDATE onboarding SET agents_created = ?1, initial_free_models = ?2, steps_completed = ?3 WHERE id = ?4",
-            params![
-                to_json(&names),
-                to_json(&models),
-                to_json(&with_step(&rec.steps_completed, "agents")),
-                rec.id
-            ],
-        )
-        .await?;
-    Ok(step)
+    advance(
+        store,
+        id,
+        "agents",
+        "agents_created = ?1, initial_free_models = ?2",
+        vec![to_json(&names).into(), to_json(&models).into()],
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Step 5: finish
 // ---------------------------------------------------------------------------------------------------------
 
-/// Step 5: completes the record.
+/// Step 5: completes the record (and closes any other unfinished one).
 pub async fn step_finish(store: &Store, clock: &dyn Clock) -> Result<Record> {
     let rec = in_progress(store, "finish", "agents").await?;
-    store
-        .conn()
-        .execute(
-            "UPDATE onboarding SET completed_at = ?1, steps_completed = ?2 WHERE id = ?3 AND completed_at IS NULL",
-            params![
-                clock::to_db(clock.now()),
-                to_json(&with_step(&rec.steps_completed, "finish")),
-                rec.id
-            ],
-        )
-        .await?;
+    let steps = with_step(&rec.steps_completed, "finish");
+    complete(store, rec.id, steps, clock::to_db(clock.now())).await?;
     record(store, rec.id).await
 }
 
@@ -867,23 +940,55 @@ pub async fn run(
             summary: summary(env, store).await?,
         });
     }
-    let rec = step_key(env, store, choice, probes, clock).await?;
+    let rec = match step_key(env, store, choice, probes, clock).await {
+        Err(OnboardingError::AlreadyDone { .. }) => return already_done(env, store).await,
+        r => r?,
+    };
     report(&StepReport::Key { mode: rec.mode });
+    // The steps below continue this run's record by id. When another run (a second `nxr init`, the
+    // /setup wizard) completes it first, this run stops there and reports nxr as set up: agents are
+    // never created twice (see `ensure_default_agents`) and no second record is left behind.
     // Step 3's download needs no database: it runs while step 2 probes the local tools.
     let (found, fetched) = tokio::join!(
         detect_local_tools(env, store, probes),
         fetch_catalog(env, probes)
     );
-    record_detect(store, &found).await?;
+    if !advance_detect(store, rec.id, &found).await? {
+        return already_done(env, store).await;
+    }
     report(&StepReport::Detect(found.clone()));
-    let cat = record_catalog(store, fetched, clock).await?;
+    let cat = apply_catalog(store, fetched, clock).await?;
+    if !advance(store, rec.id, "catalog", "", Vec::new()).await? {
+        return already_done(env, store).await;
+    }
     report(&StepReport::Catalog(cat));
-    let made = step_agents(env, store, &found).await?;
+    let made = ensure_default_agents(env, store, &found).await?;
+    if !advance_agents(store, rec.id, &made).await? {
+        return already_done(env, store).await;
+    }
     report(&StepReport::Agents(made));
-    let done = step_finish(store, clock).await?;
-    report(&StepReport::Finish(done));
+    let steps = STEPS.iter().map(|s| s.to_string()).collect();
+    if !complete(store, rec.id, steps, clock::to_db(clock.now())).await? {
+        return already_done(env, store).await;
+    }
+    report(&StepReport::Finish(record(store, rec.id).await?));
     Ok(Outcome {
         already_done: false,
+        summary: summary(env, store).await?,
+    })
+}
+
+/// The outcome when another run completed the setup first; an error when the record is gone instead
+/// (a reset meanwhile).
+async fn already_done(env: &Env, store: &Store) -> Result<Outcome> {
+    if completed(store).await?.is_none() {
+        return Err(OnboardingError::OutOfOrder {
+            step: "finish",
+            needs: "key",
+        });
+    }
+    Ok(Outcome {
+        already_done: true,
         summary: summary(env, store).await?,
     })
 }

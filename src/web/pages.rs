@@ -68,6 +68,24 @@ pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
     }
 }
 
+/// Text as a page shows it: control characters (ESC, NUL, C1 controls…) and bidirectional overrides
+/// from the catalog, config.yaml, the DB or a request are replaced with U+FFFD, and line breaks and
+/// tabs with a space, so no terminal escape or invisible reordering reaches the browser. maud still
+/// HTML-escapes the result. Display only: the stored data is left as it is.
+pub fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control()
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+            {
+                '\u{FFFD}'
+            }
+            c => c,
+        })
+        .collect()
+}
+
 /// The hidden field every state-changing form must carry.
 pub fn csrf_field(req: &Req) -> Markup {
     html! { input type="hidden" name=(super::server::CSRF_FIELD) value=(req.csrf_token); }
@@ -78,7 +96,7 @@ pub fn message_page(title: &str, message: &str) -> Markup {
     layout(
         title,
         "",
-        html! { h1 { (title) } p { (message) } p { a href="/" { "Back to the dashboard" } } },
+        html! { h1 { (title) } p { (shown(message)) } p { a href="/" { "Back to the dashboard" } } },
     )
 }
 
@@ -120,7 +138,7 @@ pub fn not_found(req: &Req) -> Resp {
             "",
             html! {
                 h1 { "Not found" }
-                p { "Nothing lives at " code { (req.path) } "." }
+                p { "Nothing lives at " code { (shown(&req.path)) } "." }
                 p { a href="/" { "Back to the dashboard" } }
             },
         ),
@@ -173,9 +191,9 @@ pub fn dashboard_body(
     html! {
         h1 { "Dashboard" }
         @match setup {
-            SetupStatus::Done(at) => p.muted #setup-status { "Set up " (at) ". " a href="/setup" { "Setup summary" } }
+            SetupStatus::Done(at) => p.muted #setup-status { "Set up " (shown(at)) ". " a href="/setup" { "Setup summary" } }
             SetupStatus::NotYet => p #setup-status { strong { "Not set up yet. " } a href="/setup" { "Run the setup" } " — three agents on free models, no key needed." }
-            SetupStatus::Unknown(e) => p.bad #setup-status { "Cannot read the setup state: " (e) }
+            SetupStatus::Unknown(e) => p.bad #setup-status { "Cannot read the setup state: " (shown(e)) }
         }
         section.card {
             h2 { "Agents" }
@@ -189,25 +207,25 @@ pub fn dashboard_body(
                         tbody {
                             @for a in list {
                                 tr {
-                                    td { (a.name) @if a.is_default { " " span.muted { "(default)" } } }
+                                    td { (shown(&a.name)) @if a.is_default { " " span.muted { "(default)" } } }
                                     td { (a.role.title()) }
-                                    td { code { (a.model) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
-                                    td { (a.skillset.join(", ")) }
-                                    td { (a.status) }
+                                    td { code { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
+                                    td { (shown(&a.skillset.join(", "))) }
+                                    td { (shown(&a.status)) }
                                 }
                             }
                         }
                     }
                 }
                 Err(e) => {
-                    p.bad { "Cannot list the agents: " (e) }
+                    p.bad { "Cannot list the agents: " (shown(e)) }
                     p { a href="/setup" { "Open the setup" } " or run " code { "nxr init" } "." }
                 }
             }
         }
         section.card {
             h2 { "Catalog" }
-            p { (catalog) }
+            p { (shown(catalog)) }
         }
     }
 }
@@ -234,20 +252,20 @@ pub fn agents_body(agents: &Result<Vec<Agent>, String>) -> Markup {
                     tbody {
                         @for a in list {
                             tr {
-                                td { (a.name) @if a.is_default { " " span.muted { "(default)" } } }
+                                td { (shown(&a.name)) @if a.is_default { " " span.muted { "(default)" } } }
                                 td { (a.role.title()) }
-                                td { code { (a.model) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
-                                td { (a.provider) }
-                                td { code { (a.hermes_profile) } }
-                                td { (a.skillset.join(", ")) }
-                                td { (a.status) }
+                                td { code { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
+                                td { (shown(&a.provider)) }
+                                td { code { (shown(&a.hermes_profile)) } }
+                                td { (shown(&a.skillset.join(", "))) }
+                                td { (shown(&a.status)) }
                             }
                         }
                     }
                 }
                 p.muted { "Create and change agents with " code { "nxr agents" } " or in the TUI (" code { "nxr" } ")." }
             }
-            Err(e) => { p.bad { "Cannot list the agents: " (e) } }
+            Err(e) => { p.bad { "Cannot list the agents: " (shown(e)) } }
         }
     }
 }
@@ -286,9 +304,9 @@ pub fn models_body(roster: &Result<Roster, String>, role: Option<Role>) -> Marku
             button type="submit" { "Show" }
         }
         @match roster {
-            Err(e) => { p.bad { "Cannot score the catalog: " (e) } }
+            Err(e) => { p.bad { "Cannot score the catalog: " (shown(e)) } }
             Ok(r) => {
-                p.muted { (r.catalog.describe()) " · " (r.models.len()) " free models" }
+                p.muted { (shown(&r.catalog.describe())) " · " (r.models.len()) " free models" }
                 section.card {
                     h2 { "Best free model per role" }
                     table #best {
@@ -297,7 +315,7 @@ pub fn models_body(roster: &Result<Roster, String>, role: Option<Role>) -> Marku
                                 tr {
                                     th { (role.title()) }
                                     td { @match r.best.get(role) {
-                                        Some(id) => code { (id) },
+                                        Some(id) => code { (shown(id)) },
                                         None => span.muted { "no free model qualifies (a fallback applies)" },
                                     } }
                                 }
@@ -313,7 +331,7 @@ pub fn models_body(roster: &Result<Roster, String>, role: Option<Role>) -> Marku
                     tbody {
                         @for m in &r.models {
                             tr {
-                                td { code { (m.model_id) } br; span.muted { (m.name) } }
+                                td { code { (shown(&m.model_id)) } br; span.muted { (shown(&m.name)) } }
                                 td { (m.context_length) }
                                 @for role in &r.roles {
                                     td { @match m.scores.get(role) {

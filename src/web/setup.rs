@@ -2,7 +2,7 @@
 //! `domain::onboarding` functions, so both end in the same state. Every form carries the CSRF token;
 //! each POST redirects back to `/setup` (POST-redirect-GET), which shows the next step.
 
-use super::pages::{csrf_field, layout, message_page};
+use super::pages::{csrf_field, layout, message_page, shown};
 use super::{Req, Resp, WebCtx};
 use crate::domain::clock::SystemClock;
 use crate::domain::onboarding::{
@@ -56,7 +56,7 @@ fn after(ctx: &WebCtx, req: &Req, result: Result<(), OnboardingError>) -> Resp {
 }
 
 fn post_key(ctx: &WebCtx, req: &Req) -> Resp {
-    let choice = match field(req, "mode").as_deref() {
+    let choice = match field(req, "mode").as_deref().map(str::trim) {
         Some("key") => {
             let key = field(req, "key").unwrap_or_default();
             if key.trim().is_empty() {
@@ -69,7 +69,24 @@ fn post_key(ctx: &WebCtx, req: &Req) -> Resp {
             }
             KeyChoice::Key(key.trim().to_string())
         }
-        _ => KeyChoice::Free,
+        Some("free") => KeyChoice::Free,
+        other => {
+            let what = match other {
+                None => "the form has no `mode` field".to_string(),
+                Some(v) => format!(
+                    "`mode` is {:?}, which is not a choice",
+                    v.chars().take(40).collect::<String>()
+                ),
+            };
+            return page_with_status(
+                ctx,
+                req,
+                400,
+                Some(format!(
+                    "{what}; send mode=free (free models, no key) or mode=key with the key in `key` — nothing was changed"
+                )),
+            );
+        }
     };
     let r = ctx.rt.block_on(onboarding::step_key(
         &ctx.env,
@@ -169,7 +186,7 @@ pub fn setup_page(
     let body = html! {
         h1 { "Setup" }
         @if let Some(e) = error {
-            p.bad #error role="alert" { (e) }
+            p.bad #error role="alert" { (shown(e)) }
         }
         @match next {
             None => { (done_view(req, rec, summary)) }
@@ -211,8 +228,8 @@ fn progress_view(r: &Record, summary: &Summary) -> Markup {
                         " · faster-whisper: " (if r.faster_whisper_detected { "found" } else { "not found" })
                     }
                 }
-                @if r.has_step("catalog") { li #catalog { (summary.catalog) } }
-                @if r.has_step("agents") { li { "Agents: " (summary.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")) } }
+                @if r.has_step("catalog") { li #catalog { (shown(&summary.catalog)) } }
+                @if r.has_step("agents") { li { "Agents: " (shown(&summary.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))) } }
             }
         }
     }
@@ -276,10 +293,10 @@ fn agents_table(agents: &[DefaultAgent]) -> Markup {
             tbody {
                 @for a in agents {
                     tr data-agent=(a.name) {
-                        td { (a.name) }
+                        td { (shown(&a.name)) }
                         td { (a.role.title()) }
-                        td { code { (a.model) } }
-                        td { (a.skills.join(", ")) }
+                        td { code { (shown(&a.model)) } }
+                        td { (shown(&a.skills.join(", "))) }
                     }
                 }
             }
@@ -295,7 +312,7 @@ fn done_view(req: &Req, rec: Option<&Record>, s: &Summary) -> Markup {
                 p.ok { "Completed " (at) "." }
             }
             (agents_table(&s.agents))
-            p { (s.catalog) }
+            p { (shown(&s.catalog)) }
             p { "OpenRouter key: " @match &s.openrouter_key { Some(k) => code { (k) }, None => "not set" } }
         }
         section.card {

@@ -1335,3 +1335,298 @@ async fn eight_concurrent_creates_on_one_store_all_land_whole() {
         "exactly 8 profile dirs, no temp dirs left"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_of_one_name_leave_one_agent_and_tell_the_others_it_exists() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    // Another process holds the write lock: the first create writes its profile and then waits for the
+    // database, so the others run while its profile is on disk but its row is not in yet.
+    let other = Store::open(&env).await.unwrap();
+    other.conn().execute("BEGIN IMMEDIATE", ()).await.unwrap();
+    let (env, store) = (std::sync::Arc::new(env), std::sync::Arc::new(store));
+    let spawn_create = || {
+        let (env, store) = (env.clone(), store.clone());
+        tokio::spawn(async move {
+            agents::create(&store, &env, new_agent("Same", Role::Pm, Some(FREE))).await
+        })
+    };
+    let first = spawn_create();
+    let dir = env.hermes_home.join("profiles/same");
+    tokio::task::block_in_place(|| {
+        common::wait_until("the first profile on disk", Duration::from_secs(10), || {
+            dir.is_dir()
+        })
+    });
+    for _ in 0..2 {
+        let err = spawn_create().await.unwrap().unwrap_err();
+        assert!(matches!(err, AgentError::Duplicate(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("an agent named \"Same\" already exists (or is being created right now)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("writable") && !text.contains("did not create it"),
+            "{text}"
+        );
+    }
+    other.conn().execute("ROLLBACK", ()).await.unwrap();
+    let agent = first.await.unwrap().unwrap();
+    let listed = agents::list(&store, &env).await.unwrap();
+    assert_eq!(listed, vec![agent.clone()]);
+    assert_eq!(agent.hermes_profile, "same");
+    let entries: Vec<String> = std::fs::read_dir(env.hermes_home.join("profiles"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries, vec!["same".to_string()], "no temp dirs left");
+}
+
+#[test]
+fn parallel_cli_creates_of_one_name_report_a_duplicate_not_a_permissions_problem() {
+    let homes = Homes::new();
+    let (code, _, err) = run(&homes, &["agents", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let children: Vec<std::process::Child> = (0..3)
+        .map(|_| {
+            homes
+                .nxr()
+                .args(["agents", "create", "--role", "pm", "--name", "Same"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<std::process::Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let ok = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(ok, 1, "exactly one create wins");
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("already exists (or is being created right now)"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("writable") && !err.contains("os error"),
+            "{err}"
+        );
+    }
+    let (code, out, err) = run(&homes, &["agents", "list", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{out}");
+}
+
+#[tokio::test]
+async fn a_chosen_model_that_fails_the_role_is_refused_unless_forced_and_gets_its_score() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let before = (tree(&env.hermes_home), db_rows(&store).await);
+    let small = "google/gemma-3-4b-it:free";
+    let err = agents::create(&store, &env, new_agent("eng", Role::Engineer, Some(small)))
+        .await
+        .unwrap_err()
+        .to_string();
+    for part in [
+        "fails engineer",
+        "no tool support",
+        "context 32",
+        "< 64",
+        "`nxr models best-free --role engineer`",
+        "--force",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from {err}");
+    }
+    let err = agents::create(
+        &store,
+        &env,
+        new_agent("eng", Role::Engineer, Some("openrouter/auto")),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("fails engineer") && err.contains("router"),
+        "{err}"
+    );
+    assert_eq!(before, (tree(&env.hermes_home), db_rows(&store).await));
+
+    // --force takes it anyway, on the user's word.
+    let (forced, _) = agents::create_with(
+        &store,
+        &env,
+        new_agent("eng", Role::Engineer, Some(small)),
+        agents::CreateOptions { force: true },
+    )
+    .await
+    .unwrap();
+    assert_eq!(forced.model, small);
+    assert!(!forced.model_auto_assigned);
+
+    // The score is the model's score for the role, there from creation on.
+    let inputs = nxr::domain::rescore::inputs(&store, chrono::Utc::now())
+        .await
+        .unwrap();
+    let expect = |id: &str, role: Role| {
+        let m = inputs.models.iter().find(|m| m.id == id).unwrap();
+        i64::from(nxr::domain::scoring::score(m, role, &inputs.health, &inputs.cfg).total)
+    };
+    let (pm, warnings) = agents::create_with(
+        &store,
+        &env,
+        new_agent("pm", Role::Pm, Some(FREE)),
+        agents::CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pm.model_score, Some(expect(FREE, Role::Pm)));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        agents::get_by_name(&store, &env, "pm")
+            .await
+            .unwrap()
+            .model_score,
+        pm.model_score
+    );
+
+    // A paid model without an OpenRouter key: created, with a warning that names the fix.
+    let (paid, warnings) = agents::create_with(
+        &store,
+        &env,
+        new_agent("paid", Role::Engineer, Some(PAID)),
+        agents::CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(paid.model_score, Some(expect(PAID, Role::Engineer)));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    for part in [
+        "paid",
+        "OPENROUTER_API_KEY",
+        "nxr config set openrouter-key",
+    ] {
+        assert!(
+            warnings[0].contains(part),
+            "{part:?} missing from {warnings:?}"
+        );
+    }
+    nxr::domain::secrets::set_openrouter_key(&env, &format!("sk-or-v1-{}", "ab".repeat(32)))
+        .unwrap();
+    let (_, warnings) = agents::create_with(
+        &store,
+        &env,
+        new_agent("paid2", Role::Engineer, Some(PAID)),
+        agents::CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn cli_model_checks_empty_sync_none_and_oversized_input() {
+    let homes = Homes::new();
+    let small = "google/gemma-3-4b-it:free";
+    let (code, out, err) = run(
+        &homes,
+        &[
+            "agents", "create", "--role", "engineer", "--name", "E", "--model", small,
+        ],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("fails engineer") && err.contains("--force"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        &homes,
+        &[
+            "agents", "create", "--role", "engineer", "--name", "E", "--model", small, "--force",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(
+        &homes,
+        &[
+            "agents", "create", "--role", "engineer", "--name", "P", "--model", PAID,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("OPENROUTER_API_KEY"),
+        "{err}"
+    );
+
+    // An empty --sync (an unset shell variable) changes nothing; `none` removes every nxr skill.
+    let skills_of = |name: &str| {
+        let (code, out, err) = run(&homes, &["agents", "skills", name, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["desiredSkills"].as_array().unwrap().len()
+    };
+    assert_eq!(skills_of("P"), 8);
+    for bad in ["", " ", ",", "none,coding"] {
+        let (code, _, err) = run(&homes, &["agents", "skills", "P", "--sync", bad]);
+        assert_ne!(code, 0, "{bad:?}");
+        assert!(err.contains("--sync none"), "{bad:?}: {err}");
+        assert_eq!(skills_of("P"), 8, "{bad:?} changed nothing");
+    }
+    let (code, _, err) = run(&homes, &["agents", "skills", "P", "--sync", "none"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(skills_of("P"), 0);
+    assert!(
+        nxr_skill_dirs(&homes.hermes_home().join("profiles/p")).is_empty(),
+        "the skill dirs are gone"
+    );
+
+    // Oversized input is echoed cut short.
+    let huge = "a".repeat(10_000);
+    for args in [
+        vec!["agents", "create", "--role", "pm", "--name", huge.as_str()],
+        vec!["agents", "skills", huge.as_str()],
+    ] {
+        let (code, _, err) = run(&homes, &args);
+        assert_ne!(code, 0);
+        assert!(err.len() < 500, "{} bytes of error", err.len());
+        assert!(err.contains(&format!("{}…", "a".repeat(60))), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn non_ascii_names_keep_their_letters_in_the_profile_name() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let a = agents::create(&store, &env, new_agent("Ünï", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    assert_eq!(a.name, "Ünï");
+    assert_eq!(a.hermes_profile, "uni");
+    assert!(env.hermes_home.join("profiles/uni/config.yaml").is_file());
+    let b = agents::create(&store, &env, new_agent("默认", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    assert_eq!(b.name, "默认");
+    assert!(
+        b.hermes_profile
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && b.hermes_profile.len() > 1,
+        "{}",
+        b.hermes_profile
+    );
+    assert!(b.profile().config_path().is_file());
+    let err = agents::create(&store, &env, new_agent("…", Role::Pm, Some(FREE)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("needs at least one ASCII letter or digit"),
+        "{err}"
+    );
+}

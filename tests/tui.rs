@@ -1009,7 +1009,8 @@ async fn loader_fills_every_tab_from_the_domain() {
     )
     .unwrap();
     let st = store(&h).await;
-    nxr::domain::agents::create(
+    // A weak model the engineer role would refuse: forced, as `--force` does.
+    nxr::domain::agents::create_with(
         &st,
         &env,
         new_agent(
@@ -1017,6 +1018,7 @@ async fn loader_fills_every_tab_from_the_domain() {
             Role::Engineer,
             Some("meta-llama/llama-3.2-3b-instruct:free"),
         ),
+        nxr::domain::agents::CreateOptions { force: true },
     )
     .await
     .unwrap();
@@ -1083,7 +1085,8 @@ async fn effects_go_through_the_domain() {
     let env = offline_env(&h);
     let st = store(&h).await;
     let clock = FixedClock(Utc::now());
-    nxr::domain::agents::create(
+    // A weak model the engineer role would refuse: forced, as `--force` does.
+    nxr::domain::agents::create_with(
         &st,
         &env,
         new_agent(
@@ -1091,6 +1094,7 @@ async fn effects_go_through_the_domain() {
             Role::Engineer,
             Some("meta-llama/llama-3.2-3b-instruct:free"),
         ),
+        nxr::domain::agents::CreateOptions { force: true },
     )
     .await
     .unwrap();
@@ -1248,6 +1252,7 @@ fn cli_agents_recommend_and_rescore() {
         "eng",
         "--model",
         "meta-llama/llama-3.2-3b-instruct:free",
+        "--force",
     ]);
     run(&["agents", "create", "--role", "pm", "--name", "pm1"]);
     let best_eng: serde_json::Value = serde_json::from_str(&run(&[

@@ -165,7 +165,7 @@ fn sync_list(list: Vec<String>) -> Result<Vec<String>> {
         .collect();
     if desired.is_empty() {
         bail!(
-            "--sync got an empty list (an unset shell variable?), so nothing was changed; pass the skills to keep, e.g. `--sync plan,review`, or `--sync none` to remove every nxr-managed skill"
+            "--sync got an empty list (an unset shell variable?), so nothing was changed; pass the skills to keep, e.g. `--sync coding,testing`, or `--sync none` to remove every nxr-managed skill"
         );
     }
     if desired.iter().any(|s| s.eq_ignore_ascii_case("none")) {

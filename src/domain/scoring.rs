@@ -188,15 +188,16 @@ pub const fn log2_milli(x: u64) -> i64 {
         return 0;
     }
     let n = x.ilog2();
-    // y in [2^40, 2^41): x normalised to [1, 2) in Q40.
+    // y in [2^40, 2^41): x normalised to [1, 2) in Q40. y stays below 2^41, so it fits a u64 and
+    // y² (< 2^82) is one widening 64×64→128 multiply.
     const Q: u32 = 40;
-    let mut y: u128 = ((x as u128) << Q) >> n;
+    let mut y: u64 = (((x as u128) << Q) >> n) as u64;
     let mut frac: u64 = 0;
     const BITS: u32 = 20;
     let mut i = 0;
     while i < BITS {
-        y = (y * y) >> Q;
-        if y >= (2u128 << Q) {
+        y = (((y as u128) * (y as u128)) >> Q) as u64;
+        if y >= (2u64 << Q) {
             y >>= 1;
             frac |= 1 << (BITS - 1 - i);
         }
@@ -447,34 +448,52 @@ fn features(m: &Model, health: &Health, cfg: &ScoringConfig) -> Features {
     features_with(m, fr, health, cfg)
 }
 
-fn features_with(
-    m: &Model,
-    (is_free, is_router): (bool, bool),
-    health: &Health,
-    cfg: &ScoringConfig,
-) -> Features {
-    let mut tools = false;
-    let mut tool_choice = false;
-    let mut reasoning = false;
-    let mut structured = false;
+/// The flags read from `supported_parameters` (one pass over the list).
+#[derive(Debug, Clone, Copy, Default)]
+struct ParamFlags {
+    tools: bool,
+    tool_choice: bool,
+    reasoning: bool,
+    structured: bool,
+}
+
+fn param_flags(m: &Model) -> ParamFlags {
+    let mut f = ParamFlags::default();
     for p in &m.supported_parameters {
         match p.as_str() {
-            "tools" => tools = true,
-            "tool_choice" => tool_choice = true,
-            "reasoning" | "include_reasoning" => reasoning = true,
-            "structured_outputs" | "response_format" => structured = true,
+            "tools" => f.tools = true,
+            "tool_choice" => f.tool_choice = true,
+            "reasoning" | "include_reasoning" => f.reasoning = true,
+            "structured_outputs" | "response_format" => f.structured = true,
             _ => {}
         }
     }
-    let params = model_params(m);
-    let size = params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
-    let capability = 7 * size / 10 + 200 * reasoning as u32 + 100 * structured as u32;
-    let tools_points = if tools {
-        600 + 400 * tool_choice as u32
+    f
+}
+
+/// The best flags a model can have (an upper bound for the ranking scan).
+const MAX_FLAGS: ParamFlags = ParamFlags {
+    tools: true,
+    tool_choice: true,
+    reasoning: true,
+    structured: true,
+};
+
+fn capability_points(size: u32, f: ParamFlags) -> u32 {
+    7 * size / 10 + 200 * f.reasoning as u32 + 100 * f.structured as u32
+}
+
+fn tools_points(f: ParamFlags) -> u32 {
+    if f.tools {
+        600 + 400 * f.tool_choice as u32
     } else {
         0
-    };
-    let (recency, age_days) = match cfg.recency_reference.or(cfg.now) {
+    }
+}
+
+/// (recency points, age in days) measured from the config's reference time.
+fn recency_of(m: &Model, cfg: &ScoringConfig) -> (u32, Option<i64>) {
+    match cfg.recency_reference.or(cfg.now) {
         Some(reference) => {
             let age = ((reference - m.created) / 86_400).max(0);
             (
@@ -483,24 +502,31 @@ fn features_with(
             )
         }
         None => (500, None),
-    };
+    }
+}
+
+/// (reliability points, observed success permille).
+fn reliability_of(m: &Model, health: &Health) -> (u32, Option<u32>) {
     let success = if health.success_permille.is_empty() {
         None
     } else {
         health.success_permille.get(&m.id).map(|s| (*s).min(1000))
     };
-    let reliability = success.map_or(NEUTRAL_RELIABILITY, |s| clamp_points(2 * s as i64 - 1000));
-    let blended_micro = if is_free {
-        None
-    } else {
-        blended_micro_per_million(m)
-    };
-    let price = if is_free {
-        1000
-    } else {
-        blended_micro.map_or(0, price_points)
-    };
-    let expiry = match &m.expiration_date {
+    let points = success.map_or(NEUTRAL_RELIABILITY, |s| clamp_points(2 * s as i64 - 1000));
+    (points, success)
+}
+
+/// (price points, blended micro-USD per million for a paid model).
+fn price_of(m: &Model, is_free: bool) -> (u32, Option<u64>) {
+    if is_free {
+        return (1000, None);
+    }
+    let blended = blended_micro_per_million(m);
+    (blended.map_or(0, price_points), blended)
+}
+
+fn expiry_of(m: &Model, cfg: &ScoringConfig) -> Expiry {
+    match &m.expiration_date {
         None => Expiry::None,
         Some(s) => match (parse_expiry(s), cfg.now) {
             (None, _) => Expiry::Unreadable,
@@ -508,28 +534,51 @@ fn features_with(
             (Some(at), Some(now)) if at - now < EXPIRY_GUARD_SECS => Expiry::Soon,
             (Some(_), Some(_)) => Expiry::Later,
         },
-    };
+    }
+}
+
+/// The requirements every role shares: not a router, text out, no media out, not expiring.
+fn passes_common(is_router: bool, text_out: bool, media_out: bool, expiry: Expiry) -> bool {
+    !is_router && text_out && !media_out && matches!(expiry, Expiry::None | Expiry::Later)
+}
+
+fn media_out(m: &Model) -> bool {
+    m.output_modalities.iter().any(|o| o != "text")
+}
+
+fn features_with(
+    m: &Model,
+    (is_free, is_router): (bool, bool),
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> Features {
+    let flags = param_flags(m);
+    let params = model_params(m);
+    let size = params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
+    let (recency, age_days) = recency_of(m, cfg);
+    let (reliability, success) = reliability_of(m, health);
+    let (price, blended_micro) = price_of(m, is_free);
     Features {
         context: m.context_length,
         context_log: log2_milli(m.context_length.max(1)),
         is_free,
         is_router,
         text_out: m.has_text_output(),
-        media_out: m.output_modalities.iter().any(|o| o != "text"),
-        tools,
-        tool_choice,
-        reasoning,
-        structured,
+        media_out: media_out(m),
+        tools: flags.tools,
+        tool_choice: flags.tool_choice,
+        reasoning: flags.reasoning,
+        structured: flags.structured,
         params,
-        capability,
-        tools_points,
+        capability: capability_points(size, flags),
+        tools_points: tools_points(flags),
         recency,
         age_days,
         reliability,
         success,
         price,
         blended_micro,
-        expiry,
+        expiry: expiry_of(m, cfg),
     }
 }
 
@@ -564,28 +613,41 @@ impl RoleCtx {
         }
     }
 
-    fn quick(&self, f: &Features) -> Quick {
-        let passes = f.context >= self.req.min_context
-            && (!self.req.needs_tools || f.tools)
-            && !f.is_router
-            && f.text_out
-            && !f.media_out
-            && matches!(f.expiry, Expiry::None | Expiry::Later);
-        let context = context_points(
-            f.context_log,
-            self.min_log,
-            f.context >= self.req.min_context,
-        );
+    /// The role's own requirements (context, tools); the shared ones are [`passes_common`].
+    fn passes_role(&self, context: u64, tools: bool) -> bool {
+        context >= self.req.min_context && (!self.req.needs_tools || tools)
+    }
+
+    fn context_points(&self, context: u64, context_log: i64) -> u32 {
+        context_points(context_log, self.min_log, context >= self.req.min_context)
+    }
+
+    /// The total: the weighted mean of the sub-scores, floored.
+    fn total(&self, s: [u32; 6]) -> u32 {
         let w = &self.w;
-        let sum = w.context * context
-            + w.capability * f.capability
-            + w.tools * f.tools_points
-            + w.recency * f.recency
-            + w.reliability * f.reliability
-            + w.price * f.price;
+        let sum = w.context * s[0]
+            + w.capability * s[1]
+            + w.tools * s[2]
+            + w.recency * s[3]
+            + w.reliability * s[4]
+            + w.price * s[5];
+        sum / self.wsum
+    }
+
+    fn quick(&self, f: &Features) -> Quick {
+        let passes = self.passes_role(f.context, f.tools)
+            && passes_common(f.is_router, f.text_out, f.media_out, f.expiry);
+        let context = self.context_points(f.context, f.context_log);
         Quick {
             passes,
-            total: sum / self.wsum,
+            total: self.total([
+                context,
+                f.capability,
+                f.tools_points,
+                f.recency,
+                f.reliability,
+                f.price,
+            ]),
             context,
         }
     }
@@ -843,7 +905,45 @@ pub fn rank(
     out
 }
 
-/// Index of the best passing model of `pool` for each role in `roles` (fast path: no reasons).
+/// The current best of one role in a ranking scan.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    index: usize,
+    total: u32,
+    context: u64,
+}
+
+/// True when (total, context, id) ranks before the slot's model: total desc, context desc, id asc.
+fn beats(models: &[Model], total: u32, context: u64, index: usize, slot: &Option<Slot>) -> bool {
+    match slot {
+        None => true,
+        Some(s) => (total, context)
+            .cmp(&(s.total, s.context))
+            .then_with(|| models[s.index].id.cmp(&models[index].id))
+            .is_gt(),
+    }
+}
+
+/// An upper bound of [`log2_milli`] without the 20 squarings: the fractional part is below 1.
+const fn log2_milli_upper(x: u64) -> i64 {
+    if x <= 1 {
+        0
+    } else {
+        x.ilog2() as i64 * 1000 + 999
+    }
+}
+
+/// How many models the ranking scan filters at once. A model's id and prices are separate heap
+/// strings; reading those of a whole chunk in one tight loop lets the CPU fetch them in parallel
+/// instead of waiting for each in turn.
+const SCAN_CHUNK: usize = 64;
+
+/// Index of the best passing model of `pool` for each role in `roles`: one scan over the models,
+/// no reasons, no sorting. The same picks as ranking every model with [`rank`], computed lazily:
+/// pool and context first; then an upper bound of each role's total (best possible flags, price
+/// and logarithms rounded up): a model that cannot take any role's slot needs nothing more; then
+/// the exact total; the shared requirements (router, output modalities, expiry) only for a model
+/// that would otherwise take a slot.
 fn best_indices(
     models: &[Model],
     roles: &[Role],
@@ -851,13 +951,107 @@ fn best_indices(
     health: &Health,
     cfg: &ScoringConfig,
 ) -> Vec<Option<usize>> {
-    let feats = models.iter().enumerate().filter_map(|(i, m)| {
-        // Cheap exclusion before the full feature extraction.
-        let fr = free_and_router(m);
-        pool.admits(fr.0)
-            .then(|| (i, features_with(m, fr, health, cfg)))
-    });
-    best_of(models, feats, roles, cfg)
+    let rcs: Vec<RoleCtx> = roles.iter().map(|r| RoleCtx::new(*r, cfg)).collect();
+    let Some(min_context) = rcs.iter().map(|rc| rc.req.min_context).min() else {
+        return Vec::new();
+    };
+    let mut best: Vec<Option<Slot>> = vec![None; rcs.len()];
+    // Per model of a chunk: admitted (pool and context), free, and a router (when read).
+    let mut admitted = [false; SCAN_CHUNK];
+    let mut free = [false; SCAN_CHUNK];
+    let mut router: [Option<bool>; SCAN_CHUNK] = [None; SCAN_CHUNK];
+    for (c, chunk) in models.chunks(SCAN_CHUNK).enumerate() {
+        for (k, m) in chunk.iter().enumerate() {
+            // Below every role's minimum context it fails them all.
+            let (f, r) = if m.context_length < min_context {
+                (false, None)
+            } else if m.id.ends_with(":free") {
+                // Free by its id; whether it is a router only matters if it would win.
+                (true, None)
+            } else {
+                let (f, r) = free_and_router(m);
+                (f, Some(r))
+            };
+            admitted[k] = m.context_length >= min_context && pool.admits(f);
+            free[k] = f;
+            router[k] = r;
+        }
+        for (k, m) in chunk.iter().enumerate() {
+            if !admitted[k] {
+                continue;
+            }
+            let i = c * SCAN_CHUNK + k;
+            let context = m.context_length;
+            let params = model_params(m);
+            let size_max = params.as_ref().map_or(NEUTRAL_PARAMS, |p| {
+                let eff = p.effective_millions().max(1);
+                clamp_points((log2_milli_upper(eff) - LOG2_ONE_BILLION_IN_MILLIONS) / 10)
+            });
+            let (recency, _) = recency_of(m, cfg);
+            let (reliability, _) = reliability_of(m, health);
+            let context_log_max = log2_milli_upper(context.max(1));
+            let cap_max = capability_points(size_max, MAX_FLAGS);
+            let tools_max = tools_points(MAX_FLAGS);
+            let hopeful = rcs.iter().zip(&best).any(|(rc, slot)| {
+                context >= rc.req.min_context && {
+                    let ub = rc.total([
+                        rc.context_points(context, context_log_max),
+                        cap_max,
+                        tools_max,
+                        recency,
+                        reliability,
+                        1000,
+                    ]);
+                    beats(models, ub, context, i, slot)
+                }
+            });
+            if !hopeful {
+                continue;
+            }
+            let size = params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
+            let context_log = log2_milli(context.max(1));
+            let (price, _) = price_of(m, free[k]);
+            let flags = param_flags(m);
+            let capability = capability_points(size, flags);
+            let tools = tools_points(flags);
+            let mut common: Option<bool> = None;
+            for (rc, slot) in rcs.iter().zip(best.iter_mut()) {
+                if !rc.passes_role(context, flags.tools) {
+                    continue;
+                }
+                let total = rc.total([
+                    rc.context_points(context, context_log),
+                    capability,
+                    tools,
+                    recency,
+                    reliability,
+                    price,
+                ]);
+                if !beats(models, total, context, i, slot) {
+                    continue;
+                }
+                let ok = *common.get_or_insert_with(|| {
+                    let is_router = router[k].unwrap_or_else(|| free_and_router(m).1);
+                    passes_common(
+                        is_router,
+                        m.has_text_output(),
+                        media_out(m),
+                        expiry_of(m, cfg),
+                    )
+                });
+                if !ok {
+                    // Fails the shared requirements: it can take no role's slot.
+                    break;
+                }
+                *slot = Some(Slot {
+                    index: i,
+                    total,
+                    context,
+                });
+            }
+        }
+    }
+    best.into_iter().map(|b| b.map(|s| s.index)).collect()
 }
 
 /// The best (index) per role among already extracted features, in ranking order.
@@ -1145,6 +1339,110 @@ mod tests {
                 prepared.best_free(role, &[]),
                 best_free(&models, role, &health, &cfg, &[])
             );
+        }
+    }
+
+    /// The embedded catalog, several times over, with contexts, prices, expiry dates, sizes,
+    /// flags and modalities varied, in a shuffled order (fixed seed).
+    fn varied_catalog(copies: usize, seed: u64) -> Vec<Model> {
+        let base = crate::domain::catalog::embedded().models;
+        let mut r = seed | 1;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        let mut out = Vec::new();
+        for c in 0..copies {
+            for m in &base {
+                let mut m = m.clone();
+                m.id = format!("{}-{c}", m.id);
+                match next() % 9 {
+                    0 => m.context_length = next() % 2_000_000,
+                    1 => {
+                        m.context_length =
+                            [0, 1, 8_000, 32_000, 64_000, 128_000][next() as usize % 6]
+                    }
+                    2 => {
+                        m.expiration_date = Some(
+                            ["2026-05-01", "2026-06-01", "bogus", "2020-01-01"]
+                                [next() as usize % 4]
+                                .into(),
+                        )
+                    }
+                    3 => {
+                        m.prompt_price =
+                            ["1e-7", " 0 ", "-1", "0.000", "abc", "12"][next() as usize % 6].into();
+                        m.completion_price = ["0", "2e-6", "x"][next() as usize % 3].into();
+                    }
+                    4 => m.id = format!("v/Big-{c}-{}B-A7B:free", next() % 500),
+                    5 => m.supported_parameters = vec!["include_reasoning".into(), "tools".into()],
+                    6 => m.output_modalities = vec!["image".into()],
+                    7 => m.created -= (next() % 1000) as i64 * 86_400,
+                    _ => {}
+                }
+                if next() % 4 == 0 {
+                    m.id = format!("{}:free", m.id);
+                }
+                out.push(m);
+            }
+        }
+        for i in (1..out.len()).rev() {
+            out.swap(i, (next() % (i as u64 + 1)) as usize);
+        }
+        out
+    }
+
+    /// The ranking scan (early exit, lazy requirement checks) picks the first passing model of
+    /// the full ranking (every model scored with its reasons, then sorted).
+    #[test]
+    fn scan_agrees_with_the_full_ranking() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for seed in [1u64, 7, 42, 1234] {
+            let models = varied_catalog(3, seed);
+            let mut health = Health::default();
+            for (i, m) in models.iter().enumerate().step_by(5) {
+                health
+                    .success_permille
+                    .insert(m.id.clone(), (i as u32 * 37) % 1100);
+            }
+            let mut custom = ScoringConfig::for_catalog(&models, now);
+            custom.custom = Some(Requirements {
+                min_context: 100_000,
+                needs_tools: true,
+            });
+            custom.weights.insert(
+                Role::Engineer,
+                Weights {
+                    context: 7,
+                    capability: 0,
+                    tools: 3,
+                    recency: 91,
+                    reliability: 2,
+                    price: 13,
+                },
+            );
+            let cfgs = [
+                ScoringConfig::for_catalog(&models, now),
+                ScoringConfig::default(),
+                custom,
+            ];
+            for cfg in &cfgs {
+                for pool in [Pool::Free, Pool::Paid] {
+                    let scan = best_indices(&models, &Role::ALL, pool, &health, cfg);
+                    for (role, got) in Role::ALL.iter().zip(scan) {
+                        let want = rank(&models, *role, pool, &health, cfg)
+                            .into_iter()
+                            .find(|s| s.passes)
+                            .map(|s| s.model_id);
+                        let got = got.map(|i| models[i].id.clone());
+                        assert_eq!(got, want, "seed {seed} {role} {pool:?}");
+                    }
+                }
+            }
         }
     }
 

@@ -806,22 +806,32 @@ fn cli_version_completions_and_bad_flags() {
 }
 
 #[test]
-fn completions_into_a_closed_pipe_exit_quietly() {
+fn output_into_a_closed_pipe_ends_quietly() {
     use std::process::Stdio;
     let homes = Homes::new();
-    // Close the reading end at once: every write of the script hits a closed pipe.
-    let mut child = homes
-        .nxr()
-        .args(["completions", "zsh"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn nxr");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let commands: &[&[&str]] = &[
+        &["completions", "zsh"],
+        &["init", "--free"],
+        &["agents", "list"],
+        &["agents", "list", "--json"],
+        &["models", "list"],
+        &["db", "status"],
+    ];
+    for args in commands {
+        // Close the reading end at once: every write of the output hits a closed pipe.
+        let mut child = homes
+            .nxr()
+            .args(*args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nxr");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "nxr {args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "nxr {args:?}: {stderr}");
+    }
 }
 
 #[test]

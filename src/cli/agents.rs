@@ -81,7 +81,7 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     if ctx.json {
         return super::print_json(&agent);
     }
-    println!(
+    outln!(
         "created {} ({}) on {}{} with {} skills, Hermes profile {} at {}",
         agent.name,
         agent.role,
@@ -105,7 +105,7 @@ async fn list(ctx: &Ctx) -> Result<()> {
         return super::print_json(&all);
     }
     if all.is_empty() {
-        println!(
+        outln!(
             "no agents yet; create one with `nxr agents create --role pm --name pm`, or run `nxr init`"
         );
         return Ok(());
@@ -148,9 +148,9 @@ async fn list(ctx: &Ctx) -> Result<()> {
             .to_string()
     };
     let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    println!("{}", bold(&line(&head)));
+    outln!("{}", bold(&line(&head)));
     for r in &rows {
-        println!("{}", line(r));
+        outln!("{}", line(r));
     }
     Ok(())
 }
@@ -191,7 +191,7 @@ async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
     if ctx.json {
         return super::print_json(&snap);
     }
-    println!(
+    outln!(
         "{} skills ({} desired)",
         args.name,
         snap.desired_skills.len()
@@ -202,7 +202,7 @@ async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
         } else {
             "external, read-only"
         };
-        println!("  {:<24} {:<10} {}", e.key, e.state, who);
+        outln!("  {:<24} {:<10} {}", e.key, e.state, who);
     }
     for w in &snap.warnings {
         eprintln!("warning: {w}");

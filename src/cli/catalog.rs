@@ -53,7 +53,7 @@ async fn refresh(ctx: &Ctx) -> Result<()> {
         1 => " (1 unusable entry skipped)".to_string(),
         n => format!(" ({n} unusable entries skipped)"),
     };
-    println!(
+    outln!(
         "stored {} models{skipped}; {}",
         report.catalog.models.len(),
         report.catalog.source.describe()

@@ -39,8 +39,8 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
                     }));
                 }
                 match masked {
-                    Some(m) => println!("openrouter-key: {m}"),
-                    None => println!(
+                    Some(m) => outln!("openrouter-key: {m}"),
+                    None => outln!(
                         "openrouter-key: not set (add one with `nxr config set openrouter-key <key>`)"
                     ),
                 }
@@ -86,7 +86,7 @@ async fn set_openrouter_key(ctx: &Ctx, value: &str) -> Result<()> {
             "file": file.display().to_string(),
         }));
     }
-    println!(
+    outln!(
         "openrouter-key: {masked} (valid; stored in {} with mode 0600)",
         file.display()
     );

@@ -69,12 +69,13 @@ async fn migrate(ctx: &Ctx) -> Result<()> {
         }));
     }
     if applied.is_empty() {
-        println!(
+        outln!(
             "nothing to apply: {} is up to date (schema version {})",
-            status.location, status.latest_known
+            status.location,
+            status.latest_known
         );
     } else {
-        println!("applied {} to {}", applied.join(", "), status.location);
+        outln!("applied {} to {}", applied.join(", "), status.location);
     }
     Ok(())
 }

@@ -56,17 +56,17 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
                 "summary": summary,
             }));
         }
-        println!(
+        outln!(
             "nxr is already set up (completed {}); nothing was changed.",
             done.completed_at.as_deref().unwrap_or("?")
         );
         print_summary(&summary);
         if args.key.is_some() {
-            println!(
+            outln!(
                 "The --key was not used; to add or change the key run `nxr config set openrouter-key <key>`."
             );
         }
-        println!("`nxr init --reset` starts over (agents are kept and never created twice).");
+        outln!("`nxr init --reset` starts over (agents are kept and never created twice).");
         return Ok(());
     }
 
@@ -92,7 +92,7 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         if json {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     };
     if let KeyChoice::Key(_) = choice {
@@ -119,9 +119,9 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
             "summary": outcome.summary,
         }));
     }
-    println!();
+    outln!();
     print_summary(&outcome.summary);
-    println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
+    outln!("Done in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -269,23 +269,23 @@ fn print_summary(s: &Summary) {
         .max()
         .unwrap_or(5)
         .max(5);
-    println!("{:<name_w$}  {:<model_w$}  SKILLS", "AGENT", "MODEL");
+    outln!("{:<name_w$}  {:<model_w$}  SKILLS", "AGENT", "MODEL");
     for a in &s.agents {
-        println!(
+        outln!(
             "{:<name_w$}  {:<model_w$}  {}",
             a.name,
             a.model,
             a.skills.join(", ")
         );
     }
-    println!();
-    println!("{}", s.catalog);
+    outln!();
+    outln!("{}", s.catalog);
     match &s.openrouter_key {
-        Some(k) => println!("OpenRouter key: {k}"),
-        None => println!("OpenRouter key: not set"),
+        Some(k) => outln!("OpenRouter key: {k}"),
+        None => outln!("OpenRouter key: not set"),
     }
-    println!();
+    outln!();
     for line in &s.free_tier {
-        println!("{line}");
+        outln!("{line}");
     }
 }

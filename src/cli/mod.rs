@@ -1,6 +1,24 @@
 //! clap definitions and one thin handler per subcommand. Handlers turn arguments into one domain call
 //! and render the result (text, or JSON with `--json`). Errors go to stderr with a non-zero exit.
 
+/// `println!` for command output: a reader that went away (`nxr … | head`) is not an error.
+macro_rules! outln {
+    () => {
+        $crate::cli::out_text("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::out_text(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for command output, likewise.
+#[allow(unused_macros)]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::out_text(&format!($($arg)*))
+    };
+}
+
 pub mod agents;
 pub mod catalog;
 pub mod config;
@@ -89,6 +107,14 @@ pub fn write_stdout(text: &str) -> Result<()> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
+    }
+}
+
+/// Writes command output; a closed pipe ends the output quietly. Other write errors are reported
+/// once on stderr.
+pub fn out_text(text: &str) {
+    if let Err(e) = write_stdout(text) {
+        eprintln!("error: cannot write to standard output: {e}");
     }
 }
 

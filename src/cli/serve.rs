@@ -34,10 +34,10 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
             "addr": handle.addr.to_string(),
         }))?;
     } else {
-        println!("nxr serve: listening on {}", handle.base_url());
-        println!("Open this URL once to sign in (it sets a session cookie):");
-        println!("  {}", handle.login_url());
-        println!("Stop with Ctrl-C.");
+        outln!("nxr serve: listening on {}", handle.base_url());
+        outln!("Open this URL once to sign in (it sets a session cookie):");
+        outln!("  {}", handle.login_url());
+        outln!("Stop with Ctrl-C.");
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -1438,6 +1438,8 @@ mod tests {
                             .into_iter()
                             .find(|s| s.passes)
                             .map(|s| s.model_id);
+                        let alone = best_indices(&models, &[*role], pool, &health, cfg)[0];
+                        assert_eq!(got, alone, "seed {seed} {role} {pool:?} alone");
                         let got = got.map(|i| models[i].id.clone());
                         assert_eq!(got, want, "seed {seed} {role} {pool:?}");
                     }

@@ -13,7 +13,6 @@ use nxr::domain::skills;
 use nxr::domain::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const FREE: &str = "meta-llama/llama-3.3-70b-instruct:free";
 const PAID: &str = "openai/gpt-4o";
@@ -1238,10 +1237,8 @@ async fn eight_concurrent_creates_on_one_store_all_land_whole() {
         )
         .await
         .unwrap();
-    // Another process holds the write lock, so every caller writes its profile and then queues for the
-    // database: their transactions overlap for sure.
-    let other = Store::open(&env).await.unwrap();
-    other.conn().execute("BEGIN IMMEDIATE", ()).await.unwrap();
+    // Nine creates at once on one shared store; nxr serialises them (the agents lock), and each
+    // one's transaction runs on a connection of its own.
     let (env, store) = (std::sync::Arc::new(env), std::sync::Arc::new(store));
     let spawn_create = |name: String, model: &'static str| {
         let (env, store) = (env.clone(), store.clone());
@@ -1254,14 +1251,7 @@ async fn eight_concurrent_creates_on_one_store_all_land_whole() {
             .unwrap()
             .dir
     };
-    // "doomed" goes first, so it is the one that creates `profiles/`.
     let doomed = spawn_create("doomed".into(), FREE);
-    let dir = profile_dir("doomed");
-    tokio::task::block_in_place(|| {
-        common::wait_until("doomed's profile on disk", Duration::from_secs(10), || {
-            dir.is_dir()
-        })
-    });
     let mut tasks = Vec::new();
     for i in 0..8 {
         tasks.push(spawn_create(
@@ -1269,15 +1259,6 @@ async fn eight_concurrent_creates_on_one_store_all_land_whole() {
             if i % 2 == 0 { FREE } else { PAID },
         ));
     }
-    let dirs: Vec<PathBuf> = (0..8).map(|i| profile_dir(&format!("eng{i}"))).collect();
-    tokio::task::block_in_place(|| {
-        common::wait_until(
-            "all eight profiles on disk",
-            Duration::from_secs(10),
-            || dirs.iter().all(|d| d.is_dir()),
-        )
-    });
-    other.conn().execute("ROLLBACK", ()).await.unwrap();
     let mut created = Vec::new();
     for (i, t) in tasks.into_iter().enumerate() {
         let agent = t
@@ -1340,10 +1321,7 @@ async fn eight_concurrent_creates_on_one_store_all_land_whole() {
 async fn concurrent_creates_of_one_name_leave_one_agent_and_tell_the_others_it_exists() {
     let homes = Homes::new();
     let (env, store) = open(&homes).await;
-    // Another process holds the write lock: the first create writes its profile and then waits for the
-    // database, so the others run while its profile is on disk but its row is not in yet.
-    let other = Store::open(&env).await.unwrap();
-    other.conn().execute("BEGIN IMMEDIATE", ()).await.unwrap();
+    // Three creates of one name at once: exactly one lands, the others are told it exists.
     let (env, store) = (std::sync::Arc::new(env), std::sync::Arc::new(store));
     let spawn_create = || {
         let (env, store) = (env.clone(), store.clone());
@@ -1351,15 +1329,18 @@ async fn concurrent_creates_of_one_name_leave_one_agent_and_tell_the_others_it_e
             agents::create(&store, &env, new_agent("Same", Role::Pm, Some(FREE))).await
         })
     };
-    let first = spawn_create();
-    let dir = env.hermes_home.join("profiles/same");
-    tokio::task::block_in_place(|| {
-        common::wait_until("the first profile on disk", Duration::from_secs(10), || {
-            dir.is_dir()
-        })
-    });
-    for _ in 0..2 {
-        let err = spawn_create().await.unwrap().unwrap_err();
+    let tasks: Vec<_> = (0..3).map(|_| spawn_create()).collect();
+    let mut created = Vec::new();
+    let mut refused = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(a) => created.push(a),
+            Err(e) => refused.push(e),
+        }
+    }
+    assert_eq!(created.len(), 1, "{refused:?}");
+    assert_eq!(refused.len(), 2);
+    for err in &refused {
         assert!(matches!(err, AgentError::Duplicate(_)), "{err:?}");
         let text = err.to_string();
         assert!(
@@ -1371,8 +1352,7 @@ async fn concurrent_creates_of_one_name_leave_one_agent_and_tell_the_others_it_e
             "{text}"
         );
     }
-    other.conn().execute("ROLLBACK", ()).await.unwrap();
-    let agent = first.await.unwrap().unwrap();
+    let agent = created.remove(0);
     let listed = agents::list(&store, &env).await.unwrap();
     assert_eq!(listed, vec![agent.clone()]);
     assert_eq!(agent.hermes_profile, "same");

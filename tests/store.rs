@@ -7,15 +7,12 @@ use libsql::Value;
 use nxr::domain::catalog;
 use nxr::domain::env::Env;
 use nxr::domain::store::{MIGRATIONS, Store, StoreError};
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// Where a test's database lives.
 enum Backend {
     Local { _dir: tempfile::TempDir, env: Env },
-    Sqld { _server: Sqld, env: Env },
+    Sqld { _server: common::Sqld, env: Env },
 }
 
 impl Backend {
@@ -26,11 +23,8 @@ impl Backend {
     }
 
     fn sqld() -> Backend {
-        let server = Sqld::start();
-        let dir = server.dir.path().to_path_buf();
-        let mut env = Env::for_dirs(dir.join("nxr"), dir.join("hermes"));
-        env.db_url = Some(server.url.clone());
-        env.db_token = None;
+        let server = common::Sqld::start();
+        let env = server.env();
         Backend::Sqld {
             _server: server,
             env,
@@ -49,68 +43,6 @@ impl Backend {
 
     async fn open_unmigrated(&self) -> Store {
         Store::open_unmigrated(self.env()).await.expect("open")
-    }
-}
-
-/// A real sqld on a free loopback port; killed on drop.
-struct Sqld {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Sqld {
-    fn start() -> Sqld {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-            l.local_addr().expect("addr").port()
-        };
-        let child = Command::new(common::sqld_bin())
-            .arg("--db-path")
-            .arg(dir.path().join("data.sqld"))
-            .arg("--http-listen-addr")
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sqld");
-        let sqld = Sqld {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
-        common::wait_until("sqld to answer /health", Duration::from_secs(30), || {
-            health_ok(port)
-        });
-        sqld
-    }
-}
-
-fn health_ok(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = [0u8; 64];
-    match s.read(&mut buf) {
-        Ok(n) => String::from_utf8_lossy(&buf[..n]).contains(" 200"),
-        Err(_) => false,
-    }
-}
-
-impl Drop for Sqld {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -686,7 +618,7 @@ async fn concurrent_first_opens_of_a_local_file_all_succeed() {
 
 #[tokio::test]
 async fn remote_location_never_shows_a_token() {
-    let server = Sqld::start();
+    let server = common::Sqld::start();
     let mut env = Env::for_dirs(server.dir.path().join("n"), server.dir.path().join("h"));
     env.db_url = Some(server.url.clone());
     env.db_token = Some("secret-token-123".into());

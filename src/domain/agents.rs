@@ -621,6 +621,39 @@ fn paid_without_key_warning(env: &Env, choice: &ModelChoice) -> Option<String> {
     }
 }
 
+/// Serialises every change to agents (their Hermes profiles on disk and their rows) across nxr
+/// processes and threads: two `nxr init`s, the TUI and `nxr serve` may create or edit agents at the
+/// same moment, and the root profile is edited in place. An advisory lock on `$NXR_HOME/agents.lock`,
+/// released when the returned file is dropped. When the lock cannot be taken (NXR_HOME not writable,
+/// a filesystem without locks) the change goes ahead unserialised, as before, and the log says so.
+async fn agents_lock(env: &Env) -> Option<std::fs::File> {
+    let path = env.nxr_home.join("agents.lock");
+    let taken = tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await;
+    match taken {
+        Ok(Ok(file)) => Some(file),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot take the agents lock; going ahead without it");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take the agents lock; going ahead without it");
+            None
+        }
+    }
+}
+
 /// `create` with options; also returns warnings for the user (e.g. a paid model without an OpenRouter key).
 pub async fn create_with(
     store: &Store,
@@ -628,6 +661,7 @@ pub async fn create_with(
     new: NewAgent,
     opts: CreateOptions,
 ) -> Result<(Agent, Vec<String>), AgentError> {
+    let _lock = agents_lock(env).await;
     // 1. Validate everything before touching anything.
     let name = validate_name(&new.name)?;
     if get_by_name(store, env, &name).await.is_ok() {
@@ -925,6 +959,7 @@ pub async fn set_model_choice(
     reason: &str,
     auto_assigned: bool,
 ) -> Result<Agent, AgentError> {
+    let _lock = agents_lock(env).await;
     validate_model_syntax(&choice.id)?;
     let agent = resolve(store, env, name_or_id).await?;
     let profile = agent.profile();
@@ -988,6 +1023,7 @@ pub async fn set_skills(
     name_or_id: &str,
     desired: &[String],
 ) -> Result<Agent, AgentError> {
+    let _lock = agents_lock(env).await;
     let agent = resolve(store, env, name_or_id).await?;
     let desired = skills::validate(desired)?;
     let profile = agent.profile();
@@ -1043,6 +1079,7 @@ pub async fn set_skills(
 /// Deletes an agent: its database row, and its Hermes profile directory (like `hermes profile delete`).
 /// The `hermes` agent lives in the root profile, which is never removed: only nxr's skills go.
 pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent, AgentError> {
+    let _lock = agents_lock(env).await;
     let agent = resolve(store, env, name_or_id).await?;
     let profile = agent.profile();
     let mut disk = DiskTxn::default();

@@ -783,10 +783,21 @@ pub async fn ensure_default_agents(
         match agents::create(store, env, new).await {
             Ok(a) => out.push(default_view(&a, true)),
             // Created meanwhile by the other surface: report it, do not create it twice.
+            // Another run (a second `nxr init`, the web wizard) may be half-way through creating
+            // it: its profile is on disk but its row is not committed yet. Wait for that row (a
+            // bounded wait on the condition), then report the agent as existing.
             Err(AgentError::Duplicate(_)) => {
-                let now = agents::list(store, env).await?;
-                match find_default(&now, name, role) {
-                    Some(a) => out.push(default_view(a, false)),
+                let mut found = None;
+                for _ in 0..100 {
+                    let now = agents::list(store, env).await?;
+                    if let Some(a) = find_default(&now, name, role) {
+                        found = Some(default_view(a, false));
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                match found {
+                    Some(view) => out.push(view),
                     None => return Err(AgentError::Duplicate(name.to_string()).into()),
                 }
             }

@@ -1443,3 +1443,241 @@ fn wizard_leaves_a_fallback_pick_to_the_domain() {
     };
     assert_eq!(spec.model, None, "the domain resolves the fallback chain");
 }
+
+// ------------------------------------------------------------------------------------------------
+// Polish: the wizard only lets through models the domain accepts; legends and ids that read right.
+// ------------------------------------------------------------------------------------------------
+
+/// The engineer role's verdict on a model, straight from `domain::scoring`.
+fn engineer_verdict(s: &State, id: &str) -> scoring::ModelScore {
+    let m = s.data.model(id).unwrap().to_model();
+    scoring::score(&m, Role::Engineer, &s.data.health, &s.data.cfg)
+}
+
+#[test]
+fn wizard_picker_marks_and_refuses_models_that_fail_the_role() {
+    let weak = "meta-llama/llama-3.2-3b-instruct:free";
+    let strong = "openai/gpt-oss-120b:free";
+    let mut s = State::new(full_data());
+    apply(
+        &mut s,
+        [Action::GoTab(Tab::Create), Action::Down, Action::Confirm],
+    );
+    assert_eq!(s.create.category().role(), Role::Engineer);
+    assert!(!engineer_verdict(&s, weak).passes);
+    assert!(engineer_verdict(&s, strong).passes);
+    let recommended = s.create.model.clone();
+    press(&mut s, KeyCode::Char('c'));
+    assert!(s.create.picking_model);
+    apply(&mut s, typed("llama-3.2-3b"));
+    let selected = s
+        .create
+        .picker
+        .selected_model(&s.data.models)
+        .unwrap()
+        .id()
+        .into_owned();
+    assert_eq!(selected, weak);
+    // The row says why, and so does the line under the table.
+    let text = screen(&s, 100, 30);
+    let row = text.lines().find(|l| l.contains(weak)).unwrap();
+    assert!(row.contains("✗ no tool support "), "{row}");
+    assert!(
+        text.contains("✗ fails engineer: no tool support (engineer needs tools)"),
+        "{text}"
+    );
+    // Enter refuses it inline: still picking, the choice unchanged.
+    press(&mut s, KeyCode::Enter);
+    assert!(s.create.picking_model, "a failing model cannot be chosen");
+    assert_eq!(s.create.model, recommended);
+    let err = s.create.model_error.clone().unwrap();
+    assert!(
+        err.contains("not for the engineer role: no tool support"),
+        "{err}"
+    );
+    assert!(!err.contains("--force"));
+    snap("tui_wizard_2_model_refused", &s);
+    assert!(screen(&s, 80, 24).contains("not for the engineer role"));
+    // Typing again clears the refusal; a passing model is taken and marked ✓.
+    apply(&mut s, std::iter::repeat_n(Action::Backspace, 12));
+    assert_eq!(s.create.model_error, None);
+    apply(&mut s, typed("gpt-oss-120b"));
+    let text = screen(&s, 100, 30);
+    assert!(
+        text.contains("✓ meets the engineer role's requirements"),
+        "{text}"
+    );
+    press(&mut s, KeyCode::Enter);
+    assert!(!s.create.picking_model);
+    assert_eq!(s.create.model.as_deref(), Some(strong));
+
+    // Even a failing model that got in some other way (a catalog reload) cannot pass the Model step.
+    s.create.model = Some(weak.into());
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.create.step, WizardStep::Model);
+    assert!(
+        screen(&s, 100, 30).contains("is not for the engineer role: no tool support"),
+        "{}",
+        screen(&s, 100, 30)
+    );
+    s.create.model = Some(strong.into());
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.create.step, WizardStep::Skills);
+}
+
+#[tokio::test]
+async fn a_refused_create_shows_the_domain_reason_on_confirm_without_cli_advice() {
+    use nxr::app::run_effect;
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    let st = store(&h).await;
+    let clock = FixedClock(Utc::now());
+    // The domain's own refusal (it advises the CLI's --force).
+    let a = run_effect(
+        &st,
+        &env,
+        &clock,
+        Effect::CreateAgent(nxr::app::state::NewAgentSpec {
+            name: "weak".into(),
+            role: Role::Engineer,
+            category: None,
+            model: Some("meta-llama/llama-3.2-3b-instruct:free".into()),
+            skills: None,
+        }),
+    )
+    .await;
+    let Action::EffectFailed(refusal) = a else {
+        panic!("{a:?}")
+    };
+    assert!(refusal.contains("--force"), "{refusal}");
+
+    let mut s = State::new(full_data());
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Create),
+            Action::Down,
+            Action::Confirm,
+            Action::Confirm,
+            Action::Confirm,
+        ],
+    );
+    apply(&mut s, typed("weak"));
+    apply(&mut s, [Action::Confirm]);
+    assert_eq!(s.create.step, WizardStep::Confirm);
+    // Something the TUI could not know (another process, a newer catalog) makes the domain refuse the
+    // model at the last moment.
+    s.create.model = Some("meta-llama/llama-3.2-3b-instruct:free".into());
+    apply(&mut s, [Action::Confirm]);
+    assert!(s.create.submitting);
+    apply(&mut s, [Action::EffectFailed(refusal)]);
+    assert_eq!(s.create.step, WizardStep::Confirm);
+    let err = s.create.create_error.clone().unwrap();
+    assert!(err.contains("no tool support"), "{err}");
+    assert!(
+        !err.contains("--force") && !err.contains("nxr models"),
+        "{err}"
+    );
+    let text = screen(&s, 100, 30);
+    assert!(text.contains("✗ Not created:"), "{text}");
+    assert!(!text.contains("--force"), "{text}");
+    assert!(text.contains("c change model"), "{text}");
+    snap("tui_wizard_5_confirm_refused", &s);
+    // c goes straight to the picker; the stale error is gone.
+    press(&mut s, KeyCode::Char('c'));
+    assert!(s.create.picking_model);
+    assert_eq!(s.create.step, WizardStep::Model);
+    assert_eq!(s.create.create_error, None);
+}
+
+#[test]
+fn agents_title_shows_the_upgrade_legend_only_when_an_upgrade_is_available() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    assert!(s.data.recommendations.iter().any(|r| r.upgrade_available));
+    let title = screen(&s, 100, 30).lines().nth(1).unwrap().to_string();
+    assert!(title.contains("▲ = upgrade available"), "{title}");
+
+    // Every agent on its recommended model: no legend, no ▲.
+    let mut d = full_data();
+    let recs = d.recommendations.clone();
+    for a in &mut d.agents {
+        a.model = recs
+            .iter()
+            .find(|r| r.agent == a.name)
+            .unwrap()
+            .recommended_model
+            .clone();
+    }
+    d.recompute_recommendations();
+    assert!(d.recommendations.iter().all(|r| !r.upgrade_available));
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    let text = screen(&s, 100, 30);
+    assert!(!text.contains("upgrade available"), "{text}");
+    assert!(!text.contains('▲'), "{text}");
+}
+
+#[test]
+fn long_model_ids_keep_their_ends_at_80_columns() {
+    let mut s = State::new(full_data());
+    apply(
+        &mut s,
+        [
+            Action::Resize {
+                width: 80,
+                height: 24,
+            },
+            Action::GoTab(Tab::Agents),
+        ],
+    );
+    let text = screen(&s, 80, 24);
+    for a in &s.data.agents {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("│{:<14}", a.name)))
+            .unwrap_or_else(|| panic!("no row for {}:\n{text}", a.name));
+        let (provider, rest) = a.model.split_once('/').unwrap();
+        let tail: String = rest
+            .chars()
+            .rev()
+            .take(10)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        assert!(
+            line.contains(provider) && line.contains(&tail),
+            "{} ({}) lost an end:\n{line}",
+            a.name,
+            a.model
+        );
+    }
+    apply(&mut s, [Action::GoTab(Tab::Models)]);
+    let text = screen(&s, 80, 24);
+    let line = text
+        .lines()
+        .find(|l| l.contains("cognitivecom"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("edition:free"), "{line}");
+}
+
+#[test]
+fn notifications_footer_lists_only_keys_that_do_something() {
+    let mut d = full_data();
+    assert!(d.notifications.iter().any(|n| n.is_unread()));
+    let mut s = State::new(d.clone());
+    apply(&mut s, [Action::GoTab(Tab::Notifications)]);
+    assert!(screen(&s, 100, 30).contains("M all read"));
+    for n in &mut d.notifications {
+        n.read_at = Some(to_db(now()));
+    }
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Notifications)]);
+    let footer = screen(&s, 100, 30).lines().last().unwrap().to_string();
+    assert!(
+        !footer.contains("mark read") && !footer.contains("all read"),
+        "{footer}"
+    );
+    assert!(keys::action_for_key(&s, &key(KeyCode::Char('M'))).is_none());
+}

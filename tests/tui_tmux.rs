@@ -142,6 +142,16 @@ fn wizard_in_a_real_terminal_creates_an_agent_that_nxr_and_hermes_see() {
     s.keys(&["Down", "Enter"]);
     let model_screen = s.wait_for("Recommended free model:");
     assert!(model_screen.contains("score"), "{model_screen}");
+    // The picker marks a model the engineer role refuses, and will not take it.
+    s.keys(&["c"]);
+    s.wait_for("Choose a model for engineer");
+    s.type_text("llama-3.2-3b");
+    s.wait_for("fails engineer: no tool support");
+    s.keys(&["Enter"]);
+    s.wait_for("not for the engineer role: no tool support");
+    s.keys(&["Escape"]);
+    let back = s.wait_for("Recommended free model:");
+    assert!(!back.contains("Your choice"), "{back}");
     s.keys(&["Enter"]);
     s.wait_for("Skills for Engineer · 8 chosen");
     s.keys(&["Enter"]);

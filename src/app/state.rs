@@ -333,6 +333,10 @@ pub struct Wizard {
     pub skills: SkillSelector,
     pub name: TextArea<'static>,
     pub name_error: Option<String>,
+    /// Why the model under the picker cursor (or the chosen model) cannot be used for the role.
+    pub model_error: Option<String>,
+    /// Why the domain refused to create the agent (shown on the Confirm step).
+    pub create_error: Option<String>,
     /// Waiting for the domain to create the agent.
     pub submitting: bool,
 }
@@ -356,6 +360,8 @@ impl Wizard {
             skills: SkillSelector::new(Vec::new()),
             name: new_name_area(),
             name_error: None,
+            model_error: None,
+            create_error: None,
             submitting: false,
         }
     }

@@ -6,6 +6,7 @@ use crate::app::draw::empty_state;
 use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, State};
 use crate::app::update::page_rows;
+use crate::widgets::model_picker::elide_middle;
 use crate::widgets::skill_selector::SkillSelector;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -114,18 +115,37 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     let [table_area, detail] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(11)]).areas(area);
+    let recommended = |a: &crate::domain::agents::Agent| match d.recommendation_for(&a.name) {
+        Some(r) if r.recommended_model == a.model => "(same)".to_string(),
+        Some(r) => r.recommended_model.clone(),
+        None => "—".into(),
+    };
+    // The two model columns share what the fixed columns leave; ids that still do not fit are cut in the
+    // middle, so the provider and the `:free` suffix stay visible.
+    let room = (table_area.width.saturating_sub(2 + 14 + 9 + 2 + 6 + 5)) as usize;
+    let longest = |f: &dyn Fn(&crate::domain::agents::Agent) -> usize| {
+        d.agents.iter().map(f).max().unwrap_or(0)
+    };
+    let cur_need = longest(&|a| a.model.chars().count()).max(13);
+    let rec_need = longest(&|a| recommended(a).chars().count()).max(11);
+    let (cur_w, rec_w) = if cur_need + rec_need <= room {
+        (cur_need, room - cur_need)
+    } else {
+        let cur = cur_need.min(room.saturating_sub(rec_need.min(room / 2)));
+        (cur, room.saturating_sub(cur))
+    };
+    let any_upgrade = d.agents.iter().any(|a| {
+        d.recommendation_for(&a.name)
+            .is_some_and(|r| r.upgrade_available)
+    });
     let rows = d.agents.iter().enumerate().map(|(i, a)| {
         let rec = d.recommendation_for(&a.name);
         let upgrade = rec.is_some_and(|r| r.upgrade_available);
         let mut row = Row::new(vec![
             Cell::from(a.name.clone()),
             Cell::from(a.role.as_str()),
-            Cell::from(a.model.clone()),
-            Cell::from(match rec {
-                Some(r) if r.recommended_model == a.model => "(same)".to_string(),
-                Some(r) => r.recommended_model.clone(),
-                None => "—".into(),
-            }),
+            Cell::from(elide_middle(&a.model, cur_w).0),
+            Cell::from(elide_middle(&recommended(a), rec_w).0),
             Cell::from(if upgrade { "▲" } else { "✓" }).style(if upgrade {
                 Style::default().fg(Color::Yellow)
             } else {
@@ -144,8 +164,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             [
                 Constraint::Length(14),
                 Constraint::Length(9),
-                Constraint::Fill(1),
-                Constraint::Fill(1),
+                Constraint::Length(cur_w as u16),
+                Constraint::Length(rec_w as u16),
                 Constraint::Length(2),
                 Constraint::Length(6),
             ],
@@ -161,10 +181,15 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             ])
             .style(Style::default().add_modifier(Modifier::UNDERLINED)),
         )
-        .block(Block::default().borders(Borders::ALL).title(format!(
-            " Agents ({}) · ▲ upgrade available ",
-            d.agents.len()
-        ))),
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(if any_upgrade {
+                    format!(" Agents ({}) · ▲ = upgrade available (u) ", d.agents.len())
+                } else {
+                    format!(" Agents ({}) ", d.agents.len())
+                }),
+        ),
         table_area,
     );
     let Some(agent) = d.agents.get(state.agents.selected) else {

@@ -10,7 +10,7 @@ use crate::app::update::page_rows;
 use crate::domain::agents::{self, Agent};
 use crate::domain::scoring::PickSource;
 use crate::domain::skills;
-use crate::widgets::model_picker::{PickerView, price_label, short_tokens};
+use crate::widgets::model_picker::{PickerView, RoleCheck, failure, price_label, short_tokens};
 use crate::widgets::skill_selector::SkillSelector;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -48,11 +48,70 @@ pub fn commands(state: &State) -> Vec<Binding> {
             Binding::new(&[Esc], "back", Action::Back),
             Binding::new(&[Backspace], "delete", Action::Backspace),
         ],
+        WizardStep::Confirm if w.create_error.is_some() => vec![
+            Binding::new(&[Enter], "try again", Action::Confirm),
+            Binding::new(&[Char('c')], "change model", Action::ChangeModel),
+            Binding::new(&[Esc], "back", Action::Back),
+        ],
         WizardStep::Confirm => vec![
             Binding::new(&[Enter], "create agent", Action::Confirm),
             Binding::new(&[Esc], "back", Action::Back),
         ],
     }
+}
+
+/// The wizard's role and the scoring inputs: what the picker checks every model against.
+pub fn role_check(state: &State) -> RoleCheck<'_> {
+    RoleCheck {
+        role: state.create.category().role(),
+        health: &state.data.health,
+        cfg: &state.data.cfg,
+    }
+}
+
+/// Why `domain::agents::create` would refuse `id` for the wizard's role (the domain's own scoring:
+/// `scoring::score(..).passes`), or None when it would take it. A fallback recommendation (router,
+/// local model) is resolved by the domain itself and never refused.
+pub fn model_refusal(state: &State, id: &str) -> Option<String> {
+    let w = &state.create;
+    if w.pick
+        .as_ref()
+        .is_some_and(|p| p.source != PickSource::Ranked && p.model_id == id)
+    {
+        return None;
+    }
+    let check = role_check(state);
+    let Some(row) = state.data.model(id) else {
+        return Some("not in the catalog any more".to_string());
+    };
+    failure(&check.score(row)).map(|why| format!("not for the {} role: {why}", check.role))
+}
+
+/// A domain error in TUI words: the CLI-only advice (`--force`, `nxr models …` commands) is dropped, and
+/// a refused model points at the `c` key of the Confirm step.
+pub fn tui_words(err: &str) -> String {
+    if !err.contains("--force") {
+        return err.to_string();
+    }
+    let kept: Vec<&str> = err
+        .split("; ")
+        .filter(|part| !part.contains("--force") && !part.contains("`nxr "))
+        .collect();
+    format!("{}; press c to choose another model", kept.join("; "))
+}
+
+/// Opens the model picker on the current choice.
+fn open_picker(state: &mut State) {
+    let models = &state.data.models;
+    let w = &mut state.create;
+    w.picker.set_query("", models);
+    if let Some(id) = w.model.clone() {
+        w.picker.select_id(models, &id);
+    }
+    w.model_error = None;
+    w.create_error = None;
+    w.step = WizardStep::Model;
+    w.picking_model = true;
 }
 
 /// The inline error for a name, or None when `domain::agents::create` would accept it.
@@ -79,6 +138,7 @@ fn choose_category(state: &mut State) {
     w.pick = pick;
     let template = skills::default_skills(cat.role(), cat.template()).unwrap_or_default();
     w.skills = SkillSelector::new(template);
+    w.model_error = None;
     w.step = WizardStep::Model;
 }
 
@@ -87,9 +147,20 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
     if state.create.submitting {
         return None;
     }
-    let models = &state.data.models;
-    let w = &mut state.create;
-    if w.picking_model {
+    if state.create.picking_model {
+        // Only a model the domain will accept for the role can be chosen: the refusal shows inline.
+        let refusal = if matches!(action, Action::Confirm) {
+            let w = &state.create;
+            w.picker
+                .selected_model(&state.data.models)
+                .map(|m| m.id().into_owned())
+                .map(|id| (model_refusal(state, &id), id))
+        } else {
+            None
+        };
+        let models = &state.data.models;
+        let w = &mut state.create;
+        w.model_error = None;
         match action {
             Action::InsertChar(c) => w.picker.push_char(c, models),
             Action::Backspace => w.picker.pop_char(models),
@@ -98,16 +169,44 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             Action::PageUp => w.picker.up(page),
             Action::PageDown => w.picker.down(page),
             Action::Back => w.picking_model = false,
-            Action::Confirm => {
-                if let Some(m) = w.picker.selected_model(models) {
-                    w.model = Some(m.id().into_owned());
+            Action::Confirm => match refusal {
+                Some((Some(why), _)) => w.model_error = Some(format!("{why}; pick a ✓ model")),
+                Some((None, id)) => {
+                    w.model = Some(id);
+                    w.picking_model = false;
                 }
-                w.picking_model = false;
-            }
+                None => w.picking_model = false,
+            },
             _ => {}
         }
         return None;
     }
+    if matches!(action, Action::ChangeModel)
+        && (state.create.step == WizardStep::Model
+            || (state.create.step == WizardStep::Confirm && state.create.create_error.is_some()))
+    {
+        open_picker(state);
+        return None;
+    }
+    if state.create.step == WizardStep::Model && matches!(action, Action::Confirm) {
+        let refusal = state
+            .create
+            .model
+            .as_deref()
+            .and_then(|id| model_refusal(state, id));
+        let w = &mut state.create;
+        w.model_error = refusal.map(|why| {
+            format!(
+                "{} is {why}; press c to choose another model",
+                w.model.as_deref().unwrap_or_default()
+            )
+        });
+        if w.model_error.is_none() {
+            w.step = WizardStep::Skills;
+        }
+        return None;
+    }
+    let w = &mut state.create;
     match (w.step, action) {
         (WizardStep::Category, Action::Up) => w.category_index = w.category_index.saturating_sub(1),
         (WizardStep::Category, Action::Down) => {
@@ -118,15 +217,10 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             w.category_index = w.categories.len().saturating_sub(1)
         }
         (WizardStep::Category, Action::Confirm) => choose_category(state),
-        (WizardStep::Model, Action::Confirm) => w.step = WizardStep::Skills,
-        (WizardStep::Model, Action::ChangeModel) => {
-            w.picker.set_query("", models);
-            if let Some(id) = w.model.clone() {
-                w.picker.select_id(models, &id);
-            }
-            w.picking_model = true;
+        (WizardStep::Model, Action::Back) => {
+            w.model_error = None;
+            w.step = WizardStep::Category
         }
-        (WizardStep::Model, Action::Back) => w.step = WizardStep::Category,
         (WizardStep::Skills, Action::Up) => w.skills.up(1),
         (WizardStep::Skills, Action::Down) => w.skills.down(1),
         (WizardStep::Skills, Action::PageUp) => w.skills.up(page),
@@ -155,11 +249,15 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         (WizardStep::Name, Action::Back) => w.step = WizardStep::Skills,
         (WizardStep::Confirm, Action::Confirm) => {
             let spec = spec(w);
+            w.create_error = None;
             w.submitting = true;
             state.info(format!("creating {} …", spec.name));
             state.effects.push(Effect::CreateAgent(spec));
         }
-        (WizardStep::Confirm, Action::Back) => w.step = WizardStep::Name,
+        (WizardStep::Confirm, Action::Back) => {
+            w.create_error = None;
+            w.step = WizardStep::Name
+        }
         _ => {}
     }
     None
@@ -231,9 +329,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             body,
             frame.buffer_mut(),
             PickerView {
-                title: "Choose a model",
+                title: &format!("Choose a model for {}", w.category().role()),
                 focused: true,
                 filter_focused: true,
+                check: Some(role_check(state)),
+                error: w.model_error.as_deref(),
             },
         );
         return;
@@ -302,9 +402,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                         .model(m)
                         .map(|x| {
                             format!(
-                                "  ctx {} · {}",
+                                "  ctx {} · {} · score {}",
                                 short_tokens(x.context_length),
-                                price_label(x)
+                                price_label(x),
+                                role_check(state).score(x).total
                             )
                         })
                         .unwrap_or_default();
@@ -319,6 +420,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                         Span::raw(detail),
                     ]));
                 }
+            }
+            if let Some(e) = &w.model_error {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(
+                    format!("✗ {e}"),
+                    Style::default().fg(Color::Red),
+                ));
             }
             frame.render_widget(
                 Paragraph::new(lines)
@@ -375,7 +483,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         WizardStep::Confirm => {
             let s = spec(w);
             let skills = s.skills.clone().unwrap_or_default();
-            let lines = vec![
+            let mut lines = vec![
                 Line::from(format!("Name      {}", s.name)),
                 Line::from(format!(
                     "Role      {}{}",
@@ -407,6 +515,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     Style::default().fg(Color::Yellow),
                 ),
             ];
+            if let Some(e) = &w.create_error {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(
+                    format!("✗ Not created: {e}"),
+                    Style::default().fg(Color::Red),
+                ));
+            }
             frame.render_widget(
                 Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
                 body,

@@ -160,6 +160,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     title: "Models",
                     focused: true,
                     filter_focused: m.filter_focused,
+                    check: None,
+                    error: None,
                 },
             );
             draw_detail(state, m.picker.selected_model(models), frame, right);
@@ -197,6 +199,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     title: &title,
                     focused: true,
                     filter_focused: true,
+                    check: None,
+                    error: None,
                 },
             );
             draw_detail(state, m.slot_picker.selected_model(models), frame, right);

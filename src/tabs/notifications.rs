@@ -13,10 +13,23 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 pub fn commands(state: &State) -> Vec<Binding> {
     use Key::*;
-    let mut v = vec![
-        Binding::new(&[Char('m'), Enter], "mark read", Action::MarkRead),
-        Binding::new(&[Char('M')], "all read", Action::MarkAllRead),
-    ];
+    // Only keys that do something: mark read needs an unread notification under the cursor, all read
+    // any unread one.
+    let mut v = Vec::new();
+    let d = &state.data;
+    if d.notifications
+        .get(state.notifications.selected)
+        .is_some_and(|n| n.is_unread())
+    {
+        v.push(Binding::new(
+            &[Char('m'), Enter],
+            "mark read",
+            Action::MarkRead,
+        ));
+    }
+    if d.unread_count() > 0 {
+        v.push(Binding::new(&[Char('M')], "all read", Action::MarkAllRead));
+    }
     let upgrade = state
         .data
         .notifications

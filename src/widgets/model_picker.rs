@@ -3,6 +3,8 @@
 //! free / tools / vision / min-context toggles and sort keys. Used by Tab 2, the slot editor and the
 //! Tab 5 wizard.
 
+use crate::domain::roles::Role;
+use crate::domain::scoring::{self, Health, ModelScore, ScoringConfig};
 use crate::widgets::model_row::ModelRow;
 use nucleo::Matcher;
 use nucleo::pattern::{CaseMatching, Normalization, Pattern};
@@ -10,7 +12,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget, Wrap};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 
@@ -401,9 +403,15 @@ impl ModelPicker {
             ));
         }
         Line::from(filter).render(Rect { height: 1, ..inner }, buf);
+        // With a role check, the last line says whether the selected model passes (or shows the error).
+        let status_h: u16 = if view.error.is_some() {
+            2
+        } else {
+            u16::from(view.check.is_some())
+        };
         let table_area = Rect {
             y: inner.y + 1,
-            height: inner.height - 1,
+            height: inner.height - 1 - status_h.min(inner.height - 1),
             ..inner
         };
         let rows_visible = table_area.height.saturating_sub(1) as usize;
@@ -430,8 +438,38 @@ impl ModelPicker {
         let hl = Style::default()
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD);
-        // Narrow terminals: the id matters most, the name goes.
-        let show_name = table_area.width >= 64;
+        let dim = Style::default()
+            .fg(Color::DarkGray)
+            .add_modifier(Modifier::DIM);
+        // Column widths: ctx 5, price 7, T V 3 and the spacing; the id gets the most of the rest (cut in
+        // the middle when it is still too long, so `:free` stays visible); the second column (name, or
+        // with a role check why a model fails it) only from 64 columns up.
+        let rest = table_area.width.saturating_sub(5 + 7 + 3 + 4) as usize;
+        let show_second = table_area.width >= 64;
+        let longest_id = self
+            .matched
+            .iter()
+            .skip(offset)
+            .take(rows_visible)
+            .filter_map(|&i| models.get(i as usize))
+            .map(|m| m.id_chars() as usize)
+            .max()
+            .unwrap_or(0);
+        let id_w = if show_second {
+            // At least 3/5 of the room, more when the ids need it, always leaving the second column 12.
+            longest_id
+                .max(rest * 3 / 5)
+                .min(rest.saturating_sub(13))
+                .max(1)
+        } else {
+            rest
+        };
+        let second_w = if show_second {
+            rest.saturating_sub(id_w)
+        } else {
+            0
+        };
+        let mut selected_score = None;
         let rows = self
             .matched
             .iter()
@@ -440,50 +478,115 @@ impl ModelPicker {
             .take(rows_visible)
             .filter_map(|(pos, &i)| {
                 let m = models.get(i as usize)?;
+                let verdict = view.check.map(|c| c.score(m));
+                let fails = verdict.as_ref().and_then(failure);
+                if pos == self.selected {
+                    selected_score = verdict.clone();
+                }
                 let idx = self.highlight(m);
                 let id_len = m.id_chars();
-                let id_hl: Vec<u32> = idx.iter().copied().filter(|&x| x < id_len).collect();
+                let id = m.id();
+                let (id_text, id_map) = elide_middle(&id, id_w);
+                let id_hl: Vec<u32> = id_map
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, orig)| idx.binary_search(orig).is_ok())
+                    .map(|(shown, _)| shown as u32)
+                    .collect();
                 let name_hl: Vec<u32> = idx
                     .iter()
                     .filter(|&&x| x > id_len)
                     .map(|&x| x - id_len - 1)
                     .collect();
+                let second = match (&fails, show_second) {
+                    (_, false) => Cell::from(""),
+                    (Some(why), true) => Cell::from(format!("✗ {}", without_asides(why))),
+                    (None, true) if view.check.is_some() => Cell::from(Line::from(vec![
+                        Span::styled("✓ ", Style::default().fg(Color::Green)),
+                        Span::raw(m.name().into_owned()),
+                    ])),
+                    (None, true) => Cell::from(highlighted(&m.name(), &name_hl, hl)),
+                };
                 let mut row = Row::new(vec![
-                    Cell::from(highlighted(&m.id(), &id_hl, hl)),
-                    if show_name {
-                        Cell::from(highlighted(&m.name(), &name_hl, hl))
-                    } else {
-                        Cell::from("")
-                    },
+                    Cell::from(highlighted(&id_text, &id_hl, hl)),
+                    second,
                     Cell::from(Line::from(short_tokens(m.context_length)).right_aligned()),
                     Cell::from(Line::from(price_label(m)).right_aligned()),
                     Cell::from(format!(
-                        "{}{}",
+                        "{} {}",
                         if m.supports_tools() { "T" } else { "·" },
                         if m.supports_vision() { "V" } else { "·" }
                     )),
                 ]);
+                if fails.is_some() {
+                    row = row.style(dim);
+                }
                 if pos == self.selected {
-                    row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+                    row = row.style(
+                        if fails.is_some() {
+                            dim
+                        } else {
+                            Style::default()
+                        }
+                        .add_modifier(Modifier::REVERSED),
+                    );
                 }
                 Some(row)
             });
         let table = Table::new(
             rows,
             [
-                Constraint::Fill(3),
-                Constraint::Fill(if show_name { 1 } else { 0 }),
+                Constraint::Length(id_w as u16),
+                Constraint::Length(second_w as u16),
                 Constraint::Length(5),
                 Constraint::Length(7),
                 Constraint::Length(3),
             ],
         )
         .header(
-            Row::new(vec!["id", "name", "ctx", "$/M in", "T V"])
-                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+            Row::new(vec![
+                "id",
+                match view.check {
+                    Some(_) if show_second => "for this role",
+                    _ if show_second => "name",
+                    _ => "",
+                },
+                "  ctx",
+                " $/M in",
+                "T V",
+            ])
+            .style(Style::default().add_modifier(Modifier::UNDERLINED)),
         )
         .column_spacing(1);
         table.render(table_area, buf);
+        if status_h == 0 || inner.height < 2 + status_h {
+            return;
+        }
+        let status_area = Rect {
+            y: inner.y + inner.height - status_h,
+            height: status_h,
+            ..inner
+        };
+        let status = match (view.error, &selected_score, view.check) {
+            (Some(e), _, _) => Line::styled(format!("✗ {e}"), Style::default().fg(Color::Red)),
+            (None, Some(s), Some(c)) => match failure(s) {
+                Some(why) => Line::styled(
+                    format!("✗ fails {}: {why}", c.role),
+                    Style::default().fg(Color::Yellow),
+                ),
+                None => Line::styled(
+                    format!(
+                        "✓ meets the {} role's requirements · score {}",
+                        c.role, s.total
+                    ),
+                    Style::default().fg(Color::Green),
+                ),
+            },
+            _ => Line::raw(""),
+        };
+        Paragraph::new(status)
+            .wrap(Wrap { trim: true })
+            .render(status_area, buf);
     }
 }
 
@@ -493,6 +596,83 @@ pub struct PickerView<'a> {
     pub title: &'a str,
     pub focused: bool,
     pub filter_focused: bool,
+    /// Check every row against a role's hard requirements (the Tab 5 wizard): rows that fail are dimmed
+    /// with the reason, and a line under the table says whether the selected model passes.
+    pub check: Option<RoleCheck<'a>>,
+    /// An error for the line under the table (e.g. "this model cannot be chosen: …").
+    pub error: Option<&'a str>,
+}
+
+/// A role and the scoring inputs to judge models for it with `domain::scoring::score`.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleCheck<'a> {
+    pub role: Role,
+    pub health: &'a Health,
+    pub cfg: &'a ScoringConfig,
+}
+
+impl RoleCheck<'_> {
+    /// The domain's score of this model for the role (`passes`, `reasons`, `total`).
+    pub fn score(&self, m: &ModelRow) -> ModelScore {
+        scoring::score(&m.to_model(), self.role, self.health, self.cfg)
+    }
+}
+
+/// Why a score fails its role's hard requirements (the domain's `excluded: …` reasons, joined), or None
+/// when it passes.
+pub fn failure(score: &ModelScore) -> Option<String> {
+    if score.passes {
+        return None;
+    }
+    let fails: Vec<&str> = score
+        .reasons
+        .iter()
+        .filter_map(|r| r.strip_prefix("excluded: "))
+        .collect();
+    Some(if fails.is_empty() {
+        format!("does not meet the {} role's hard requirements", score.role)
+    } else {
+        fails.join("; ")
+    })
+}
+
+/// A reason without its parenthesised asides, for a table cell: `no tool support (engineer needs tools);
+/// context 32k < 64k required` → `no tool support; context 32k < 64k required`.
+pub fn without_asides(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace(" ;", ";").replace(" ,", ",").trim().to_string()
+}
+
+/// Shortens `text` to `width` characters by cutting its middle (`nvidia/nemotron-3…-a12b:free`), so both
+/// the provider and the variant suffix (`:free`, `:thinking`) of a model id stay visible. Returns the
+/// text and, for each kept character, its index in the original.
+pub fn elide_middle(text: &str, width: usize) -> (String, Vec<u32>) {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return (text.to_string(), (0..chars.len() as u32).collect());
+    }
+    if width == 0 {
+        return (String::new(), Vec::new());
+    }
+    let keep = width - 1;
+    let tail = keep / 2;
+    let head = keep - tail;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    let mut map: Vec<u32> = (0..head as u32).collect();
+    map.push(u32::MAX);
+    map.extend((chars.len() - tail) as u32..chars.len() as u32);
+    (out, map)
 }
 
 fn highlighted(text: &str, indices: &[u32], style: Style) -> Line<'static> {

@@ -227,20 +227,30 @@ fn setup_wizard_in_headless_chromium_matches_the_cli() {
     // Without the token the browser gets the sign-in explanation.
     browser.goto(&format!("{}/setup", server.base_url()));
     assert!(browser.page_source().contains("nxr serve"));
-    // The printed URL signs in and lands without the token in the address bar.
+    // The printed URL, followed from another site's page (a chat, a web terminal), signs in: the
+    // browser keeps the SameSite=Strict cookie and lands on the dashboard, not on "Sign-in needed".
+    browser.goto(&format!(
+        "data:text/html,<a id=\"signin\" href=\"{}\">nxr</a>",
+        server.login_url()
+    ));
+    browser.click("#signin");
+    let mut landed = String::new();
+    common::wait_until(
+        "a page after the cross-site sign-in",
+        Duration::from_secs(20),
+        || {
+            landed = browser.page_source();
+            landed.contains("<h1>Dashboard</h1>") || landed.contains("<h1>Sign-in needed</h1>")
+        },
+    );
+    assert!(landed.contains("<h1>Dashboard</h1>"), "{landed}");
+    assert!(!browser.current_url().contains("token="));
+    // Opened directly, it signs in and lands without the token in the address bar.
     browser.goto(&server.login_url());
     let landed = browser.current_url();
     assert!(!landed.contains("token="), "{landed}");
     browser.goto(&format!("{}/setup", server.base_url()));
 
-    eprintln!(
-        "FIND {:?}",
-        browser.call(
-            "POST",
-            &browser.s("/elements"),
-            Some(json!({"using": "css selector", "value": "#mode-free"}))
-        )
-    );
     browser.wait_for("#mode-free:checked");
     browser.click("#submit-key");
     browser.click("#submit-detect");
@@ -258,6 +268,31 @@ fn setup_wizard_in_headless_chromium_matches_the_cli() {
     let table = browser.text("#agents");
     for name in ["PM", "Engineer", "Hermes"] {
         assert!(table.contains(name), "{table}");
+    }
+
+    // On a phone-sized window no page is wider than the screen: wide tables scroll inside their box.
+    browser.call(
+        "POST",
+        &browser.s("/window/rect"),
+        Some(json!({"width": 400, "height": 900})),
+    );
+    for path in ["/", "/agents", "/models", "/setup"] {
+        browser.goto(&format!("{}{path}", server.base_url()));
+        browser.wait_for("main h1");
+        let v = browser.call(
+            "POST",
+            &browser.s("/execute/sync"),
+            Some(json!({
+                "script": "return [document.documentElement.scrollWidth, window.innerWidth];",
+                "args": []
+            })),
+        );
+        let (page, screen) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+        assert!(screen <= 420, "window not narrowed: {v}");
+        assert!(
+            page <= screen,
+            "{path} is {page}px wide on a {screen}px screen"
+        );
     }
     drop(browser);
     drop(server);

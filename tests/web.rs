@@ -686,39 +686,55 @@ fn agents_page_snapshot() {
     let page = nxr::web::pages::layout(
         "Agents",
         "/agents",
-        nxr::web::pages::agents_body(&Ok(agents)),
+        nxr::web::pages::agents_body(
+            &Ok(agents),
+            "catalog: embedded snapshot of 2026-05-01 (371 models)",
+        ),
     );
     snapshot("web_agents", page.into_string());
 }
 
 #[test]
 fn control_characters_in_catalog_names_never_reach_the_page() {
-    use nxr::domain::rescore::{Roster, RosterEntry};
+    use nxr::domain::rescore::RosterEntry;
+    use nxr::web::pages::{ModelRow, ModelsQuery, ModelsView};
     let esc_id = "evil/\u{1b}[31mred\u{7}:free";
     let esc_name = "Evil\u{1b}]0;pwned\u{7} <b>model</b>\u{0}\u{202e}\u{9b}";
-    let roster = Roster {
+    let mut model = nxr::domain::catalog::Catalog::embedded().models[0].clone();
+    model.id = esc_id.into();
+    model.name = esc_name.into();
+    let view = ModelsView {
         catalog: nxr::domain::catalog::CatalogSource::Stored {
             fetched_at: "2026-05-01T00:00:00Z".into(),
             origin: "http://x/\u{1b}[2J".into(),
             unreadable: 0,
         },
+        total: 1,
         roles: vec![nxr::domain::roles::Role::Pm],
         best: [(nxr::domain::roles::Role::Pm, esc_id.to_string())]
             .into_iter()
             .collect(),
-        models: vec![RosterEntry {
-            model_id: esc_id.into(),
-            name: esc_name.into(),
-            context_length: 131072,
-            scores: Default::default(),
+        rows: vec![ModelRow {
+            model,
+            scores: Some(RosterEntry {
+                model_id: esc_id.into(),
+                name: esc_name.into(),
+                context_length: 131072,
+                scores: Default::default(),
+            }),
         }],
+    };
+    let query = ModelsQuery {
+        text: "\u{1b}[2J<script>".into(),
+        ..Default::default()
     };
     let html = nxr::web::pages::layout(
         "Models",
         "/models",
-        nxr::web::pages::models_body(&Ok(roster), None),
+        nxr::web::pages::models_body(&Ok(view), &query),
     )
     .into_string();
+    assert!(html.contains("&lt;script&gt;"), "{html}");
     for bad in ['\u{1b}', '\u{7}', '\u{0}', '\u{202e}', '\u{9b}'] {
         assert!(!html.contains(bad), "{bad:?} reached the page: {html:?}");
     }
@@ -834,4 +850,155 @@ fn a_slow_request_does_not_block_others_and_sigterm_stops_serve() {
     );
     assert!(exited.unwrap().success(), "{exited:?}");
     assert!(std::net::TcpStream::connect(base.trim_start_matches("http://")).is_err());
+}
+
+/// The `data-model` ids of the models table, in page order.
+fn listed_models(body: &str) -> Vec<String> {
+    body.split("data-model=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The models table's row for `id`.
+fn model_row<'a>(body: &'a str, id: &str) -> &'a str {
+    let start = body
+        .find(&format!("data-model=\"{id}\""))
+        .unwrap_or_else(|| panic!("{id} not listed: {body}"));
+    let rest = &body[start..];
+    &rest[..rest.find("</tr>").unwrap()]
+}
+
+#[test]
+fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
+    use nxr::domain::catalog::{Catalog, Filter};
+    use nxr::domain::roles::Role;
+    let s = Running::start();
+    let catalog = Catalog::embedded();
+    let ids = |f: &Filter, text: &str| -> Vec<String> {
+        catalog
+            .filter(f)
+            .into_iter()
+            .filter(|m| {
+                format!("{} {}", m.id, m.name)
+                    .to_lowercase()
+                    .contains(&text.to_lowercase())
+            })
+            .map(|m| m.id.clone())
+            .collect()
+    };
+
+    // A bare /models opens on the free models (what the roster scores).
+    let (status, _, body) = s.get_bearer("/models");
+    assert_eq!(status, StatusCode::OK);
+    let free = ids(
+        &Filter {
+            free: true,
+            ..Default::default()
+        },
+        "",
+    );
+    assert!(!free.is_empty());
+    assert_eq!(listed_models(&body), free);
+    assert!(body.contains("embedded snapshot of 2026-05-01"), "{body}");
+
+    // The form's filters are the CLI's `models list --tools --min-context 100000`, plus a text match.
+    let (status, _, body) = s.get_bearer("/models?f=1&q=QWEN&tools=1&min_context=100000");
+    assert_eq!(status, StatusCode::OK);
+    let want = ids(
+        &Filter {
+            tools: true,
+            min_context: Some(100_000),
+            ..Default::default()
+        },
+        "qwen",
+    );
+    assert!(want.len() > 1, "{want:?}");
+    assert_eq!(listed_models(&body), want);
+    assert!(
+        body.contains(&format!("<strong id=\"count\">{}</strong>", want.len())),
+        "{body}"
+    );
+    // The form shows what was asked for.
+    assert!(body.contains("value=\"QWEN\""), "{body}");
+    assert!(body.contains("id=\"tools\" type=\"checkbox\" name=\"tools\" value=\"1\" checked"));
+    assert!(!body.contains("id=\"free\" type=\"checkbox\" name=\"free\" value=\"1\" checked"));
+    assert!(body.contains("value=\"100000\""), "{body}");
+
+    // Unticking "free only" lists the whole catalog.
+    let (_, _, body) = s.get_bearer("/models?f=1");
+    assert_eq!(listed_models(&body).len(), catalog.models.len());
+
+    // One role: free models in the domain's ranking, each with the domain's score and place.
+    let store = s.rt.block_on(Store::open(&s._homes.env())).unwrap();
+    let roster =
+        s.rt.block_on(nxr::domain::rescore::roster(
+            &store,
+            Some(Role::Engineer),
+            chrono::Utc::now(),
+        ))
+        .unwrap();
+    let (status, _, body) = s.get_bearer("/models?role=engineer");
+    assert_eq!(status, StatusCode::OK);
+    let listed = listed_models(&body);
+    let ranked: Vec<String> = roster.models.iter().map(|e| e.model_id.clone()).collect();
+    assert_eq!(listed, ranked);
+    for e in roster.models.iter().take(5) {
+        let score = &e.scores[&Role::Engineer];
+        let row = model_row(&body, &e.model_id);
+        if score.passes {
+            assert!(
+                row.contains(&format!(
+                    "{}<span class=\"muted\"> #{}</span>",
+                    score.total,
+                    score.rank.unwrap()
+                )),
+                "{row}"
+            );
+        } else {
+            assert!(row.contains("fails"), "{row}");
+        }
+    }
+
+    // Nothing matches: an empty state with the way out.
+    let (status, _, body) = s.get_bearer("/models?f=1&q=no-such-model-anywhere");
+    assert_eq!(status, StatusCode::OK);
+    assert!(listed_models(&body).is_empty());
+    assert!(body.contains("No model matches these filters"), "{body}");
+    assert!(body.contains("href=\"/models?f=1\""), "{body}");
+
+    // A bad number: 400, naming the field and the fix.
+    let (status, _, body) = s.get_bearer("/models?f=1&min_context=lots");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("min context &quot;lots&quot; is not a whole number of tokens"),
+        "{body}"
+    );
+}
+
+/// A sign-in link followed from another site's page: a browser drops SameSite=Strict cookies on a
+/// redirect in a cross-site navigation, so the server answers a page that moves on by itself.
+#[test]
+fn token_url_followed_from_another_site_answers_a_page_that_moves_on() {
+    let s = Running::start();
+    let (status, headers, body) = s.send(
+        s.client
+            .get(s.url(&format!("/models?q=gemma&token={}", s.server.token)))
+            .header("Sec-Fetch-Site", "cross-site"),
+    );
+    assert_eq!(status, StatusCode::OK);
+    let set_cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.starts_with(&format!("{}=", s.server.cookie_name())));
+    assert!(set_cookie.contains("SameSite=Strict") && set_cookie.contains("HttpOnly"));
+    assert!(
+        body.contains("<meta http-equiv=\"refresh\" content=\"0;url=/models?q=gemma\">"),
+        "{body}"
+    );
+    assert!(body.contains("href=\"/models?q=gemma\""), "{body}");
+    assert!(!body.contains(&s.server.token));
+
+    // Same-site (or typed) sign-in keeps the plain redirect; a "//host" path never leaves the server.
+    let (status, headers, _) = s.get(&format!("//evil.example/?token={}", s.server.token));
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"].to_str().unwrap(), "/");
 }

@@ -3,21 +3,26 @@
 
 use super::{Req, Resp, WebCtx};
 use crate::domain::agents::{self, Agent};
-use crate::domain::rescore::{self, Roster};
+use crate::domain::catalog::{CatalogSource, Filter, Model};
+use crate::domain::rescore::{self, RosterEntry};
 use crate::domain::roles::Role;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use std::collections::BTreeMap;
 
 const CSS: &str = r#"
 :root { color-scheme: light dark; --fg: #1d1f23; --muted: #5f6670; --bg: #fbfbfc; --card: #fff; --line: #d9dce1; --accent: #2456c9; --ok: #1d7a3a; --bad: #b3261e; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --muted: #9aa3ad; --bg: #15171a; --card: #1d2024; --line: #343a41; --accent: #7aa2ff; --ok: #6cc48a; --bad: #ff8a80; } }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
-header { display: flex; gap: 1.5rem; align-items: baseline; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--card); }
+header { display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; align-items: baseline; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--card); }
 header .brand { font-weight: 700; letter-spacing: .04em; }
 nav a { margin-right: 1rem; color: var(--muted); text-decoration: none; }
 nav a.here { color: var(--fg); font-weight: 600; border-bottom: 2px solid var(--accent); }
-main { max-width: 60rem; margin: 1.5rem auto; padding: 0 1.5rem; }
+main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1.5rem; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; width: 100%; background: var(--card); }
+td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.skills { min-width: 14rem; } td.model { min-width: 12rem; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: .85rem; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .9em; }
@@ -25,7 +30,12 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size:
 .muted { color: var(--muted); }
 .ok { color: var(--ok); } .bad { color: var(--bad); }
 button, input[type=submit] { font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
-input[type=text], input[type=password] { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; width: 24rem; max-width: 100%; background: var(--bg); color: var(--fg); }
+input[type=text], input[type=search], input[type=number], input[type=password], select { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; max-width: 100%; background: var(--bg); color: var(--fg); }
+input[type=text], input[type=password] { width: 24rem; }
+form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; }
+form.filters input[type=search] { width: 16rem; } form.filters input[type=number] { width: 8rem; }
+p.bad[role=alert] { border-left: 4px solid var(--bad); padding: .4rem .75rem; background: var(--card); }
+@media (max-width: 40rem) { main { padding: 0 .75rem; margin-top: 1rem; } header { padding: .5rem .75rem; } .card { padding: .75rem; } h1 { font-size: 1.6rem; } }
 ol.steps li { margin: .2rem 0; } ol.steps li.done { color: var(--ok); } ol.steps li.current { font-weight: 600; }
 "#;
 
@@ -84,6 +94,30 @@ pub fn shown(s: &str) -> String {
             c => c,
         })
         .collect()
+}
+
+/// The answer to a sign-in link followed from another site: sets no state itself (the server adds the
+/// cookie) and moves on to `target` at once, with a link for browsers that do not refresh.
+pub fn signed_in_page(target: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                meta http-equiv="refresh" content=(format!("0;url={target}"));
+                title { "Signed in · nxr" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                main {
+                    h1 { "Signed in" }
+                    p { a #continue href=(target) { "Continue to nxr" } }
+                }
+            }
+        }
+    }
 }
 
 /// The hidden field every state-changing form must carry.
@@ -202,20 +236,21 @@ pub fn dashboard_body(
                     p { "No agents yet. " a href="/setup" { "Run the setup" } " (or " code { "nxr init" } ") to create a PM, an Engineer and a Hermes agent on free models." }
                 }
                 Ok(list) => {
-                    table {
+                    div.scroll { table #agents-list {
                         thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Skills" } th { "Status" } } }
                         tbody {
                             @for a in list {
                                 tr {
                                     td { (shown(&a.name)) @if a.is_default { " " span.muted { "(default)" } } }
                                     td { (a.role.title()) }
-                                    td { code { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
-                                    td { (shown(&a.skillset.join(", "))) }
+                                    td.model { code.id { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
+                                    td.skills { (shown(&a.skillset.join(", "))) }
                                     td { (shown(&a.status)) }
                                 }
                             }
                         }
-                    }
+                    } }
+                    p.muted { a href="/agents" { "Agent details" } " · " a href="/models" { "Compare models" } }
                 }
                 Err(e) => {
                     p.bad { "Cannot list the agents: " (shown(e)) }
@@ -235,34 +270,39 @@ fn agents_page(ctx: &WebCtx) -> Resp {
         .rt
         .block_on(agents::list(&ctx.store, &ctx.env))
         .map_err(|e| e.to_string());
-    Resp::html(200, layout("Agents", "/agents", agents_body(&agents)))
+    let catalog = catalog_source(ctx);
+    Resp::html(
+        200,
+        layout("Agents", "/agents", agents_body(&agents, &catalog)),
+    )
 }
 
 /// The agents page's content (pure).
-pub fn agents_body(agents: &Result<Vec<Agent>, String>) -> Markup {
+pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup {
     html! {
         h1 { "Agents" }
+        p.muted #catalog { (shown(catalog)) " · " a href="/models" { "Compare models" } }
         @match agents {
             Ok(list) if list.is_empty() => {
                 p { "No agents yet. " a href="/setup" { "Run the setup" } " for the three defaults, or " code { "nxr agents create" } "." }
             }
             Ok(list) => {
-                table #agents-list {
+                div.scroll { table #agents-list {
                     thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } } }
                     tbody {
                         @for a in list {
                             tr {
                                 td { (shown(&a.name)) @if a.is_default { " " span.muted { "(default)" } } }
                                 td { (a.role.title()) }
-                                td { code { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
+                                td.model { code.id { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
                                 td { (shown(&a.provider)) }
                                 td { code { (shown(&a.hermes_profile)) } }
-                                td { (shown(&a.skillset.join(", "))) }
+                                td.skills { (shown(&a.skillset.join(", "))) }
                                 td { (shown(&a.status)) }
                             }
                         }
                     }
-                }
+                } }
                 p.muted { "Create and change agents with " code { "nxr agents" } " or in the TUI (" code { "nxr" } ")." }
             }
             Err(e) => { p.bad { "Cannot list the agents: " (shown(e)) } }
@@ -270,81 +310,257 @@ pub fn agents_body(agents: &Result<Vec<Agent>, String>) -> Markup {
     }
 }
 
-fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
-    let role = match req.query_param("role").filter(|r| !r.is_empty()) {
-        None => None,
-        Some(r) => match r.parse::<Role>() {
-            Ok(role) => Some(role),
-            Err(e) => {
-                return Resp::html(400, message_page("Models", &e.to_string()));
-            }
-        },
-    };
-    let roster = ctx
-        .rt
-        .block_on(rescore::roster(&ctx.store, role, chrono::Utc::now()))
-        .map_err(|e| e.to_string());
-    Resp::html(200, layout("Models", "/models", models_body(&roster, role)))
+/// What the models page was asked to show: GET query parameters, the same filters as
+/// `nxr models list` (`--free`, `--tools`, `--vision`, `--min-context`) plus a text match and a role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelsQuery {
+    pub filter: Filter,
+    /// Case-insensitive substring of the model's id or name; empty = any.
+    pub text: String,
+    /// Score (and sort by) one role only; `None` = every role.
+    pub role: Option<Role>,
 }
 
-/// The models page's content (pure): the best free model per role and every free model's scores.
-pub fn models_body(roster: &Result<Roster, String>, role: Option<Role>) -> Markup {
+/// The form marks its submissions with this field, so an unticked "free only" box means "all
+/// models" while a bare `/models` still opens on the free ones.
+const SUBMITTED_FIELD: &str = "f";
+
+impl ModelsQuery {
+    /// Parses `/models?…`. Errors name the parameter and the fix.
+    pub fn from_req(req: &Req) -> Result<ModelsQuery, String> {
+        let on = |name: &str| {
+            req.query_param(name)
+                .is_some_and(|v| matches!(v, "1" | "on" | "true" | "yes"))
+        };
+        let submitted = req.query_param(SUBMITTED_FIELD).is_some();
+        let role = match req
+            .query_param("role")
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            None => None,
+            Some(r) => Some(r.parse::<Role>().map_err(|e| e.to_string())?),
+        };
+        let min_context = match req
+            .query_param("min_context")
+            .map(|v| v.trim().replace(['_', ','], ""))
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                format!(
+                    "min context {:?} is not a whole number of tokens; enter e.g. 32000, or leave it empty for any",
+                    v.chars().take(40).collect::<String>()
+                )
+            })?),
+        };
+        Ok(ModelsQuery {
+            filter: Filter {
+                free: if submitted { on("free") } else { true },
+                tools: on("tools"),
+                vision: on("vision"),
+                min_context,
+            },
+            text: req
+                .query_param("q")
+                .map(|q| q.trim().chars().take(200).collect())
+                .unwrap_or_default(),
+            role,
+        })
+    }
+
+    /// The text match: every whitespace-separated word occurs in the id or the name (any case).
+    pub fn text_matches(&self, id: &str, name: &str) -> bool {
+        let hay = format!("{id} {name}").to_lowercase();
+        self.text
+            .split_whitespace()
+            .all(|w| hay.contains(&w.to_lowercase()))
+    }
+}
+
+/// One row of the models page: a catalog model and, when it is free, its scores.
+#[derive(Debug, Clone)]
+pub struct ModelRow {
+    pub model: Model,
+    /// The roster entry (free models only).
+    pub scores: Option<RosterEntry>,
+}
+
+/// What the models page shows.
+#[derive(Debug, Clone)]
+pub struct ModelsView {
+    pub catalog: CatalogSource,
+    pub total: usize,
+    pub roles: Vec<Role>,
+    pub best: BTreeMap<Role, String>,
+    /// The models the query keeps: by the chosen role's ranking when one is chosen, else by id.
+    pub rows: Vec<ModelRow>,
+}
+
+/// Filters the scored catalog with the CLI's [`Filter`] and the page's text match, and attaches each
+/// free model's roster scores (pure).
+pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
+    let roles: Vec<Role> = match q.role {
+        Some(r) => vec![r],
+        None => Role::ALL.to_vec(),
+    };
+    let roster = rescore::build_roster(inputs, &roles);
+    let place: BTreeMap<&str, usize> = roster
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.model_id.as_str(), i))
+        .collect();
+    let mut rows: Vec<ModelRow> = inputs
+        .models
+        .iter()
+        .filter(|m| q.filter.matches(m) && q.text_matches(&m.id, &m.name))
+        .map(|m| ModelRow {
+            model: m.clone(),
+            scores: place.get(m.id.as_str()).map(|&i| roster.models[i].clone()),
+        })
+        .collect();
+    if q.role.is_some() {
+        rows.sort_by_key(|r| {
+            place
+                .get(r.model.id.as_str())
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
+    }
+    ModelsView {
+        catalog: roster.catalog,
+        total: inputs.models.len(),
+        roles: roster.roles,
+        best: roster.best,
+        rows,
+    }
+}
+
+fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
+    let q = match ModelsQuery::from_req(req) {
+        Ok(q) => q,
+        Err(e) => {
+            let q = ModelsQuery::default();
+            return Resp::html(400, layout("Models", "/models", models_body(&Err(e), &q)));
+        }
+    };
+    let view = ctx
+        .rt
+        .block_on(rescore::inputs(&ctx.store, chrono::Utc::now()))
+        .map(|inputs| models_view(&inputs, &q))
+        .map_err(|e| format!("cannot score the catalog: {e}"));
+    Resp::html(200, layout("Models", "/models", models_body(&view, &q)))
+}
+
+/// A token count as people read it: 131072 → "131K", 1048576 → "1M".
+fn tokens(n: u64) -> String {
+    if n >= 1_000_000 && n % 1_000_000 < 50_000 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000_000 {
+        format!("{:.1}M", n as f64 / 1_000_000.0)
+    } else if n >= 1_000 {
+        format!("{}K", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// USD per million tokens, prompt / completion.
+fn price(m: &Model) -> String {
+    if m.is_router() {
+        return "variable (router)".into();
+    }
+    if m.is_free() {
+        return "free".into();
+    }
+    let usd = |v: f64| {
+        let s = format!("{v:.4}");
+        format!("${}", s.trim_end_matches('0').trim_end_matches('.'))
+    };
+    match (m.prompt_per_million(), m.completion_per_million()) {
+        (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
+        _ => "unknown".into(),
+    }
+}
+
+/// The models page's content (pure): the filter form, the best free model per role, and the models the
+/// filters keep, with each free model's score per role.
+pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup {
     html! {
-        h1 { "Free models" }
-        form method="get" action="/models" {
-            label { "Role: "
-                select name="role" {
-                    option value="" selected[role.is_none()] { "all roles" }
-                    @for r in Role::ALL {
-                        option value=(r.as_str()) selected[role == Some(r)] { (r.title()) }
-                    }
+        h1 { "Models" }
+        form.filters #filters method="get" action="/models" {
+            input type="hidden" name=(SUBMITTED_FIELD) value="1";
+            label for="q" { "Search" }
+            input #q type="search" name="q" value=(shown(&q.text)) placeholder="id or name, e.g. qwen coder";
+            label { input #free type="checkbox" name="free" value="1" checked[q.filter.free]; " Free only" }
+            label { input #tools type="checkbox" name="tools" value="1" checked[q.filter.tools]; " Tools" }
+            label { input #vision type="checkbox" name="vision" value="1" checked[q.filter.vision]; " Vision" }
+            label for="min_context" { "Min context" }
+            input #min_context type="number" name="min_context" min="0" step="1000" placeholder="tokens"
+                value=[q.filter.min_context];
+            label for="role" { "Role" }
+            select #role name="role" {
+                option value="" selected[q.role.is_none()] { "all roles" }
+                @for r in Role::ALL {
+                    option value=(r.as_str()) selected[q.role == Some(r)] { (r.title()) }
                 }
             }
-            " "
             button type="submit" { "Show" }
+            a href="/models?f=1" { "Clear filters" }
         }
-        @match roster {
-            Err(e) => { p.bad { "Cannot score the catalog: " (shown(e)) } }
-            Ok(r) => {
-                p.muted { (shown(&r.catalog.describe())) " · " (r.models.len()) " free models" }
+        @match view {
+            Err(e) => { p.bad #error role="alert" { (shown(e)) } }
+            Ok(v) => {
+                p.muted #catalog { (shown(&v.catalog.describe())) " · "
+                    strong #count { (v.rows.len()) } " of " (v.total) " models match" }
                 section.card {
                     h2 { "Best free model per role" }
-                    table #best {
+                    div.scroll { table #best {
                         tbody {
-                            @for role in &r.roles {
+                            @for role in &v.roles {
                                 tr {
                                     th { (role.title()) }
-                                    td { @match r.best.get(role) {
-                                        Some(id) => code { (shown(id)) },
+                                    td { @match v.best.get(role) {
+                                        Some(id) => code.id { (shown(id)) },
                                         None => span.muted { "no free model qualifies (a fallback applies)" },
                                     } }
                                 }
                             }
                         }
-                    }
-                }
-                table #roster {
-                    thead { tr {
-                        th { "Model" } th { "Context" }
-                        @for role in &r.roles { th { (role.title()) } }
                     } }
-                    tbody {
-                        @for m in &r.models {
-                            tr {
-                                td { code { (shown(&m.model_id)) } br; span.muted { (shown(&m.name)) } }
-                                td { (m.context_length) }
-                                @for role in &r.roles {
-                                    td { @match m.scores.get(role) {
-                                        Some(s) if s.passes => { (s.total) @if let Some(rank) = s.rank { span.muted { " #" (rank) } } }
-                                        Some(_) => span.muted { "—" },
-                                        None => "",
-                                    } }
+                }
+                @if v.rows.is_empty() {
+                    p #empty { "No model matches these filters. Untick some boxes, lower the minimum context or shorten the search — or "
+                        a href="/models?f=1" { "clear the filters" } "." }
+                } @else {
+                    div.scroll { table #roster {
+                        thead { tr {
+                            th { "Model" } th.num { "Context" } th { "Tools" } th { "Vision" } th { "USD / 1M in / out" }
+                            @for role in &v.roles { th.num { (role.title()) } }
+                        } }
+                        tbody {
+                            @for r in &v.rows {
+                                tr data-model=(shown(&r.model.id)) {
+                                    td.model { code.id { (shown(&r.model.id)) } br; span.muted { (shown(&r.model.name)) } }
+                                    td.num title=(r.model.context_length) { (tokens(r.model.context_length)) }
+                                    td { @if r.model.supports_tools() { "yes" } @else { span.muted { "—" } } }
+                                    td { @if r.model.supports_vision() { "yes" } @else { span.muted { "—" } } }
+                                    td { (price(&r.model)) }
+                                    @for role in &v.roles {
+                                        td.num { @match r.scores.as_ref().and_then(|s| s.scores.get(role)) {
+                                            Some(s) if s.passes => { (s.total) @if let Some(rank) = s.rank { span.muted { " #" (rank) } } }
+                                            Some(_) => span.muted title="fails the role's requirements" { "fails" },
+                                            None => span.muted title="scores are for free models only" { "" },
+                                        } }
+                                    }
                                 }
                             }
                         }
-                    }
+                    } }
+                    p.muted { "Scores rank free models per role (higher is better, #n = place); “fails” = misses the role's requirements. "
+                        code { "nxr models explain MODEL --role R" } " shows why." }
                 }
-                p.muted { "“—” = fails the role's requirements. " code { "nxr models explain MODEL --role R" } " shows why." }
             }
         }
     }

@@ -4,7 +4,9 @@
 //! - Binds loopback unless `allow_remote`.
 //! - The access token lives in `$NXR_HOME/web_token` (mode 0600), created on first run, then reused.
 //! - `?token=…` on any GET sets an HttpOnly, SameSite=Strict cookie and redirects to the same URL
-//!   without the token (so it never stays in the address bar, history or a Referer).
+//!   without the token (so it never stays in the address bar, history or a Referer). Followed from
+//!   another site (`Sec-Fetch-Site: cross-site`), it answers a page that refreshes to that URL
+//!   instead, since a browser drops Strict cookies on a cross-site redirect chain.
 //! - `Authorization: Bearer <token>` works too (scripts); bearer requests are not cookie-driven, so
 //!   they need no CSRF token.
 //! - Cookie-authenticated POST/PUT/PATCH/DELETE must carry the CSRF token (form field `csrf` or
@@ -363,13 +365,24 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
         } else {
             format!("{path}?{}", rest.join("&"))
         };
-        return Resp::redirect(&target).with_header(
-            "Set-Cookie",
-            &format!(
-                "{}={}; HttpOnly; SameSite=Strict; Path=/",
-                shared.cookie_name, shared.token
-            ),
+        // Only ever a path on this server ("//host" would send the browser elsewhere).
+        let target = if target.starts_with("//") || target.starts_with("/\\") {
+            "/".to_string()
+        } else {
+            target
+        };
+        let cookie = format!(
+            "{}={}; HttpOnly; SameSite=Strict; Path=/",
+            shared.cookie_name, shared.token
         );
+        // Followed from another site's page, the browser would not send a SameSite=Strict cookie on a
+        // redirect (the navigation stays cross-site) and the user would land on "Sign-in needed". A
+        // page of ours that moves on by itself makes the next request same-site, so the cookie goes.
+        if header("sec-fetch-site").is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site")) {
+            return Resp::html(200, super::pages::signed_in_page(&target))
+                .with_header("Set-Cookie", &cookie);
+        }
+        return Resp::redirect(&target).with_header("Set-Cookie", &cookie);
     }
 
     let bearer = header("authorization").and_then(|v| {

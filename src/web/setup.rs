@@ -245,7 +245,10 @@ fn step_form(req: &Req, step: &str) -> Markup {
                     label { input #mode-free type="radio" name="mode" value="free" checked; " Free models only — no key, no cost (recommended to start)" }
                 }
                 p {
-                    label { input #mode-key type="radio" name="mode" value="key"; " I have an OpenRouter key: " }
+                    label { input #mode-key type="radio" name="mode" value="key"; " I have an OpenRouter key" }
+                }
+                p {
+                    label for="key" { "OpenRouter key " }
                     input #key type="password" name="key" placeholder="sk-or-…" autocomplete="off";
                 }
                 p.muted { "A key is checked with OpenRouter before it is stored in $HERMES_HOME/.env (mode 0600). You can add one later with " code { "nxr config set openrouter-key" } "." }
@@ -288,19 +291,19 @@ fn step_form(req: &Req, step: &str) -> Markup {
 
 fn agents_table(agents: &[DefaultAgent]) -> Markup {
     html! {
-        table #agents {
+        div.scroll { table #agents {
             thead { tr { th { "Agent" } th { "Role" } th { "Model" } th { "Skills" } } }
             tbody {
                 @for a in agents {
                     tr data-agent=(a.name) {
                         td { (shown(&a.name)) }
                         td { (a.role.title()) }
-                        td { code { (shown(&a.model)) } }
-                        td { (shown(&a.skills.join(", "))) }
+                        td.model { code.id { (shown(&a.model)) } }
+                        td.skills { (shown(&a.skills.join(", "))) }
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -309,8 +312,9 @@ fn done_view(req: &Req, rec: Option<&Record>, s: &Summary) -> Markup {
         section.card #done {
             h2 { "nxr is set up" }
             @if let Some(at) = rec.and_then(|r| r.completed_at.as_deref()) {
-                p.ok { "Completed " (at) "." }
+                p.ok { "Completed " (shown(at)) "." }
             }
+            p { "Next: " a href="/" { "the dashboard" } " · " a href="/agents" { "your agents" } " · " a href="/models" { "compare models" } }
             (agents_table(&s.agents))
             p { (shown(&s.catalog)) }
             p { "OpenRouter key: " @match &s.openrouter_key { Some(k) => code { (k) }, None => "not set" } }

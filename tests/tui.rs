@@ -1653,6 +1653,22 @@ fn long_model_ids_keep_their_ends_at_80_columns() {
             a.model
         );
     }
+    // The dashboard's agent table and gateway box.
+    apply(&mut s, [Action::GoTab(Tab::Dashboard)]);
+    let text = screen(&s, 80, 24);
+    for a in &s.data.agents {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("│{:<14}", a.name)))
+            .unwrap_or_else(|| panic!("no row for {}:\n{text}", a.name));
+        assert!(line.contains(":free"), "{} ({}):\n{line}", a.name, a.model);
+    }
+    let gateway_model = s.data.gateway.model.clone().unwrap();
+    let line = text.lines().find(|l| l.contains(" model   ")).unwrap();
+    assert!(
+        gateway_model.ends_with(":free") && line.contains(":free│"),
+        "{line}"
+    );
     apply(&mut s, [Action::GoTab(Tab::Models)]);
     let text = screen(&s, 80, 24);
     let line = text
@@ -1660,6 +1676,13 @@ fn long_model_ids_keep_their_ends_at_80_columns() {
         .find(|l| l.contains("cognitivecom"))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("edition:free"), "{line}");
+    // The slot editor.
+    apply(&mut s, [Action::ToggleSlots]);
+    let text = screen(&s, 80, 24);
+    let main = s.data.slots.iter().find(|x| x.name == "main").unwrap();
+    assert!(main.model.as_deref().unwrap().ends_with(":free"));
+    let line = text.lines().find(|l| l.contains("│main ")).unwrap();
+    assert!(line.contains(":free"), "{line}");
 }
 
 #[test]

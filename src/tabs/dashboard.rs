@@ -6,6 +6,7 @@ use crate::app::keys::{Binding, Key};
 use crate::app::state::State;
 use crate::domain::gateway::GatewayState;
 use crate::widgets::budget_gauge;
+use crate::widgets::model_picker::elide_middle;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -42,8 +43,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         frame.render_widget(
             Paragraph::new(vec![
                 Line::from(format!(
-                    " projected by midnight UTC: {} · resets {}",
-                    b.projected_at_midnight,
+                    " projected by midnight UTC: {}",
+                    b.projected_at_midnight
+                )),
+                Line::from(format!(
+                    " resets {} UTC",
                     b.resets_at.get(11..16).unwrap_or("00:00")
                 )),
                 Line::from(format!(" rate-limit events: {}", b.rate_limits.len())),
@@ -78,10 +82,13 @@ fn draw_gateway(state: &State, frame: &mut Frame, area: Rect) {
         .map(|t| human_duration((state.data.now - t).num_seconds()))
         .unwrap_or_else(|| "—".into());
     lines.push(Line::from(format!(" uptime  {uptime}")));
+    // The id cut in the middle when the box is narrow, so its `:free` end stays visible.
+    let room = (area.width as usize).saturating_sub(2 + 9);
     lines.push(Line::from(format!(
         " model   {}",
         g.model
-            .clone()
+            .as_deref()
+            .map(|m| elide_middle(m, room).0)
             .unwrap_or_else(|| "(not set in config.yaml)".into())
     )));
     if g.state == GatewayState::NeverStarted {
@@ -112,6 +119,15 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
         empty_state(frame, area, "Agents", &text);
         return;
     }
+    let any_upgrade = d.agents.iter().any(|a| {
+        d.recommendation_for(&a.name)
+            .is_some_and(|r| r.upgrade_available)
+    });
+    let upgrade_w: u16 = if any_upgrade { 9 } else { 0 };
+    // What the fixed columns and borders leave for the model id (cut in the middle if still too long).
+    let model_w = area
+        .width
+        .saturating_sub(2 + 14 + 9 + 5 + upgrade_w + 15 + 5) as usize;
     let rows = d.agents.iter().map(|a| {
         let rec = d.recommendation_for(&a.name);
         let score = rec
@@ -130,7 +146,7 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
         Row::new(vec![
             Cell::from(a.name.clone()),
             Cell::from(a.role.as_str()),
-            Cell::from(a.model.clone()),
+            Cell::from(elide_middle(&a.model, model_w).0),
             Cell::from(Line::from(score).right_aligned()),
             Cell::from(if upgrade { "▲ upgrade" } else { "" })
                 .style(Style::default().fg(Color::Yellow)),
@@ -152,7 +168,7 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
                 Constraint::Length(9),
                 Constraint::Fill(1),
                 Constraint::Length(5),
-                Constraint::Length(9),
+                Constraint::Length(upgrade_w),
                 Constraint::Length(15),
             ],
         )

@@ -455,11 +455,13 @@ impl ModelPicker {
             .map(|m| m.id_chars() as usize)
             .max()
             .unwrap_or(0);
+        // The second column keeps at least 12 characters (20 with a role check: the reason matters).
+        let second_min = if view.check.is_some() { 20 } else { 12 };
         let id_w = if show_second {
-            // At least 3/5 of the room, more when the ids need it, always leaving the second column 12.
+            // At least 3/5 of the room, more when the ids need it.
             longest_id
                 .max(rest * 3 / 5)
-                .min(rest.saturating_sub(13))
+                .min(rest.saturating_sub(second_min + 1))
                 .max(1)
         } else {
             rest

@@ -51,7 +51,13 @@ impl SlotEditor {
             return;
         }
         let rows = slots.iter().enumerate().map(|(i, s)| {
-            let model = s.model.clone().unwrap_or_else(|| "(not set)".into());
+            // Cut in the middle when narrow, so the `:free` end of the id stays visible.
+            let room = (inner.width as usize).saturating_sub(16 + 12 + 2);
+            let model = s
+                .model
+                .as_deref()
+                .map(|m| crate::widgets::model_picker::elide_middle(m, room).0)
+                .unwrap_or_else(|| "(not set)".into());
             let mut row = Row::new(vec![
                 Cell::from(s.name.clone()),
                 Cell::from(s.provider.clone().unwrap_or_else(|| "—".into())),

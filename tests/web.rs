@@ -967,13 +967,15 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
     assert!(body.contains("No model matches these filters"), "{body}");
     assert!(body.contains("href=\"/models?f=1\""), "{body}");
 
-    // A bad number: 400, naming the field and the fix.
-    let (status, _, body) = s.get_bearer("/models?f=1&min_context=lots");
+    // A bad number: 400, naming the field and the fix, with the rest of the form kept.
+    let (status, _, body) = s.get_bearer("/models?f=1&q=gemma&tools=1&min_context=lots");
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         body.contains("min context &quot;lots&quot; is not a whole number of tokens"),
         "{body}"
     );
+    assert!(body.contains("value=\"gemma\""), "{body}");
+    assert!(body.contains("id=\"tools\" type=\"checkbox\" name=\"tools\" value=\"1\" checked"));
 }
 
 /// A sign-in link followed from another site's page: a browser drops SameSite=Strict cookies on a
@@ -1001,4 +1003,70 @@ fn token_url_followed_from_another_site_answers_a_page_that_moves_on() {
     let (status, headers, _) = s.get(&format!("//evil.example/?token={}", s.server.token));
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers["location"].to_str().unwrap(), "/");
+}
+
+#[test]
+fn models_page_snapshot() {
+    use nxr::domain::catalog::{Catalog, CatalogSource};
+    use nxr::domain::rescore::{RoleScore, RosterEntry};
+    use nxr::domain::roles::Role;
+    use nxr::web::pages::{ModelRow, ModelsQuery, ModelsView};
+    let catalog = Catalog::embedded();
+    let pick = |id: &str| catalog.models.iter().find(|m| m.id == id).unwrap().clone();
+    let free = pick("nvidia/nemotron-3-super-120b-a12b:free");
+    let paid = catalog
+        .models
+        .iter()
+        .find(|m| !m.is_free() && !m.is_router() && m.supports_tools())
+        .unwrap()
+        .clone();
+    let score = |total, rank: Option<usize>| RoleScore {
+        total,
+        passes: rank.is_some(),
+        rank,
+        sub: nxr::domain::scoring::SubScores {
+            context: 0,
+            capability: 0,
+            tools: 0,
+            recency: 0,
+            reliability: 0,
+            price: 0,
+        },
+    };
+    let view = ModelsView {
+        catalog: CatalogSource::Embedded { date: "2026-05-01" },
+        total: 371,
+        roles: vec![Role::Pm, Role::Creative],
+        best: [(Role::Pm, free.id.clone())].into_iter().collect(),
+        rows: vec![
+            ModelRow {
+                scores: Some(RosterEntry {
+                    model_id: free.id.clone(),
+                    name: free.name.clone(),
+                    context_length: free.context_length,
+                    scores: [
+                        (Role::Pm, score(727, Some(1))),
+                        (Role::Creative, score(310, None)),
+                    ]
+                    .into_iter()
+                    .collect(),
+                }),
+                model: free,
+            },
+            ModelRow {
+                model: paid,
+                scores: None,
+            },
+        ],
+    };
+    let query = ModelsQuery {
+        text: "nemo".into(),
+        ..Default::default()
+    };
+    let page = nxr::web::pages::layout(
+        "Models",
+        "/models",
+        nxr::web::pages::models_body(&Ok(view), &query),
+    );
+    snapshot("web_models", page.into_string());
 }

@@ -326,8 +326,10 @@ pub struct ModelsQuery {
 const SUBMITTED_FIELD: &str = "f";
 
 impl ModelsQuery {
-    /// Parses `/models?…`. Errors name the parameter and the fix.
-    pub fn from_req(req: &Req) -> Result<ModelsQuery, String> {
+    /// Parses `/models?…`: the query without its unusable parts, and what was wrong with those (each
+    /// naming the parameter and the fix), so the form can be shown again with the rest kept.
+    pub fn from_req(req: &Req) -> (ModelsQuery, Vec<String>) {
+        let mut problems = Vec::new();
         let on = |name: &str| {
             req.query_param(name)
                 .is_some_and(|v| matches!(v, "1" | "on" | "true" | "yes"))
@@ -339,7 +341,10 @@ impl ModelsQuery {
             .filter(|r| !r.is_empty())
         {
             None => None,
-            Some(r) => Some(r.parse::<Role>().map_err(|e| e.to_string())?),
+            Some(r) => r
+                .parse::<Role>()
+                .map_err(|e| problems.push(e.to_string()))
+                .ok(),
         };
         let min_context = match req
             .query_param("min_context")
@@ -347,14 +352,17 @@ impl ModelsQuery {
             .filter(|v| !v.is_empty())
         {
             None => None,
-            Some(v) => Some(v.parse::<u64>().map_err(|_| {
-                format!(
-                    "min context {:?} is not a whole number of tokens; enter e.g. 32000, or leave it empty for any",
-                    v.chars().take(40).collect::<String>()
-                )
-            })?),
+            Some(v) => v
+                .parse::<u64>()
+                .map_err(|_| {
+                    problems.push(format!(
+                        "min context {:?} is not a whole number of tokens; enter e.g. 32000, or leave it empty for any",
+                        v.chars().take(40).collect::<String>()
+                    ))
+                })
+                .ok(),
         };
-        Ok(ModelsQuery {
+        let query = ModelsQuery {
             filter: Filter {
                 free: if submitted { on("free") } else { true },
                 tools: on("tools"),
@@ -366,7 +374,8 @@ impl ModelsQuery {
                 .map(|q| q.trim().chars().take(200).collect())
                 .unwrap_or_default(),
             role,
-        })
+        };
+        (query, problems)
     }
 
     /// The text match: every whitespace-separated word occurs in the id or the name (any case).
@@ -438,13 +447,11 @@ pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
 }
 
 fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
-    let q = match ModelsQuery::from_req(req) {
-        Ok(q) => q,
-        Err(e) => {
-            let q = ModelsQuery::default();
-            return Resp::html(400, layout("Models", "/models", models_body(&Err(e), &q)));
-        }
-    };
+    let (q, problems) = ModelsQuery::from_req(req);
+    if !problems.is_empty() {
+        let body = models_body(&Err(problems.join("; ")), &q);
+        return Resp::html(400, layout("Models", "/models", body));
+    }
     let view = ctx
         .rt
         .block_on(rescore::inputs(&ctx.store, chrono::Utc::now()))

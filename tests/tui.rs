@@ -1669,6 +1669,24 @@ fn long_model_ids_keep_their_ends_at_80_columns() {
         gateway_model.ends_with(":free") && line.contains(":free│"),
         "{line}"
     );
+    // The budget's rate-limit log.
+    apply(&mut s, [Action::GoTab(Tab::Budget)]);
+    let text = screen(&s, 80, 24);
+    let event = &s.data.budget.as_ref().unwrap().rate_limits[0];
+    let tail: String = event
+        .model
+        .chars()
+        .skip(event.model.chars().count() - 5)
+        .collect();
+    let line = text
+        .lines()
+        .find(|l| l.contains("ago · "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(&tail),
+        "{} lost its end:\n{line}",
+        event.model
+    );
     apply(&mut s, [Action::GoTab(Tab::Models)]);
     let text = screen(&s, 80, 24);
     let line = text
@@ -1686,7 +1704,7 @@ fn long_model_ids_keep_their_ends_at_80_columns() {
 }
 
 #[test]
-fn notifications_footer_lists_only_keys_that_do_something() {
+fn footers_list_only_keys_that_do_something() {
     let mut d = full_data();
     assert!(d.notifications.iter().any(|n| n.is_unread()));
     let mut s = State::new(d.clone());
@@ -1703,4 +1721,13 @@ fn notifications_footer_lists_only_keys_that_do_something() {
         "{footer}"
     );
     assert!(keys::action_for_key(&s, &key(KeyCode::Char('M'))).is_none());
+    // No agents: Tab 3 lists no upgrade / revert / edit keys.
+    let mut s = State::new(AppData::empty(now(), fixture_models()));
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    let footer = screen(&s, 100, 30).lines().last().unwrap().to_string();
+    assert!(
+        !footer.contains("upgrade") && !footer.contains("revert") && !footer.contains("skills"),
+        "{footer}"
+    );
+    assert!(keys::action_for_key(&s, &key(KeyCode::Char('u'))).is_none());
 }

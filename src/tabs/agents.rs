@@ -23,6 +23,10 @@ pub fn commands(state: &State) -> Vec<Binding> {
             Binding::new(&[Esc], "cancel", Action::Back),
         ];
     }
+    // No agent, nothing to upgrade, revert or edit.
+    if state.data.agents.is_empty() {
+        return Vec::new();
+    }
     vec![
         Binding::new(&[Char('u')], "upgrade", Action::Upgrade),
         Binding::new(&[Char('r')], "revert", Action::Revert),

@@ -91,15 +91,21 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             "No 429 so far: nothing was rate limited.",
         );
     } else {
+        // The model id gets what the time and agent leave, cut in the middle so its end stays visible.
+        let inner_w = log_area.width.saturating_sub(2) as usize;
         let lines: Vec<Line> = b
             .rate_limits
             .iter()
             .map(|e| {
-                Line::from(format!(
-                    "{} · {} · {}",
+                let head = format!(
+                    "{} · {} · ",
                     ago(d.now, &e.at),
-                    e.agent.as_deref().unwrap_or("(no agent)"),
-                    e.model
+                    e.agent.as_deref().unwrap_or("(no agent)")
+                );
+                let room = inner_w.saturating_sub(head.chars().count()).max(12);
+                Line::from(format!(
+                    "{head}{}",
+                    crate::widgets::model_picker::elide_middle(&e.model, room).0
                 ))
             })
             .collect();

@@ -123,7 +123,13 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
         d.recommendation_for(&a.name)
             .is_some_and(|r| r.upgrade_available)
     });
-    let upgrade_w: u16 = if any_upgrade { 9 } else { 0 };
+    // "▲ upgrade" from 100 columns, just "▲" below (the model id needs the room), nothing without one.
+    let wide = area.width >= 100;
+    let upgrade_w: u16 = match (any_upgrade, wide) {
+        (false, _) => 0,
+        (true, true) => 9,
+        (true, false) => 1,
+    };
     // What the fixed columns and borders leave for the model id (cut in the middle if still too long).
     let model_w = area
         .width
@@ -148,8 +154,12 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
             Cell::from(a.role.as_str()),
             Cell::from(elide_middle(&a.model, model_w).0),
             Cell::from(Line::from(score).right_aligned()),
-            Cell::from(if upgrade { "▲ upgrade" } else { "" })
-                .style(Style::default().fg(Color::Yellow)),
+            Cell::from(match (upgrade, wide) {
+                (false, _) => "",
+                (true, true) => "▲ upgrade",
+                (true, false) => "▲",
+            })
+            .style(Style::default().fg(Color::Yellow)),
             Cell::from(
                 d.budget
                     .as_ref()

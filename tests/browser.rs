@@ -253,8 +253,17 @@ fn setup_wizard_in_headless_chromium_matches_the_cli() {
 
     browser.wait_for("#mode-free:checked");
     browser.click("#submit-key");
+    // Each step's POST is confirmed once on the page it redirects to.
+    assert_eq!(browser.text("#notice"), "Step 1 saved.");
     browser.click("#submit-detect");
     assert!(browser.text("#detected").contains("Ollama: not found"));
+    assert!(browser.text("#notice").starts_with("Step 2 done"));
+    browser.goto(&format!("{}/setup", server.base_url()));
+    browser.wait_for("#step-catalog");
+    assert!(
+        browser.find("#notice").is_none(),
+        "the confirmation shows once"
+    );
     browser.click("#submit-catalog");
     assert!(
         browser
@@ -264,6 +273,7 @@ fn setup_wizard_in_headless_chromium_matches_the_cli() {
     browser.click("#submit-agents");
     browser.click("#submit-finish");
     let done = browser.text("#done");
+    assert_eq!(browser.text("#notice"), "Setup complete.");
     assert!(done.contains("nxr is set up"), "{done}");
     let table = browser.text("#agents");
     for name in ["PM", "Engineer", "Hermes"] {

@@ -34,6 +34,7 @@ input[type=text], input[type=search], input[type=number], input[type=password], 
 input[type=text], input[type=password] { width: 24rem; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; }
 form.filters input[type=search] { width: 16rem; } form.filters input[type=number] { width: 8rem; }
+p.notice { border-left: 4px solid var(--ok); padding: .4rem .75rem; background: var(--card); }
 p.bad[role=alert] { border-left: 4px solid var(--bad); padding: .4rem .75rem; background: var(--card); }
 @media (max-width: 40rem) { main { padding: 0 .75rem; margin-top: 1rem; } header { padding: .5rem .75rem; } .card { padding: .75rem; } h1 { font-size: 1.6rem; } }
 ol.steps li { margin: .2rem 0; } ol.steps li.done { color: var(--ok); } ol.steps li.current { font-weight: 600; }

@@ -40,9 +40,18 @@ fn field(req: &Req, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-fn after(ctx: &WebCtx, req: &Req, result: Result<(), OnboardingError>) -> Resp {
+/// A short-lived cookie that carries "which step just ran" across the POST-redirect-GET, so `/setup`
+/// can confirm it once (the redirect itself stays a plain `/setup`).
+const NOTICE_COOKIE: &str = "nxr_setup_done";
+
+/// After a step's POST: back to `/setup`, which then confirms the step.
+fn after(ctx: &WebCtx, req: &Req, step: &str, result: Result<(), OnboardingError>) -> Resp {
     match result {
-        Ok(()) | Err(OnboardingError::AlreadyDone { .. }) => Resp::redirect("/setup"),
+        Ok(()) => Resp::redirect("/setup").with_header(
+            "Set-Cookie",
+            &format!("{NOTICE_COOKIE}={step}; Path=/setup; Max-Age=30; HttpOnly; SameSite=Strict"),
+        ),
+        Err(OnboardingError::AlreadyDone { .. }) => Resp::redirect("/setup"),
         Err(e @ OnboardingError::OutOfOrder { .. }) => {
             Resp::html(409, message_page("Setup: out of order", &e.to_string()))
         }
@@ -95,7 +104,7 @@ fn post_key(ctx: &WebCtx, req: &Req) -> Resp {
         &Probes::default(),
         &SystemClock,
     ));
-    after(ctx, req, r.map(|_| ()))
+    after(ctx, req, "key", r.map(|_| ()))
 }
 
 fn post_detect(ctx: &WebCtx, req: &Req) -> Resp {
@@ -104,7 +113,7 @@ fn post_detect(ctx: &WebCtx, req: &Req) -> Resp {
         &ctx.store,
         &Probes::default(),
     ));
-    after(ctx, req, r.map(|_| ()))
+    after(ctx, req, "detect", r.map(|_| ()))
 }
 
 fn post_catalog(ctx: &WebCtx, req: &Req) -> Resp {
@@ -114,7 +123,7 @@ fn post_catalog(ctx: &WebCtx, req: &Req) -> Resp {
         &Probes::default(),
         &SystemClock,
     ));
-    after(ctx, req, r.map(|_| ()))
+    after(ctx, req, "catalog", r.map(|_| ()))
 }
 
 fn post_agents(ctx: &WebCtx, req: &Req) -> Resp {
@@ -124,14 +133,14 @@ fn post_agents(ctx: &WebCtx, req: &Req) -> Resp {
         let found = onboarding::detect_local_tools(&ctx.env, &ctx.store, &probes).await;
         onboarding::step_agents(&ctx.env, &ctx.store, &found).await
     });
-    after(ctx, req, r.map(|_| ()))
+    after(ctx, req, "agents", r.map(|_| ()))
 }
 
 fn post_finish(ctx: &WebCtx, req: &Req) -> Resp {
     let r = ctx
         .rt
         .block_on(onboarding::step_finish(&ctx.store, &SystemClock));
-    after(ctx, req, r.map(|_| ()))
+    after(ctx, req, "finish", r.map(|_| ()))
 }
 
 fn post_reset(ctx: &WebCtx, req: &Req) -> Resp {
@@ -144,7 +153,7 @@ fn post_reset(ctx: &WebCtx, req: &Req) -> Resp {
         );
     }
     let r = ctx.rt.block_on(onboarding::reset(&ctx.store));
-    after(ctx, req, r.map(|_| ()))
+    after(ctx, req, "reset", r.map(|_| ()))
 }
 
 fn page(ctx: &WebCtx, req: &Req, error: Option<String>) -> Resp {
@@ -166,10 +175,41 @@ fn page_with_status(ctx: &WebCtx, req: &Req, status: u16, error: Option<String>)
             );
         }
     };
-    Resp::html(
+    let notice = req
+        .header("cookie")
+        .and_then(|c| {
+            c.split(';').find_map(|kv| {
+                let (k, v) = kv.trim().split_once('=')?;
+                (k.trim() == NOTICE_COOKIE).then(|| v.trim())
+            })
+        })
+        .and_then(done_notice)
+        .filter(|_| status == 200 && req.method == "GET");
+    let resp = Resp::html(
         status,
-        setup_page(req, rec.as_ref(), &summary, error.as_deref()),
-    )
+        setup_page_with_notice(req, rec.as_ref(), &summary, error.as_deref(), notice),
+    );
+    match notice {
+        // Shown once: the cookie goes with this page.
+        Some(_) => resp.with_header(
+            "Set-Cookie",
+            &format!("{NOTICE_COOKIE}=; Path=/setup; Max-Age=0; HttpOnly; SameSite=Strict"),
+        ),
+        None => resp,
+    }
+}
+
+/// What `/setup` says after a step's POST redirected back to it.
+pub fn done_notice(step: &str) -> Option<&'static str> {
+    Some(match step {
+        "key" => "Step 1 saved.",
+        "detect" => "Step 2 done: local tools detected.",
+        "catalog" => "Step 3 done: the model catalog is loaded.",
+        "agents" => "Step 4 done: the agents are ready.",
+        "finish" => "Setup complete.",
+        "reset" => "Setup restarted: run the steps again. Your agents, keys and config were kept.",
+        _ => return None,
+    })
 }
 
 /// The whole wizard page (pure: state in, markup out).
@@ -179,6 +219,17 @@ pub fn setup_page(
     summary: &Summary,
     error: Option<&str>,
 ) -> Markup {
+    setup_page_with_notice(req, rec, summary, error, None)
+}
+
+/// [`setup_page`] confirming the step that just ran (`notice`, from [`done_notice`]).
+pub fn setup_page_with_notice(
+    req: &Req,
+    rec: Option<&Record>,
+    summary: &Summary,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Markup {
     let next = match rec {
         Some(r) => r.next_step(),
         None => Some("key"),
@@ -187,6 +238,9 @@ pub fn setup_page(
         h1 { "Setup" }
         @if let Some(e) = error {
             p.bad #error role="alert" { (shown(e)) }
+        }
+        @if let Some(n) = notice {
+            p.notice #notice role="status" { (n) }
         }
         @match next {
             None => { (done_view(req, rec, summary)) }

@@ -84,6 +84,19 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+// SQLite primary result codes nxr tells apart.
+const SQLITE_BUSY: std::ffi::c_int = 5;
+const SQLITE_CORRUPT: std::ffi::c_int = 11;
+const SQLITE_NOTADB: std::ffi::c_int = 26;
+
+/// Puts a local database in WAL mode (the first read of the file, so a file that is not a database
+/// fails here).
+async fn set_wal(conn: &Connection) -> std::result::Result<(), libsql::Error> {
+    let mut rows = conn.query("PRAGMA journal_mode=WAL", ()).await?;
+    while rows.next().await?.is_some() {}
+    Ok(())
+}
+
 /// A migration as recorded in `schema_migrations`.
 #[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
 pub struct AppliedMigration {
@@ -108,6 +121,8 @@ pub struct Store {
     // Keep the database alive as long as the connection.
     _db: Database,
     conn: Connection,
+    /// The connection every transaction runs on, one at a time (see `in_transaction`).
+    writer: tokio::sync::Mutex<Connection>,
     location: String,
     remote: bool,
 }
@@ -158,19 +173,39 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL lets the TUI, `nxr serve` and CLI calls work at once. This is also the first read of
         // the file, so a file that is not a database (corrupt, or something else) fails here.
-        let not_a_db = |reason| StoreError::NotADatabase {
-            path: path.display().to_string(),
-            reason,
-        };
-        let mut rows = conn
-            .query("PRAGMA journal_mode=WAL", ())
-            .await
-            .map_err(not_a_db)?;
-        while rows.next().await.map_err(not_a_db)?.is_some() {}
+        // Switching to WAL needs the file to itself for a moment; a concurrent first open (two nxr
+        // processes starting at once) may answer "database is locked" without waiting on the busy
+        // timeout, so that one case is retried a bounded number of times.
+        let mut attempt = 0;
+        loop {
+            match set_wal(&conn).await {
+                Ok(()) => break,
+                Err(libsql::Error::SqliteFailure(SQLITE_BUSY, _)) if attempt < 50 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(reason @ libsql::Error::SqliteFailure(SQLITE_NOTADB | SQLITE_CORRUPT, _)) => {
+                    return Err(StoreError::NotADatabase {
+                        path: path.display().to_string(),
+                        reason,
+                    });
+                }
+                Err(reason) => {
+                    return Err(StoreError::Open {
+                        location: location.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
         conn.execute("PRAGMA foreign_keys=ON", ()).await?;
+        let writer = db.connect()?;
+        writer.busy_timeout(Duration::from_secs(5))?;
+        writer.execute("PRAGMA foreign_keys=ON", ()).await?;
         Ok(Store {
             _db: db,
             conn,
+            writer: tokio::sync::Mutex::new(writer),
             location,
             remote: false,
         })
@@ -193,9 +228,15 @@ impl Store {
         if let Err(reason) = conn.query("SELECT 1", ()).await {
             return Err(StoreError::Open { location, reason });
         }
+        // On a libSQL server everything goes over one stream: with a second stream for writes,
+        // sqld was seen to interrupt (SQLITE_INTERRUPT) the first read after another stream's
+        // commit. Transactions still run one at a time (the mutex); a read from another task
+        // may land inside one, which on a server only means it sees the uncommitted rows.
+        let writer = conn.clone();
         Ok(Store {
             _db: db,
             conn,
+            writer: tokio::sync::Mutex::new(writer),
             location,
             remote: true,
         })
@@ -213,29 +254,26 @@ impl Store {
         self.remote
     }
 
-    /// A connection of its own for one transaction. Sharing the store's connection would let a
-    /// concurrent caller (the web server's threads, the TUI's background tasks) run statements inside
-    /// someone else's transaction, or fail with "cannot start a transaction within a transaction".
-    async fn transaction_conn(&self) -> Result<Connection, libsql::Error> {
-        let conn = self._db.connect()?;
-        if !self.remote {
-            conn.busy_timeout(Duration::from_secs(5))?;
-            conn.execute("PRAGMA foreign_keys=ON", ()).await?;
-        }
-        Ok(conn)
-    }
-
-    /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` on a connection of its own; any error rolls
-    /// everything back. Use it for every multi-row write that must not tear.
+    /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back. Use it for
+    /// every multi-row write that must not tear.
     ///
-    /// (libsql's own `Transaction` is not used: on a remote database its drop sends a late
-    /// ROLLBACK on a second stream, which races the next statements.)
+    /// Transactions run on a connection kept for them alone (on a local file; a server uses its one
+    /// stream, see `open_remote`), one at a time within this process (a mutex), while plain reads use
+    /// the main connection: a concurrent caller (the web server's
+    /// threads, the TUI's tasks) can never run its statements inside someone else's transaction, nor
+    /// hit "cannot start a transaction within a transaction". Other processes are kept out by
+    /// SQLite's own write lock (IMMEDIATE takes it first; the busy timeout waits for it).
+    ///
+    /// Not used: libsql's own `Transaction` (on a remote database its drop sends a late ROLLBACK on a
+    /// second stream, which races the next statements), and a fresh connection per transaction
+    /// (closing a remote stream right after COMMIT was seen to interrupt the next query on sqld).
+    /// `work` must not call `in_transaction` itself (it would wait for itself).
     pub async fn in_transaction<T, F, Fut>(&self, work: F) -> Result<T, libsql::Error>
     where
         F: FnOnce(Connection) -> Fut,
         Fut: std::future::Future<Output = Result<T, libsql::Error>>,
     {
-        let conn = self.transaction_conn().await?;
+        let conn = self.writer.lock().await;
         conn.execute("BEGIN IMMEDIATE", ()).await?;
         let outcome = match work(conn.clone()).await {
             Ok(v) => conn.execute("COMMIT", ()).await.map(|_| v),

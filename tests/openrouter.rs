@@ -853,3 +853,21 @@ fn a_corrupt_database_file_is_named_with_the_fix_and_left_alone() {
     );
     assert_eq!(std::fs::read(&db).expect("read back"), garbage);
 }
+
+#[test]
+fn prices_read_the_same_on_every_surface() {
+    let parsed = catalog::parse_catalog(&fixture("openrouter/models.json")).expect("parse");
+    let label = |id: &str| {
+        parsed
+            .models
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| m.price_label())
+            .unwrap_or_else(|| panic!("{id} in the fixture"))
+    };
+    assert_eq!(label("openai/gpt-4o-mini"), "$0.15 / $0.6");
+    assert_eq!(label("anthropic/claude-3.7-sonnet"), "$3 / $15");
+    assert_eq!(label("openai/gpt-oss-120b:free"), "free");
+    assert_eq!(label("openrouter/free"), "variable (router)");
+    assert_eq!(label("openrouter/auto"), "variable (router)");
+}

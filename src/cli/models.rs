@@ -122,7 +122,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
             m.context_length,
             yes_no(m.supports_tools()),
             yes_no(m.supports_vision()),
-            price_text(m)
+            m.price_label()
         ));
     }
     super::write_stdout(&out)?;
@@ -132,23 +132,4 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
 
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "-" }
-}
-
-fn price_text(m: &Model) -> String {
-    if m.is_router() {
-        return "variable (router)".into();
-    }
-    if m.is_free() {
-        return "free".into();
-    }
-    match (m.prompt_per_million(), m.completion_per_million()) {
-        (Some(p), Some(c)) => format!("{} / {}", money(p), money(c)),
-        _ => "unknown".into(),
-    }
-}
-
-fn money(v: f64) -> String {
-    let s = format!("{v:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("${s}")
 }

@@ -84,6 +84,27 @@ impl Model {
     pub fn completion_per_million(&self) -> Option<f64> {
         per_million(&self.completion_price)
     }
+
+    /// The price as every surface shows it: "free", "variable (router)", "unknown", or USD per
+    /// million tokens, prompt / completion ("$0.15 / $0.6").
+    pub fn price_label(&self) -> String {
+        if self.is_router() {
+            return "variable (router)".into();
+        }
+        if self.is_free() {
+            return "free".into();
+        }
+        match (self.prompt_per_million(), self.completion_per_million()) {
+            (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
+            _ => "unknown".into(),
+        }
+    }
+}
+
+/// Dollars with up to four decimals and no trailing zeros ("$0.15", "$2").
+fn usd(v: f64) -> String {
+    let s = format!("{v:.4}");
+    format!("${}", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
 fn price_is_zero(p: &str) -> bool {

@@ -474,24 +474,6 @@ fn tokens(n: u64) -> String {
     }
 }
 
-/// USD per million tokens, prompt / completion.
-fn price(m: &Model) -> String {
-    if m.is_router() {
-        return "variable (router)".into();
-    }
-    if m.is_free() {
-        return "free".into();
-    }
-    let usd = |v: f64| {
-        let s = format!("{v:.4}");
-        format!("${}", s.trim_end_matches('0').trim_end_matches('.'))
-    };
-    match (m.prompt_per_million(), m.completion_per_million()) {
-        (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
-        _ => "unknown".into(),
-    }
-}
-
 /// The models page's content (pure): the filter form, the best free model per role, and the models the
 /// filters keep, with each free model's score per role.
 pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup {
@@ -554,7 +536,7 @@ pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup
                                     td.num title=(r.model.context_length) { (tokens(r.model.context_length)) }
                                     td { @if r.model.supports_tools() { "yes" } @else { span.muted { "—" } } }
                                     td { @if r.model.supports_vision() { "yes" } @else { span.muted { "—" } } }
-                                    td { (price(&r.model)) }
+                                    td { (r.model.price_label()) }
                                     @for role in &v.roles {
                                         td.num { @match r.scores.as_ref().and_then(|s| s.scores.get(role)) {
                                             Some(s) if s.passes => { (s.total) @if let Some(rank) = s.rank { span.muted { " #" (rank) } } }

@@ -10,7 +10,6 @@
 
 use crate::domain::roles::Role;
 use serde::Serialize;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use yaml_edit::path::{PathError, YamlPath};
@@ -201,39 +200,9 @@ pub fn profile_named(hermes_home: &Path, name: &str) -> Profile {
 /// directory. An existing file keeps its mode; a new one gets `new_mode`. A symlink is followed (its target
 /// is replaced), so a user's linked config stays linked.
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            std::fs::canonicalize(path).map_err(|e| HermesError::io("resolve", path, e))?
-        }
-        _ => path.to_path_buf(),
-    };
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mode = match std::fs::metadata(&target) {
-        Ok(m) => m.permissions().mode() & 0o7777,
-        Err(_) => new_mode,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".nxr-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| HermesError::io("write", &target, e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| HermesError::io("write", &target, e))?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| HermesError::io("set the mode of", &target, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| HermesError::io("sync", &target, e))?;
-    tmp.persist(&target)
-        .map_err(|e| HermesError::io("replace", &target, e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    use crate::domain::fsutil;
+    fsutil::write_atomic(path, bytes, fsutil::FileMode::KeepOr(new_mode), false)
+        .map_err(|e| HermesError::io(e.action, &e.path, e.source))
 }
 
 /// Creates `dir` and its parents, with a clear error.

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod catalog;
 pub mod clock;
 pub mod env;
+pub mod fsutil;
 pub mod gateway;
 pub mod hermes;
 pub mod notifications;

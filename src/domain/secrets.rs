@@ -2,7 +2,6 @@
 //! line), and the masked form that is the only one nxr ever shows.
 
 use crate::domain::env::Env;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The variable Hermes reads the OpenRouter key from.
@@ -145,30 +144,9 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<(), SecretError> 
 
 /// Writes `bytes` atomically (temp file in the same directory, fsync, rename) with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| io("create the directory", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".nxr-env-")
-        .tempfile_in(dir)
-        .map_err(|e| io("write", path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| io("set the mode of", path, e))?;
-    }
-    tmp.write_all(bytes).map_err(|e| io("write", path, e))?;
-    tmp.as_file().sync_all().map_err(|e| io("sync", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| io("replace", path, e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    use crate::domain::fsutil;
+    fsutil::write_atomic(path, bytes, fsutil::FileMode::Exactly(0o600), true)
+        .map_err(|e| io(e.action, &e.path, e.source))
 }
 
 /// The OpenRouter key from `$HERMES_HOME/.env` (or `None`).

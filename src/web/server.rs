@@ -17,7 +17,7 @@ use crate::domain::env::Env;
 use crate::domain::store::Store;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -253,12 +253,13 @@ pub fn load_or_create_token(nxr_home: &Path) -> Result<String, ServerError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| err(std::io::Error::other(e.to_string())))?;
     let token = hex(&bytes);
-    // NamedTempFile is created with mode 0600; write, fsync, rename.
-    let mut tmp = tempfile::NamedTempFile::new_in(nxr_home).map_err(err)?;
-    tmp.write_all(token.as_bytes()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    restrict_mode(tmp.path()).map_err(err)?;
-    tmp.persist(&path).map_err(|e| err(e.error))?;
+    crate::domain::fsutil::write_atomic(
+        &path,
+        token.as_bytes(),
+        crate::domain::fsutil::FileMode::Exactly(0o600),
+        false,
+    )
+    .map_err(|e| err(e.source))?;
     Ok(token)
 }
 

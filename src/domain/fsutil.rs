@@ -1,0 +1,124 @@
+//! Writes that must not tear: config.yaml, .env, the web access token.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The mode a written file ends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMode {
+    /// An existing file keeps its mode; a new one gets this one.
+    KeepOr(u32),
+    /// Always exactly this mode (secrets: 0o600), set before any byte is written.
+    Exactly(u32),
+}
+
+/// Which step of an atomic write failed.
+#[derive(Debug)]
+pub struct WriteError {
+    /// "resolve", "write", "set the mode of", "sync", "replace", "create the directory".
+    pub action: &'static str,
+    /// The file written (a symlink's target).
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same directory (mode set first), the
+/// bytes, fsync, rename over `path`, fsync of the directory. A symlink is followed (its target is
+/// replaced), so a user's linked file stays linked. The directory must exist unless `create_dir`.
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    mode: FileMode,
+    create_dir: bool,
+) -> Result<(), WriteError> {
+    use std::os::unix::fs::PermissionsExt;
+    let fail = |action, path: &Path, source| WriteError {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|e| fail("resolve", path, e))?
+        }
+        _ => path.to_path_buf(),
+    };
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if create_dir {
+        std::fs::create_dir_all(dir).map_err(|e| fail("create the directory", dir, e))?;
+    }
+    let mode = match mode {
+        FileMode::Exactly(m) => m,
+        FileMode::KeepOr(new_mode) => match std::fs::metadata(&target) {
+            Ok(m) => m.permissions().mode() & 0o7777,
+            Err(_) => new_mode,
+        },
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".nxr-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| fail("write", &target, e))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| fail("set the mode of", &target, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| fail("write", &target, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| fail("sync", &target, e))?;
+    tmp.persist(&target)
+        .map_err(|e| fail("replace", &target, e.error))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode_of(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn keeps_an_existing_mode_or_forces_one_and_follows_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.yaml");
+        std::fs::write(&p, "old").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&p, b"new", FileMode::KeepOr(0o644), false).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(mode_of(&p), 0o640);
+
+        let secret = dir.path().join("sub/.env");
+        write_atomic(&secret, b"K=v\n", FileMode::Exactly(0o600), true).unwrap();
+        assert_eq!(mode_of(&secret), 0o600);
+
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        write_atomic(&link, b"via link", FileMode::KeepOr(0o644), false).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "via link");
+        // No temp files are left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(".nxr-tmp-")),
+            "{names:?}"
+        );
+    }
+}

@@ -945,3 +945,37 @@ fn config_set_offline_says_what_failed_without_pointing_at_init() {
     assert!(!stderr.contains(GOOD_KEY), "{stderr}");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), "OTHER=1\n");
 }
+
+#[test]
+fn a_key_whose_free_model_limit_openrouter_reports_sets_the_budget_limit() {
+    use nxr::domain::budget;
+    let homes = Homes::new();
+    let openrouter = FakeServer::start();
+    // The recorded free-tier answer, with the limit OpenRouter gives after a 10-credit purchase.
+    let body = common::fixture("openrouter/key_free_tier.json")
+        .replace("\"limit\": 50", "\"limit\": 1000")
+        .replace("\"remaining\": 38", "\"remaining\": 988");
+    assert!(body.contains("\"limit\": 1000"), "fixture shape changed");
+    openrouter.always("/api/v1/key", Reply::json(200, body));
+    let limit = |homes: &Homes| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = Store::open(&homes.env()).await.unwrap();
+            budget::daily_limit(&store).await.unwrap()
+        })
+    };
+    assert_eq!(limit(&homes), 50, "no key yet: the free tier's 50 a day");
+    let mut c = nxr(&homes);
+    c.env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .args(["config", "set", "openrouter-key", GOOD_KEY]);
+    run_ok(c);
+    assert_eq!(limit(&homes), 1000);
+
+    // init --key records it too (fresh homes).
+    let homes = Homes::new();
+    let mut c = nxr(&homes);
+    c.env("NXR_OPENROUTER_URL", format!("{}/api/v1", openrouter.base))
+        .args(["init", "--key", GOOD_KEY]);
+    run_ok(c);
+    assert_eq!(limit(&homes), 1000);
+}

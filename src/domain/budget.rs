@@ -128,6 +128,22 @@ async fn count(
     })
 }
 
+/// Records what OpenRouter said of a validated key that the budget depends on: its own free-model
+/// daily limit (`free_model_daily_requests.limit`, on newer responses) becomes
+/// `budget.free_daily_limit`. Returns the limit recorded, if any.
+pub async fn record_key_limits(
+    store: &Store,
+    info: &crate::domain::openrouter::KeyInfo,
+) -> Result<Option<u64>, StoreError> {
+    let Some(free) = info.free_model_daily_requests else {
+        return Ok(None);
+    };
+    store
+        .set_setting(SETTING_FREE_DAILY_LIMIT, &free.limit.to_string())
+        .await?;
+    Ok(Some(free.limit))
+}
+
 /// Reads the limit from settings (`budget.free_daily_limit`, else `openrouter.credits_purchased`).
 pub async fn daily_limit(store: &Store) -> Result<u64, StoreError> {
     if let Some(v) = store.setting(SETTING_FREE_DAILY_LIMIT).await?

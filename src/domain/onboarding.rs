@@ -17,7 +17,9 @@ use crate::domain::clock::{self, Clock};
 use crate::domain::env::Env;
 use crate::domain::hermes::{self, ConfigValue, HermesError};
 use crate::domain::ollama;
-use crate::domain::openrouter::{OpenRouterClient, OpenRouterError, RetryPolicy, Timeouts};
+use crate::domain::openrouter::{
+    KeyInfo, OpenRouterClient, OpenRouterError, RetryPolicy, Timeouts,
+};
 use crate::domain::roles::Role;
 use crate::domain::secrets::{self, SecretError};
 use crate::domain::store::{Store, StoreError};
@@ -428,8 +430,9 @@ pub async fn reset(store: &Store) -> Result<u64> {
 // Step 1: key choice
 // ---------------------------------------------------------------------------------------------------------
 
-/// Validates a key with `GET /key` (401 → [`OnboardingError::InvalidKey`]); stores nothing.
-pub async fn validate_key(env: &Env, key: &str, timeouts: Timeouts) -> Result<()> {
+/// Validates a key with `GET /key` (401 → [`OnboardingError::InvalidKey`]) and returns what
+/// OpenRouter says of it; stores nothing.
+pub async fn validate_key(env: &Env, key: &str, timeouts: Timeouts) -> Result<KeyInfo> {
     secrets::check_value(secrets::OPENROUTER_KEY_VAR, key.trim())?;
     let client = OpenRouterClient::from_env(env, Some(key.trim().to_string()))
         .with_timeouts(timeouts)
@@ -438,7 +441,7 @@ pub async fn validate_key(env: &Env, key: &str, timeouts: Timeouts) -> Result<()
             ..RetryPolicy::default()
         });
     match client.key().await {
-        Ok(_) => Ok(()),
+        Ok(info) => Ok(info),
         Err(e @ OpenRouterError::Unauthorized { .. }) => Err(OnboardingError::InvalidKey(e)),
         Err(e) => Err(OnboardingError::KeyCheck(e)),
     }
@@ -464,7 +467,8 @@ pub async fn step_key(
     let mode = match choice {
         KeyChoice::Free => Mode::Free,
         KeyChoice::Key(key) => {
-            validate_key(env, key, probes.openrouter).await?;
+            let info = validate_key(env, key, probes.openrouter).await?;
+            crate::domain::budget::record_key_limits(store, &info).await?;
             secrets::set_openrouter_key(env, key)?;
             Mode::Key
         }

@@ -1610,3 +1610,85 @@ async fn non_ascii_names_keep_their_letters_in_the_profile_name() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_agent_from_an_older_nxr_without_a_profile_name_never_touches_other_profiles() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    let kept = agents::create(&store, &env, new_agent("Keeper", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    // An older nxr accepted any name; this one has no ASCII letter or digit to make a profile from.
+    store
+        .conn()
+        .execute(
+            "INSERT INTO agents (name, model, provider, status, created_at, updated_at, role) \
+             VALUES ('!!!', ?1, 'openrouter', 'active', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'engineer')",
+            libsql::params![FREE],
+        )
+        .await
+        .unwrap();
+    let old = agents::get_by_name(&store, &env, "!!!").await.unwrap();
+    assert_eq!(old.hermes_profile, "");
+    let err = agents::set_skills(&store, &env, "!!!", &["coding".to_string()])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no usable Hermes profile name"), "{err}");
+    let err = agents::set_model(&store, &env, "!!!", FREE, "test")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no usable Hermes profile name"), "{err}");
+    agents::delete(&store, &env, "!!!").await.unwrap();
+    assert!(
+        kept.profile().config_path().is_file(),
+        "the other profile is untouched"
+    );
+    let left: Vec<String> = agents::list(&store, &env)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(left, vec!["Keeper".to_string()]);
+}
+
+#[tokio::test]
+async fn reverting_to_a_local_ollama_model_goes_back_to_ollama() {
+    let homes = Homes::new();
+    let (env, store) = open(&homes).await;
+    agents::create(&store, &env, new_agent("Local", Role::Pm, Some(FREE)))
+        .await
+        .unwrap();
+    let local = agents::ModelChoice {
+        id: "qwen3:8b".into(),
+        provider: "ollama".into(),
+        is_free: true,
+        score: None,
+    };
+    agents::set_model_choice(&store, &env, "Local", &local, "fallback", true)
+        .await
+        .unwrap();
+    agents::set_model(&store, &env, "Local", FREE, "upgrade")
+        .await
+        .unwrap();
+    let back = nxr::domain::recommend::revert(&store, &env, "Local")
+        .await
+        .unwrap();
+    assert_eq!(back.model, "qwen3:8b");
+    assert_eq!(back.provider, "ollama");
+    let config = back.profile().config_path();
+    assert_eq!(
+        hermes::get_config(&config, "model.provider")
+            .unwrap()
+            .as_deref(),
+        Some("custom")
+    );
+    assert_eq!(
+        hermes::get_config(&config, "model.base_url")
+            .unwrap()
+            .as_deref(),
+        Some(format!("{}/v1", env.ollama_url).as_str())
+    );
+}

@@ -59,8 +59,9 @@ async fn set_openrouter_key(ctx: &Ctx, value: &str) -> Result<()> {
     } else {
         value.trim().to_string()
     };
-    let info = match onboarding::validate_key(&ctx.env, &key, Timeouts::default()).await {
-        Ok(info) => info,
+    let store = ctx.store().await?;
+    match onboarding::store_key(&ctx.env, &store, &key, Timeouts::default()).await {
+        Ok(_) => {}
         // init's wording suggests `nxr init --free`; here the key simply has to wait.
         Err(onboarding::OnboardingError::KeyCheck(e)) => {
             let url = &ctx.env.openrouter_url;
@@ -74,11 +75,7 @@ async fn set_openrouter_key(ctx: &Ctx, value: &str) -> Result<()> {
             )
         }
         Err(e) => return Err(e.into()),
-    };
-    // The budget follows the key's own free-model limit when OpenRouter reports it.
-    let store = ctx.store().await?;
-    crate::domain::budget::record_key_limits(&store, &info).await?;
-    secrets::set_openrouter_key(&ctx.env, &key)?;
+    }
     let masked = secrets::mask(&key);
     let file = secrets::env_file(&ctx.env);
     if ctx.json {

@@ -60,6 +60,18 @@ impl Agent {
             dir: PathBuf::from(&self.hermes_profile_path),
         }
     }
+
+    /// The profile, or an error when the stored name gives none (an agent from an older nxr), so
+    /// that no disk change can land outside a real profile directory.
+    pub fn usable_profile(&self) -> Result<Profile, AgentError> {
+        if self.hermes_profile.is_empty() || self.hermes_profile_path.is_empty() {
+            return Err(AgentError::InvalidName(format!(
+                "agent {:?} has no usable Hermes profile name (it was stored by an older nxr), so nxr will not change files for it; create a new agent whose name has ASCII letters or digits",
+                echo(&self.name)
+            )));
+        }
+        Ok(self.profile())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -468,9 +480,11 @@ fn row_to_agent(env: &Env, row: &libsql::Row) -> Result<Agent, AgentError> {
     let role: Role = role_text.parse().unwrap_or(Role::Custom);
     let skillset_json: String = row.get(6)?;
     let skillset: Vec<String> = serde_json::from_str(&skillset_json).unwrap_or_default();
+    // A name stored by an older nxr may give no valid profile name: the agent is listed with an empty
+    // profile, and every disk change refuses it (`usable_profile`), so nothing outside it is touched.
     let profile = hermes::profile_for(&env.hermes_home, role, &name).unwrap_or_else(|_| Profile {
         name: String::new(),
-        dir: env.hermes_home.join("profiles"),
+        dir: PathBuf::new(),
     });
     Ok(Agent {
         id: row.get(0)?,
@@ -626,7 +640,8 @@ fn paid_without_key_warning(env: &Env, choice: &ModelChoice) -> Option<String> {
 /// same moment, and the root profile is edited in place. An advisory lock on `$NXR_HOME/agents.lock`,
 /// released when the returned file is dropped. When the lock cannot be taken (NXR_HOME not writable,
 /// a filesystem without locks) the change goes ahead unserialised, as before, and the log says so.
-async fn agents_lock(env: &Env) -> Option<std::fs::File> {
+/// Not re-entrant: never call an agent change while holding it.
+pub async fn agents_lock(env: &Env) -> Option<std::fs::File> {
     let path = env.nxr_home.join("agents.lock");
     let taken = tokio::task::spawn_blocking(move || {
         if let Some(dir) = path.parent() {
@@ -962,7 +977,7 @@ pub async fn set_model_choice(
     let _lock = agents_lock(env).await;
     validate_model_syntax(&choice.id)?;
     let agent = resolve(store, env, name_or_id).await?;
-    let profile = agent.profile();
+    let profile = agent.usable_profile()?;
     let mut disk = DiskTxn::default();
     if let Err(e) = disk
         .create_dir_all(&profile.dir)
@@ -1026,7 +1041,7 @@ pub async fn set_skills(
     let _lock = agents_lock(env).await;
     let agent = resolve(store, env, name_or_id).await?;
     let desired = skills::validate(desired)?;
-    let profile = agent.profile();
+    let profile = agent.usable_profile()?;
     let own = profile.nxr_skills_dir();
     for s in &desired {
         check_skill_dir_is_ours(&own.join(s))?;
@@ -1083,7 +1098,10 @@ pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent,
     let agent = resolve(store, env, name_or_id).await?;
     let profile = agent.profile();
     let mut disk = DiskTxn::default();
-    let moved = if profile.is_root() {
+    // An agent without a usable profile (from an older nxr) loses only its row: no directory is its own.
+    let moved = if agent.usable_profile().is_err() {
+        Ok(())
+    } else if profile.is_root() {
         let own = profile.nxr_skills_dir();
         let mut r = Ok(());
         for s in hermes::skills_on_disk(&profile)

@@ -447,6 +447,16 @@ pub async fn validate_key(env: &Env, key: &str, timeouts: Timeouts) -> Result<Ke
     }
 }
 
+/// Validates `key`, stores it in `$HERMES_HOME/.env` (0600), then records what OpenRouter said of
+/// it that the budget needs (its free-model daily limit). Nothing is stored when validation fails.
+/// `nxr config set openrouter-key`, `nxr init --key` and `/setup` all come here.
+pub async fn store_key(env: &Env, store: &Store, key: &str, timeouts: Timeouts) -> Result<KeyInfo> {
+    let info = validate_key(env, key, timeouts).await?;
+    secrets::set_openrouter_key(env, key)?;
+    crate::domain::budget::record_key_limits(store, &info).await?;
+    Ok(info)
+}
+
 /// Step 1: takes the key choice (a key is validated, then stored in `$HERMES_HOME/.env`) and starts the
 /// record. An unfinished earlier run is continued from here rather than duplicated. Refuses when nxr is
 /// already set up.
@@ -467,9 +477,7 @@ pub async fn step_key(
     let mode = match choice {
         KeyChoice::Free => Mode::Free,
         KeyChoice::Key(key) => {
-            let info = validate_key(env, key, probes.openrouter).await?;
-            crate::domain::budget::record_key_limits(store, &info).await?;
-            secrets::set_openrouter_key(env, key)?;
+            store_key(env, store, key, probes.openrouter).await?;
             Mode::Key
         }
     };
@@ -821,6 +829,9 @@ pub async fn ensure_default_agents(
     if found.ollama.available && local.is_none() {
         notes.push(found.ollama.detail.clone());
     }
+    // The same lock as every agent change, so a model change from the TUI or CLI cannot land between
+    // this read and write of a profile's config.yaml.
+    let _lock = agents::agents_lock(env).await;
     for agent in &out {
         let profile = hermes::profile_named(&env.hermes_home, &agent.hermes_profile);
         let mut edits: Vec<(String, ConfigValue)> = Vec::new();

@@ -134,6 +134,19 @@ pub async fn revert(
             a.name
         ))
     })?;
+    // A model outside the catalog without an `author/` prefix is a local Ollama model (the scorer's
+    // last fallback); going back to it goes back to Ollama.
+    let catalog = crate::domain::catalog::load(store).await?;
+    if catalog.get(&prev).is_none() && !prev.contains('/') {
+        agents::validate_model_syntax(&prev)?;
+        let choice = agents::ModelChoice {
+            id: prev,
+            provider: "ollama".into(),
+            is_free: true,
+            score: None,
+        };
+        return agents::set_model_choice(store, env, &a.name, &choice, "revert", false).await;
+    }
     agents::set_model(store, env, &a.name, &prev, "revert").await
 }
 

@@ -274,6 +274,11 @@ impl Store {
         Fut: std::future::Future<Output = Result<T, libsql::Error>>,
     {
         let conn = self.writer.lock().await;
+        // A transaction a cancelled or panicked caller left open would hold the write lock and make
+        // every later BEGIN fail: end it first.
+        if !conn.is_autocommit() {
+            let _ = conn.execute("ROLLBACK", ()).await;
+        }
         conn.execute("BEGIN IMMEDIATE", ()).await?;
         let outcome = match work(conn.clone()).await {
             Ok(v) => conn.execute("COMMIT", ()).await.map(|_| v),

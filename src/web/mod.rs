@@ -45,6 +45,11 @@ impl Req {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The value of cookie `name`, if the request carries it.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.header("cookie").and_then(|c| cookie_value(c, name))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers
@@ -57,6 +62,14 @@ impl Req {
     pub fn form(&self) -> Vec<(String, String)> {
         url_decode_pairs(&String::from_utf8_lossy(&self.body))
     }
+}
+
+/// The value of cookie `name` in a `Cookie` header (`a=1; b=2`).
+pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
+    cookie_header.split(';').find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k.trim() == name).then(|| v.trim())
+    })
 }
 
 /// A response as handlers build it.

@@ -392,12 +392,7 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
             .filter(|p| p.eq_ignore_ascii_case("bearer "))
             .map(|_| v[7..].trim())
     });
-    let cookie = header("cookie").and_then(|c| {
-        c.split(';').find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k.trim() == shared.cookie_name).then(|| v.trim())
-        })
-    });
+    let cookie = header("cookie").and_then(|c| super::cookie_value(c, &shared.cookie_name));
     let auth = if bearer.is_some_and(|b| same(b, &shared.token)) {
         Auth::Bearer
     } else if cookie.is_some_and(|c| same(c, &shared.token)) {

@@ -176,13 +176,7 @@ fn page_with_status(ctx: &WebCtx, req: &Req, status: u16, error: Option<String>)
         }
     };
     let notice = req
-        .header("cookie")
-        .and_then(|c| {
-            c.split(';').find_map(|kv| {
-                let (k, v) = kv.trim().split_once('=')?;
-                (k.trim() == NOTICE_COOKIE).then(|| v.trim())
-            })
-        })
+        .cookie(NOTICE_COOKIE)
         .and_then(done_notice)
         .filter(|_| status == 200 && req.method == "GET");
     let resp = Resp::html(

@@ -697,7 +697,7 @@ fn agents_page_snapshot() {
 #[test]
 fn control_characters_in_catalog_names_never_reach_the_page() {
     use nxr::domain::rescore::RosterEntry;
-    use nxr::web::pages::{ModelRow, ModelsQuery, ModelsView};
+    use nxr::domain::view::{ModelRow, ModelsQuery, ModelsView};
     let esc_id = "evil/\u{1b}[31mred\u{7}:free";
     let esc_name = "Evil\u{1b}]0;pwned\u{7} <b>model</b>\u{0}\u{202e}\u{9b}";
     let mut model = nxr::domain::catalog::Catalog::embedded().models[0].clone();
@@ -1010,7 +1010,7 @@ fn models_page_snapshot() {
     use nxr::domain::catalog::{Catalog, CatalogSource};
     use nxr::domain::rescore::{RoleScore, RosterEntry};
     use nxr::domain::roles::Role;
-    use nxr::web::pages::{ModelRow, ModelsQuery, ModelsView};
+    use nxr::domain::view::{ModelRow, ModelsQuery, ModelsView};
     let catalog = Catalog::embedded();
     let pick = |id: &str| catalog.models.iter().find(|m| m.id == id).unwrap().clone();
     let free = pick("nvidia/nemotron-3-super-120b-a12b:free");

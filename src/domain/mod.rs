@@ -20,5 +20,6 @@ pub mod scoring;
 pub mod secrets;
 pub mod skills;
 pub mod store;
+pub mod view;
 pub mod watch;
 pub mod whisper;

@@ -3,11 +3,11 @@
 
 use super::{Req, Resp, WebCtx};
 use crate::domain::agents::{self, Agent};
-use crate::domain::catalog::{CatalogSource, Filter, Model};
-use crate::domain::rescore::{self, RosterEntry};
+use crate::domain::catalog::Filter;
+use crate::domain::rescore;
 use crate::domain::roles::Role;
+use crate::domain::view::{ModelsQuery, ModelsView, models_view};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use std::collections::BTreeMap;
 
 const CSS: &str = r#"
 :root { color-scheme: light dark; --fg: #1d1f23; --muted: #5f6670; --bg: #fbfbfc; --card: #fff; --line: #d9dce1; --accent: #2456c9; --ok: #1d7a3a; --bad: #b3261e; }
@@ -311,144 +311,64 @@ pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup
     }
 }
 
-/// What the models page was asked to show: GET query parameters, the same filters as
-/// `nxr models list` (`--free`, `--tools`, `--vision`, `--min-context`) plus a text match and a role.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModelsQuery {
-    pub filter: Filter,
-    /// Case-insensitive substring of the model's id or name; empty = any.
-    pub text: String,
-    /// Score (and sort by) one role only; `None` = every role.
-    pub role: Option<Role>,
-}
-
 /// The form marks its submissions with this field, so an unticked "free only" box means "all
 /// models" while a bare `/models` still opens on the free ones.
 const SUBMITTED_FIELD: &str = "f";
 
-impl ModelsQuery {
-    /// Parses `/models?…`: the query without its unusable parts, and what was wrong with those (each
-    /// naming the parameter and the fix), so the form can be shown again with the rest kept.
-    pub fn from_req(req: &Req) -> (ModelsQuery, Vec<String>) {
-        let mut problems = Vec::new();
-        let on = |name: &str| {
-            req.query_param(name)
-                .is_some_and(|v| matches!(v, "1" | "on" | "true" | "yes"))
-        };
-        let submitted = req.query_param(SUBMITTED_FIELD).is_some();
-        let role = match req
-            .query_param("role")
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-        {
-            None => None,
-            Some(r) => r
-                .parse::<Role>()
-                .map_err(|e| problems.push(e.to_string()))
-                .ok(),
-        };
-        let min_context = match req
-            .query_param("min_context")
-            .map(|v| v.trim().replace(['_', ','], ""))
-            .filter(|v| !v.is_empty())
-        {
-            None => None,
-            Some(v) => v
-                .parse::<u64>()
-                .map_err(|_| {
-                    problems.push(format!(
-                        "min context {:?} is not a whole number of tokens; enter e.g. 32000, or leave it empty for any",
-                        v.chars().take(40).collect::<String>()
-                    ))
-                })
-                .ok(),
-        };
-        let query = ModelsQuery {
-            filter: Filter {
-                free: if submitted { on("free") } else { true },
-                tools: on("tools"),
-                vision: on("vision"),
-                min_context,
-            },
-            text: req
-                .query_param("q")
-                .map(|q| q.trim().chars().take(200).collect())
-                .unwrap_or_default(),
-            role,
-        };
-        (query, problems)
-    }
-
-    /// The text match: every whitespace-separated word occurs in the id or the name (any case).
-    pub fn text_matches(&self, id: &str, name: &str) -> bool {
-        let hay = format!("{id} {name}").to_lowercase();
-        self.text
-            .split_whitespace()
-            .all(|w| hay.contains(&w.to_lowercase()))
-    }
-}
-
-/// One row of the models page: a catalog model and, when it is free, its scores.
-#[derive(Debug, Clone)]
-pub struct ModelRow {
-    pub model: Model,
-    /// The roster entry (free models only).
-    pub scores: Option<RosterEntry>,
-}
-
-/// What the models page shows.
-#[derive(Debug, Clone)]
-pub struct ModelsView {
-    pub catalog: CatalogSource,
-    pub total: usize,
-    pub roles: Vec<Role>,
-    pub best: BTreeMap<Role, String>,
-    /// The models the query keeps: by the chosen role's ranking when one is chosen, else by id.
-    pub rows: Vec<ModelRow>,
-}
-
-/// Filters the scored catalog with the CLI's [`Filter`] and the page's text match, and attaches each
-/// free model's roster scores (pure).
-pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
-    let roles: Vec<Role> = match q.role {
-        Some(r) => vec![r],
-        None => Role::ALL.to_vec(),
+/// Parses `/models?…`: the query without its unusable parts, and what was wrong with those (each
+/// naming the parameter and the fix), so the form can be shown again with the rest kept.
+pub fn models_query_from_req(req: &Req) -> (ModelsQuery, Vec<String>) {
+    let mut problems = Vec::new();
+    let on = |name: &str| {
+        req.query_param(name)
+            .is_some_and(|v| matches!(v, "1" | "on" | "true" | "yes"))
     };
-    let roster = rescore::build_roster(inputs, &roles);
-    let place: BTreeMap<&str, usize> = roster
-        .models
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.model_id.as_str(), i))
-        .collect();
-    let mut rows: Vec<ModelRow> = inputs
-        .models
-        .iter()
-        .filter(|m| q.filter.matches(m) && q.text_matches(&m.id, &m.name))
-        .map(|m| ModelRow {
-            model: m.clone(),
-            scores: place.get(m.id.as_str()).map(|&i| roster.models[i].clone()),
-        })
-        .collect();
-    if q.role.is_some() {
-        rows.sort_by_key(|r| {
-            place
-                .get(r.model.id.as_str())
-                .copied()
-                .unwrap_or(usize::MAX)
-        });
-    }
-    ModelsView {
-        catalog: roster.catalog,
-        total: inputs.models.len(),
-        roles: roster.roles,
-        best: roster.best,
-        rows,
-    }
+    let submitted = req.query_param(SUBMITTED_FIELD).is_some();
+    let role = match req
+        .query_param("role")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        None => None,
+        Some(r) => r
+            .parse::<Role>()
+            .map_err(|e| problems.push(e.to_string()))
+            .ok(),
+    };
+    let min_context = match req
+        .query_param("min_context")
+        .map(|v| v.trim().replace(['_', ','], ""))
+        .filter(|v| !v.is_empty())
+    {
+        None => None,
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| {
+                problems.push(format!(
+                    "min context {:?} is not a whole number of tokens; enter e.g. 32000, or leave it empty for any",
+                    v.chars().take(40).collect::<String>()
+                ))
+            })
+            .ok(),
+    };
+    let query = ModelsQuery {
+        filter: Filter {
+            free: if submitted { on("free") } else { true },
+            tools: on("tools"),
+            vision: on("vision"),
+            min_context,
+        },
+        text: req
+            .query_param("q")
+            .map(|q| q.trim().chars().take(200).collect())
+            .unwrap_or_default(),
+        role,
+    };
+    (query, problems)
 }
 
 fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
-    let (q, problems) = ModelsQuery::from_req(req);
+    let (q, problems) = models_query_from_req(req);
     if !problems.is_empty() {
         let body = models_body(&Err(problems.join("; ")), &q);
         return Resp::html(400, layout("Models", "/models", body));

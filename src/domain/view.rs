@@ -1,0 +1,87 @@
+//! View models shared by the surfaces: what a page, a tab or a `--json` answer shows, built once from
+//! domain values (DESIGN.md §1).
+
+use crate::domain::catalog::{CatalogSource, Filter, Model};
+use crate::domain::rescore::{self, RosterEntry};
+use crate::domain::roles::Role;
+use std::collections::BTreeMap;
+
+/// A query over the scored catalog: the same filters as `nxr models list` (`--free`, `--tools`,
+/// `--vision`, `--min-context`) plus a text match and a role (the web models page's form).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelsQuery {
+    pub filter: Filter,
+    /// Case-insensitive substring of the model's id or name; empty = any.
+    pub text: String,
+    /// Score (and sort by) one role only; `None` = every role.
+    pub role: Option<Role>,
+}
+
+impl ModelsQuery {
+    /// The text match: every whitespace-separated word occurs in the id or the name (any case).
+    pub fn text_matches(&self, id: &str, name: &str) -> bool {
+        let hay = format!("{id} {name}").to_lowercase();
+        self.text
+            .split_whitespace()
+            .all(|w| hay.contains(&w.to_lowercase()))
+    }
+}
+
+/// One row of the models page: a catalog model and, when it is free, its scores.
+#[derive(Debug, Clone)]
+pub struct ModelRow {
+    pub model: Model,
+    /// The roster entry (free models only).
+    pub scores: Option<RosterEntry>,
+}
+
+/// What the models page shows.
+#[derive(Debug, Clone)]
+pub struct ModelsView {
+    pub catalog: CatalogSource,
+    pub total: usize,
+    pub roles: Vec<Role>,
+    pub best: BTreeMap<Role, String>,
+    /// The models the query keeps: by the chosen role's ranking when one is chosen, else by id.
+    pub rows: Vec<ModelRow>,
+}
+
+/// Filters the scored catalog with the CLI's [`Filter`] and the page's text match, and attaches each
+/// free model's roster scores (pure).
+pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
+    let roles: Vec<Role> = match q.role {
+        Some(r) => vec![r],
+        None => Role::ALL.to_vec(),
+    };
+    let roster = rescore::build_roster(inputs, &roles);
+    let place: BTreeMap<&str, usize> = roster
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.model_id.as_str(), i))
+        .collect();
+    let mut rows: Vec<ModelRow> = inputs
+        .models
+        .iter()
+        .filter(|m| q.filter.matches(m) && q.text_matches(&m.id, &m.name))
+        .map(|m| ModelRow {
+            model: m.clone(),
+            scores: place.get(m.id.as_str()).map(|&i| roster.models[i].clone()),
+        })
+        .collect();
+    if q.role.is_some() {
+        rows.sort_by_key(|r| {
+            place
+                .get(r.model.id.as_str())
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
+    }
+    ModelsView {
+        catalog: roster.catalog,
+        total: inputs.models.len(),
+        roles: roster.roles,
+        best: roster.best,
+        rows,
+    }
+}

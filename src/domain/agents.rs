@@ -397,18 +397,24 @@ impl DiskTxn {
         Ok(())
     }
 
-    /// Writes a whole skill directory: built next to its place, then renamed into it.
-    fn write_skill_dir(&mut self, dir: &Path, skill_md: &str) -> Result<(), HermesError> {
-        let parent = dir.parent().unwrap_or(Path::new("."));
+    /// A temp directory next to `dest` (same filesystem, so a rename moves it into place), with
+    /// `dest`'s parents created (and remembered for undo).
+    fn staging_dir(&mut self, dest: &Path) -> Result<tempfile::TempDir, HermesError> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
         self.create_dir_all(parent)?;
-        let tmp = tempfile::Builder::new()
+        tempfile::Builder::new()
             .prefix(".nxr-tmp-")
             .tempdir_in(parent)
             .map_err(|source| HermesError::Io {
                 action: "create a temp directory in",
                 path: parent.display().to_string(),
                 source,
-            })?;
+            })
+    }
+
+    /// Writes a whole skill directory: built next to its place, then renamed into it.
+    fn write_skill_dir(&mut self, dir: &Path, skill_md: &str) -> Result<(), HermesError> {
+        let tmp = self.staging_dir(dir)?;
         hermes::write_atomic(&tmp.path().join("SKILL.md"), skill_md.as_bytes(), 0o644)?;
         if dir.exists() {
             self.move_aside(dir)?;
@@ -791,16 +797,7 @@ fn write_profile(
         return Ok(());
     }
     // A new profile is built whole in a temp dir next to its place, then renamed into it.
-    let parent = profile.dir.parent().unwrap_or(Path::new("."));
-    disk.create_dir_all(parent)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".nxr-tmp-")
-        .tempdir_in(parent)
-        .map_err(|source| HermesError::Io {
-            action: "create a temp directory in",
-            path: parent.display().to_string(),
-            source,
-        })?;
+    let tmp = disk.staging_dir(&profile.dir)?;
     let staged = Profile {
         name: profile.name.clone(),
         dir: tmp.path().to_path_buf(),

@@ -28,6 +28,8 @@ pub mod models;
 pub mod recommend;
 pub mod scoring;
 pub mod serve;
+pub mod upgrade;
+mod upgrade_prompt;
 
 use crate::domain::env::Env;
 use crate::domain::store::Store;
@@ -71,6 +73,8 @@ pub enum Command {
     /// Inspect and migrate the database.
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// Move agents to paid models with an OpenRouter key (plan, confirm, apply), or back with --revert.
+    Upgrade(upgrade::UpgradeArgs),
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -212,6 +216,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Agents(cmd) => agents::run(&ctx, cmd).await,
             Command::Config(cmd) => config::run(&ctx, cmd).await,
             Command::Db(cmd) => db::run(&ctx, cmd).await,
+            Command::Upgrade(args) => upgrade::run(&ctx, args).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }

@@ -20,6 +20,8 @@ pub mod scoring;
 pub mod secrets;
 pub mod skills;
 pub mod store;
+pub mod switch_journal;
+pub mod upgrade;
 pub mod view;
 pub mod watch;
 pub mod whisper;

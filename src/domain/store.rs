@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_catalog_cache",
         sql: include_str!("../../migrations/0005_catalog_cache.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_model_switch_journal",
+        sql: include_str!("../../migrations/0007_model_switch_journal.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ use crate::domain::notifications::Notification;
 use crate::domain::recommend::Recommendation;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{Health, Pick, ScoringConfig};
+use crate::domain::upgrade::Plan;
 use crate::widgets::model_picker::{ModelFilters, ModelPicker};
 use crate::widgets::model_row::{self, ModelRow};
 use crate::widgets::skill_selector::SkillSelector;
@@ -86,6 +87,8 @@ pub struct AppData {
     pub notifications: Vec<Notification>,
     pub notifications_error: Option<String>,
     pub gateway: GatewayStatus,
+    /// An OpenRouter key is stored (`u` then moves to paid models).
+    pub has_key: bool,
     /// Scoring inputs from settings and observed health (`domain::rescore::inputs`).
     pub health: Health,
     pub cfg: ScoringConfig,
@@ -123,6 +126,7 @@ impl AppData {
             notifications: Vec::new(),
             notifications_error: None,
             gateway: GatewayStatus::never_started(),
+            has_key: false,
             health,
             cfg,
         }
@@ -180,6 +184,17 @@ pub enum Effect {
     },
     MarkRead(i64),
     MarkAllRead,
+    /// Build the bulk upgrade plan for the dialog.
+    LoadUpgradePlan,
+    ApplyUpgradePlan(Box<Plan>),
+    /// One agent to the best paid model for its role (a key is stored).
+    UpgradeAgentPaid {
+        agent: String,
+    },
+    /// One agent on a paid model back to the last free model it had.
+    RevertAgentToFree {
+        agent: String,
+    },
 }
 
 /// The `NewAgent` the wizard submits (a `PartialEq` mirror for tests).
@@ -233,6 +248,15 @@ pub struct AgentsTab {
     pub selected: usize,
     /// Editing the selected agent's skills.
     pub skills: Option<SkillSelector>,
+    /// The bulk upgrade dialog (`U`).
+    pub upgrade: Option<UpgradeDialog>,
+}
+
+/// The bulk upgrade dialog: the plan once loaded (or why it could not be made).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpgradeDialog {
+    pub plan: Option<Plan>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::domain::openrouter::Timeouts;
-use crate::domain::upgrade::{self, KeyStatus, Outcome, Plan, PlanKind, RowDiff, UsageBasis};
+use crate::domain::upgrade::{self, KeyStatus, Outcome, Plan, PlanKind, RowDiff, usd};
 use clap::Args;
 use color_eyre::Result;
 use color_eyre::eyre::bail;
@@ -64,24 +64,6 @@ pub struct UpgradeArgs {
     pub force: bool,
 }
 
-fn usd(v: f64) -> String {
-    if v > 0.0 && v < 0.01 {
-        "<$0.01".into()
-    } else {
-        format!("${v:.2}")
-    }
-}
-
-fn price(m: &upgrade::ModelInfo) -> String {
-    if m.is_free {
-        return "free".into();
-    }
-    match (m.prompt_per_million, m.completion_per_million) {
-        (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
-        _ => "unknown".into(),
-    }
-}
-
 /// The plan as a text table (one row per agent).
 pub fn plan_table(plan: &Plan) -> String {
     if plan.rows.is_empty() {
@@ -109,20 +91,13 @@ pub fn plan_table(plan: &Plan) -> String {
                 (None, Some(n)) => format!("(keeps: {n})"),
                 (None, None) => "(keeps)".into(),
             };
-            let basis = match r.usage.basis {
-                UsageBasis::Observed => "",
-                UsageBasis::Assumed => " *",
-            };
             [
                 r.agent.clone(),
                 r.role.to_string(),
                 r.current.id.clone(),
                 to,
-                price(target.unwrap_or(&r.current)),
-                format!(
-                    "{}{basis}",
-                    r.monthly_cost_usd.map(usd).unwrap_or_else(|| "?".into())
-                ),
+                target.unwrap_or(&r.current).price_label(),
+                upgrade::monthly_label(r),
             ]
         })
         .collect();

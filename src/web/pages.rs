@@ -142,7 +142,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             _ => method_not_allowed("GET"),
         }),
         "/agents" | "/agents/" => Some(match req.method.as_str() {
-            "GET" | "HEAD" => agents_page(ctx),
+            "GET" | "HEAD" => agents_page(ctx, req),
             _ => method_not_allowed("GET"),
         }),
         "/models" | "/models/" => Some(match req.method.as_str() {
@@ -266,15 +266,23 @@ pub fn dashboard_body(
     }
 }
 
-fn agents_page(ctx: &WebCtx) -> Resp {
+fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
     let agents = ctx
         .rt
         .block_on(agents::list(&ctx.store, &ctx.env))
         .map_err(|e| e.to_string());
     let catalog = catalog_source(ctx);
+    let controls = match &agents {
+        Ok(list) if !list.is_empty() => super::upgrade::agent_controls(list, &csrf_field(req)),
+        _ => html! {},
+    };
     Resp::html(
         200,
-        layout("Agents", "/agents", agents_body(&agents, &catalog)),
+        layout(
+            "Agents",
+            "/agents",
+            html! { (agents_body(&agents, &catalog)) (controls) },
+        ),
     )
 }
 

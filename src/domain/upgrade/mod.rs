@@ -17,8 +17,8 @@ pub use key::{CreditsFrom, FreeLimitFrom, KeyStatus, check_key, has_stored_key, 
 pub use plan::{
     ASSUMED_COMPLETION_TOKENS, ASSUMED_PROMPT_TOKENS, ASSUMED_REQUESTS_PER_DAY, ModelInfo, Plan,
     PlanKind, PlanRow, Switch, SwitchReason, USAGE_WINDOW_DAYS, UsageBasis, UsageEstimate,
-    assumption_text, choose_model, last_free_model, model_info, observed_usage, plan_revert,
-    plan_upgrade,
+    assumption_text, choose_model, last_free_model, model_info, monthly_label, observed_usage,
+    plan_revert, plan_upgrade, upgrade_plan_from, usd,
 };
 
 use crate::domain::agents::AgentError;

@@ -15,6 +15,7 @@ use crate::domain::store::Store;
 use chrono::{DateTime, Utc};
 use libsql::params;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The assumption used for an agent with no observed usage: requests a day, and tokens per request.
 pub const ASSUMED_REQUESTS_PER_DAY: u64 = 100;
@@ -121,6 +122,38 @@ pub struct ModelInfo {
     pub completion_per_million: Option<f64>,
     /// The model's score for the agent's role, when scored.
     pub score: Option<i64>,
+}
+
+impl ModelInfo {
+    /// "free", "unknown", or USD per million tokens, prompt / completion ("$0.15 / $0.60").
+    pub fn price_label(&self) -> String {
+        if self.is_free {
+            return "free".into();
+        }
+        match (self.prompt_per_million, self.completion_per_million) {
+            (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
+            _ => "unknown".into(),
+        }
+    }
+}
+
+/// Dollars as every surface shows an estimate: two decimals, "<$0.01" for a positive amount below a
+/// cent, "?" for unknown.
+pub fn usd(v: f64) -> String {
+    if v > 0.0 && v < 0.01 {
+        "<$0.01".into()
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+/// A row's monthly estimate as shown, marked `*` when made at the assumption.
+pub fn monthly_label(row: &PlanRow) -> String {
+    let value = row.monthly_cost_usd.map(usd).unwrap_or_else(|| "?".into());
+    match row.usage.basis {
+        UsageBasis::Observed => value,
+        UsageBasis::Assumed => format!("{value} *"),
+    }
 }
 
 /// What applying the plan does to one agent.
@@ -315,25 +348,18 @@ async fn selected(
     })
 }
 
-async fn base_row(
-    store: &Store,
-    a: &Agent,
-    models: &[Model],
-    now: DateTime<Utc>,
-) -> Result<PlanRow, UpgradeError> {
-    Ok(PlanRow {
+fn base_row(a: &Agent, models: &[Model], usage: Option<UsageEstimate>) -> PlanRow {
+    PlanRow {
         agent: a.name.clone(),
         role: a.role,
         current: model_info(models, &a.model, a.model_score),
         recommended: None,
         switch: None,
-        usage: observed_usage(store, a.id, now)
-            .await?
-            .unwrap_or_else(UsageEstimate::assumed),
+        usage: usage.unwrap_or_else(UsageEstimate::assumed),
         monthly_cost_usd: None,
         note: None,
         config_path: a.profile().config_path().display().to_string(),
-    })
+    }
 }
 
 fn finish(kind: PlanKind, rows: Vec<PlanRow>, catalog: String) -> Plan {
@@ -347,6 +373,61 @@ fn finish(kind: PlanKind, rows: Vec<PlanRow>, catalog: String) -> Plan {
     };
     plan.recompute();
     plan
+}
+
+/// The upgrade plan for `agents` (pure): each on the best paid model for its role. `usage` holds the
+/// observed daily usage by agent id (agents missing from it are estimated at the assumption).
+pub fn upgrade_plan_from(
+    agents: &[Agent],
+    models: &[Model],
+    health: &scoring::Health,
+    cfg: &scoring::ScoringConfig,
+    usage: &BTreeMap<i64, UsageEstimate>,
+    catalog: String,
+) -> Plan {
+    let prepared = scoring::Prepared::new(models, health, cfg);
+    let mut rows = Vec::new();
+    for a in agents {
+        let mut row = base_row(a, models, usage.get(&a.id).cloned());
+        row.recommended = prepared.best_paid(a.role).map(|p| {
+            let score = p.score.as_ref().map(|s| i64::from(s.total));
+            model_info(models, &p.model_id, score)
+        });
+        match &row.recommended {
+            Some(rec) if rec.id == a.model => {
+                row.note = Some("already on the recommended paid model".into());
+            }
+            Some(rec) => {
+                row.switch = Some(Switch {
+                    to: rec.clone(),
+                    reason: SwitchReason::Upgrade,
+                    auto_assigned: true,
+                });
+            }
+            None => {
+                row.note = Some(format!(
+                    "no paid model in the catalog meets the {} requirements",
+                    a.role
+                ));
+            }
+        }
+        rows.push(row);
+    }
+    finish(PlanKind::Upgrade, rows, catalog)
+}
+
+async fn usage_of(
+    store: &Store,
+    agents: &[Agent],
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<i64, UsageEstimate>, UpgradeError> {
+    let mut out = BTreeMap::new();
+    for a in agents {
+        if let Some(u) = observed_usage(store, a.id, now).await? {
+            out.insert(a.id, u);
+        }
+    }
+    Ok(out)
 }
 
 /// What moving to paid models means: every agent (or the one named) on the best paid model for its
@@ -366,53 +447,20 @@ pub async fn plan_upgrade(
         ));
     }
     let inputs = rescore::inputs(store, now).await?;
-    let chosen = match (to, agent) {
-        (Some(model), Some(name)) => {
-            let a = agents::resolve(store, env, name).await?;
-            let catalog = crate::domain::catalog::load(store).await?;
-            Some(agents::checked_choice(store, &catalog, a.role, model, force).await?)
-        }
-        _ => None,
-    };
-    let prepared = scoring::Prepared::new(&inputs.models, &inputs.health, &inputs.cfg);
-    let mut rows = Vec::new();
-    for a in selected(store, env, agent).await? {
-        let mut row = base_row(store, &a, &inputs.models, now).await?;
-        row.recommended = prepared.best_paid(a.role).map(|p| {
-            let score = p.score.as_ref().map(|s| i64::from(s.total));
-            model_info(&inputs.models, &p.model_id, score)
-        });
-        match (&chosen, &row.recommended) {
-            (Some(c), _) if c.id == a.model => {
-                row.note = Some(format!("already runs {}", c.id));
-            }
-            (Some(c), _) => {
-                row.switch = Some(Switch {
-                    to: model_info(&inputs.models, &c.id, c.score),
-                    reason: SwitchReason::User,
-                    auto_assigned: false,
-                });
-            }
-            (None, Some(rec)) if rec.id == a.model => {
-                row.note = Some("already on the recommended paid model".into());
-            }
-            (None, Some(rec)) => {
-                row.switch = Some(Switch {
-                    to: rec.clone(),
-                    reason: SwitchReason::Upgrade,
-                    auto_assigned: true,
-                });
-            }
-            (None, None) => {
-                row.note = Some(format!(
-                    "no paid model in the catalog meets the {} requirements",
-                    a.role
-                ));
-            }
-        }
-        rows.push(row);
+    let list = selected(store, env, agent).await?;
+    let usage = usage_of(store, &list, now).await?;
+    let mut plan = upgrade_plan_from(
+        &list,
+        &inputs.models,
+        &inputs.health,
+        &inputs.cfg,
+        &usage,
+        inputs.catalog.describe(),
+    );
+    if let (Some(model), Some(a)) = (to, list.first()) {
+        choose_model(store, &mut plan, &a.name, model, force).await?;
     }
-    Ok(finish(PlanKind::Upgrade, rows, inputs.catalog.describe()))
+    Ok(plan)
 }
 
 /// The last free model the agent had, from `agent_model_history` (newest first; each change's new
@@ -460,7 +508,8 @@ pub async fn plan_revert(
     let inputs = rescore::inputs(store, now).await?;
     let mut rows = Vec::new();
     for a in selected(store, env, agent).await? {
-        let mut row = base_row(store, &a, &inputs.models, now).await?;
+        let usage = observed_usage(store, a.id, now).await?;
+        let mut row = base_row(&a, &inputs.models, usage);
         if row.current.is_free {
             row.note = Some("already on a free model".into());
         } else {

@@ -428,3 +428,124 @@ fn all_agent_to_and_revert_leave_the_database_and_hermes_in_step() {
     let out = ok(nxr(&homes, None), &["upgrade", "--revert", "--yes"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to change"));
 }
+
+#[test]
+fn the_estimate_uses_observed_usage_when_there_is_some() {
+    let homes = setup();
+    let server = openrouter();
+    let name = agents(&homes).into_keys().next().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = nxr::domain::store::Store::open(&homes.env()).await.unwrap();
+        let at = nxr::domain::clock::to_db(chrono::Utc::now() - chrono::Duration::hours(36));
+        store
+            .conn()
+            .execute(
+                "INSERT INTO usage_events (agent_id, model, is_free, requests, prompt_tokens, \
+                 completion_tokens, occurred_at) \
+                 SELECT id, model, 1, 10, 20000, 5000, ?2 FROM agents WHERE name = ?1",
+                libsql::params![name.as_str(), at],
+            )
+            .await
+            .unwrap();
+    });
+    let v = json(&ok(
+        nxr(&homes, Some(&server)),
+        &["upgrade", "--key", KEY, "--json"],
+    ));
+    let row = v["plan"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent"] == name.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["usage"]["basis"], "observed", "{row}");
+    assert_eq!(row["usage"]["days"], 2, "36 hours count as two days: {row}");
+    let (p, c) = (
+        row["recommended"]["prompt_per_million"].as_f64().unwrap(),
+        row["recommended"]["completion_per_million"]
+            .as_f64()
+            .unwrap(),
+    );
+    let expected = (10_000.0 * p + 2_500.0 * c) / 1_000_000.0 * 30.0;
+    let got = row["monthly_cost_usd"].as_f64().unwrap();
+    assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
+    // The other agents are estimated at the stated assumption.
+    let others: Vec<&Value> = v["plan"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["agent"] != name.as_str())
+        .collect();
+    assert!(others.iter().all(|r| r["usage"]["basis"] == "assumed"));
+    assert_eq!(v["plan"]["uses_assumption"], true);
+}
+
+#[test]
+fn help_documents_the_flow() {
+    let out = ok(nxr(&Homes::new(), None), &["upgrade", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--key",
+        "--all",
+        "--agent",
+        "--to",
+        "--revert",
+        "--dry-run",
+        "--yes",
+        "--force",
+        "GET /credits",
+        "403",
+        "100 requests/day of 2k prompt + 500 completion tokens",
+        "agent_model_history",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    assert!(readme.contains("## Upgrading to paid models"));
+    assert!(readme.contains("nxr upgrade --revert"));
+}
+
+#[test]
+fn a_key_from_stdin_is_stored_and_never_echoed() {
+    let homes = setup();
+    let server = openrouter();
+    let mut c = nxr(&homes, Some(&server));
+    c.args(["upgrade", "--key", "-", "--all", "--dry-run"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{KEY}").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = server.seen();
+    let auth = seen
+        .iter()
+        .find(|s| s.path == "/api/v1/key")
+        .and_then(|s| s.headers.iter().find(|(k, _)| k == "authorization"))
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert_eq!(auth, format!("Bearer {KEY}"));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(KEY), "{all}");
+    // A dry run stores nothing, not even the key.
+    assert!(
+        !std::fs::read_to_string(homes.hermes_home().join(".env"))
+            .unwrap_or_default()
+            .contains(KEY)
+    );
+}

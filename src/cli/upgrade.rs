@@ -27,13 +27,14 @@ Examples:
   nxr upgrade --key sk-or-v1-… --all   store the key and move every agent to its paid pick
   nxr upgrade --agent pm --to openai/gpt-4o-mini
   nxr upgrade --all --dry-run          the database and config.yaml changes, nothing written
-  nxr upgrade --revert                 every agent back to the last free model it had
+  nxr upgrade --revert --all           every agent back to the last free model it had
+  nxr upgrade --key - --all < key.txt  the key from stdin (kept out of the shell history)
   nxr upgrade --json                   the plan (and with --all/--yes the result) as JSON";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct UpgradeArgs {
-    /// An OpenRouter key to validate and store (else the stored key is used).
+    /// An OpenRouter key to validate and store (else the stored key is used); `-` reads it from stdin.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// Switch every agent without asking.
@@ -188,6 +189,12 @@ fn outcome_text(o: &Outcome) -> String {
 pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
     let store = ctx.store().await?;
     let env = &ctx.env;
+    let mut args = args;
+    if args.key.as_deref() == Some("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        args.key = Some(s.trim().to_string());
+    }
     let key = if !args.revert || args.key.is_some() {
         let spinner = indicatif::ProgressBar::new_spinner();
         spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());

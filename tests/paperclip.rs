@@ -390,6 +390,33 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
 
     // Re-run on the restarted Paperclip: the agent created before the cut is found, not duplicated.
     pc.run();
+    assert_eq!(
+        company_agents(&pc, &company).await.len(),
+        1,
+        "the first agent was created before the cut"
+    );
+    let plan = nxr_json(&homes, &["paperclip", "sync", "--dry-run"]);
+    let actions: Vec<String> = plan["agents"]
+        .as_array()
+        .expect("plan")
+        .iter()
+        .map(|a| a["action"].to_string())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| a.contains("create")).count(),
+        2,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| a.contains("update")).count(),
+        1,
+        "{actions:?}"
+    );
+    assert_eq!(
+        company_agents(&pc, &company).await.len(),
+        1,
+        "a dry run changes nothing"
+    );
     let out = homes
         .nxr()
         .args(["paperclip", "sync"])
@@ -444,6 +471,43 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
     let role_of = |n: &str| remote.iter().find(|r| r["name"] == n).expect(n)["role"].clone();
     assert_eq!(role_of("PM"), "pm");
     assert_eq!(role_of("Engineer"), "engineer");
+
+    let status = nxr_json(&homes, &["paperclip", "status"]);
+    for a in status["agents"].as_array().expect("status rows") {
+        assert_eq!(a["state"], "synced", "{a}");
+    }
+
+    // A model change in nxr reaches Paperclip with the next sync.
+    let new_model = "openai/gpt-oss-120b:free";
+    nxr::domain::agents::set_model(&store, &env, "Engineer", new_model, "test")
+        .await
+        .expect("set model");
+    let status = nxr_json(&homes, &["paperclip", "status"]);
+    let eng = status["agents"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|a| a["agent"] == "Engineer")
+        .expect("Engineer")
+        .clone();
+    assert_eq!(eng["state"], "stale");
+    let out = homes
+        .nxr()
+        .args(["paperclip", "sync"])
+        .output()
+        .expect("sync");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remote = company_agents(&pc, &company).await;
+    let eng = remote
+        .iter()
+        .find(|r| r["name"] == "Engineer")
+        .expect("Engineer");
+    assert_eq!(eng["adapterConfig"]["model"], new_model);
+    assert_eq!(remote.len(), 3);
 
     // A skill sync on Paperclip's side is taken into nxr's skillset by the next sync.
     let pm_id = remote.iter().find(|r| r["name"] == "PM").expect("PM")["id"]
@@ -619,4 +683,89 @@ fn paperclip_that_is_not_there_is_a_clear_error_and_changes_nothing() {
         .output()
         .expect("sync");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not connected"));
+}
+
+#[test]
+fn paperclip_errors_are_named_and_change_nothing() {
+    use common::{FakeServer, Reply};
+    let homes = Homes::new();
+    let out = homes.nxr().args(["init", "--free"]).output().expect("init");
+    assert!(out.status.success());
+    let fake = FakeServer::start();
+    fake.always("/api/health", Reply::json(200, r#"{"status":"ok"}"#));
+    fake.always(
+        "/api/companies",
+        Reply::json(200, r#"[{"id":"c1","name":"nxr"}]"#),
+    );
+    let out = homes
+        .nxr()
+        .args(["paperclip", "connect", "--url", &fake.base])
+        .output()
+        .expect("connect");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let skills_before = nxr_skills(&homes, "PM");
+
+    fake.always(
+        "/api/companies/c1/agents",
+        Reply::json(500, r#"{"error":"database is restarting"}"#),
+    );
+    let out = homes
+        .nxr()
+        .args(["paperclip", "sync"])
+        .output()
+        .expect("sync");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HTTP 500: database is restarting"), "{err}");
+    assert!(err.contains("nothing in nxr was changed"), "{err}");
+
+    fake.always("/api/companies/c1/agents", Reply::json(200, "{not json"));
+    let out = homes
+        .nxr()
+        .args(["paperclip", "sync"])
+        .output()
+        .expect("sync");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read"), "{err}");
+
+    // An agent list without skills that can be read: still nothing changes.
+    fake.always(
+        "/api/companies/c1/agents",
+        Reply::json(
+            200,
+            r#"[{"id":"a1","name":"PM","role":"pm","status":"idle","adapterType":"hermes_local","adapterConfig":{"model":"x"}}]"#,
+        ),
+    );
+    fake.always(
+        "/api/agents/a1/skills",
+        Reply::json(404, r#"{"error":"Agent not found"}"#),
+    );
+    let out = homes
+        .nxr()
+        .args(["paperclip", "sync"])
+        .output()
+        .expect("sync");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HTTP 404: Agent not found"), "{err}");
+    assert_eq!(nxr_skills(&homes, "PM"), skills_before);
+    assert!(
+        !homes.nxr_home().join("paperclip").exists(),
+        "no agent home was made"
+    );
+    let status = nxr_json(&homes, &["paperclip", "status"]);
+    for a in status["agents"].as_array().expect("rows") {
+        assert_eq!(a["state"], "not_synced", "{a}");
+    }
+    // Only reads reached the fake Paperclip.
+    assert!(
+        fake.seen().iter().all(|r| r.method == "GET"),
+        "{:?}",
+        fake.seen()
+    );
 }

@@ -11,6 +11,8 @@ pub enum PaperclipCmd {
     Connect(ConnectArgs),
     /// Make every nxr agent a hermes_local agent in the Paperclip company (and take skill changes made there).
     Sync(SyncArgs),
+    /// The connection and each agent's Paperclip link state.
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -34,6 +36,7 @@ pub async fn run(ctx: &Ctx, cmd: PaperclipCmd) -> Result<()> {
     match cmd {
         PaperclipCmd::Connect(args) => connect(ctx, args).await,
         PaperclipCmd::Sync(args) => sync(ctx, args).await,
+        PaperclipCmd::Status => status(ctx).await,
     }
 }
 
@@ -128,6 +131,36 @@ async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
             a.model,
             action,
             skills
+        );
+    }
+    Ok(())
+}
+
+async fn status(ctx: &Ctx) -> Result<()> {
+    let store = ctx.store().await?;
+    let all = crate::domain::agents::list(&store, &ctx.env).await?;
+    let st = crate::domain::paperclip_links::status(&store, &all).await?;
+    if ctx.json {
+        return super::print_json(&st);
+    }
+    match &st.connection {
+        Some(c) => outln!(
+            "Paperclip at {}, company {:?} (id {})",
+            c.url,
+            c.company_name,
+            c.company_id
+        ),
+        None => outln!(
+            "not connected to a Paperclip; connect with `nxr paperclip connect --url http://127.0.0.1:3100`"
+        ),
+    }
+    for a in &st.agents {
+        outln!(
+            "  {:<16} {:<40} {:<16} {}",
+            a.agent,
+            a.model,
+            a.state.label(),
+            a.paperclip_agent_id.as_deref().unwrap_or("")
         );
     }
     Ok(())

@@ -27,6 +27,15 @@ pub struct FreeBudgetFigure {
     pub daily_limit: u64,
 }
 
+impl From<&crate::domain::budget::Budget> for FreeBudgetFigure {
+    fn from(b: &crate::domain::budget::Budget) -> Self {
+        FreeBudgetFigure {
+            used_today: b.used_today,
+            daily_limit: b.daily_limit,
+        }
+    }
+}
+
 impl FreeBudgetFigure {
     pub fn is_spent(&self) -> bool {
         self.used_today >= self.daily_limit

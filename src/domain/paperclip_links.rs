@@ -174,15 +174,58 @@ pub fn state_of(agent: &Agent, links: Option<&[Link]>) -> LinkState {
 
 /// Every agent's link state, by agent id, read once for a view.
 pub async fn states(store: &Store, agents: &[Agent]) -> Result<Vec<(i64, LinkState)>, StoreError> {
+    Ok(status(store, agents)
+        .await?
+        .agents
+        .into_iter()
+        .map(|r| (r.agent_id, r.state))
+        .collect())
+}
+
+/// One agent's row of `nxr paperclip status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentLinkRow {
+    pub agent: String,
+    pub agent_id: i64,
+    pub model: String,
+    pub state: LinkState,
+    pub paperclip_agent_id: Option<String>,
+    pub synced_at: Option<String>,
+}
+
+/// The connection and every agent's link (what `nxr paperclip status` shows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkStatus {
+    pub connection: Option<crate::domain::paperclip_sync::Connection>,
+    pub agents: Vec<AgentLinkRow>,
+}
+
+pub async fn status(store: &Store, agents: &[Agent]) -> Result<LinkStatus, StoreError> {
     let conn = crate::domain::paperclip_sync::connection(store).await?;
     let all = list(store).await?;
-    let mine: Option<Vec<Link>> = conn.map(|c| {
+    let mine: Option<Vec<Link>> = conn.as_ref().map(|c| {
         all.into_iter()
             .filter(|l| l.company_id == c.company_id)
             .collect()
     });
-    Ok(agents
+    let rows = agents
         .iter()
-        .map(|a| (a.id, state_of(a, mine.as_deref())))
-        .collect())
+        .map(|a| {
+            let link = mine
+                .as_deref()
+                .and_then(|m| m.iter().find(|l| l.agent_id == a.id));
+            AgentLinkRow {
+                agent: a.name.clone(),
+                agent_id: a.id,
+                model: a.model.clone(),
+                state: state_of(a, mine.as_deref()),
+                paperclip_agent_id: link.map(|l| l.paperclip_agent_id.clone()),
+                synced_at: link.map(|l| l.synced_at.clone()),
+            }
+        })
+        .collect();
+    Ok(LinkStatus {
+        connection: conn,
+        agents: rows,
+    })
 }

@@ -324,6 +324,15 @@ pub async fn sync(
         .collect();
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
+    // An agent without a usable Hermes profile (stored by an older nxr) has nothing Paperclip could run.
+    let (all, unusable): (Vec<Agent>, Vec<Agent>) =
+        all.into_iter().partition(|a| a.usable_profile().is_ok());
+    for a in &unusable {
+        warnings.push(format!(
+            "{}: no usable Hermes profile, so it was left out of Paperclip; recreate it with a name that has ASCII letters or digits",
+            agents::echo(&a.name)
+        ));
+    }
     for agent in &all {
         let link = stored.iter().find(|l| l.agent_id == agent.id);
         let found = find_remote(&remote, link, &agent.name).cloned();
@@ -400,7 +409,7 @@ pub async fn sync(
     let mut deletes: Vec<Link> = Vec::new();
     for l in stored
         .iter()
-        .filter(|l| !all.iter().any(|a| a.id == l.agent_id))
+        .filter(|l| !all.iter().chain(&unusable).any(|a| a.id == l.agent_id))
     {
         let exists = remote
             .iter()

@@ -208,8 +208,9 @@ pub struct AgentSync {
     pub paperclip_agent_id: Option<String>,
     pub action: AgentAction,
     pub skills: SkillFlow,
+    /// The agent's Paperclip HOME and its Hermes profile dir (None for a deleted agent).
     #[serde(skip)]
-    home: String,
+    home: Option<(PathBuf, PathBuf)>,
     #[serde(skip)]
     remote: Option<RemoteAgent>,
     #[serde(skip)]
@@ -301,21 +302,55 @@ fn find_remote<'a>(
     })
 }
 
-/// Syncs every nxr agent into the connected Paperclip company. With `dry_run`, only reads and reports.
-pub async fn sync(
+/// Compares one nxr agent with its Paperclip agent (if any): what to change.
+fn agent_action(agent: &Agent, role: &str, r: &RemoteAgent, link: Option<&Link>) -> AgentAction {
+    let mut diff = Vec::new();
+    if r.name != agent.name {
+        diff.push(format!("name {} -> {}", r.name, agent.name));
+    }
+    if r.role != role {
+        diff.push(format!("role {} -> {role}", r.role));
+    }
+    if r.adapter_type != paperclip::ADAPTER_TYPE {
+        diff.push(format!(
+            "adapter {} -> {}",
+            r.adapter_type,
+            paperclip::ADAPTER_TYPE
+        ));
+    }
+    if r.model() != Some(agent.model.as_str()) {
+        diff.push(format!(
+            "model {} -> {}",
+            r.model().unwrap_or("(none)"),
+            agent.model
+        ));
+    }
+    // Paperclip redacts env values, so HOME is known only through the link.
+    if link.is_none_or(|l| l.paperclip_agent_id != r.id) {
+        diff.push("HOME -> the agent's Hermes profile".into());
+    }
+    if diff.is_empty() {
+        AgentAction::Unchanged
+    } else {
+        AgentAction::Update(diff)
+    }
+}
+
+/// Everything a sync will do, from reads only.
+struct Plan {
+    rows: Vec<AgentSync>,
+    /// The stored links of this company.
+    stored: Vec<Link>,
+    warnings: Vec<String>,
+}
+
+async fn plan(
     store: &Store,
     env: &Env,
-    dry_run: bool,
-    progress: &mut (dyn FnMut(&SyncEvent) + Send),
-) -> Result<SyncReport, SyncError> {
-    let conn = connection(store)
-        .await?
-        .ok_or(SyncError::Paperclip(PaperclipError::NotConnected))?;
-    let client = PaperclipClient::new(&conn.url)?;
-    let company = conn.company_id.clone();
-
-    // 1. Read everything.
-    let remote = client.agents(&company).await?;
+    client: &PaperclipClient,
+    company: &str,
+) -> Result<Plan, SyncError> {
+    let remote = client.agents(company).await?;
     let all = agents::list(store, env).await?;
     let stored: Vec<Link> = links::list(store)
         .await?
@@ -336,42 +371,10 @@ pub async fn sync(
     for agent in &all {
         let link = stored.iter().find(|l| l.agent_id == agent.id);
         let found = find_remote(&remote, link, &agent.name).cloned();
-        let home = agent_home(env, agent).display().to_string();
         let role = paperclip_role(agent.role);
         let action = match &found {
             None => AgentAction::Create,
-            Some(r) => {
-                let mut diff = Vec::new();
-                if r.name != agent.name {
-                    diff.push(format!("name {} -> {}", r.name, agent.name));
-                }
-                if r.role != role {
-                    diff.push(format!("role {} -> {role}", r.role));
-                }
-                if r.adapter_type != paperclip::ADAPTER_TYPE {
-                    diff.push(format!(
-                        "adapter {} -> {}",
-                        r.adapter_type,
-                        paperclip::ADAPTER_TYPE
-                    ));
-                }
-                if r.model() != Some(agent.model.as_str()) {
-                    diff.push(format!(
-                        "model {} -> {}",
-                        r.model().unwrap_or("(none)"),
-                        agent.model
-                    ));
-                }
-                // Paperclip redacts env values, so HOME is known only through the link.
-                if link.is_none_or(|l| l.paperclip_agent_id != r.id) {
-                    diff.push("HOME -> the agent's Hermes profile".into());
-                }
-                if diff.is_empty() {
-                    AgentAction::Unchanged
-                } else {
-                    AgentAction::Update(diff)
-                }
-            }
+            Some(r) => agent_action(agent, role, r, link),
         };
         let linked_same =
             link.filter(|l| found.as_ref().is_some_and(|r| r.id == l.paperclip_agent_id));
@@ -400,13 +403,12 @@ pub async fn sync(
             paperclip_agent_id: found.as_ref().map(|r| r.id.clone()),
             action,
             skills: flow,
-            home,
+            home: Some((agent_home(env, agent), agent.profile().dir)),
             remote: found,
             synced_skills: agent.skillset.clone(),
         });
     }
     // Links of agents deleted in nxr: their Paperclip agents go too.
-    let mut deletes: Vec<Link> = Vec::new();
     for l in stored
         .iter()
         .filter(|l| !all.iter().chain(&unusable).any(|a| a.id == l.agent_id))
@@ -426,32 +428,21 @@ pub async fn sync(
                 AgentAction::Unchanged
             },
             skills: SkillFlow::None,
-            home: String::new(),
+            home: None,
             remote: None,
             synced_skills: Vec::new(),
         });
-        deletes.push(l.clone());
     }
-    let report = |rows: Vec<AgentSync>, warnings: Vec<String>| SyncReport {
-        url: conn.url.clone(),
-        company_id: conn.company_id.clone(),
-        company_name: conn.company_name.clone(),
-        dry_run,
-        agents: rows,
+    Ok(Plan {
+        rows,
+        stored,
         warnings,
-    };
-    if dry_run {
-        return Ok(report(rows, warnings));
-    }
+    })
+}
 
-    // 2. The agents' homes (nxr's own scaffolding under $NXR_HOME: Paperclip's adapter creates
-    // `$HOME/.hermes/skills` when the agent is created, so the link must be there first), then the
-    // writes to Paperclip.
-    for (row, agent) in rows.iter().zip(all.iter()) {
-        ensure_home(Path::new(&row.home), &agent.profile().dir)?;
-    }
-    let writes = rows
-        .iter()
+/// How many writes to Paperclip a plan makes.
+fn write_count(rows: &[AgentSync]) -> usize {
+    rows.iter()
         .map(|r| {
             usize::from(!matches!(r.action, AgentAction::Unchanged))
                 + match &r.skills {
@@ -461,88 +452,141 @@ pub async fn sync(
                     _ => 0,
                 }
         })
-        .sum();
-    progress(&SyncEvent::Planned { writes });
-    for row in rows.iter_mut() {
-        let spec = AgentSpec {
-            name: row.agent.clone(),
-            role: row.role,
-            model: row.model.clone(),
-            home: row.home.clone(),
-        };
-        let what = match (&row.action, &row.remote) {
-            (AgentAction::Create, _) => {
-                let made = client.create_agent(&company, &spec).await?;
-                row.paperclip_agent_id = Some(made.id);
-                "created"
+        .sum()
+}
+
+/// Makes one row true in Paperclip: the agent, then its desired skills.
+async fn write_row(
+    client: &PaperclipClient,
+    company: &str,
+    row: &mut AgentSync,
+    progress: &mut (dyn FnMut(&SyncEvent) + Send),
+) -> Result<(), SyncError> {
+    let spec = AgentSpec {
+        name: row.agent.clone(),
+        role: row.role,
+        model: row.model.clone(),
+        home: row
+            .home
+            .as_ref()
+            .map(|(h, _)| h.display().to_string())
+            .unwrap_or_default(),
+    };
+    let what = match (&row.action, &row.remote) {
+        (AgentAction::Create, _) => {
+            let made = client.create_agent(company, &spec).await?;
+            row.paperclip_agent_id = Some(made.id);
+            "created"
+        }
+        (AgentAction::Update(_), Some(r)) => {
+            client.update_agent(r, &spec).await?;
+            "updated"
+        }
+        (AgentAction::Delete, _) => {
+            if let Some(id) = &row.paperclip_agent_id {
+                client.delete_agent(id).await?;
             }
-            (AgentAction::Update(_), Some(r)) => {
-                client.update_agent(r, &spec).await?;
-                "updated"
+            "deleted"
+        }
+        _ => "",
+    };
+    if !what.is_empty() {
+        progress(&SyncEvent::Wrote {
+            agent: row.agent.clone(),
+            what: what.into(),
+        });
+    }
+    if let (SkillFlow::ToPaperclip { add, remove }, Some(id)) =
+        (&row.skills, &row.paperclip_agent_id)
+    {
+        for (mode, list) in [("add", add), ("remove", remove)] {
+            if list.is_empty() {
+                continue;
             }
-            (AgentAction::Delete, _) => {
-                if let Some(id) = &row.paperclip_agent_id {
-                    client.delete_agent(id).await?;
-                }
-                "deleted"
-            }
-            _ => "",
-        };
-        if !what.is_empty() {
+            client.sync_skills(id, mode, list).await?;
             progress(&SyncEvent::Wrote {
                 agent: row.agent.clone(),
-                what: what.into(),
+                what: format!("skills {mode}: {}", list.join(", ")),
             });
         }
-        if let (SkillFlow::ToPaperclip { add, remove }, Some(id)) =
-            (&row.skills, &row.paperclip_agent_id)
-        {
-            for (mode, list) in [("add", add), ("remove", remove)] {
-                if list.is_empty() {
-                    continue;
-                }
-                client.sync_skills(id, mode, list).await?;
-                progress(&SyncEvent::Wrote {
-                    agent: row.agent.clone(),
-                    what: format!("skills {mode}: {}", list.join(", ")),
-                });
-            }
-        }
     }
+    Ok(())
+}
 
-    // 3. nxr's side: skills taken from Paperclip, links.
-    for row in rows.iter_mut() {
+/// nxr's side after Paperclip's writes: the skills taken from Paperclip, then the links.
+async fn record(store: &Store, env: &Env, company: &str, plan: &mut Plan) -> Result<(), SyncError> {
+    for row in plan.rows.iter_mut() {
         if let SkillFlow::FromPaperclip { skills } = &row.skills {
             let snap = paperclip::sync_skills(store, env, &row.agent, skills).await?;
             row.synced_skills = snap.desired_skills;
         }
     }
     let now = clock::to_db(chrono::Utc::now());
-    let keep: Vec<Link> = rows
-        .iter()
-        .filter(|r| r.action != AgentAction::Delete && !r.home.is_empty())
-        .filter_map(|r| {
-            Some(Link {
-                agent_id: r.agent_id,
-                agent_name: r.agent.clone(),
-                company_id: company.clone(),
-                paperclip_agent_id: r.paperclip_agent_id.clone()?,
-                synced_model: r.model.clone(),
-                synced_skills: r.synced_skills.clone(),
-                budget_paused_on: stored
-                    .iter()
-                    .find(|l| {
-                        l.agent_id == r.agent_id
-                            && Some(&l.paperclip_agent_id) == r.paperclip_agent_id.as_ref()
-                    })
-                    .and_then(|l| l.budget_paused_on.clone()),
-                synced_at: now.clone(),
-            })
-        })
-        .collect();
-    let gone: Vec<i64> = deletes.iter().map(|l| l.agent_id).collect();
+    let mut keep = Vec::new();
+    let mut gone = Vec::new();
+    for r in &plan.rows {
+        let Some(pid) = r.paperclip_agent_id.clone() else {
+            continue;
+        };
+        if r.home.is_none() {
+            gone.push(r.agent_id);
+            continue;
+        }
+        let paused = plan
+            .stored
+            .iter()
+            .find(|l| l.agent_id == r.agent_id && l.paperclip_agent_id == pid)
+            .and_then(|l| l.budget_paused_on.clone());
+        keep.push(Link {
+            agent_id: r.agent_id,
+            agent_name: r.agent.clone(),
+            company_id: company.to_string(),
+            paperclip_agent_id: pid,
+            synced_model: r.model.clone(),
+            synced_skills: r.synced_skills.clone(),
+            budget_paused_on: paused,
+            synced_at: now.clone(),
+        });
+    }
     links::replace(store, &keep, &gone).await?;
-    Ok(report(rows, warnings))
+    Ok(())
+}
+
+/// Syncs every nxr agent into the connected Paperclip company. With `dry_run`, only reads and reports.
+pub async fn sync(
+    store: &Store,
+    env: &Env,
+    dry_run: bool,
+    progress: &mut (dyn FnMut(&SyncEvent) + Send),
+) -> Result<SyncReport, SyncError> {
+    let conn = connection(store)
+        .await?
+        .ok_or(SyncError::Paperclip(PaperclipError::NotConnected))?;
+    let client = PaperclipClient::new(&conn.url)?;
+    let company = conn.company_id.clone();
+    let mut plan = plan(store, env, &client, &company).await?;
+    if !dry_run {
+        // The agents' homes first (nxr's own scaffolding under $NXR_HOME): Paperclip's adapter creates
+        // `$HOME/.hermes/skills` when the agent is created, so the link must already be there.
+        for (home, profile) in plan.rows.iter().filter_map(|r| r.home.as_ref()) {
+            ensure_home(home, profile)?;
+        }
+        progress(&SyncEvent::Planned {
+            writes: write_count(&plan.rows),
+        });
+        for row in plan.rows.iter_mut() {
+            write_row(&client, &company, row, progress).await?;
+        }
+        record(store, env, &company, &mut plan).await?;
+    }
+    Ok(SyncReport {
+        url: conn.url,
+        company_id: conn.company_id,
+        company_name: conn.company_name,
+        dry_run,
+        agents: plan.rows,
+        warnings: plan.warnings,
+    })
 }
 
 #[cfg(test)]

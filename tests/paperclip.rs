@@ -75,10 +75,14 @@ struct Paperclip {
 impl Paperclip {
     fn start() -> Paperclip {
         let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let pg_port = std::iter::repeat_with(free_port)
+            .find(|p| *p != port)
+            .expect("a second free port");
         let mut pc = Paperclip {
             child: None,
-            port: free_port(),
-            pg_port: free_port(),
+            port,
+            pg_port,
             url: String::new(),
             dir,
         };

@@ -25,6 +25,7 @@ pub mod config;
 pub mod db;
 pub mod init;
 pub mod models;
+pub mod paperclip;
 pub mod recommend;
 pub mod scoring;
 pub mod serve;
@@ -75,6 +76,9 @@ pub enum Command {
     Db(db::DbCmd),
     /// Move agents to paid models with an OpenRouter key (plan, confirm, apply), or back with --revert.
     Upgrade(upgrade::UpgradeArgs),
+    /// Run nxr's agents in a Paperclip company: connect, sync.
+    #[command(subcommand)]
+    Paperclip(paperclip::PaperclipCmd),
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -217,6 +221,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Config(cmd) => config::run(&ctx, cmd).await,
             Command::Db(cmd) => db::run(&ctx, cmd).await,
             Command::Upgrade(args) => upgrade::run(&ctx, args).await,
+            Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_model_switch_journal",
         sql: include_str!("../../migrations/0007_model_switch_journal.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_paperclip_links",
+        sql: include_str!("../../migrations/0011_paperclip_links.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

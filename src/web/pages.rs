@@ -4,6 +4,7 @@
 use super::{Req, Resp, WebCtx};
 use crate::domain::agents::{self, Agent};
 use crate::domain::catalog::Filter;
+use crate::domain::paperclip_links::{self, LinkState};
 use crate::domain::rescore;
 use crate::domain::roles::Role;
 use crate::domain::view::{ModelsQuery, ModelsView, models_view};
@@ -271,6 +272,13 @@ fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
         .rt
         .block_on(agents::list(&ctx.store, &ctx.env))
         .map_err(|e| e.to_string());
+    let links = match &agents {
+        Ok(list) => ctx
+            .rt
+            .block_on(paperclip_links::states(&ctx.store, list))
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     let catalog = catalog_source(ctx);
     let controls = match &agents {
         Ok(list) if !list.is_empty() => super::upgrade::agent_controls(list, &csrf_field(req)),
@@ -281,13 +289,24 @@ fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
         layout(
             "Agents",
             "/agents",
-            html! { (agents_body(&agents, &catalog)) (controls) },
+            html! { (agents_body(&agents, &catalog, &links)) (controls) },
         ),
     )
 }
 
-/// The agents page's content (pure).
-pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup {
+/// The agents page's content (pure). `links`: each agent's Paperclip link state, by agent id.
+pub fn agents_body(
+    agents: &Result<Vec<Agent>, String>,
+    catalog: &str,
+    links: &[(i64, LinkState)],
+) -> Markup {
+    let link_of = |id: i64| {
+        links
+            .iter()
+            .find(|(a, _)| *a == id)
+            .map(|(_, s)| s.label())
+            .unwrap_or("—")
+    };
     html! {
         h1 { "Agents" }
         p.muted #catalog { (shown(catalog)) " · " a href="/models" { "Compare models" } }
@@ -297,7 +316,7 @@ pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup
             }
             Ok(list) => {
                 div.scroll { table #agents-list {
-                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } } }
+                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Paperclip" } } }
                     tbody {
                         @for a in list {
                             tr {
@@ -308,6 +327,7 @@ pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup
                                 td { code { (shown(&a.hermes_profile)) } }
                                 td.skills { (shown(&a.skillset.join(", "))) }
                                 td { (shown(&a.status)) }
+                                td.paperclip { (link_of(a.id)) }
                             }
                         }
                     }

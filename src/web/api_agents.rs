@@ -51,7 +51,7 @@ fn error(e: AgentError) -> Resp {
         | AgentError::InvalidModel(_)
         | AgentError::Skills(_) => 400,
         AgentError::Other(_) => 409,
-        AgentError::Hermes(_) | AgentError::Db(_) => 500,
+        AgentError::Hermes(_) | AgentError::Secret(_) | AgentError::Db(_) => 500,
     };
     Resp::json_error(status, &e.to_string())
 }

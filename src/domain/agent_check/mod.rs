@@ -14,7 +14,7 @@ use crate::domain::hermes::{self, Profile, Slot};
 use crate::domain::ollama;
 use crate::domain::rescore;
 use crate::domain::roles::Role;
-use crate::domain::scoring;
+use crate::domain::scoring::{self, ModelScore};
 use crate::domain::secrets;
 use crate::domain::store::Store;
 use serde::Serialize;
@@ -166,10 +166,34 @@ impl AgentCheck {
 /// How long a local endpoint may take to answer.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
-/// What the checks of several agents share: the catalog and scoring inputs, and each local endpoint's
-/// answer (asked once per URL).
-struct Shared {
-    inputs: Option<rescore::Inputs>,
+/// The catalog as the checks see it: where it came from, and a model's score for a role (`None` when
+/// the model is not in it). Surfaces that hold the catalog already (the TUI) pass their own.
+pub struct CatalogFacts<'a> {
+    pub source: String,
+    pub score: Box<dyn Fn(&str, Role) -> Option<ModelScore> + Send + Sync + 'a>,
+}
+
+impl CatalogFacts<'_> {
+    /// Facts over the stored catalog and scoring inputs.
+    pub fn from_inputs(inputs: rescore::Inputs) -> CatalogFacts<'static> {
+        let source = inputs.catalog.describe();
+        CatalogFacts {
+            source,
+            score: Box::new(move |id, role| {
+                inputs
+                    .models
+                    .iter()
+                    .find(|m| m.id == id)
+                    .map(|m| scoring::score(m, role, &inputs.health, &inputs.cfg))
+            }),
+        }
+    }
+}
+
+/// What the checks of several agents share: the catalog, and each local endpoint's answer (asked
+/// once per URL).
+struct Shared<'a> {
+    catalog: Option<&'a CatalogFacts<'a>>,
     endpoints: BTreeMap<String, Result<Vec<String>, String>>,
     probe_timeout: Duration,
 }
@@ -188,15 +212,29 @@ pub async fn check_one(env: &Env, store: &Store, name: &str) -> Result<AgentChec
         .ok_or_else(|| AgentError::NotFound(name.to_string()))
 }
 
-/// Checks these agents.
+/// Checks these agents against the stored catalog.
 pub async fn check_agents(
     env: &Env,
     store: &Store,
     list: &[Agent],
     probe_timeout: Duration,
 ) -> Vec<AgentCheck> {
+    let facts = rescore::inputs(store, chrono::Utc::now())
+        .await
+        .ok()
+        .map(CatalogFacts::from_inputs);
+    check_agents_with(env, list, facts.as_ref(), probe_timeout).await
+}
+
+/// Checks these agents against a catalog the caller holds (`None`: it could not be read).
+pub async fn check_agents_with(
+    env: &Env,
+    list: &[Agent],
+    catalog: Option<&CatalogFacts<'_>>,
+    probe_timeout: Duration,
+) -> Vec<AgentCheck> {
     let mut shared = Shared {
-        inputs: rescore::inputs(store, chrono::Utc::now()).await.ok(),
+        catalog,
         endpoints: BTreeMap::new(),
         probe_timeout,
     };
@@ -207,7 +245,7 @@ pub async fn check_agents(
     out
 }
 
-async fn check_agent(env: &Env, agent: &Agent, shared: &mut Shared) -> AgentCheck {
+async fn check_agent(env: &Env, agent: &Agent, shared: &mut Shared<'_>) -> AgentCheck {
     let mut lines = Vec::new();
     let profile = match agent.usable_profile() {
         Ok(p) => p,
@@ -325,7 +363,7 @@ fn model_lines(agent: &Agent, profile: &Profile, main: &Slot) -> Vec<CheckLine> 
     out
 }
 
-fn catalog_lines(agent: &Agent, main: &Slot, shared: &Shared) -> Vec<CheckLine> {
+fn catalog_lines(agent: &Agent, main: &Slot, shared: &Shared<'_>) -> Vec<CheckLine> {
     let Some(model) = main.model.as_deref() else {
         return Vec::new();
     };
@@ -335,20 +373,17 @@ fn catalog_lines(agent: &Agent, main: &Slot, shared: &Shared) -> Vec<CheckLine> 
             format!("{model} is not an OpenRouter model (no catalog entry needed)"),
         )];
     }
-    let Some(inputs) = &shared.inputs else {
+    let Some(catalog) = shared.catalog else {
         return vec![CheckLine::fail(
             CheckKind::Catalog,
             "the catalog could not be read",
             "`nxr db status` shows the database; `nxr catalog refresh` fetches the catalog again",
         )];
     };
-    let Some(m) = inputs.models.iter().find(|m| m.id == model) else {
+    let Some(scored) = (catalog.score)(model, agent.role) else {
         return vec![CheckLine::fail(
             CheckKind::Catalog,
-            format!(
-                "{model} is not in the catalog ({})",
-                inputs.catalog.describe()
-            ),
+            format!("{model} is not in the catalog ({})", catalog.source),
             format!(
                 "`nxr catalog refresh` fetches the newest catalog; `nxr models best-free --role {}` shows a model to move to",
                 agent.role
@@ -359,7 +394,6 @@ fn catalog_lines(agent: &Agent, main: &Slot, shared: &Shared) -> Vec<CheckLine> 
         CheckKind::Catalog,
         format!("{model} is in the catalog"),
     )];
-    let scored = scoring::score(m, agent.role, &inputs.health, &inputs.cfg);
     if scored.passes {
         out.push(CheckLine::pass(
             CheckKind::Role,
@@ -455,7 +489,7 @@ fn ollama_base(base_url: &str) -> String {
     u.strip_suffix("/v1").unwrap_or(u).to_string()
 }
 
-async fn endpoint_lines(slots: &[Slot], shared: &mut Shared) -> Vec<CheckLine> {
+async fn endpoint_lines(slots: &[Slot], shared: &mut Shared<'_>) -> Vec<CheckLine> {
     // (endpoint, model) → the slots that use it, in slot order.
     let mut uses: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for s in slots {

@@ -170,8 +170,11 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 /// the model is not in it). Surfaces that hold the catalog already (the TUI) pass their own.
 pub struct CatalogFacts<'a> {
     pub source: String,
-    pub score: Box<dyn Fn(&str, Role) -> Option<ModelScore> + Send + Sync + 'a>,
+    pub score: ScoreFn<'a>,
 }
+
+/// A model's score for a role, `None` when the catalog does not have the model.
+pub type ScoreFn<'a> = Box<dyn Fn(&str, Role) -> Option<ModelScore> + Send + Sync + 'a>;
 
 impl CatalogFacts<'_> {
     /// Facts over the stored catalog and scoring inputs.

@@ -640,6 +640,24 @@ fn agents_and_models_pages_show_the_same_state_as_the_domain() {
     // No key stored yet: every agent says so, with the fix.
     assert_eq!(body.matches(">needs key</strong>").count(), 3, "{body}");
     assert!(body.contains("nxr config set openrouter-key"), "{body}");
+    let (status, _, json) = s.get_bearer("/api/agents/check");
+    assert_eq!(status, StatusCode::OK);
+    let checks: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let states: Vec<&str> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["needs_key"; 3], "{json}");
+    let (status, _, json) = s.get_bearer("/api/agents/PM/check");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        json.contains("\"agent\": \"PM\"") || json.contains("\"agent\":\"PM\""),
+        "{json}"
+    );
+    let (status, _, _) = s.get_bearer("/api/agents/nobody/check");
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, body) = s.get_bearer("/");
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Set up "), "{body}");

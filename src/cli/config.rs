@@ -1,4 +1,4 @@
-//! `nxr config set|get`.
+//! `nxr config set|get|unset`.
 
 use super::Ctx;
 use crate::domain::credentials;

@@ -51,7 +51,7 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
 
     if let Some(done) = onboarding::completed(&store).await? {
         let summary = onboarding::summary(&ctx.env, &store).await?;
-        let checks = agent_check::check_all(&ctx.env, &store).await?;
+        let checks = check_agents(ctx, &store).await;
         if ctx.json {
             return super::print_json(&serde_json::json!({
                 "already_done": true,
@@ -117,7 +117,7 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         &mut report,
     )
     .await?;
-    let checks = agent_check::check_all(&ctx.env, &store).await?;
+    let checks = check_agents(ctx, &store).await;
     if ctx.json {
         return super::print_json(&serde_json::json!({
             "already_done": outcome.already_done,
@@ -132,6 +132,19 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     print_readiness(&checks);
     outln!("Done in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The static check of every agent; the setup stands even when the check cannot run (it says why).
+async fn check_agents(
+    ctx: &Ctx,
+    store: &crate::domain::store::Store,
+) -> Vec<agent_check::AgentCheck> {
+    agent_check::check_all(&ctx.env, store)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("warning: cannot check whether the agents can run: {e}");
+            Vec::new()
+        })
 }
 
 /// The static check of every agent, in plain words: which can run now and what the others miss.

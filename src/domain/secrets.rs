@@ -178,7 +178,9 @@ pub fn openrouter_key(env: &Env) -> Result<Option<String>, SecretError> {
     read_var(&env_file(env), OPENROUTER_KEY_VAR)
 }
 
-/// Stores the OpenRouter key in `$HERMES_HOME/.env`.
+/// Stores the OpenRouter key in `$HERMES_HOME/.env` only. Named Hermes profiles never read that file:
+/// store a key with `onboarding::store_key` (validated) or `credentials::set_openrouter_key`, which
+/// also reach every agent's profile.
 pub fn set_openrouter_key(env: &Env, key: &str) -> Result<(), SecretError> {
     set_var(&env_file(env), OPENROUTER_KEY_VAR, key.trim())
 }

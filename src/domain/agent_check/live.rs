@@ -122,13 +122,18 @@ pub fn add_to(check: &mut AgentCheck, answer: &LiveAnswer) {
             ),
         )
     } else {
+        let fix = if check.checks.iter().all(|l| l.ok) {
+            "Hermes' own log in the profile (logs/errors.log, logs/agent.log) says more"
+        } else {
+            "fix the lines above first"
+        };
         CheckLine::fail(
             CheckKind::Live,
             format!(
                 "the prompt failed: {}",
                 answer.error.as_deref().unwrap_or("no answer")
             ),
-            "fix the lines above first; if they all pass, Hermes' own log (logs/agent.log in the profile) says more",
+            fix,
         )
     };
     check.checks.push(line);

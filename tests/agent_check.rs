@@ -235,3 +235,43 @@ fn a_local_model_slot_is_checked_against_ollama() {
         "{local}"
     );
 }
+
+#[test]
+fn a_key_stored_only_in_the_root_is_copied_to_every_profile_by_fix() {
+    // A setup from an older nxr: the key in $HERMES_HOME/.env only.
+    let homes = Homes::new();
+    ok(&homes, &[], &["init", "--free"]);
+    let pm_env = homes.hermes_home().join("profiles/pm/.env");
+    std::fs::write(&pm_env, "MINE=1\n").unwrap();
+    std::fs::write(
+        homes.hermes_home().join(".env"),
+        format!("OPENROUTER_API_KEY={KEY}\n"),
+    )
+    .unwrap();
+    let (_, checks) = check(&homes, &[], Some("PM"));
+    assert_eq!(checks[0]["state"], "needs_key");
+    let creds = line(&checks[0], "credentials");
+    assert!(
+        creds["fix"]
+            .as_str()
+            .unwrap()
+            .contains("nxr agents check --fix"),
+        "{creds}"
+    );
+
+    let out = run(&homes, &[], &["agents", "check", "--fix", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pm") && err.contains("engineer"), "{err}");
+    assert!(!err.contains(KEY), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&pm_env).unwrap(),
+        format!("MINE=1\nOPENROUTER_API_KEY={KEY}\n")
+    );
+    let (all_ready, _) = check(&homes, &[], None);
+    assert!(all_ready);
+}

@@ -33,6 +33,10 @@ pub struct CheckArgs {
     /// Also send one tiny prompt per agent through `hermes -z` (spends one request each).
     #[arg(long)]
     pub live: bool,
+    /// First bring every agent profile's `.env` in step with `$HERMES_HOME/.env` (copies the stored
+    /// key to profiles made by an older nxr).
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Debug, Args)]

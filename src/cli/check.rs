@@ -1,14 +1,26 @@
-//! `nxr agents check [NAME] [--live]`: the domain's [`AgentCheck`] per agent, one line per check.
+//! `nxr agents check [NAME] [--live] [--fix]`: the domain's [`AgentCheck`] per agent, one line per check.
 
 use super::Ctx;
 use super::agents::CheckArgs;
 use crate::domain::agent_check::{self, AgentCheck, CheckState, Readiness, live};
 use crate::domain::agents;
+use crate::domain::credentials;
 use color_eyre::Result;
 use color_eyre::eyre::bail;
 
 pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
     let store = ctx.store().await?;
+    if args.fix {
+        let wrote = credentials::sync_all(&ctx.env, &store).await?;
+        match wrote.len() {
+            0 => eprintln!("every agent profile's .env was already in step"),
+            _ => eprintln!(
+                "brought the .env of {} in step with {}",
+                wrote.join(", "),
+                crate::domain::secrets::env_file(&ctx.env).display()
+            ),
+        }
+    }
     let list = match &args.name {
         Some(name) => vec![agents::resolve(&store, &ctx.env, name).await?],
         None => agents::list(&store, &ctx.env).await?,

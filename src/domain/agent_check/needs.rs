@@ -75,7 +75,7 @@ pub(super) fn credentials_line(env: &Env, profile: &Profile, slots: &[Slot]) -> 
     let fix = if missing.contains(&secrets::OPENROUTER_KEY_VAR) {
         let stored = secrets::openrouter_key(env).ok().flatten().is_some();
         if stored && !profile.is_root() {
-            "the key is stored but has not reached this profile: store it again with `nxr config set openrouter-key <key>` (it reaches every agent)".to_string()
+            "the key is stored but has not reached this profile: `nxr agents check --fix` copies it to every agent".to_string()
         } else {
             "add a key: `nxr config set openrouter-key <key>` (a free account key from https://openrouter.ai/keys is enough for free models)".to_string()
         }

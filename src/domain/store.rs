@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_catalog_cache",
         sql: include_str!("../../migrations/0005_catalog_cache.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_paperclip_links",
+        sql: include_str!("../../migrations/0011_paperclip_links.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@ use super::{Req, Resp, WebCtx};
 use crate::domain::agent_check::{self, AgentCheck, CheckState};
 use crate::domain::agents::{self, Agent};
 use crate::domain::catalog::Filter;
+use crate::domain::paperclip_links::{self, LinkState};
 use crate::domain::rescore;
 use crate::domain::roles::Role;
 use crate::domain::view::{ModelsQuery, ModelsView, models_view};
@@ -281,10 +282,21 @@ fn agents_page(ctx: &WebCtx) -> Resp {
         )),
         Err(_) => Vec::new(),
     };
+    let links = match &agents {
+        Ok(list) => ctx
+            .rt
+            .block_on(paperclip_links::states(&ctx.store, list))
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     let catalog = catalog_source(ctx);
     Resp::html(
         200,
-        layout("Agents", "/agents", agents_body(&agents, &checks, &catalog)),
+        layout(
+            "Agents",
+            "/agents",
+            agents_body(&agents, &catalog, &links, &checks),
+        ),
     )
 }
 
@@ -307,12 +319,21 @@ fn check_cell(check: Option<&AgentCheck>) -> Markup {
     }
 }
 
-/// The agents page's content (pure): each agent and its check (`checks`, matched by name).
+/// The agents page's content (pure). `links`: each agent's Paperclip link state, by agent id;
+/// `checks`: whether each agent can run, matched by name.
 pub fn agents_body(
     agents: &Result<Vec<Agent>, String>,
-    checks: &[AgentCheck],
     catalog: &str,
+    links: &[(i64, LinkState)],
+    checks: &[AgentCheck],
 ) -> Markup {
+    let link_of = |id: i64| {
+        links
+            .iter()
+            .find(|(a, _)| *a == id)
+            .map(|(_, s)| s.label())
+            .unwrap_or("—")
+    };
     html! {
         h1 { "Agents" }
         p.muted #catalog { (shown(catalog)) " · " a href="/models" { "Compare models" } }
@@ -322,7 +343,7 @@ pub fn agents_body(
             }
             Ok(list) => {
                 div.scroll { table #agents-list {
-                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Can run" } } }
+                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Can run" } th { "Paperclip" } } }
                     tbody {
                         @for a in list {
                             tr {
@@ -334,6 +355,7 @@ pub fn agents_body(
                                 td.skills { (shown(&a.skillset.join(", "))) }
                                 td { (shown(&a.status)) }
                                 td.check { (check_cell(checks.iter().find(|c| c.agent == a.name))) }
+                                td.paperclip { (link_of(a.id)) }
                             }
                         }
                     }

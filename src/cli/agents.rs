@@ -184,6 +184,9 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         agent.hermes_profile,
         agent.hermes_profile_path
     );
+    if let Some(why) = crate::domain::onboarding::fallback_reason(&agent) {
+        outln!("  {why}");
+    }
     Ok(())
 }
 

@@ -4,12 +4,13 @@
 use crate::domain::env::Env;
 use libsql::{Builder, Connection, Database, params};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-/// How long one call to a libSQL server may take (connecting included) before it fails with an
-/// error naming the server.
-pub const REMOTE_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+mod conn;
+mod ownership;
+mod read_only;
+
+pub use conn::{Conn, REMOTE_CALL_TIMEOUT};
 
 /// A migration compiled into the binary.
 #[derive(Debug, Clone, Copy)]
@@ -113,68 +114,6 @@ async fn set_wal(conn: &Connection) -> std::result::Result<(), libsql::Error> {
     let mut rows = conn.query("PRAGMA journal_mode=WAL", ()).await?;
     while rows.next().await?.is_some() {}
     Ok(())
-}
-
-/// A connection to the store. On a libSQL server every call has a deadline
-/// ([`REMOTE_CALL_TIMEOUT`], connecting included): a server that accepts but never answers gives an
-/// error naming it instead of a hang. Other `Connection` methods are reached through `Deref`.
-#[derive(Clone)]
-pub struct Conn {
-    inner: Connection,
-    /// The server (redacted URL) when remote.
-    remote: Option<Arc<str>>,
-}
-
-impl std::ops::Deref for Conn {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        &self.inner
-    }
-}
-
-impl Conn {
-    fn local(inner: Connection) -> Conn {
-        Conn {
-            inner,
-            remote: None,
-        }
-    }
-
-    async fn bounded<T>(
-        &self,
-        call: impl std::future::Future<Output = Result<T, libsql::Error>>,
-    ) -> Result<T, libsql::Error> {
-        let Some(location) = &self.remote else {
-            return call.await;
-        };
-        match tokio::time::timeout(REMOTE_CALL_TIMEOUT, call).await {
-            Ok(r) => r,
-            Err(_) => Err(libsql::Error::ConnectionFailed(format!(
-                "no answer from the libSQL server at {location} within {} s; check that it is running and that NXR_DB_URL points at it",
-                REMOTE_CALL_TIMEOUT.as_secs()
-            ))),
-        }
-    }
-
-    pub async fn query(
-        &self,
-        sql: &str,
-        params: impl libsql::params::IntoParams,
-    ) -> Result<libsql::Rows, libsql::Error> {
-        self.bounded(self.inner.query(sql, params)).await
-    }
-
-    pub async fn execute(
-        &self,
-        sql: &str,
-        params: impl libsql::params::IntoParams,
-    ) -> Result<u64, libsql::Error> {
-        self.bounded(self.inner.execute(sql, params)).await
-    }
-
-    pub async fn execute_batch(&self, sql: &str) -> Result<libsql::BatchRows, libsql::Error> {
-        self.bounded(self.inner.execute_batch(sql)).await
-    }
 }
 
 /// A migration as recorded in `schema_migrations`.
@@ -294,87 +233,6 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens a local database file read-only (no WAL switch, no migrations): for commands that only
-    /// read, when the file or its directory may not be written. A WAL database whose `-shm` file is
-    /// gone and cannot be made (a read-only directory) is read as immutable: a snapshot.
-    pub async fn open_local_read_only(path: &Path) -> Result<Store> {
-        let location = format!("file:{}", path.display());
-        let plain = Store::try_read_only(path, libsql::OpenFlags::SQLITE_OPEN_READ_ONLY).await;
-        let (db, conn) = match plain {
-            Ok(pair) => pair,
-            Err(first) => {
-                const SQLITE_OPEN_URI: std::ffi::c_int = 0x40;
-                let flags = libsql::OpenFlags::from_bits_retain(
-                    libsql::OpenFlags::SQLITE_OPEN_READ_ONLY.bits() | SQLITE_OPEN_URI,
-                );
-                let uri = format!("file:{}?immutable=1", uri_path(path));
-                Store::try_read_only(Path::new(&uri), flags)
-                    .await
-                    .map_err(|_| open_error(path, &location, first))?
-            }
-        };
-        let writer = db.connect()?;
-        Ok(Store {
-            _db: db,
-            conn: Conn::local(conn),
-            writer: tokio::sync::Mutex::new(Conn::local(writer)),
-            location,
-            remote: false,
-            read_only: true,
-        })
-    }
-
-    async fn try_read_only(
-        path: &Path,
-        flags: libsql::OpenFlags,
-    ) -> std::result::Result<(Database, Connection), libsql::Error> {
-        let db = Builder::new_local(path).flags(flags).build().await?;
-        let conn = db.connect()?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let mut rows = conn.query("SELECT count(*) FROM sqlite_master", ()).await?;
-        while rows.next().await?.is_some() {}
-        drop(rows);
-        Ok((db, conn))
-    }
-
-    /// Opens the store for a command that only reads: as [`Store::open`], but a local database that
-    /// cannot be written (a read-only file or directory) is opened read-only instead, as long as it
-    /// needs no migration.
-    pub async fn open_for_reading(env: &Env) -> Result<Store> {
-        Store::open_readable(env, true).await
-    }
-
-    /// As [`Store::open_unmigrated`], falling back to a read-only open like [`Store::open_for_reading`]
-    /// (pending migrations are then only reported).
-    pub async fn open_unmigrated_for_reading(env: &Env) -> Result<Store> {
-        Store::open_readable(env, false).await
-    }
-
-    async fn open_readable(env: &Env, migrated: bool) -> Result<Store> {
-        let first = if migrated {
-            Store::open(env).await
-        } else {
-            Store::open_unmigrated(env).await
-        };
-        let Err(e) = &first else {
-            return first;
-        };
-        if env.db_url.is_some() || !is_read_only_error(e) || !env.db_path().is_file() {
-            return first;
-        }
-        let store = Store::open_local_read_only(&env.db_path()).await?;
-        store.check_ours().await?;
-        let status = store.status().await?;
-        if migrated && !status.pending.is_empty() {
-            return Err(StoreError::ReadOnlyNeedsMigration {
-                location: store.location.clone(),
-                pending: status.pending.join(", "),
-            });
-        }
-        tracing::info!(location = %store.location, "database opened read-only");
-        Ok(store)
-    }
-
     /// True when the store was opened read-only.
     pub fn is_read_only(&self) -> bool {
         self.read_only
@@ -393,10 +251,7 @@ impl Store {
             location: location.clone(),
             reason,
         })?;
-        let conn = Conn {
-            inner: conn,
-            remote: Some(Arc::from(location.as_str())),
-        };
+        let conn = Conn::remote(conn, &location);
         // The remote connection is lazy: ask once now, so a wrong URL or token (or a server that
         // never answers) fails here, clearly.
         if let Err(reason) = conn.query("SELECT 1", ()).await {
@@ -477,107 +332,6 @@ impl Store {
             )
             .await?;
         Ok(())
-    }
-
-    /// The database's own tables (not SQLite's or the server's internal ones).
-    async fn user_tables(&self) -> Result<Vec<String>> {
-        let mut rows = self
-            .conn
-            .query(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
-                 AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND name NOT LIKE 'libsql!_%' ESCAPE '!' \
-                 AND name NOT LIKE '!_%' ESCAPE '!' ORDER BY name",
-                (),
-            )
-            .await?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().await? {
-            out.push(row.get::<String>(0)?);
-        }
-        Ok(out)
-    }
-
-    /// Refuses a database that belongs to something else: nxr works only on an empty database or one
-    /// whose `schema_migrations` history is nxr's own (a newer nxr's versions are allowed here and
-    /// refused by [`Store::migrate`] as too new). Reads only.
-    pub async fn check_ours(&self) -> Result<()> {
-        let tables = self.user_tables().await?;
-        let foreign = |tables: &[String]| {
-            let mut shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
-            if tables.len() > 5 {
-                shown.push("…");
-            }
-            StoreError::Foreign {
-                location: self.location.clone(),
-                tables: format!("the tables {}", shown.join(", ")),
-            }
-        };
-        if tables.is_empty() {
-            return Ok(());
-        }
-        if !tables.iter().any(|t| t == "schema_migrations") {
-            return match self.is_unrecorded_baseline(&tables).await? {
-                true => Ok(()),
-                false => Err(foreign(&tables)),
-            };
-        }
-        let Ok(mut rows) = self
-            .conn
-            .query("SELECT version, name FROM schema_migrations", ())
-            .await
-        else {
-            return Err(foreign(&tables));
-        };
-        let mut recorded = 0;
-        loop {
-            let row = match rows.next().await {
-                Ok(Some(row)) => row,
-                Ok(None) => break,
-                Err(_) => return Err(foreign(&tables)),
-            };
-            let (Ok(version), Ok(name)) = (row.get::<i64>(0), row.get::<String>(1)) else {
-                return Err(foreign(&tables));
-            };
-            recorded += 1;
-            if let Some(m) = MIGRATIONS.iter().find(|m| m.version == version)
-                && m.name != name
-            {
-                return Err(foreign(&tables));
-            }
-        }
-        // An empty history is nxr's only when nothing else is there (an older nxr's `db status` on
-        // an empty database left just that table).
-        if recorded == 0 && tables.len() > 1 {
-            let rest: Vec<String> = tables
-                .iter()
-                .filter(|t| *t != "schema_migrations")
-                .cloned()
-                .collect();
-            if !self.is_unrecorded_baseline(&rest).await? {
-                return Err(foreign(&tables));
-            }
-        }
-        Ok(())
-    }
-
-    /// True when `tables` are nxr's baseline tables, each with at least the baseline's columns: an
-    /// early nxr made them without recording the migration. (A table that only shares a name, such
-    /// as another application's `agents(x)`, is not.)
-    async fn is_unrecorded_baseline(&self, tables: &[String]) -> Result<bool> {
-        let reference = Builder::new_local(":memory:").build().await?;
-        let reference = reference.connect()?;
-        reference.execute_batch(MIGRATIONS[0].sql).await?;
-        for table in tables {
-            let want = table_columns(&reference, table).await?;
-            if want.is_empty() {
-                return Ok(false);
-            }
-            let have = table_columns(&self.conn, table).await?;
-            if !want.iter().all(|c| have.contains(c)) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
     }
 
     /// The migrations recorded as applied, oldest first. Writes nothing.
@@ -725,57 +479,6 @@ fn open_error(path: &Path, location: &str, reason: libsql::Error) -> StoreError 
             location: location.to_string(),
             reason,
         },
-    }
-}
-
-/// The column names of `table` (empty when there is no such table).
-async fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
-    let mut rows = conn
-        .query("SELECT name FROM pragma_table_info(?1)", params![table])
-        .await?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().await? {
-        out.push(row.get::<String>(0)?);
-    }
-    Ok(out)
-}
-
-/// A file path as the path part of an SQLite URI (`%`, `?` and `#` escaped).
-fn uri_path(path: &Path) -> String {
-    let mut out = String::new();
-    for c in path.display().to_string().chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '?' => out.push_str("%3f"),
-            '#' => out.push_str("%23"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// True for the errors a database that may not be written gives on a normal open.
-fn is_read_only_error(e: &StoreError) -> bool {
-    const SQLITE_READONLY: std::ffi::c_int = 8;
-    const SQLITE_CANTOPEN: std::ffi::c_int = 14;
-    const SQLITE_PERM: std::ffi::c_int = 3;
-    let reason = match e {
-        StoreError::Open { reason, .. }
-        | StoreError::Migration { reason, .. }
-        | StoreError::Sql(reason) => reason,
-        StoreError::CreateDir { .. } => return true,
-        _ => return false,
-    };
-    match reason {
-        libsql::Error::SqliteFailure(code, msg) => {
-            matches!(code & 0xff, SQLITE_READONLY | SQLITE_CANTOPEN | SQLITE_PERM)
-                || msg.contains("readonly")
-                || msg.contains("read-only")
-        }
-        other => {
-            let text = other.to_string();
-            text.contains("readonly") || text.contains("read-only")
-        }
     }
 }
 

@@ -474,6 +474,8 @@ fn init_says_it_replaces_the_users_root_model_keeps_a_backup_and_revert_restores
         hermes(&homes, &["config", "get", "model.base_url"]),
         "http://10.0.0.5:8000/v1"
     );
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(!after.contains("free_only"), "{after}");
     let h = agents_json(&homes)
         .into_iter()
         .find(|a| a["name"] == "Hermes")

@@ -146,8 +146,8 @@ pub struct Reverted {
 }
 
 /// Puts an agent's profile back on the model the user had before nxr replaced it: config.yaml's
-/// `model.default`, `model.provider` and `model.base_url` as they were (every other key stays as it is
-/// now), the agent's row, and a history entry. An error when nxr replaced no model of the user's.
+/// `model.default`, `model.provider`, `model.base_url` and `auxiliary.free_only` as they were (every
+/// other key stays as it is now), the agent's row, and a history entry. An error when nxr replaced no model of the user's.
 pub async fn revert(store: &Store, env: &Env, name_or_id: &str) -> Result<Reverted, AgentError> {
     let _lock = agents::agents_lock(env).await;
     let agent = agents::resolve(store, env, name_or_id).await?;
@@ -172,6 +172,19 @@ pub async fn revert(store: &Store, env: &Env, name_or_id: &str) -> Result<Revert
         ("model.provider".to_string(), opt(&user.provider)),
         ("model.base_url".to_string(), opt(&user.base_url)),
     ];
+    // `auxiliary.free_only` came with nxr's free model: back to what the user's file had.
+    if let Some(backup) = &user.config_backup
+        && let Ok(free_only) = hermes::get_config(Path::new(backup), "auxiliary.free_only")
+    {
+        edits.push((
+            "auxiliary.free_only".to_string(),
+            match free_only.as_deref() {
+                Some("true") => ConfigValue::Bool(true),
+                Some("false") => ConfigValue::Bool(false),
+                _ => ConfigValue::Remove,
+            },
+        ));
+    }
     if hermes::get_config(&config, "model.model")?.is_some() {
         edits.push((
             "model.model".to_string(),

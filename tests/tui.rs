@@ -111,6 +111,10 @@ fn full_data() -> AppData {
         ),
     ];
     d.recompute_recommendations();
+    d.paperclip_links = vec![
+        (1, nxr::domain::paperclip_links::LinkState::Synced),
+        (2, nxr::domain::paperclip_links::LinkState::Stale),
+    ];
     d.config_path = "/home/me/.hermes/config.yaml".into();
     d.slots = vec![
         slot(

@@ -684,12 +684,23 @@ fn agents_page_snapshot() {
             updated_at: "2026-05-01T00:00:00Z".into(),
         })
         .collect();
+    use nxr::domain::paperclip_links::LinkState;
+    let links: Vec<(i64, LinkState)> = agents
+        .iter()
+        .zip([
+            LinkState::Synced,
+            LinkState::PausedByBudget,
+            LinkState::NotSynced,
+        ])
+        .map(|(a, s)| (a.id, s))
+        .collect();
     let page = nxr::web::pages::layout(
         "Agents",
         "/agents",
         nxr::web::pages::agents_body(
             &Ok(agents),
             "catalog: embedded snapshot of 2026-05-01 (371 models)",
+            &links,
         ),
     );
     snapshot("web_agents", page.into_string());

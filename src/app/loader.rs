@@ -81,6 +81,9 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         Ok(a) => data.agents = a,
         Err(e) => data.agents_error = Some(e.to_string()),
     }
+    data.paperclip_links = crate::domain::paperclip_links::states(store, &data.agents)
+        .await
+        .unwrap_or_default();
     let config_path = env.hermes_home.join("config.yaml");
     data.config_path = config_path.display().to_string();
     match hermes::routing_slots(&config_path) {

@@ -7,6 +7,7 @@ use crate::domain::catalog::Model;
 use crate::domain::gateway::GatewayStatus;
 use crate::domain::hermes::Slot;
 use crate::domain::notifications::Notification;
+use crate::domain::paperclip_links::LinkState;
 use crate::domain::recommend::Recommendation;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{Health, Pick, ScoringConfig};
@@ -86,6 +87,8 @@ pub struct AppData {
     pub notifications: Vec<Notification>,
     pub notifications_error: Option<String>,
     pub gateway: GatewayStatus,
+    /// Each agent's Paperclip link state, by agent id (empty when it could not be read).
+    pub paperclip_links: Vec<(i64, LinkState)>,
     /// Scoring inputs from settings and observed health (`domain::rescore::inputs`).
     pub health: Health,
     pub cfg: ScoringConfig,
@@ -123,6 +126,7 @@ impl AppData {
             notifications: Vec::new(),
             notifications_error: None,
             gateway: GatewayStatus::never_started(),
+            paperclip_links: Vec::new(),
             health,
             cfg,
         }
@@ -135,6 +139,14 @@ impl AppData {
 
     pub fn pick(&self, role: Role) -> Option<&Pick> {
         self.picks.iter().find(|(r, _)| *r == role).map(|(_, p)| p)
+    }
+
+    /// The Paperclip link state of the agent with this id, when known.
+    pub fn paperclip_link(&self, agent_id: i64) -> Option<LinkState> {
+        self.paperclip_links
+            .iter()
+            .find(|(id, _)| *id == agent_id)
+            .map(|(_, s)| *s)
     }
 
     pub fn recommendation_for(&self, agent: &str) -> Option<&Recommendation> {

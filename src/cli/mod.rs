@@ -25,6 +25,7 @@ pub mod config;
 pub mod db;
 pub mod init;
 pub mod models;
+pub mod paperclip;
 pub mod recommend;
 pub mod scoring;
 pub mod serve;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Inspect and migrate the database.
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// Run nxr's agents in a Paperclip company: connect, sync.
+    #[command(subcommand)]
+    Paperclip(paperclip::PaperclipCmd),
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -243,6 +247,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Agents(cmd) => agents::run(&ctx, cmd).await,
             Command::Config(cmd) => config::run(&ctx, cmd).await,
             Command::Db(cmd) => db::run(&ctx, cmd).await,
+            Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }

@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_agent_user_models",
         sql: include_str!("../../migrations/0006_agent_user_models.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_paperclip_links",
+        sql: include_str!("../../migrations/0011_paperclip_links.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -211,8 +211,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let rec = d.recommendation_for(&agent.name);
     let mut lines = vec![
         Line::from(format!(
-            "profile {} · provider {} · status {}",
-            agent.hermes_profile, agent.provider, agent.status
+            "profile {} · provider {} · status {} · Paperclip: {}",
+            agent.hermes_profile,
+            agent.provider,
+            agent.status,
+            d.paperclip_link(agent.id).map_or("—", |s| s.label())
         )),
         Line::from(format!(
             "score now {} · recommended {} ({})",

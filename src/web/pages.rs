@@ -4,6 +4,7 @@
 use super::{Req, Resp, WebCtx};
 use crate::domain::agents::{self, Agent};
 use crate::domain::catalog::Filter;
+use crate::domain::paperclip_links::{self, LinkState};
 use crate::domain::rescore;
 use crate::domain::roles::Role;
 use crate::domain::view::{ModelsQuery, ModelsView, models_view};
@@ -271,15 +272,33 @@ fn agents_page(ctx: &WebCtx) -> Resp {
         .rt
         .block_on(agents::list(&ctx.store, &ctx.env))
         .map_err(|e| e.to_string());
+    let links = match &agents {
+        Ok(list) => ctx
+            .rt
+            .block_on(paperclip_links::states(&ctx.store, list))
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     let catalog = catalog_source(ctx);
     Resp::html(
         200,
-        layout("Agents", "/agents", agents_body(&agents, &catalog)),
+        layout("Agents", "/agents", agents_body(&agents, &catalog, &links)),
     )
 }
 
-/// The agents page's content (pure).
-pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup {
+/// The agents page's content (pure). `links`: each agent's Paperclip link state, by agent id.
+pub fn agents_body(
+    agents: &Result<Vec<Agent>, String>,
+    catalog: &str,
+    links: &[(i64, LinkState)],
+) -> Markup {
+    let link_of = |id: i64| {
+        links
+            .iter()
+            .find(|(a, _)| *a == id)
+            .map(|(_, s)| s.label())
+            .unwrap_or("—")
+    };
     html! {
         h1 { "Agents" }
         p.muted #catalog { (shown(catalog)) " · " a href="/models" { "Compare models" } }
@@ -289,7 +308,7 @@ pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup
             }
             Ok(list) => {
                 div.scroll { table #agents-list {
-                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } } }
+                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Paperclip" } } }
                     tbody {
                         @for a in list {
                             tr {
@@ -300,6 +319,7 @@ pub fn agents_body(agents: &Result<Vec<Agent>, String>, catalog: &str) -> Markup
                                 td { code { (shown(&a.hermes_profile)) } }
                                 td.skills { (shown(&a.skillset.join(", "))) }
                                 td { (shown(&a.status)) }
+                                td.paperclip { (link_of(a.id)) }
                             }
                         }
                     }

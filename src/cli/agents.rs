@@ -24,6 +24,10 @@ pub enum AgentsCmd {
     Delete(DeleteArgs),
     /// Put an agent back on the model you had before nxr replaced it (e.g. the root profile's).
     Revert(RevertArgs),
+    /// Check that each agent can run (profile, config, model, key, local endpoint, skills) without
+    /// spending a request; `--live` also sends one tiny prompt per agent through Hermes. Exits 1 when
+    /// an agent is not ready.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +46,19 @@ pub struct DeleteArgs {
 pub struct RevertArgs {
     /// The agent's name (or id).
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only this agent (name or id).
+    pub name: Option<String>,
+    /// Also send one tiny prompt per agent through `hermes -z` (spends one request each).
+    #[arg(long)]
+    pub live: bool,
+    /// First bring every agent profile's `.env` in step with `$HERMES_HOME/.env` (copies the stored
+    /// key to profiles made by an older nxr).
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +100,7 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
         AgentsCmd::Rescore => super::recommend::rescore(ctx).await,
         AgentsCmd::Delete(args) => delete(ctx, args).await,
         AgentsCmd::Revert(args) => revert(ctx, args).await,
+        AgentsCmd::Check(args) => super::check::run(ctx, args).await,
     }
 }
 

@@ -21,6 +21,7 @@ macro_rules! out {
 
 pub mod agents;
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod db;
 pub mod init;

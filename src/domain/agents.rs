@@ -94,6 +94,8 @@ pub enum AgentError {
     Skills(#[from] SkillError),
     #[error(transparent)]
     Hermes(#[from] HermesError),
+    #[error(transparent)]
+    Secret(#[from] crate::domain::secrets::SecretError),
     #[error("database error: {0}; nothing was changed")]
     Db(String),
 }
@@ -896,6 +898,9 @@ fn write_profile(
                 &profile.dir.join(crate::domain::leftovers::MARKER_FILE),
                 crate::domain::leftovers::marker(role, name).as_bytes(),
             )?;
+            // Like a new profile, an adopted one gets the secrets nxr manages in its own .env.
+            disk.remember_file(&crate::domain::credentials::profile_env_file(profile))?;
+            crate::domain::credentials::sync_profile(env, profile)?;
         }
         for s in skillset {
             write_skill(disk, profile, s)?;
@@ -918,6 +923,12 @@ fn write_profile(
         &staged.dir.join(crate::domain::leftovers::MARKER_FILE),
         crate::domain::leftovers::marker(role, name).as_bytes(),
         0o644,
+    )?;
+    // A named profile reads only its own .env: it starts with the secrets nxr manages (the key).
+    let seed = crate::domain::credentials::seed_for_new_profile(env)?;
+    crate::domain::secrets::write_private(
+        &crate::domain::credentials::profile_env_file(&staged),
+        seed.as_bytes(),
     )?;
     let mut scratch = DiskTxn::default();
     for s in skillset {

@@ -1,9 +1,11 @@
 //! All logic and storage. No terminal, no HTTP server, no clap.
 
+pub mod agent_check;
 pub mod agents;
 pub mod budget;
 pub mod catalog;
 pub mod clock;
+pub mod credentials;
 pub mod env;
 pub mod fsutil;
 pub mod gateway;

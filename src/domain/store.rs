@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_catalog_cache",
         sql: include_str!("../../migrations/0005_catalog_cache.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_scanner_budget_queue",
+        sql: include_str!("../../migrations/0008_scanner_budget_queue.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use crate::domain::budget::{self, Budget};
 use crate::domain::clock::SystemClock;
 use crate::domain::guard::{self, Alert};
 use crate::domain::openrouter::OpenRouterClient;
-use crate::domain::{catalog, secrets, usage};
+use crate::domain::{secrets, usage};
 use color_eyre::Result;
 
 #[derive(serde::Serialize)]
@@ -22,8 +22,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     let store = ctx.store().await?;
     let clock = SystemClock;
     let mut warnings = Vec::new();
-    let models = catalog::load(&store).await?.models;
-    let ingest = usage::ingest(&store, &ctx.env, &models, &clock).await?;
+    let ingest = usage::ingest(&store, &ctx.env, &clock).await?;
     warnings.extend(ingest.warnings);
     if let Some(key) = secrets::openrouter_key(&ctx.env)? {
         let client = OpenRouterClient::from_env(&ctx.env, Some(key));

@@ -71,6 +71,13 @@ pub fn render(r: &ScanReport) -> String {
             u.requests_added
         );
     }
+    for a in &r.alerts {
+        let _ = writeln!(
+            out,
+            "free budget at {} % ({} of {} requests today)",
+            a.threshold, a.used, a.limit
+        );
+    }
     for w in &r.warnings {
         let _ = writeln!(out, "warning: {w}");
     }

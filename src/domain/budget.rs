@@ -418,8 +418,16 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
     let mut rows = store
         .conn()
         .query(
-            "SELECT u.occurred_at, u.model, a.name, u.rate_limit_kind FROM usage_events u LEFT JOIN agents a ON a.id = u.agent_id
-             WHERE u.status IN (?1, ?2) ORDER BY u.occurred_at DESC, u.id DESC LIMIT 50",
+            // Each status walks its own (status, occurred_at) index backwards for its newest 50, so
+            // the cost does not grow with the history.
+            "SELECT u.occurred_at, u.model, a.name, u.rate_limit_kind FROM (
+                 SELECT * FROM (SELECT id, occurred_at, model, agent_id, rate_limit_kind FROM usage_events
+                                WHERE status = ?1 ORDER BY occurred_at DESC LIMIT 50)
+                 UNION ALL
+                 SELECT * FROM (SELECT id, occurred_at, model, agent_id, rate_limit_kind FROM usage_events
+                                WHERE status = ?2 ORDER BY occurred_at DESC LIMIT 50)
+             ) u LEFT JOIN agents a ON a.id = u.agent_id
+             ORDER BY u.occurred_at DESC, u.id DESC LIMIT 50",
             params![RATE_LIMIT_STATUSES[0], RATE_LIMIT_STATUSES[1]],
         )
         .await?;

@@ -81,6 +81,10 @@ pub async fn check(
             continue;
         }
         let key = format!("budget:{t}:{day}");
+        // A read first: a threshold already told costs no write.
+        if notifications::exists(store, &key).await? {
+            continue;
+        }
         if notifications::add_once(store, note(t, b), &key, clock)
             .await?
             .is_none()

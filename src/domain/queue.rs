@@ -147,8 +147,7 @@ pub async fn run_or_queue(
         return Err(QueueError::EmptyPrompt);
     }
     let agent = agents::resolve(store, env, agent).await?;
-    let models = crate::domain::catalog::load(store).await?.models;
-    crate::domain::usage::ingest(store, env, &models, clock).await?;
+    crate::domain::usage::ingest(store, env, clock).await?;
     let b = budget::load(store, clock).await?;
     if b.used_today >= b.daily_limit {
         let task = enqueue(store, &agent, prompt, clock).await?;
@@ -159,7 +158,7 @@ pub async fn run_or_queue(
         });
     }
     let outcome = runner.run(env, &agent, prompt).await;
-    crate::domain::usage::ingest(store, env, &models, clock).await?;
+    crate::domain::usage::ingest(store, env, clock).await?;
     let b = budget::load(store, clock).await?;
     crate::domain::guard::check(store, env, &b, clock).await?;
     Ok(Dispatch::Ran {
@@ -316,8 +315,7 @@ pub async fn drain(
         if let Some(t) = get(store, next.id).await? {
             report.ran.push(t);
         }
-        let models = crate::domain::catalog::load(store).await?.models;
-        crate::domain::usage::ingest(store, env, &models, clock).await?;
+        crate::domain::usage::ingest(store, env, clock).await?;
     }
     Ok(report)
 }

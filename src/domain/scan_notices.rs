@@ -268,3 +268,95 @@ pub fn agent_notices(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::roles::Role;
+    use chrono::TimeZone;
+
+    fn model(id: &str, tools: bool, expires: Option<&str>) -> Model {
+        Model {
+            id: id.into(),
+            name: id.into(),
+            canonical_slug: None,
+            hugging_face_id: None,
+            description: String::new(),
+            created: 1_770_000_000,
+            context_length: 131_072,
+            max_completion_tokens: None,
+            input_modalities: vec!["text".into()],
+            output_modalities: vec!["text".into()],
+            prompt_price: "0".into(),
+            completion_price: "0".into(),
+            supported_parameters: if tools {
+                vec!["tools".into(), "tool_choice".into()]
+            } else {
+                vec![]
+            },
+            knowledge_cutoff: None,
+            expiration_date: expires.map(String::from),
+        }
+    }
+
+    fn agent(model: &str, provider: &str) -> Agent {
+        Agent {
+            id: 7,
+            name: "pm".into(),
+            role: Role::Pm,
+            model: model.into(),
+            provider: provider.into(),
+            status: "active".into(),
+            skillset: vec![],
+            model_score: None,
+            model_auto_assigned: false,
+            workspace_id: "default".into(),
+            is_default: false,
+            hermes_profile: "pm".into(),
+            hermes_profile_path: "/nonexistent".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    fn kinds(n: &[Notice]) -> Vec<(&str, &str)> {
+        n.iter().map(|n| (n.kind, n.dedupe_key.as_str())).collect()
+    }
+
+    #[test]
+    fn each_fact_follows_from_the_catalog_difference() {
+        let now = Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap();
+        let cfg = ScoringConfig::at(now);
+        let a = agent("x/m:free", "openrouter");
+        // Tools lost since the previous catalog: told; never had them: not "lost".
+        let before = [model("x/m:free", true, None)];
+        let after = [model("x/m:free", false, None)];
+        let n = agent_notices(&a, Some(&before), &after, None, &cfg, now);
+        assert_eq!(
+            kinds(&n),
+            [(notifications::KIND_CAPABILITY_LOST, "capability:7:x/m:free")]
+        );
+        let n = agent_notices(&a, Some(&after), &after, None, &cfg, now);
+        assert!(n.is_empty());
+        // Expiring: 2026-05-08 00:00 is 6.5 days away (told); 2026-05-09 is 7.5 days (not yet).
+        let soon = [model("x/m:free", true, Some("2026-05-08"))];
+        let n = agent_notices(&a, None, &soon, None, &cfg, now);
+        assert_eq!(
+            kinds(&n),
+            [(
+                notifications::KIND_EXPIRING,
+                "expiring:7:x/m:free:2026-05-08"
+            )]
+        );
+        let later = [model("x/m:free", true, Some("2026-05-09"))];
+        assert!(agent_notices(&a, None, &later, None, &cfg, now).is_empty());
+        // Gone: told for an OpenRouter model, not for a local Ollama one.
+        let n = agent_notices(&a, None, &[], None, &cfg, now);
+        assert_eq!(
+            kinds(&n),
+            [(notifications::KIND_MODEL_GONE, "gone:7:x/m:free")]
+        );
+        let local = agent("qwen3:8b", "ollama");
+        assert!(agent_notices(&local, None, &[], None, &cfg, now).is_empty());
+    }
+}

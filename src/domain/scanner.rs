@@ -97,6 +97,8 @@ pub struct ScanReport {
     pub notifications: Vec<Notice>,
     pub switched: Vec<Switch>,
     pub usage: Option<crate::domain::usage::IngestReport>,
+    /// Budget thresholds this scan crossed (70 / 90 / 100 %, once a day).
+    pub alerts: Vec<crate::domain::guard::Alert>,
     /// Problems that did not stop the scan (e.g. a profile's state.db that cannot be read).
     pub warnings: Vec<String>,
 }
@@ -198,7 +200,12 @@ async fn scan_inner(
     progress: &(dyn Fn(Step) + Sync),
 ) -> Result<ScanReport, ScanError> {
     let now = clock.now();
-    let auto_upgrade = auto_upgrade_enabled(store).await?;
+    let mut warnings = Vec::new();
+    // A bad value must not stop the scan: it counts as off, and the scan says so.
+    let auto_upgrade = auto_upgrade_enabled(store).await.unwrap_or_else(|e| {
+        warnings.push(e.to_string());
+        false
+    });
     let before = catalog::load(store).await?;
     let before_models =
         matches!(before.source, CatalogSource::Stored { .. }).then_some(before.models);
@@ -224,7 +231,6 @@ async fn scan_inner(
     let recs = recommendations(&agent_list, &inputs, now);
     let mut switched = Vec::new();
     let mut notices = Vec::new();
-    let mut warnings = Vec::new();
     for agent in &agent_list {
         let rec = recs.iter().find(|r| r.agent == agent.name);
         if auto_upgrade
@@ -271,14 +277,23 @@ async fn scan_inner(
     }
 
     progress(Step::IngestingUsage);
-    let usage = match crate::domain::usage::ingest(store, env, &inputs.models, clock).await {
-        Ok(u) => {
-            warnings.extend(u.warnings.iter().cloned());
-            Some(u)
-        }
+    let usage =
+        match crate::domain::usage::ingest_with(store, env, Some(&inputs.models), clock).await {
+            Ok(u) => {
+                warnings.extend(u.warnings.iter().cloned());
+                Some(u)
+            }
+            Err(e) => {
+                warnings.push(format!("usage was not read: {e}"));
+                None
+            }
+        };
+    // The usage just read may cross a budget threshold.
+    let alerts = match crate::domain::budget::load(store, clock).await {
+        Ok(b) => crate::domain::guard::check(store, env, &b, clock).await?,
         Err(e) => {
-            warnings.push(format!("usage was not read: {e}"));
-            None
+            warnings.push(format!("the budget was not read: {e}"));
+            Vec::new()
         }
     };
     tracing::info!(
@@ -303,6 +318,7 @@ async fn scan_inner(
         notifications: recorded,
         switched,
         usage,
+        alerts,
         warnings,
     })
 }

@@ -168,8 +168,7 @@ pub async fn tick(
     let now = clock.now();
     let mut warnings = Vec::new();
     let scan = Some(scan_if_due(store, env, client, clock, holder).await?);
-    let models = crate::domain::catalog::load(store).await?.models;
-    let usage = crate::domain::usage::ingest(store, env, &models, clock).await?;
+    let usage = crate::domain::usage::ingest(store, env, clock).await?;
     warnings.extend(usage.warnings);
     let due = state
         .last_account_refresh

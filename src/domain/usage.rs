@@ -165,13 +165,24 @@ pub fn model_is_free(models: &[Model], id: &str) -> bool {
     }
 }
 
-/// Adds what each agent's Hermes usage grew by since the last ingest.
+/// Adds what each agent's Hermes usage grew by since the last ingest (the catalog, which says which
+/// models are free, is read only when some profile has usage).
 pub async fn ingest(
     store: &Store,
     env: &Env,
-    models: &[Model],
     clock: &dyn Clock,
 ) -> Result<IngestReport, StoreError> {
+    ingest_with(store, env, None, clock).await
+}
+
+/// [`ingest`] with the catalog already at hand.
+pub async fn ingest_with(
+    store: &Store,
+    env: &Env,
+    models: Option<&[Model]>,
+    clock: &dyn Clock,
+) -> Result<IngestReport, StoreError> {
+    let mut loaded: Option<Vec<Model>> = None;
     let mut report = IngestReport::default();
     let list = match agents::list(store, env).await {
         Ok(l) => l,
@@ -194,6 +205,10 @@ pub async fn ingest(
         };
         report.profiles_read += 1;
         report.rows_seen += rows.len();
+        if models.is_none() && loaded.is_none() {
+            loaded = Some(crate::domain::catalog::load(store).await?.models);
+        }
+        let models = models.or(loaded.as_deref()).unwrap_or(&[]);
         let (events, requests) = ingest_agent(store, &agent, &rows, models, clock).await?;
         report.events_added += events;
         report.requests_added += requests;

@@ -22,11 +22,13 @@ macro_rules! out {
 pub mod agents;
 pub mod budget;
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod db;
 pub mod init;
 pub mod models;
 pub mod notifications;
+pub mod paperclip;
 pub mod recommend;
 pub mod run;
 pub mod scan;
@@ -88,6 +90,9 @@ pub enum Command {
     Scan,
     /// List notifications, or mark them read.
     Notifications(notifications::NotificationsArgs),
+    /// Run nxr's agents in a Paperclip company: connect, sync.
+    #[command(subcommand)]
+    Paperclip(paperclip::PaperclipCmd),
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -234,6 +239,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Run(args) => run::run(&ctx, args).await,
             Command::Queue { command } => run::queue_cmd(&ctx, command).await,
             Command::Notifications(args) => notifications::run(&ctx, args).await,
+            Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }

@@ -1,6 +1,6 @@
 //! The periodic work of `nxr serve`, one [`tick`] a minute: ingest the agents' usage, refresh the
 //! account's free count from `GET /key` (every few minutes, when a key is stored), fire the budget
-//! thresholds, drain the task queue, and scan when the last scan is older than `scan_interval_hours`.
+//! thresholds (and Paperclip's pause/resume guard), drain the task queue, and scan when the last scan is older than `scan_interval_hours`.
 //!
 //! In team mode several nxr share one database; a lease row (`leases`, name `scan`) lets one instance
 //! at a time decide and run the scan, and the others skip it, so one scan runs per interval between
@@ -181,6 +181,12 @@ pub async fn tick(
     }
     let b = budget::load(store, clock).await?;
     let alerts = guard::check(store, env, &b, clock).await?;
+    // Paperclip's agents on free models pause at 100 % and resume after the reset (when connected).
+    if let Err(e) =
+        crate::domain::paperclip_guard::budget_guard(store, env, clock, (&b).into()).await
+    {
+        warnings.push(format!("the Paperclip budget guard did not run: {e}"));
+    }
     let drained = match queue::drain(store, env, runner, clock).await {
         Ok(d) => d,
         Err(e) => {

@@ -541,3 +541,57 @@ fn a_429_from_openrouter_is_logged_with_its_kind() {
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn serves_minute_tick_drains_the_queue_only_after_midnight() {
+    let (_homes, env, store) = setup().await;
+    let a = agent(&store, &env, "pm").await;
+    let runner = Recorder::default();
+    use_requests(&store, &a, 50, at(1, 22, 0, 0)).await;
+    for i in 0..3 {
+        let clock = FixedClock(at(1, 23, 0, i));
+        let d = queue::run_or_queue(&store, &env, "pm", &format!("t{i}"), &runner, &clock)
+            .await
+            .unwrap();
+        assert!(matches!(d, Dispatch::Queued { .. }));
+    }
+    // OpenRouter is unreachable here: the scan part fails and says so; the rest of the tick runs.
+    let client = nxr::domain::openrouter::OpenRouterClient::from_env(&env, None).with_retry(
+        nxr::domain::openrouter::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        },
+    );
+    let mut state = nxr::domain::scheduler::TickState::default();
+    use nxr::domain::scheduler::tick;
+    let r = tick(
+        &store,
+        &env,
+        &client,
+        &runner,
+        &FixedClock(at(1, 23, 59, 0)),
+        "t",
+        &mut state,
+    )
+    .await
+    .unwrap();
+    assert!(r.drained.ran.is_empty());
+    assert!(matches!(
+        r.scan,
+        Some(nxr::domain::scheduler::ScanDecision::Failed { .. })
+    ));
+    let r = tick(
+        &store,
+        &env,
+        &client,
+        &runner,
+        &FixedClock(at(2, 0, 0, 20)),
+        "t",
+        &mut state,
+    )
+    .await
+    .unwrap();
+    let ran: Vec<&str> = r.drained.ran.iter().map(|t| t.prompt.as_str()).collect();
+    assert_eq!(ran, ["t0", "t1", "t2"]);
+    assert_eq!(runner.0.lock().unwrap().as_slice(), ["t0", "t1", "t2"]);
+}

@@ -4,7 +4,7 @@
 //! agents' tasks now queue until the reset (`domain::queue`).
 
 use crate::domain::budget::{self, Budget};
-use crate::domain::clock::{self, Clock};
+use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::notifications::{self, KIND_BUDGET, NewNotification};
 use crate::domain::store::{Store, StoreError};
@@ -135,9 +135,4 @@ async fn send_telegram(
             Ok(Some(Err(e.to_string())))
         }
     }
-}
-
-/// When a task held back now would run: the next reset (00:00 UTC).
-pub fn runs_at(clock: &dyn Clock) -> String {
-    clock::to_db(budget::next_reset(clock.now()))
 }

@@ -20,7 +20,6 @@ use crate::domain::store::{Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use libsql::params;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Setting: "true" lets a scan switch auto-assigned agents on free models to a better free model.
 pub const SETTING_AUTO_UPGRADE: &str = "auto_upgrade_free_models";
@@ -380,13 +379,6 @@ async fn switch(
         from_model: agent.model.clone(),
         to_model: rec.recommended_model.clone(),
     })
-}
-
-/// Per role, the best free model of the last scan (for summaries).
-pub fn best_by_role(best: &[RoleBest]) -> BTreeMap<String, String> {
-    best.iter()
-        .map(|b| (b.role.to_string(), b.model_id.clone()))
-        .collect()
 }
 
 /// This process's name in `scans.holder` and in leases: the host and pid plus a random tag (pids

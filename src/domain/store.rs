@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0007_model_switch_journal.sql"),
     },
     Migration {
+        version: 8,
+        name: "0008_scanner_budget_queue",
+        sql: include_str!("../../migrations/0008_scanner_budget_queue.sql"),
+    },
+    Migration {
         version: 11,
         name: "0011_paperclip_links",
         sql: include_str!("../../migrations/0011_paperclip_links.sql"),

@@ -6,6 +6,7 @@
 //! `upgrade` (bulk and per-agent upgrade / revert).
 
 pub mod api_agents;
+pub mod api_budget;
 pub mod api_models;
 pub mod pages;
 pub mod server;
@@ -170,9 +171,10 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Routes an authenticated request. Each module answers `None` for paths it does not own.
 pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 5] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 6] = [
         api_models::handle,
         api_agents::handle,
+        api_budget::handle,
         setup::handle,
         upgrade::handle,
         pages::handle,

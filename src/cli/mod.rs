@@ -23,6 +23,7 @@ pub mod agents;
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod evals;
 pub mod init;
 pub mod models;
 pub mod recommend;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Inspect and migrate the database.
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// The published evaluation figures behind the capability score: list them, import a newer file.
+    #[command(subcommand)]
+    Evals(evals::EvalsCmd),
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -212,6 +216,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Agents(cmd) => agents::run(&ctx, cmd).await,
             Command::Config(cmd) => config::run(&ctx, cmd).await,
             Command::Db(cmd) => db::run(&ctx, cmd).await,
+            Command::Evals(cmd) => evals::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }

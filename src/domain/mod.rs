@@ -2,11 +2,14 @@
 
 pub mod agents;
 pub mod budget;
+pub mod capability;
 pub mod catalog;
 pub mod clock;
 pub mod env;
+pub mod evals;
 pub mod fsutil;
 pub mod gateway;
+pub mod health;
 pub mod hermes;
 pub mod notifications;
 pub mod ollama;
@@ -19,6 +22,7 @@ pub mod roles;
 pub mod scoring;
 pub mod secrets;
 pub mod skills;
+pub mod spread;
 pub mod store;
 pub mod view;
 pub mod watch;

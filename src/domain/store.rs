@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_catalog_cache",
         sql: include_str!("../../migrations/0005_catalog_cache.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_model_health",
+        sql: include_str!("../../migrations/0009_model_health.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -295,3 +295,84 @@ fn evals_list_and_import_validate_and_merge() {
         "{reasons}"
     );
 }
+
+/// The default agents' (role, model) after `nxr init --free` in `homes`.
+fn init_defaults(homes: &Homes) -> (Vec<(String, String)>, String) {
+    let out = homes.nxr().args(["init", "--free"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let agents = cli_json(homes, &["agents", "list"]);
+    let list = agents
+        .as_array()
+        .or_else(|| agents["agents"].as_array())
+        .unwrap()
+        .clone();
+    let mut v: Vec<(String, String)> = list
+        .iter()
+        .filter(|a| a["is_default"] == true)
+        .map(|a| {
+            (
+                a["role"].as_str().unwrap().to_string(),
+                a["model"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    (v, stdout)
+}
+
+#[test]
+fn init_free_spreads_the_defaults_unless_the_setting_is_off() {
+    let homes = Homes::new();
+    let (spread, stdout) = init_defaults(&homes);
+    assert_eq!(spread.len(), 3, "{spread:?}");
+    let distinct: std::collections::BTreeSet<&String> = spread.iter().map(|(_, m)| m).collect();
+    assert!(distinct.len() >= 2, "{spread:?}");
+    // A default that is not its role's best was spread: the summary and explain say so.
+    for (role, model) in &spread {
+        let e = cli_json(&homes, &["models", "explain", model, "--role", role]);
+        let best = cli_json(&homes, &["models", "best-free", "--role", role]);
+        if best["pick"]["model_id"] != model.as_str() {
+            assert!(
+                stdout.contains("spread:") && stdout.contains(model.as_str()),
+                "{stdout}"
+            );
+            assert!(
+                e["spread"].as_str().is_some_and(|n| n.contains("spread")),
+                "{role} {model}: {e}"
+            );
+        } else {
+            assert!(e["spread"].is_null(), "{role} {model}: {e}");
+        }
+    }
+
+    // Off: every default is the role's best free model, as `models best-free` picks it.
+    let plain = Homes::new();
+    let out = plain
+        .nxr()
+        .args(["config", "set", "spread_default_agents", "false"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (defaults, stdout) = init_defaults(&plain);
+    assert!(!stdout.contains("spread:"), "{stdout}");
+    for (role, model) in &defaults {
+        let best = cli_json(&plain, &["models", "best-free", "--role", role]);
+        assert_eq!(best["pick"]["model_id"], model.as_str(), "{role}");
+    }
+    let bad = plain
+        .nxr()
+        .args(["config", "set", "spread_default_agents", "maybe"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("true or false"));
+}

@@ -178,8 +178,13 @@ fn a_check_that_times_out_is_skipped_and_changes_nothing() {
     assert_eq!(report.skipped[0].model_id, "twin/a:free");
     assert!(rt.block_on(health::load_uptime(&store)).unwrap().is_empty());
 
-    // Answered in time: stored.
-    server.always(A, Reply::json(200, endpoints("twin/a:free", 99.0)));
+    // Answered in time (a second server: the first is still holding the slow answer): stored.
+    let fast = FakeServer::start();
+    fast.always(A, Reply::json(200, endpoints("twin/a:free", 99.0)));
+    let client = health::check_client(
+        OpenRouterClient::new(format!("{}/api/v1", fast.base), None),
+        Duration::from_millis(300),
+    );
     let report = rt
         .block_on(health::check(&store, &client, &ids, "2026-05-01T00:01:00Z"))
         .unwrap();

@@ -112,9 +112,10 @@ pub fn role_index(role: Role) -> usize {
     Role::ALL.iter().position(|r| *r == role).unwrap_or(0)
 }
 
+/// `x`'s percentile points among `values` (sorted ascending); `includes_self`: `x` is one of them.
 fn percentile(values: &[u32], x: u32, includes_self: bool) -> u32 {
-    let below = values.iter().filter(|v| **v < x).count();
-    let mut equal = values.iter().filter(|v| **v == x).count();
+    let below = values.partition_point(|v| *v < x);
+    let mut equal = values.partition_point(|v| *v <= x) - below;
     let mut n = values.len();
     if !includes_self {
         equal += 1;
@@ -179,6 +180,9 @@ impl CapabilityTable {
                         .or_default()
                         .push(g.value_centi);
                 }
+            }
+            for values in population.values_mut() {
+                values.sort_unstable();
             }
             let mut passing_points = Vec::new();
             for (k, ((_, fam), p)) in found.iter().zip(&passes).enumerate() {

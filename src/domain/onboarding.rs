@@ -803,7 +803,19 @@ pub async fn ensure_default_agents(
             is_default: true,
         };
         match agents::create(store, env, new).await {
-            Ok(a) => out.push(default_view(&a, true)),
+            Ok(a) => {
+                if spread.is_some() {
+                    // nxr chose the spread model, as it chooses the best one: still auto-assigned.
+                    store
+                        .conn()
+                        .execute(
+                            "UPDATE agents SET model_auto_assigned = 1 WHERE id = ?1",
+                            params![a.id],
+                        )
+                        .await?;
+                }
+                out.push(default_view(&a, true))
+            }
             // Created meanwhile by the other surface: report it, do not create it twice.
             // Another run (a second `nxr init`, the web wizard) may be half-way through creating
             // it: its profile is on disk but its row is not committed yet. Wait for that row (a

@@ -175,4 +175,39 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_shared_best_is_spread_to_a_near_equal_twin() {
+        let mut models = crate::domain::catalog::embedded().models;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-05-01T23:59:59Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        // A twin of the engineer's best: the same in every respect but the id.
+        let cfg = ScoringConfig::for_catalog(&models, now);
+        let best = scoring::best_free(&models, Role::Engineer, &Health::default(), &cfg, &[]);
+        let mut twin = models
+            .iter()
+            .find(|m| m.id == best.model_id)
+            .unwrap()
+            .clone();
+        // `:twin` instead of `:free`: the same family (the same figures), free by its zero prices.
+        twin.id = format!("{}:twin", best.model_id.trim_end_matches(":free"));
+        assert!(twin.is_free());
+        models.push(twin.clone());
+        // Only the twins qualify for the three roles.
+        models.retain(|m| m.id == best.model_id || m.id == twin.id || !m.supports_tools());
+        let cfg = ScoringConfig::for_catalog(&models, now);
+        let health = Health::default();
+        let picks = default_picks(&models, &health, &cfg, &ASSIGN_ORDER, true);
+        let used: std::collections::BTreeSet<&str> =
+            picks.values().map(|p| p.model_id.as_str()).collect();
+        assert_eq!(used.len(), 2, "{picks:#?}");
+        let spread: Vec<&DefaultPick> =
+            picks.values().filter(|p| p.spread_from.is_some()).collect();
+        assert_eq!(spread.len(), 1, "{picks:#?}");
+        assert!(spread[0].note().unwrap().contains("within 3.0%"));
+        // Off: all three share the best.
+        let plain = default_picks(&models, &health, &cfg, &ASSIGN_ORDER, false);
+        assert!(plain.values().all(|p| p.spread_from.is_none()));
+    }
 }

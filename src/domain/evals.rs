@@ -123,7 +123,9 @@ pub enum EvalError {
         "{file}: not a valid evaluation data file: {problem}; see data/model_evals.yaml for the format"
     )]
     Invalid { file: String, problem: String },
-    #[error("cannot read {file}: {reason}")]
+    #[error(
+        "cannot read {file}: {reason}; pass the path of a YAML file in the format of data/model_evals.yaml"
+    )]
     Read { file: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),

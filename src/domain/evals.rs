@@ -74,7 +74,7 @@ impl Figure {
     /// `67.0%`, `60.47%`.
     pub fn value_text(&self) -> String {
         let v = self.value_centi;
-        if v % 10 == 0 {
+        if v.is_multiple_of(10) {
             format!("{}.{}%", v / 100, (v % 100) / 10)
         } else {
             format!("{}.{:02}%", v / 100, v % 100)
@@ -167,10 +167,7 @@ pub fn canonical_slug(id: &str) -> String {
     let id = id.trim();
     let id = id.split_once(':').map_or(id, |(a, _)| a);
     let mut s = id.to_ascii_lowercase();
-    loop {
-        let Some((head, tail)) = s.rsplit_once('-') else {
-            break;
-        };
+    while let Some((head, tail)) = s.rsplit_once('-') {
         let digits = tail.len() >= 2 && tail.bytes().all(|b| b.is_ascii_digit());
         // A trailing all-digit part is a date (or part of one) when it has 4 or 8 digits, or when
         // it is the month/day of a `-YYYY-MM-DD` date.

@@ -17,6 +17,7 @@ use crate::domain::roles::Role;
 use crate::domain::scoring::{self, ScoringConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// How much each kind of figure counts for a role, in [`Kind::ALL`] order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,19 +86,53 @@ pub struct RoleCapability {
     pub figures: Vec<FigureUse>,
 }
 
+/// One figure's use for one role, by position in its family (no strings copied per model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UseRef {
+    role: u8,
+    figure: u16,
+    percentile: u32,
+    among: u32,
+}
+
 /// Everything known about one catalog model with figures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Measured {
     pub family: String,
     /// Points per role in [`Role::ALL`] order (`None`: no figure of a kind the role weighs).
     pub points: [Option<u32>; 6],
-    pub roles: [Option<RoleCapability>; 6],
+    uses: Vec<UseRef>,
 }
 
+/// FNV-1a: the table is looked up once per model in the ranking scan, with short keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+pub type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
 /// The capability table of one catalog.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct CapabilityTable {
-    by_id: HashMap<String, Measured>,
+    data: Arc<EvalData>,
+    by_id: HashMap<String, Measured, FnvBuild>,
     /// Per role: the median of the gate-passing measured models' points (the estimates' cap).
     median: [Option<u32>; 6],
     /// Per role: how many gate-passing models are measured.
@@ -129,7 +164,7 @@ impl CapabilityTable {
     /// and the kind weights `kinds` (roles missing there use [`KindWeights::default_for`]).
     pub fn build(
         models: &[Model],
-        data: &EvalData,
+        data: &Arc<EvalData>,
         cfg: &ScoringConfig,
         kinds: &BTreeMap<Role, KindWeights>,
     ) -> CapabilityTable {
@@ -154,13 +189,16 @@ impl CapabilityTable {
                 p
             })
             .collect();
-        let mut table = CapabilityTable::default();
+        let mut table = CapabilityTable {
+            data: data.clone(),
+            ..CapabilityTable::default()
+        };
         let mut measured: Vec<Measured> = found
             .iter()
             .map(|(_, f)| Measured {
                 family: f.id.clone(),
                 points: [None; 6],
-                roles: Default::default(),
+                uses: Vec::new(),
             })
             .collect();
         for (ri, role) in Role::ALL.iter().enumerate() {
@@ -196,8 +234,12 @@ impl CapabilityTable {
                     continue;
                 }
                 for kind in kinds {
-                    let figs: Vec<&Figure> =
-                        fam.figures.iter().filter(|g| g.kind == kind).collect();
+                    let figs: Vec<(usize, &Figure)> = fam
+                        .figures
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, g)| g.kind == kind)
+                        .collect();
                     let kw = w.get(kind) as u64;
                     if figs.is_empty() {
                         // A kind the model has no figure for counts as the middle.
@@ -206,17 +248,18 @@ impl CapabilityTable {
                         continue;
                     }
                     let mut kind_sum = 0u64;
-                    for g in &figs {
+                    for (fi, g) in &figs {
                         let empty = Vec::new();
                         let values = population
                             .get(&(g.kind, g.benchmark.as_str()))
                             .unwrap_or(&empty);
                         let pct = percentile(values, g.value_centi, p[ri]);
                         kind_sum += pct as u64;
-                        uses.push(FigureUse {
-                            figure: (*g).clone(),
+                        uses.push(UseRef {
+                            role: ri as u8,
+                            figure: *fi as u16,
                             percentile: pct,
-                            among: values.len(),
+                            among: values.len() as u32,
                         });
                     }
                     sum += kw * (kind_sum / figs.len() as u64);
@@ -227,10 +270,7 @@ impl CapabilityTable {
                 }
                 let points = (sum / wsum) as u32;
                 measured[k].points[ri] = Some(points);
-                measured[k].roles[ri] = Some(RoleCapability {
-                    points,
-                    figures: uses,
-                });
+                measured[k].uses.extend(uses);
                 if p[ri] {
                     passing_points.push(points);
                 }
@@ -268,12 +308,33 @@ impl CapabilityTable {
         self.measured_count[role_index(role)]
     }
 
+    /// A measured model's capability for `role`, with the figures used (most weighted kind first).
+    pub fn role_capability(&self, model_id: &str, role: Role) -> Option<RoleCapability> {
+        let m = self.get(model_id)?;
+        let ri = role_index(role);
+        let points = m.points[ri]?;
+        let family = self.data.families.get(&m.family)?;
+        let figures = m
+            .uses
+            .iter()
+            .filter(|u| u.role as usize == ri)
+            .filter_map(|u| {
+                Some(FigureUse {
+                    figure: family.figures.get(u.figure as usize)?.clone(),
+                    percentile: u.percentile,
+                    among: u.among as usize,
+                })
+            })
+            .collect();
+        Some(RoleCapability { points, figures })
+    }
+
     /// The figure shown first for a role (the most weighted kind's first figure).
-    pub fn main_figure(&self, model_id: &str, role: Role) -> Option<&FigureUse> {
-        self.get(model_id)?.roles[role_index(role)]
-            .as_ref()?
+    pub fn main_figure(&self, model_id: &str, role: Role) -> Option<FigureUse> {
+        self.role_capability(model_id, role)?
             .figures
-            .first()
+            .into_iter()
+            .next()
     }
 }
 

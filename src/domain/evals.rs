@@ -451,7 +451,7 @@ pub fn to_yaml(data: &EvalData) -> String {
 /// canonical slug is compared as a slice of the id.
 #[derive(Debug, Clone, Default)]
 pub struct Index<'a> {
-    by_slug: HashMap<&'a str, &'a Family>,
+    by_slug: HashMap<&'a str, &'a Family, crate::domain::capability::FnvBuild>,
 }
 
 impl<'a> Index<'a> {

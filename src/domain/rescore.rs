@@ -443,8 +443,7 @@ pub fn explain_in(inputs: &Inputs, model_id: &str, role: Role) -> Result<Explana
             .cfg
             .capability
             .as_ref()
-            .and_then(|t| t.get(&model.id))
-            .and_then(|m| m.roles[crate::domain::capability::role_index(role)].clone())
+            .and_then(|t| t.role_capability(&model.id, role))
             .map(|c| c.figures)
             .unwrap_or_default(),
         spread: None,

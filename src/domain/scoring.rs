@@ -119,7 +119,7 @@ impl ScoringConfig {
 
     /// This config with the capability table of `models` built from `data` (call it after the
     /// requirements and the time reference are final: they decide which models pass the gates).
-    pub fn with_evals(mut self, models: &[Model], data: &EvalData) -> ScoringConfig {
+    pub fn with_evals(mut self, models: &[Model], data: &Arc<EvalData>) -> ScoringConfig {
         let table = CapabilityTable::build(models, data, &self, &self.capability_kinds);
         self.capability = Some(Arc::new(table));
         self
@@ -824,11 +824,8 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
     };
     let capability = rc.capability(f.estimate, f.measured);
     let table = cfg.capability.as_deref();
-    match table
-        .and_then(|t| t.get(&m.id))
-        .and_then(|ms| ms.roles[rc.idx].as_ref())
-    {
-        Some(measured) => reasons.push(capability::figures_reason(measured, rc.role)),
+    match table.and_then(|t| t.role_capability(&m.id, rc.role)) {
+        Some(measured) => reasons.push(capability::figures_reason(&measured, rc.role)),
         None => {
             let cap = match table {
                 Some(t) if f.estimate > rc.estimate_cap => format!(

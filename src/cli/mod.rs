@@ -21,11 +21,13 @@ macro_rules! out {
 
 pub mod agents;
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod db;
 pub mod evals;
 pub mod init;
 pub mod models;
+pub mod paperclip;
 pub mod recommend;
 pub mod scoring;
 pub mod serve;
@@ -75,6 +77,9 @@ pub enum Command {
     /// The published evaluation figures behind the capability score: list them, import a newer file.
     #[command(subcommand)]
     Evals(evals::EvalsCmd),
+    /// Run nxr's agents in a Paperclip company: connect, sync.
+    #[command(subcommand)]
+    Paperclip(paperclip::PaperclipCmd),
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -217,6 +222,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Config(cmd) => config::run(&ctx, cmd).await,
             Command::Db(cmd) => db::run(&ctx, cmd).await,
             Command::Evals(cmd) => evals::run(&ctx, cmd).await,
+            Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }

@@ -91,6 +91,8 @@ pub enum AgentError {
     Skills(#[from] SkillError),
     #[error(transparent)]
     Hermes(#[from] HermesError),
+    #[error(transparent)]
+    Secret(#[from] crate::domain::secrets::SecretError),
     #[error("database error: {0}; nothing was changed")]
     Db(String),
 }
@@ -807,6 +809,12 @@ fn write_profile(
         &staged.soul_path(),
         skills::persona(role, name).as_bytes(),
         0o644,
+    )?;
+    // A named profile reads only its own .env: it starts with the secrets nxr manages (the key).
+    let seed = crate::domain::credentials::seed_for_new_profile(env)?;
+    crate::domain::secrets::write_private(
+        &crate::domain::credentials::profile_env_file(&staged),
+        seed.as_bytes(),
     )?;
     let mut scratch = DiskTxn::default();
     for s in skillset {

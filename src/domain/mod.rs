@@ -1,10 +1,12 @@
 //! All logic and storage. No terminal, no HTTP server, no clap.
 
+pub mod agent_check;
 pub mod agents;
 pub mod budget;
 pub mod capability;
 pub mod catalog;
 pub mod clock;
+pub mod credentials;
 pub mod env;
 pub mod evals;
 pub mod fsutil;
@@ -16,6 +18,10 @@ pub mod ollama;
 pub mod onboarding;
 pub mod openrouter;
 pub mod paperclip;
+pub mod paperclip_client;
+pub mod paperclip_guard;
+pub mod paperclip_links;
+pub mod paperclip_sync;
 pub mod recommend;
 pub mod rescore;
 pub mod roles;

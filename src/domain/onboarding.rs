@@ -14,6 +14,7 @@
 use crate::domain::agents::{self, Agent, AgentError, NewAgent};
 use crate::domain::catalog::{self, CatalogSource};
 use crate::domain::clock::{self, Clock};
+use crate::domain::credentials::{self, CredentialError};
 use crate::domain::env::Env;
 use crate::domain::hermes::{self, ConfigValue, HermesError};
 use crate::domain::ollama;
@@ -72,6 +73,8 @@ pub enum OnboardingError {
     KeyCheck(OpenRouterError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot set up the default agents: {0}")]
@@ -447,12 +450,13 @@ pub async fn validate_key(env: &Env, key: &str, timeouts: Timeouts) -> Result<Ke
     }
 }
 
-/// Validates `key`, stores it in `$HERMES_HOME/.env` (0600), then records what OpenRouter said of
-/// it that the budget needs (its free-model daily limit). Nothing is stored when validation fails.
+/// Validates `key`, stores it in `$HERMES_HOME/.env` and in every agent profile's `.env` (0600; a
+/// named Hermes profile reads only its own), then records what OpenRouter said of it that the budget
+/// needs (its free-model daily limit). Nothing is stored when validation fails.
 /// `nxr config set openrouter-key`, `nxr init --key` and `/setup` all come here.
 pub async fn store_key(env: &Env, store: &Store, key: &str, timeouts: Timeouts) -> Result<KeyInfo> {
     let info = validate_key(env, key, timeouts).await?;
-    secrets::set_openrouter_key(env, key)?;
+    credentials::set_openrouter_key(env, store, key.trim()).await?;
     crate::domain::budget::record_key_limits(store, &info).await?;
     Ok(info)
 }

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0009_model_health",
         sql: include_str!("../../migrations/0009_model_health.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_paperclip_links",
+        sql: include_str!("../../migrations/0011_paperclip_links.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0008_scanner_budget_queue.sql"),
     },
     Migration {
+        version: 9,
+        name: "0009_model_health",
+        sql: include_str!("../../migrations/0009_model_health.sql"),
+    },
+    Migration {
         version: 11,
         name: "0011_paperclip_links",
         sql: include_str!("../../migrations/0011_paperclip_links.sql"),

@@ -1,7 +1,6 @@
 //! Deterministic model scoring (DESIGN.md §4, docs/scoring.md). Pure: no I/O, no wall clock (the time
-//! reference is `ScoringConfig::now`). Owner: the scoring issue.
-//! INTERFACE PINNED for other modules: `score`, `best_free`, `best_paid`, `rank`, `ModelScore`, `Pick`,
-//! `PickSource`, `Health`, `ScoringConfig`.
+//! reference is `ScoringConfig::now`). Other modules use `score`, `best_free`, `best_paid`, `rank`,
+//! `ModelScore`, `Pick`, `PickSource`, `Health` and `ScoringConfig`; none keeps its own copy of a rule.
 //!
 //! Every number is an integer: sub-scores are points 0–1000, the total is the weighted mean of the
 //! sub-scores (floored), logarithms are computed in fixed point, so the same catalog gives the same

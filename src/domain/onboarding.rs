@@ -804,7 +804,7 @@ pub async fn ensure_default_agents(
     }
     // The defaults' models, spread over near-equal models unless `spread_default_agents` is off.
     // A role that was not spread is created exactly as `agents create` would (its best free model).
-    let picks = crate::domain::spread::stored_default_picks(store, chrono::Utc::now())
+    let picks = crate::domain::spread::stored_default_picks(store, store.now())
         .await
         .unwrap_or_default();
     let mut spread_notes = Vec::new();

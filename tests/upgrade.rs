@@ -424,6 +424,27 @@ fn all_agent_to_and_revert_leave_the_database_and_hermes_in_step() {
         .unwrap();
         assert!(cfg.contains("free_only: true"), "{name}: restored: {cfg}");
     }
+    // A free model of the user's choice needs no key and no network (the scan's notifications
+    // suggest exactly this command).
+    ok(
+        nxr(&homes, None),
+        &[
+            "upgrade",
+            "--agent",
+            &pm,
+            "--to",
+            "openai/gpt-oss-120b:free",
+        ],
+    );
+    assert_eq!(
+        assert_db_matches_hermes(&homes)[&pm],
+        "openai/gpt-oss-120b:free"
+    );
+    assert_eq!(history_reasons(&homes, &pm).last().unwrap(), "user");
+    ok(
+        nxr(&homes, None),
+        &["upgrade", "--agent", &pm, "--to", &free[&pm]],
+    );
     // Nothing left to revert: said, and nothing changes.
     let out = ok(nxr(&homes, None), &["upgrade", "--revert", "--yes"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to change"));

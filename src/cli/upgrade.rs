@@ -195,25 +195,7 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
         args.key = Some(s.trim().to_string());
     }
-    let key = if !args.revert || args.key.is_some() {
-        let spinner = indicatif::ProgressBar::new_spinner();
-        spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        spinner.set_message("checking the OpenRouter key …");
-        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        let checked = upgrade::check_key(
-            &store,
-            env,
-            args.key.as_deref(),
-            !args.dry_run,
-            Timeouts::default(),
-        )
-        .await;
-        spinner.finish_and_clear();
-        Some(checked?)
-    } else {
-        None
-    };
-    let now = chrono::Utc::now();
+    let now = store.now();
     let mut plan = if args.revert {
         upgrade::plan_revert(&store, env, args.agent.as_deref(), now).await?
     } else {
@@ -226,6 +208,12 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
             now,
         )
         .await?
+    };
+    // A key is checked when one is given or a paid model is in the plan (a free model needs none).
+    let mut key = if args.key.is_some() || plan.needs_key() {
+        Some(check_key(&store, ctx, &args).await?)
+    } else {
+        None
     };
 
     if args.dry_run {
@@ -278,6 +266,9 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
             outln!("nothing was changed");
             return Ok(());
         }
+        if key.is_none() && plan.needs_key() {
+            key = Some(check_key(&store, ctx, &args).await?);
+        }
     }
 
     let outcome = upgrade::apply(&store, env, &plan).await;
@@ -299,6 +290,28 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Validates the given or stored key (a spinner on stderr meanwhile); a dry run stores nothing.
+async fn check_key(
+    store: &crate::domain::store::Store,
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+) -> Result<KeyStatus> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    spinner.set_message("checking the OpenRouter key …");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let checked = upgrade::check_key(
+        store,
+        &ctx.env,
+        args.key.as_deref(),
+        !args.dry_run,
+        Timeouts::default(),
+    )
+    .await;
+    spinner.finish_and_clear();
+    Ok(checked?)
 }
 
 /// Reads one line; `None` at end of input.

@@ -32,7 +32,7 @@ pub async fn begin(
             });
         }
     };
-    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let now = crate::domain::clock::to_db(store.now());
     let path = config_path.display().to_string();
     store
         .in_transaction(|conn| async move {

@@ -66,7 +66,7 @@ fn plan_page(ctx: &WebCtx, req: &Req) -> Resp {
         None,
         None,
         false,
-        chrono::Utc::now(),
+        ctx.store.now(),
     ));
     let has_key = upgrade::has_stored_key(&ctx.env);
     match plan {
@@ -140,8 +140,7 @@ fn apply_plan(ctx: &WebCtx, req: &Req) -> Resp {
         )
         .await?;
         let plan =
-            upgrade::plan_upgrade(&ctx.store, &ctx.env, None, None, false, chrono::Utc::now())
-                .await?;
+            upgrade::plan_upgrade(&ctx.store, &ctx.env, None, None, false, ctx.store.now()).await?;
         let out = upgrade::apply(&ctx.store, &ctx.env, &plan).await;
         match out.failed.first() {
             Some(f) => Err(UpgradeError::Other(format!(

@@ -58,13 +58,13 @@ pub async fn upgrade_agent(store: &Store, env: &Env, agent: &str) -> Result<Outc
     if !has_stored_key(env) {
         return Err(UpgradeError::NoKey);
     }
-    let plan = plan_upgrade(store, env, Some(agent), None, false, chrono::Utc::now()).await?;
+    let plan = plan_upgrade(store, env, Some(agent), None, false, store.now()).await?;
     finish_one(store, env, &plan).await
 }
 
 /// One agent back to the last free model it had (Tab 3's `r` on a paid model, the web's button).
 pub async fn revert_agent(store: &Store, env: &Env, agent: &str) -> Result<Outcome, UpgradeError> {
-    let plan = plan_revert(store, env, Some(agent), chrono::Utc::now()).await?;
+    let plan = plan_revert(store, env, Some(agent), store.now()).await?;
     finish_one(store, env, &plan).await
 }
 

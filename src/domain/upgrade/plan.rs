@@ -212,6 +212,13 @@ impl Plan {
             .ok_or_else(|| UpgradeError::Agents(agents::AgentError::NotFound(agent.to_string())))
     }
 
+    /// True when applying would put some agent on a paid model (which needs a valid key).
+    pub fn needs_key(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|r| r.switch.as_ref().is_some_and(|s| !s.to.is_free))
+    }
+
     /// How many agents applying would switch.
     pub fn switch_count(&self) -> usize {
         self.rows.iter().filter(|r| r.switch.is_some()).count()

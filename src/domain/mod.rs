@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod env;
 pub mod fsutil;
 pub mod gateway;
+pub mod gateway_control;
 pub mod hermes;
 pub mod notifications;
 pub mod ollama;

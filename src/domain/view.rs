@@ -85,3 +85,33 @@ pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
         rows,
     }
 }
+
+/// `3h 12m`, `2d 4h`, `45s`: how the surfaces show a duration.
+pub fn duration_text(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h {}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+/// What every page's navigation shows besides its links.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NavView {
+    /// Unread notifications (the badge; hidden at 0).
+    pub unread_notifications: u64,
+}
+
+/// The navigation's view model, from the notifications table.
+pub async fn nav_view(
+    store: &crate::domain::store::Store,
+) -> Result<NavView, crate::domain::store::StoreError> {
+    Ok(NavView {
+        unread_notifications: crate::domain::notifications::unread_count(store).await?,
+    })
+}

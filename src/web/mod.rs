@@ -6,6 +6,7 @@
 
 pub mod api_agents;
 pub mod api_models;
+pub mod hermes;
 pub mod pages;
 pub mod server;
 pub mod setup;
@@ -168,7 +169,15 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Routes an authenticated request. Each module answers `None` for paths it does not own.
 pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 4] = [
+    if !req.path.starts_with("/api/") {
+        let nav = ctx
+            .rt
+            .block_on(crate::domain::view::nav_view(&ctx.store))
+            .unwrap_or_default();
+        pages::set_nav(nav);
+    }
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 5] = [
+        hermes::handle,
         api_models::handle,
         api_agents::handle,
         setup::handle,

@@ -8,7 +8,7 @@ use crate::domain::catalog::Filter;
 use crate::domain::paperclip_links::{self, LinkState};
 use crate::domain::rescore;
 use crate::domain::roles::Role;
-use crate::domain::view::{ModelsQuery, ModelsView, models_view};
+use crate::domain::view::{ModelsQuery, ModelsView, NavView, models_view};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
@@ -19,6 +19,7 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-seri
 header { display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; align-items: baseline; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--card); }
 header .brand { font-weight: 700; letter-spacing: .04em; }
 nav a { margin-right: 1rem; color: var(--muted); text-decoration: none; }
+nav a.badge { display: inline-block; min-width: 1.4rem; padding: 0 .4rem; border-radius: 999px; background: var(--bad); color: #fff; text-align: center; font-size: .8rem; font-weight: 700; }
 nav a.here { color: var(--fg); font-weight: 600; border-bottom: 2px solid var(--accent); }
 main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1.5rem; }
 .scroll { overflow-x: auto; max-width: 100%; }
@@ -47,8 +48,25 @@ pub const NAV: &[(&str, &str)] = &[
     ("/", "Dashboard"),
     ("/models", "Models"),
     ("/agents", "Agents"),
+    ("/agents/manage", "Manage"),
+    ("/models/switch", "Switch models"),
+    ("/hermes", "Hermes"),
+    ("/budget", "Budget"),
+    ("/notifications", "Notifications"),
     ("/setup", "Setup"),
 ];
+
+thread_local! {
+    /// The navigation view model of the request this worker thread is answering: [`super::route`]
+    /// sets it from `domain::view::nav_view` before any handler runs; pages rendered outside a
+    /// signed-in request (401, 413…) keep the default (no badge).
+    static NAV_VIEW: std::cell::Cell<NavView> = std::cell::Cell::new(NavView::default());
+}
+
+/// Sets the navigation view model for pages rendered on this thread (see [`NAV_VIEW`]).
+pub fn set_nav(nav: NavView) {
+    NAV_VIEW.with(|n| n.set(nav));
+}
 
 /// The page frame every HTML page uses. `current` is the nav path to highlight.
 pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
@@ -72,6 +90,10 @@ pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
                             } @else {
                                 a href=(path) { (label) }
                             }
+                        }
+                        @let unread = NAV_VIEW.with(|n| n.get()).unread_notifications;
+                        @if unread > 0 {
+                            a.badge #unread-badge href="/notifications" title="unread notifications" { (unread) }
                         }
                     }
                 }

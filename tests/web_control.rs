@@ -151,3 +151,59 @@ fn marking_a_notification_read_decrements_the_badge() {
         0
     );
 }
+
+#[test]
+fn budget_csv_downloads_and_parses_as_rfc4180_with_a_header() {
+    let r = start();
+    let env = &r.env;
+    let store = &r.store;
+    r.rt.block_on(async {
+        let agents = nxr::domain::agents::list(store, env).await.unwrap();
+        assert!(agents.is_empty());
+        let now = nxr::domain::clock::to_db(chrono::Utc::now());
+        for (model, free, status, cost) in [
+            ("a/one:free", 1, "ok", 0.0),
+            ("a/one:free", 1, "429", 0.0),
+            ("b/two, \"quoted\"", 0, "ok", 0.25),
+        ] {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO usage_events (model, is_free, requests, cost_usd, status, occurred_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+                    libsql::params![model, free, cost, status, now.clone()],
+                )
+                .await
+                .unwrap();
+        }
+    });
+    let browser = Driver::start(r.rt.handle().clone());
+    browser.goto(&r.server.login_url());
+    browser.goto(&format!("{}/budget", r.server.base_url()));
+    assert!(browser.text("#gauge-text").starts_with("2 of 50"));
+    browser.wait_for("#projection");
+    let csv = browser.execute_async(
+        "var done = arguments[0]; fetch(document.getElementById('csv').href, {credentials: 'same-origin'})
+           .then(function (r) { return r.text().then(function (t) { done([r.status, r.headers.get('content-type'), t]); }); });",
+    );
+    assert_eq!(csv[0], 200);
+    assert!(csv[1].as_str().unwrap().starts_with("text/csv"));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(csv[2].as_str().unwrap().as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(header[..3], ["day", "agent", "requests"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1, "one agent-less row for today");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(&rows[0][0], today.as_str());
+    assert_eq!(&rows[0][1], "(no agent)");
+    assert_eq!(&rows[0][2], "3");
+    assert_eq!(&rows[0][3], "2");
+    assert_eq!(&rows[0][4], "1");
+    assert_eq!(rows[0][7].parse::<f64>().unwrap(), 0.25);
+}

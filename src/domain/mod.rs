@@ -3,6 +3,7 @@
 pub mod agent_check;
 pub mod agents;
 pub mod budget;
+pub mod budget_daily;
 pub mod catalog;
 pub mod clock;
 pub mod credentials;

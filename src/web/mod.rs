@@ -6,6 +6,7 @@
 
 pub mod api_agents;
 pub mod api_models;
+pub mod control;
 pub mod hermes;
 pub mod pages;
 pub mod server;
@@ -176,8 +177,9 @@ pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
             .unwrap_or_default();
         pages::set_nav(nav);
     }
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 5] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 6] = [
         hermes::handle,
+        control::handle,
         api_models::handle,
         api_agents::handle,
         setup::handle,

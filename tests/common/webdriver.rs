@@ -157,6 +157,15 @@ impl Driver {
             .to_string()
     }
 
+    /// Runs an async script in the page (`arguments[0]` is the callback); returns its value.
+    pub fn execute_async(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.s("/execute/async"),
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
     pub fn page_source(&self) -> String {
         self.call("GET", &self.s("/source"), None)
             .as_str()

@@ -488,6 +488,7 @@ fn sample_agents() -> Vec<nxr::domain::onboarding::DefaultAgent> {
             skills: skills.into_iter().map(String::from).collect(),
             hermes_profile: profile.into(),
             created: true,
+            fallback: None,
         },
     )
     .collect()

@@ -50,27 +50,39 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     }
 
     if let Some(done) = onboarding::completed(&store).await? {
+        // nxr is set up already; a key given now is still the user's wish: validated and stored,
+        // exactly as `nxr config set openrouter-key` does.
+        let key_stored = match &args.key {
+            Some(k) => {
+                onboarding::store_key(&ctx.env, &store, k, Probes::default().openrouter).await?;
+                true
+            }
+            None => false,
+        };
         let summary = onboarding::summary(&ctx.env, &store).await?;
         let checks = check_agents(ctx, &store).await;
         if ctx.json {
             return super::print_json(&serde_json::json!({
                 "already_done": true,
+                "key_stored": key_stored,
                 "summary": summary,
                 "checks": checks,
                 "readiness": Readiness::of(&checks),
             }));
         }
-        outln!(
-            "nxr is already set up (completed {}); nothing was changed.",
-            done.completed_at.as_deref().unwrap_or("?")
-        );
-        print_summary(&summary);
-        print_readiness(&checks);
-        if args.key.is_some() {
+        if key_stored {
             outln!(
-                "The --key was not used; to add or change the key run `nxr config set openrouter-key <key>`."
+                "nxr is already set up (completed {}); the key was checked with OpenRouter and stored in $HERMES_HOME/.env (mode 0600).",
+                done.completed_at.as_deref().unwrap_or("?")
+            );
+        } else {
+            outln!(
+                "nxr is already set up (completed {}); nothing was changed.",
+                done.completed_at.as_deref().unwrap_or("?")
             );
         }
+        print_summary(&summary);
+        print_readiness(&checks);
         outln!("`nxr init --reset` starts over (agents are kept and never created twice).");
         return Ok(());
     }
@@ -260,7 +272,7 @@ pub fn step_lines(r: &StepReport) -> Vec<String> {
                 .iter()
                 .map(|ag| {
                     format!(
-                        "[4/5] agent {} ({}): {} on {}",
+                        "[4/5] agent {} ({}): {} on {}{}",
                         ag.name,
                         ag.role.title(),
                         if ag.created {
@@ -268,7 +280,11 @@ pub fn step_lines(r: &StepReport) -> Vec<String> {
                         } else {
                             "already there, kept"
                         },
-                        ag.model
+                        ag.model,
+                        ag.fallback
+                            .as_deref()
+                            .map(|f| format!(" ({f})"))
+                            .unwrap_or_default()
                     )
                 })
                 .collect();

@@ -57,7 +57,7 @@ fn error(e: AgentError) -> Resp {
         | AgentError::Duplicate(_)
         | AgentError::InvalidModel(_)
         | AgentError::Skills(_) => 400,
-        AgentError::Other(_) => 409,
+        AgentError::Other(_) | AgentError::NoFreeModel(_) => 409,
         AgentError::Hermes(_) | AgentError::Secret(_) | AgentError::Db(_) => 500,
     };
     Resp::json_error(status, &e.to_string())

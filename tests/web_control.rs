@@ -207,3 +207,103 @@ fn budget_csv_downloads_and_parses_as_rfc4180_with_a_header() {
     assert_eq!(&rows[0][4], "1");
     assert_eq!(rows[0][7].parse::<f64>().unwrap(), 0.25);
 }
+
+/// The recorded OpenRouter catalog plus one model whose name is markup.
+fn seed_catalog(r: &Running) {
+    let mut body: serde_json::Value =
+        serde_json::from_str(&common::fixture("openrouter/models.json")).unwrap();
+    body["data"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "id": "evil/xss:free", "name": "<script>alert(1)</script>", "created": 1767225600,
+            "context_length": 32768,
+            "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+            "pricing": {"prompt": "0", "completion": "0"}, "supported_parameters": ["tools"]
+        }));
+    let parsed = nxr::domain::catalog::parse_catalog(&body.to_string()).unwrap();
+    r.rt.block_on(nxr::domain::catalog::save(
+        &r.store,
+        &parsed,
+        "2026-05-01T00:00:00Z",
+        "test",
+    ))
+    .unwrap();
+}
+
+const CONFIG: &str = "# my Hermes setup\nmodel:\n  default: google/gemma-3-27b-it:free # the main one\n  provider: openrouter\nauxiliary:\n  vision:\n    provider: auto\n    model: ''\n  custom_slot:\n    provider: openrouter\n    model: google/gemma-3-4b-it:free\nterminal:\n  backend: local # keep me\n";
+
+#[test]
+fn picking_a_model_for_a_slot_writes_config_yaml_that_hermes_reads() {
+    let r = start();
+    seed_catalog(&r);
+    let config = r.homes.hermes_home().join("config.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let browser = Driver::start(r.rt.handle().clone());
+    browser.goto(&r.server.login_url());
+    browser.goto(&format!("{}/models/switch", r.server.base_url()));
+    // main, the 7 routing slots, then the file's own extra slot.
+    for slot in [
+        "main",
+        "vision",
+        "web_extract",
+        "compression",
+        "session_search",
+        "skills_hub",
+        "approval",
+        "mcp",
+        "custom_slot",
+    ] {
+        browser.wait_for(&format!("#slot-{slot}"));
+    }
+    assert!(
+        browser
+            .text("#slot-main")
+            .contains("google/gemma-3-27b-it:free")
+    );
+    browser.click("#slot-vision a");
+    browser.wait_for("#picker-form");
+    // The script refreshes the results while typing (no submit).
+    browser.type_into("#q", "nemotron vl");
+    let pick = "a.pick[data-model='nvidia/nemotron-nano-12b-v2-vl:free']";
+    browser.wait_for(pick);
+    browser.click(pick);
+    browser.wait_for("#price");
+    assert!(browser.text("#price").contains("free"));
+    browser.click("#confirm");
+    browser.wait_for("#result");
+    assert!(
+        browser
+            .text("#result")
+            .contains("nvidia/nemotron-nano-12b-v2-vl:free")
+    );
+    assert!(
+        browser
+            .text("#slot-vision")
+            .contains("nvidia/nemotron-nano-12b-v2-vl:free")
+    );
+
+    let out = std::process::Command::new(common::hermes_bin())
+        .args(["config", "get", "auxiliary.vision.model"])
+        .env("HERMES_HOME", r.homes.hermes_home())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "nvidia/nemotron-nano-12b-v2-vl:free"
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    for kept in [
+        "# my Hermes setup",
+        "# the main one",
+        "backend: local # keep me",
+        "custom_slot:",
+    ] {
+        assert!(text.contains(kept), "{kept:?} lost:\n{text}");
+    }
+}

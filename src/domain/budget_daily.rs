@@ -63,6 +63,25 @@ pub async fn daily_table(
     Ok(out)
 }
 
+/// Prompt and completion tokens of every request in the last 30 days (the observed monthly volume).
+pub async fn tokens_last_30d(store: &Store, clock: &dyn Clock) -> Result<(u64, u64), StoreError> {
+    let now = clock.now();
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT SUM(prompt_tokens), SUM(completion_tokens) FROM usage_events WHERE occurred_at >= ?1 AND occurred_at <= ?2",
+            params![clock::to_db(now - Duration::days(30)), clock::to_db(now)],
+        )
+        .await?;
+    Ok(match rows.next().await? {
+        Some(row) => (
+            row.get::<Option<i64>>(0)?.unwrap_or(0).max(0) as u64,
+            row.get::<Option<i64>>(1)?.unwrap_or(0).max(0) as u64,
+        ),
+        None => (0, 0),
+    })
+}
+
 /// The header row of [`to_csv`].
 pub const CSV_HEADER: [&str; 8] = [
     "day",

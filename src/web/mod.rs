@@ -11,6 +11,7 @@ pub mod hermes;
 pub mod pages;
 pub mod server;
 pub mod setup;
+pub mod switch;
 
 use crate::domain::env::Env;
 use crate::domain::store::Store;
@@ -177,8 +178,9 @@ pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
             .unwrap_or_default();
         pages::set_nav(nav);
     }
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 6] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 7] = [
         hermes::handle,
+        switch::handle,
         control::handle,
         api_models::handle,
         api_agents::handle,

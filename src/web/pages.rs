@@ -460,7 +460,7 @@ fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
 }
 
 /// A token count as people read it: 131072 → "131K", 1048576 → "1M".
-fn tokens(n: u64) -> String {
+pub fn tokens(n: u64) -> String {
     if n >= 1_000_000 && n % 1_000_000 < 50_000 {
         format!("{}M", n / 1_000_000)
     } else if n >= 1_000_000 {

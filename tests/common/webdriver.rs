@@ -157,6 +157,16 @@ impl Driver {
             .to_string()
     }
 
+    /// Types `text` into the element (WebDriver "Element Send Keys").
+    pub fn type_into(&self, css: &str, text: &str) {
+        let id = self.wait_for(css);
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{id}/value")),
+            Some(json!({ "text": text })),
+        );
+    }
+
     /// Runs an async script in the page (`arguments[0]` is the callback); returns its value.
     pub fn execute_async(&self, script: &str) -> Value {
         self.call(

@@ -307,3 +307,71 @@ fn picking_a_model_for_a_slot_writes_config_yaml_that_hermes_reads() {
         assert!(text.contains(kept), "{kept:?} lost:\n{text}");
     }
 }
+
+#[test]
+fn the_create_wizard_makes_an_agent_the_cli_and_hermes_list() {
+    let r = start();
+    seed_catalog(&r);
+    let browser = Driver::start(r.rt.handle().clone());
+    browser.goto(&r.server.login_url());
+    browser.goto(&format!("{}/agents/manage", r.server.base_url()));
+    browser.wait_for("#no-agents");
+    // Role pm (the first), no category: the role's own skills.
+    browser.click("#wizard-next");
+    let recommended = browser.text("#rec-model");
+    assert!(recommended.ends_with(":free"), "{recommended}");
+    browser.type_into("#agent-name", "Scout");
+    browser.click("#create");
+    browser.wait_for("#result");
+    assert!(
+        browser.text("#result").starts_with("created Scout"),
+        "{}",
+        browser.text("#result")
+    );
+    browser.wait_for("#agent-Scout");
+
+    let out = r
+        .homes
+        .nxr()
+        .args(["agents", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scout = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Scout")
+        .expect("Scout in nxr agents list --json");
+    assert_eq!(scout["model"], recommended.as_str());
+    assert_eq!(scout["role"], "pm");
+
+    let home = r.homes.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = std::process::Command::new(common::hermes_bin())
+        .args(["profile", "list"])
+        .env("HERMES_HOME", r.homes.hermes_home())
+        .env("HOME", &home)
+        .env("COLUMNS", "200")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().next() == Some("scout")),
+        "scout missing from hermes profile list:\n{text}"
+    );
+
+    // Delete needs the confirm step: a wrong name deletes nothing.
+    browser.click("#agent-Scout a.delete");
+    browser.type_into("#confirm-name", "nope");
+    browser.click("#confirm-delete");
+    browser.wait_for("#result");
+    browser.wait_for("#agent-Scout");
+    browser.click("#agent-Scout a.delete");
+    browser.type_into("#confirm-name", "Scout");
+    browser.click("#confirm-delete");
+    browser.wait_for("#no-agents");
+}

@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod gateway_control;
 pub mod hermes;
 pub mod leftovers;
+pub mod manage_view;
 pub mod model_switch;
 pub mod notifications;
 pub mod ollama;

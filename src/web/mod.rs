@@ -8,6 +8,7 @@ pub mod api_agents;
 pub mod api_models;
 pub mod control;
 pub mod hermes;
+pub mod manage;
 pub mod pages;
 pub mod server;
 pub mod setup;
@@ -178,8 +179,9 @@ pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
             .unwrap_or_default();
         pages::set_nav(nav);
     }
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 7] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 8] = [
         hermes::handle,
+        manage::handle,
         switch::handle,
         control::handle,
         api_models::handle,

@@ -375,3 +375,44 @@ fn the_create_wizard_makes_an_agent_the_cli_and_hermes_list() {
     browser.click("#confirm-delete");
     browser.wait_for("#no-agents");
 }
+
+#[test]
+fn every_new_page_fits_a_phone_and_a_desktop_window() {
+    let r = start();
+    seed_catalog(&r);
+    std::fs::write(r.homes.hermes_home().join("config.yaml"), CONFIG).unwrap();
+    let browser = Driver::start(r.rt.handle().clone());
+    browser.goto(&r.server.login_url());
+    for width in [1280, 390] {
+        browser.call(
+            "POST",
+            &browser.s("/window/rect"),
+            Some(serde_json::json!({"width": width, "height": 900})),
+        );
+        for path in [
+            "/hermes",
+            "/models/switch",
+            "/models/switch?slot=vision&q=gemma&candidate=google/gemma-3-27b-it:free",
+            "/agents/manage",
+            "/agents/manage/new?role=engineer",
+            "/budget",
+            "/notifications",
+        ] {
+            browser.goto(&format!("{}{path}", r.server.base_url()));
+            browser.wait_for("main h1");
+            let v = browser.call(
+                "POST",
+                &browser.s("/execute/sync"),
+                Some(serde_json::json!({
+                    "script": "return [document.documentElement.scrollWidth, window.innerWidth];",
+                    "args": []
+                })),
+            );
+            let (page, screen) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+            assert!(
+                page <= screen,
+                "{path} is {page}px wide on a {screen}px screen"
+            );
+        }
+    }
+}

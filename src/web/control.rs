@@ -1,6 +1,7 @@
 //! `/notifications` (unread first, mark read / all read), `/budget` (the free-tier gauge, per-agent
 //! usage, the projection as inline SVG, the rate-limit log, the per-day table) and `/budget.csv`, plus
-//! their JSON: `/api/notifications`, `/api/notifications/read`, `/api/budget`. The view models come
+//! their JSON: `/api/notifications/read` and `/api/budget/view` (the page's whole view model; `/api/budget` and
+//! `/api/notifications` are `api_budget`'s). The view models come
 //! from `domain::view`.
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
@@ -24,10 +25,6 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             notifications_page(ctx, req, Some((ok, msg)))
         }
         "/notifications/read" => method_not_allowed("POST"),
-        "/api/notifications" if get => match load_notifications(ctx) {
-            Ok(v) => Resp::json(200, &v),
-            Err(e) => Resp::json_error(500, &e),
-        },
         "/api/notifications/read" if post => {
             let (ok, msg) = mark(ctx, req);
             if ok {
@@ -54,13 +51,11 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             ),
         },
         "/budget.csv" => method_not_allowed("GET"),
-        "/api/budget" if get => match load_budget(ctx) {
+        "/api/budget/view" if get => match load_budget(ctx) {
             Ok(v) => Resp::json(200, &v),
             Err(e) => Resp::json_error(500, &e),
         },
-        "/api/notifications" | "/api/budget" => {
-            Resp::json_error(405, "GET only").with_header("Allow", "GET")
-        }
+        "/api/budget/view" => Resp::json_error(405, "GET only").with_header("Allow", "GET"),
         "/api/notifications/read" => {
             Resp::json_error(405, "POST only").with_header("Allow", "POST")
         }
@@ -213,8 +208,8 @@ fn projection_svg(v: &BudgetView) -> Markup {
 const GAUGE_SCRIPT: &str = r#"
 (function(){var g=document.getElementById('gauge');if(!g||!window.fetch)return;
 setInterval(function(){fetch('/api/budget',{credentials:'same-origin'}).then(function(r){return r.ok?r.json():null}).then(function(v){
-if(!v)return;g.value=v.budget.used_today;g.max=v.budget.daily_limit;
-document.getElementById('gauge-text').textContent=v.budget.used_today+' of '+v.budget.daily_limit+' free requests today ('+v.percent+' %)';}).catch(function(){});},5000);})();
+if(!v)return;g.value=v.used_today;g.max=v.daily_limit;var p=v.daily_limit?Math.floor(v.used_today*100/v.daily_limit):100;
+document.getElementById('gauge-text').textContent=v.used_today+' of '+v.daily_limit+' free requests today ('+p+' %)';}).catch(function(){});},5000);})();
 "#;
 
 fn budget_page(ctx: &WebCtx) -> Resp {

@@ -5,6 +5,7 @@
 //! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard).
 
 pub mod api_agents;
+pub mod api_budget;
 pub mod api_models;
 pub mod control;
 pub mod hermes;
@@ -179,10 +180,11 @@ pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
             .unwrap_or_default();
         pages::set_nav(nav);
     }
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 8] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 9] = [
         hermes::handle,
         manage::handle,
         switch::handle,
+        api_budget::handle,
         control::handle,
         api_models::handle,
         api_agents::handle,

@@ -18,7 +18,8 @@ const CSS: &str = r#"
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; align-items: baseline; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--card); }
 header .brand { font-weight: 700; letter-spacing: .04em; }
-nav a { margin-right: 1rem; color: var(--muted); text-decoration: none; }
+nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; min-width: 0; }
+nav a { color: var(--muted); text-decoration: none; }
 nav a.badge { display: inline-block; min-width: 1.4rem; padding: 0 .4rem; border-radius: 999px; background: var(--bad); color: #fff; text-align: center; font-size: .8rem; font-weight: 700; }
 nav a.here { color: var(--fg); font-weight: 600; border-bottom: 2px solid var(--accent); }
 main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1.5rem; }
@@ -32,7 +33,7 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size:
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.25rem; margin: 1rem 0; }
 .muted { color: var(--muted); }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
-button, input[type=submit] { font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+button, input[type=submit] { max-width: 100%; overflow-wrap: anywhere; font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 input[type=text], input[type=search], input[type=number], input[type=password], select { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; max-width: 100%; background: var(--bg); color: var(--fg); }
 input[type=text], input[type=password] { width: 24rem; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; }
@@ -218,10 +219,12 @@ fn dashboard(ctx: &WebCtx) -> Resp {
         Ok(None) => SetupStatus::NotYet,
         Err(e) => SetupStatus::Unknown(e.to_string()),
     };
-    Resp::html(
-        200,
-        layout("Dashboard", "/", dashboard_body(&agents, &catalog, &setup)),
-    )
+    let (budget, notes) = crate::web::api_budget::load(ctx);
+    let body = html! {
+        (dashboard_body(&agents, &catalog, &setup))
+        (crate::web::api_budget::alerts_body(&budget, &notes))
+    };
+    Resp::html(200, layout("Dashboard", "/", body))
 }
 
 /// Where the catalog nxr scores on came from, in words.

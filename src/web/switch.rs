@@ -221,7 +221,7 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
             section.card #price {
                 h2 { "Price" }
                 p.muted { "Observed in the last 30 days: " (p.observed_prompt_tokens_30d) " prompt and " (p.observed_completion_tokens_30d) " completion tokens." }
-                table {
+                div.scroll { table {
                     tr { th { "" } th { "Model" } th.num { "$/1M in" } th.num { "$/1M out" } th.num { "Monthly at that usage" } }
                     @if let Some(c) = &p.current {
                         tr { td { "Current" } td { code { (shown(&c.model)) } } td.num { (money(c.prompt_per_m)) } td.num { (money(c.completion_per_m)) } td.num { (money(c.monthly_usd)) } }
@@ -230,7 +230,7 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
                     }
                     @let c = &p.candidate;
                     tr { td { "Candidate" } td { code { (shown(&c.model)) } } td.num { (money(c.prompt_per_m)) } td.num { (money(c.completion_per_m)) } td.num { (money(c.monthly_usd)) } }
-                }
+                } }
                 form method="post" action=(format!("/models/switch?slot={}", urlenc(&slot.name))) {
                     (csrf_field(req))
                     input type="hidden" name="slot" value=(slot.name);

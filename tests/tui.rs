@@ -1809,3 +1809,17 @@ fn footers_list_only_keys_that_do_something() {
     );
     assert!(keys::action_for_key(&s, &key(KeyCode::Char('u'))).is_none());
 }
+
+#[test]
+fn tab1_keys_start_stop_and_restart_the_gateway() {
+    let mut s = State::new(full_data());
+    for (code, op) in [
+        (KeyCode::Char('s'), "start"),
+        (KeyCode::Char('x'), "stop"),
+        (KeyCode::Char('R'), "restart"),
+    ] {
+        s.effects.clear();
+        press(&mut s, code);
+        assert_eq!(s.effects, vec![Effect::Gateway(op)], "{code:?}");
+    }
+}

@@ -26,6 +26,7 @@ pub mod check;
 pub mod config;
 pub mod db;
 pub mod gateway;
+pub mod evals;
 pub mod init;
 pub mod models;
 pub mod notifications;
@@ -91,6 +92,9 @@ pub enum Command {
     Scan,
     /// List notifications, or mark them read.
     Notifications(notifications::NotificationsArgs),
+    /// The published evaluation figures behind the capability score: list them, import a newer file.
+    #[command(subcommand)]
+    Evals(evals::EvalsCmd),
     /// Run nxr's agents in a Paperclip company: connect, sync.
     #[command(subcommand)]
     Paperclip(paperclip::PaperclipCmd),
@@ -274,6 +278,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Run(args) => run::run(&ctx, args).await,
             Command::Queue { command } => run::queue_cmd(&ctx, command).await,
             Command::Notifications(args) => notifications::run(&ctx, args).await,
+            Command::Evals(cmd) => evals::run(&ctx, cmd).await,
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,

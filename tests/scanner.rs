@@ -27,16 +27,29 @@ const DATES: [&str; 7] = [
     "2026-05-01",
 ];
 
-// The models the story turns on (facts read from the catalog files):
-/// Free on 03-02 (priced "0", no `:free` suffix), tools + 131k: the best free pm/engineer model that
-/// day. From 03-13 on it is priced $0.00000026/token: still listed, not free.
+// The models the story turns on (facts read from the catalog files; "best" is the ranked pick of
+// the scoring, capability from the published figures in data/model_evals.yaml, the same picks as
+// snapshots/scoring_best_free_*.snap):
+/// Free (`:free`, tools, 262k) in every catalog, with published MMLU-Pro and RULER figures; the best
+/// free pm model on 03-02.
+const QWEN_NEXT: &str = "qwen/qwen3-next-80b-a3b-instruct:free";
+/// Free (`:free`, tools, 262k) in every catalog; its published SWE-bench Verified and τ-bench Retail
+/// figures make it the best free engineer model on every catalog.
+const QWEN_CODER: &str = "qwen/qwen3-coder:free";
+/// Free on 03-02 (priced "0", no `:free` suffix), tools + 131k. From 03-13 on it is priced
+/// $0.00000026/token: still listed, not free.
 const QWEN_VL: &str = "qwen/qwen3-vl-235b-a22b-thinking";
-/// A free "stealth" model listed on 03-13 only; the best free pm/engineer model that day.
+/// A free "stealth" model (1M context, tools) listed on 03-13 only; the best free pm model that day.
 const HUNTER: &str = "openrouter/hunter-alpha";
-/// Free from 03-13 on; the best free pm/engineer model on 03-23 and from 04-12 on.
+/// Free from 03-13 on (tools, 262k, published coding/general/long-context figures); the best free pm
+/// model on 03-23, once HUNTER left.
 const NEMOTRON: &str = "nvidia/nemotron-3-super-120b-a12b:free";
-/// Free on 04-02 only; the best free pm/engineer model that day.
+/// Free on 04-02 only (1M context, tools); the best free pm model that day. From 04-12 on only the
+/// paid `qwen/qwen3.6-plus` is listed.
 const QWEN_PLUS: &str = "qwen/qwen3.6-plus-preview:free";
+/// Free from 04-12 on (tools, 262k, published figures); it scores above NEMOTRON for the pm role and
+/// is the best free pm model from 04-12 on.
+const GEMMA4: &str = "google/gemma-4-31b-it:free";
 /// Tools on 03-02 and 03-13; `tools` is gone from its supported parameters from 03-23 on.
 const GEMMA: &str = "google/gemma-3-27b-it:free";
 /// No expiration date until 04-02 (then "2026-04-10", then "2026-04-22"); absent from 05-01.
@@ -106,9 +119,10 @@ fn new_agent(name: &str, role: Role, model: Option<&str>) -> NewAgent {
     }
 }
 
-/// The first scan (03-02), then the team: two agents whose model nxr picks (`plan` pm, `build`
-/// engineer: both get QWEN_VL, the best free model that day) and two whose model the user chose
-/// (`scribe` pm on GEMMA, `trainee` pm on TRINITY).
+/// The first scan (03-02), then the team: two agents whose model nxr picks (`plan` pm gets QWEN_NEXT,
+/// `build` engineer gets QWEN_CODER: the best free model of each role that day) and three whose model
+/// the user chose (`scribe` pm on GEMMA, `trainee` pm on TRINITY, `vision` engineer on QWEN_VL, free
+/// that day but not the best engineer model).
 async fn first_scan_and_team(r: &Replay) {
     let first = scan_at(r, noon(DATES[0])).await;
     assert!(first.notifications.is_empty(), "no agents yet");
@@ -117,13 +131,22 @@ async fn first_scan_and_team(r: &Replay) {
         ("build", Role::Engineer, None),
         ("scribe", Role::Pm, Some(GEMMA)),
         ("trainee", Role::Pm, Some(TRINITY)),
+        ("vision", Role::Engineer, Some(QWEN_VL)),
     ] {
         let a = agents::create(&r.store, &r.env, new_agent(name, role, model))
             .await
             .unwrap();
         assert_eq!(a.model_auto_assigned, model.is_none(), "{name}");
         if model.is_none() {
-            assert_eq!(a.model, QWEN_VL, "{name}: the best free model on 03-02");
+            let best = if role == Role::Engineer {
+                QWEN_CODER
+            } else {
+                QWEN_NEXT
+            };
+            assert_eq!(
+                a.model, best,
+                "{name}: the best free model of its role on 03-02"
+            );
         }
     }
 }
@@ -160,85 +183,89 @@ async fn scored_at_values(store: &Store) -> Vec<String> {
 }
 
 /// Per scan from the second on, what the catalogs imply (agents in creation order; per agent: model
-/// now paid, capability lost, expiring, gone, then the better model):
+/// now paid, capability lost, expiring, gone, then the better model). `build` is on QWEN_CODER, the
+/// best free engineer model in every catalog, so it is never told anything.
 ///
-/// - 03-13: QWEN_VL is paid now → `plan` and `build` are told so. HUNTER is new and the best free
-///   pm/engineer model → all four agents are told they can move to it.
-/// - 03-23: HUNTER left the catalog; NEMOTRON is now the best → all four told about NEMOTRON.
-///   GEMMA lost `tools`, which the pm role needs → `scribe` told (before its upgrade notice).
-/// - 04-02: QWEN_PLUS appeared and is the best → all four told about QWEN_PLUS. TRINITY now expires
-///   2026-04-10, 7.5 days after the scan: outside the 7-day window, nothing yet.
-/// - 04-12: QWEN_PLUS left; NEMOTRON is the best again, but every agent was told about NEMOTRON on
-///   03-23 → nothing (one notification per agent and model). TRINITY's date moved to 04-22: 10 days.
-/// - 04-22: TRINITY expires 2026-04-22 (today) → `trainee` told. Its better model is still NEMOTRON,
+/// - 03-13: HUNTER is new and the best free pm model → `plan`, `scribe` and `trainee` are told they
+///   can move to it. QWEN_VL is paid now → `vision` told so, and told of QWEN_CODER, the best free
+///   engineer model.
+/// - 03-23: HUNTER left the catalog; NEMOTRON is now the best pm model → the three pm agents told
+///   about NEMOTRON. GEMMA lost `tools`, which the pm role needs → `scribe` told (before its upgrade
+///   notice). `vision` was already told of QWEN_CODER → nothing.
+/// - 04-02: QWEN_PLUS appeared and is the best pm model → the three pm agents told about QWEN_PLUS.
+///   TRINITY now expires 2026-04-10, 7.5 days after the scan: outside the 7-day window, nothing yet.
+/// - 04-12: QWEN_PLUS's free variant left; GEMMA4 is new, free, and scores above NEMOTRON → the
+///   three pm agents told about GEMMA4. TRINITY's date moved to 04-22: 10 days, nothing.
+/// - 04-22: TRINITY expires 2026-04-22 (today) → `trainee` told. Its better model is still GEMMA4,
 ///   already told.
-/// - 05-01: TRINITY is gone from the catalog → `trainee` told. `inclusionai/ling-2.6-1t:free` is new
-///   and would score higher than NEMOTRON, but it expires 2026-05-07, within a week: a move to it is
-///   not proposed, so NEMOTRON stays the proposal and nothing new is told.
+/// - 05-01: TRINITY's `:free` variant is gone from the catalog (only the paid one is listed) →
+///   `trainee` told. `inclusionai/ling-2.6-1t:free` is new (and expires 2026-05-07) but scores below
+///   GEMMA4 for pm: GEMMA4 stays the proposal and nothing new is told.
 fn golden_without_auto_upgrade() -> Vec<Golden> {
     use notifications::*;
     vec![
         vec![
-            (KIND_NOW_PAID, "plan", QWEN_VL),
             (KIND_UPGRADE, "plan", HUNTER),
-            (KIND_NOW_PAID, "build", QWEN_VL),
-            (KIND_UPGRADE, "build", HUNTER),
             (KIND_UPGRADE, "scribe", HUNTER),
             (KIND_UPGRADE, "trainee", HUNTER),
+            (KIND_NOW_PAID, "vision", QWEN_VL),
+            (KIND_UPGRADE, "vision", QWEN_CODER),
         ],
         vec![
             (KIND_UPGRADE, "plan", NEMOTRON),
-            (KIND_UPGRADE, "build", NEMOTRON),
             (KIND_CAPABILITY_LOST, "scribe", GEMMA),
             (KIND_UPGRADE, "scribe", NEMOTRON),
             (KIND_UPGRADE, "trainee", NEMOTRON),
         ],
         vec![
             (KIND_UPGRADE, "plan", QWEN_PLUS),
-            (KIND_UPGRADE, "build", QWEN_PLUS),
             (KIND_UPGRADE, "scribe", QWEN_PLUS),
             (KIND_UPGRADE, "trainee", QWEN_PLUS),
         ],
-        vec![],
+        vec![
+            (KIND_UPGRADE, "plan", GEMMA4),
+            (KIND_UPGRADE, "scribe", GEMMA4),
+            (KIND_UPGRADE, "trainee", GEMMA4),
+        ],
         vec![(KIND_EXPIRING, "trainee", TRINITY)],
         vec![(KIND_MODEL_GONE, "trainee", TRINITY)],
     ]
 }
 
-/// With `auto_upgrade_free_models` on, `plan` and `build` (models nxr chose, free when chosen) move
-/// instead of being told they could; `scribe` and `trainee` (the user's choice) are only told, as
-/// above:
+/// With `auto_upgrade_free_models` on, `plan` (a model nxr chose, free when chosen) moves instead of
+/// being told it could; `build` (nxr's choice too) is already on the best engineer model and never
+/// moves; `scribe`, `trainee` and `vision` (the user's choice) are only told, as above:
 ///
-/// - 03-13: QWEN_VL paid now → both move to HUNTER.
-/// - 03-23: HUNTER gone → both move to NEMOTRON.
-/// - 04-02: QWEN_PLUS is better → both move to it.
-/// - 04-12: QWEN_PLUS gone → both move back to NEMOTRON (a new move, so a new notification).
-/// - 04-22, 05-01: they stay on NEMOTRON, the best that does not expire within a week.
+/// - 03-13: HUNTER is better → `plan` moves to it.
+/// - 03-23: HUNTER gone → `plan` moves to NEMOTRON.
+/// - 04-02: QWEN_PLUS is better → `plan` moves to it.
+/// - 04-12: QWEN_PLUS's free variant gone, GEMMA4 the best → `plan` moves to GEMMA4.
+/// - 04-22, 05-01: it stays on GEMMA4, still the best free pm model.
 fn golden_with_auto_upgrade() -> Vec<Golden> {
     use notifications::*;
     vec![
         vec![
             (KIND_AUTO_UPGRADED, "plan", HUNTER),
-            (KIND_AUTO_UPGRADED, "build", HUNTER),
             (KIND_UPGRADE, "scribe", HUNTER),
             (KIND_UPGRADE, "trainee", HUNTER),
+            (KIND_NOW_PAID, "vision", QWEN_VL),
+            (KIND_UPGRADE, "vision", QWEN_CODER),
         ],
         vec![
             (KIND_AUTO_UPGRADED, "plan", NEMOTRON),
-            (KIND_AUTO_UPGRADED, "build", NEMOTRON),
             (KIND_CAPABILITY_LOST, "scribe", GEMMA),
             (KIND_UPGRADE, "scribe", NEMOTRON),
             (KIND_UPGRADE, "trainee", NEMOTRON),
         ],
         vec![
             (KIND_AUTO_UPGRADED, "plan", QWEN_PLUS),
-            (KIND_AUTO_UPGRADED, "build", QWEN_PLUS),
             (KIND_UPGRADE, "scribe", QWEN_PLUS),
             (KIND_UPGRADE, "trainee", QWEN_PLUS),
         ],
         vec![
-            (KIND_AUTO_UPGRADED, "plan", NEMOTRON),
-            (KIND_AUTO_UPGRADED, "build", NEMOTRON),
+            (KIND_AUTO_UPGRADED, "plan", GEMMA4),
+            (KIND_UPGRADE, "scribe", GEMMA4),
+            (KIND_UPGRADE, "trainee", GEMMA4),
         ],
         vec![(KIND_EXPIRING, "trainee", TRINITY)],
         vec![(KIND_MODEL_GONE, "trainee", TRINITY)],
@@ -287,10 +314,11 @@ async fn replayed_catalogs_tell_each_agent_exactly_what_changed_once() {
     let r = replay(false).await;
     // Nobody moved without auto-upgrade.
     for (name, model) in [
-        ("plan", QWEN_VL),
-        ("build", QWEN_VL),
+        ("plan", QWEN_NEXT),
+        ("build", QWEN_CODER),
         ("scribe", GEMMA),
         ("trainee", TRINITY),
+        ("vision", QWEN_VL),
     ] {
         let a = agents::get_by_name(&r.store, &r.env, name).await.unwrap();
         assert_eq!(a.model, model, "{name}");
@@ -315,10 +343,11 @@ async fn replayed_catalogs_tell_each_agent_exactly_what_changed_once() {
 async fn with_auto_upgrade_nxr_chosen_agents_follow_the_best_free_model_and_user_choices_stay() {
     let r = replay(true).await;
     for (name, model, auto) in [
-        ("plan", NEMOTRON, true),
-        ("build", NEMOTRON, true),
+        ("plan", GEMMA4, true),
+        ("build", QWEN_CODER, true),
         ("scribe", GEMMA, false),
         ("trainee", TRINITY, false),
+        ("vision", QWEN_VL, false),
     ] {
         let a = agents::get_by_name(&r.store, &r.env, name).await.unwrap();
         assert_eq!(a.model, model, "{name}");

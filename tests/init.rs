@@ -130,6 +130,12 @@ fn init_free_offline_creates_three_free_agents_that_hermes_lists() {
     );
     assert!(stdout.contains("free OpenRouter account key"), "{stdout}");
     assert!(stdout.contains("nxr config set openrouter-key"), "{stdout}");
+    // It ends with the static check, in plain words: nothing can run until a key is added.
+    assert!(
+        stdout.contains("Waiting for an OpenRouter key: PM, Engineer, Hermes — add a key"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Ready to run now"), "{stdout}");
 
     let d = db(&homes);
     let agents = d.agents();
@@ -200,6 +206,12 @@ fn live_catalog_and_local_ollama_route_the_helper_slots() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["already_done"], false);
     assert_eq!(v["summary"]["agents"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["readiness"]["needs_key"],
+        serde_json::json!(["PM", "Engineer", "Hermes"]),
+        "{v}"
+    );
+    assert_eq!(v["checks"].as_array().unwrap().len(), 3);
     assert!(openrouter.hits("/api/v1/models") >= 1);
     assert!(ollama.hits("/api/tags") >= 1);
 
@@ -338,6 +350,19 @@ fn a_good_key_is_validated_and_stored_0600_and_shown_masked() {
     let d = db(&homes);
     assert_eq!(d.records()[0].mode, onboarding::Mode::Key);
     assert_eq!(d.agents().len(), 3);
+    // The agents made after the key have it in their own profiles, and init says they can run.
+    for p in ["pm", "engineer"] {
+        let profile_env = homes.hermes_home().join("profiles").join(p).join(".env");
+        assert_eq!(
+            std::fs::read_to_string(&profile_env).unwrap(),
+            format!("OPENROUTER_API_KEY={GOOD_KEY}\n"),
+            "{p}"
+        );
+    }
+    assert!(
+        stdout.contains("Ready to run now: PM, Engineer, Hermes."),
+        "{stdout}"
+    );
 
     // config get shows it masked; config set replaces it in place.
     let mut c = nxr(&homes);

@@ -156,7 +156,7 @@ fn models_fixture_counts_and_quirks() {
             null_top += 1;
         }
         // Missing zero-priced keys (request, image, …) never make a paid model free.
-        let prompt = e["pricing"]["prompt"].as_str().unwrap_or("0");
+        let prompt = e["pricing"]["prompt"].as_str().unwrap_or("");
         assert_eq!(m.prompt_price, prompt, "{id}");
     }
     assert!(
@@ -167,7 +167,7 @@ fn models_fixture_counts_and_quirks() {
 }
 
 #[test]
-fn missing_zero_prices_mean_free_and_bad_entries_are_skipped_and_counted() {
+fn missing_prices_are_unknown_not_free_and_bad_entries_are_skipped_and_counted() {
     let body = r#"{"data": [
         {"id": "a/zero-keys-left-out", "context_length": 8192, "pricing": {}},
         {"id": "b/paid", "context_length": 8192, "pricing": {"prompt": "0.000001", "completion": "0.000002"}},
@@ -184,7 +184,9 @@ fn missing_zero_prices_mean_free_and_bad_entries_are_skipped_and_counted() {
     let ids: Vec<_> = parsed.models.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["a/zero-keys-left-out", "b/paid", "f/ctx-from-top"]);
     assert_eq!(parsed.skipped, 7);
-    assert!(parsed.models[0].is_free());
+    // Free means exactly `:free` or both prices zero: missing prices are unknown, never free.
+    assert!(!parsed.models[0].is_free());
+    assert_eq!(parsed.models[0].price_label(), "price unknown");
     assert!(!parsed.models[1].is_free());
     assert_eq!(
         parsed.models[1].context_length, 8192,
@@ -417,7 +419,7 @@ async fn retry_after_header_is_honoured() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_up_to_the_bound_then_unavailable() {
+async fn server_errors_are_retried_up_to_the_bound_then_reported_as_answered() {
     let server = FakeServer::start();
     server.always(
         "/api/v1/models",
@@ -430,10 +432,11 @@ async fn server_errors_are_retried_up_to_the_bound_then_unavailable() {
     let bound = c.retry_policy().max_attempts as usize;
     let err = c.models().await.expect_err("500");
     assert!(
-        matches!(err, OpenRouterError::Unavailable { .. }),
+        matches!(err, OpenRouterError::ServerError { status: 500, .. }),
         "{err:?}"
     );
-    assert!(err.to_string().contains("HTTP 500"), "{err}");
+    assert!(err.to_string().contains("answered HTTP 500"), "{err}");
+    assert!(err.to_string().contains("3 attempts"), "{err}");
     assert_eq!(server.hits("/api/v1/models"), bound);
     // Exponential backoff between attempts.
     assert_eq!(

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use nxr::app::keys::{self, Key};
 use nxr::app::state::{AppData, Effect, ModelsMode, State, Tab, WizardStep};
 use nxr::app::{Action, BackgroundEvent, draw, update};
+use nxr::domain::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
 use nxr::domain::agents::Agent;
 use nxr::domain::budget::{self, Budget, RateLimitEvent};
 use nxr::domain::catalog::{self, Model};
@@ -49,6 +50,31 @@ fn agent(id: i64, name: &str, role: Role, model: &str, skills: &[&str]) -> Agent
         hermes_profile_path: format!("/tmp/hermes/profiles/{}", name.to_lowercase()),
         created_at: to_db(now() - Duration::days(3)),
         updated_at: to_db(now() - Duration::hours(5)),
+    }
+}
+
+/// An agent's check verdict as the domain hands it to the TUI; a failing line when `failing` is given
+/// (kind, detail, fix).
+fn check(agent: &Agent, state: CheckState, failing: Option<(CheckKind, &str, &str)>) -> AgentCheck {
+    let checks: Vec<CheckLine> = failing
+        .into_iter()
+        .map(|(kind, detail, fix)| CheckLine {
+            kind,
+            ok: false,
+            blocking: true,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        })
+        .collect();
+    AgentCheck {
+        agent: agent.name.clone(),
+        role: agent.role,
+        profile: agent.hermes_profile.clone(),
+        model: agent.model.clone(),
+        provider: agent.provider.clone(),
+        state,
+        reasons: checks.iter().map(|l| l.detail.clone()).collect(),
+        checks,
     }
 }
 
@@ -108,6 +134,27 @@ fn full_data() -> AppData {
             Role::Hermes,
             "nvidia/nemotron-3-super-120b-a12b:free",
             &skills::HERMES_SKILLS,
+        ),
+    ];
+    d.checks = vec![
+        check(&d.agents[0], CheckState::Ready, None),
+        check(
+            &d.agents[1],
+            CheckState::NeedsKey,
+            Some((
+                CheckKind::Credentials,
+                "no OPENROUTER_API_KEY in /tmp/hermes/profiles/engineer/.env",
+                "add a key: `nxr config set openrouter-key <key>`",
+            )),
+        ),
+        check(
+            &d.agents[2],
+            CheckState::Broken,
+            Some((
+                CheckKind::Skills,
+                "skill(s) missing: planning",
+                "`nxr agents skills Hermes --sync …` writes them again",
+            )),
         ),
     ];
     d.recompute_recommendations();
@@ -288,7 +335,9 @@ fn snapshot_every_tab() {
     snap("tui_tab2_slot_editor", &s);
     apply(&mut s, [Action::GoTab(Tab::Agents)]);
     snap("tui_tab3_agents", &s);
-    apply(&mut s, [Action::GoTab(Tab::Budget)]);
+    apply(&mut s, [Action::Down]);
+    snap("tui_tab3_agents_needs_key", &s);
+    apply(&mut s, [Action::Up, Action::GoTab(Tab::Budget)]);
     snap("tui_tab4_budget", &s);
     apply(&mut s, [Action::GoTab(Tab::Create)]);
     snap("tui_tab5_create", &s);
@@ -1047,6 +1096,24 @@ async fn loader_fills_every_tab_from_the_domain() {
     assert_eq!(d.agents_error, None);
     let rec = d.recommendation_for("eng").unwrap();
     assert!(rec.upgrade_available && !rec.current_passes);
+    // Its check: the profile is there but has no key; the weak model is said but does not stop it.
+    let check = d.check_for("eng").unwrap();
+    assert_eq!(check.state, CheckState::NeedsKey, "{check:?}");
+    let role = check
+        .checks
+        .iter()
+        .find(|l| l.kind == CheckKind::Role)
+        .unwrap();
+    assert!(!role.ok && !role.blocking, "{role:?}");
+    nxr::domain::credentials::set_openrouter_key(&env, &st, "sk-or-v1-tui0000000000000000abcd")
+        .await
+        .unwrap();
+    let d = loader::load(&st, &env, &clock, &catalog).await;
+    assert_eq!(d.check_for("eng").unwrap().state, CheckState::Ready);
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    assert!(screen(&s, 100, 30).contains("ready"));
+    let d = loader::load(&st, &env, &clock, &catalog).await;
     // Slots: main + the 7 standard ones + the file's extra `curator`.
     let names: Vec<&str> = d.slots.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(

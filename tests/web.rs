@@ -488,6 +488,7 @@ fn sample_agents() -> Vec<nxr::domain::onboarding::DefaultAgent> {
             skills: skills.into_iter().map(String::from).collect(),
             hermes_profile: profile.into(),
             created: true,
+            fallback: None,
         },
     )
     .collect()
@@ -637,6 +638,27 @@ fn agents_and_models_pages_show_the_same_state_as_the_domain() {
     for a in &agents {
         assert!(body.contains(&a.name) && body.contains(&a.model), "{body}");
     }
+    // No key stored yet: every agent says so, with the fix.
+    assert_eq!(body.matches(">needs key</strong>").count(), 3, "{body}");
+    assert!(body.contains("nxr config set openrouter-key"), "{body}");
+    let (status, _, json) = s.get_bearer("/api/agents/check");
+    assert_eq!(status, StatusCode::OK);
+    let checks: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let states: Vec<&str> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["needs_key"; 3], "{json}");
+    let (status, _, json) = s.get_bearer("/api/agents/PM/check");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        json.contains("\"agent\": \"PM\"") || json.contains("\"agent\":\"PM\""),
+        "{json}"
+    );
+    let (status, _, _) = s.get_bearer("/api/agents/nobody/check");
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, body) = s.get_bearer("/");
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Set up "), "{body}");
@@ -683,6 +705,47 @@ fn agents_page_snapshot() {
             updated_at: "2026-05-01T00:00:00Z".into(),
         })
         .collect();
+    // The three states as the domain hands them over: ready, waiting for a key, broken.
+    use nxr::domain::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
+    let failing = |kind, detail: &str, fix: &str| CheckLine {
+        kind,
+        ok: false,
+        blocking: true,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    };
+    let checks: Vec<AgentCheck> = agents
+        .iter()
+        .zip([
+            (CheckState::Ready, None),
+            (
+                CheckState::NeedsKey,
+                Some(failing(
+                    CheckKind::Credentials,
+                    "no OPENROUTER_API_KEY in /h/profiles/engineer/.env",
+                    "add a key: `nxr config set openrouter-key <key>`",
+                )),
+            ),
+            (
+                CheckState::Broken,
+                Some(failing(
+                    CheckKind::Config,
+                    "/h/config.yaml does not parse",
+                    "fix line 3 <of> the file",
+                )),
+            ),
+        ])
+        .map(|(a, (state, line))| AgentCheck {
+            agent: a.name.clone(),
+            role: a.role,
+            profile: a.hermes_profile.clone(),
+            model: a.model.clone(),
+            provider: a.provider.clone(),
+            state,
+            reasons: line.iter().map(|l| l.detail.clone()).collect(),
+            checks: line.into_iter().collect(),
+        })
+        .collect();
     use nxr::domain::paperclip_links::LinkState;
     let links: Vec<(i64, LinkState)> = agents
         .iter()
@@ -700,6 +763,7 @@ fn agents_page_snapshot() {
             &Ok(agents),
             "catalog: embedded snapshot of 2026-05-01 (371 models)",
             &links,
+            &checks,
         ),
     );
     snapshot("web_agents", page.into_string());

@@ -190,6 +190,46 @@ fn draw_help(state: &State, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// An agent's check state as a table cell: green "ready", yellow "needs key", red "broken"; "…" while
+/// not checked yet.
+pub fn check_cell(
+    check: Option<&crate::domain::agent_check::AgentCheck>,
+) -> ratatui::widgets::Cell<'static> {
+    let Some(c) = check else {
+        return ratatui::widgets::Cell::from("…");
+    };
+    ratatui::widgets::Cell::from(c.state.label()).style(Style::default().fg(check_color(c.state)))
+}
+
+/// The width of an agent table's state column: the label from 100 columns; below that the column is
+/// empty (the model ids need the room) and the agent's name takes the state's colour instead.
+pub fn check_column_width(table_width: u16) -> u16 {
+    if table_width >= 100 { 10 } else { 0 }
+}
+
+/// An agent's name cell: in the state's colour when the table has no room for the state column.
+pub fn agent_name_cell(
+    name: &str,
+    check: Option<&crate::domain::agent_check::AgentCheck>,
+    state_column: bool,
+) -> ratatui::widgets::Cell<'static> {
+    let cell = ratatui::widgets::Cell::from(name.to_string());
+    match check {
+        Some(c) if !state_column => cell.style(Style::default().fg(check_color(c.state))),
+        _ => cell,
+    }
+}
+
+/// The colour of a check state, the same on every tab.
+pub fn check_color(state: crate::domain::agent_check::CheckState) -> Color {
+    use crate::domain::agent_check::CheckState;
+    match state {
+        CheckState::Ready => Color::Green,
+        CheckState::NeedsKey => Color::Yellow,
+        CheckState::Broken => Color::Red,
+    }
+}
+
 /// A centred one-paragraph empty state.
 pub fn empty_state(frame: &mut Frame, area: Rect, title: &str, text: &str) {
     frame.render_widget(

@@ -9,7 +9,7 @@ use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::scoring::{Health, ScoringConfig};
 use crate::domain::store::Store;
-use crate::domain::{budget, gateway, hermes, notifications, rescore};
+use crate::domain::{agent_check, budget, gateway, hermes, notifications, rescore};
 use crate::widgets::model_row::ModelRow;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -67,6 +67,20 @@ pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
     }
 }
 
+/// Whether each agent can run, judged on the catalog the TUI already holds.
+async fn check_agents(env: &Env, data: &AppData) -> Vec<agent_check::AgentCheck> {
+    let (rows, health, cfg) = (data.models.clone(), data.health.clone(), data.cfg.clone());
+    let facts = agent_check::CatalogFacts {
+        source: data.catalog_source.clone(),
+        score: Box::new(move |id, role| {
+            crate::widgets::model_row::find(&rows, id)
+                .map(|r| crate::domain::scoring::score(&r.to_model(), role, &health, &cfg))
+        }),
+    };
+    agent_check::check_agents_with(env, &data.agents, Some(&facts), agent_check::PROBE_TIMEOUT)
+        .await
+}
+
 pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &CatalogPart) -> AppData {
     let now = clock.now();
     let mut data = AppData::with_catalog(
@@ -104,6 +118,7 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         .find(|s| s.name == hermes::MAIN_SLOT)
         .and_then(|s| s.model.clone());
     data.gateway = gateway::status(&env.hermes_home, main_model);
+    data.checks = check_agents(env, &data).await;
     data.recompute_recommendations();
     data
 }

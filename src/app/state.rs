@@ -1,6 +1,7 @@
 //! The TUI's state. [`AppData`] is plain data (agents, catalog, slots, budget, notifications, gateway,
 //! the time), so tests build a [`State`] with no database; `app::loader` fills it from the domain.
 
+use crate::domain::agent_check::AgentCheck;
 use crate::domain::agents::{Agent, NewAgent};
 use crate::domain::budget::Budget;
 use crate::domain::catalog::Model;
@@ -71,6 +72,8 @@ pub struct AppData {
     pub now: DateTime<Utc>,
     pub agents: Vec<Agent>,
     pub agents_error: Option<String>,
+    /// Whether each agent can run (`domain::agent_check`), in the order of `agents`.
+    pub checks: Vec<AgentCheck>,
     pub recommendations: Vec<Recommendation>,
     /// The catalog, compacted for the TUI (see `widgets::model_row`).
     pub models: Arc<Vec<ModelRow>>,
@@ -114,6 +117,7 @@ impl AppData {
             now,
             agents: Vec::new(),
             agents_error: None,
+            checks: Vec::new(),
             recommendations: Vec::new(),
             models,
             picks,
@@ -139,6 +143,10 @@ impl AppData {
 
     pub fn pick(&self, role: Role) -> Option<&Pick> {
         self.picks.iter().find(|(r, _)| *r == role).map(|(_, p)| p)
+    }
+
+    pub fn check_for(&self, agent: &str) -> Option<&AgentCheck> {
+        self.checks.iter().find(|c| c.agent == agent)
     }
 
     /// The Paperclip link state of the agent with this id, when known.

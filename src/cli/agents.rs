@@ -20,6 +20,45 @@ pub enum AgentsCmd {
     Recommend,
     /// Rescore the catalog (writes model_scores) and show agents whose recommendation changed.
     Rescore,
+    /// Delete an agent; its Hermes profile directory is moved to a dated backup.
+    Delete(DeleteArgs),
+    /// Put an agent back on the model you had before nxr replaced it (e.g. the root profile's).
+    Revert(RevertArgs),
+    /// Check that each agent can run (profile, config, model, key, local endpoint, skills) without
+    /// spending a request; `--live` also sends one tiny prompt per agent through Hermes. Exits 1 when
+    /// an agent is not ready.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The agent's name (or id).
+    pub name: String,
+    /// Leave the profile directory where it is (only nxr's record of the agent goes).
+    #[arg(long)]
+    pub keep_profile: bool,
+    /// Do not ask for confirmation (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevertArgs {
+    /// The agent's name (or id).
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check only this agent (name or id).
+    pub name: Option<String>,
+    /// Also send one tiny prompt per agent through `hermes -z` (spends one request each).
+    #[arg(long)]
+    pub live: bool,
+    /// First bring every agent profile's `.env` in step with `$HERMES_HOME/.env` (copies the stored
+    /// key to profiles made by an older nxr).
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Debug, Args)]
@@ -59,7 +98,75 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
         AgentsCmd::Skills(args) => skills(ctx, args).await,
         AgentsCmd::Recommend => super::recommend::recommend(ctx).await,
         AgentsCmd::Rescore => super::recommend::rescore(ctx).await,
+        AgentsCmd::Delete(args) => delete(ctx, args).await,
+        AgentsCmd::Revert(args) => revert(ctx, args).await,
+        AgentsCmd::Check(args) => super::check::run(ctx, args).await,
     }
+}
+
+async fn delete(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let store = ctx.store().await?;
+    let agent = agents::resolve(&store, &ctx.env, &args.name).await?;
+    let name = super::shown(&agent.name);
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "deleting agent {name:?} needs confirmation; run `nxr agents delete {} --yes` (its profile directory is moved to a dated backup)",
+                args.name.trim()
+            );
+        }
+        let what = if args.keep_profile {
+            format!("its profile directory {} stays", agent.hermes_profile_path)
+        } else {
+            format!(
+                "its profile directory {} is moved to a backup",
+                agent.hermes_profile_path
+            )
+        };
+        eprint!("Delete agent {name:?}? {what}. [y/N] ");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            eprintln!("nxr agents delete: nothing changed");
+            return Ok(());
+        }
+    }
+    let opts = agents::DeleteOptions {
+        keep_profile: args.keep_profile,
+    };
+    let done = agents::delete_with(&store, &ctx.env, &agent.id.to_string(), opts).await?;
+    if ctx.json {
+        return super::print_json(&done);
+    }
+    match &done.profile_backup {
+        Some(b) => outln!(
+            "deleted agent {name}; its profile directory was moved to {}",
+            b.display()
+        ),
+        None if done.agent.hermes_profile == crate::domain::hermes::ROOT_PROFILE => outln!(
+            "deleted agent {name}; the root Hermes profile stays (nxr's skills were removed)"
+        ),
+        None => outln!("deleted agent {name}; its profile directory was left in place"),
+    }
+    Ok(())
+}
+
+async fn revert(ctx: &Ctx, args: RevertArgs) -> Result<()> {
+    let store = ctx.store().await?;
+    let done = crate::domain::user_model::revert(&store, &ctx.env, &args.name).await?;
+    if ctx.json {
+        return super::print_json(&done);
+    }
+    outln!(
+        "{} is back on your model {} (was {}); {}",
+        super::shown(&done.agent.name),
+        done.to.describe(),
+        done.from_model,
+        done.agent.hermes_profile_path
+    );
+    Ok(())
 }
 
 async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
@@ -95,11 +202,14 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         agent.hermes_profile,
         agent.hermes_profile_path
     );
+    if let Some(why) = crate::domain::onboarding::fallback_reason(&agent) {
+        outln!("  {why}");
+    }
     Ok(())
 }
 
 async fn list(ctx: &Ctx) -> Result<()> {
-    let store = ctx.store().await?;
+    let store = ctx.store_read().await?;
     let all = agents::list(&store, &ctx.env).await?;
     if ctx.json {
         return super::print_json(&all);
@@ -121,7 +231,7 @@ async fn list(ctx: &Ctx) -> Result<()> {
         .iter()
         .map(|a| {
             [
-                a.name.clone(),
+                super::shown(&a.name),
                 a.role.to_string(),
                 a.model.clone(),
                 a.skillset.len().to_string(),

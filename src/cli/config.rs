@@ -1,6 +1,7 @@
-//! `nxr config set|get`.
+//! `nxr config set|get|unset`.
 
 use super::Ctx;
+use crate::domain::credentials;
 use crate::domain::onboarding;
 use crate::domain::openrouter::{OpenRouterError, Timeouts};
 use crate::domain::secrets;
@@ -15,6 +16,8 @@ pub enum ConfigCmd {
     Set { key: String, value: String },
     /// Show a value (secrets are masked).
     Get { key: String },
+    /// Remove a value, e.g. `nxr config unset openrouter-key` (from every agent's profile too).
+    Unset { key: String },
 }
 
 /// The keys `nxr config` knows.
@@ -24,6 +27,29 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
     match cmd {
         ConfigCmd::Set { key, value } => match key.as_str() {
             "openrouter-key" => set_openrouter_key(ctx, &value).await,
+            other => bail!("unknown setting {other:?}; known settings: {KEYS}"),
+        },
+        ConfigCmd::Unset { key } => match key.as_str() {
+            "openrouter-key" => {
+                let store = ctx.store().await?;
+                let had = credentials::remove_openrouter_key(&ctx.env, &store).await?;
+                if ctx.json {
+                    return super::print_json(&serde_json::json!({
+                        "key": "openrouter-key",
+                        "set": false,
+                        "removed": had,
+                    }));
+                }
+                if had {
+                    outln!(
+                        "openrouter-key: removed from {} and every agent's profile",
+                        secrets::env_file(&ctx.env).display()
+                    );
+                } else {
+                    outln!("openrouter-key: was not set; every agent's profile is in step");
+                }
+                Ok(())
+            }
             other => bail!("unknown setting {other:?}; known settings: {KEYS}"),
         },
         ConfigCmd::Get { key } => match key.as_str() {
@@ -87,7 +113,7 @@ async fn set_openrouter_key(ctx: &Ctx, value: &str) -> Result<()> {
         }));
     }
     outln!(
-        "openrouter-key: {masked} (valid; stored in {} with mode 0600)",
+        "openrouter-key: {masked} (valid; stored in {} and in every agent's profile .env, mode 0600)",
         file.display()
     );
     Ok(())

@@ -22,7 +22,7 @@ pub async fn run(ctx: &Ctx, cmd: DbCmd) -> Result<()> {
 
 async fn status(ctx: &Ctx) -> Result<()> {
     // Not migrated: status shows what is pending.
-    let store = Store::open_unmigrated(&ctx.env).await?;
+    let store = Store::open_unmigrated_for_reading(&ctx.env).await?;
     let status = store.status().await?;
     if ctx.json {
         return super::print_json(&status);

@@ -1,6 +1,7 @@
 //! `nxr init`: the five onboarding steps, each printed as it runs (`domain::onboarding`).
 
 use super::Ctx;
+use crate::domain::agent_check::{self, CheckState, Readiness};
 use crate::domain::clock::SystemClock;
 use crate::domain::onboarding::{self, KeyChoice, Mode, Probes, StepReport, Summary};
 use clap::Args;
@@ -49,23 +50,39 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     }
 
     if let Some(done) = onboarding::completed(&store).await? {
+        // nxr is set up already; a key given now is still the user's wish: validated and stored,
+        // exactly as `nxr config set openrouter-key` does.
+        let key_stored = match &args.key {
+            Some(k) => {
+                onboarding::store_key(&ctx.env, &store, k, Probes::default().openrouter).await?;
+                true
+            }
+            None => false,
+        };
         let summary = onboarding::summary(&ctx.env, &store).await?;
+        let checks = check_agents(ctx, &store).await;
         if ctx.json {
             return super::print_json(&serde_json::json!({
                 "already_done": true,
+                "key_stored": key_stored,
                 "summary": summary,
+                "checks": checks,
+                "readiness": Readiness::of(&checks),
             }));
         }
-        outln!(
-            "nxr is already set up (completed {}); nothing was changed.",
-            done.completed_at.as_deref().unwrap_or("?")
-        );
-        print_summary(&summary);
-        if args.key.is_some() {
+        if key_stored {
             outln!(
-                "The --key was not used; to add or change the key run `nxr config set openrouter-key <key>`."
+                "nxr is already set up (completed {}); the key was checked with OpenRouter and stored in $HERMES_HOME/.env (mode 0600).",
+                done.completed_at.as_deref().unwrap_or("?")
+            );
+        } else {
+            outln!(
+                "nxr is already set up (completed {}); nothing was changed.",
+                done.completed_at.as_deref().unwrap_or("?")
             );
         }
+        print_summary(&summary);
+        print_readiness(&checks);
         outln!("`nxr init --reset` starts over (agents are kept and never created twice).");
         return Ok(());
     }
@@ -112,17 +129,50 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         &mut report,
     )
     .await?;
+    let checks = check_agents(ctx, &store).await;
     if ctx.json {
         return super::print_json(&serde_json::json!({
             "already_done": outcome.already_done,
             "elapsed_ms": started.elapsed().as_millis() as u64,
             "summary": outcome.summary,
+            "checks": checks,
+            "readiness": Readiness::of(&checks),
         }));
     }
     outln!();
     print_summary(&outcome.summary);
+    print_readiness(&checks);
     outln!("Done in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The static check of every agent; the setup stands even when the check cannot run (it says why).
+async fn check_agents(
+    ctx: &Ctx,
+    store: &crate::domain::store::Store,
+) -> Vec<agent_check::AgentCheck> {
+    agent_check::check_all(&ctx.env, store)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("warning: cannot check whether the agents can run: {e}");
+            Vec::new()
+        })
+}
+
+/// The static check of every agent, in plain words: which can run now and what the others miss.
+fn print_readiness(checks: &[agent_check::AgentCheck]) {
+    outln!();
+    // A missing key is said once, for all the agents that wait for it, by the readiness lines.
+    for c in checks.iter().filter(|c| c.state == CheckState::Broken) {
+        let why = c.reasons.join("; ");
+        match c.first_fix() {
+            Some(fix) => outln!("{}: {} ({why}) — {fix}", c.agent, c.state.label()),
+            None => outln!("{}: {} ({why})", c.agent, c.state.label()),
+        }
+    }
+    for line in super::check::readiness_lines(&Readiness::of(checks)) {
+        outln!("{line}");
+    }
 }
 
 fn ask(prompt: &str) -> Result<String> {
@@ -192,7 +242,10 @@ pub fn step_lines(r: &StepReport) -> Vec<String> {
             vec!["[1/5] key: none — free models only".to_string()]
         }
         StepReport::Key { mode: Mode::Key } => {
-            vec!["[1/5] key: valid; stored in $HERMES_HOME/.env (mode 0600)".to_string()]
+            vec![
+                "[1/5] key: valid; stored in $HERMES_HOME/.env and every agent's profile .env (mode 0600)"
+                    .to_string(),
+            ]
         }
         StepReport::Detect(d) => vec![
             if d.ollama.available {
@@ -219,7 +272,7 @@ pub fn step_lines(r: &StepReport) -> Vec<String> {
                 .iter()
                 .map(|ag| {
                     format!(
-                        "[4/5] agent {} ({}): {} on {}",
+                        "[4/5] agent {} ({}): {} on {}{}",
                         ag.name,
                         ag.role.title(),
                         if ag.created {
@@ -227,7 +280,11 @@ pub fn step_lines(r: &StepReport) -> Vec<String> {
                         } else {
                             "already there, kept"
                         },
-                        ag.model
+                        ag.model,
+                        ag.fallback
+                            .as_deref()
+                            .map(|f| format!(" ({f})"))
+                            .unwrap_or_default()
                     )
                 })
                 .collect();

@@ -21,6 +21,7 @@ macro_rules! out {
 
 pub mod agents;
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod db;
 pub mod init;
@@ -95,6 +96,18 @@ impl Ctx {
     pub async fn store(&self) -> Result<Store> {
         Ok(Store::open(&self.env).await?)
     }
+
+    /// Opens the store for a command that only reads: a database that cannot be written is opened
+    /// read-only instead of failing.
+    pub async fn store_read(&self) -> Result<Store> {
+        Ok(Store::open_for_reading(&self.env).await?)
+    }
+}
+
+/// A name (or other stored text) made safe for a terminal: invisible and bidi-control characters and
+/// control characters are shown as `\u{…}` escapes instead of being printed raw.
+pub fn shown(text: &str) -> String {
+    crate::domain::text::escape_invisible(text)
 }
 
 /// Prints a value as pretty JSON on stdout.
@@ -129,12 +142,31 @@ pub fn color_enabled() -> bool {
 }
 
 /// Sends diagnostics to `$NXR_HOME/logs/nxr.log` (level from RUST_LOG, default info); never to the
-/// terminal, so the TUI's screen stays clean.
+/// terminal, so the TUI's screen stays clean. A log file that cannot be opened (a directory in its
+/// place, a file another user left) never stops a command: it runs without file logging, and says so
+/// once on stderr when RUST_LOG asks for logs.
 fn init_tracing(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let dir = env.logs_dir();
-    std::fs::create_dir_all(&dir).ok()?;
-    let appender = tracing_appender::rolling::never(&dir, "nxr.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let path = dir.join("nxr.log");
+    let opened = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    });
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) => {
+            if std::env::var_os("RUST_LOG").is_some() {
+                eprintln!(
+                    "nxr: not logging to {}: {e}; running without a log file (make it writable, or set NXR_HOME)",
+                    path.display()
+                );
+            }
+            return None;
+        }
+    };
+    let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

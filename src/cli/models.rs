@@ -66,7 +66,7 @@ struct Listing<'a> {
 }
 
 async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
-    let store = ctx.store().await?;
+    let store = ctx.store_read().await?;
     let catalog = catalog::load(&store).await?;
     let filter = catalog::Filter {
         free: args.free,

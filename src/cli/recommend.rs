@@ -55,7 +55,7 @@ fn table(recs: &[Recommendation]) -> String {
 
 /// `nxr agents recommend [--json]`.
 pub async fn recommend(ctx: &Ctx) -> Result<()> {
-    let store = ctx.store().await?;
+    let store = ctx.store_read().await?;
     let recs = recommend::for_store(&store, &ctx.env, chrono::Utc::now()).await?;
     if ctx.json {
         return super::print_json(&recs);

@@ -87,7 +87,7 @@ pub fn render_best_free(b: &BestFree) -> String {
 
 pub async fn best_free(ctx: &Ctx, args: BestFreeArgs) -> Result<()> {
     let role = parse_role(&args.role)?;
-    let store = ctx.store().await?;
+    let store = ctx.store_read().await?;
     let best = rescore::best_free(&store, &ctx.env, role, now()).await?;
     if ctx.json {
         super::print_json(&best)
@@ -129,7 +129,7 @@ pub fn render_roster(r: &Roster) -> String {
 
 pub async fn roster(ctx: &Ctx, args: RosterArgs) -> Result<()> {
     let role = args.role.as_deref().map(parse_role).transpose()?;
-    let store = ctx.store().await?;
+    let store = ctx.store_read().await?;
     let roster = rescore::roster(&store, role, now()).await?;
     if ctx.json {
         super::print_json(&roster)
@@ -254,7 +254,7 @@ pub fn render_explain(e: &Explanation) -> String {
 
 pub async fn explain(ctx: &Ctx, args: ExplainArgs) -> Result<()> {
     let role = parse_role(&args.role)?;
-    let store = ctx.store().await?;
+    let store = ctx.store_read().await?;
     let e = rescore::explain(&store, &args.model, role, now()).await?;
     if ctx.json {
         super::print_json(&e)

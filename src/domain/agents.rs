@@ -84,6 +84,9 @@ pub enum AgentError {
     NotFound(String),
     #[error("{0}")]
     Other(String),
+    /// No free model, no router and no local model: no agent is put on a dead endpoint.
+    #[error("{0}")]
+    NoFreeModel(String),
     /// A model id that is malformed or not in the catalog.
     #[error("{0}")]
     InvalidModel(String),
@@ -91,6 +94,8 @@ pub enum AgentError {
     Skills(#[from] SkillError),
     #[error(transparent)]
     Hermes(#[from] HermesError),
+    #[error(transparent)]
+    Secret(#[from] crate::domain::secrets::SecretError),
     #[error("database error: {0}; nothing was changed")]
     Db(String),
 }
@@ -144,6 +149,12 @@ pub fn validate_name(name: &str) -> Result<String, AgentError> {
     if trimmed.chars().any(|c| c.is_control()) {
         return bad("it contains control characters or line breaks");
     }
+    if let Some(c) = crate::domain::text::first_invisible(trimmed) {
+        return bad(&format!(
+            "it contains the invisible or text-direction character U+{:04X}, which would hide or reorder what people see",
+            c as u32
+        ));
+    }
     if trimmed.contains('/') || trimmed.contains('\\') {
         return bad("it contains a path separator");
     }
@@ -154,15 +165,9 @@ pub fn validate_name(name: &str) -> Result<String, AgentError> {
     Ok(trimmed.to_string())
 }
 
-/// Checks a model id for characters that could break config.yaml or a shell (only letters, digits and
-/// `/ . _ : - @ ~ +`, at most 200 characters).
+/// Checks a model id with the catalog's one rule ([`crate::domain::catalog::is_valid_model_id`]).
 pub fn validate_model_syntax(model: &str) -> Result<(), AgentError> {
-    let ok = !model.is_empty()
-        && model.len() <= 200
-        && model
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._:-@~+".contains(c));
-    if ok {
+    if crate::domain::catalog::is_valid_model_id(model) {
         Ok(())
     } else {
         Err(AgentError::InvalidModel(format!(
@@ -245,6 +250,27 @@ pub async fn best_free_choice(
             AgentError::Other(format!("cannot pick a free model for the {role} role: {e}"))
         })?;
     let pick = best.pick;
+    if pick.source == (crate::domain::scoring::PickSource::LocalOllama { pulled: false }) {
+        // The chain's last link is a local model, and Ollama did not answer with one: an agent put
+        // there could not run.
+        let why = pick
+            .warnings
+            .iter()
+            .skip(1)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(AgentError::NoFreeModel(format!(
+            "no model nxr can reach for the {role} role: no free model in the catalog meets its requirements, the catalog has no openrouter/free router, and Ollama at {} offers no local Qwen model{}; nxr put no agent on a model it cannot reach. Fetch a newer catalog (`nxr catalog refresh`), or start Ollama and `ollama pull {}`, or pick a model with --model",
+            env.ollama_url,
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({why})")
+            },
+            crate::domain::scoring::DEFAULT_LOCAL_QWEN
+        )));
+    }
     let is_free = pick.provider == "ollama"
         || catalog
             .get(&pick.model_id)
@@ -301,6 +327,8 @@ enum Undo {
     RemoveEmptyDir(PathBuf),
     /// A directory moved aside: on undo move it back, on commit delete it.
     MovedAside { from: PathBuf, to: PathBuf },
+    /// A directory moved to a place it stays in (a backup): on undo move it back.
+    MovedTo { from: PathBuf, to: PathBuf },
 }
 
 /// The disk half of a change: remembers how to undo each step.
@@ -397,6 +425,27 @@ impl DiskTxn {
         Ok(())
     }
 
+    /// Moves a directory to `to` (its parents are created), where it stays on commit.
+    fn move_to(&mut self, dir: &Path, to: &Path) -> Result<(), HermesError> {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| HermesError::Io {
+                action: "create the directory",
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        std::fs::rename(dir, to).map_err(|source| HermesError::Io {
+            action: "move to a backup",
+            path: dir.display().to_string(),
+            source,
+        })?;
+        self.undo.push(Undo::MovedTo {
+            from: dir.to_path_buf(),
+            to: to.to_path_buf(),
+        });
+        Ok(())
+    }
+
     /// A temp directory next to `dest` (same filesystem, so a rename moves it into place), with
     /// `dest`'s parents created (and remembered for undo).
     fn staging_dir(&mut self, dest: &Path) -> Result<tempfile::TempDir, HermesError> {
@@ -442,13 +491,21 @@ impl DiskTxn {
                     let _ = hermes::write_atomic(&path, &bytes, 0o600);
                 }
                 Undo::RestoreFile(path, None) => {
-                    let _ = std::fs::remove_file(&path);
+                    // A symlink is the user's: never removed, whatever its target holds.
+                    let is_link =
+                        std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+                    if !is_link {
+                        let _ = std::fs::remove_file(&path);
+                    }
                 }
                 Undo::RemoveDir(dir) => {
                     let _ = std::fs::remove_dir_all(&dir);
                 }
                 Undo::RemoveEmptyDir(dir) => {
                     let _ = std::fs::remove_dir(&dir);
+                }
+                Undo::MovedTo { from, to } => {
+                    let _ = std::fs::rename(&to, &from);
                 }
                 Undo::MovedAside { from, to } => {
                     let _ = std::fs::remove_dir_all(&from);
@@ -662,6 +719,15 @@ pub async fn agents_lock(env: &Env) -> Option<std::fs::File> {
         Ok::<_, std::io::Error>(file)
     })
     .await;
+    if let Ok(Ok(_)) = &taken {
+        // With the lock held no other change is in progress: staging dirs found now are left over
+        // from one that was interrupted.
+        let home = env.hermes_home.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            crate::domain::leftovers::remove_staging_dirs(&home)
+        })
+        .await;
+    }
     match taken {
         Ok(Ok(file)) => Some(file),
         Ok(Err(e)) => {
@@ -703,20 +769,30 @@ pub async fn create_with(
             )));
         }
     }
+    let mut notes = Vec::new();
+    let mut adopt = false;
     if !profile.is_root() && profile.dir.exists() {
-        // A profile whose persona is exactly this agent's was written by another nxr creating the same
-        // agent right now (its database row is not in yet).
-        if std::fs::read_to_string(profile.soul_path())
-            .is_ok_and(|t| t == skills::persona(new.role, &name))
-        {
-            return Err(AgentError::Duplicate(name));
+        if crate::domain::leftovers::made_by_nxr(&profile, new.role, &name) {
+            // nxr made this directory and no agent row has it. With the agents lock held, no other
+            // nxr is creating it right now: it is left over from an interrupted change, and is
+            // adopted (its model, persona and skills are set again; anything else in it is kept).
+            // Without the lock, it may be another nxr's create in progress.
+            if _lock.is_none() {
+                return Err(AgentError::Duplicate(name));
+            }
+            adopt = true;
+            notes.push(format!(
+                "adopted the profile directory {} that an interrupted change left without its agent: its model, persona and skills were set again, anything else in it was kept",
+                profile.dir.display()
+            ));
+        } else {
+            return Err(AgentError::InvalidName(format!(
+                "a Hermes profile named {:?} already exists at {} and nxr did not create it; pick another agent name, or remove that profile (`hermes profile delete {}`)",
+                profile.name,
+                profile.dir.display(),
+                profile.name
+            )));
         }
-        return Err(AgentError::InvalidName(format!(
-            "a Hermes profile named {:?} already exists at {} and nxr did not create it; pick another agent name, or remove that profile (`hermes profile delete {}`)",
-            profile.name,
-            profile.dir.display(),
-            profile.name
-        )));
     }
     let skillset = match &new.skills {
         Some(list) => skills::validate(list)?,
@@ -733,9 +809,13 @@ pub async fn create_with(
             true,
         ),
     };
-    // A config.yaml already in the root profile must parse before anything is written.
+    // A config.yaml already in the root profile must parse before anything is written; a model the
+    // user chose there is kept (a dated backup of the file, and a record) so it can be restored.
+    let mut user_model = None;
     if profile.is_root() {
         hermes::get_config(&profile.config_path(), "model")?;
+        user_model = crate::domain::user_model::read(&profile.config_path())?
+            .filter(|u| u.model != choice.id);
         let own = profile.nxr_skills_dir();
         for s in &skillset {
             check_skill_dir_is_ours(&own.join(s))?;
@@ -744,8 +824,25 @@ pub async fn create_with(
 
     // 2. Disk.
     let mut disk = DiskTxn::default();
+    if let Some(user) = &mut user_model {
+        let config = profile.config_path();
+        match crate::domain::user_model::backup_config(&config, chrono::Utc::now()) {
+            Ok(backup) => {
+                disk.undo.push(Undo::RestoreFile(backup.clone(), None));
+                notes.push(format!(
+                    "{name} uses the root Hermes profile, whose model you set to {}: it changes to {} (in {}); your config.yaml was backed up to {}; `nxr agents revert {name}` goes back to your model",
+                    user.describe(),
+                    choice.id,
+                    config.display(),
+                    backup.display()
+                ));
+                user.config_backup = Some(backup.display().to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let written = write_profile(
-        &mut disk, env, &profile, new.role, &name, &choice, &skillset,
+        &mut disk, env, &profile, new.role, &name, &choice, &skillset, adopt,
     );
     if let Err(e) = written {
         disk.rollback();
@@ -761,13 +858,14 @@ pub async fn create_with(
         auto,
         &skillset,
         new.is_default,
+        user_model.as_ref(),
     )
     .await
     {
         Ok(id) => {
             disk.commit();
-            let warnings = paid_without_key_warning(env, &choice).into_iter().collect();
-            Ok((get(store, env, id).await?, warnings))
+            notes.extend(paid_without_key_warning(env, &choice));
+            Ok((get(store, env, id).await?, notes))
         }
         Err(e) => {
             disk.rollback();
@@ -776,6 +874,9 @@ pub async fn create_with(
     }
 }
 
+/// Writes an agent's profile: a new one is built whole in a temp dir and renamed into place; the root
+/// profile and an adopted one (`adopt`) are edited in place, keeping what nxr does not own.
+#[allow(clippy::too_many_arguments)]
 fn write_profile(
     disk: &mut DiskTxn,
     env: &Env,
@@ -784,12 +885,22 @@ fn write_profile(
     name: &str,
     choice: &ModelChoice,
     skillset: &[String],
+    adopt: bool,
 ) -> Result<(), AgentError> {
-    if profile.is_root() {
+    if profile.is_root() || adopt {
         disk.create_dir_all(&profile.dir)?;
         disk.set_config(&profile.config_path(), &model_edits(env, choice))?;
         if !profile.soul_path().exists() {
             disk.write_new_file(&profile.soul_path(), skills::persona(role, name).as_bytes())?;
+        }
+        if adopt {
+            disk.write_new_file(
+                &profile.dir.join(crate::domain::leftovers::MARKER_FILE),
+                crate::domain::leftovers::marker(role, name).as_bytes(),
+            )?;
+            // Like a new profile, an adopted one gets the secrets nxr manages in its own .env.
+            disk.remember_file(&crate::domain::credentials::profile_env_file(profile))?;
+            crate::domain::credentials::sync_profile(env, profile)?;
         }
         for s in skillset {
             write_skill(disk, profile, s)?;
@@ -807,6 +918,17 @@ fn write_profile(
         &staged.soul_path(),
         skills::persona(role, name).as_bytes(),
         0o644,
+    )?;
+    hermes::write_atomic(
+        &staged.dir.join(crate::domain::leftovers::MARKER_FILE),
+        crate::domain::leftovers::marker(role, name).as_bytes(),
+        0o644,
+    )?;
+    // A named profile reads only its own .env: it starts with the secrets nxr manages (the key).
+    let seed = crate::domain::credentials::seed_for_new_profile(env)?;
+    crate::domain::secrets::write_private(
+        &crate::domain::credentials::profile_env_file(&staged),
+        seed.as_bytes(),
     )?;
     let mut scratch = DiskTxn::default();
     for s in skillset {
@@ -884,6 +1006,7 @@ fn check_skill_dir_is_ours(dir: &Path) -> Result<(), AgentError> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_row(
     store: &Store,
     name: &str,
@@ -892,6 +1015,7 @@ async fn insert_row(
     auto: bool,
     skillset: &[String],
     is_default: bool,
+    user_model: Option<&crate::domain::user_model::UserModel>,
 ) -> Result<i64, AgentError> {
     let now = crate::domain::clock::to_db(chrono::Utc::now());
     let skillset_json =
@@ -933,6 +1057,9 @@ async fn insert_row(
                 ],
             )
             .await?;
+            if let Some(user) = user_model {
+                crate::domain::user_model::record(&conn, id, user, &now).await?;
+            }
             Ok(id)
         })
         .await;
@@ -1088,18 +1215,47 @@ pub async fn set_skills(
     }
 }
 
-/// Deletes an agent: its database row, and its Hermes profile directory (like `hermes profile delete`).
-/// The `hermes` agent lives in the root profile, which is never removed: only nxr's skills go.
+/// How [`delete_with`] treats the agent's profile directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    /// Leave the profile directory where it is (only the row goes).
+    pub keep_profile: bool,
+}
+
+/// What [`delete_with`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    pub agent: Agent,
+    /// Where the profile directory was moved (a dated backup), when it was.
+    pub profile_backup: Option<PathBuf>,
+}
+
+/// Deletes an agent (see [`delete_with`]): its row, and its profile directory moved to a dated backup.
 pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent, AgentError> {
+    delete_with(store, env, name_or_id, DeleteOptions::default())
+        .await
+        .map(|d| d.agent)
+}
+
+/// Deletes an agent: its database row, and its Hermes profile directory, which is moved to a dated
+/// backup under `$HERMES_HOME/.nxr-backups/profiles/` (never deleted outright), or left in place with
+/// `keep_profile`. The `hermes` agent lives in the root profile, which is never moved: only nxr's
+/// skills go.
+pub async fn delete_with(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+    opts: DeleteOptions,
+) -> Result<Deleted, AgentError> {
     let _lock = agents_lock(env).await;
     let agent = resolve(store, env, name_or_id).await?;
     let profile = agent.profile();
     let mut disk = DiskTxn::default();
+    let mut backup = None;
     // An agent without a usable profile (from an older nxr) loses only its row: no directory is its own.
-    let moved = if agent.usable_profile().is_err() {
+    let moved = if agent.usable_profile().is_err() || opts.keep_profile {
         Ok(())
     } else if profile.is_root() {
-        let own = profile.nxr_skills_dir();
         let mut r = Ok(());
         for s in hermes::skills_on_disk(&profile)
             .into_iter()
@@ -1112,10 +1268,15 @@ pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent,
                 break;
             }
         }
-        let _ = own;
         r
     } else if profile.dir.exists() {
-        disk.move_aside(&profile.dir)
+        let to = crate::domain::leftovers::profile_backup_path(
+            &env.hermes_home,
+            &profile.name,
+            chrono::Utc::now(),
+        );
+        backup = Some(to.clone());
+        disk.move_to(&profile.dir, &to)
     } else {
         Ok(())
     };
@@ -1134,6 +1295,11 @@ pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent,
                 params![id],
             )
             .await?;
+            conn.execute(
+                "DELETE FROM agent_user_models WHERE agent_id = ?1",
+                params![id],
+            )
+            .await?;
             for table in ["usage_events", "notifications"] {
                 conn.execute(
                     &format!("UPDATE {table} SET agent_id = NULL WHERE agent_id = ?1"),
@@ -1148,8 +1314,13 @@ pub async fn delete(store: &Store, env: &Env, name_or_id: &str) -> Result<Agent,
     match result {
         Ok(_) => {
             disk.commit();
-            let _ = std::fs::remove_dir(profile.nxr_skills_dir());
-            Ok(agent)
+            if !opts.keep_profile {
+                let _ = std::fs::remove_dir(profile.nxr_skills_dir());
+            }
+            Ok(Deleted {
+                agent,
+                profile_backup: backup,
+            })
         }
         Err(e) => {
             disk.rollback();

@@ -25,7 +25,8 @@ pub struct Model {
     pub max_completion_tokens: Option<u64>,
     pub input_modalities: Vec<String>,
     pub output_modalities: Vec<String>,
-    /// USD per token, as OpenRouter writes it ("0" when the key is missing; "-1" = variable, routers).
+    /// USD per token, as OpenRouter writes it ("" when missing or unreadable = unknown, never free;
+    /// "-1" = variable, routers).
     pub prompt_price: String,
     pub completion_price: String,
     pub supported_parameters: Vec<String>,
@@ -42,7 +43,8 @@ impl Model {
         ROUTER_IDS.contains(&self.id.as_str()) || self.prompt_price.trim() == "-1"
     }
 
-    /// Free: id ends in `:free`, or prompt and completion are both zero and it is not a router.
+    /// Free: id ends in `:free`, or prompt and completion both parse as zero and it is not a router.
+    /// A missing or unreadable price is unknown, so the model is not free.
     pub fn is_free(&self) -> bool {
         if self.id.ends_with(":free") {
             return true;
@@ -85,7 +87,7 @@ impl Model {
         per_million(&self.completion_price)
     }
 
-    /// The price as every surface shows it: "free", "variable (router)", "unknown", or USD per
+    /// The price as every surface shows it: "free", "variable (router)", "price unknown", or USD per
     /// million tokens, prompt / completion ("$0.15 / $0.6").
     pub fn price_label(&self) -> String {
         if self.is_router() {
@@ -96,7 +98,7 @@ impl Model {
         }
         match (self.prompt_per_million(), self.completion_per_million()) {
             (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
-            _ => "unknown".into(),
+            _ => "price unknown".into(),
         }
     }
 }
@@ -201,18 +203,36 @@ fn str_list(v: Option<&serde_json::Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A price as OpenRouter wrote it; "" when it is missing or not a number (unknown: never free).
 fn price(pricing: Option<&serde_json::Value>, key: &str) -> String {
-    match pricing.and_then(|p| p.get(key)) {
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+    let text = match pricing.and_then(|p| p.get(key)) {
+        Some(serde_json::Value::String(s)) => s.trim().to_string(),
         Some(serde_json::Value::Number(n)) => n.to_string(),
-        _ => "0".to_string(),
+        _ => return String::new(),
+    };
+    if text.parse::<f64>().is_ok_and(f64::is_finite) {
+        text
+    } else {
+        String::new()
     }
 }
 
-/// One model object → [`Model`], or `None` when it lacks an id or a usable context length.
+/// The one model-id rule: only ASCII letters, digits and `/ . _ : - @ ~ +`, at most 200 characters
+/// (nothing that could break config.yaml, a shell or a page). The catalog skips ids that fail it,
+/// and a user-given id is refused with the same rule.
+pub fn is_valid_model_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._:-@~+".contains(c))
+}
+
+/// One model object → [`Model`], or `None` when it lacks a valid id (see [`is_valid_model_id`]) or a
+/// usable context length.
 pub fn parse_model(v: &serde_json::Value) -> Option<Model> {
     let id = str_field(v, "id")?;
-    if id.chars().any(|c| c.is_control()) || id.len() > 200 {
+    if !is_valid_model_id(&id) {
         return None;
     }
     let top = v.get("top_provider");

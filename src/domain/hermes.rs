@@ -63,6 +63,10 @@ pub enum HermesError {
         key: String,
         message: String,
     },
+    #[error(
+        "{link} is a symlink to {target}, which does not exist; nxr never replaces a link of yours: restore {target}, or remove the link, then try again (nxr changed nothing)"
+    )]
+    DanglingLink { link: String, target: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -224,8 +228,28 @@ pub enum ConfigValue {
     Remove,
 }
 
-/// Reads and strictly parses a config file. A missing file is an empty mapping.
+/// An error when `path` is a symlink whose target is missing: such a link is the user's, and writing
+/// through it (or replacing it) would lose it.
+pub fn check_not_dangling(path: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() && std::fs::metadata(path).is_err() {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "?".into());
+        return Err(HermesError::DanglingLink {
+            link: path.display().to_string(),
+            target,
+        });
+    }
+    Ok(())
+}
+
+/// Reads and strictly parses a config file. A missing file is an empty mapping; a symlink to a
+/// missing file is an error.
 fn read_config(config_path: &Path) -> Result<(String, serde_norway::Value)> {
+    check_not_dangling(config_path)?;
     let text = match std::fs::read_to_string(config_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

@@ -14,6 +14,7 @@
 use crate::domain::agents::{self, Agent, AgentError, NewAgent};
 use crate::domain::catalog::{self, CatalogSource};
 use crate::domain::clock::{self, Clock};
+use crate::domain::credentials::{self, CredentialError};
 use crate::domain::env::Env;
 use crate::domain::hermes::{self, ConfigValue, HermesError};
 use crate::domain::ollama;
@@ -72,6 +73,8 @@ pub enum OnboardingError {
     KeyCheck(OpenRouterError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot set up the default agents: {0}")]
@@ -226,6 +229,8 @@ pub struct DefaultAgent {
     pub hermes_profile: String,
     /// False when it already existed (nothing was created twice).
     pub created: bool,
+    /// Why the agent is on a link of the fallback chain (`openrouter/free`, a local model), if it is.
+    pub fallback: Option<String>,
 }
 
 /// Step 4's result.
@@ -447,12 +452,13 @@ pub async fn validate_key(env: &Env, key: &str, timeouts: Timeouts) -> Result<Ke
     }
 }
 
-/// Validates `key`, stores it in `$HERMES_HOME/.env` (0600), then records what OpenRouter said of
-/// it that the budget needs (its free-model daily limit). Nothing is stored when validation fails.
+/// Validates `key`, stores it in `$HERMES_HOME/.env` and in every agent profile's `.env` (0600; a
+/// named Hermes profile reads only its own), then records what OpenRouter said of it that the budget
+/// needs (its free-model daily limit). Nothing is stored when validation fails.
 /// `nxr config set openrouter-key`, `nxr init --key` and `/setup` all come here.
 pub async fn store_key(env: &Env, store: &Store, key: &str, timeouts: Timeouts) -> Result<KeyInfo> {
     let info = validate_key(env, key, timeouts).await?;
-    secrets::set_openrouter_key(env, key)?;
+    credentials::set_openrouter_key(env, store, key.trim()).await?;
     crate::domain::budget::record_key_limits(store, &info).await?;
     Ok(info)
 }
@@ -742,8 +748,26 @@ async fn record_catalog(store: &Store, fetched: Fetched, clock: &dyn Clock) -> R
 // Step 4: agents
 // ---------------------------------------------------------------------------------------------------------
 
+/// Why an agent is on a fallback (the router or a local model) rather than a ranked free model.
+pub fn fallback_reason(a: &Agent) -> Option<String> {
+    if a.model == crate::domain::scoring::OPENROUTER_FREE {
+        Some(format!(
+            "fallback: no free model in the catalog meets the {} requirements, so OpenRouter's free router picks one per request",
+            a.role
+        ))
+    } else if a.provider == "ollama" {
+        Some(format!(
+            "fallback: no free model in the catalog meets the {} requirements and it has no openrouter/free router, so a local model through Ollama",
+            a.role
+        ))
+    } else {
+        None
+    }
+}
+
 fn default_view(a: &Agent, created: bool) -> DefaultAgent {
     DefaultAgent {
+        fallback: fallback_reason(a),
         name: a.name.clone(),
         role: a.role,
         model: a.model.clone(),
@@ -781,6 +805,7 @@ pub async fn ensure_default_agents(
         }
     }
     let mut out = Vec::new();
+    let mut notes = Vec::new();
     for (name, role) in DEFAULT_AGENTS {
         if let Some(a) = find_default(&existing, name, role) {
             out.push(default_view(a, false));
@@ -794,8 +819,11 @@ pub async fn ensure_default_agents(
             skills: None,
             is_default: true,
         };
-        match agents::create(store, env, new).await {
-            Ok(a) => out.push(default_view(&a, true)),
+        match agents::create_with(store, env, new, agents::CreateOptions::default()).await {
+            Ok((a, said)) => {
+                out.push(default_view(&a, true));
+                notes.extend(said);
+            }
             // Created meanwhile by the other surface: report it, do not create it twice.
             // Another run (a second `nxr init`, the web wizard) may be half-way through creating
             // it: its profile is on disk but its row is not committed yet. Wait for that row (a
@@ -819,7 +847,6 @@ pub async fn ensure_default_agents(
         }
     }
 
-    let mut notes = Vec::new();
     let mut local_slots = BTreeMap::new();
     let base_url = ollama::openai_base_url(&found.ollama.url);
     let local = found
@@ -968,6 +995,12 @@ pub async fn run(
             summary: summary(env, store).await?,
         });
     }
+    // The root profile's config.yaml must be readable (not broken, not a dangling link) before
+    // anything is stored.
+    hermes::get_config(
+        &hermes::profile_named(&env.hermes_home, hermes::ROOT_PROFILE).config_path(),
+        "model",
+    )?;
     let rec = match step_key(env, store, choice, probes, clock).await {
         Err(OnboardingError::AlreadyDone { .. }) => return already_done(env, store).await,
         r => r?,

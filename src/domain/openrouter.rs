@@ -34,6 +34,9 @@ impl Default for Timeouts {
     }
 }
 
+/// The longest one call (every attempt and wait together) takes by default.
+pub const DEFAULT_TOTAL_TIME: Duration = Duration::from_secs(30);
+
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -92,6 +95,14 @@ pub enum OpenRouterError {
         "OpenRouter is unreachable ({reason}); check the network or NXR_OPENROUTER_URL and try again later"
     )]
     Unavailable { reason: String },
+    #[error(
+        "OpenRouter at {url} answered HTTP {status} ({message}); the service is having trouble, nothing was changed — try again later"
+    )]
+    ServerError {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error(
         "OpenRouter sent a response nxr cannot read ({what}); nothing was changed, try again later"
     )]
@@ -241,6 +252,8 @@ pub struct OpenRouterClient {
     api_key: Option<String>,
     timeouts: Timeouts,
     retry: RetryPolicy,
+    /// The most one call may take, attempts and waits together.
+    total: Duration,
     clock: SharedClock,
     sleeper: Sleeper,
 }
@@ -275,6 +288,7 @@ impl OpenRouterClient {
             api_key: api_key.filter(|k| !k.trim().is_empty()),
             timeouts,
             retry: RetryPolicy::default(),
+            total: DEFAULT_TOTAL_TIME,
             clock: clock::system(),
             sleeper: tokio_sleeper(),
         }
@@ -296,6 +310,12 @@ impl OpenRouterClient {
             max_attempts: retry.max_attempts.max(1),
             ..retry
         };
+        self
+    }
+
+    /// Bounds one call (every attempt and wait together); default [`DEFAULT_TOTAL_TIME`].
+    pub fn with_total_time(mut self, total: Duration) -> Self {
+        self.total = total;
         self
     }
 
@@ -362,18 +382,25 @@ impl OpenRouterClient {
             return Err(OpenRouterError::NoKey);
         }
         let url = format!("{}{}", self.base_url, path);
+        let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
-            let mut req = http.get(&url).header("Accept", "application/json");
+            // Each attempt gets the per-request timeout, cut to what is left of the whole call's.
+            let left = self.total.saturating_sub(started.elapsed());
+            let limit = self.timeouts.request.min(left);
+            let mut req = http
+                .get(&url)
+                .header("Accept", "application/json")
+                .timeout(limit);
             if let Some(key) = &self.api_key {
                 req = req.bearer_auth(key);
             }
             tracing::debug!(%url, attempt, "openrouter request");
             let outcome = match req.send().await {
-                Ok(resp) => self.answer(resp).await,
+                Ok(resp) => self.answer(resp, &url, limit).await,
                 Err(e) => Outcome::Retry {
                     error: OpenRouterError::Unavailable {
-                        reason: describe_reqwest(&e, self.timeouts),
+                        reason: describe_reqwest(&e, limit),
                     },
                     wait: None,
                 },
@@ -383,19 +410,25 @@ impl OpenRouterClient {
                 Outcome::Retry { error, wait } => (error, wait),
             };
             tracing::info!(%url, attempt, error = %error, "openrouter request failed");
+            let give_up = |error| with_attempts(error, attempt, started.elapsed());
             if attempt >= self.retry.max_attempts {
-                return Err(error);
+                return Err(give_up(error));
             }
             let wait = wait.unwrap_or_else(|| self.retry.backoff(attempt + 1));
             if wait > self.retry.max_retry_wait {
-                return Err(error);
+                return Err(give_up(error));
+            }
+            // Another attempt only when it would still have a useful share of the time left.
+            let left = self.total.saturating_sub(started.elapsed() + wait);
+            if left < MIN_ATTEMPT_TIME {
+                return Err(give_up(error));
             }
             (self.sleeper)(wait).await;
             attempt += 1;
         }
     }
 
-    async fn answer(&self, resp: reqwest::Response) -> Outcome {
+    async fn answer(&self, resp: reqwest::Response, url: &str, limit: Duration) -> Outcome {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = match resp.text().await {
@@ -403,7 +436,7 @@ impl OpenRouterClient {
             Err(e) => {
                 return Outcome::Retry {
                     error: OpenRouterError::Unavailable {
-                        reason: describe_reqwest(&e, self.timeouts),
+                        reason: describe_reqwest(&e, limit),
                     },
                     wait: None,
                 };
@@ -453,8 +486,10 @@ impl OpenRouterClient {
                 wait,
             },
             500..=599 | 408 => Outcome::Retry {
-                error: OpenRouterError::Unavailable {
-                    reason: format!("HTTP {status}: {message}"),
+                error: OpenRouterError::ServerError {
+                    url: url.to_string(),
+                    status,
+                    message,
                 },
                 wait,
             },
@@ -520,9 +555,35 @@ fn http_reason(status: u16) -> String {
         .to_string()
 }
 
-fn describe_reqwest(e: &reqwest::Error, t: Timeouts) -> String {
+/// An attempt is only started with at least this much of the call's time left.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(2);
+
+/// The final error of a call that took several attempts, saying how many and how long in all.
+fn with_attempts(error: OpenRouterError, attempts: u32, took: Duration) -> OpenRouterError {
+    if attempts < 2 {
+        return error;
+    }
+    let said = format!("{attempts} attempts in {:.1} s", took.as_secs_f64());
+    match error {
+        OpenRouterError::Unavailable { reason } => OpenRouterError::Unavailable {
+            reason: format!("{reason}; {said}"),
+        },
+        OpenRouterError::ServerError {
+            url,
+            status,
+            message,
+        } => OpenRouterError::ServerError {
+            url,
+            status,
+            message: format!("{message}; {said}"),
+        },
+        other => other,
+    }
+}
+
+fn describe_reqwest(e: &reqwest::Error, limit: Duration) -> String {
     if e.is_timeout() {
-        format!("no answer within {} s", t.request.as_secs_f64())
+        format!("no answer within {:.1} s", limit.as_secs_f64())
     } else if e.is_connect() {
         "cannot connect".to_string()
     } else if e.is_body() || e.is_decode() {

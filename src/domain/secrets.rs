@@ -142,6 +142,30 @@ pub fn set_var(path: &Path, name: &str, value: &str) -> Result<(), SecretError> 
     write_private(path, out.as_bytes())
 }
 
+/// Removes every line that sets `name` from a `.env` file, keeping every other line (atomic, mode
+/// 0600). Returns false, writing nothing, when no line set it (or the file is missing).
+pub fn remove_var(path: &Path, name: &str) -> Result<bool, SecretError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io("read", path, e)),
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut removed = false;
+    for line in text.lines() {
+        if line_var(line) == Some(name) {
+            removed = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if removed {
+        write_private(path, out.as_bytes())?;
+    }
+    Ok(removed)
+}
+
 /// Writes `bytes` atomically (temp file in the same directory, fsync, rename) with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SecretError> {
     use crate::domain::fsutil;
@@ -154,7 +178,9 @@ pub fn openrouter_key(env: &Env) -> Result<Option<String>, SecretError> {
     read_var(&env_file(env), OPENROUTER_KEY_VAR)
 }
 
-/// Stores the OpenRouter key in `$HERMES_HOME/.env`.
+/// Stores the OpenRouter key in `$HERMES_HOME/.env` only. Named Hermes profiles never read that file:
+/// store a key with `onboarding::store_key` (validated) or `credentials::set_openrouter_key`, which
+/// also reach every agent's profile.
 pub fn set_openrouter_key(env: &Env, key: &str) -> Result<(), SecretError> {
     set_var(&env_file(env), OPENROUTER_KEY_VAR, key.trim())
 }
@@ -193,6 +219,21 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn remove_var_drops_only_that_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".env");
+        std::fs::write(
+            &p,
+            "A=1\nOPENROUTER_API_KEY=k\n# c\nexport OPENROUTER_API_KEY=j\n",
+        )
+        .unwrap();
+        assert!(remove_var(&p, OPENROUTER_KEY_VAR).unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "A=1\n# c\n");
+        assert!(!remove_var(&p, OPENROUTER_KEY_VAR).unwrap());
+        assert!(!remove_var(&dir.path().join("none"), "A").unwrap());
     }
 
     #[test]

@@ -6,6 +6,12 @@ use libsql::{Builder, Connection, Database, params};
 use std::path::Path;
 use std::time::Duration;
 
+mod conn;
+mod ownership;
+mod read_only;
+
+pub use conn::{Conn, REMOTE_CALL_TIMEOUT};
+
 /// A migration compiled into the binary.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -40,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "0005_catalog_cache",
         sql: include_str!("../../migrations/0005_catalog_cache.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "0006_agent_user_models",
+        sql: include_str!("../../migrations/0006_agent_user_models.sql"),
     },
     Migration {
         version: 11,
@@ -83,6 +94,14 @@ pub enum StoreError {
         "{path} is not a usable nxr database ({reason}); move it aside (nxr then creates a new one) or restore a backup, or point NXR_HOME elsewhere"
     )]
     NotADatabase { path: String, reason: libsql::Error },
+    #[error(
+        "{location} is not an nxr database (it holds {tables} and no nxr migration history), so nxr left it untouched; point NXR_HOME or NXR_DB_URL at an nxr database or an empty one"
+    )]
+    Foreign { location: String, tables: String },
+    #[error(
+        "the database at {location} is read-only and misses migrations this nxr needs ({pending}); make it writable (or run nxr as its owner) once so they can be applied"
+    )]
+    ReadOnlyNeedsMigration { location: String, pending: String },
     #[error("database error: {0}")]
     Sql(#[from] libsql::Error),
 }
@@ -125,11 +144,12 @@ pub struct DbStatus {
 pub struct Store {
     // Keep the database alive as long as the connection.
     _db: Database,
-    conn: Connection,
+    conn: Conn,
     /// The connection every transaction runs on, one at a time (see `in_transaction`).
-    writer: tokio::sync::Mutex<Connection>,
+    writer: tokio::sync::Mutex<Conn>,
     location: String,
     remote: bool,
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -176,44 +196,51 @@ impl Store {
             reason,
         })?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        // WAL lets the TUI, `nxr serve` and CLI calls work at once. This is also the first read of
-        // the file, so a file that is not a database (corrupt, or something else) fails here.
-        // Switching to WAL needs the file to itself for a moment; a concurrent first open (two nxr
-        // processes starting at once) may answer "database is locked" without waiting on the busy
-        // timeout, so that one case is retried a bounded number of times.
+        // The first read of the file: a file that is not a database (corrupt, or something else)
+        // fails here, before anything is written to it.
+        if let Err(reason) = conn.query("SELECT count(*) FROM sqlite_master", ()).await {
+            return Err(open_error(path, &location, reason));
+        }
+        let writer = db.connect()?;
+        writer.busy_timeout(Duration::from_secs(5))?;
+        let store = Store {
+            _db: db,
+            conn: Conn::local(conn),
+            writer: tokio::sync::Mutex::new(Conn::local(writer)),
+            location: location.clone(),
+            remote: false,
+            read_only: false,
+        };
+        // Another application's database is refused before nxr changes even its journal mode.
+        store.check_ours().await?;
+        // WAL lets the TUI, `nxr serve` and CLI calls work at once. Switching to WAL needs the file
+        // to itself for a moment; a concurrent first open (two nxr processes starting at once) may
+        // answer "database is locked" without waiting on the busy timeout, so that one case is
+        // retried a bounded number of times.
         let mut attempt = 0;
         loop {
-            match set_wal(&conn).await {
+            match set_wal(&store.conn).await {
                 Ok(()) => break,
                 Err(libsql::Error::SqliteFailure(SQLITE_BUSY, _)) if attempt < 50 => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                Err(reason @ libsql::Error::SqliteFailure(SQLITE_NOTADB | SQLITE_CORRUPT, _)) => {
-                    return Err(StoreError::NotADatabase {
-                        path: path.display().to_string(),
-                        reason,
-                    });
-                }
-                Err(reason) => {
-                    return Err(StoreError::Open {
-                        location: location.clone(),
-                        reason,
-                    });
-                }
+                Err(reason) => return Err(open_error(path, &location, reason)),
             }
         }
-        conn.execute("PRAGMA foreign_keys=ON", ()).await?;
-        let writer = db.connect()?;
-        writer.busy_timeout(Duration::from_secs(5))?;
-        writer.execute("PRAGMA foreign_keys=ON", ()).await?;
-        Ok(Store {
-            _db: db,
-            conn,
-            writer: tokio::sync::Mutex::new(writer),
-            location,
-            remote: false,
-        })
+        store.conn.execute("PRAGMA foreign_keys=ON", ()).await?;
+        store
+            .writer
+            .lock()
+            .await
+            .execute("PRAGMA foreign_keys=ON", ())
+            .await?;
+        Ok(store)
+    }
+
+    /// True when the store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     pub async fn open_remote(url: &str, token: &str) -> Result<Store> {
@@ -229,7 +256,9 @@ impl Store {
             location: location.clone(),
             reason,
         })?;
-        // The remote connection is lazy: ask once now, so a wrong URL or token fails here, clearly.
+        let conn = Conn::remote(conn, &location);
+        // The remote connection is lazy: ask once now, so a wrong URL or token (or a server that
+        // never answers) fails here, clearly.
         if let Err(reason) = conn.query("SELECT 1", ()).await {
             return Err(StoreError::Open { location, reason });
         }
@@ -244,10 +273,11 @@ impl Store {
             writer: tokio::sync::Mutex::new(writer),
             location,
             remote: true,
+            read_only: false,
         })
     }
 
-    pub fn conn(&self) -> &Connection {
+    pub fn conn(&self) -> &Conn {
         &self.conn
     }
 
@@ -275,7 +305,7 @@ impl Store {
     /// `work` must not call `in_transaction` itself (it would wait for itself).
     pub async fn in_transaction<T, F, Fut>(&self, work: F) -> Result<T, libsql::Error>
     where
-        F: FnOnce(Connection) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: std::future::Future<Output = Result<T, libsql::Error>>,
     {
         let conn = self.writer.lock().await;
@@ -309,9 +339,16 @@ impl Store {
         Ok(())
     }
 
-    /// The migrations recorded as applied, oldest first.
+    /// The migrations recorded as applied, oldest first. Writes nothing.
     pub async fn applied_migrations(&self) -> Result<Vec<AppliedMigration>> {
-        self.ensure_migrations_table().await?;
+        if !self
+            .user_tables()
+            .await?
+            .iter()
+            .any(|t| t == "schema_migrations")
+        {
+            return Ok(Vec::new());
+        }
         let mut rows = self
             .conn
             .query(
@@ -332,6 +369,8 @@ impl Store {
 
     /// Applies every pending migration, each in its own transaction. Returns the names applied.
     pub async fn migrate(&self) -> Result<Vec<&'static str>> {
+        self.check_ours().await?;
+        self.ensure_migrations_table().await?;
         let applied = self.applied_migrations().await?;
         let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
         if let Some(found) = applied.iter().map(|m| m.version).max()
@@ -386,6 +425,7 @@ impl Store {
     }
 
     pub async fn status(&self) -> Result<DbStatus> {
+        self.check_ours().await?;
         let applied = self.applied_migrations().await?;
         let newer_than_known = applied
             .iter()
@@ -428,6 +468,22 @@ impl Store {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// The error for a local file that cannot be opened: not a database, or another reason.
+fn open_error(path: &Path, location: &str, reason: libsql::Error) -> StoreError {
+    match reason {
+        libsql::Error::SqliteFailure(SQLITE_NOTADB | SQLITE_CORRUPT, _) => {
+            StoreError::NotADatabase {
+                path: path.display().to_string(),
+                reason,
+            }
+        }
+        reason => StoreError::Open {
+            location: location.to_string(),
+            reason,
+        },
     }
 }
 

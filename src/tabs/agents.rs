@@ -2,7 +2,7 @@
 //! and its skills. `u` upgrades, `r` reverts, `e` edits skills (skill selector).
 
 use crate::app::action::Action;
-use crate::app::draw::empty_state;
+use crate::app::draw::{agent_name_cell, check_cell, check_color, check_column_width, empty_state};
 use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, State};
 use crate::app::update::page_rows;
@@ -126,7 +126,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     };
     // The two model columns share what the fixed columns leave; ids that still do not fit are cut in the
     // middle, so the provider and the `:free` suffix stay visible.
-    let room = (table_area.width.saturating_sub(2 + 14 + 9 + 2 + 6 + 5)) as usize;
+    let state_w = check_column_width(table_area.width);
+    let room = (table_area
+        .width
+        .saturating_sub(2 + 14 + 9 + state_w + 2 + 6 + 6)) as usize;
     let longest = |f: &dyn Fn(&crate::domain::agents::Agent) -> usize| {
         d.agents.iter().map(f).max().unwrap_or(0)
     };
@@ -146,8 +149,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         let rec = d.recommendation_for(&a.name);
         let upgrade = rec.is_some_and(|r| r.upgrade_available);
         let mut row = Row::new(vec![
-            Cell::from(a.name.clone()),
+            agent_name_cell(&a.name, d.check_for(&a.name), state_w > 0),
             Cell::from(a.role.as_str()),
+            if state_w > 0 {
+                check_cell(d.check_for(&a.name))
+            } else {
+                Cell::from("")
+            },
             Cell::from(elide_middle(&a.model, cur_w).0),
             Cell::from(elide_middle(&recommended(a), rec_w).0),
             Cell::from(if upgrade { "▲" } else { "✓" }).style(if upgrade {
@@ -168,6 +176,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             [
                 Constraint::Length(14),
                 Constraint::Length(9),
+                Constraint::Length(state_w),
                 Constraint::Length(cur_w as u16),
                 Constraint::Length(rec_w as u16),
                 Constraint::Length(2),
@@ -178,6 +187,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Row::new(vec![
                 "name",
                 "role",
+                "state",
                 "current model",
                 "recommended",
                 "",
@@ -229,6 +239,17 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         )),
         Line::from(format!("skills: {}", agent.skillset.join(", "))),
     ];
+    if let Some(c) = d.check_for(&agent.name) {
+        let color = check_color(c.state);
+        let mut text = format!("can run: {}", c.state.label());
+        if !c.reasons.is_empty() {
+            text.push_str(&format!(" — {}", c.reasons.join("; ")));
+        }
+        if let Some(fix) = c.first_fix() {
+            text.push_str(&format!(" — fix: {fix}"));
+        }
+        lines.push(Line::styled(text, Style::default().fg(color)));
+    }
     if let Some(r) = rec {
         lines.extend(
             r.reasons

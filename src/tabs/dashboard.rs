@@ -1,7 +1,9 @@
 //! Tab 1 Dashboard: Hermes gateway status, the agents, the free-tier budget, the newest notifications.
 
 use crate::app::action::Action;
-use crate::app::draw::{ago, empty_state, human_duration};
+use crate::app::draw::{
+    agent_name_cell, ago, check_cell, check_column_width, empty_state, human_duration,
+};
 use crate::app::keys::{Binding, Key};
 use crate::app::state::State;
 use crate::domain::gateway::GatewayState;
@@ -130,10 +132,11 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
         (true, true) => 9,
         (true, false) => 1,
     };
+    let state_w = check_column_width(area.width);
     // What the fixed columns and borders leave for the model id (cut in the middle if still too long).
     let model_w = area
         .width
-        .saturating_sub(2 + 14 + 9 + 5 + upgrade_w + 15 + 5) as usize;
+        .saturating_sub(2 + 14 + 9 + 5 + upgrade_w + state_w + 15 + 6) as usize;
     let rows = d.agents.iter().map(|a| {
         let rec = d.recommendation_for(&a.name);
         let score = rec
@@ -150,10 +153,15 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
             .unwrap_or_else(|| "—".into());
         let upgrade = rec.is_some_and(|r| r.upgrade_available);
         Row::new(vec![
-            Cell::from(a.name.clone()),
+            agent_name_cell(&a.name, d.check_for(&a.name), state_w > 0),
             Cell::from(a.role.as_str()),
             Cell::from(elide_middle(&a.model, model_w).0),
             Cell::from(Line::from(score).right_aligned()),
+            if state_w > 0 {
+                check_cell(d.check_for(&a.name))
+            } else {
+                Cell::from("")
+            },
             Cell::from(match (upgrade, wide) {
                 (false, _) => "",
                 (true, true) => "▲ upgrade",
@@ -178,13 +186,22 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
                 Constraint::Length(9),
                 Constraint::Fill(1),
                 Constraint::Length(5),
+                Constraint::Length(state_w),
                 Constraint::Length(upgrade_w),
                 Constraint::Length(15),
             ],
         )
         .header(
-            Row::new(vec!["name", "role", "model", "score", "", "last activity"])
-                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+            Row::new(vec![
+                "name",
+                "role",
+                "model",
+                "score",
+                "state",
+                "",
+                "last activity",
+            ])
+            .style(Style::default().add_modifier(Modifier::UNDERLINED)),
         )
         .block(
             Block::default()

@@ -1,5 +1,7 @@
 //! The agents API and Paperclip's skill contract over HTTP:
 //! - `GET /api/agents` → every agent (the same JSON as `nxr agents list --json`);
+//! - `GET /api/agents/check` → whether each agent can run (the same JSON as `nxr agents check --json`);
+//!   `GET /api/agents/{id}/check` → one agent's;
 //! - `GET /api/agents/{id}/skills` → the agent's `AdapterSkillSnapshot` (`{id}` = id or name);
 //! - `POST /api/agents/{id}/skills/sync` with `{"desiredSkills": [...]}` → makes disk and database match
 //!   and returns the new snapshot.
@@ -8,6 +10,7 @@
 //! method. No logic here: each route is one domain call.
 
 use super::{Req, Resp, WebCtx, url_decode};
+use crate::domain::agent_check;
 use crate::domain::agents::{self, AgentError};
 use crate::domain::paperclip::{self, SyncRequest};
 
@@ -17,6 +20,10 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
         [] => Some(only(req, "GET").unwrap_or_else(|| list(ctx))),
+        ["check"] => Some(only(req, "GET").unwrap_or_else(|| check(ctx, None))),
+        [id, "check"] => {
+            Some(only(req, "GET").unwrap_or_else(|| check(ctx, Some(&url_decode(id)))))
+        }
         [id, "skills"] => Some(only(req, "GET").unwrap_or_else(|| skills(ctx, &url_decode(id)))),
         [id, "skills", "sync"] => {
             Some(only(req, "POST").unwrap_or_else(|| sync(ctx, &url_decode(id), &req.body)))
@@ -50,8 +57,8 @@ fn error(e: AgentError) -> Resp {
         | AgentError::Duplicate(_)
         | AgentError::InvalidModel(_)
         | AgentError::Skills(_) => 400,
-        AgentError::Other(_) => 409,
-        AgentError::Hermes(_) | AgentError::Db(_) => 500,
+        AgentError::Other(_) | AgentError::NoFreeModel(_) => 409,
+        AgentError::Hermes(_) | AgentError::Secret(_) | AgentError::Db(_) => 500,
     };
     Resp::json_error(status, &e.to_string())
 }
@@ -59,6 +66,22 @@ fn error(e: AgentError) -> Resp {
 fn list(ctx: &WebCtx) -> Resp {
     match ctx.rt.block_on(agents::list(&ctx.store, &ctx.env)) {
         Ok(all) => Resp::json(200, &all),
+        Err(e) => error(e),
+    }
+}
+
+fn check(ctx: &WebCtx, id: Option<&str>) -> Resp {
+    let result = match id {
+        None => ctx
+            .rt
+            .block_on(agent_check::check_all(&ctx.env, &ctx.store)),
+        Some(id) => ctx
+            .rt
+            .block_on(agent_check::check_one(&ctx.env, &ctx.store, id))
+            .map(|c| vec![c]),
+    };
+    match result {
+        Ok(checks) => Resp::json(200, &checks),
         Err(e) => error(e),
     }
 }

@@ -2,6 +2,7 @@
 //! catalog, config.yaml or the DB cannot inject markup. Pages work without JavaScript.
 
 use super::{Req, Resp, WebCtx};
+use crate::domain::agent_check::{self, AgentCheck, CheckState};
 use crate::domain::agents::{self, Agent};
 use crate::domain::catalog::Filter;
 use crate::domain::paperclip_links::{self, LinkState};
@@ -11,8 +12,8 @@ use crate::domain::view::{ModelsQuery, ModelsView, models_view};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
-:root { color-scheme: light dark; --fg: #1d1f23; --muted: #5f6670; --bg: #fbfbfc; --card: #fff; --line: #d9dce1; --accent: #2456c9; --ok: #1d7a3a; --bad: #b3261e; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --muted: #9aa3ad; --bg: #15171a; --card: #1d2024; --line: #343a41; --accent: #7aa2ff; --ok: #6cc48a; --bad: #ff8a80; } }
+:root { color-scheme: light dark; --fg: #1d1f23; --muted: #5f6670; --bg: #fbfbfc; --card: #fff; --line: #d9dce1; --accent: #2456c9; --ok: #1d7a3a; --bad: #b3261e; --warn: #8a5a00; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --muted: #9aa3ad; --bg: #15171a; --card: #1d2024; --line: #343a41; --accent: #7aa2ff; --ok: #6cc48a; --bad: #ff8a80; --warn: #f0c060; } }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; align-items: baseline; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--card); }
@@ -29,7 +30,7 @@ th { color: var(--muted); font-weight: 600; font-size: .85rem; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .9em; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.25rem; margin: 1rem 0; }
 .muted { color: var(--muted); }
-.ok { color: var(--ok); } .bad { color: var(--bad); }
+.ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
 button, input[type=submit] { font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 input[type=text], input[type=search], input[type=number], input[type=password], select { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; max-width: 100%; background: var(--bg); color: var(--fg); }
 input[type=text], input[type=password] { width: 24rem; }
@@ -272,6 +273,15 @@ fn agents_page(ctx: &WebCtx) -> Resp {
         .rt
         .block_on(agents::list(&ctx.store, &ctx.env))
         .map_err(|e| e.to_string());
+    let checks = match &agents {
+        Ok(list) => ctx.rt.block_on(agent_check::check_agents(
+            &ctx.env,
+            &ctx.store,
+            list,
+            agent_check::PROBE_TIMEOUT,
+        )),
+        Err(_) => Vec::new(),
+    };
     let links = match &agents {
         Ok(list) => ctx
             .rt
@@ -282,15 +292,40 @@ fn agents_page(ctx: &WebCtx) -> Resp {
     let catalog = catalog_source(ctx);
     Resp::html(
         200,
-        layout("Agents", "/agents", agents_body(&agents, &catalog, &links)),
+        layout(
+            "Agents",
+            "/agents",
+            agents_body(&agents, &catalog, &links, &checks),
+        ),
     )
 }
 
-/// The agents page's content (pure). `links`: each agent's Paperclip link state, by agent id.
+/// An agent's check state: the label (in the state's colour), why, and the first fix.
+fn check_cell(check: Option<&AgentCheck>) -> Markup {
+    html! {
+        @match check {
+            None => { span.muted { "not checked" } }
+            Some(c) => {
+                @let class = match c.state {
+                    CheckState::Ready => "ok",
+                    CheckState::NeedsKey => "warn",
+                    CheckState::Broken => "bad",
+                };
+                strong class=(class) { (c.state.label()) }
+                @for why in &c.reasons { br; span.muted { (shown(why)) } }
+                @if c.state != CheckState::Ready { @if let Some(fix) = c.first_fix() { br; span { "Fix: " (shown(fix)) } } }
+            }
+        }
+    }
+}
+
+/// The agents page's content (pure). `links`: each agent's Paperclip link state, by agent id;
+/// `checks`: whether each agent can run, matched by name.
 pub fn agents_body(
     agents: &Result<Vec<Agent>, String>,
     catalog: &str,
     links: &[(i64, LinkState)],
+    checks: &[AgentCheck],
 ) -> Markup {
     let link_of = |id: i64| {
         links
@@ -308,7 +343,7 @@ pub fn agents_body(
             }
             Ok(list) => {
                 div.scroll { table #agents-list {
-                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Paperclip" } } }
+                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Can run" } th { "Paperclip" } } }
                     tbody {
                         @for a in list {
                             tr {
@@ -319,6 +354,7 @@ pub fn agents_body(
                                 td { code { (shown(&a.hermes_profile)) } }
                                 td.skills { (shown(&a.skillset.join(", "))) }
                                 td { (shown(&a.status)) }
+                                td.check { (check_cell(checks.iter().find(|c| c.agent == a.name))) }
                                 td.paperclip { (link_of(a.id)) }
                             }
                         }

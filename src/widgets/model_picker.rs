@@ -126,7 +126,7 @@ pub fn short_tokens(n: u64) -> String {
     }
 }
 
-/// `$0.15/M` prompt price, `free`, or `var` for routers.
+/// `$0.15/M` prompt price, `free`, `var` for routers, or `unknown` when the catalog gave none.
 pub fn price_label(m: &ModelRow) -> String {
     if m.is_free() {
         return "free".into();
@@ -134,6 +134,7 @@ pub fn price_label(m: &ModelRow) -> String {
     match m.prompt_per_million() {
         Some(p) if p < 0.01 => "<$0.01".into(),
         Some(p) => format!("${p:.2}"),
+        None if m.price_unknown() => "unknown".into(),
         None => "var".into(),
     }
 }

@@ -71,6 +71,11 @@ impl ModelRow {
         }
     }
 
+    /// True when the catalog gave no readable prompt price (not free, not a router: unknown).
+    pub fn price_unknown(&self) -> bool {
+        self.prompt_price.trim().is_empty()
+    }
+
     /// A `Model` with every field scoring reads (description, slugs and knowledge cutoff are not kept).
     pub fn to_model(&self) -> Model {
         Model {

@@ -206,6 +206,7 @@ fn full_data() -> AppData {
                 last_7d: 140,
                 last_30d: 410,
                 last_at: Some(to_db(now() - Duration::minutes(3))),
+                ..Default::default()
             },
             budget::AgentUsage {
                 agent_id: Some(1),
@@ -214,6 +215,7 @@ fn full_data() -> AppData {
                 last_7d: 61,
                 last_30d: 230,
                 last_at: Some(to_db(now() - Duration::minutes(40))),
+                ..Default::default()
             },
             budget::AgentUsage {
                 agent_id: Some(3),
@@ -222,14 +224,17 @@ fn full_data() -> AppData {
                 last_7d: 30,
                 last_30d: 95,
                 last_at: Some(to_db(now() - Duration::hours(2))),
+                ..Default::default()
             },
         ],
         rate_limits: vec![RateLimitEvent {
             at: to_db(now() - Duration::minutes(42)),
             model: "openai/gpt-oss-120b:free".into(),
             agent: Some("Engineer".into()),
+            kind: Some("per_day".into()),
         }],
         no_data: false,
+        ..Default::default()
     });
     d.notifications = vec![
         notification(
@@ -959,7 +964,9 @@ async fn budget_counts_free_requests_today_per_agent_and_rate_limits() {
     assert_eq!(b.used_today, 15);
     assert_eq!(b.level(), budget::Level::Ok);
     assert_eq!(b.resets_at, "2026-05-02T00:00:00Z");
-    assert_eq!(b.projected_at_midnight, 15 * 86_400 / (12 * 3600 + 1800));
+    // The last three hours (09:30–12:30) hold all 15 free requests: 5 an hour, for the 11.5 hours
+    // left: 15 + 57 (57.5 rounded down).
+    assert_eq!(b.projected_at_midnight, 72);
     assert_eq!(b.cumulative_by_hour.len(), 13);
     assert_eq!(b.cumulative_by_hour[10], 5);
     assert_eq!(b.cumulative_by_hour[12], 15);

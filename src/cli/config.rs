@@ -21,9 +21,76 @@ pub enum ConfigCmd {
 }
 
 /// The keys `nxr config` knows.
-const KEYS: &str = "openrouter-key";
+const KEYS: &str =
+    "openrouter-key, auto-upgrade-free-models, scan-interval-hours, telegram-chat-id";
+
+/// A plain setting: its settings key, the check that gives the stored form of a value, and what a
+/// valid value looks like.
+type PlainSetting = (&'static str, fn(&str) -> Option<String>, &'static str);
+
+/// Plain settings by their `nxr config` name.
+fn plain_setting(name: &str) -> Option<PlainSetting> {
+    use crate::domain::scanner;
+    match name {
+        "auto-upgrade-free-models" => Some((
+            scanner::SETTING_AUTO_UPGRADE,
+            |v| scanner::parse_bool(v).map(|b| b.to_string()),
+            "true or false",
+        )),
+        "scan-interval-hours" => Some((
+            scanner::SETTING_SCAN_INTERVAL_HOURS,
+            |v| scanner::parse_hours(v).map(|h| h.to_string()),
+            "a number of hours above 0, e.g. 6",
+        )),
+        "telegram-chat-id" => Some((
+            crate::domain::telegram::SETTING_CHAT_ID,
+            |v| crate::domain::telegram::valid_chat_id(v).then(|| v.trim().to_string()),
+            "a Telegram chat id, e.g. 123456789 or -1001234567890",
+        )),
+        _ => None,
+    }
+}
+
+async fn set_plain(ctx: &Ctx, name: &str, value: &str) -> Result<bool> {
+    let Some((key, check, expected)) = plain_setting(name) else {
+        return Ok(false);
+    };
+    let Some(v) = check(value) else {
+        bail!(
+            "{name} = {:?} is not valid: expected {expected}; nothing was changed",
+            value.chars().take(40).collect::<String>()
+        );
+    };
+    let store = ctx.store().await?;
+    store.set_setting(key, &v).await?;
+    if ctx.json {
+        super::print_json(&serde_json::json!({ "key": name, "value": v }))?;
+    } else {
+        outln!("{name}: {v}");
+    }
+    Ok(true)
+}
+
+async fn get_plain(ctx: &Ctx, name: &str) -> Result<bool> {
+    let Some((key, _, _)) = plain_setting(name) else {
+        return Ok(false);
+    };
+    let store = ctx.store().await?;
+    let v = store.setting(key).await?;
+    if ctx.json {
+        super::print_json(&serde_json::json!({ "key": name, "value": v }))?;
+    } else {
+        outln!("{name}: {}", v.as_deref().unwrap_or("(default)"));
+    }
+    Ok(true)
+}
 
 pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
+    match &cmd {
+        ConfigCmd::Set { key, value } if set_plain(ctx, key, value).await? => return Ok(()),
+        ConfigCmd::Get { key } if get_plain(ctx, key).await? => return Ok(()),
+        _ => {}
+    }
     match cmd {
         ConfigCmd::Set { key, value } => match key.as_str() {
             "openrouter-key" => set_openrouter_key(ctx, &value).await,

@@ -20,14 +20,18 @@ macro_rules! out {
 }
 
 pub mod agents;
+pub mod budget;
 pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod db;
 pub mod init;
 pub mod models;
+pub mod notifications;
 pub mod paperclip;
 pub mod recommend;
+pub mod run;
+pub mod scan;
 pub mod scoring;
 pub mod serve;
 
@@ -73,6 +77,19 @@ pub enum Command {
     /// Inspect and migrate the database.
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// Today's free requests against the daily limit, per agent, and the projection to 00:00 UTC.
+    Budget,
+    /// Run a prompt with an agent through Hermes (queued when the free daily limit is used up).
+    Run(run::RunArgs),
+    /// Agents' tasks waiting for the free bucket's reset.
+    Queue {
+        #[command(subcommand)]
+        command: Option<run::QueueCmd>,
+    },
+    /// Scan once: fetch the catalog, rescore every role, notify about the agents' models, read usage.
+    Scan,
+    /// List notifications, or mark them read.
+    Notifications(notifications::NotificationsArgs),
     /// Run nxr's agents in a Paperclip company: connect, sync.
     #[command(subcommand)]
     Paperclip(paperclip::PaperclipCmd),
@@ -248,6 +265,11 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Agents(cmd) => agents::run(&ctx, cmd).await,
             Command::Config(cmd) => config::run(&ctx, cmd).await,
             Command::Db(cmd) => db::run(&ctx, cmd).await,
+            Command::Scan => scan::run(&ctx).await,
+            Command::Budget => budget::run(&ctx).await,
+            Command::Run(args) => run::run(&ctx, args).await,
+            Command::Queue { command } => run::queue_cmd(&ctx, command).await,
+            Command::Notifications(args) => notifications::run(&ctx, args).await,
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),

@@ -20,6 +20,7 @@ pub struct ServeArgs {
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let store = Arc::new(ctx.store().await?);
+    let store_bg = store.clone();
     let rt = tokio::runtime::Handle::current();
     let env = ctx.env.clone();
     let (bind, port, allow_remote) = (args.bind, args.port, args.allow_remote);
@@ -41,7 +42,9 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    let background = tokio::spawn(background(ctx.env.clone(), store_bg));
     wait_for_shutdown().await;
+    background.abort();
     eprintln!("nxr serve: stopping");
     tokio::task::spawn_blocking(move || handle.stop()).await?;
     Ok(())
@@ -67,5 +70,57 @@ async fn wait_for_shutdown() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Every minute: usage, the account's count, the budget thresholds, the task queue, and the scan
+/// when it is due (one instance per interval in team mode). Reports go to stderr.
+async fn background(env: crate::domain::env::Env, store: Arc<crate::domain::store::Store>) {
+    use crate::domain::scheduler::{self, ScanDecision, TickState};
+    let holder = crate::domain::scanner::holder_id();
+    let key = crate::domain::secrets::openrouter_key(&env).ok().flatten();
+    let client = crate::domain::openrouter::OpenRouterClient::from_env(&env, key);
+    let clock = crate::domain::clock::SystemClock;
+    let runner = crate::domain::queue::HermesRunner;
+    let mut state = TickState::default();
+    let mut first = true;
+    loop {
+        match scheduler::tick(&store, &env, &client, &runner, &clock, &holder, &mut state).await {
+            Ok(r) => {
+                match &r.scan {
+                    Some(ScanDecision::Ran { report }) => eprintln!(
+                        "nxr serve: scan done at {}: {} models, {} new notification(s)",
+                        report.scanned_at,
+                        report.models,
+                        report.notifications.len()
+                    ),
+                    Some(ScanDecision::Failed { error }) => {
+                        eprintln!("nxr serve: scan failed: {error}")
+                    }
+                    Some(ScanDecision::Skipped { holder }) => {
+                        eprintln!("nxr serve: scan skipped: another nxr ({holder}) is scanning")
+                    }
+                    Some(ScanDecision::NotDue { last, next }) if first => eprintln!(
+                        "nxr serve: scan skipped: the last scan ran at {last}; the next is due at {next}"
+                    ),
+                    _ => {}
+                }
+                for a in &r.alerts {
+                    eprintln!(
+                        "nxr serve: free budget at {} % ({} of {})",
+                        a.threshold, a.used, a.limit
+                    );
+                }
+                if !r.drained.ran.is_empty() {
+                    eprintln!("nxr serve: ran {} queued task(s)", r.drained.ran.len());
+                }
+                for w in &r.warnings {
+                    tracing::warn!("{w}");
+                }
+            }
+            Err(e) => eprintln!("nxr serve: background work failed: {e}"),
+        }
+        first = false;
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
 }

@@ -1,6 +1,7 @@
 //! Notifications: what nxr wants the user to see (an upgrade is available, a scan finished, the free
 //! budget is nearly spent). Rows live in the `notifications` table (migrations/0001); producers call
-//! [`add`], the TUI/web list them and mark them read.
+//! [`add`], or [`add_once`] with a dedupe key for facts that must be told once (the scanner, the
+//! budget thresholds); the TUI/web/CLI list them and mark them read.
 
 use crate::domain::clock::{self, Clock};
 use crate::domain::store::{Store, StoreError};
@@ -9,6 +10,18 @@ use serde::{Deserialize, Serialize};
 
 /// `kind` of a notification that proposes moving an agent to a better model.
 pub const KIND_UPGRADE: &str = "upgrade";
+/// nxr moved an auto-assigned agent to a better free model by itself (`auto_upgrade_free_models`).
+pub const KIND_AUTO_UPGRADED: &str = "auto_upgraded";
+/// An agent's model left the catalog.
+pub const KIND_MODEL_GONE: &str = "model_gone";
+/// An agent's free model is paid now.
+pub const KIND_NOW_PAID: &str = "model_now_paid";
+/// An agent's model no longer has a capability its role needs (tools, context, text output).
+pub const KIND_CAPABILITY_LOST: &str = "capability_lost";
+/// An agent's model has an `expiration_date` within a week.
+pub const KIND_EXPIRING: &str = "model_expiring";
+/// The free daily request bucket crossed 70 / 90 / 100 %.
+pub const KIND_BUDGET: &str = "budget";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {
@@ -31,6 +44,29 @@ pub struct UpgradePayload {
     #[serde(default)]
     pub from_model: Option<String>,
     pub to_model: String,
+    /// The agent's role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The new model's score minus the current one's (None when the current one is not scored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_delta: Option<i64>,
+    /// The one command that applies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+/// The command that moves `agent` to `model`.
+pub fn upgrade_action(agent: &str, model: &str) -> String {
+    let q = |s: &str| {
+        if s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+        {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    format!("nxr upgrade --agent {} --to {}", q(agent), q(model))
 }
 
 impl Notification {
@@ -74,14 +110,55 @@ pub async fn add(
     Ok(store.conn().last_insert_rowid())
 }
 
+/// Records a notification unless one with the same `dedupe_key` exists; returns its id when recorded.
+pub async fn add_once(
+    store: &Store,
+    new: NewNotification,
+    dedupe_key: &str,
+    clock: &dyn Clock,
+) -> Result<Option<i64>, StoreError> {
+    let at = clock::to_db(clock.now());
+    let n = store
+        .conn()
+        .execute(
+            "INSERT OR IGNORE INTO notifications (kind, title, body, agent_id, payload, created_at, dedupe_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![new.kind, new.title, new.body, new.agent_id, new.payload, at, dedupe_key],
+        )
+        .await?;
+    Ok((n > 0).then(|| store.conn().last_insert_rowid()))
+}
+
+/// True when a notification with this dedupe key was recorded.
+pub async fn exists(store: &Store, dedupe_key: &str) -> Result<bool, StoreError> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT 1 FROM notifications WHERE dedupe_key = ?1",
+            params![dedupe_key],
+        )
+        .await?;
+    Ok(rows.next().await?.is_some())
+}
+
 /// The newest notifications first (at most `limit`).
 pub async fn list(store: &Store, limit: u32) -> Result<Vec<Notification>, StoreError> {
+    list_where(store, limit, false).await
+}
+
+/// The newest notifications first (at most `limit`), only the unread ones when `unread_only`.
+pub async fn list_where(
+    store: &Store,
+    limit: u32,
+    unread_only: bool,
+) -> Result<Vec<Notification>, StoreError> {
     let mut rows = store
         .conn()
         .query(
             "SELECT id, kind, title, body, agent_id, payload, created_at, read_at FROM notifications
+             WHERE (?2 = 0 OR read_at IS NULL)
              ORDER BY created_at DESC, id DESC LIMIT ?1",
-            params![limit],
+            params![limit, i64::from(unread_only)],
         )
         .await?;
     let mut out = Vec::new();

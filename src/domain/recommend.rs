@@ -100,6 +100,16 @@ pub fn recommend_from(
         .collect()
 }
 
+/// The dedupe key of "agent `agent_id` can move to `model`": one notification per (agent, model).
+pub fn upgrade_key(agent_id: i64, model: &str) -> String {
+    format!("upgrade:{agent_id}:{model}")
+}
+
+/// The recommended model's score minus the current one's, when both are scored.
+pub fn score_delta(r: &Recommendation) -> Option<i64> {
+    Some(i64::from(r.recommended_score?) - i64::from(r.current_score?))
+}
+
 /// The model an agent had before its last change (`agent_model_history`), if any.
 pub async fn previous_model(
     store: &crate::domain::store::Store,
@@ -223,15 +233,18 @@ pub async fn rescore_agents(
         .collect::<Vec<AgentChange>>();
     let clock = crate::domain::clock::FixedClock(now);
     for c in changed.iter().filter(|c| c.upgrade_available) {
+        let rec = recommendations.iter().find(|r| r.agent == c.agent);
         let payload = UpgradePayload {
             agent: c.agent.clone(),
             from_model: Some(c.current_model.clone()),
             to_model: c.after.clone(),
+            role: Some(c.role.to_string()),
+            score_delta: rec.and_then(score_delta),
+            action: Some(notifications::upgrade_action(&c.agent, &c.after)),
         };
-        let agent_id = crate::domain::agents::get_by_name(store, env, &c.agent)
-            .await
-            .ok()
-            .map(|a| a.id);
+        let Ok(agent) = crate::domain::agents::get_by_name(store, env, &c.agent).await else {
+            continue;
+        };
         let new = NewNotification {
             kind: KIND_UPGRADE.into(),
             title: format!("{} can move to a better free model", c.agent),
@@ -239,10 +252,12 @@ pub async fn rescore_agents(
                 "{} is now the best free model for the {} role; {} runs {}.",
                 c.after, c.role, c.agent, c.current_model
             ),
-            agent_id,
+            agent_id: Some(agent.id),
             payload: serde_json::to_string(&payload).ok(),
         };
-        notifications::add(store, new, &clock)
+        // The same key as the scanner's, so one proposal is told once whoever finds it.
+        let key = upgrade_key(agent.id, &c.after);
+        notifications::add_once(store, new, &key, &clock)
             .await
             .map_err(crate::domain::rescore::ScoringError::from)?;
     }

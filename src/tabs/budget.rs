@@ -59,6 +59,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 format!("{:>5}", u.today),
                 format!("{:>5}", u.last_7d),
                 format!("{:>5}", u.last_30d),
+                format!("{:>7}", compact(u.tokens_30d)),
+                format!("{:>7}", format!("${:.2}", u.cost_30d)),
             ])
         });
         frame.render_widget(
@@ -69,16 +71,21 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     Constraint::Length(5),
                     Constraint::Length(5),
                     Constraint::Length(5),
+                    Constraint::Length(7),
+                    Constraint::Length(7),
                 ],
             )
             .header(
-                Row::new(vec!["agent", "today", "   7d", "  30d"])
+                Row::new(vec!["agent", "today", "   7d", "  30d", "tok 30d", "$ 30d"])
                     .style(Style::default().add_modifier(Modifier::UNDERLINED)),
             )
             .block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(" Requests per agent "),
+                    .title(match b.outside_agents {
+                        Some(n) => format!(" Requests per agent · {n} today outside nxr's agents "),
+                        None => " Requests per agent ".to_string(),
+                    }),
             ),
             agents_area,
         );
@@ -102,10 +109,19 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     ago(d.now, &e.at),
                     e.agent.as_deref().unwrap_or("(no agent)")
                 );
-                let room = inner_w.saturating_sub(head.chars().count()).max(12);
+                let room = inner_w.saturating_sub(head.chars().count());
+                // The limit's kind after the model, when both fit; else the model alone.
+                let kind = e
+                    .kind
+                    .as_deref()
+                    .map(|k| format!(" · {k}"))
+                    .unwrap_or_default();
+                if e.model.chars().count() + kind.chars().count() <= room {
+                    return Line::from(format!("{head}{}{kind}", e.model));
+                }
                 Line::from(format!(
                     "{head}{}",
-                    crate::widgets::model_picker::elide_middle(&e.model, room).0
+                    crate::widgets::model_picker::elide_middle(&e.model, room.max(12)).0
                 ))
             })
             .collect();
@@ -157,8 +173,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let chart = Chart::new(datasets)
         .legend_position(Some(LegendPosition::TopLeft))
         .block(Block::default().borders(Borders::ALL).title(format!(
-            " Projection to midnight UTC: {} of {} ",
-            b.projected_at_midnight, b.daily_limit
+            " Projection to midnight UTC: {} of {}{} ",
+            b.projected_at_midnight,
+            b.daily_limit,
+            b.hits_limit_at
+                .as_deref()
+                .and_then(|t| t.get(11..16))
+                .map(|t| format!(" · limit at {t} UTC"))
+                .unwrap_or_default()
         )))
         .x_axis(
             Axis::default()
@@ -173,4 +195,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 .style(Style::default().fg(Color::DarkGray)),
         );
     frame.render_widget(chart, right);
+}
+
+/// 1234 → "1.2k", 5_600_000 → "5.6M".
+fn compact(n: u64) -> String {
+    match n {
+        0..1000 => n.to_string(),
+        1000..1_000_000 => format!("{:.1}k", n as f64 / 1000.0),
+        _ => format!("{:.1}M", n as f64 / 1_000_000.0),
+    }
 }

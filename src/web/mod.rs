@@ -5,6 +5,7 @@
 //! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard).
 
 pub mod api_agents;
+pub mod api_budget;
 pub mod api_models;
 pub mod pages;
 pub mod server;
@@ -168,9 +169,10 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Routes an authenticated request. Each module answers `None` for paths it does not own.
 pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 4] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 5] = [
         api_models::handle,
         api_agents::handle,
+        api_budget::handle,
         setup::handle,
         pages::handle,
     ];

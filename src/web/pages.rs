@@ -196,10 +196,12 @@ fn dashboard(ctx: &WebCtx) -> Resp {
         Ok(None) => SetupStatus::NotYet,
         Err(e) => SetupStatus::Unknown(e.to_string()),
     };
-    Resp::html(
-        200,
-        layout("Dashboard", "/", dashboard_body(&agents, &catalog, &setup)),
-    )
+    let (budget, notes) = crate::web::api_budget::load(ctx);
+    let body = html! {
+        (dashboard_body(&agents, &catalog, &setup))
+        (crate::web::api_budget::alerts_body(&budget, &notes))
+    };
+    Resp::html(200, layout("Dashboard", "/", body))
 }
 
 /// Where the catalog nxr scores on came from, in words.

@@ -1,0 +1,165 @@
+//! Rate-limit answers from OpenRouter, told apart: the account's free per-minute limit, its free
+//! per-day limit, an upstream provider's limit (`error.metadata.provider_name` / `provider_code`, or
+//! a per-model `limit_rpm/…` message), and a 402 for a negative balance (which stops free models too).
+//! Each one nxr sees is recorded as a `usage_events` row with status `rate_limited` and its kind, so
+//! the budget's event log says which limit ran out.
+
+use crate::domain::clock::{self, Clock};
+use crate::domain::openrouter::OpenRouterError;
+use crate::domain::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use libsql::params;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitKind {
+    PerMinute,
+    PerDay,
+    Upstream,
+    Funding,
+    Other,
+}
+
+impl RateLimitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateLimitKind::PerMinute => "per_minute",
+            RateLimitKind::PerDay => "per_day",
+            RateLimitKind::Upstream => "upstream",
+            RateLimitKind::Funding => "funding",
+            RateLimitKind::Other => "other",
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(self) -> &'static str {
+        match self {
+            RateLimitKind::PerMinute => "the 20 requests/minute free limit: wait a minute",
+            RateLimitKind::PerDay => "the free daily limit: it resets at 00:00 UTC",
+            RateLimitKind::Upstream => {
+                "the model's provider is busy: try again shortly or use another model"
+            }
+            RateLimitKind::Funding => "the balance is negative: add credits on openrouter.ai",
+            RateLimitKind::Other => "a rate limit: wait and try again",
+        }
+    }
+}
+
+/// The kind of a 429 / 402 answer from its status and body (`{"error":{"message", "metadata"}}`).
+/// `None` for any other status.
+pub fn classify(status: u16, body: &str) -> Option<RateLimitKind> {
+    if status == 402 {
+        return Some(RateLimitKind::Funding);
+    }
+    if status != 429 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let message = v
+        .pointer("/error/message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("");
+    let meta = v.pointer("/error/metadata");
+    let provider = meta
+        .and_then(|m| m.get("provider_name").or_else(|| m.get("provider_code")))
+        .is_some_and(|p| !p.is_null());
+    Some(classify_message(message, provider))
+}
+
+/// The kind from a 429's message text (and whether the metadata names an upstream provider).
+pub fn classify_message(message: &str, provider: bool) -> RateLimitKind {
+    let m = message.to_ascii_lowercase();
+    if m.contains("free-models-per-day") {
+        RateLimitKind::PerDay
+    } else if m.contains("free-models-per-min") {
+        RateLimitKind::PerMinute
+    } else if provider || m.contains("limit_rpm/") || m.contains("upstream") {
+        RateLimitKind::Upstream
+    } else if m.contains("per day") {
+        RateLimitKind::PerDay
+    } else if m.contains("per minute") {
+        RateLimitKind::PerMinute
+    } else {
+        RateLimitKind::Other
+    }
+}
+
+/// The kind of an OpenRouter client error, when it is a rate limit or a 402.
+pub fn classify_error(e: &OpenRouterError) -> Option<RateLimitKind> {
+    match e {
+        OpenRouterError::RateLimited { message, .. } => Some(classify_message(message, false)),
+        OpenRouterError::Rejected { status: 402, .. } => Some(RateLimitKind::Funding),
+        _ => None,
+    }
+}
+
+/// Records a rate-limit event (no request counted; the budget's log lists it with its kind).
+pub async fn record(
+    store: &Store,
+    agent_id: Option<i64>,
+    model: &str,
+    kind: RateLimitKind,
+    retry_at: Option<DateTime<Utc>>,
+    clock: &dyn Clock,
+) -> Result<(), StoreError> {
+    let detail = retry_at.map(|t| format!("retry after {}", clock::to_db(t)));
+    store
+        .conn()
+        .execute(
+            "INSERT INTO usage_events (agent_id, model, is_free, requests, status, occurred_at, source, rate_limit_kind, detail)
+             VALUES (?1, ?2, 1, 0, 'rate_limited', ?3, 'nxr', ?4, ?5)",
+            params![agent_id, model, clock::to_db(clock.now()), kind.as_str(), detail],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Records `e` when it is a rate limit; returns its kind.
+pub async fn record_error(
+    store: &Store,
+    model: &str,
+    e: &OpenRouterError,
+    clock: &dyn Clock,
+) -> Result<Option<RateLimitKind>, StoreError> {
+    let Some(kind) = classify_error(e) else {
+        return Ok(None);
+    };
+    record(store, None, model, kind, e.retry_at(), clock).await?;
+    Ok(Some(kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> (u16, String) {
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/openrouter/errors.json"))
+                .unwrap_or_default();
+        let e = &all[name];
+        (
+            e["status"].as_u64().unwrap_or(0) as u16,
+            e["body"].to_string(),
+        )
+    }
+
+    #[test]
+    fn recorded_429_bodies_say_which_limit_ran_out() {
+        for (name, want) in [
+            (
+                "free_models_per_day_under_10_credits",
+                RateLimitKind::PerDay,
+            ),
+            ("free_models_per_day_high_balance", RateLimitKind::PerDay),
+            ("free_models_per_min", RateLimitKind::PerMinute),
+            ("per_model_high_demand_rpm", RateLimitKind::Upstream),
+        ] {
+            let (status, body) = fixture(name);
+            assert_eq!(classify(status, &body), Some(want), "{name}");
+        }
+        assert_eq!(classify(402, "{}"), Some(RateLimitKind::Funding));
+        assert_eq!(classify(500, "{}"), None);
+        assert_eq!(classify(429, "not json"), Some(RateLimitKind::Other));
+    }
+}

@@ -1,0 +1,462 @@
+//! The scanner replayed over real catalog history: the seven dated OpenRouter catalogs in
+//! tests/fixtures/openrouter/catalog-history/ (2026-03-02 … 2026-05-01, see SOURCES.md) are served in
+//! turn by a fake OpenRouter on 127.0.0.1:0, one per scan, and each scan runs at noon UTC of its
+//! catalog's date (an injected clock). What the agents are told must follow from the catalogs'
+//! differences, once each.
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{FakeServer, Homes, Reply};
+use nxr::domain::agents::{self, NewAgent};
+use nxr::domain::clock::{self, FixedClock};
+use nxr::domain::env::Env;
+use nxr::domain::notifications;
+use nxr::domain::openrouter::OpenRouterClient;
+use nxr::domain::roles::Role;
+use nxr::domain::scanner::{self, ScanReport};
+use nxr::domain::store::Store;
+
+const DATES: [&str; 7] = [
+    "2026-03-02",
+    "2026-03-13",
+    "2026-03-23",
+    "2026-04-02",
+    "2026-04-12",
+    "2026-04-22",
+    "2026-05-01",
+];
+
+// The models the story turns on (facts read from the catalog files):
+/// Free on 03-02 (priced "0", no `:free` suffix), tools + 131k: the best free pm/engineer model that
+/// day. From 03-13 on it is priced $0.00000026/token: still listed, not free.
+const QWEN_VL: &str = "qwen/qwen3-vl-235b-a22b-thinking";
+/// A free "stealth" model listed on 03-13 only; the best free pm/engineer model that day.
+const HUNTER: &str = "openrouter/hunter-alpha";
+/// Free from 03-13 on; the best free pm/engineer model on 03-23 and from 04-12 on.
+const NEMOTRON: &str = "nvidia/nemotron-3-super-120b-a12b:free";
+/// Free on 04-02 only; the best free pm/engineer model that day.
+const QWEN_PLUS: &str = "qwen/qwen3.6-plus-preview:free";
+/// Tools on 03-02 and 03-13; `tools` is gone from its supported parameters from 03-23 on.
+const GEMMA: &str = "google/gemma-3-27b-it:free";
+/// No expiration date until 04-02 (then "2026-04-10", then "2026-04-22"); absent from 05-01.
+const TRINITY: &str = "arcee-ai/trinity-large-preview:free";
+
+fn noon(date: &str) -> DateTime<Utc> {
+    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    Utc.from_utc_datetime(&d.and_hms_opt(12, 0, 0).unwrap())
+}
+
+struct Replay {
+    _homes: Homes,
+    _server: FakeServer,
+    env: Env,
+    store: Store,
+    client: OpenRouterClient,
+}
+
+async fn replay_setup() -> Replay {
+    let homes = Homes::new();
+    let server = FakeServer::start();
+    let catalogs = DATES
+        .iter()
+        .map(|d| {
+            Reply::json(
+                200,
+                common::fixture(&format!("openrouter/catalog-history/models-{d}.json")),
+            )
+        })
+        .collect();
+    server.route("/api/v1/models", catalogs);
+    let mut env = homes.env();
+    env.openrouter_url = format!("{}/api/v1", server.base);
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = Store::open(&env).await.unwrap();
+    let client = OpenRouterClient::from_env(&env, None);
+    Replay {
+        _homes: homes,
+        _server: server,
+        env,
+        store,
+        client,
+    }
+}
+
+async fn scan_at(r: &Replay, at: DateTime<Utc>) -> ScanReport {
+    scanner::scan(
+        &r.store,
+        &r.env,
+        &r.client,
+        &FixedClock(at),
+        "test",
+        &|_| {},
+    )
+    .await
+    .unwrap()
+}
+
+fn new_agent(name: &str, role: Role, model: Option<&str>) -> NewAgent {
+    NewAgent {
+        name: name.into(),
+        role,
+        category: None,
+        model: model.map(String::from),
+        skills: None,
+        is_default: false,
+    }
+}
+
+/// The first scan (03-02), then the team: two agents whose model nxr picks (`plan` pm, `build`
+/// engineer: both get QWEN_VL, the best free model that day) and two whose model the user chose
+/// (`scribe` pm on GEMMA, `trainee` pm on TRINITY).
+async fn first_scan_and_team(r: &Replay) {
+    let first = scan_at(r, noon(DATES[0])).await;
+    assert!(first.notifications.is_empty(), "no agents yet");
+    for (name, role, model) in [
+        ("plan", Role::Pm, None),
+        ("build", Role::Engineer, None),
+        ("scribe", Role::Pm, Some(GEMMA)),
+        ("trainee", Role::Pm, Some(TRINITY)),
+    ] {
+        let a = agents::create(&r.store, &r.env, new_agent(name, role, model))
+            .await
+            .unwrap();
+        assert_eq!(a.model_auto_assigned, model.is_none(), "{name}");
+        if model.is_none() {
+            assert_eq!(a.model, QWEN_VL, "{name}: the best free model on 03-02");
+        }
+    }
+}
+
+type Golden = Vec<(&'static str, &'static str, &'static str)>;
+
+fn told(r: &ScanReport) -> Vec<(String, String, String)> {
+    r.notifications
+        .iter()
+        .map(|n| (n.kind.to_string(), n.agent.clone(), n.model.clone()))
+        .collect()
+}
+
+fn golden(g: &Golden) -> Vec<(String, String, String)> {
+    g.iter()
+        .map(|(k, a, m)| (k.to_string(), a.to_string(), m.to_string()))
+        .collect()
+}
+
+async fn scored_at_values(store: &Store) -> Vec<String> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT DISTINCT scored_at FROM model_scores ORDER BY scored_at",
+            (),
+        )
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().await.unwrap() {
+        out.push(row.get::<String>(0).unwrap());
+    }
+    out
+}
+
+/// Per scan from the second on, what the catalogs imply (agents in creation order; per agent: model
+/// now paid, capability lost, expiring, gone, then the better model):
+///
+/// - 03-13: QWEN_VL is paid now → `plan` and `build` are told so. HUNTER is new and the best free
+///   pm/engineer model → all four agents are told they can move to it.
+/// - 03-23: HUNTER left the catalog; NEMOTRON is now the best → all four told about NEMOTRON.
+///   GEMMA lost `tools`, which the pm role needs → `scribe` told (before its upgrade notice).
+/// - 04-02: QWEN_PLUS appeared and is the best → all four told about QWEN_PLUS. TRINITY now expires
+///   2026-04-10, 7.5 days after the scan: outside the 7-day window, nothing yet.
+/// - 04-12: QWEN_PLUS left; NEMOTRON is the best again, but every agent was told about NEMOTRON on
+///   03-23 → nothing (one notification per agent and model). TRINITY's date moved to 04-22: 10 days.
+/// - 04-22: TRINITY expires 2026-04-22 (today) → `trainee` told. Its better model is still NEMOTRON,
+///   already told.
+/// - 05-01: TRINITY is gone from the catalog → `trainee` told. `inclusionai/ling-2.6-1t:free` is new
+///   and would score higher than NEMOTRON, but it expires 2026-05-07, within a week: a move to it is
+///   not proposed, so NEMOTRON stays the proposal and nothing new is told.
+fn golden_without_auto_upgrade() -> Vec<Golden> {
+    use notifications::*;
+    vec![
+        vec![
+            (KIND_NOW_PAID, "plan", QWEN_VL),
+            (KIND_UPGRADE, "plan", HUNTER),
+            (KIND_NOW_PAID, "build", QWEN_VL),
+            (KIND_UPGRADE, "build", HUNTER),
+            (KIND_UPGRADE, "scribe", HUNTER),
+            (KIND_UPGRADE, "trainee", HUNTER),
+        ],
+        vec![
+            (KIND_UPGRADE, "plan", NEMOTRON),
+            (KIND_UPGRADE, "build", NEMOTRON),
+            (KIND_CAPABILITY_LOST, "scribe", GEMMA),
+            (KIND_UPGRADE, "scribe", NEMOTRON),
+            (KIND_UPGRADE, "trainee", NEMOTRON),
+        ],
+        vec![
+            (KIND_UPGRADE, "plan", QWEN_PLUS),
+            (KIND_UPGRADE, "build", QWEN_PLUS),
+            (KIND_UPGRADE, "scribe", QWEN_PLUS),
+            (KIND_UPGRADE, "trainee", QWEN_PLUS),
+        ],
+        vec![],
+        vec![(KIND_EXPIRING, "trainee", TRINITY)],
+        vec![(KIND_MODEL_GONE, "trainee", TRINITY)],
+    ]
+}
+
+/// With `auto_upgrade_free_models` on, `plan` and `build` (models nxr chose, free when chosen) move
+/// instead of being told they could; `scribe` and `trainee` (the user's choice) are only told, as
+/// above:
+///
+/// - 03-13: QWEN_VL paid now → both move to HUNTER.
+/// - 03-23: HUNTER gone → both move to NEMOTRON.
+/// - 04-02: QWEN_PLUS is better → both move to it.
+/// - 04-12: QWEN_PLUS gone → both move back to NEMOTRON (a new move, so a new notification).
+/// - 04-22, 05-01: they stay on NEMOTRON, the best that does not expire within a week.
+fn golden_with_auto_upgrade() -> Vec<Golden> {
+    use notifications::*;
+    vec![
+        vec![
+            (KIND_AUTO_UPGRADED, "plan", HUNTER),
+            (KIND_AUTO_UPGRADED, "build", HUNTER),
+            (KIND_UPGRADE, "scribe", HUNTER),
+            (KIND_UPGRADE, "trainee", HUNTER),
+        ],
+        vec![
+            (KIND_AUTO_UPGRADED, "plan", NEMOTRON),
+            (KIND_AUTO_UPGRADED, "build", NEMOTRON),
+            (KIND_CAPABILITY_LOST, "scribe", GEMMA),
+            (KIND_UPGRADE, "scribe", NEMOTRON),
+            (KIND_UPGRADE, "trainee", NEMOTRON),
+        ],
+        vec![
+            (KIND_AUTO_UPGRADED, "plan", QWEN_PLUS),
+            (KIND_AUTO_UPGRADED, "build", QWEN_PLUS),
+            (KIND_UPGRADE, "scribe", QWEN_PLUS),
+            (KIND_UPGRADE, "trainee", QWEN_PLUS),
+        ],
+        vec![
+            (KIND_AUTO_UPGRADED, "plan", NEMOTRON),
+            (KIND_AUTO_UPGRADED, "build", NEMOTRON),
+        ],
+        vec![(KIND_EXPIRING, "trainee", TRINITY)],
+        vec![(KIND_MODEL_GONE, "trainee", TRINITY)],
+    ]
+}
+
+async fn replay(auto_upgrade: bool) -> Replay {
+    let r = replay_setup().await;
+    if auto_upgrade {
+        r.store
+            .set_setting(scanner::SETTING_AUTO_UPGRADE, "true")
+            .await
+            .unwrap();
+    }
+    first_scan_and_team(&r).await;
+    let want = if auto_upgrade {
+        golden_with_auto_upgrade()
+    } else {
+        golden_without_auto_upgrade()
+    };
+    for (date, want) in DATES[1..].iter().zip(want) {
+        let report = scan_at(&r, noon(date)).await;
+        assert_eq!(report.scanned_at, clock::to_db(noon(date)));
+        assert_eq!(told(&report), golden(&want), "scan of {date}");
+    }
+    // Every scan's scores carry that scan's time.
+    let want: Vec<String> = DATES.iter().map(|d| clock::to_db(noon(d))).collect();
+    assert_eq!(scored_at_values(&r.store).await, want);
+    // The same catalog scanned again later tells nothing new; nothing was ever told twice.
+    let again = scan_at(&r, noon(DATES[6]) + chrono::Duration::hours(6)).await;
+    assert_eq!(told(&again), vec![], "a repeat scan");
+    let all = notifications::list(&r.store, 1000).await.unwrap();
+    let mut keys: Vec<(String, Option<i64>, String)> = all
+        .iter()
+        .map(|n| (n.kind.clone(), n.agent_id, n.title.clone() + &n.body))
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "a notification repeats");
+    r
+}
+
+#[tokio::test]
+async fn replayed_catalogs_tell_each_agent_exactly_what_changed_once() {
+    let r = replay(false).await;
+    // Nobody moved without auto-upgrade.
+    for (name, model) in [
+        ("plan", QWEN_VL),
+        ("build", QWEN_VL),
+        ("scribe", GEMMA),
+        ("trainee", TRINITY),
+    ] {
+        let a = agents::get_by_name(&r.store, &r.env, name).await.unwrap();
+        assert_eq!(a.model, model, "{name}");
+    }
+    // An upgrade notification carries the role, the score delta and the one-step action.
+    let all = notifications::list(&r.store, 1000).await.unwrap();
+    let up = all
+        .iter()
+        .filter_map(|n| n.upgrade())
+        .find(|u| u.agent == "scribe" && u.to_model == NEMOTRON)
+        .expect("scribe's NEMOTRON upgrade");
+    assert_eq!(up.from_model.as_deref(), Some(GEMMA));
+    assert_eq!(up.role.as_deref(), Some("pm"));
+    assert!(up.score_delta.is_some_and(|d| d > 0), "{up:?}");
+    assert_eq!(
+        up.action.as_deref(),
+        Some(format!("nxr upgrade --agent scribe --to {NEMOTRON}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn with_auto_upgrade_nxr_chosen_agents_follow_the_best_free_model_and_user_choices_stay() {
+    let r = replay(true).await;
+    for (name, model, auto) in [
+        ("plan", NEMOTRON, true),
+        ("build", NEMOTRON, true),
+        ("scribe", GEMMA, false),
+        ("trainee", TRINITY, false),
+    ] {
+        let a = agents::get_by_name(&r.store, &r.env, name).await.unwrap();
+        assert_eq!(a.model, model, "{name}");
+        assert_eq!(a.model_auto_assigned, auto, "{name}");
+        // The profile Hermes reads moved with it.
+        let cfg = a.profile().config_path();
+        assert_eq!(
+            nxr::domain::hermes::get_config(&cfg, "model.default").unwrap(),
+            Some(model.to_string()),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_fetch_keeps_the_catalog_and_records_a_failed_scan() {
+    let homes = Homes::new();
+    let server = FakeServer::start();
+    server.always(
+        "/api/v1/models",
+        Reply::json(200, common::fixture("openrouter/models.json")),
+    );
+    let mut env = homes.env();
+    env.openrouter_url = format!("{}/api/v1", server.base);
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = Store::open(&env).await.unwrap();
+    let client = OpenRouterClient::from_env(&env, None);
+    let at = noon("2026-05-01");
+    let ok = scanner::scan(&store, &env, &client, &FixedClock(at), "t", &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(ok.models, 57);
+    server.always("/api/v1/models", Reply::json(200, "{not json"));
+    let later = at + chrono::Duration::hours(6);
+    let err = scanner::scan(&store, &env, &client, &FixedClock(later), "t", &|_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("stored catalog is unchanged"), "{err}");
+    assert_eq!(
+        nxr::domain::catalog::load(&store)
+            .await
+            .unwrap()
+            .models
+            .len(),
+        57
+    );
+    assert_eq!(scanner::last_scan_at(&store).await.unwrap(), Some(at));
+    // Scans only ever GET the catalog: no chat request to probe anything.
+    assert!(server.seen().iter().all(|s| s.method == "GET"));
+}
+
+fn run_ok(homes: &Homes, server: &FakeServer, args: &[&str]) -> String {
+    let out = homes
+        .nxr()
+        .env("NXR_OPENROUTER_URL", format!("{}/api/v1", server.base))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nxr {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn cli_scan_summary_notifications_and_the_auto_upgrade_setting() {
+    let homes = Homes::new();
+    let server = FakeServer::start();
+    server.always(
+        "/api/v1/models",
+        Reply::json(
+            200,
+            common::fixture("openrouter/catalog-history/models-2026-03-23.json"),
+        ),
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&run_ok(&homes, &server, &["scan", "--json"])).unwrap();
+    assert_eq!(v["models"], 349);
+    // 27 entries are priced "0" or end in `:free`; one of them is the `openrouter/free` router.
+    assert_eq!(v["free_models"], 26);
+    assert!(v["scanned_at"].as_str().is_some_and(|s| s.ends_with('Z')));
+    // A user-chosen pm on a model without tools that day, then a scan: it is told of a better one.
+    run_ok(
+        &homes,
+        &server,
+        &[
+            "agents", "create", "--role", "pm", "--name", "scribe", "--model", GEMMA, "--force",
+        ],
+    );
+    run_ok(&homes, &server, &["scan"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&run_ok(&homes, &server, &["notifications", "--json"])).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["kind"], "upgrade");
+    let text = run_ok(&homes, &server, &["notifications", "--unread"]);
+    assert!(
+        text.contains(&format!("nxr upgrade --agent scribe --to {NEMOTRON}")),
+        "{text}"
+    );
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    run_ok(&homes, &server, &["notifications", "read", &id]);
+    let unread = run_ok(&homes, &server, &["notifications", "--unread", "--json"]);
+    assert_eq!(unread.trim(), "[]");
+    // Marking it again is an error that names the fix.
+    let out = homes
+        .nxr()
+        .args(["notifications", "read", &id])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nxr notifications --unread"));
+
+    run_ok(
+        &homes,
+        &server,
+        &["config", "set", "auto-upgrade-free-models", "true"],
+    );
+    let got = run_ok(
+        &homes,
+        &server,
+        &["config", "get", "auto-upgrade-free-models"],
+    );
+    assert_eq!(got.trim(), "auto-upgrade-free-models: true");
+    let out = homes
+        .nxr()
+        .args(["config", "set", "auto-upgrade-free-models", "sometimes"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("true or false"));
+    let got = run_ok(
+        &homes,
+        &server,
+        &["config", "get", "auto-upgrade-free-models"],
+    );
+    assert_eq!(got.trim(), "auto-upgrade-free-models: true", "unchanged");
+}

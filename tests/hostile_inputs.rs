@@ -516,9 +516,42 @@ fn timeout_case(drip: bool) -> Check {
     }
 }
 
-/// Telegram answers: the notifier must report a typed error or success, never panic.
-fn telegram_case(_body: Vec<u8>) -> Check {
-    Err("skip: no Telegram client on this branch".into())
+/// Telegram answers to `sendMessage` (what a budget or scan notice meets): a typed error or
+/// success, never a panic, and the bot token never in the message.
+fn telegram_case(status: u16, body: Vec<u8>) -> Check {
+    const TOKEN: &str = "7000000001:AAH-corpusCorpusCorpusCorpusCorpus01";
+    let server = FakeServer::start();
+    server.always(&format!("/bot{TOKEN}/sendMessage"), raw(status, body));
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).map_err(|e| e.to_string())?;
+    std::fs::write(
+        homes.hermes_home().join(".env"),
+        format!("TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_HOME_CHANNEL=12345\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut env = homes.env();
+    env.telegram_api_url = server.base.clone();
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let store = nxr::domain::store::Store::open(&env)
+            .await
+            .map_err(|e| e.to_string())?;
+        let gw = nxr::domain::telegram::gateway(&env, &store)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no gateway from a .env with a token and a chat")?;
+        match nxr::domain::telegram::send(&gw, "corpus").await {
+            Ok(()) => Ok(format!("HTTP {status}: sent")),
+            Err(e) => {
+                let msg = e.to_string();
+                if msg.contains(TOKEN) {
+                    return Err(format!("the bot token is in the error: {msg}"));
+                }
+                no_terminal_injection(&msg)?;
+                Ok(msg.chars().take(120).collect())
+            }
+        }
+    })
 }
 
 fn raw(status: u16, body: Vec<u8>) -> Reply {
@@ -609,7 +642,14 @@ fn cases() -> Vec<(String, Box<dyn FnOnce() -> Check + Send>)> {
             "hermes-config" => Box::new(move || config_case(&file, bytes)),
             "env" => Box::new(move || env_case(bytes)),
             "ollama" => Box::new(move || ollama_case(raw(200, bytes))),
-            "telegram" => Box::new(move || telegram_case(bytes)),
+            "telegram" => Box::new(move || {
+                // The file's error_code (when it has one) is the HTTP status Telegram sends.
+                let status = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v["error_code"].as_u64())
+                    .map_or(if file.contains("html") { 502 } else { 200 }, |c| c as u16);
+                telegram_case(status, bytes)
+            }),
             other => panic!("unknown corpus surface {other}"),
         };
         out.push((name, run));
@@ -690,6 +730,10 @@ fn cases() -> Vec<(String, Box<dyn FnOnce() -> Check + Send>)> {
     out.push((
         "http-fault/ollama/timeout".into(),
         Box::new(|| ollama_case(Reply::json(200, "{}").delayed(Duration::from_secs(3)))),
+    ));
+    out.push((
+        "http-fault/telegram/500".into(),
+        Box::new(|| telegram_case(500, b"{}".to_vec())),
     ));
     out.push((
         "http-fault/models/timeout".into(),

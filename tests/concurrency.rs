@@ -1,5 +1,5 @@
 //! Several nxr processes on one database at once, for a bounded time: three CLI writers creating
-//! agents, `nxr serve` answering an HTTP reader, `nxr scan` and `nxr models rescore` in a loop. No
+//! agents, `nxr serve` answering an HTTP reader, the TUI's domain loop (headless), `nxr scan` and `nxr models rescore` in a loop. No
 //! "database is locked" (or any other error) reaches a user, and every write a command acknowledged
 //! is there at the end. The same against a real libSQL server (sqld).
 
@@ -30,7 +30,11 @@ fn run_suite(homes: &Homes, db_url: Option<&str>, label: &str) {
         c
     };
     let init = cmd(&["init", "--free"]).output().expect("init");
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
 
     let mut serve = cmd(&["serve", "--port", "0"])
         .stdout(std::process::Stdio::piped())
@@ -93,12 +97,43 @@ fn run_suite(homes: &Homes, db_url: Option<&str>, label: &str) {
                     ops.fetch_add(1, Ordering::SeqCst);
                     let err = String::from_utf8_lossy(&o.stderr);
                     if !o.status.success() || err.contains("locked") {
-                        errors
-                            .lock()
-                            .expect("errors")
-                            .push(format!("{}: {}", args.join(" "), err.trim()));
+                        errors.lock().expect("errors").push(format!(
+                            "{}: {}",
+                            args.join(" "),
+                            err.trim()
+                        ));
                     }
                 }
+            });
+        }
+        {
+            // The TUI's domain loop, headless: what each refresh of the screen reads.
+            let (errors, ops) = (errors.clone(), ops.clone());
+            let mut env = homes.env();
+            env.db_url = db_url.map(str::to_string);
+            s.spawn(move || {
+                let rt = tokio::runtime::Runtime::new().expect("runtime");
+                rt.block_on(async {
+                    let store = nxr::domain::store::Store::open(&env).await.expect("store");
+                    let clock = nxr::domain::clock::SystemClock;
+                    while Instant::now() < deadline {
+                        let catalog =
+                            nxr::app::loader::load_catalog(&store, chrono::Utc::now()).await;
+                        let data = nxr::app::loader::load(&store, &env, &clock, &catalog).await;
+                        ops.fetch_add(1, Ordering::SeqCst);
+                        for e in [
+                            &data.agents_error,
+                            &data.budget_error,
+                            &data.notifications_error,
+                        ]
+                        .into_iter()
+                        .flatten()
+                        {
+                            errors.lock().expect("errors").push(format!("TUI: {e}"));
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                });
             });
         }
         {
@@ -140,17 +175,27 @@ fn run_suite(homes: &Homes, db_url: Option<&str>, label: &str) {
         .filter_map(|a| a["name"].as_str())
         .collect();
     let acked = acknowledged.lock().expect("acked").clone();
-    let missing: Vec<&String> = acked.iter().filter(|n| !names.contains(&n.as_str())).collect();
+    let missing: Vec<&String> = acked
+        .iter()
+        .filter(|n| !names.contains(&n.as_str()))
+        .collect();
     let errors = errors.lock().expect("errors").clone();
     println!(
-        "concurrency ({label}): {WRITERS} writers + scan + rescore + web reader, {} ops, {} writes acknowledged, errors {}, missing {}",
+        "concurrency ({label}): {WRITERS} writers + scan + rescore + web reader + TUI loop, {} ops, {} writes acknowledged, errors {}, missing {}",
         ops.load(Ordering::SeqCst),
         acked.len(),
         errors.len(),
         missing.len()
     );
-    assert!(errors.is_empty(), "{label}: errors reached a user:\n{}", errors.join("\n"));
-    assert!(missing.is_empty(), "{label}: acknowledged but missing: {missing:?}");
+    assert!(
+        errors.is_empty(),
+        "{label}: errors reached a user:\n{}",
+        errors.join("\n")
+    );
+    assert!(
+        missing.is_empty(),
+        "{label}: acknowledged but missing: {missing:?}"
+    );
     assert!(!acked.is_empty(), "{label}: no write went through");
 }
 

@@ -219,9 +219,9 @@ fn crawl_web(homes: &Homes) -> usize {
         seen.len()
     });
     let _ = child.kill();
+    let _ = child.wait();
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
-        let _ = child.wait();
         let _ = e.read_to_string(&mut err);
     }
     assert_clean("`nxr serve` stderr", &err);

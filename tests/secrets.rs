@@ -123,6 +123,8 @@ fn run_commands(homes: &Homes, api: &str) -> usize {
         &["db", "status"],
         &["catalog", "refresh", "--json"],
         &["paperclip", "status"],
+        &["scan"],
+        &["scan", "--json"],
         &["agents", "skills", "pm"],
         &["config", "get", "no-such-setting"],
         &["models", "explain", "nope/nope", "--role", "pm"],
@@ -242,7 +244,7 @@ fn no_surface_shows_a_full_secret_and_every_file_holding_one_is_0600() {
     std::fs::create_dir_all(homes.hermes_home()).expect("hermes home");
     std::fs::write(
         homes.hermes_home().join(".env"),
-        format!("TELEGRAM_BOT_TOKEN={BOT_TOKEN}\n"),
+        format!("TELEGRAM_BOT_TOKEN={BOT_TOKEN}\nTELEGRAM_HOME_CHANNEL=12345\n"),
     )
     .expect(".env");
     std::fs::set_permissions(

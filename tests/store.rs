@@ -593,6 +593,25 @@ async fn settings_round_trip(b: Backend) {
 }
 on_both!(settings_round_trip);
 
+/// Rows the domain stamps take their time from the clock injected into the store.
+async fn timestamps_come_from_the_injected_clock(b: Backend) {
+    let at = nxr::domain::clock::from_db("2026-05-01T00:00:00Z").expect("timestamp");
+    let store = b
+        .open()
+        .await
+        .with_clock(std::sync::Arc::new(nxr::domain::clock::FixedClock(at)));
+    assert_eq!(store.now(), at);
+    store.set_setting("theme", "dark").await.expect("set");
+    let mut rs = store
+        .conn()
+        .query("SELECT updated_at FROM settings WHERE key = 'theme'", ())
+        .await
+        .expect("select");
+    let row = rs.next().await.expect("row").expect("one row");
+    assert_eq!(row.get::<String>(0).expect("text"), "2026-05-01T00:00:00Z");
+}
+on_both!(timestamps_come_from_the_injected_clock);
+
 /// Several processes opening a fresh local database at once all migrate it without error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_first_opens_of_a_local_file_all_succeed() {

@@ -797,6 +797,7 @@ fn control_characters_in_catalog_names_never_reach_the_page() {
                 context_length: 131072,
                 scores: Default::default(),
             }),
+            main_figures: Default::default(),
         }],
     };
     let query = ModelsQuery {
@@ -1126,11 +1127,15 @@ fn models_page_snapshot() {
                     .into_iter()
                     .collect(),
                 }),
+                main_figures: [(Role::Pm, "τ²-bench Retail 56.9%".to_string())]
+                    .into_iter()
+                    .collect(),
                 model: free,
             },
             ModelRow {
                 model: paid,
                 scores: None,
+                main_figures: Default::default(),
             },
         ],
     };

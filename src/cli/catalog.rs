@@ -1,8 +1,8 @@
 //! `nxr catalog refresh`.
 
 use super::Ctx;
-use crate::domain::catalog;
 use crate::domain::openrouter::OpenRouterClient;
+use crate::domain::{catalog, health};
 use clap::Subcommand;
 use color_eyre::Result;
 use color_eyre::eyre::eyre;
@@ -24,6 +24,8 @@ struct Refreshed<'a> {
     count: usize,
     skipped: usize,
     source: &'a catalog::CatalogSource,
+    /// Endpoint uptime of the top candidates per role (checks that failed are listed as skipped).
+    health: &'a health::HealthReport,
 }
 
 async fn refresh(ctx: &Ctx) -> Result<()> {
@@ -41,11 +43,26 @@ async fn refresh(ctx: &Ctx) -> Result<()> {
     spinner.finish_and_clear();
     // One line: the error says what happened and what to do; the stored catalog is untouched.
     let report = result.map_err(|e| eyre!("{e}"))?;
+    // Health of the top candidates per role, from the endpoints data (no chat request is spent).
+    spinner.reset();
+    spinner.set_message("checking endpoint uptime of the top candidates per role");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+    let checks = health::check_top_candidates(&store, &client, chrono::Utc::now())
+        .await
+        .unwrap_or_else(|e| health::HealthReport {
+            checked: Vec::new(),
+            skipped: vec![health::Skipped {
+                model_id: "*".into(),
+                reason: e.to_string(),
+            }],
+        });
+    spinner.finish_and_clear();
     if ctx.json {
         return super::print_json(&Refreshed {
             count: report.catalog.models.len(),
             skipped: report.skipped,
             source: &report.catalog.source,
+            health: &checks,
         });
     }
     let skipped = match report.skipped {
@@ -57,6 +74,22 @@ async fn refresh(ctx: &Ctx) -> Result<()> {
         "stored {} models{skipped}; {}",
         report.catalog.models.len(),
         report.catalog.source.describe()
+    );
+    outln!(
+        "endpoint health: {} models checked{}",
+        checks.checked.len(),
+        match checks.skipped.len() {
+            0 => String::new(),
+            n => format!(
+                "; {n} skipped (nothing changed for them): {}",
+                checks
+                    .skipped
+                    .iter()
+                    .map(|s| format!("{} ({})", s.model_id, s.reason))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     );
     Ok(())
 }

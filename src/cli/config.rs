@@ -5,6 +5,7 @@ use crate::domain::credentials;
 use crate::domain::onboarding;
 use crate::domain::openrouter::{OpenRouterError, Timeouts};
 use crate::domain::secrets;
+use crate::domain::spread;
 use clap::Subcommand;
 use color_eyre::Result;
 use color_eyre::eyre::bail;
@@ -21,8 +22,8 @@ pub enum ConfigCmd {
 }
 
 /// The keys `nxr config` knows.
-const KEYS: &str =
-    "openrouter-key, auto-upgrade-free-models, scan-interval-hours, telegram-chat-id";
+const KEYS: &str = "openrouter-key, auto-upgrade-free-models, scan-interval-hours, telegram-chat-id, \
+spread_default_agents";
 
 /// A plain setting: its settings key, the check that gives the stored form of a value, and what a
 /// valid value looks like.
@@ -94,6 +95,7 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
     match cmd {
         ConfigCmd::Set { key, value } => match key.as_str() {
             "openrouter-key" => set_openrouter_key(ctx, &value).await,
+            spread::SETTING_SPREAD => set_spread(ctx, &value).await,
             other => bail!("unknown setting {other:?}; known settings: {KEYS}"),
         },
         ConfigCmd::Unset { key } => match key.as_str() {
@@ -139,9 +141,48 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
                 }
                 Ok(())
             }
+            spread::SETTING_SPREAD => {
+                let store = ctx.store().await?;
+                let on = spread::enabled(&store).await?;
+                if ctx.json {
+                    return super::print_json(
+                        &serde_json::json!({ "key": spread::SETTING_SPREAD, "value": on }),
+                    );
+                }
+                outln!("{}: {on}", spread::SETTING_SPREAD);
+                Ok(())
+            }
             other => bail!("unknown setting {other:?}; known settings: {KEYS}"),
         },
     }
+}
+
+async fn set_spread(ctx: &Ctx, value: &str) -> Result<()> {
+    let Some(on) = spread::parse_setting(value) else {
+        bail!(
+            "{} takes true or false, not {:?}",
+            spread::SETTING_SPREAD,
+            value
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(40)
+                .collect::<String>()
+        );
+    };
+    let store = ctx.store().await?;
+    store
+        .set_setting(spread::SETTING_SPREAD, if on { "true" } else { "false" })
+        .await?;
+    if ctx.json {
+        return super::print_json(
+            &serde_json::json!({ "key": spread::SETTING_SPREAD, "value": on }),
+        );
+    }
+    outln!(
+        "{}: {on} (applies the next time the default agents are assigned, e.g. `nxr init`)",
+        spread::SETTING_SPREAD
+    );
+    Ok(())
 }
 
 async fn set_openrouter_key(ctx: &Ctx, value: &str) -> Result<()> {

@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod db;
+pub mod evals;
 pub mod init;
 pub mod models;
 pub mod notifications;
@@ -90,6 +91,9 @@ pub enum Command {
     Scan,
     /// List notifications, or mark them read.
     Notifications(notifications::NotificationsArgs),
+    /// The published evaluation figures behind the capability score: list them, import a newer file.
+    #[command(subcommand)]
+    Evals(evals::EvalsCmd),
     /// Run nxr's agents in a Paperclip company: connect, sync.
     #[command(subcommand)]
     Paperclip(paperclip::PaperclipCmd),
@@ -270,6 +274,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Run(args) => run::run(&ctx, args).await,
             Command::Queue { command } => run::queue_cmd(&ctx, command).await,
             Command::Notifications(args) => notifications::run(&ctx, args).await,
+            Command::Evals(cmd) => evals::run(&ctx, cmd).await,
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),

@@ -248,6 +248,9 @@ pub fn render_explain(e: &Explanation) -> String {
     for r in &s.reasons {
         let _ = writeln!(out, "    {r}");
     }
+    if let Some(note) = &e.spread {
+        let _ = writeln!(out, "    {note}");
+    }
     let _ = writeln!(out, "  ({})", catalog_line(&e.catalog));
     out
 }

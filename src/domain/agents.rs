@@ -1,7 +1,6 @@
 //! Agents: create, list, get, update, delete. Each agent is a Hermes profile (DESIGN.md §5) and a row in
-//! `agents`; the two never disagree. Owner: the agents issue.
-//! INTERFACE PINNED for other modules (onboarding, TUI, web): `NewAgent`, `Agent`, `AgentError`,
-//! `create`, `list`, `get_by_name`, `get`, `set_model`, `set_skills`, `delete`. Fill in; keep signatures (extend if needed).
+//! `agents`; the two never disagree. The surfaces (CLI, TUI, onboarding, web) call `create`, `list`,
+//! `get_by_name`, `get`, `set_model`, `set_skills` and `delete`; none of them edits a profile or the table itself.
 //!
 //! Every change follows one order so that an error leaves the database and the disk as they were:
 //! validate everything first; write the disk (new profiles are built in a temp dir and renamed into place,
@@ -244,7 +243,7 @@ pub async fn best_free_choice(
     catalog: &Catalog,
     role: Role,
 ) -> Result<ModelChoice, AgentError> {
-    let best = crate::domain::rescore::best_free(store, env, role, chrono::Utc::now())
+    let best = crate::domain::rescore::best_free(store, env, role, store.now())
         .await
         .map_err(|e| {
             AgentError::Other(format!("cannot pick a free model for the {role} role: {e}"))
@@ -656,7 +655,7 @@ async fn checked_choice(
     force: bool,
 ) -> Result<ModelChoice, AgentError> {
     let mut choice = choose_model(catalog, model)?;
-    let inputs = crate::domain::rescore::inputs(store, chrono::Utc::now())
+    let inputs = crate::domain::rescore::inputs(store, store.now())
         .await
         .map_err(|e| AgentError::Other(format!("cannot score {:?}: {e}", choice.id)))?;
     let Some(m) = inputs.models.iter().find(|m| m.id == choice.id) else {
@@ -826,7 +825,7 @@ pub async fn create_with(
     let mut disk = DiskTxn::default();
     if let Some(user) = &mut user_model {
         let config = profile.config_path();
-        match crate::domain::user_model::backup_config(&config, chrono::Utc::now()) {
+        match crate::domain::user_model::backup_config(&config, store.now()) {
             Ok(backup) => {
                 disk.undo.push(Undo::RestoreFile(backup.clone(), None));
                 notes.push(format!(
@@ -1017,7 +1016,7 @@ async fn insert_row(
     is_default: bool,
     user_model: Option<&crate::domain::user_model::UserModel>,
 ) -> Result<i64, AgentError> {
-    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let now = crate::domain::clock::to_db(store.now());
     let skillset_json =
         serde_json::to_string(skillset).map_err(|e| AgentError::Other(e.to_string()))?;
     // One transaction on a connection of its own: `last_insert_rowid()` must be read on the connection
@@ -1110,7 +1109,7 @@ pub async fn set_model_choice(
         disk.rollback();
         return Err(e.into());
     }
-    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let now = crate::domain::clock::to_db(store.now());
     let (agent_id, from_model) = (agent.id, agent.model.as_str());
     let result = store
         .in_transaction(|conn| async move {
@@ -1192,7 +1191,7 @@ pub async fn set_skills(
         disk.rollback();
         return Err(e);
     }
-    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let now = crate::domain::clock::to_db(store.now());
     let json = serde_json::to_string(&desired).map_err(|e| AgentError::Other(e.to_string()))?;
     let updated = store
         .conn()
@@ -1273,7 +1272,7 @@ pub async fn delete_with(
         let to = crate::domain::leftovers::profile_backup_path(
             &env.hermes_home,
             &profile.name,
-            chrono::Utc::now(),
+            store.now(),
         );
         backup = Some(to.clone());
         disk.move_to(&profile.dir, &to)

@@ -1,5 +1,5 @@
 //! Hermes Agent's files (DESIGN.md §5): profiles under `$HERMES_HOME`, `config.yaml` edits that keep every
-//! key (and comment) nxr does not own, the routing slots, SOUL.md and skill files. Owner: the agents issue.
+//! key (and comment) nxr does not own, the routing slots, SOUL.md and skill files.
 //!
 //! YAML: `config.yaml` belongs to the user and to Hermes, so nxr edits it losslessly with `yaml-edit` (a
 //! rowan syntax tree that keeps comments, key order, quoting and indentation) and checks every file, before

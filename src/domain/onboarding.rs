@@ -804,6 +804,12 @@ pub async fn ensure_default_agents(
             hermes::get_config(&a.profile().config_path(), "model")?;
         }
     }
+    // The defaults' models, spread over near-equal models unless `spread_default_agents` is off.
+    // A role that was not spread is created exactly as `agents create` would (its best free model).
+    let picks = crate::domain::spread::stored_default_picks(store, store.now())
+        .await
+        .unwrap_or_default();
+    let mut spread_notes = Vec::new();
     let mut out = Vec::new();
     let mut notes = Vec::new();
     for (name, role) in DEFAULT_AGENTS {
@@ -811,16 +817,30 @@ pub async fn ensure_default_agents(
             out.push(default_view(a, false));
             continue;
         }
+        let spread = picks.get(&role).filter(|p| p.spread_from.is_some());
+        if let Some(note) = spread.and_then(|p| p.note()) {
+            spread_notes.push(note);
+        }
         let new = NewAgent {
             name: name.to_string(),
             role,
             category: None,
-            model: None,
+            model: spread.map(|p| p.model_id.clone()),
             skills: None,
             is_default: true,
         };
         match agents::create_with(store, env, new, agents::CreateOptions::default()).await {
             Ok((a, said)) => {
+                if spread.is_some() {
+                    // nxr chose the spread model, as it chooses the best one: still auto-assigned.
+                    store
+                        .conn()
+                        .execute(
+                            "UPDATE agents SET model_auto_assigned = 1 WHERE id = ?1",
+                            params![a.id],
+                        )
+                        .await?;
+                }
                 out.push(default_view(&a, true));
                 notes.extend(said);
             }
@@ -847,6 +867,7 @@ pub async fn ensure_default_agents(
         }
     }
 
+    let mut notes: Vec<String> = spread_notes.into_iter().chain(notes).collect();
     let mut local_slots = BTreeMap::new();
     let base_url = ollama::openai_base_url(&found.ollama.url);
     let local = found

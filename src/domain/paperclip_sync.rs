@@ -103,7 +103,7 @@ pub async fn connect(
         company_name: found.name,
     };
     let c = conn.clone();
-    let at = clock::to_db(chrono::Utc::now());
+    let at = clock::to_db(store.now());
     store
         .in_transaction(|tx| async move {
             for (k, v) in [
@@ -521,7 +521,7 @@ async fn record(store: &Store, env: &Env, company: &str, plan: &mut Plan) -> Res
             row.synced_skills = snap.desired_skills;
         }
     }
-    let now = clock::to_db(chrono::Utc::now());
+    let now = clock::to_db(store.now());
     let mut keep = Vec::new();
     let mut gone = Vec::new();
     for r in &plan.rows {

@@ -6,6 +6,7 @@
 //! `passes`, the reasons as JSON and one `scored_at` shared by the run — and updates
 //! `agents.model_score` for agents whose model was scored, all in ONE transaction.
 
+use crate::domain::capability::{FigureUse, KindWeights};
 use crate::domain::catalog::{self, CatalogSource, Model};
 use crate::domain::clock;
 use crate::domain::env::Env;
@@ -24,6 +25,9 @@ use std::collections::BTreeMap;
 pub const SETTING_WEIGHTS_PREFIX: &str = "scoring.weights.";
 pub const SETTING_CUSTOM_MIN_CONTEXT: &str = "scoring.custom.min_context";
 pub const SETTING_CUSTOM_NEEDS_TOOLS: &str = "scoring.custom.needs_tools";
+/// Per-role weights of the kinds of evaluation figure, e.g. `scoring.capability.engineer` =
+/// `{"coding": 3, "tool_use": 1}` (docs/scoring.md).
+pub const SETTING_CAPABILITY_PREFIX: &str = "scoring.capability.";
 /// The best pick per role of the last rescore (JSON), for "what changed".
 pub const SETTING_LAST_BEST: &str = "scoring.last_best";
 /// A model needs this many observed requests before its success rate counts.
@@ -47,6 +51,8 @@ pub enum ScoringError {
     },
     #[error("database error: {0}")]
     Sql(#[from] libsql::Error),
+    #[error(transparent)]
+    Evals(#[from] crate::domain::evals::EvalError),
 }
 
 fn suggest(s: &[String]) -> String {
@@ -107,7 +113,37 @@ pub async fn load_config(store: &Store, now: DateTime<Utc>) -> Result<ScoringCon
     if changed {
         cfg.custom = Some(custom);
     }
+    for role in Role::ALL {
+        let key = format!("{SETTING_CAPABILITY_PREFIX}{role}");
+        if let Some(value) = store.setting(&key).await? {
+            cfg.capability_kinds
+                .insert(role, parse_kind_weights(&key, &value, role)?);
+        }
+    }
     Ok(cfg)
+}
+
+/// `{"coding": 3, "tool_use": 1}`; missing kinds count 0.
+pub fn parse_kind_weights(key: &str, value: &str, role: Role) -> Result<KindWeights> {
+    let example = serde_json::to_string(&KindWeights::default_for(role)).unwrap_or_default();
+    let bad = |problem: String| ScoringError::BadSetting {
+        key: key.to_string(),
+        value: truncate(value),
+        problem,
+        example: example.clone(),
+    };
+    let w: KindWeights = serde_json::from_str(value).map_err(|e| {
+        bad(format!(
+            "not a JSON object of whole numbers for coding, tool_use, general, long_context ({e})"
+        ))
+    })?;
+    if [w.coding, w.tool_use, w.general, w.long_context]
+        .iter()
+        .any(|n| *n > 1000)
+    {
+        return Err(bad("a weight is above 1000".into()));
+    }
+    Ok(w)
 }
 
 /// `{"context": 20, "capability": 35, …}`; missing keys keep the role's default.
@@ -174,6 +210,7 @@ pub async fn load_health(store: &Store) -> Result<Health> {
             health.success_permille.insert(model, permille);
         }
     }
+    health.uptime_permille = crate::domain::health::load_uptime(store).await?;
     Ok(health)
 }
 
@@ -190,6 +227,8 @@ pub async fn inputs(store: &Store, now: DateTime<Utc>) -> Result<Inputs> {
     let cat = catalog::load(store).await?;
     let mut cfg = load_config(store, now).await?;
     cfg.recency_reference = scoring::newest_created(&cat.models);
+    let evals = crate::domain::evals::load(store).await?;
+    let cfg = cfg.with_evals(&cat.models, &evals);
     Ok(Inputs {
         models: cat.models,
         catalog: cat.source,
@@ -357,6 +396,10 @@ pub struct Explanation {
     pub rank: Option<usize>,
     pub pool_size: usize,
     pub score: ModelScore,
+    /// The published figures behind the capability sub-score (empty: it is an estimate).
+    pub figures: Vec<FigureUse>,
+    /// Set when this model is the role's default agent model because the defaults were spread.
+    pub spread: Option<String>,
 }
 
 pub fn explain_in(inputs: &Inputs, model_id: &str, role: Role) -> Result<Explanation> {
@@ -399,6 +442,14 @@ pub fn explain_in(inputs: &Inputs, model_id: &str, role: Role) -> Result<Explana
         rank,
         pool_size: passing,
         score,
+        figures: inputs
+            .cfg
+            .capability
+            .as_ref()
+            .and_then(|t| t.role_capability(&model.id, role))
+            .map(|c| c.figures)
+            .unwrap_or_default(),
+        spread: None,
     })
 }
 
@@ -409,7 +460,22 @@ pub async fn explain(
     now: DateTime<Utc>,
 ) -> Result<Explanation> {
     let inputs = inputs(store, now).await?;
-    explain_in(&inputs, model_id, role)
+    let mut e = explain_in(&inputs, model_id, role)?;
+    use crate::domain::spread;
+    if spread::ASSIGN_ORDER.contains(&role) && spread::enabled(store).await? {
+        let picks = spread::default_picks(
+            &inputs.models,
+            &inputs.health,
+            &inputs.cfg,
+            &spread::ASSIGN_ORDER,
+            true,
+        );
+        e.spread = picks
+            .get(&role)
+            .filter(|p| p.model_id == e.score.model_id)
+            .and_then(|p| p.note());
+    }
+    Ok(e)
 }
 
 /// The best pick of one role in a rescore.

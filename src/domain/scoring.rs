@@ -1,23 +1,27 @@
 //! Deterministic model scoring (DESIGN.md §4, docs/scoring.md). Pure: no I/O, no wall clock (the time
-//! reference is `ScoringConfig::now`). Owner: the scoring issue.
-//! INTERFACE PINNED for other modules: `score`, `best_free`, `best_paid`, `rank`, `ModelScore`, `Pick`,
-//! `PickSource`, `Health`, `ScoringConfig`.
+//! reference is `ScoringConfig::now`). Other modules use `score`, `best_free`, `best_paid`, `rank`,
+//! `ModelScore`, `Pick`, `PickSource`, `Health` and `ScoringConfig`; none keeps its own copy of a rule.
 //!
 //! Every number is an integer: sub-scores are points 0–1000, the total is the weighted mean of the
 //! sub-scores (floored), logarithms are computed in fixed point, so the same catalog gives the same
 //! picks byte for byte on every machine. Ranking order: total desc, then context desc, then id asc.
 
+use crate::domain::capability::{self, CapabilityTable, KindWeights};
 use crate::domain::catalog::Model;
+use crate::domain::evals::EvalData;
 use crate::domain::roles::{Requirements, Role};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Observed health per model id (our failures, endpoint uptime). Missing = neutral.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
     /// model id → success rate in permille (0–1000).
     pub success_permille: BTreeMap<String, u32>,
+    /// model id → OpenRouter's endpoint uptime in permille (the best endpoint's last day).
+    pub uptime_permille: BTreeMap<String, u32>,
 }
 
 /// The local model used when neither a free catalog model nor `openrouter/free` is available and
@@ -51,7 +55,7 @@ impl Weights {
     pub const fn default_for(role: Role) -> Weights {
         let [context, capability, tools, recency, reliability, price] = match role {
             Role::Pm => [20, 30, 20, 10, 10, 10],
-            Role::Engineer => [20, 35, 20, 10, 10, 5],
+            Role::Engineer => [15, 45, 20, 5, 10, 5],
             Role::Hermes => [20, 30, 25, 10, 10, 5],
             Role::Creative => [10, 45, 0, 20, 15, 10],
             Role::Research => [35, 35, 5, 10, 10, 5],
@@ -85,6 +89,12 @@ pub struct ScoringConfig {
     pub weights: BTreeMap<Role, Weights>,
     /// Requirements of the `custom` role; `None` = [`Role::default_requirements`].
     pub custom: Option<Requirements>,
+    /// Capability from published evaluation figures for the catalog being scored; `None`: every
+    /// model's capability is the size estimate.
+    pub capability: Option<Arc<CapabilityTable>>,
+    /// Per-role overrides of how much each kind of figure counts; missing roles use
+    /// [`KindWeights::default_for`].
+    pub capability_kinds: BTreeMap<Role, KindWeights>,
 }
 
 impl ScoringConfig {
@@ -96,12 +106,22 @@ impl ScoringConfig {
         }
     }
 
-    /// The default table for scoring `models` at `now`: recency is measured from the newest model.
+    /// The default table for scoring `models` at `now`: recency is measured from the newest model,
+    /// capability from the embedded evaluation figures.
     pub fn for_catalog(models: &[Model], now: chrono::DateTime<chrono::Utc>) -> ScoringConfig {
         ScoringConfig {
             recency_reference: newest_created(models),
             ..ScoringConfig::at(now)
         }
+        .with_evals(models, &crate::domain::evals::embedded())
+    }
+
+    /// This config with the capability table of `models` built from `data` (call it after the
+    /// requirements and the time reference are final: they decide which models pass the gates).
+    pub fn with_evals(mut self, models: &[Model], data: &Arc<EvalData>) -> ScoringConfig {
+        let table = CapabilityTable::build(models, data, &self, &self.capability_kinds);
+        self.capability = Some(Arc::new(table));
+        self
     }
 
     pub fn weights(&self, role: Role) -> Weights {
@@ -389,12 +409,16 @@ struct Features {
     reasoning: bool,
     structured: bool,
     params: Option<Params>,
-    capability: u32,
+    /// The size heuristic's capability (used when no figure is known for a role).
+    estimate: u32,
+    /// Capability per role from evaluation figures ([`Role::ALL`] order).
+    measured: Option<[Option<u32>; 6]>,
     tools_points: u32,
     recency: u32,
     age_days: Option<i64>,
     reliability: u32,
     success: Option<u32>,
+    uptime: Option<u32>,
     price: u32,
     blended_micro: Option<u64>,
     expiry: Expiry,
@@ -505,15 +529,31 @@ fn recency_of(m: &Model, cfg: &ScoringConfig) -> (u32, Option<i64>) {
     }
 }
 
-/// (reliability points, observed success permille).
-fn reliability_of(m: &Model, health: &Health) -> (u32, Option<u32>) {
-    let success = if health.success_permille.is_empty() {
-        None
-    } else {
-        health.success_permille.get(&m.id).map(|s| (*s).min(1000))
+/// Capability per role from the config's evaluation table.
+fn measured_of(m: &Model, cfg: &ScoringConfig) -> Option<[Option<u32>; 6]> {
+    cfg.capability.as_ref().and_then(|t| t.points(&m.id))
+}
+
+/// (reliability points, observed success permille, endpoint uptime permille). Each known signal
+/// gives `2 × permille − 1000` points (99 % → 980, 50 % → 0); both known: their mean.
+fn reliability_of(m: &Model, health: &Health) -> (u32, Option<u32>, Option<u32>) {
+    let lookup = |map: &BTreeMap<String, u32>| {
+        if map.is_empty() {
+            None
+        } else {
+            map.get(&m.id).map(|s| (*s).min(1000))
+        }
     };
-    let points = success.map_or(NEUTRAL_RELIABILITY, |s| clamp_points(2 * s as i64 - 1000));
-    (points, success)
+    let success = lookup(&health.success_permille);
+    let uptime = lookup(&health.uptime_permille);
+    let pts = |s: u32| clamp_points(2 * s as i64 - 1000);
+    let points = match (success, uptime) {
+        (None, None) => NEUTRAL_RELIABILITY,
+        (Some(s), None) => pts(s),
+        (None, Some(u)) => pts(u),
+        (Some(s), Some(u)) => (pts(s) + pts(u)) / 2,
+    };
+    (points, success, uptime)
 }
 
 /// (price points, blended micro-USD per million for a paid model).
@@ -556,7 +596,7 @@ fn features_with(
     let params = model_params(m);
     let size = params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
     let (recency, age_days) = recency_of(m, cfg);
-    let (reliability, success) = reliability_of(m, health);
+    let (reliability, success, uptime) = reliability_of(m, health);
     let (price, blended_micro) = price_of(m, is_free);
     Features {
         context: m.context_length,
@@ -570,12 +610,14 @@ fn features_with(
         reasoning: flags.reasoning,
         structured: flags.structured,
         params,
-        capability: capability_points(size, flags),
+        estimate: capability_points(size, flags),
+        measured: measured_of(m, cfg),
         tools_points: tools_points(flags),
         recency,
         age_days,
         reliability,
         success,
+        uptime,
         price,
         blended_micro,
         expiry: expiry_of(m, cfg),
@@ -594,10 +636,14 @@ struct Quick {
 #[derive(Debug, Clone, Copy)]
 struct RoleCtx {
     role: Role,
+    /// Position in [`Role::ALL`].
+    idx: usize,
     req: Requirements,
     min_log: i64,
     w: Weights,
     wsum: u32,
+    /// The cap of the size estimate: the median of the measured models.
+    estimate_cap: u32,
 }
 
 impl RoleCtx {
@@ -606,10 +652,25 @@ impl RoleCtx {
         let w = cfg.weights(role);
         RoleCtx {
             role,
+            idx: capability::role_index(role),
             req,
             min_log: log2_milli(req.min_context.max(1)),
             w,
             wsum: w.sum().max(1),
+            estimate_cap: cfg
+                .capability
+                .as_ref()
+                .and_then(|t| t.median(role))
+                .unwrap_or(1000),
+        }
+    }
+
+    /// Capability points: the role's figure-based points, else the size estimate capped at the
+    /// median of the measured models.
+    fn capability(&self, estimate: u32, measured: Option<[Option<u32>; 6]>) -> u32 {
+        match measured.and_then(|p| p[self.idx]) {
+            Some(points) => points,
+            None => estimate.min(self.estimate_cap),
         }
     }
 
@@ -642,7 +703,7 @@ impl RoleCtx {
             passes,
             total: self.total([
                 context,
-                f.capability,
+                self.capability(f.estimate, f.measured),
                 f.tools_points,
                 f.recency,
                 f.reliability,
@@ -760,12 +821,27 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
         },
         None => format!("unknown (no parameter count in the id or name), neutral {size}"),
     };
-    reasons.push(format!(
-        "capability {}: size {size_text}; reasoning {}; structured outputs {}",
-        f.capability,
-        if f.reasoning { "yes" } else { "no" },
-        if f.structured { "yes" } else { "no" },
-    ));
+    let capability = rc.capability(f.estimate, f.measured);
+    let table = cfg.capability.as_deref();
+    match table.and_then(|t| t.role_capability(&m.id, rc.role)) {
+        Some(measured) => reasons.push(capability::figures_reason(&measured, rc.role)),
+        None => {
+            let cap = match table {
+                Some(t) if f.estimate > rc.estimate_cap => format!(
+                    ", capped at {} (the median of the {} measured models)",
+                    rc.estimate_cap,
+                    t.measured_count(rc.role)
+                ),
+                _ => String::new(),
+            };
+            reasons.push(format!(
+                "capability {capability}: estimate (no published figure for the {} role) from size {size_text}; reasoning {}; structured outputs {}{cap}",
+                rc.role,
+                if f.reasoning { "yes" } else { "no" },
+                if f.structured { "yes" } else { "no" },
+            ));
+        }
+    }
     reasons.push(format!(
         "tools {}: tools {}, tool_choice {}",
         f.tools_points,
@@ -783,14 +859,25 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
         ),
         None => format!("recency {}: no time reference, neutral", f.recency),
     });
-    reasons.push(match f.success {
-        Some(s) => format!(
-            "reliability {}: {}.{}% of observed requests succeeded",
+    let permille = |s: u32| format!("{}.{}%", s / 10, s % 10);
+    reasons.push(match (f.success, f.uptime) {
+        (Some(s), None) => format!(
+            "reliability {}: {} of observed requests succeeded",
             f.reliability,
-            s / 10,
-            s % 10
+            permille(s)
         ),
-        None => format!(
+        (None, Some(u)) => format!(
+            "reliability {}: OpenRouter endpoint uptime {} (last day)",
+            f.reliability,
+            permille(u)
+        ),
+        (Some(s), Some(u)) => format!(
+            "reliability {}: {} of observed requests succeeded; OpenRouter endpoint uptime {} (last day)",
+            f.reliability,
+            permille(s),
+            permille(u)
+        ),
+        (None, None) => format!(
             "reliability {}: nothing observed yet, neutral",
             f.reliability
         ),
@@ -811,7 +898,7 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
         w.context,
         q.context,
         w.capability,
-        f.capability,
+        capability,
         w.tools,
         f.tools_points,
         w.recency,
@@ -822,7 +909,6 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
         f.price,
         rc.wsum
     ));
-    let _ = cfg;
     ModelScore {
         model_id: m.id.clone(),
         role: rc.role,
@@ -831,7 +917,7 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
         total: q.total,
         sub: SubScores {
             context: q.context,
-            capability: f.capability,
+            capability,
             tools: f.tools_points,
             recency: f.recency,
             reliability: f.reliability,
@@ -840,6 +926,19 @@ fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> Mod
         reasons,
         context_length: f.context,
     }
+}
+
+/// True when `model` meets `role`'s hard requirements (context, tools, not a router, text out, no
+/// media out, not expiring): the gates a model passes before it is ranked.
+pub fn passes_gates(model: &Model, role: Role, cfg: &ScoringConfig) -> bool {
+    let (_, is_router) = free_and_router(model);
+    RoleCtx::new(role, cfg).passes_role(model.context_length, model.supports_tools())
+        && passes_common(
+            is_router,
+            model.has_text_output(),
+            media_out(model),
+            expiry_of(model, cfg),
+        )
 }
 
 /// Scores one model for one role: sub-scores, total, pass/fail and the reasons.
@@ -988,15 +1087,16 @@ fn best_indices(
                 clamp_points((log2_milli_upper(eff) - LOG2_ONE_BILLION_IN_MILLIONS) / 10)
             });
             let (recency, _) = recency_of(m, cfg);
-            let (reliability, _) = reliability_of(m, health);
+            let (reliability, _, _) = reliability_of(m, health);
             let context_log_max = log2_milli_upper(context.max(1));
+            let measured = measured_of(m, cfg);
             let cap_max = capability_points(size_max, MAX_FLAGS);
             let tools_max = tools_points(MAX_FLAGS);
             let hopeful = rcs.iter().zip(&best).any(|(rc, slot)| {
                 context >= rc.req.min_context && {
                     let ub = rc.total([
                         rc.context_points(context, context_log_max),
-                        cap_max,
+                        rc.capability(cap_max, measured),
                         tools_max,
                         recency,
                         reliability,
@@ -1012,7 +1112,7 @@ fn best_indices(
             let context_log = log2_milli(context.max(1));
             let (price, _) = price_of(m, free[k]);
             let flags = param_flags(m);
-            let capability = capability_points(size, flags);
+            let estimate = capability_points(size, flags);
             let tools = tools_points(flags);
             let mut common: Option<bool> = None;
             for (rc, slot) in rcs.iter().zip(best.iter_mut()) {
@@ -1021,7 +1121,7 @@ fn best_indices(
                 }
                 let total = rc.total([
                     rc.context_points(context, context_log),
-                    capability,
+                    rc.capability(estimate, measured),
                     tools,
                     recency,
                     reliability,

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0008_scanner_budget_queue.sql"),
     },
     Migration {
+        version: 9,
+        name: "0009_model_health",
+        sql: include_str!("../../migrations/0009_model_health.sql"),
+    },
+    Migration {
         version: 11,
         name: "0011_paperclip_links",
         sql: include_str!("../../migrations/0011_paperclip_links.sql"),
@@ -155,6 +160,8 @@ pub struct Store {
     location: String,
     remote: bool,
     read_only: bool,
+    /// Where every domain timestamp comes from (the system clock unless a test injects one).
+    clock: crate::domain::clock::SharedClock,
 }
 
 impl std::fmt::Debug for Store {
@@ -215,6 +222,7 @@ impl Store {
             location: location.clone(),
             remote: false,
             read_only: false,
+            clock: crate::domain::clock::system(),
         };
         // Another application's database is refused before nxr changes even its journal mode.
         store.check_ours().await?;
@@ -279,7 +287,19 @@ impl Store {
             location,
             remote: true,
             read_only: false,
+            clock: crate::domain::clock::system(),
         })
+    }
+
+    /// The store with `clock` as the source of every timestamp the domain takes through it.
+    pub fn with_clock(mut self, clock: crate::domain::clock::SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The current time from the injected clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn conn(&self) -> &Conn {
@@ -392,7 +412,7 @@ impl Store {
             if applied.iter().any(|a| a.version == m.version) {
                 continue;
             }
-            let at = crate::domain::clock::to_db(chrono::Utc::now());
+            let at = crate::domain::clock::to_db(self.now());
             // IMMEDIATE takes the write lock first, so two nxr processes starting at once
             // cannot both apply the same migration; the loser sees it recorded and skips it.
             let applied_now = self
@@ -464,7 +484,7 @@ impl Store {
 
     /// Writes one setting.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        let at = crate::domain::clock::to_db(chrono::Utc::now());
+        let at = crate::domain::clock::to_db(self.now());
         self.conn
             .execute(
                 "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)

@@ -192,7 +192,7 @@ pub async fn revert(store: &Store, env: &Env, name_or_id: &str) -> Result<Revert
         ));
     }
     hermes::set_config(&config, &edits)?;
-    let now = crate::domain::clock::to_db(chrono::Utc::now());
+    let now = crate::domain::clock::to_db(store.now());
     let (id, from) = (agent.id, agent.model.clone());
     let provider = user.provider.clone().unwrap_or_else(|| "auto".into());
     let to_model = user.model.clone();

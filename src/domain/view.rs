@@ -4,6 +4,7 @@
 use crate::domain::catalog::{CatalogSource, Filter, Model};
 use crate::domain::rescore::{self, RosterEntry};
 use crate::domain::roles::Role;
+use crate::domain::scoring::ScoringConfig;
 use std::collections::BTreeMap;
 
 /// A query over the scored catalog: the same filters as `nxr models list` (`--free`, `--tools`,
@@ -33,6 +34,28 @@ pub struct ModelRow {
     pub model: Model,
     /// The roster entry (free models only).
     pub scores: Option<RosterEntry>,
+    /// The main published figure per role (e.g. `SWE-bench Verified 67.0%` for the engineer); roles
+    /// without one are missing (their capability is an estimate).
+    pub main_figures: BTreeMap<Role, String>,
+}
+
+/// The main published figure of `model_id` for each of `roles` in the config's capability table:
+/// the benchmark and value of the role's most weighted kind.
+pub fn main_figures(cfg: &ScoringConfig, model_id: &str, roles: &[Role]) -> BTreeMap<Role, String> {
+    let Some(table) = cfg.capability.as_deref() else {
+        return BTreeMap::new();
+    };
+    roles
+        .iter()
+        .filter_map(|r| {
+            table.main_figure(model_id, *r).map(|u| {
+                (
+                    *r,
+                    format!("{} {}", u.figure.benchmark, u.figure.value_text()),
+                )
+            })
+        })
+        .collect()
 }
 
 /// What the models page shows.
@@ -67,6 +90,7 @@ pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
         .map(|m| ModelRow {
             model: m.clone(),
             scores: place.get(m.id.as_str()).map(|&i| roster.models[i].clone()),
+            main_figures: main_figures(&inputs.cfg, &m.id, &roles),
         })
         .collect();
     if q.role.is_some() {

@@ -305,10 +305,21 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
         .find(|s| !s.passes)
         .or_else(|| scores.iter().find(|s| s.role == Role::Engineer));
     if let Some(s) = explain {
-        let mut lines = vec![Line::styled(
+        let mut lines: Vec<Line> =
+            crate::domain::view::main_figures(&state.data.cfg, &model.id, &Role::ALL)
+                .into_iter()
+                .map(|(role, f)| Line::from(format!("{role}: {f}")))
+                .collect();
+        if lines.is_empty() {
+            lines.push(Line::styled(
+                "no published figure: capability is a size estimate",
+                Style::default().fg(Color::DarkGray),
+            ));
+        }
+        lines.push(Line::styled(
             format!("why ({}):", s.role),
             Style::default().fg(Color::DarkGray),
-        )];
+        ));
         lines.extend(s.reasons.iter().map(|r| Line::from(format!("· {r}"))));
         frame.render_widget(
             Paragraph::new(lines).wrap(Wrap { trim: true }),

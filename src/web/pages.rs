@@ -517,7 +517,8 @@ pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup
                                     td { (r.model.price_label()) }
                                     @for role in &v.roles {
                                         td.num { @match r.scores.as_ref().and_then(|s| s.scores.get(role)) {
-                                            Some(s) if s.passes => { (s.total) @if let Some(rank) = s.rank { span.muted { " #" (rank) } } }
+                                            Some(s) if s.passes => { (s.total) @if let Some(rank) = s.rank { span.muted { " #" (rank) } }
+                                                @if let Some(f) = r.main_figures.get(role) { br; span.muted.figure title="main published figure for this role" { (f) } } }
                                             Some(_) => span.muted title="fails the role's requirements" { "fails" },
                                             None => span.muted title="scores are for free models only" { "" },
                                         } }
@@ -527,7 +528,8 @@ pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup
                         }
                     } }
                     p.muted { "Scores rank free models per role (higher is better, #n = place); “fails” = misses the role's requirements. "
-                        code { "nxr models explain MODEL --role R" } " shows why." }
+                        "Under a score: the role's main published figure (none: capability is estimated from size). "
+                        code { "nxr models explain MODEL --role R" } " shows why, with each figure's source and date." }
                 }
             }
         }

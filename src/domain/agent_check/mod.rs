@@ -220,7 +220,7 @@ pub async fn check_agents(
     list: &[Agent],
     probe_timeout: Duration,
 ) -> Vec<AgentCheck> {
-    let facts = rescore::inputs(store, chrono::Utc::now())
+    let facts = rescore::inputs(store, store.now())
         .await
         .ok()
         .map(CatalogFacts::from_inputs);

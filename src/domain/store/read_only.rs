@@ -34,6 +34,7 @@ impl Store {
             location,
             remote: false,
             read_only: true,
+            clock: crate::domain::clock::system(),
         })
     }
 

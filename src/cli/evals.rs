@@ -1,0 +1,125 @@
+//! `nxr evals list` and `nxr evals import FILE`: the published evaluation figures the scorer uses.
+
+use super::Ctx;
+use crate::domain::evals::{self, EvalData};
+use clap::Subcommand;
+use color_eyre::Result;
+use color_eyre::eyre::eyre;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum EvalsCmd {
+    /// Every model family with its published figures, sources and dates.
+    List,
+    /// Validate FILE (the format of data/model_evals.yaml) and merge it: its families replace the
+    /// ones with the same id. On any error nothing changes.
+    Import {
+        /// A YAML file of evaluation figures.
+        file: PathBuf,
+    },
+}
+
+pub async fn run(ctx: &Ctx, cmd: EvalsCmd) -> Result<()> {
+    match cmd {
+        EvalsCmd::List => list(ctx).await,
+        EvalsCmd::Import { file } => import(ctx, file).await,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonFigure<'a> {
+    kind: &'static str,
+    benchmark: &'a str,
+    value: f64,
+    note: &'a Option<String>,
+    source: &'a str,
+    url: &'a Option<String>,
+    date: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFamily<'a> {
+    id: &'a str,
+    name: &'a str,
+    origin: &'static str,
+    figures: Vec<JsonFigure<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct Listing<'a> {
+    updated: &'a str,
+    families: Vec<JsonFamily<'a>>,
+}
+
+fn listing(data: &EvalData) -> Listing<'_> {
+    Listing {
+        updated: &data.updated,
+        families: data
+            .families
+            .values()
+            .map(|f| JsonFamily {
+                id: &f.id,
+                name: &f.name,
+                origin: f.origin,
+                figures: f
+                    .figures
+                    .iter()
+                    .map(|g| JsonFigure {
+                        kind: g.kind.as_str(),
+                        benchmark: &g.benchmark,
+                        value: g.value_centi as f64 / 100.0,
+                        note: &g.note,
+                        source: &g.source,
+                        url: &g.url,
+                        date: &g.date,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+async fn list(ctx: &Ctx) -> Result<()> {
+    let store = ctx.store().await?;
+    let data = evals::load(&store).await?;
+    if ctx.json {
+        return super::print_json(&listing(&data));
+    }
+    let mut out = format!(
+        "{} model families, {} figures (data of {})\n",
+        data.families.len(),
+        data.figure_count(),
+        data.updated
+    );
+    for f in data.families.values() {
+        let origin = if f.origin == "imported" {
+            " [imported]"
+        } else {
+            ""
+        };
+        out.push_str(&format!("\n{} — {}{origin}\n", f.id, f.name));
+        for g in &f.figures {
+            out.push_str(&format!("  {:<12} {}\n", g.kind.label(), g.describe()));
+        }
+    }
+    super::write_stdout(&out)
+}
+
+async fn import(ctx: &Ctx, file: PathBuf) -> Result<()> {
+    let store = ctx.store().await?;
+    let report = evals::import(&store, &file)
+        .await
+        .map_err(|e| eyre!("{e}"))?;
+    if ctx.json {
+        return super::print_json(&report);
+    }
+    outln!(
+        "imported {} families ({} figures) from {}: {} new, {} replaced; `nxr models rescore` applies them to stored scores",
+        report.families,
+        report.figures,
+        file.display(),
+        report.added.len(),
+        report.replaced.len()
+    );
+    Ok(())
+}

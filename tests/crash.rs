@@ -118,7 +118,13 @@ fn rescore_and_agent_writes_killed_at_random_moments_leave_a_consistent_home() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn");
-        std::thread::sleep(Duration::from_millis(rng.below(400)));
+        // Mostly early (start-up, migrations, the first writes), sometimes late in the work.
+        let wait = if rng.below(4) == 0 {
+            rng.below(800)
+        } else {
+            rng.below(150)
+        };
+        std::thread::sleep(Duration::from_millis(wait));
         if child.try_wait().expect("wait").is_none() {
             // SIGKILL to this child only.
             let _ = child.kill();

@@ -330,3 +330,138 @@ fn setup_wizard_in_headless_chromium_matches_the_cli() {
         assert!(table.contains(name.as_str()) && table.contains(model.as_str()));
     }
 }
+
+/// What the real Hermes CLI says a profile's model is.
+fn hermes_model(homes: &Homes, profile: &str) -> String {
+    let mut c = Command::new(common::hermes_bin());
+    c.env("HERMES_HOME", homes.hermes_home())
+        .env("NO_COLOR", "1");
+    if profile != "default" {
+        c.args(["-p", profile]);
+    }
+    let out = c.args(["config", "get", "model.default"]).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn bulk_upgrade_in_headless_chromium_moves_every_agent_to_its_paid_pick_then_one_reverts() {
+    const KEY: &str = "sk-or-v1-0123456789abcdef0123456789abcdef";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let homes = Homes::new();
+    let out = homes
+        .nxr()
+        .env("NXR_FASTER_WHISPER_CMD", "false")
+        .args(["init", "--free"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let openrouter = common::FakeServer::start();
+    openrouter.always(
+        "/api/v1/key",
+        common::Reply::json(
+            200,
+            r#"{"data":{"label":"sk-or-v1-012...def","usage":12,"limit":null,"is_free_tier":false}}"#,
+        ),
+    );
+    openrouter.always(
+        "/api/v1/credits",
+        common::Reply::json(
+            403,
+            r#"{"error":{"code":403,"message":"Only management keys can perform this operation"}}"#,
+        ),
+    );
+    let mut env = homes.env();
+    env.openrouter_url = format!("{}/api/v1", openrouter.base);
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = Arc::new(rt.block_on(Store::open(&env)).unwrap());
+    let free: Vec<(String, String, String)> = rt
+        .block_on(agents::list(&store, &env))
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.name, a.model, a.hermes_profile))
+        .collect();
+    let plan = rt
+        .block_on(nxr::domain::upgrade::plan_upgrade(
+            &store,
+            &env,
+            None,
+            None,
+            false,
+            chrono::Utc::now(),
+        ))
+        .unwrap();
+    let server = nxr::web::server::start(
+        env.clone(),
+        store.clone(),
+        rt.handle().clone(),
+        "127.0.0.1",
+        0,
+        false,
+    )
+    .unwrap();
+
+    let browser = Driver::start(rt.handle().clone());
+    browser.goto(&server.login_url());
+    browser.goto(&format!("{}/agents", server.base_url()));
+    browser.click("#bulk-upgrade");
+    let shown = browser.text("#upgrade-plan");
+    for r in &plan.rows {
+        let to = &r
+            .switch
+            .as_ref()
+            .expect("every agent has a paid pick")
+            .to
+            .id;
+        assert!(
+            shown.contains(&r.agent) && shown.contains(to.as_str()),
+            "{shown}"
+        );
+    }
+    assert!(
+        browser
+            .text("#upgrade-total")
+            .contains("Total estimated: $")
+    );
+    // Showing the plan changed nothing.
+    for (name, model, _) in &free {
+        let a = rt
+            .block_on(agents::get_by_name(&store, &env, name))
+            .unwrap();
+        assert_eq!(&a.model, model);
+    }
+    // No key is stored yet: the confirm step asks for one, which OpenRouter (the fake) accepts.
+    let field = browser.wait_for("#key");
+    browser.call(
+        "POST",
+        &browser.s(&format!("/element/{field}/value")),
+        Some(json!({ "text": KEY })),
+    );
+    browser.click("#confirm-upgrade");
+    let result = browser.text("#upgrade-result");
+    for r in &plan.rows {
+        let to = &r.switch.as_ref().unwrap().to.id;
+        let a = rt
+            .block_on(agents::get_by_name(&store, &env, &r.agent))
+            .unwrap();
+        assert_eq!(&a.model, to, "{result}");
+        assert_eq!(hermes_model(&homes, &a.hermes_profile), *to);
+        assert!(result.contains(&r.agent), "{result}");
+    }
+    assert!(
+        std::fs::read_to_string(homes.hermes_home().join(".env"))
+            .unwrap()
+            .contains(KEY)
+    );
+
+    // The first agent's "Revert to free" button: back to the exact free model it had.
+    browser.goto(&format!("{}/agents", server.base_url()));
+    browser.click("#agent-controls button.revert");
+    browser.wait_for("#upgrade-result");
+    let (name, model, profile) = &free[0];
+    let a = rt
+        .block_on(agents::get_by_name(&store, &env, name))
+        .unwrap();
+    assert_eq!(&a.model, model);
+    assert_eq!(&hermes_model(&homes, profile), model);
+}

@@ -1809,3 +1809,114 @@ fn footers_list_only_keys_that_do_something() {
     );
     assert!(keys::action_for_key(&s, &key(KeyCode::Char('u'))).is_none());
 }
+
+// ------------------------------------------------------------------------------------------------
+// Tab 3: the bulk upgrade dialog (`U`) and the per-agent paid upgrade / revert.
+// ------------------------------------------------------------------------------------------------
+
+/// The plan `nxr upgrade` would show for these agents, from the domain (no database: PM has two days
+/// of observed usage, the others are estimated at the stated assumption).
+fn upgrade_plan(d: &AppData) -> nxr::domain::upgrade::Plan {
+    let mut usage = std::collections::BTreeMap::new();
+    usage.insert(
+        1,
+        nxr::domain::upgrade::UsageEstimate {
+            basis: nxr::domain::upgrade::UsageBasis::Observed,
+            requests_per_day: 40.0,
+            prompt_tokens_per_day: 120_000.0,
+            completion_tokens_per_day: 30_000.0,
+            days: 2,
+        },
+    );
+    nxr::domain::upgrade::upgrade_plan_from(
+        &d.agents,
+        &fixture_models(),
+        &d.health,
+        &d.cfg,
+        &usage,
+        "catalog: fixture".into(),
+    )
+}
+
+#[test]
+fn tab3_bulk_upgrade_dialog_shows_the_plan_and_confirms_only_with_a_key() {
+    let mut d = full_data();
+    d.has_key = true;
+    let plan = upgrade_plan(&d);
+    assert_eq!(plan.rows.len(), 3);
+    assert!(plan.rows.iter().all(|r| r.switch.is_some()), "{plan:#?}");
+    assert!(plan.total_monthly_usd > 0.0);
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    press(&mut s, KeyCode::Char('U'));
+    assert_eq!(
+        s.effects.drain(..).collect::<Vec<_>>(),
+        [Effect::LoadUpgradePlan]
+    );
+    assert!(screen(&s, 100, 30).contains("Reading the plan"));
+    apply(
+        &mut s,
+        [Action::UpgradePlanLoaded(Box::new(Ok(plan.clone())))],
+    );
+    snap("tui_tab3_upgrade_dialog", &s);
+    let text = screen(&s, 100, 30);
+    for row in &plan.rows {
+        assert!(text.contains(&row.agent), "{text}");
+    }
+    assert!(text.contains("Total estimated:"), "{text}");
+    assert!(text.contains("100 requests/day"), "{text}");
+    // Esc closes the dialog (and does not quit); U then Enter applies the plan shown.
+    press(&mut s, KeyCode::Esc);
+    assert!(s.agents.upgrade.is_none() && !s.should_quit);
+    press(&mut s, KeyCode::Char('U'));
+    apply(
+        &mut s,
+        [Action::UpgradePlanLoaded(Box::new(Ok(plan.clone())))],
+    );
+    s.effects.clear();
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        s.effects,
+        [Effect::ApplyUpgradePlan(Box::new(plan.clone()))]
+    );
+    assert!(s.agents.upgrade.is_none());
+
+    // Without a key: the dialog says how to add one and Enter changes nothing.
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    press(&mut s, KeyCode::Char('U'));
+    apply(&mut s, [Action::UpgradePlanLoaded(Box::new(Ok(plan)))]);
+    s.effects.clear();
+    assert!(screen(&s, 120, 30).contains("no OpenRouter key is stored"));
+    press(&mut s, KeyCode::Enter);
+    assert!(s.effects.is_empty());
+}
+
+#[test]
+fn tab3_u_goes_paid_with_a_key_and_r_reverts_a_paid_agent_to_free() {
+    let mut d = full_data();
+    d.has_key = true;
+    d.agents[0].model = "openai/gpt-4o-mini".into();
+    d.recompute_recommendations();
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    press(&mut s, KeyCode::Char('u'));
+    assert_eq!(
+        s.effects.drain(..).collect::<Vec<_>>(),
+        [Effect::UpgradeAgentPaid { agent: "PM".into() }]
+    );
+    press(&mut s, KeyCode::Char('r'));
+    assert_eq!(
+        s.effects.drain(..).collect::<Vec<_>>(),
+        [Effect::RevertAgentToFree { agent: "PM".into() }]
+    );
+    // A free agent's `r` goes back to its previous model, as before.
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Char('r'));
+    assert_eq!(
+        s.effects.drain(..).collect::<Vec<_>>(),
+        [Effect::RevertAgentModel {
+            agent: "Engineer".into()
+        }]
+    );
+}

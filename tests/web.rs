@@ -1150,3 +1150,83 @@ fn models_page_snapshot() {
     );
     snapshot("web_models", page.into_string());
 }
+
+#[test]
+fn upgrade_forms_need_the_csrf_token_and_a_key_and_change_nothing_without_them() {
+    let homes = Homes::new();
+    let out = homes
+        .nxr()
+        .env("NXR_FASTER_WHISPER_CMD", "false")
+        .args(["init", "--free"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let s = Running::start_in(homes);
+    let models = |s: &Running| {
+        let (_, _, body) = s.send(
+            s.client
+                .get(s.url("/api/agents"))
+                .bearer_auth(&s.server.token),
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["name"].to_string(), a["model"].to_string()))
+            .collect::<Vec<_>>()
+    };
+    let before = models(&s);
+    let name = before[0].0.trim_matches('"').to_string();
+    let post = |path: &str, body: String| {
+        s.send(
+            s.client
+                .post(s.url(path))
+                .header("Cookie", s.cookie())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body),
+        )
+    };
+    for path in [
+        "/agents/upgrade".to_string(),
+        format!("/agents/{name}/upgrade"),
+        format!("/agents/{name}/revert"),
+    ] {
+        let (status, _, _) = post(&path, "x=1".into());
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path} without CSRF");
+    }
+    let csrf = format!("csrf={}", s.server.csrf_token());
+    // With the token but no key stored: 400, naming the fix.
+    let (status, _, body) = post("/agents/upgrade", csrf.clone());
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("no OpenRouter API key is stored"), "{body}");
+    let (status, _, body) = post(&format!("/agents/{name}/upgrade"), csrf.clone());
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // Nothing to revert on a free model.
+    let (status, _, body) = post(&format!("/agents/{name}/revert"), csrf.clone());
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("already on a free model"), "{body}");
+    let (status, _, _) = post("/agents/nobody/revert", csrf);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, headers, _) = s.get_cookie(&format!("/agents/{name}/upgrade"));
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "POST");
+    assert_eq!(models(&s), before);
+
+    // The agents page links the bulk upgrade and carries the token in every form; the plan page
+    // shows each agent and asks for a key, as none is stored.
+    let (status, _, page) = s.get_cookie("/agents");
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("href=\"/agents/upgrade\""), "{page}");
+    assert_eq!(
+        page.matches(&format!("value=\"{}\"", s.server.csrf_token()))
+            .count(),
+        2 * before.len()
+    );
+    let (status, _, plan) = s.get_cookie("/agents/upgrade");
+    assert_eq!(status, StatusCode::OK);
+    for (n, _) in &before {
+        assert!(plan.contains(n.trim_matches('"')), "{plan}");
+    }
+    assert!(plan.contains("Total estimated:"), "{plan}");
+    assert!(plan.contains("name=\"key\""), "{plan}");
+}

@@ -4,6 +4,7 @@
 
 use crate::app::state::{AppData, Tab};
 use crate::domain::agents::Agent;
+use crate::domain::upgrade::Plan;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +50,8 @@ pub enum Action {
     Upgrade,
     /// Tab 3: move the agent back to its previous model.
     Revert,
+    /// Tab 3: open the bulk upgrade dialog (every agent to its paid pick).
+    BulkUpgrade,
     /// Tab 5: open the model picker to change the recommended model.
     ChangeModel,
     MarkRead,
@@ -68,6 +71,9 @@ pub enum Action {
     /// The create-agent effect finished.
     #[serde(skip)]
     AgentCreated(Box<Agent>),
+    /// The bulk upgrade plan (or why it could not be made).
+    #[serde(skip)]
+    UpgradePlanLoaded(Box<Result<Plan, String>>),
     /// An effect finished: a line for the status bar.
     EffectDone(String),
     /// An effect failed: the error, for the status bar.

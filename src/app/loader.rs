@@ -118,6 +118,7 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         .find(|s| s.name == hermes::MAIN_SLOT)
         .and_then(|s| s.model.clone());
     data.gateway = gateway::status(&env.hermes_home, main_model);
+    data.has_key = crate::domain::upgrade::has_stored_key(env);
     data.checks = check_agents(env, &data).await;
     data.recompute_recommendations();
     data

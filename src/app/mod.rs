@@ -22,7 +22,7 @@ pub use update::update;
 use crate::domain::clock::{self, SharedClock};
 use crate::domain::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{agents, gateway, hermes, notifications, recommend, watch};
+use crate::domain::{agents, gateway, hermes, notifications, recommend, upgrade, watch};
 use color_eyre::Result;
 use loader::CatalogPart;
 use ratatui::crossterm::event::{
@@ -230,7 +230,50 @@ pub async fn run_effect(
             Ok(n) => Action::EffectDone(format!("marked {n} notifications read")),
             Err(e) => failed(&e),
         },
+        Effect::LoadUpgradePlan => Action::UpgradePlanLoaded(Box::new(
+            upgrade::plan_upgrade(store, env, None, None, false, clock.now())
+                .await
+                .map_err(|e| e.to_string()),
+        )),
+        Effect::ApplyUpgradePlan(plan) => {
+            let out = upgrade::apply(store, env, &plan).await;
+            match out.failed.first() {
+                Some(f) => Action::EffectFailed(format!(
+                    "{} of {} switches failed; {} could not move to {}: {}",
+                    out.failed.len(),
+                    out.failed.len() + out.switched.len(),
+                    f.agent,
+                    f.to,
+                    f.error
+                )),
+                None => Action::EffectDone(switched_line(&out)),
+            }
+        }
+        Effect::UpgradeAgentPaid { agent } => {
+            match upgrade::upgrade_agent(store, env, &agent).await {
+                Ok(out) => Action::EffectDone(switched_line(&out)),
+                Err(e) => failed(&e),
+            }
+        }
+        Effect::RevertAgentToFree { agent } => {
+            match upgrade::revert_agent(store, env, &agent).await {
+                Ok(out) => Action::EffectDone(switched_line(&out)),
+                Err(e) => failed(&e),
+            }
+        }
     }
+}
+
+/// "PM now runs a, Engineer now runs b" for the status bar.
+fn switched_line(out: &upgrade::Outcome) -> String {
+    if out.switched.is_empty() {
+        return "nothing to change".into();
+    }
+    out.switched
+        .iter()
+        .map(|s| format!("{} now runs {}", s.agent, s.to))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Turns a terminal event into an action for this state.

@@ -12,6 +12,7 @@ use crate::domain::paperclip_links::LinkState;
 use crate::domain::recommend::Recommendation;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{Health, Pick, ScoringConfig};
+use crate::domain::upgrade::Plan;
 use crate::widgets::model_picker::{ModelFilters, ModelPicker};
 use crate::widgets::model_row::{self, ModelRow};
 use crate::widgets::skill_selector::SkillSelector;
@@ -90,6 +91,8 @@ pub struct AppData {
     pub notifications: Vec<Notification>,
     pub notifications_error: Option<String>,
     pub gateway: GatewayStatus,
+    /// An OpenRouter key is stored (`u` then moves to paid models).
+    pub has_key: bool,
     /// Each agent's Paperclip link state, by agent id (empty when it could not be read).
     pub paperclip_links: Vec<(i64, LinkState)>,
     /// Scoring inputs from settings and observed health (`domain::rescore::inputs`).
@@ -130,6 +133,7 @@ impl AppData {
             notifications: Vec::new(),
             notifications_error: None,
             gateway: GatewayStatus::never_started(),
+            has_key: false,
             paperclip_links: Vec::new(),
             health,
             cfg,
@@ -200,6 +204,17 @@ pub enum Effect {
     },
     MarkRead(i64),
     MarkAllRead,
+    /// Build the bulk upgrade plan for the dialog.
+    LoadUpgradePlan,
+    ApplyUpgradePlan(Box<Plan>),
+    /// One agent to the best paid model for its role (a key is stored).
+    UpgradeAgentPaid {
+        agent: String,
+    },
+    /// One agent on a paid model back to the last free model it had.
+    RevertAgentToFree {
+        agent: String,
+    },
 }
 
 /// The `NewAgent` the wizard submits (a `PartialEq` mirror for tests).
@@ -253,6 +268,15 @@ pub struct AgentsTab {
     pub selected: usize,
     /// Editing the selected agent's skills.
     pub skills: Option<SkillSelector>,
+    /// The bulk upgrade dialog (`U`).
+    pub upgrade: Option<UpgradeDialog>,
+}
+
+/// The bulk upgrade dialog: the plan once loaded (or why it could not be made).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpgradeDialog {
+    pub plan: Option<Plan>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -69,6 +69,10 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         // The runtime performs the reload; the state has nothing to change yet.
         Action::Reload => None,
         Action::AgentCreated(agent) => crate::tabs::create::agent_created(state, *agent),
+        Action::UpgradePlanLoaded(result) => {
+            crate::tabs::agents::plan_loaded(state, *result);
+            None
+        }
         Action::Back if !state.show_help && at_top_level(state) => {
             state.should_quit = true;
             None
@@ -89,7 +93,7 @@ fn at_top_level(state: &State) -> bool {
     use crate::app::state::{ModelsMode, WizardStep};
     match state.tab {
         Tab::Models => state.models.mode == ModelsMode::Browse && !state.models.filter_focused,
-        Tab::Agents => state.agents.skills.is_none(),
+        Tab::Agents => state.agents.skills.is_none() && state.agents.upgrade.is_none(),
         Tab::Create => state.create.step == WizardStep::Category && !state.create.picking_model,
         _ => true,
     }

@@ -35,6 +35,8 @@ pub mod run;
 pub mod scan;
 pub mod scoring;
 pub mod serve;
+pub mod upgrade;
+mod upgrade_prompt;
 
 use crate::domain::env::Env;
 use crate::domain::store::Store;
@@ -78,6 +80,8 @@ pub enum Command {
     /// Inspect and migrate the database.
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// Move agents to paid models with an OpenRouter key (plan, confirm, apply), or back with --revert.
+    Upgrade(upgrade::UpgradeArgs),
     /// Today's free requests against the daily limit, per agent, and the projection to 00:00 UTC.
     Budget,
     /// Run a prompt with an agent through Hermes (queued when the free daily limit is used up).
@@ -269,6 +273,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Agents(cmd) => agents::run(&ctx, cmd).await,
             Command::Config(cmd) => config::run(&ctx, cmd).await,
             Command::Db(cmd) => db::run(&ctx, cmd).await,
+            Command::Upgrade(args) => upgrade::run(&ctx, args).await,
             Command::Scan => scan::run(&ctx).await,
             Command::Budget => budget::run(&ctx).await,
             Command::Run(args) => run::run(&ctx, args).await,

@@ -13,6 +13,7 @@ use crate::domain::hermes::{self, ConfigValue, HermesError, Profile};
 use crate::domain::roles::Role;
 use crate::domain::skills::{self, SkillError};
 use crate::domain::store::Store;
+use crate::domain::switch_journal;
 use libsql::params;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -283,7 +284,7 @@ pub async fn best_free_choice(
 }
 
 /// The config.yaml edits that put a profile on `choice`.
-fn model_edits(env: &Env, choice: &ModelChoice) -> Vec<(String, ConfigValue)> {
+pub fn model_edits(env: &Env, choice: &ModelChoice) -> Vec<(String, ConfigValue)> {
     let mut edits = vec![(
         "model.default".to_string(),
         ConfigValue::Str(choice.id.clone()),
@@ -569,6 +570,9 @@ fn row_to_agent(env: &Env, row: &libsql::Row) -> Result<Agent, AgentError> {
 
 /// Every agent, oldest first.
 pub async fn list(store: &Store, env: &Env) -> Result<Vec<Agent>, AgentError> {
+    // A model switch a killed process left half done is undone first, so no caller sees an agent
+    // whose config.yaml and row disagree.
+    switch_journal::recover(store, env).await?;
     let mut rows = store
         .conn()
         .query(&format!("SELECT {COLUMNS} FROM agents ORDER BY id"), ())
@@ -647,7 +651,7 @@ pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, Ag
 
 /// A user-chosen model checked against the role: the model's score for the role, or an error naming the
 /// hard requirements it fails (unless `force`).
-async fn checked_choice(
+pub async fn checked_choice(
     store: &Store,
     catalog: &Catalog,
     role: Role,
@@ -1098,15 +1102,19 @@ pub async fn set_model_choice(
     auto_assigned: bool,
 ) -> Result<Agent, AgentError> {
     let _lock = agents_lock(env).await;
+    switch_journal::recover_locked(store).await?;
     validate_model_syntax(&choice.id)?;
     let agent = resolve(store, env, name_or_id).await?;
     let profile = agent.usable_profile()?;
+    // The journal row goes first: a crash after the file write is undone by the next nxr.
+    switch_journal::begin(store, agent.id, &profile.config_path(), &choice.id).await?;
     let mut disk = DiskTxn::default();
     if let Err(e) = disk
         .create_dir_all(&profile.dir)
         .and_then(|_| disk.set_config(&profile.config_path(), &model_edits(env, choice)))
     {
         disk.rollback();
+        switch_journal::abandon(store, agent.id).await;
         return Err(e.into());
     }
     let now = crate::domain::clock::to_db(store.now());
@@ -1138,7 +1146,7 @@ pub async fn set_model_choice(
                 ],
             )
             .await?;
-            Ok(())
+            switch_journal::finish_in(&conn, agent_id).await
         })
         .await;
     match result {
@@ -1148,6 +1156,7 @@ pub async fn set_model_choice(
         }
         Err(e) => {
             disk.rollback();
+            switch_journal::abandon(store, agent.id).await;
             Err(e.into())
         }
     }

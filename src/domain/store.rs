@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0006_agent_user_models.sql"),
     },
     Migration {
+        version: 7,
+        name: "0007_model_switch_journal",
+        sql: include_str!("../../migrations/0007_model_switch_journal.sql"),
+    },
+    Migration {
         version: 8,
         name: "0008_scanner_budget_queue",
         sql: include_str!("../../migrations/0008_scanner_budget_queue.sql"),

@@ -1,11 +1,14 @@
 //! Tab 3 Agents: every agent with its current and recommended model, whether an upgrade is available,
-//! and its skills. `u` upgrades, `r` reverts, `e` edits skills (skill selector).
+//! and its skills. `u` upgrades (to the best paid model when a key is stored, else the best free one),
+//! `r` reverts (a paid agent to the last free model it had), `U` opens the bulk upgrade dialog (the
+//! plan of `nxr upgrade`), `e` edits skills (skill selector).
 
 use crate::app::action::Action;
 use crate::app::draw::{agent_name_cell, check_cell, check_color, check_column_width, empty_state};
 use crate::app::keys::{Binding, Key};
-use crate::app::state::{Effect, State};
+use crate::app::state::{Effect, State, UpgradeDialog};
 use crate::app::update::page_rows;
+use crate::domain::upgrade::Plan;
 use crate::widgets::model_picker::elide_middle;
 use crate::widgets::skill_selector::SkillSelector;
 use ratatui::Frame;
@@ -16,6 +19,12 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 pub fn commands(state: &State) -> Vec<Binding> {
     use Key::*;
+    if state.agents.upgrade.is_some() {
+        return vec![
+            Binding::new(&[Enter, Char('y')], "upgrade all shown", Action::Confirm),
+            Binding::new(&[Esc, Char('n')], "cancel", Action::Back),
+        ];
+    }
     if state.agents.skills.is_some() {
         return vec![
             Binding::new(&[Space], "toggle skill", Action::ToggleItem),
@@ -30,11 +39,55 @@ pub fn commands(state: &State) -> Vec<Binding> {
     vec![
         Binding::new(&[Char('u')], "upgrade", Action::Upgrade),
         Binding::new(&[Char('r')], "revert", Action::Revert),
+        Binding::new(&[Char('U')], "bulk upgrade", Action::BulkUpgrade),
         Binding::new(&[Char('e')], "edit skills", Action::EditSkills),
     ]
 }
 
+/// The plan for the bulk upgrade dialog arrived (ignored when the dialog was closed meanwhile).
+pub fn plan_loaded(state: &mut State, result: Result<Plan, String>) {
+    if let Some(d) = &mut state.agents.upgrade {
+        match result {
+            Ok(plan) => d.plan = Some(plan),
+            Err(e) => d.error = Some(e),
+        }
+    }
+}
+
+fn dialog_update(state: &mut State, action: Action) {
+    match action {
+        Action::Back => state.agents.upgrade = None,
+        Action::Confirm => {
+            let Some(plan) = state.agents.upgrade.as_ref().and_then(|d| d.plan.clone()) else {
+                return;
+            };
+            if !state.data.has_key {
+                state.error(NO_KEY.to_string());
+                return;
+            }
+            state.agents.upgrade = None;
+            if plan.switch_count() == 0 {
+                state.info("every agent is already on its paid pick".to_string());
+                return;
+            }
+            state.info(format!(
+                "moving {} agents to paid models …",
+                plan.switch_count()
+            ));
+            state.effects.push(Effect::ApplyUpgradePlan(Box::new(plan)));
+        }
+        _ => {}
+    }
+}
+
+/// What the dialog and `u` say when no key is stored.
+pub const NO_KEY: &str = "no OpenRouter key is stored: add one with `nxr config set openrouter-key <key>` or `nxr upgrade --key <key>`";
+
 pub fn update(state: &mut State, action: Action) -> Option<Action> {
+    if state.agents.upgrade.is_some() {
+        dialog_update(state, action);
+        return None;
+    }
     let page = page_rows(state);
     if let Some(sel) = &mut state.agents.skills {
         match action {
@@ -72,6 +125,29 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             if let Some(a) = state.data.agents.get(*sel) {
                 state.agents.skills = Some(SkillSelector::new(a.skillset.clone()));
             }
+        }
+        Action::BulkUpgrade => {
+            state.agents.upgrade = Some(UpgradeDialog::default());
+            state.effects.push(Effect::LoadUpgradePlan);
+        }
+        Action::Upgrade if state.data.has_key => {
+            let agent = state.data.agents.get(*sel)?.name.clone();
+            state.info(format!(
+                "moving {agent} to the best paid model for its role …"
+            ));
+            state.effects.push(Effect::UpgradeAgentPaid { agent });
+        }
+        Action::Revert
+            if state
+                .data
+                .agents
+                .get(*sel)
+                .and_then(|a| state.data.model(&a.model))
+                .is_some_and(|m| !m.is_free()) =>
+        {
+            let agent = state.data.agents.get(*sel)?.name.clone();
+            state.info(format!("moving {agent} back to its last free model …"));
+            state.effects.push(Effect::RevertAgentToFree { agent });
         }
         Action::Upgrade => {
             let a = state.data.agents.get(*sel)?;
@@ -266,4 +342,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         ),
         detail,
     );
+    if let Some(dialog) = &state.agents.upgrade {
+        crate::widgets::upgrade_dialog::render(dialog, d.has_key, frame, area);
+    }
 }

@@ -2,7 +2,8 @@
 //! the same domain functions as the CLI. No logic of its own. DESIGN.md §7 rules apply to every route.
 //!
 //! Module owners: `server` (listener, auth, CSRF, limits), `pages` (layout + dashboard),
-//! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard).
+//! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard),
+//! `upgrade` (bulk and per-agent upgrade / revert).
 
 pub mod api_agents;
 pub mod api_budget;
@@ -10,6 +11,7 @@ pub mod api_models;
 pub mod pages;
 pub mod server;
 pub mod setup;
+pub mod upgrade;
 
 use crate::domain::env::Env;
 use crate::domain::store::Store;
@@ -169,11 +171,12 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Routes an authenticated request. Each module answers `None` for paths it does not own.
 pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 5] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 6] = [
         api_models::handle,
         api_agents::handle,
         api_budget::handle,
         setup::handle,
+        upgrade::handle,
         pages::handle,
     ];
     for handler in handlers {

@@ -144,7 +144,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             _ => method_not_allowed("GET"),
         }),
         "/agents" | "/agents/" => Some(match req.method.as_str() {
-            "GET" | "HEAD" => agents_page(ctx),
+            "GET" | "HEAD" => agents_page(ctx, req),
             _ => method_not_allowed("GET"),
         }),
         "/models" | "/models/" => Some(match req.method.as_str() {
@@ -270,7 +270,7 @@ pub fn dashboard_body(
     }
 }
 
-fn agents_page(ctx: &WebCtx) -> Resp {
+fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
     let agents = ctx
         .rt
         .block_on(agents::list(&ctx.store, &ctx.env))
@@ -292,12 +292,16 @@ fn agents_page(ctx: &WebCtx) -> Resp {
         Err(_) => Vec::new(),
     };
     let catalog = catalog_source(ctx);
+    let controls = match &agents {
+        Ok(list) if !list.is_empty() => super::upgrade::agent_controls(list, &csrf_field(req)),
+        _ => html! {},
+    };
     Resp::html(
         200,
         layout(
             "Agents",
             "/agents",
-            agents_body(&agents, &catalog, &links, &checks),
+            html! { (agents_body(&agents, &catalog, &links, &checks)) (controls) },
         ),
     )
 }

@@ -5,3 +5,4 @@ pub mod model_picker;
 pub mod model_row;
 pub mod skill_selector;
 pub mod slot_editor;
+pub mod upgrade_dialog;

@@ -1,0 +1,119 @@
+//! The bulk upgrade dialog of Tab 3: the plan `nxr upgrade` shows (one row per agent: current model,
+//! the paid pick, its price per million tokens, the estimated monthly cost), the total, and
+//! confirm / cancel.
+
+use crate::app::state::UpgradeDialog;
+use crate::domain::upgrade::{self, PlanKind};
+use crate::widgets::model_picker::elide_middle;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+
+pub fn render(dialog: &UpgradeDialog, has_key: bool, frame: &mut Frame, area: Rect) {
+    let rows = dialog.plan.as_ref().map_or(1, |p| p.rows.len().max(1)) as u16;
+    let w = area.width.saturating_sub(4).min(110);
+    let h = (rows + 9).min(area.height.saturating_sub(2));
+    let popup = Rect {
+        x: area.x + (area.width.saturating_sub(w)) / 2,
+        y: area.y + 1,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Upgrade to paid models · Enter confirm · Esc cancel ")
+        .border_style(Style::default().fg(Color::Cyan));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let plan = match (&dialog.plan, &dialog.error) {
+        (_, Some(e)) => {
+            frame.render_widget(
+                Paragraph::new(format!("Cannot make the plan: {e}"))
+                    .style(Style::default().fg(Color::Red))
+                    .wrap(Wrap { trim: true }),
+                inner,
+            );
+            return;
+        }
+        (None, None) => {
+            frame.render_widget(Paragraph::new("Reading the plan …"), inner);
+            return;
+        }
+        (Some(p), None) => p,
+    };
+    let [table_area, foot] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(inner);
+    let fixed = 12 + 17 + 12 + 4 * 2;
+    let model_w = (inner.width.saturating_sub(fixed) / 2) as usize;
+    let body = plan.rows.iter().map(|r| {
+        let target = r.switch.as_ref().map(|s| &s.to);
+        let to = match (target, &r.note) {
+            (Some(t), _) => t.id.clone(),
+            (None, Some(n)) => format!("keeps ({n})"),
+            (None, None) => "keeps".into(),
+        };
+        Row::new(vec![
+            Cell::from(r.agent.clone()),
+            Cell::from(elide_middle(&r.current.id, model_w).0),
+            Cell::from(elide_middle(&to, model_w).0).style(if target.is_some() {
+                Style::default().fg(Color::Yellow)
+            } else {
+                Style::default().fg(Color::DarkGray)
+            }),
+            Cell::from(target.unwrap_or(&r.current).price_label()),
+            Cell::from(Line::from(upgrade::monthly_label(r)).right_aligned()),
+        ])
+    });
+    let to_head = match plan.kind {
+        PlanKind::Upgrade => "paid pick",
+        PlanKind::Revert => "back to",
+    };
+    frame.render_widget(
+        Table::new(
+            body,
+            [
+                Constraint::Length(12),
+                Constraint::Length(model_w as u16),
+                Constraint::Length(model_w as u16),
+                Constraint::Length(17),
+                Constraint::Length(12),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                Cell::from("agent"),
+                Cell::from("current"),
+                Cell::from(to_head),
+                Cell::from("$/1M in / out"),
+                Cell::from(Line::from("est. $/month").right_aligned()),
+            ])
+            .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+        ),
+        table_area,
+    );
+    let mut lines = vec![Line::styled(
+        format!(
+            "Total estimated: {} a month · {} of {} agents switch",
+            upgrade::usd(plan.total_monthly_usd),
+            plan.switch_count(),
+            plan.rows.len()
+        ),
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
+    if plan.uses_assumption {
+        lines.push(Line::styled(
+            format!("* no usage observed yet: at {}", plan.assumption),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    if !has_key {
+        lines.push(Line::styled(
+            crate::tabs::agents::NO_KEY,
+            Style::default().fg(Color::Red),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), foot);
+}

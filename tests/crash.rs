@@ -1,13 +1,15 @@
-//! Crash safety of the writes after setup: `nxr models rescore` and `nxr agents create` (a profile's
+//! Crash safety of the writes after setup: `nxr models rescore`, `nxr agents rescore`,
+//! `nxr upgrade --all`, `nxr upgrade --revert --all` and `nxr agents create` (a profile's
 //! config.yaml plus its row) killed with SIGKILL at random moments on one home. After every kill:
 //! `PRAGMA integrity_check` is ok, every config.yaml parses, the database and each agent's
 //! config.yaml agree on its model, and the next nxr command runs normally. Seedable
-//! (`NXR_CRASH_SEED`, `NXR_CRASH_TRIALS`); `nxr init` has its own loop in tests/crash_loop.rs.
+//! (`NXR_CRASH_SEED`, `NXR_CRASH_TRIALS`); `nxr init` has its own loop in tests/crash_loop.rs, `nxr upgrade --all` a longer one in
+//! tests/upgrade_crash.rs.
 //! Kills go only to the child this test spawned (`Child::kill`).
 
 mod common;
 
-use common::Homes;
+use common::{FakeServer, Homes, Reply};
 use std::time::{Duration, Instant};
 
 /// splitmix64, as in tests/crash_loop.rs: the same seed gives the same trials.
@@ -46,13 +48,14 @@ fn integrity(homes: &Homes) -> String {
 }
 
 /// The checks after a kill; `Err` says what broke.
-fn check(homes: &Homes) -> Result<usize, String> {
+fn check(homes: &Homes, api: &str) -> Result<usize, String> {
     let ic = integrity(homes);
     if ic != "ok" {
         return Err(format!("integrity_check: {ic}"));
     }
     let out = homes
         .nxr()
+        .env("NXR_OPENROUTER_URL", api)
         .args(["agents", "list", "--json"])
         .output()
         .map_err(|e| e.to_string())?;
@@ -81,7 +84,7 @@ fn check(homes: &Homes) -> Result<usize, String> {
 }
 
 #[test]
-fn rescore_and_agent_writes_killed_at_random_moments_leave_a_consistent_home() {
+fn rescore_upgrade_revert_and_agent_writes_killed_at_random_moments_leave_a_consistent_home() {
     let seed: u64 = std::env::var("NXR_CRASH_SEED")
         .ok()
         .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
@@ -91,13 +94,40 @@ fn rescore_and_agent_writes_killed_at_random_moments_leave_a_consistent_home() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
     let mut rng = Rng(seed);
+    let server = FakeServer::start();
+    server
+        .always(
+            "/api/v1/key",
+            Reply::json(
+                200,
+                r#"{"data":{"label":"sk-or-v1-012...def","usage":12,"limit":null,"is_free_tier":false}}"#,
+            ),
+        )
+        .always(
+            "/api/v1/credits",
+            Reply::json(403, r#"{"error":{"code":403,"message":"Only management keys"}}"#),
+        );
+    let api = format!("{}/api/v1", server.base);
     let homes = Homes::new();
-    let init = homes.nxr().args(["init", "--free"]).output().expect("init");
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    let nxr = |args: &[&str]| {
+        let mut c = homes.nxr();
+        c.env("NXR_OPENROUTER_URL", &api)
+            .env("NXR_HERMES_BIN", common::hermes_bin())
+            .args(args);
+        c
+    };
+    for args in [
+        &["init", "--free"][..],
+        &[
+            "config",
+            "set",
+            "openrouter-key",
+            "sk-or-v1-0123456789abcdef0123456789abcdef",
+        ],
+    ] {
+        let o = nxr(args).output().expect("setup");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     let started = Instant::now();
     let (mut kills, mut failures, mut ran) = (0, Vec::new(), 0);
     for trial in 0..trials {
@@ -106,14 +136,14 @@ fn rescore_and_agent_writes_killed_at_random_moments_leave_a_consistent_home() {
         }
         ran += 1;
         let name = format!("Crash{trial}");
-        let args: Vec<&str> = match rng.below(3) {
+        let args: Vec<&str> = match rng.below(5) {
             0 => vec!["models", "rescore"],
             1 => vec!["agents", "rescore"],
+            2 => vec!["upgrade", "--all"],
+            3 => vec!["upgrade", "--revert", "--all"],
             _ => vec!["agents", "create", "--role", "research", "--name", &name],
         };
-        let mut child = homes
-            .nxr()
-            .args(&args)
+        let mut child = nxr(&args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -131,12 +161,12 @@ fn rescore_and_agent_writes_killed_at_random_moments_leave_a_consistent_home() {
             kills += 1;
         }
         let _ = child.wait();
-        if let Err(e) = check(&homes) {
+        if let Err(e) = check(&homes, &api) {
             failures.push(format!("trial {trial} ({}): {e}", args.join(" ")));
         }
     }
     println!(
-        "crash (rescore, agent writes): trials {ran}, kills {kills}, failures {} (seed {seed:#x})",
+        "crash (rescore, upgrade, revert, agent writes): trials {ran}, kills {kills}, failures {} (seed {seed:#x})",
         failures.len()
     );
     assert!(

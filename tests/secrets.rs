@@ -2,7 +2,7 @@
 //! .env), every output surface — stdout/stderr of many commands with and without `--json`, the logs
 //! under $NXR_HOME/logs, every page and API answer of `nxr serve`, error reports — is searched for
 //! the full secrets, and every file that holds one must be mode 0600, also after config.yaml
-//! rewrites.
+//! rewrites, an upgrade and a revert.
 
 mod common;
 
@@ -236,6 +236,10 @@ fn no_surface_shows_a_full_secret_and_every_file_holding_one_is_0600() {
     server
         .always("/api/v1/key", Reply::json(200, KEY_OK))
         .always(
+            "/api/v1/credits",
+            Reply::json(403, r#"{"error":{"code":403,"message":"Only management keys can perform this operation"}}"#),
+        )
+        .always(
             "/api/v1/models",
             Reply::json(200, common::fixture("openrouter/models.json")),
         );
@@ -310,6 +314,21 @@ fn no_surface_shows_a_full_secret_and_every_file_holding_one_is_0600() {
     assert_eq!(r.code, 0, "{}", r.out);
     check_files(&homes, "after config.yaml rewrites");
 
+    // An upgrade to paid models and a revert rewrite every profile: the secrets stay 0600.
+    for args in [&["upgrade", "--all"][..], &["upgrade", "--revert", "--all"]] {
+        let r = run(
+            homes
+                .nxr()
+                .env("RUST_LOG", "debug")
+                .env("NXR_HERMES_BIN", common::hermes_bin())
+                .env("NXR_OPENROUTER_URL", &api)
+                .args(args),
+            &args.join(" "),
+        );
+        assert_eq!(r.code, 0, "{}", r.out);
+        check_files(&homes, &format!("after `nxr {}`", args.join(" ")));
+    }
+
     let pages = crawl_web(&homes);
     let mut logs = Vec::new();
     files_under(&homes.nxr_home().join("logs"), &mut logs);
@@ -323,7 +342,7 @@ fn no_surface_shows_a_full_secret_and_every_file_holding_one_is_0600() {
     let holders = check_files(&homes, "at the end");
     println!(
         "secrets: {} commands, {pages} web answers, {} log files searched; {holders} files hold a secret, all 0600",
-        commands + 6,
+        commands + 8,
         logs.len()
     );
 }

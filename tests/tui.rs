@@ -1920,3 +1920,17 @@ fn tab3_u_goes_paid_with_a_key_and_r_reverts_a_paid_agent_to_free() {
         }]
     );
 }
+
+#[test]
+fn tab1_keys_start_stop_and_restart_the_gateway() {
+    let mut s = State::new(full_data());
+    for (code, op) in [
+        (KeyCode::Char('s'), "start"),
+        (KeyCode::Char('x'), "stop"),
+        (KeyCode::Char('R'), "restart"),
+    ] {
+        s.effects.clear();
+        press(&mut s, code);
+        assert_eq!(s.effects, vec![Effect::Gateway(op)], "{code:?}");
+    }
+}

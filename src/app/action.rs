@@ -56,6 +56,10 @@ pub enum Action {
     ChangeModel,
     MarkRead,
     MarkAllRead,
+    /// Tab 1: start / stop / restart the Hermes gateway (in its tmux session).
+    GatewayStart,
+    GatewayStop,
+    GatewayRestart,
     /// A mouse click at a cell.
     Click {
         column: u16,

@@ -245,18 +245,9 @@ pub fn empty_state(frame: &mut Frame, area: Rect, title: &str, text: &str) {
     );
 }
 
-/// `3h 12m`, `2d 4h`, `45s`.
+/// `3h 12m`, `2d 4h`, `45s` (the shared [`crate::domain::view::duration_text`]).
 pub fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{}m {}s", s / 60, s % 60)
-    } else if s < 86_400 {
-        format!("{}h {}m", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
-    }
+    crate::domain::view::duration_text(secs)
 }
 
 /// How long ago an RFC 3339 time was, relative to `now`.

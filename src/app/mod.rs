@@ -185,6 +185,28 @@ pub async fn run_effect(
             Ok(a) => Action::AgentCreated(Box::new(a)),
             Err(e) => failed(&e),
         },
+        Effect::Gateway(op) => {
+            use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT};
+            let env = env.clone();
+            let r = tokio::task::spawn_blocking(move || match op {
+                "start" => gateway_control::start(&env, DEFAULT_TIMEOUT)
+                    .map(|o| format!("gateway started (pid {})", o.pid)),
+                "stop" => gateway_control::stop(&env, DEFAULT_TIMEOUT).map(|o| o.describe()),
+                _ => gateway_control::restart(&env, DEFAULT_TIMEOUT).map(|o| {
+                    format!(
+                        "{}; started again (pid {})",
+                        o.stopped.describe(),
+                        o.started.pid
+                    )
+                }),
+            })
+            .await;
+            match r {
+                Ok(Ok(msg)) => Action::EffectDone(msg),
+                Ok(Err(e)) => failed(&e),
+                Err(e) => failed(&e),
+            }
+        }
         Effect::SetSlot {
             slot,
             provider,

@@ -185,6 +185,8 @@ impl AppData {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     CreateAgent(NewAgentSpec),
+    /// `start`, `stop` or `restart` the Hermes gateway.
+    Gateway(&'static str),
     SetSlot {
         slot: String,
         provider: String,

@@ -26,6 +26,7 @@ pub mod check;
 pub mod config;
 pub mod db;
 pub mod evals;
+pub mod gateway;
 pub mod init;
 pub mod models;
 pub mod notifications;
@@ -101,6 +102,9 @@ pub enum Command {
     /// Run nxr's agents in a Paperclip company: connect, sync.
     #[command(subcommand)]
     Paperclip(paperclip::PaperclipCmd),
+    /// Start, stop, restart the Hermes gateway (in a tmux session) or show its status.
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCmd),
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -282,6 +286,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Evals(cmd) => evals::run(&ctx, cmd).await,
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
+            Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
             Command::Completions { .. } => Ok(()),
         }
     });

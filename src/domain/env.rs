@@ -26,7 +26,15 @@ pub struct Env {
     pub ollama_url: String,
     /// `$NXR_TELEGRAM_API_URL`.
     pub telegram_api_url: String,
+    /// `$NXR_TMUX_SOCKET`: the tmux server socket name (`tmux -L NAME`) the gateway session lives on;
+    /// `None` = tmux's default server.
+    pub tmux_socket: Option<String>,
+    /// `$NXR_GATEWAY_SESSION`: the tmux session that runs `hermes gateway run` (default `hermes`).
+    pub gateway_session: String,
 }
+
+/// The tmux session name the gateway runs in unless `$NXR_GATEWAY_SESSION` says otherwise.
+pub const DEFAULT_GATEWAY_SESSION: &str = "hermes";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -62,6 +70,9 @@ impl Env {
             telegram_api_url: trim_base(
                 var("NXR_TELEGRAM_API_URL").unwrap_or_else(|| DEFAULT_TELEGRAM_API_URL.into()),
             ),
+            tmux_socket: var("NXR_TMUX_SOCKET"),
+            gateway_session: var("NXR_GATEWAY_SESSION")
+                .unwrap_or_else(|| DEFAULT_GATEWAY_SESSION.into()),
         })
     }
 
@@ -77,6 +88,8 @@ impl Env {
             openrouter_url: DEFAULT_OPENROUTER_URL.into(),
             ollama_url: DEFAULT_OLLAMA_URL.into(),
             telegram_api_url: DEFAULT_TELEGRAM_API_URL.into(),
+            tmux_socket: None,
+            gateway_session: DEFAULT_GATEWAY_SESSION.into(),
         }
     }
 

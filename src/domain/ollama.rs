@@ -111,6 +111,39 @@ pub async fn list_models(ollama_url: &str, timeout: Duration) -> Result<Vec<Stri
     parse_tags(&url, &body)
 }
 
+/// What the Hermes page's Ollama card shows: the version (`GET /api/version`, when it answers) and
+/// the pulled models.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OllamaStatus {
+    pub url: String,
+    pub version: Option<String>,
+    pub models: Vec<String>,
+}
+
+/// Asks Ollama for its models and version; `Err` when it does not answer `/api/tags`.
+pub async fn status(ollama_url: &str, timeout: Duration) -> Result<OllamaStatus, OllamaError> {
+    let models = list_models(ollama_url, timeout).await?;
+    let url = format!("{}/api/version", ollama_url.trim_end_matches('/'));
+    let version = async {
+        let client = reqwest::Client::builder().timeout(timeout).build().ok()?;
+        let resp = client.get(&url).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let v: serde_json::Value = resp.json().await.ok()?;
+        v.get("version")?
+            .as_str()
+            .filter(|s| s.len() <= 64 && !s.chars().any(char::is_control))
+            .map(str::to_string)
+    }
+    .await;
+    Ok(OllamaStatus {
+        url: ollama_url.to_string(),
+        version,
+        models,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

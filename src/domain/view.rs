@@ -109,3 +109,79 @@ pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
         rows,
     }
 }
+
+/// `3h 12m`, `2d 4h`, `45s`: how the surfaces show a duration.
+pub fn duration_text(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {}s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{}h {}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+/// What every page's navigation shows besides its links.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NavView {
+    /// Unread notifications (the badge; hidden at 0).
+    pub unread_notifications: u64,
+}
+
+/// The navigation's view model, from the notifications table.
+pub async fn nav_view(
+    store: &crate::domain::store::Store,
+) -> Result<NavView, crate::domain::store::StoreError> {
+    Ok(NavView {
+        unread_notifications: crate::domain::notifications::unread_count(store).await?,
+    })
+}
+
+/// What /notifications shows: unread first (newest first within each group).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotificationsView {
+    pub unread: u64,
+    pub items: Vec<crate::domain::notifications::Notification>,
+}
+
+pub async fn notifications_view(
+    store: &crate::domain::store::Store,
+    limit: u32,
+) -> Result<NotificationsView, crate::domain::store::StoreError> {
+    let mut items = crate::domain::notifications::list(store, limit).await?;
+    // Stable: keeps newest-first inside the unread and the read groups.
+    items.sort_by_key(|n| !n.is_unread());
+    Ok(NotificationsView {
+        unread: crate::domain::notifications::unread_count(store).await?,
+        items,
+    })
+}
+
+/// What /budget shows: the day's budget (gauge, projection, per agent, 429 log) and the per-agent
+/// per-day table of the last 30 days.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BudgetView {
+    pub budget: crate::domain::budget::Budget,
+    pub level: crate::domain::budget::Level,
+    pub percent: u64,
+    pub remaining: u64,
+    pub daily: Vec<crate::domain::budget_daily::DayRow>,
+}
+
+pub async fn budget_view(
+    store: &crate::domain::store::Store,
+    clock: &dyn crate::domain::clock::Clock,
+) -> Result<BudgetView, crate::domain::store::StoreError> {
+    let budget = crate::domain::budget::load(store, clock).await?;
+    let daily = crate::domain::budget_daily::daily_table(store, clock, 30).await?;
+    Ok(BudgetView {
+        level: budget.level(),
+        percent: budget.percent(),
+        remaining: budget.remaining(),
+        budget,
+        daily,
+    })
+}

@@ -16,10 +16,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 pub fn commands(_state: &State) -> Vec<Binding> {
-    vec![Binding::new(&[Key::Char('r')], "reload", Action::Reload)]
+    vec![
+        Binding::new(&[Key::Char('r')], "reload", Action::Reload),
+        Binding::new(&[Key::Char('s')], "start gateway", Action::GatewayStart),
+        Binding::new(&[Key::Char('x')], "stop gateway", Action::GatewayStop),
+        Binding::new(&[Key::Char('R')], "restart gateway", Action::GatewayRestart),
+    ]
 }
 
-pub fn update(_state: &mut State, _action: Action) -> Option<Action> {
+pub fn update(state: &mut State, action: Action) -> Option<Action> {
+    let op = match action {
+        Action::GatewayStart => "start",
+        Action::GatewayStop => "stop",
+        Action::GatewayRestart => "restart",
+        _ => return None,
+    };
+    state.effects.push(crate::app::state::Effect::Gateway(op));
     None
 }
 
@@ -95,7 +107,7 @@ fn draw_gateway(state: &State, frame: &mut Frame, area: Rect) {
     )));
     if g.state == GatewayState::NeverStarted {
         lines[1] = Line::styled(
-            " start it: hermes gateway run",
+            " press s to start the gateway",
             Style::default().fg(Color::DarkGray),
         );
     } else if let Some(n) = &g.note {

@@ -8,9 +8,13 @@
 pub mod api_agents;
 pub mod api_budget;
 pub mod api_models;
+pub mod control;
+pub mod hermes;
+pub mod manage;
 pub mod pages;
 pub mod server;
 pub mod setup;
+pub mod switch;
 pub mod upgrade;
 
 use crate::domain::env::Env;
@@ -171,10 +175,21 @@ fn hex(b: u8) -> Option<u8> {
 
 /// Routes an authenticated request. Each module answers `None` for paths it does not own.
 pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 6] = [
+    if !req.path.starts_with("/api/") {
+        let nav = ctx
+            .rt
+            .block_on(crate::domain::view::nav_view(&ctx.store))
+            .unwrap_or_default();
+        pages::set_nav(nav);
+    }
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 10] = [
+        hermes::handle,
+        manage::handle,
+        switch::handle,
+        api_budget::handle,
+        control::handle,
         api_models::handle,
         api_agents::handle,
-        api_budget::handle,
         setup::handle,
         upgrade::handle,
         pages::handle,

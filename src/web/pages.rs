@@ -8,7 +8,7 @@ use crate::domain::catalog::Filter;
 use crate::domain::paperclip_links::{self, LinkState};
 use crate::domain::rescore;
 use crate::domain::roles::Role;
-use crate::domain::view::{ModelsQuery, ModelsView, models_view};
+use crate::domain::view::{ModelsQuery, ModelsView, NavView, models_view};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
@@ -18,7 +18,9 @@ const CSS: &str = r#"
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; align-items: baseline; padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--card); }
 header .brand { font-weight: 700; letter-spacing: .04em; }
-nav a { margin-right: 1rem; color: var(--muted); text-decoration: none; }
+nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; min-width: 0; }
+nav a { color: var(--muted); text-decoration: none; }
+nav a.badge { display: inline-block; min-width: 1.4rem; padding: 0 .4rem; border-radius: 999px; background: var(--bad); color: #fff; text-align: center; font-size: .8rem; font-weight: 700; }
 nav a.here { color: var(--fg); font-weight: 600; border-bottom: 2px solid var(--accent); }
 main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1.5rem; }
 .scroll { overflow-x: auto; max-width: 100%; }
@@ -31,7 +33,7 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size:
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.25rem; margin: 1rem 0; }
 .muted { color: var(--muted); }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
-button, input[type=submit] { font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+button, input[type=submit] { max-width: 100%; overflow-wrap: anywhere; font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 input[type=text], input[type=search], input[type=number], input[type=password], select { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; max-width: 100%; background: var(--bg); color: var(--fg); }
 input[type=text], input[type=password] { width: 24rem; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; }
@@ -47,8 +49,25 @@ pub const NAV: &[(&str, &str)] = &[
     ("/", "Dashboard"),
     ("/models", "Models"),
     ("/agents", "Agents"),
+    ("/agents/manage", "Manage"),
+    ("/models/switch", "Switch models"),
+    ("/hermes", "Hermes"),
+    ("/budget", "Budget"),
+    ("/notifications", "Notifications"),
     ("/setup", "Setup"),
 ];
+
+thread_local! {
+    /// The navigation view model of the request this worker thread is answering: [`super::route`]
+    /// sets it from `domain::view::nav_view` before any handler runs; pages rendered outside a
+    /// signed-in request (401, 413…) keep the default (no badge).
+    static NAV_VIEW: std::cell::Cell<NavView> = std::cell::Cell::new(NavView::default());
+}
+
+/// Sets the navigation view model for pages rendered on this thread (see [`NAV_VIEW`]).
+pub fn set_nav(nav: NavView) {
+    NAV_VIEW.with(|n| n.set(nav));
+}
 
 /// The page frame every HTML page uses. `current` is the nav path to highlight.
 pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
@@ -72,6 +91,10 @@ pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
                             } @else {
                                 a href=(path) { (label) }
                             }
+                        }
+                        @let unread = NAV_VIEW.with(|n| n.get()).unread_notifications;
+                        @if unread > 0 {
+                            a.badge #unread-badge href="/notifications" title="unread notifications" { (unread) }
                         }
                     }
                 }
@@ -444,7 +467,7 @@ fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
 }
 
 /// A token count as people read it: 131072 → "131K", 1048576 → "1M".
-fn tokens(n: u64) -> String {
+pub fn tokens(n: u64) -> String {
     if n >= 1_000_000 && n % 1_000_000 < 50_000 {
         format!("{}M", n / 1_000_000)
     } else if n >= 1_000_000 {

@@ -1,0 +1,135 @@
+//! Load on the web server (printed, never asserted): concurrent keep-alive HTTP/1.1 clients on
+//! loopback hammer `GET /api/models/roster` and `GET /budget` for a bounded time each, then print
+//! requests/s and the p50 / p99 latency. Targets: ≥ 5,000 req/s and p99 < 10 ms on 2 cores.
+//!
+//! Run: `cargo bench --bench web_load` (seconds per path: `NXR_BENCH_SECS`, default 5).
+
+use nxr::domain::store::Store;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 8;
+
+/// One keep-alive GET; returns false on any error or a non-200 answer.
+fn get(reader: &mut BufReader<TcpStream>, req: &[u8]) -> bool {
+    if reader.get_mut().write_all(req).is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || !line.starts_with("HTTP/1.1 200") {
+        return false;
+    }
+    let mut len = 0usize;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).is_err() {
+            return false;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body).is_ok()
+}
+
+fn run(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {auth}\r\nConnection: keep-alive\r\n\r\n"
+    )
+    .into_bytes();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let req = req.clone();
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                let mut errors = 0u64;
+                let mut conn = None;
+                while Instant::now() < deadline {
+                    let reader = match &mut conn {
+                        Some(r) => r,
+                        None => match TcpStream::connect(addr) {
+                            Ok(s) => {
+                                let _ = s.set_nodelay(true);
+                                conn.insert(BufReader::new(s))
+                            }
+                            Err(_) => {
+                                errors += 1;
+                                continue;
+                            }
+                        },
+                    };
+                    let t = Instant::now();
+                    if get(reader, &req) {
+                        lat.push(t.elapsed());
+                    } else {
+                        errors += 1;
+                        conn = None;
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        if let Ok((l, e)) = h.join() {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "GET {path:<22} {CLIENTS} clients {secs}s: {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   errors {errors}",
+        all.len() as f64 / secs as f64,
+        pct(0.50),
+        pct(0.99),
+    );
+}
+
+fn main() {
+    let secs: u64 = std::env::var("NXR_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+        .clamp(1, 60);
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env =
+        nxr::domain::env::Env::for_dirs(dir.path().join("nxr"), dir.path().join("hermes"));
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = Arc::new(rt.block_on(Store::open(&env)).expect("store"));
+    let body = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/openrouter/models.json"),
+    )
+    .expect("the recorded catalog");
+    let parsed = nxr::domain::catalog::parse_catalog(&body).expect("catalog parses");
+    rt.block_on(nxr::domain::catalog::save(
+        &store,
+        &parsed,
+        "2026-05-01T00:00:00Z",
+        "bench",
+    ))
+    .expect("catalog saved");
+    let server = nxr::web::server::start(env, store, rt.handle().clone(), "127.0.0.1", 0, false)
+        .expect("server starts");
+    for path in ["/api/models/roster", "/budget"] {
+        run(server.addr, path, &server.token, secs);
+    }
+}

@@ -1,0 +1,311 @@
+//! `/agents/manage`: every agent with its usage, skill add/remove, delete behind a confirm step, and
+//! the Create Agent wizard (role and category → the recommended model with the scorer's reasons →
+//! skills → name → confirm), which calls `agents::create_with` exactly as `nxr agents create` does.
+//! JSON: `/api/agents/manage` and `/api/agents/recommend?role=…&category=…`.
+
+use super::pages::{csrf_field, layout, method_not_allowed, shown};
+use super::{Req, Resp, WebCtx};
+use crate::domain::agents::{self, CreateOptions, NewAgent};
+use crate::domain::clock::SystemClock;
+use crate::domain::manage_view::{self, ManageView, Recommendation};
+use crate::domain::roles::Role;
+use maud::{Markup, html};
+
+pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
+    let get = matches!(req.method.as_str(), "GET" | "HEAD");
+    let post = req.method == "POST";
+    Some(match req.path.as_str() {
+        "/agents/manage" | "/agents/manage/" if get => page(ctx, req, None),
+        "/agents/manage/new" if get => wizard(ctx, req),
+        "/agents/manage/create" if post => {
+            let r = create(ctx, req);
+            page(ctx, req, Some(r))
+        }
+        "/agents/manage/skills" if post => {
+            let r = skills(ctx, req);
+            page(ctx, req, Some(r))
+        }
+        "/agents/manage/delete" if get => confirm_delete(req),
+        "/agents/manage/delete" if post => {
+            let r = delete(ctx, req);
+            page(ctx, req, Some(r))
+        }
+        "/agents/manage" | "/agents/manage/" | "/agents/manage/new" => method_not_allowed("GET"),
+        "/agents/manage/create" | "/agents/manage/skills" => method_not_allowed("POST"),
+        "/agents/manage/delete" => method_not_allowed("GET, POST"),
+        "/api/agents/manage" if get => match load(ctx) {
+            Ok(v) => Resp::json(200, &v),
+            Err(e) => Resp::json_error(500, &e),
+        },
+        "/api/agents/recommend" if get => match recommend(ctx, req) {
+            Ok(r) => Resp::json(200, &r),
+            Err(e) => Resp::json_error(400, &e),
+        },
+        "/api/agents/manage" | "/api/agents/recommend" => {
+            Resp::json_error(405, "GET only").with_header("Allow", "GET")
+        }
+        _ => return None,
+    })
+}
+
+fn field(form: &[(String, String)], k: &str) -> String {
+    form.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn load(ctx: &WebCtx) -> Result<ManageView, String> {
+    ctx.rt
+        .block_on(manage_view::manage_view(&ctx.store, &ctx.env, &SystemClock))
+        .map_err(|e| e.to_string())
+}
+
+fn role_and_category(role: &str, category: &str) -> Result<(Role, Option<String>), String> {
+    let role: Role = role
+        .parse()
+        .map_err(|e: crate::domain::roles::UnknownRole| e.to_string())?;
+    Ok((role, Some(category.to_string()).filter(|c| !c.is_empty())))
+}
+
+fn recommend(ctx: &WebCtx, req: &Req) -> Result<Recommendation, String> {
+    let (role, category) = role_and_category(
+        req.query_param("role").unwrap_or_default(),
+        req.query_param("category").unwrap_or_default(),
+    )?;
+    ctx.rt
+        .block_on(manage_view::recommendation(
+            &ctx.store,
+            &ctx.env,
+            role,
+            category.as_deref(),
+        ))
+        .map_err(|e| e.to_string())
+}
+
+fn create(ctx: &WebCtx, req: &Req) -> (bool, String) {
+    let form = req.form();
+    let (role, category) = match role_and_category(&field(&form, "role"), &field(&form, "category"))
+    {
+        Ok(x) => x,
+        Err(e) => return (false, e),
+    };
+    let chosen: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "skills")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let defaults =
+        crate::domain::skills::default_skills(role, category.as_deref()).unwrap_or_default();
+    // The template's skills unchanged → no explicit list, exactly as the CLI creates.
+    let skills = (chosen != defaults).then_some(chosen);
+    let new = NewAgent {
+        name: field(&form, "name"),
+        role,
+        category,
+        model: None,
+        skills,
+        is_default: false,
+    };
+    match ctx.rt.block_on(agents::create_with(
+        &ctx.store,
+        &ctx.env,
+        new,
+        CreateOptions::default(),
+    )) {
+        Ok((a, warnings)) => {
+            let mut msg = format!(
+                "created {} ({}) on {} with {} skills, Hermes profile {}",
+                a.name,
+                a.role,
+                a.model,
+                a.skillset.len(),
+                a.hermes_profile
+            );
+            for w in warnings {
+                msg.push_str(&format!("; warning: {w}"));
+            }
+            (true, msg)
+        }
+        Err(e) => (false, e.to_string()),
+    }
+}
+
+fn skills(ctx: &WebCtx, req: &Req) -> (bool, String) {
+    let form = req.form();
+    let name = field(&form, "agent");
+    let agent = match ctx
+        .rt
+        .block_on(agents::resolve(&ctx.store, &ctx.env, &name))
+    {
+        Ok(a) => a,
+        Err(e) => return (false, e.to_string()),
+    };
+    let mut desired = agent.skillset.clone();
+    let (add, remove) = (field(&form, "add"), field(&form, "remove"));
+    if !add.is_empty() && !desired.contains(&add) {
+        desired.push(add.clone());
+    }
+    desired.retain(|s| *s != remove);
+    match ctx
+        .rt
+        .block_on(agents::set_skills(&ctx.store, &ctx.env, &name, &desired))
+    {
+        Ok(a) => (
+            true,
+            format!("{} now has skills: {}", a.name, a.skillset.join(", ")),
+        ),
+        Err(e) => (false, e.to_string()),
+    }
+}
+
+fn delete(ctx: &WebCtx, req: &Req) -> (bool, String) {
+    let form = req.form();
+    let name = field(&form, "agent");
+    if field(&form, "confirm") != name || name.is_empty() {
+        return (
+            false,
+            "type the agent's name in the confirm box to delete it; nothing was deleted".into(),
+        );
+    }
+    match ctx.rt.block_on(agents::delete(&ctx.store, &ctx.env, &name)) {
+        Ok(a) => (
+            true,
+            format!(
+                "deleted {} (its Hermes profile was moved aside, not erased)",
+                a.name
+            ),
+        ),
+        Err(e) => (false, e.to_string()),
+    }
+}
+
+fn confirm_delete(req: &Req) -> Resp {
+    let name = req.query_param("agent").unwrap_or_default();
+    let body = html! {
+        h1 { "Delete " (shown(name)) "?" }
+        p { "This removes the agent from nxr and moves its Hermes profile aside. Type its name to confirm." }
+        form method="post" action="/agents/manage/delete" {
+            (csrf_field(req))
+            input type="hidden" name="agent" value=(name);
+            input #confirm-name type="text" name="confirm" autocomplete="off" aria-label="agent name";
+            " " button #confirm-delete type="submit" { "Delete" }
+        }
+        p { a href="/agents/manage" { "Cancel" } }
+    };
+    Resp::html(200, layout("Delete agent", "/agents/manage", body))
+}
+
+fn wizard(ctx: &WebCtx, req: &Req) -> Resp {
+    let rec = recommend(ctx, req);
+    let body = html! {
+        h1 { "Create an agent" }
+        @match &rec {
+            Err(e) => { p.bad role="alert" { (shown(e)) } p { a href="/agents/manage" { "Back" } } }
+            Ok(r) => {
+                section.card #recommendation {
+                    h2 { "2. Recommended model" }
+                    p { code #rec-model { (shown(&r.model)) } " (" (shown(&r.provider)) ")"
+                        @if let Some(s) = r.score { ", score " (s) } }
+                    @if !r.reasons.is_empty() { ul { @for why in &r.reasons { li { (shown(why)) } } } }
+                    @for w in &r.warnings { p.warn { (shown(w)) } }
+                }
+                form #create-form method="post" action="/agents/manage/create" {
+                    (csrf_field(req))
+                    input type="hidden" name="role" value=(r.role);
+                    input type="hidden" name="category" value=(r.category.clone().unwrap_or_default());
+                    section.card {
+                        h2 { "3. Skills" }
+                        @for s in &r.all_skills {
+                            label style="display:inline-block; margin-right:1rem" {
+                                input type="checkbox" name="skills" value=(s) checked[r.default_skills.contains(s)]; " " (shown(s))
+                            }
+                        }
+                    }
+                    section.card {
+                        h2 { "4. Name" }
+                        input #agent-name type="text" name="name" required aria-label="agent name";
+                    }
+                    button #create type="submit" { "5. Create the agent" }
+                }
+            }
+        }
+    };
+    let status = if rec.is_ok() { 200 } else { 400 };
+    Resp::html(status, layout("Create an agent", "/agents/manage", body))
+}
+
+fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
+    let v = load(ctx);
+    let status = match (&v, &result) {
+        (Err(_), _) => 500,
+        (_, Some((false, _))) => 400,
+        _ => 200,
+    };
+    let body = html! {
+        h1 { "Manage agents" }
+        @if let Some((ok, msg)) = &result {
+            @if *ok { p.notice role="status" #result { (shown(msg)) } } @else { p.bad role="alert" #result { (shown(msg)) } }
+        }
+        @match &v {
+            Err(e) => { p.bad role="alert" { (shown(e)) } }
+            Ok(v) => { (agents_table(req, v)) (wizard_start(v)) }
+        }
+        p.muted { "Model upgrades and reverts: " a href="/agents" { "Agents" } "." }
+    };
+    Resp::html(status, layout("Manage agents", "/agents/manage", body))
+}
+
+fn agents_table(req: &Req, v: &ManageView) -> Markup {
+    html! {
+        @if v.agents.is_empty() {
+            p.muted #no-agents { "No agents yet: create one below, or run " code { "nxr init" } "." }
+        } @else {
+            div.scroll { table #manage {
+                tr { th { "Agent" } th { "Model" } th.num { "Today" } th.num { "30 days" } th { "Last activity" } th { "Skills" } th { "" } }
+                @for m in &v.agents {
+                    @let a = &m.agent;
+                    tr id=(format!("agent-{}", a.name)) {
+                        td { strong { (shown(&a.name)) } br; span.muted { (a.role.as_str()) } }
+                        td.model { code { (shown(&a.model)) } }
+                        td.num { (m.requests_today) } td.num { (m.requests_30d) }
+                        td { (shown(m.last_activity.as_deref().unwrap_or("—"))) }
+                        td.skills {
+                            @for s in &a.skillset {
+                                form method="post" action="/agents/manage/skills" style="display:inline" {
+                                    (csrf_field(req)) input type="hidden" name="agent" value=(a.name);
+                                    input type="hidden" name="remove" value=(s);
+                                    button.remove-skill type="submit" title="remove" style="padding:.1rem .4rem; margin:.1rem" { (shown(s)) " ×" }
+                                }
+                            }
+                            @if !m.addable_skills.is_empty() {
+                                form method="post" action="/agents/manage/skills" {
+                                    (csrf_field(req)) input type="hidden" name="agent" value=(a.name);
+                                    select name="add" aria-label="skill to add" { @for s in &m.addable_skills { option value=(s) { (shown(s)) } } }
+                                    " " button type="submit" { "Add" }
+                                }
+                            }
+                        }
+                        td { a.delete href=(format!("/agents/manage/delete?agent={}", a.name)) { "Delete…" } }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+fn wizard_start(v: &ManageView) -> Markup {
+    html! {
+        section.card #wizard {
+            h2 { "Create an agent" }
+            form method="get" action="/agents/manage/new" class="filters" {
+                label { "1. Role " select #wizard-role name="role" { @for r in &v.roles { option value=(r) { (r) } } } }
+                label { "Category " select #wizard-category name="category" {
+                    option value="" { "(the role's skills)" }
+                    @for c in &v.categories { option value=(c) { (c) } }
+                } }
+                button #wizard-next type="submit" { "Next: recommended model" }
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! `/models/switch`: the slot editor. The slot list, then (with `?slot=`) a model picker with the
+//! server-side fuzzy search and the free / tools / vision / min-context toggles, a price panel for
+//! the picked candidate (`&candidate=`) and a confirm form that writes config.yaml. A small script
+//! refreshes the results while typing (fetching this same page); without it the Search button does.
+//! `/api/models/switch` answers the same view model as JSON (GET) and applies a choice (POST
+//! `{"slot": …, "model": …}`). Everything comes from `domain::model_switch`.
+
+use super::pages::{csrf_field, layout, method_not_allowed, shown};
+use super::{Req, Resp, WebCtx};
+use crate::domain::catalog::Filter;
+use crate::domain::clock::SystemClock;
+use crate::domain::model_switch::{self, SwitchQuery, SwitchView};
+use maud::{Markup, PreEscaped, html};
+
+pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
+    let get = matches!(req.method.as_str(), "GET" | "HEAD");
+    Some(match req.path.as_str() {
+        "/models/switch" | "/models/switch/" if get => page(ctx, req, None),
+        "/models/switch" | "/models/switch/" if req.method == "POST" => {
+            let form = req.form();
+            let f = |k: &str| {
+                form.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let (slot, model) = (f("slot"), f("model"));
+            let r = ctx
+                .rt
+                .block_on(model_switch::apply(&ctx.store, &ctx.env, &slot, &model));
+            let result = match r {
+                Ok(()) => (
+                    true,
+                    format!("slot {slot} now uses {model} (written to config.yaml)"),
+                ),
+                Err(e) => (false, e.to_string()),
+            };
+            page(ctx, req, Some(result))
+        }
+        "/models/switch" | "/models/switch/" => method_not_allowed("GET, POST"),
+        "/api/models/switch" if get => match load(ctx, &query(req)) {
+            Ok(v) => Resp::json(200, &v),
+            Err(e) => Resp::json_error(500, &e),
+        },
+        "/api/models/switch" if req.method == "POST" => {
+            let v: serde_json::Value = match serde_json::from_slice(&req.body) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Some(Resp::json_error(
+                        400,
+                        &format!(
+                            "the body is not JSON ({e}); send {{\"slot\": \"vision\", \"model\": \"<id>\"}}"
+                        ),
+                    ));
+                }
+            };
+            let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default();
+            match ctx.rt.block_on(model_switch::apply(
+                &ctx.store,
+                &ctx.env,
+                s("slot"),
+                s("model"),
+            )) {
+                Ok(()) => Resp::json(200, &serde_json::json!({ "ok": true })),
+                Err(e) => Resp::json_error(400, &e.to_string()),
+            }
+        }
+        "/api/models/switch" => {
+            Resp::json_error(405, "GET or POST").with_header("Allow", "GET, POST")
+        }
+        _ => return None,
+    })
+}
+
+fn query(req: &Req) -> SwitchQuery {
+    let on = |k: &str| req.query_param(k).is_some_and(|v| v == "1" || v == "on");
+    SwitchQuery {
+        slot: req.query_param("slot").map(str::to_string),
+        text: req.query_param("q").unwrap_or_default().to_string(),
+        filter: Filter {
+            free: on("free"),
+            tools: on("tools"),
+            vision: on("vision"),
+            min_context: req
+                .query_param("min_context")
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|n| *n > 0),
+        },
+        candidate: req
+            .query_param("candidate")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+    }
+}
+
+fn load(ctx: &WebCtx, q: &SwitchQuery) -> Result<SwitchView, String> {
+    ctx.rt
+        .block_on(model_switch::load(&ctx.store, &ctx.env, &SystemClock, q))
+        .map_err(|e| e.to_string())
+}
+
+fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
+    let q = query(req);
+    let v = load(ctx, &q);
+    let status = match (&v, &result) {
+        (Err(_), _) => 500,
+        (_, Some((false, _))) => 400,
+        _ => 200,
+    };
+    let body = html! {
+        h1 { "Switch models" }
+        @if let Some((ok, msg)) = &result {
+            @if *ok { p.notice role="status" #result { (shown(msg)) } } @else { p.bad role="alert" #result { (shown(msg)) } }
+        }
+        @match &v {
+            Err(e) => { p.bad role="alert" { (shown(e)) } }
+            Ok(v) => { (slots_table(v)) @if v.slot.is_some() { (picker(req, &q, v)) } }
+        }
+    };
+    Resp::html(status, layout("Switch models", "/models/switch", body))
+}
+
+fn money(v: Option<f64>) -> String {
+    match v {
+        Some(0.0) => "free".into(),
+        Some(x) => format!("${x:.2}"),
+        None => "—".into(),
+    }
+}
+
+fn slots_table(v: &SwitchView) -> Markup {
+    html! {
+        p.muted { "Routing slots in " code { (shown(&v.config_path)) } "." }
+        div.scroll { table #slots {
+            tr { th { "Slot" } th { "Model" } th { "Provider" } th { "" } }
+            @for s in &v.slots {
+                tr id=(format!("slot-{}", s.name)) {
+                    td { code { (shown(&s.name)) } }
+                    td.model { code { (shown(s.model.as_deref().unwrap_or("(not set)"))) } }
+                    td { (shown(s.provider.as_deref().unwrap_or("—"))) }
+                    td { a href=(format!("/models/switch?slot={}", urlenc(&s.name))) { "Change" } }
+                }
+            }
+        } }
+    }
+}
+
+fn urlenc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const LIVE_SCRIPT: &str = r#"
+(function(){var f=document.getElementById('picker-form');if(!f||!window.fetch||!window.DOMParser)return;var t=null;
+function go(){var u='/models/switch?'+new URLSearchParams(new FormData(f)).toString();
+fetch(u,{credentials:'same-origin'}).then(function(r){return r.text()}).then(function(h){var d=new DOMParser().parseFromString(h,'text/html');
+var n=d.getElementById('results'),o=document.getElementById('results');if(n&&o){o.replaceWith(n);}}).catch(function(){});}
+f.addEventListener('input',function(){clearTimeout(t);t=setTimeout(go,150);});})();
+"#;
+
+fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
+    let Some(slot) = &v.slot else {
+        return html! {};
+    };
+    let keep = |candidate: &str| {
+        let mut u = format!(
+            "/models/switch?slot={}&q={}",
+            urlenc(&slot.name),
+            urlenc(&q.text)
+        );
+        for (k, on) in [
+            ("free", q.filter.free),
+            ("tools", q.filter.tools),
+            ("vision", q.filter.vision),
+        ] {
+            if on {
+                u.push_str(&format!("&{k}=1"));
+            }
+        }
+        if let Some(n) = q.filter.min_context {
+            u.push_str(&format!("&min_context={n}"));
+        }
+        u.push_str(&format!("&candidate={}", urlenc(candidate)));
+        u
+    };
+    html! {
+        section.card #picker {
+            h2 { "Pick a model for " code { (shown(&slot.name)) } }
+            form.filters #picker-form method="get" action="/models/switch" {
+                input type="hidden" name="slot" value=(slot.name);
+                input #q type="search" name="q" value=(q.text) placeholder="fuzzy search: id or name" aria-label="search";
+                label { input type="checkbox" name="free" value="1" checked[q.filter.free]; " free" }
+                label { input type="checkbox" name="tools" value="1" checked[q.filter.tools]; " tools" }
+                label { input type="checkbox" name="vision" value="1" checked[q.filter.vision]; " vision" }
+                label { "min context " input type="number" name="min_context" min="0" step="1000" value=(q.filter.min_context.unwrap_or(0)); }
+                button type="submit" { "Search" }
+            }
+            div #results {
+                p.muted { (v.matched) " model" @if v.matched != 1 { "s" } " match"
+                    @if v.matched > v.results.len() { ", showing the best " (v.results.len()) } "." }
+                div.scroll { table {
+                    tr { th { "Model" } th.num { "Context" } th.num { "$/1M in" } th.num { "$/1M out" } th { "" } }
+                    @for m in &v.results {
+                        tr {
+                            td.model { code { (shown(&m.id)) } br; span.muted { (shown(&m.name)) } }
+                            td.num { (super::pages::tokens(m.context_length)) }
+                            td.num { (money(m.prompt_per_m)) } td.num { (money(m.completion_per_m)) }
+                            td { a.pick href=(keep(&m.id)) data-model=(m.id) { "Pick" } }
+                        }
+                    }
+                } }
+            }
+        }
+        @if let Some(p) = &v.price {
+            section.card #price {
+                h2 { "Price" }
+                p.muted { "Observed in the last 30 days: " (p.observed_prompt_tokens_30d) " prompt and " (p.observed_completion_tokens_30d) " completion tokens." }
+                div.scroll { table {
+                    tr { th { "" } th { "Model" } th.num { "$/1M in" } th.num { "$/1M out" } th.num { "Monthly at that usage" } }
+                    @if let Some(c) = &p.current {
+                        tr { td { "Current" } td { code { (shown(&c.model)) } } td.num { (money(c.prompt_per_m)) } td.num { (money(c.completion_per_m)) } td.num { (money(c.monthly_usd)) } }
+                    } @else {
+                        tr { td { "Current" } td { code { (shown(slot.model.as_deref().unwrap_or("(not set)"))) } } td.num { "—" } td.num { "—" } td.num { "—" } }
+                    }
+                    @let c = &p.candidate;
+                    tr { td { "Candidate" } td { code { (shown(&c.model)) } } td.num { (money(c.prompt_per_m)) } td.num { (money(c.completion_per_m)) } td.num { (money(c.monthly_usd)) } }
+                } }
+                form method="post" action=(format!("/models/switch?slot={}", urlenc(&slot.name))) {
+                    (csrf_field(req))
+                    input type="hidden" name="slot" value=(slot.name);
+                    input type="hidden" name="model" value=(c.model);
+                    button #confirm type="submit" { "Use " (shown(&c.model)) " for " (shown(&slot.name)) }
+                }
+            }
+        }
+        script { (PreEscaped(LIVE_SCRIPT)) }
+    }
+}

@@ -300,3 +300,49 @@ fn every_agent_answers_a_real_hermes_prompt_with_the_stored_key() {
             .contains("MY_OWN_SETTING=keep-me")
     );
 }
+
+/// Every agent's model, by name.
+fn models(homes: &Homes, fake: &FakeServer) -> std::collections::BTreeMap<String, String> {
+    agents(homes, fake)
+        .into_iter()
+        .map(|a| (a.name, a.model))
+        .collect()
+}
+
+#[test]
+fn every_agent_still_answers_after_an_upgrade_to_paid_models_and_a_revert() {
+    let homes = Homes::new();
+    let fake = fake_openrouter();
+    // An ordinary key: /credits refuses it and the upgrade reads /key instead.
+    fake.always(
+        "/api/v1/credits",
+        Reply::json(
+            403,
+            r#"{"error":{"code":403,"message":"Only management keys can fetch credits"}}"#,
+        ),
+    );
+    setup(&homes, &fake);
+    nxr_ok(&homes, &fake, &["config", "set", "openrouter-key", KEY_1]);
+    let free = models(&homes, &fake);
+
+    nxr_ok(&homes, &fake, &["upgrade", "--all", "--yes"]);
+    let paid = models(&homes, &fake);
+    assert_eq!(paid.len(), 4);
+    for (name, model) in &paid {
+        assert!(
+            !model.ends_with(":free") && model != &free[name],
+            "{name} stayed on {model} (was {})",
+            free[name]
+        );
+    }
+    // Each agent answers on its paid model, with the key.
+    each_agent_answers(&homes, &fake, KEY_1);
+
+    nxr_ok(&homes, &fake, &["upgrade", "--revert", "--all", "--yes"]);
+    assert_eq!(
+        models(&homes, &fake),
+        free,
+        "revert goes back to each free model"
+    );
+    each_agent_answers(&homes, &fake, KEY_1);
+}

@@ -22,6 +22,19 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
+/// Refuses a file its owner made read-only (a user's "do not touch"), since an atomic write's
+/// rename would replace it regardless of its mode. A missing file is fine.
+pub fn check_writable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o200 == 0 => Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file is read-only; make it writable (chmod u+w) to let nxr change it",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temp file in the same directory (mode set first), the
 /// bytes, fsync, rename over `path`, fsync of the directory. A symlink is followed (its target is
 /// replaced), so a user's linked file stays linked. The directory must exist unless `create_dir`.
@@ -43,6 +56,7 @@ pub fn write_atomic(
         }
         _ => path.to_path_buf(),
     };
+    check_writable(&target).map_err(|e| fail("write", &target, e))?;
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -109,6 +123,11 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "via link");
+        // A file made read-only by its owner is refused, not replaced.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = write_atomic(&link, b"x", FileMode::KeepOr(0o644), false).unwrap_err();
+        assert_eq!(err.source.kind(), std::io::ErrorKind::PermissionDenied);
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "via link");
         // No temp files are left behind.
         let names: Vec<_> = std::fs::read_dir(dir.path())

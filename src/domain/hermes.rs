@@ -72,7 +72,7 @@ pub enum HermesError {
 }
 
 impl HermesError {
-    fn io(action: &'static str, path: &Path, source: std::io::Error) -> HermesError {
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> HermesError {
         HermesError::Io {
             action,
             path: path.display().to_string(),

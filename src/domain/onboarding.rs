@@ -796,6 +796,8 @@ pub async fn ensure_default_agents(
     // stops the step with nothing half done.
     let root = hermes::profile_named(&env.hermes_home, hermes::ROOT_PROFILE);
     hermes::get_config(&root.config_path(), "model")?;
+    crate::domain::fsutil::check_writable(&root.config_path())
+        .map_err(|e| hermes::HermesError::io("write", &root.config_path(), e))?;
     let existing = agents::list(store, env).await?;
     for (name, role) in DEFAULT_AGENTS {
         if let Some(a) = find_default(&existing, name, role) {

@@ -320,6 +320,9 @@ pub fn build_roster(inputs: &Inputs, roles: &[Role]) -> Roster {
     let mut entries: BTreeMap<&str, RosterEntry> = BTreeMap::new();
     let mut best = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
+    // An index by id: looking each ranked model up by a scan made a large catalog quadratic.
+    let by_id: std::collections::HashMap<&str, &crate::domain::catalog::Model> =
+        inputs.models.iter().map(|m| (m.id.as_str(), m)).collect();
     for (ri, role) in roles.iter().enumerate() {
         let ranked = scoring::rank(
             &inputs.models,
@@ -335,7 +338,7 @@ pub fn build_roster(inputs: &Inputs, roles: &[Role]) -> Roster {
             if ri == 0 {
                 order.push(s.model_id.clone());
             }
-            let Some(model) = inputs.models.iter().find(|m| m.id == s.model_id) else {
+            let Some(model) = by_id.get(s.model_id.as_str()).copied() else {
                 continue;
             };
             let entry = entries

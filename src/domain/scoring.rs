@@ -356,7 +356,8 @@ fn price_pico(p: &str) -> Option<u64> {
 fn blended_micro_per_million(m: &Model) -> Option<u64> {
     let p = price_pico(&m.prompt_price)?;
     let c = price_pico(&m.completion_price)?;
-    Some((3 * p + c) / 4)
+    // Saturating: an absurd price ("1e300") must rank last, not overflow.
+    Some(p.saturating_mul(3).saturating_add(c) / 4)
 }
 
 /// The price floor: at or below $0.05 per million tokens a paid model gets the full 1000.

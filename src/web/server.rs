@@ -28,6 +28,8 @@ use subtle::ConstantTimeEq;
 
 /// Largest request body accepted; bigger → 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest request line plus headers accepted; bigger → 431 (browsers send a few KB).
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// The file under `$NXR_HOME` that holds the access token.
 pub const TOKEN_FILE: &str = "web_token";
 /// The form field (and `X-CSRF-Token` header) that carries the CSRF token.
@@ -341,6 +343,25 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
             .map(|(_, v)| v.as_str())
     };
     let is_api = path == "/api" || path.starts_with("/api/");
+    let head_bytes = url.len()
+        + headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>();
+    if head_bytes > MAX_HEAD_BYTES {
+        let msg = format!(
+            "the request line and headers are larger than {MAX_HEAD_BYTES} bytes; send fewer or shorter headers"
+        );
+        let resp = if is_api {
+            Resp::json_error(431, &msg)
+        } else {
+            Resp::html(
+                431,
+                super::pages::message_page("Request headers too large", &msg),
+            )
+        };
+        return resp.with_header("Connection", "close");
+    }
 
     // ?token=… : check it, set the cookie, and send the browser to the same URL without it.
     let raw_pairs: Vec<&str> = raw_query.split('&').filter(|p| !p.is_empty()).collect();

@@ -481,11 +481,18 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         assert_eq!(a["state"], "synced", "{a}");
     }
 
-    // A model change in nxr reaches Paperclip with the next sync.
+    // A model change in nxr (`nxr upgrade --agent … --to …`) reaches Paperclip with the next sync.
     let new_model = "openai/gpt-oss-120b:free";
-    nxr::domain::agents::set_model(&store, &env, "Engineer", new_model, "test")
-        .await
-        .expect("set model");
+    let out = homes
+        .nxr()
+        .args(["upgrade", "--agent", "Engineer", "--to", new_model, "--yes"])
+        .output()
+        .expect("upgrade");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status = nxr_json(&homes, &["paperclip", "status"]);
     let eng = status["agents"]
         .as_array()

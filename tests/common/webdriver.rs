@@ -85,6 +85,14 @@ impl Driver {
 
     /// One WebDriver command; returns `value`.
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// One WebDriver call; an error answer is returned as its text.
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         self.rt.block_on(async {
             let rb = match method {
@@ -95,9 +103,26 @@ impl Driver {
             let resp = rb.send().await.unwrap();
             let status = resp.status();
             let v: Value = resp.json().await.unwrap();
-            assert!(status.is_success(), "{method} {path}: {status} {v}");
-            v["value"].clone()
+            if status.is_success() {
+                Ok(v["value"].clone())
+            } else {
+                Err(format!("{method} {path}: {status} {v}"))
+            }
         })
+    }
+
+    /// Runs an element call on the element `css` names; when a page script replaced that element
+    /// between finding and using it ("stale element reference"), finds it again, until a deadline.
+    fn on_element(&self, css: &str, method: &str, rest: &str, body: Option<Value>) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let id = self.wait_for(css);
+            match self.try_call(method, &self.s(&format!("/element/{id}{rest}")), body.clone()) {
+                Ok(v) => return v,
+                Err(e) if e.contains("stale element") && std::time::Instant::now() < deadline => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
     }
 
     pub fn s(&self, rest: &str) -> String {
@@ -145,13 +170,11 @@ impl Driver {
     }
 
     pub fn click(&self, css: &str) {
-        let id = self.wait_for(css);
-        self.call("POST", &self.s(&format!("/element/{id}/click")), None);
+        self.on_element(css, "POST", "/click", None);
     }
 
     pub fn text(&self, css: &str) -> String {
-        let id = self.wait_for(css);
-        self.call("GET", &self.s(&format!("/element/{id}/text")), None)
+        self.on_element(css, "GET", "/text", None)
             .as_str()
             .unwrap()
             .to_string()

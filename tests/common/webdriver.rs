@@ -117,7 +117,11 @@ impl Driver {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let id = self.wait_for(css);
-            match self.try_call(method, &self.s(&format!("/element/{id}{rest}")), body.clone()) {
+            match self.try_call(
+                method,
+                &self.s(&format!("/element/{id}{rest}")),
+                body.clone(),
+            ) {
                 Ok(v) => return v,
                 Err(e) if e.contains("stale element") && std::time::Instant::now() < deadline => {}
                 Err(e) => panic!("{e}"),

@@ -10,7 +10,6 @@ use nxr::domain::catalog::{self, Model};
 use nxr::domain::evals;
 use nxr::domain::roles::Role;
 use nxr::domain::scoring::{self, Health, Pool, ScoringConfig};
-use serde_json::Value;
 
 const HISTORY: [&str; 7] = [
     "2026-03-02",
@@ -197,20 +196,10 @@ fn explain_shows_each_figure_with_its_source_and_date() {
     assert!(text.contains("estimate"), "{text}");
 }
 
-fn cli_json(homes: &Homes, args: &[&str]) -> Value {
-    let out = homes.nxr().args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "nxr {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn evals_list_and_import_validate_and_merge() {
     let homes = Homes::new();
-    let before = cli_json(&homes, &["evals", "list"]);
+    let before = homes.json(&["evals", "list"]);
     let families = before["families"].as_array().unwrap();
     assert!(families.len() >= 10);
     let coder = families
@@ -244,7 +233,7 @@ fn evals_list_and_import_validate_and_merge() {
         err.contains("percentage") && err.contains("bad.yaml"),
         "{err}"
     );
-    assert_eq!(cli_json(&homes, &["evals", "list"]), before);
+    assert_eq!(homes.json(&["evals", "list"]), before);
     let missing = homes.dir.path().join("nope.yaml");
     let out = homes
         .nxr()
@@ -262,10 +251,10 @@ fn evals_list_and_import_validate_and_merge() {
         "updated: \"2026-12-01\"\nfamilies:\n  - id: \"poolside/laguna-m.1\"\n    name: Laguna M.1\n    figures:\n      - {kind: coding, benchmark: SWE-bench Verified, value: 61.5, source: \"test source\", date: \"2026-11\"}\n  - id: \"z-ai/glm-4.5-air\"\n    name: GLM-4.5-Air\n    figures:\n      - {kind: coding, benchmark: SWE-bench Verified, value: 57.6, source: \"GLM-4.5 paper\", date: \"2025-08-08\"}\n",
     )
     .unwrap();
-    let report = cli_json(&homes, &["evals", "import", good.to_str().unwrap()]);
+    let report = homes.json(&["evals", "import", good.to_str().unwrap()]);
     assert_eq!(report["added"], serde_json::json!(["poolside/laguna-m.1"]));
     assert_eq!(report["replaced"], serde_json::json!(["z-ai/glm-4.5-air"]));
-    let after = cli_json(&homes, &["evals", "list"]);
+    let after = homes.json(&["evals", "list"]);
     let find = |id: &str| {
         after["families"]
             .as_array()
@@ -279,16 +268,13 @@ fn evals_list_and_import_validate_and_merge() {
     assert_eq!(find("z-ai/glm-4.5-air")["figures"][0]["value"], 57.6);
     assert_eq!(find("qwen/qwen3-coder")["origin"], "embedded");
     // The scorer reads the imported figure.
-    let explain = cli_json(
-        &homes,
-        &[
-            "models",
-            "explain",
-            "z-ai/glm-4.5-air:free",
-            "--role",
-            "engineer",
-        ],
-    );
+    let explain = homes.json(&[
+        "models",
+        "explain",
+        "z-ai/glm-4.5-air:free",
+        "--role",
+        "engineer",
+    ]);
     let reasons = explain["score"]["reasons"].to_string();
     assert!(
         reasons.contains("57.6%") && reasons.contains("GLM-4.5 paper"),
@@ -305,7 +291,7 @@ fn init_defaults(homes: &Homes) -> (Vec<(String, String)>, String) {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let agents = cli_json(homes, &["agents", "list"]);
+    let agents = homes.json(&["agents", "list"]);
     let list = agents
         .as_array()
         .or_else(|| agents["agents"].as_array())
@@ -334,8 +320,8 @@ fn init_free_spreads_the_defaults_unless_the_setting_is_off() {
     assert!(distinct.len() >= 2, "{spread:?}");
     // A default that is not its role's best was spread: the summary and explain say so.
     for (role, model) in &spread {
-        let e = cli_json(&homes, &["models", "explain", model, "--role", role]);
-        let best = cli_json(&homes, &["models", "best-free", "--role", role]);
+        let e = homes.json(&["models", "explain", model, "--role", role]);
+        let best = homes.json(&["models", "best-free", "--role", role]);
         if best["pick"]["model_id"] != model.as_str() {
             assert!(
                 stdout.contains("spread:") && stdout.contains(model.as_str()),
@@ -365,7 +351,7 @@ fn init_free_spreads_the_defaults_unless_the_setting_is_off() {
     let (defaults, stdout) = init_defaults(&plain);
     assert!(!stdout.contains("spread:"), "{stdout}");
     for (role, model) in &defaults {
-        let best = cli_json(&plain, &["models", "best-free", "--role", role]);
+        let best = plain.json(&["models", "best-free", "--role", role]);
         assert_eq!(best["pick"]["model_id"], model.as_str(), "{role}");
     }
     let bad = plain

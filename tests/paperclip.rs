@@ -325,23 +325,8 @@ async fn listed_nxr_skills(pc: &Paperclip, agent_id: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn nxr_json(homes: &Homes, args: &[&str]) -> Value {
-    let out = homes
-        .nxr()
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run nxr");
-    assert!(
-        out.status.success(),
-        "nxr {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
-}
-
 fn nxr_skills(homes: &Homes, name: &str) -> BTreeSet<String> {
-    let snap = nxr_json(homes, &["agents", "skills", name]);
+    let snap = homes.json(&["agents", "skills", name]);
     snap["desiredSkills"]
         .as_array()
         .expect("desiredSkills")
@@ -360,11 +345,11 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let conn = nxr_json(&homes, &["paperclip", "connect", "--url", &pc.url]);
+    let conn = homes.json(&["paperclip", "connect", "--url", &pc.url]);
     let company = conn["company_id"].as_str().expect("company id").to_string();
     assert_eq!(conn["company_name"], "nxr");
     // Connecting again finds the same company.
-    let again = nxr_json(&homes, &["paperclip", "connect", "--url", &pc.url]);
+    let again = homes.json(&["paperclip", "connect", "--url", &pc.url]);
     assert_eq!(again["company_id"], company.as_str());
     assert_eq!(again["created"], false);
 
@@ -399,7 +384,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         1,
         "the first agent was created before the cut"
     );
-    let plan = nxr_json(&homes, &["paperclip", "sync", "--dry-run"]);
+    let plan = homes.json(&["paperclip", "sync", "--dry-run"]);
     let actions: Vec<String> = plan["agents"]
         .as_array()
         .expect("plan")
@@ -442,7 +427,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let nxr_agents = nxr_json(&homes, &["agents", "list"]);
+    let nxr_agents = homes.json(&["agents", "list"]);
     let nxr_agents = nxr_agents.as_array().expect("agents");
     assert_eq!(nxr_agents.len(), 3);
     let remote = company_agents(&pc, &company).await;
@@ -476,7 +461,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
     assert_eq!(role_of("PM"), "pm");
     assert_eq!(role_of("Engineer"), "engineer");
 
-    let status = nxr_json(&homes, &["paperclip", "status"]);
+    let status = homes.json(&["paperclip", "status"]);
     for a in status["agents"].as_array().expect("status rows") {
         assert_eq!(a["state"], "synced", "{a}");
     }
@@ -493,7 +478,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let status = nxr_json(&homes, &["paperclip", "status"]);
+    let status = homes.json(&["paperclip", "status"]);
     let eng = status["agents"]
         .as_array()
         .expect("rows")
@@ -769,7 +754,7 @@ fn paperclip_errors_are_named_and_change_nothing() {
         !homes.nxr_home().join("paperclip").exists(),
         "no agent home was made"
     );
-    let status = nxr_json(&homes, &["paperclip", "status"]);
+    let status = homes.json(&["paperclip", "status"]);
     for a in status["agents"].as_array().expect("rows") {
         assert_eq!(a["state"], "not_synced", "{a}");
     }

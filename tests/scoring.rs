@@ -663,16 +663,6 @@ impl Web {
     }
 }
 
-fn cli_json(homes: &Homes, args: &[&str]) -> Value {
-    let out = homes.nxr().args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "nxr {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn api_over_http_answers_the_same_as_the_cli() {
     let homes = Homes::new();
@@ -683,14 +673,14 @@ fn api_over_http_answers_the_same_as_the_cli() {
             &format!("/api/models/best-free?role={role}"),
         );
         assert_eq!(status, 200, "{api}");
-        let cli = cli_json(&homes, &["models", "best-free", "--role", role.as_str()]);
+        let cli = homes.json(&["models", "best-free", "--role", role.as_str()]);
         assert_eq!(api, cli, "{role}");
         assert_eq!(api["pick"]["source"], "ranked");
     }
 
     let (status, api) = web.call(reqwest::Method::GET, "/api/models/roster");
     assert_eq!(status, 200);
-    let cli = cli_json(&homes, &["models", "roster"]);
+    let cli = homes.json(&["models", "roster"]);
     assert_eq!(api, cli);
     let models = api["models"].as_array().unwrap();
     assert!(models.len() > 20);
@@ -703,7 +693,7 @@ fn api_over_http_answers_the_same_as_the_cli() {
 
     let (status, api) = web.call(reqwest::Method::POST, "/api/models/rescore");
     assert_eq!(status, 200, "{api}");
-    let cli = cli_json(&homes, &["models", "rescore"]);
+    let cli = homes.json(&["models", "rescore"]);
     assert_eq!(api["best"], cli["best"]);
     assert_eq!(api["rows_written"], cli["rows_written"]);
     assert_eq!(
@@ -714,7 +704,7 @@ fn api_over_http_answers_the_same_as_the_cli() {
     // The API's picks are the best-free answers.
     for b in api["best"].as_array().unwrap() {
         let role = b["role"].as_str().unwrap();
-        let cli = cli_json(&homes, &["models", "best-free", "--role", role]);
+        let cli = homes.json(&["models", "best-free", "--role", role]);
         assert_eq!(b["model_id"], cli["pick"]["model_id"]);
     }
 
@@ -723,16 +713,13 @@ fn api_over_http_answers_the_same_as_the_cli() {
         "/api/models/explain?model=openai/gpt-oss-120b:free&role=hermes",
     );
     assert_eq!(status, 200);
-    let cli = cli_json(
-        &homes,
-        &[
-            "models",
-            "explain",
-            "openai/gpt-oss-120b:free",
-            "--role",
-            "hermes",
-        ],
-    );
+    let cli = homes.json(&[
+        "models",
+        "explain",
+        "openai/gpt-oss-120b:free",
+        "--role",
+        "hermes",
+    ]);
     assert_eq!(api, cli);
 }
 
@@ -820,7 +807,7 @@ fn the_worked_example_in_the_docs_matches_explain() {
     );
 
     // The arithmetic table in the doc: | sub-score | points | weight | points × weight |
-    let json = cli_json(&homes, &args);
+    let json = homes.json(&args);
     let table = between(&doc, "<!-- example-table -->\n", "\n\n");
     let mut sum = 0u64;
     let mut rows = 0;

@@ -220,6 +220,17 @@ impl Homes {
             .env_remove("NXR_DB_TOKEN");
         c
     }
+    /// Runs `nxr ARGS --json` with these homes, checks that it succeeded (naming its stderr
+    /// otherwise) and parses what it printed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.nxr().args(args).arg("--json").output().unwrap();
+        assert!(
+            out.status.success(),
+            "nxr {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
 }
 
 /// Waits until `cond` holds, polling; panics with `what` after `limit`.

@@ -3,14 +3,13 @@
 
 use crate::app::state::AppData;
 use crate::app::state::compact_catalog;
-use crate::domain::agents;
 use crate::domain::catalog::{Catalog, Model};
 use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::scoring::{Health, ScoringConfig};
 use crate::domain::store::Store;
-use crate::domain::{agent_check, budget, gateway, hermes, notifications, rescore};
-use crate::widgets::model_row::ModelRow;
+use crate::domain::view::ModelList;
+use crate::domain::{agent_check, hermes, rescore};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -18,7 +17,7 @@ use std::sync::Arc;
 /// changed them.
 #[derive(Debug, Clone)]
 pub struct CatalogPart {
-    pub models: Arc<Vec<ModelRow>>,
+    pub models: Arc<ModelList>,
     pub picks: crate::app::state::Picks,
     pub source: String,
     pub health: Health,
@@ -69,32 +68,35 @@ pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
 
 /// Whether each agent can run, judged on the catalog the TUI already holds.
 async fn check_agents(env: &Env, data: &AppData) -> Vec<agent_check::AgentCheck> {
-    let (rows, health, cfg) = (data.models.clone(), data.health.clone(), data.cfg.clone());
+    let list = data.models.clone();
     let facts = agent_check::CatalogFacts {
         source: data.catalog_source.clone(),
-        score: Box::new(move |id, role| {
-            crate::widgets::model_row::find(&rows, id)
-                .map(|r| crate::domain::scoring::score(&r.to_model(), role, &health, &cfg))
-        }),
+        score: Box::new(move |id, role| list.score_id(id, role)),
     };
     agent_check::check_agents_with(env, &data.agents, Some(&facts), agent_check::PROBE_TIMEOUT)
         .await
 }
 
+/// Fills the data: the dashboard part (gateway, agents, budget, notifications) from the one
+/// `domain::view::Dashboard` that the web dashboard and `nxr status` also show, then the TUI's own
+/// parts (slots, Paperclip links, checks, recommendations).
 pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &CatalogPart) -> AppData {
-    let now = clock.now();
+    let dash = crate::domain::view::dashboard(store, env, clock, 200).await;
     let mut data = AppData::with_catalog(
-        now,
+        dash.now,
         catalog.models.clone(),
         catalog.picks.clone(),
         catalog.health.clone(),
         catalog.cfg.clone(),
     );
     data.catalog_source = catalog.source.clone();
-    match agents::list(store, env).await {
-        Ok(a) => data.agents = a,
-        Err(e) => data.agents_error = Some(e.to_string()),
-    }
+    data.agents = dash.agents;
+    data.agents_error = dash.agents_error;
+    data.budget = dash.budget;
+    data.budget_error = dash.budget_error;
+    data.notifications = dash.notifications;
+    data.notifications_error = dash.notifications_error;
+    data.gateway = dash.gateway;
     data.paperclip_links = crate::domain::paperclip_links::states(store, &data.agents)
         .await
         .unwrap_or_default();
@@ -104,20 +106,6 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         Ok(s) => data.slots = s,
         Err(e) => data.slots_error = Some(e.to_string()),
     }
-    match budget::load(store, clock).await {
-        Ok(b) => data.budget = Some(b),
-        Err(e) => data.budget_error = Some(e.to_string()),
-    }
-    match notifications::list(store, 200).await {
-        Ok(n) => data.notifications = n,
-        Err(e) => data.notifications_error = Some(e.to_string()),
-    }
-    let main_model = data
-        .slots
-        .iter()
-        .find(|s| s.name == hermes::MAIN_SLOT)
-        .and_then(|s| s.model.clone());
-    data.gateway = gateway::status(&env.hermes_home, main_model);
     data.has_key = crate::domain::upgrade::has_stored_key(env);
     data.checks = check_agents(env, &data).await;
     data.recompute_recommendations();

@@ -90,16 +90,31 @@ impl Model {
     /// The price as every surface shows it: "free", "variable (router)", "price unknown", or USD per
     /// million tokens, prompt / completion ("$0.15 / $0.6").
     pub fn price_label(&self) -> String {
-        if self.is_router() {
-            return "variable (router)".into();
-        }
-        if self.is_free() {
-            return "free".into();
-        }
-        match (self.prompt_per_million(), self.completion_per_million()) {
-            (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
-            _ => "price unknown".into(),
-        }
+        price_label(
+            self.is_router(),
+            self.is_free(),
+            self.prompt_per_million(),
+            self.completion_per_million(),
+        )
+    }
+}
+
+/// The one price label (see [`Model::price_label`]), from what a model says about its price.
+pub fn price_label(
+    router: bool,
+    free: bool,
+    prompt: Option<f64>,
+    completion: Option<f64>,
+) -> String {
+    if router {
+        return "variable (router)".into();
+    }
+    if free {
+        return "free".into();
+    }
+    match (prompt, completion) {
+        (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
+        _ => "price unknown".into(),
     }
 }
 
@@ -372,10 +387,20 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, m: &Model) -> bool {
-        (!self.free || m.is_free())
-            && (!self.tools || m.supports_tools())
-            && (!self.vision || m.supports_vision())
-            && self.min_context.is_none_or(|n| m.context_length >= n)
+        self.admits(
+            m.is_free(),
+            m.supports_tools(),
+            m.supports_vision(),
+            m.context_length,
+        )
+    }
+
+    /// The rule itself, over the facts it reads (so a compact copy of a model filters the same way).
+    pub fn admits(&self, free: bool, tools: bool, vision: bool, context_length: u64) -> bool {
+        (!self.free || free)
+            && (!self.tools || tools)
+            && (!self.vision || vision)
+            && self.min_context.is_none_or(|n| context_length >= n)
     }
 }
 
@@ -436,6 +461,40 @@ pub async fn load(store: &Store) -> Result<Catalog, StoreError> {
             unreadable,
         },
     })
+}
+
+/// Where the catalog in use came from and how many models it has, without reading the models (the
+/// count of stored rows; the embedded snapshot's size when none is stored).
+pub async fn summary(store: &Store) -> Result<(CatalogSource, usize), StoreError> {
+    let conn = store.conn();
+    let mut rows = conn
+        .query(
+            "SELECT m.source, m.fetched_at, (SELECT COUNT(*) FROM catalog_models) \
+             FROM catalog_meta m WHERE m.id = 1",
+            (),
+        )
+        .await?;
+    if let Some(row) = rows.next().await? {
+        let count: i64 = row.get(2)?;
+        if count > 0 {
+            return Ok((
+                CatalogSource::Stored {
+                    origin: row.get(0)?,
+                    fetched_at: row.get(1)?,
+                    unreadable: 0,
+                },
+                count as usize,
+            ));
+        }
+    }
+    static EMBEDDED_COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let n = *EMBEDDED_COUNT.get_or_init(|| embedded().models.len());
+    Ok((
+        CatalogSource::Embedded {
+            date: EMBEDDED_CATALOG_DATE,
+        },
+        n,
+    ))
 }
 
 /// Replaces the stored catalog with `parsed`, in one transaction (all rows or none).

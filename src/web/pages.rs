@@ -8,7 +8,7 @@ use crate::domain::catalog::Filter;
 use crate::domain::paperclip_links::{self, LinkState};
 use crate::domain::rescore;
 use crate::domain::roles::Role;
-use crate::domain::view::{ModelsQuery, ModelsView, NavView, models_view};
+use crate::domain::view::{ModelsQuery, ModelsView, NavView, models_view, tokens_label};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
@@ -466,19 +466,6 @@ fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
     Resp::html(200, layout("Models", "/models", models_body(&view, &q)))
 }
 
-/// A token count as people read it: 131072 → "131K", 1048576 → "1M".
-pub fn tokens(n: u64) -> String {
-    if n >= 1_000_000 && n % 1_000_000 < 50_000 {
-        format!("{}M", n / 1_000_000)
-    } else if n >= 1_000_000 {
-        format!("{:.1}M", n as f64 / 1_000_000.0)
-    } else if n >= 1_000 {
-        format!("{}K", n / 1_000)
-    } else {
-        n.to_string()
-    }
-}
-
 /// The models page's content (pure): the filter form, the best free model per role, and the models the
 /// filters keep, with each free model's score per role.
 pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup {
@@ -538,7 +525,7 @@ pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup
                             @for r in &v.rows {
                                 tr data-model=(shown(&r.model.id)) {
                                     td.model { code.id { (shown(&r.model.id)) } br; span.muted { (shown(&r.model.name)) } }
-                                    td.num title=(r.model.context_length) { (tokens(r.model.context_length)) }
+                                    td.num title=(r.model.context_length) { (tokens_label(r.model.context_length)) }
                                     td { @if r.model.supports_tools() { "yes" } @else { span.muted { "—" } } }
                                     td { @if r.model.supports_vision() { "yes" } @else { span.muted { "—" } } }
                                     td { (r.model.price_label()) }

@@ -351,10 +351,10 @@ impl ModelPicker {
         let dim = Style::default()
             .fg(Color::DarkGray)
             .add_modifier(Modifier::DIM);
-        // Column widths: ctx 5, the price as wide as the visible rows' labels (at least its header),
-        // T V 3 and the spacing; the id gets the most of the rest (cut in the middle when it is still too
-        // long, so `:free` stays visible); the second column (name, or with a role check why a model
-        // fails it) only from 64 columns up.
+        // Column widths: ctx 5, the price as wide as the visible rows' labels (at least its header;
+        // none below 50 columns), T V 3 and the spacing; the id gets the most of the rest (cut in the
+        // middle when it is still too long, so `:free` stays visible); the second column (name, or with
+        // a role check why a model fails it) only from 64 columns up.
         let visible = || {
             self.matched
                 .iter()
@@ -362,11 +362,16 @@ impl ModelPicker {
                 .take(rows_visible)
                 .filter_map(|&i| models.get(i))
         };
-        let price_w = visible()
-            .map(|m| m.price_label().chars().count())
-            .max()
-            .unwrap_or(0)
-            .clamp(PRICE_HEADER.len(), 17) as u16;
+        // A narrow table (under 50 columns) leaves the price to the details pane: the id needs the room.
+        let price_w = if table_area.width < 50 {
+            0
+        } else {
+            visible()
+                .map(|m| m.price_label().chars().count())
+                .max()
+                .unwrap_or(0)
+                .clamp(PRICE_HEADER.len(), 17) as u16
+        };
         let rest = table_area.width.saturating_sub(5 + price_w + 3 + 4) as usize;
         let show_second = table_area.width >= 64;
         let longest_id = visible().map(|m| m.id_chars() as usize).max().unwrap_or(0);
@@ -469,7 +474,7 @@ impl ModelPicker {
                     _ => "",
                 },
                 "  ctx",
-                PRICE_HEADER,
+                if price_w > 0 { PRICE_HEADER } else { "" },
                 "T V",
             ])
             .style(Style::default().add_modifier(Modifier::UNDERLINED)),

@@ -951,16 +951,12 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
     use nxr::domain::roles::Role;
     let s = Running::start();
     let catalog = Catalog::embedded();
+    // The text is the fuzzy search every surface uses (Tab 2's `/`, `nxr models list --query`).
+    let list = nxr::domain::view::ModelList::for_search(&catalog.models);
     let ids = |f: &Filter, text: &str| -> Vec<String> {
-        catalog
-            .filter(f)
+        list.search(text, f)
             .into_iter()
-            .filter(|m| {
-                format!("{} {}", m.id, m.name)
-                    .to_lowercase()
-                    .contains(&text.to_lowercase())
-            })
-            .map(|m| m.id.clone())
+            .map(|i| catalog.models[i as usize].id.clone())
             .collect()
     };
 
@@ -978,7 +974,7 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
     assert_eq!(listed_models(&body), free);
     assert!(body.contains("embedded snapshot of 2026-05-01"), "{body}");
 
-    // The form's filters are the CLI's `models list --tools --min-context 100000`, plus a text match.
+    // The form's filters are the CLI's `models list --tools --min-context 100000 --query QWEN`.
     let (status, _, body) = s.get_bearer("/models?f=1&q=QWEN&tools=1&min_context=100000");
     assert_eq!(status, StatusCode::OK);
     let want = ids(

@@ -974,8 +974,9 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
     assert_eq!(listed_models(&body), free);
     assert!(body.contains("embedded snapshot of 2026-05-01"), "{body}");
 
-    // The form's filters are the CLI's `models list --tools --min-context 100000 --query QWEN`.
-    let (status, _, body) = s.get_bearer("/models?f=1&q=QWEN&tools=1&min_context=100000");
+    // The form's filters are the CLI's `models list --tools --min-context 100000 --query Qwen`
+    // (smart case: an upper-case letter makes the search case-sensitive).
+    let (status, _, body) = s.get_bearer("/models?f=1&q=Qwen&tools=1&min_context=100000");
     assert_eq!(status, StatusCode::OK);
     let want = ids(
         &Filter {
@@ -983,7 +984,7 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
             min_context: Some(100_000),
             ..Default::default()
         },
-        "qwen",
+        "Qwen",
     );
     assert!(want.len() > 1, "{want:?}");
     assert_eq!(listed_models(&body), want);
@@ -992,7 +993,7 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
         "{body}"
     );
     // The form shows what was asked for.
-    assert!(body.contains("value=\"QWEN\""), "{body}");
+    assert!(body.contains("value=\"Qwen\""), "{body}");
     assert!(body.contains("id=\"tools\" type=\"checkbox\" name=\"tools\" value=\"1\" checked"));
     assert!(!body.contains("id=\"free\" type=\"checkbox\" name=\"free\" value=\"1\" checked"));
     assert!(body.contains("value=\"100000\""), "{body}");

@@ -1,6 +1,7 @@
 //! Reusable TUI widgets.
 
 pub mod budget_gauge;
+pub mod model_filters;
 pub mod model_picker;
 pub mod skill_selector;
 pub mod slot_editor;

@@ -549,7 +549,7 @@ mod tests {
 
     fn catalog() -> ModelList {
         let models = crate::domain::catalog::embedded().models;
-        ModelList::unscored(&models, chrono::Utc::now())
+        ModelList::for_search(&models)
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub enum Command {
     },
     /// Scan once: fetch the catalog, rescore every role, notify about the agents' models, read usage.
     Scan,
-    /// List notifications, or mark them read.
+    /// List notifications, mark them read, carry out an upgrade one, choose which go to Telegram.
     Notifications(notifications::NotificationsArgs),
     /// The published evaluation figures behind the capability score: list them, import a newer file.
     #[command(subcommand)]

@@ -1,7 +1,8 @@
 //! Telegram Bot API: `POST {base}/bot<token>/sendMessage`. The token is Hermes' `TELEGRAM_BOT_TOKEN`
 //! (in `$HERMES_HOME/.env`); the chat is Hermes' `TELEGRAM_HOME_CHANNEL`, else the first of
 //! `TELEGRAM_ALLOWED_USERS`, else nxr's setting `telegram.chat_id`. The base URL is
-//! `NXR_TELEGRAM_API_URL`. The token is never logged or shown.
+//! `NXR_TELEGRAM_API_URL`. The token is never logged or shown. A message is sent only when the Bot API
+//! answers `"ok": true`; whether a notification is sent at all is `domain::telegram_forward`'s call.
 
 use crate::domain::env::Env;
 use crate::domain::secrets;
@@ -34,9 +35,13 @@ pub enum TelegramError {
     )]
     Unreachable { url: String, reason: String },
     #[error(
-        "Telegram refused the message (HTTP {status}: {message}); check TELEGRAM_BOT_TOKEN in Hermes' .env and the chat id"
+        "Telegram refused the message (error {status}: {message}); check TELEGRAM_BOT_TOKEN in Hermes' .env and the chat id"
     )]
-    Refused { status: u16, message: String },
+    Refused {
+        /// The Bot API's `error_code`, else the HTTP status.
+        status: u16,
+        message: String,
+    },
     #[error(
         "Telegram is rate-limiting the bot ({message}); {}",
         match retry_after {

@@ -213,7 +213,29 @@ fn the_upgrade_button_moves_the_agent_and_a_gone_model_changes_nothing() {
 
     let browser = Driver::start(r.rt.handle().clone());
     browser.goto(&r.server.login_url());
-    browser.goto(&format!("{}/notifications", r.server.base_url()));
+    // With the proposals' long model ids and the Telegram card, the page fits a phone and a desktop.
+    for width in [390, 1280] {
+        browser.call(
+            "POST",
+            &browser.s("/window/rect"),
+            Some(serde_json::json!({"width": width, "height": 900})),
+        );
+        browser.goto(&format!("{}/notifications", r.server.base_url()));
+        browser.wait_for(&format!("#apply-{good}"));
+        let v = browser.call(
+            "POST",
+            &browser.s("/execute/sync"),
+            Some(serde_json::json!({
+                "script": "return [document.documentElement.scrollWidth, window.innerWidth];",
+                "args": []
+            })),
+        );
+        let (page, screen) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+        assert!(
+            page <= screen,
+            "/notifications is {page}px wide on a {screen}px screen"
+        );
+    }
     assert_eq!(browser.text("#unread-badge"), "2");
 
     // The model is gone: a clear error, nothing changed, the notification stays unread.

@@ -16,6 +16,12 @@ use maud::{Markup, html};
 
 const LIMIT: u32 = 500;
 
+/// On a phone each notification is a block (time and kind above its text) instead of a table row.
+const NARROW_CSS: &str = "@media (max-width: 40rem) { #notifications table, #notifications tbody, \
+#notifications tr, #notifications td { display: block; width: 100%; } #notifications tr:first-child { display: none; } \
+#notifications tr { border-bottom: 1px solid var(--line); padding: .4rem 0; } #notifications td { border: 0; padding: .1rem .6rem; } \
+#notifications td.num { text-align: left; } }";
+
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let get = matches!(req.method.as_str(), "GET" | "HEAD");
     let post = req.method == "POST";
@@ -327,6 +333,7 @@ pub fn body(
 
 fn list(csrf: &Markup, v: &NotificationsView) -> Markup {
     html! {
+        style { (maud::PreEscaped(NARROW_CSS)) }
         section #notifications {
             p { (v.unread) " unread."
                 @if v.unread > 0 {

@@ -1,7 +1,7 @@
 //! /notifications driven in real headless Chromium: the Telegram forwarding toggles persist (read
 //! back with `nxr notifications telegram --json`), and the button on an upgrade notification moves the
 //! agent (the real `hermes config get model.default` and `nxr agents list --json` show the new model);
-//! a proposal whose model is gone is refused and changes nothing.
+//! a proposal whose model is gone is refused and changes nothing; every page's badge counts the same.
 
 mod common;
 #[path = "common/webdriver.rs"]
@@ -259,6 +259,21 @@ fn the_upgrade_button_moves_the_agent_and_a_gone_model_changes_nothing() {
     assert!(done.contains(&format!("PM now runs {to}")), "{done}");
     assert_eq!(browser.text("#unread-badge"), "1", "applied = read");
     assert!(browser.find(&format!("#apply-{good}")).is_none());
+
+    // Every page's navigation counts the same unread notification.
+    for path in [
+        "/",
+        "/models",
+        "/agents",
+        "/agents/manage",
+        "/budget",
+        "/hermes",
+        "/nowhere",
+    ] {
+        browser.goto(&format!("{}{path}", r.server.base_url()));
+        browser.wait_for("main h1");
+        assert_eq!(browser.text("#unread-badge"), "1", "{path}");
+    }
 
     assert_eq!(agent_named(&r.homes, "PM")["model"], to.as_str());
     let seen = hermes_model(&r.homes, &profile);

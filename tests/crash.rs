@@ -266,14 +266,18 @@ fn slot_writes_killed_at_random_moments_leave_config_yaml_before_or_after() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A slot of the user's own, a foreign key and a comment: every write must keep them.
     let root_cfg = homes.hermes_home().join("config.yaml");
-    let mut text = std::fs::read_to_string(&root_cfg).expect("root config.yaml");
-    text.push_str("# kept by the crash test\nmy_own_key: keep me\n");
-    text = text.replacen(
-        "auxiliary:\n",
-        "auxiliary:\n  my_slot:\n    provider: openrouter\n    model: none-yet\n",
-        1,
-    );
-    std::fs::write(&root_cfg, text).expect("edit config.yaml");
+    let pm_cfg = homes.hermes_home().join("profiles/pm/config.yaml");
+    for cfg in [&root_cfg, &pm_cfg] {
+        let mut text = std::fs::read_to_string(cfg).expect("config.yaml");
+        text.push_str("# kept by the crash test\nmy_own_key: keep me\n");
+        let mine = "  my_slot:\n    provider: openrouter\n    model: none-yet\n";
+        text = if text.contains("\nauxiliary:\n") {
+            text.replacen("\nauxiliary:\n", &format!("\nauxiliary:\n{mine}"), 1)
+        } else {
+            format!("{text}auxiliary:\n{mine}")
+        };
+        std::fs::write(cfg, text).expect("edit config.yaml");
+    }
     let models = free_models(&homes);
     assert!(
         models.len() >= 3,
@@ -293,6 +297,7 @@ fn slot_writes_killed_at_random_moments_leave_config_yaml_before_or_after() {
 
     let started = Instant::now();
     let (mut ran, mut kills, mut mid_write, mut hermes_checks) = (0, 0, 0, 0);
+    let mut during_write = 0;
     let mut failures = Vec::new();
     for trial in 0..trials {
         if started.elapsed() > Duration::from_secs(240) {
@@ -324,13 +329,23 @@ fn slot_writes_killed_at_random_moments_leave_config_yaml_before_or_after() {
         let before = std::fs::read(&cfg).expect("config.yaml before");
 
         let mut child = niced(nxr(&args)).spawn().expect("spawn");
+        let mut saw_temp = false;
         if rng.below(2) == 0 {
             std::thread::sleep(Duration::from_millis(rng.below(span_ms)));
         } else {
-            // Right when the new file is being written (or when the run ends first).
-            let extra = Duration::from_micros(rng.below(400));
+            // While the new file is being written (or when the run ends first): within the write
+            // itself, or a few milliseconds on, across the rename and a main switch's row commit.
+            let extra = Duration::from_micros(if rng.below(2) == 0 {
+                rng.below(400)
+            } else {
+                rng.below(6000)
+            });
             let t = Instant::now();
-            while !temp_file_in(&dir) && t.elapsed() < Duration::from_secs(20) {
+            while t.elapsed() < Duration::from_secs(20) {
+                if temp_file_in(&dir) {
+                    saw_temp = true;
+                    break;
+                }
                 if matches!(child.try_wait(), Ok(Some(_))) {
                     break;
                 }
@@ -344,6 +359,9 @@ fn slot_writes_killed_at_random_moments_leave_config_yaml_before_or_after() {
         if child.try_wait().expect("try_wait").is_none() {
             let _ = child.kill(); // SIGKILL to this child only
             kills += 1;
+            if saw_temp {
+                during_write += 1;
+            }
         }
         let _ = child.wait();
 
@@ -409,16 +427,19 @@ fn slot_writes_killed_at_random_moments_leave_config_yaml_before_or_after() {
             }
         }
     }
-    let root = std::fs::read_to_string(&root_cfg).unwrap_or_default();
-    if !root.contains("# kept by the crash test") || !root.contains("my_own_key: keep me") {
-        failures.push(format!(
-            "the user's comment or key is gone from config.yaml:\n{root}"
-        ));
+    for cfg in [&root_cfg, &pm_cfg] {
+        let text = std::fs::read_to_string(cfg).unwrap_or_default();
+        if !text.contains("# kept by the crash test") || !text.contains("my_own_key: keep me") {
+            failures.push(format!(
+                "the user's comment or key is gone from {}:\n{text}",
+                cfg.display()
+            ));
+        }
     }
     common::figures(
         "crash",
         &format!(
-            "crash (slot writes): trials {ran}, kills {kills} ({mid_write} left the file changed), failures {}, real Hermes read checks {hermes_checks} (seed {seed:#x})",
+            "crash (slot writes): trials {ran}, kills {kills} ({during_write} while the new config.yaml was being written, {mid_write} left it changed), failures {}, real Hermes read checks {hermes_checks} (seed {seed:#x})",
             failures.len()
         ),
     );

@@ -153,4 +153,22 @@ fn slots_set_refuses_bad_input_with_a_clear_error_and_changes_nothing() {
             "{args:?} changed config.yaml"
         );
     }
+    // A config.yaml that is not YAML: named, with the fix, and left as it was.
+    std::fs::write(&cfg, "model: [unclosed\n").expect("break config.yaml");
+    for args in [
+        &["slots", "list"][..],
+        &["slots", "set", "vision", "qwen/qwen3-coder:free"],
+    ] {
+        let o = homes.nxr().args(args).output().expect("nxr");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(
+            err.contains("is not valid YAML (line 2") && err.contains("nxr changed nothing"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&cfg).expect("config.yaml"),
+            "model: [unclosed\n"
+        );
+    }
 }

@@ -2,7 +2,11 @@
 //! model and every routing slot with its assignment, a nucleo fuzzy search over the catalog (the TUI
 //! picker's rule: one `id name` haystack per model, `Pattern::parse(q, Smart, Smart)`, best score
 //! first) with the catalog [`Filter`] toggles, and a price panel (current vs candidate per million
-//! tokens and the monthly cost at the last 30 days' observed token volume).
+//! tokens and the monthly cost at the last 30 days' observed token volume). The write path
+//! ([`apply_for`]) is the one rule for a slot write from the web page, the TUI slot editor and
+//! `nxr slots set`: the slot must exist, the model must be in the catalog, and the `main` slot of a
+//! config.yaml an agent lives in moves that agent (file and row together); it never writes
+//! config.yaml any other way than atomically.
 
 use crate::domain::agents::{self, Agent, AgentError, echo};
 use crate::domain::budget_daily;

@@ -816,9 +816,13 @@ fn every_corpus_case_ends_in_a_clear_error_or_a_counted_success_and_loses_nothin
             }
         }
     }
-    println!(
-        "corpus cases passed {passed} / total {} ({skipped} skipped)",
-        total - skipped
+    common::figures(
+        "hostile_inputs",
+        &format!(
+            "hostile inputs: corpus cases passed {passed} / total {} ({skipped} skipped, failed {})",
+            total - skipped,
+            failures.len()
+        ),
     );
     assert!(total - skipped >= 40, "the corpus has fewer than 40 cases");
     assert!(failures.is_empty(), "failed: {failures:?}");

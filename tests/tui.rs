@@ -8,6 +8,7 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use nxr::app::keys::{self, Key};
 use nxr::app::state::{AppData, Effect, ModelsMode, State, Tab, WizardStep};
+use nxr::app::theme::Theme;
 use nxr::app::{Action, BackgroundEvent, draw, update};
 use nxr::domain::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
 use nxr::domain::agents::Agent;
@@ -1437,7 +1438,8 @@ fn no_color_draws_without_colours_but_keeps_the_selection_visible() {
             .iter()
             .any(|c| c.fg != ratatui::style::Color::Reset)
     );
-    s.no_color = true;
+    s.theme = Theme::for_no_color(Some(std::ffi::OsStr::new("1")));
+    assert_eq!(s.theme, Theme::plain());
     let plain = render(&s, 100, 30);
     let buf = plain.backend().buffer();
     assert!(
@@ -1450,11 +1452,46 @@ fn no_color_draws_without_colours_but_keeps_the_selection_visible() {
             .iter()
             .any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED))
     );
+    assert!(
+        buf.content
+            .iter()
+            .any(|c| c.modifier.contains(ratatui::style::Modifier::BOLD))
+    );
     assert_eq!(
         plain.backend().to_string(),
         coloured.backend().to_string(),
         "same text"
     );
+}
+
+#[test]
+fn no_color_picks_the_plain_theme_only_when_set_and_non_empty() {
+    use std::ffi::OsStr;
+    assert_eq!(Theme::for_no_color(Some(OsStr::new("1"))), Theme::plain());
+    assert_eq!(Theme::for_no_color(Some(OsStr::new(""))), Theme::colour());
+    assert_eq!(Theme::for_no_color(None), Theme::colour());
+    // Every tab and every wizard step draws without colour under the plain theme.
+    let mut s = State::new(full_data());
+    s.theme = Theme::plain();
+    let mut screens = Vec::new();
+    for t in Tab::ALL {
+        apply(&mut s, [Action::GoTab(t)]);
+        screens.push(render(&s, 100, 30));
+    }
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Create),
+            Action::Confirm,
+            Action::ChangeModel,
+        ],
+    );
+    screens.push(render(&s, 100, 30));
+    for t in &screens {
+        assert!(t.backend().buffer().content.iter().all(|c| {
+            c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset
+        }));
+    }
 }
 
 #[test]

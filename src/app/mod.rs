@@ -12,6 +12,7 @@ pub mod draw;
 pub mod keys;
 pub mod loader;
 pub mod state;
+pub mod theme;
 pub mod update;
 
 pub use action::{Action, BackgroundEvent};
@@ -60,7 +61,7 @@ async fn run_async(env: Env) -> Result<()> {
     let catalog = loader::load_catalog(&store, clock.now()).await;
     let data = loader::load(&store, &env, &*clock, &catalog).await;
     let mut state = State::new(data);
-    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.theme = theme::Theme::from_env();
 
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,

@@ -449,8 +449,8 @@ pub struct State {
     pub effects: Vec<Effect>,
     /// Whether something changed since the last draw.
     pub dirty: bool,
-    /// NO_COLOR is set: draw with attributes (bold, reverse) only.
-    pub no_color: bool,
+    /// The styles to draw with (the plain one when NO_COLOR is set).
+    pub theme: crate::app::theme::Theme,
 }
 
 impl State {
@@ -476,7 +476,7 @@ impl State {
             notifications: NotificationsTab::default(),
             effects: Vec::new(),
             dirty: true,
-            no_color: false,
+            theme: crate::app::theme::Theme::colour(),
             data,
         }
     }

@@ -11,7 +11,7 @@ use crate::widgets::model_picker::{PickerView, price_label, short_tokens};
 use crate::widgets::model_row::ModelRow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
@@ -162,6 +162,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     filter_focused: m.filter_focused,
                     check: None,
                     error: None,
+                    theme: &state.theme,
                 },
             );
             draw_detail(state, m.picker.selected_model(models), frame, right);
@@ -173,7 +174,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 &state.data.config_path,
                 left,
                 frame.buffer_mut(),
-                true,
+                &state.theme,
             );
             let current = state
                 .data
@@ -201,6 +202,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     filter_focused: true,
                     check: None,
                     error: None,
+                    theme: &state.theme,
                 },
             );
             draw_detail(state, m.slot_picker.selected_model(models), frame, right);
@@ -214,7 +216,7 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
     let Some(row) = row else {
         frame.render_widget(
             Paragraph::new("No model selected.")
-                .style(Style::default().fg(Color::DarkGray))
+                .style(state.theme.muted)
                 .block(block),
             area,
         );
@@ -285,7 +287,7 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
         cells.truncate(cols);
         let mut row = Row::new(cells);
         if !s.passes {
-            row = row.style(Style::default().fg(Color::DarkGray));
+            row = row.style(state.theme.muted);
         }
         row
     });
@@ -313,12 +315,12 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
         if lines.is_empty() {
             lines.push(Line::styled(
                 "no published figure: capability is a size estimate",
-                Style::default().fg(Color::DarkGray),
+                state.theme.muted,
             ));
         }
         lines.push(Line::styled(
             format!("why ({}):", s.role),
-            Style::default().fg(Color::DarkGray),
+            state.theme.muted,
         ));
         lines.extend(s.reasons.iter().map(|r| Line::from(format!("· {r}"))));
         frame.render_widget(

@@ -2,10 +2,11 @@
 //! in config.yaml) with their assignment. Choosing a model writes config.yaml through
 //! `domain::hermes::set_slot` (atomic, keeps every other key).
 
+use crate::app::theme::Theme;
 use crate::domain::hermes::Slot;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,21 +32,17 @@ impl SlotEditor {
         config_path: &str,
         area: Rect,
         buf: &mut Buffer,
-        focused: bool,
+        theme: &Theme,
     ) {
         let block = Block::default()
             .borders(Borders::ALL)
             .title(format!(" Routing slots · {config_path} "))
-            .border_style(if focused {
-                Style::default().fg(Color::Cyan)
-            } else {
-                Style::default()
-            });
+            .border_style(theme.accent);
         let inner = block.inner(area);
         block.render(area, buf);
         if let Some(e) = error {
             ratatui::widgets::Paragraph::new(e.to_string())
-                .style(Style::default().fg(Color::Red))
+                .style(theme.danger)
                 .wrap(ratatui::widgets::Wrap { trim: true })
                 .render(inner, buf);
             return;
@@ -64,10 +61,10 @@ impl SlotEditor {
                 Cell::from(model).style(if s.model.is_some() {
                     Style::default()
                 } else {
-                    Style::default().fg(Color::DarkGray)
+                    theme.muted
                 }),
             ]);
-            if i == self.selected && focused {
+            if i == self.selected {
                 row = row.style(Style::default().add_modifier(Modifier::REVERSED));
             }
             row

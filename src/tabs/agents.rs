@@ -74,7 +74,7 @@ fn dialog_update(state: &mut State, action: Action) {
                 "moving {} agents to paid models …",
                 plan.switch_count()
             ));
-            state.effects.push(Effect::ApplyUpgradePlan(Box::new(plan)));
+            state.queue(Effect::ApplyUpgradePlan(Box::new(plan)));
         }
         _ => {}
     }
@@ -105,7 +105,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 if let Some(a) = state.data.agents.get(state.agents.selected) {
                     let agent = a.name.clone();
                     state.info(format!("saving {} skills for {agent} …", skills.len()));
-                    state.effects.push(Effect::SetAgentSkills { agent, skills });
+                    state.queue(Effect::SetAgentSkills { agent, skills });
                 }
             }
             _ => {}
@@ -128,14 +128,14 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         }
         Action::BulkUpgrade => {
             state.agents.upgrade = Some(UpgradeDialog::default());
-            state.effects.push(Effect::LoadUpgradePlan);
+            state.queue(Effect::LoadUpgradePlan);
         }
         Action::Upgrade if state.data.has_key => {
             let agent = state.data.agents.get(*sel)?.name.clone();
             state.info(format!(
                 "moving {agent} to the best paid model for its role …"
             ));
-            state.effects.push(Effect::UpgradeAgentPaid { agent });
+            state.queue(Effect::UpgradeAgentPaid { agent });
         }
         Action::Revert
             if state
@@ -147,7 +147,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         {
             let agent = state.data.agents.get(*sel)?.name.clone();
             state.info(format!("moving {agent} back to its last free model …"));
-            state.effects.push(Effect::RevertAgentToFree { agent });
+            state.queue(Effect::RevertAgentToFree { agent });
         }
         Action::Upgrade => {
             let a = state.data.agents.get(*sel)?;
@@ -156,7 +156,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 Some(r) if r.upgrade_available => {
                     let model = r.recommended_model.clone();
                     state.info(format!("moving {agent} to {model} …"));
-                    state.effects.push(Effect::SetAgentModel {
+                    state.queue(Effect::SetAgentModel {
                         agent,
                         model,
                         reason: "upgrade from the TUI".into(),
@@ -175,7 +175,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             if let Some(a) = state.data.agents.get(*sel) {
                 let agent = a.name.clone();
                 state.info(format!("reverting {agent} to its previous model …"));
-                state.effects.push(Effect::RevertAgentModel { agent });
+                state.queue(Effect::RevertAgentModel { agent });
             }
         }
         _ => {}

@@ -252,7 +252,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             w.create_error = None;
             w.submitting = true;
             state.info(format!("creating {} …", spec.name));
-            state.effects.push(Effect::CreateAgent(spec));
+            state.queue(Effect::CreateAgent(spec));
         }
         (WizardStep::Confirm, Action::Back) => {
             w.create_error = None;
@@ -280,7 +280,7 @@ pub fn spec(w: &Wizard) -> NewAgentSpec {
 }
 
 /// The domain created the agent: show it at once (Tab 3 and Tab 1), reset the wizard.
-pub fn agent_created(state: &mut State, agent: Agent) -> Option<Action> {
+pub fn agent_created(state: &mut State, agent: Agent) {
     let name = agent.name.clone();
     if !state.data.agents.iter().any(|a| a.id == agent.id) {
         state.data.agents.push(agent);
@@ -297,7 +297,6 @@ pub fn agent_created(state: &mut State, agent: Agent) -> Option<Action> {
     state.create = fresh;
     state.tab = Tab::Agents;
     state.info(format!("created agent {name}"));
-    Some(Action::Reload)
 }
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {

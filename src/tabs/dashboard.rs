@@ -31,7 +31,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         Action::GatewayRestart => "restart",
         _ => return None,
     };
-    state.effects.push(crate::app::state::Effect::Gateway(op));
+    state.queue(crate::app::state::Effect::Gateway(op));
     None
 }
 

@@ -125,7 +125,8 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                         .map(|s| s.name.clone());
                     if let (Some(model), Some(slot)) = (chosen, slot) {
                         tab.mode = ModelsMode::Slots;
-                        state.effects.push(Effect::SetSlot {
+                        tab.slots.error = None;
+                        state.queue(Effect::SetSlot {
                             slot: slot.clone(),
                             provider: "openrouter".into(),
                             model: model.clone(),

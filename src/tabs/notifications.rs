@@ -59,7 +59,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             {
                 n.read_at = Some(crate::domain::clock::to_db(state.data.now));
                 let id = n.id;
-                state.effects.push(Effect::MarkRead(id));
+                state.queue(Effect::MarkRead(id));
             }
         }
         Action::MarkAllRead => {
@@ -75,7 +75,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 any = true;
             }
             if any {
-                state.effects.push(Effect::MarkAllRead);
+                state.queue(Effect::MarkAllRead);
             }
         }
         Action::Upgrade => {
@@ -86,10 +86,10 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 let id = n.id;
                 if n.is_unread() {
                     n.read_at = Some(crate::domain::clock::to_db(state.data.now));
-                    state.effects.push(Effect::MarkRead(id));
+                    state.queue(Effect::MarkRead(id));
                 }
                 state.info(format!("moving {} to {} …", up.agent, up.to_model));
-                state.effects.push(Effect::SetAgentModel {
+                state.queue(Effect::SetAgentModel {
                     agent: up.agent,
                     model: up.to_model,
                     reason: "upgrade notification".into(),

@@ -12,6 +12,8 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotEditor {
     pub selected: usize,
+    /// Why the last slot write failed (shown under the table until the next write).
+    pub error: Option<String>,
 }
 
 impl SlotEditor {
@@ -46,6 +48,22 @@ impl SlotEditor {
                 .wrap(ratatui::widgets::Wrap { trim: true })
                 .render(inner, buf);
             return;
+        }
+        let mut inner = inner;
+        if let Some(e) = &self.error {
+            let h = inner.height.min(2);
+            inner.height -= h;
+            ratatui::widgets::Paragraph::new(format!("✗ {e}"))
+                .style(theme.danger)
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(
+                    Rect {
+                        y: inner.y + inner.height,
+                        height: h,
+                        ..inner
+                    },
+                    buf,
+                );
         }
         let rows = slots.iter().enumerate().map(|(i, s)| {
             // Cut in the middle when narrow, so the `:free` end of the id stays visible.

@@ -2064,7 +2064,7 @@ fn a_failed_slot_write_while_the_wizard_submits_is_shown_at_the_slot_editor() {
         screen(&s, 100, 30).contains("read-only"),
         "shown at the slot editor"
     );
-    assert!(matches!(next, Some(Action::Refresh(p)) if p == Parts::CONFIG));
+    assert!(matches!(next, Some(Action::Refresh(p)) if p == Parts::CONFIG.with(Parts::AGENTS)));
 
     // The create's own failure goes to the wizard.
     update(

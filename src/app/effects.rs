@@ -9,7 +9,7 @@ use crate::app::state::{Effect, State};
 use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{agents, hermes, notifications, recommend, upgrade};
+use crate::domain::{agents, hermes, model_switch, notifications, recommend, upgrade};
 
 /// The id of one queued effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,7 +87,9 @@ impl Effect {
     pub fn refreshes(&self) -> Parts {
         match self {
             Effect::CreateAgent(_) => Parts::AGENTS,
-            Effect::Gateway(_) | Effect::SetSlot { .. } => Parts::CONFIG,
+            Effect::Gateway(_) => Parts::CONFIG,
+            // The main slot moves the agent living in this profile too.
+            Effect::SetSlot { .. } => Parts::CONFIG.with(Parts::AGENTS),
             Effect::SetAgentModel { .. }
             | Effect::RevertAgentModel { .. }
             | Effect::SetAgentSkills { .. }
@@ -144,7 +146,16 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             model,
         } => {
             let path = env.hermes_home.join("config.yaml");
-            match hermes::set_slot(&path, &slot, &provider, &model, None) {
+            // A catalog model goes through the slot editor's one rule (the main slot moves the
+            // agent living in this profile together with its row).
+            let written = if provider == "openrouter" {
+                model_switch::apply(store, env, &slot, &model)
+                    .await
+                    .map_err(|e| e.to_string())
+            } else {
+                hermes::set_slot(&path, &slot, &provider, &model, None).map_err(|e| e.to_string())
+            };
+            match written {
                 Ok(()) => Outcome::Done(format!(
                     "slot {slot} → {model} ({provider}) written to {}",
                     path.display()

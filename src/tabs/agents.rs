@@ -242,7 +242,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Cell::from(Line::from(a.skillset.len().to_string()).right_aligned()),
         ]);
         if i == state.agents.selected {
-            row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+            row = row.style(state.theme.selected);
         }
         row
     });

@@ -355,7 +355,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                         Span::styled(c.summary().to_string(), theme.subtle),
                     ]);
                     if i == w.category_index {
-                        l = l.style(Style::default().add_modifier(Modifier::REVERSED));
+                        l = l.style(theme.selected);
                     }
                     l
                 })

@@ -142,7 +142,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 ),
             ]);
             if i == sel {
-                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+                line = line.style(state.theme.selected);
             }
             line
         })

@@ -98,7 +98,7 @@ impl SkillSelector {
                 Span::styled(desc.to_string(), theme.subtle),
             ]);
             if i == self.cursor && focused {
-                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+                line = line.style(theme.selected);
             }
             line.render(
                 Rect {

@@ -83,7 +83,7 @@ impl SlotEditor {
                 }),
             ]);
             if i == self.selected {
-                row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+                row = row.style(theme.selected);
             }
             row
         });

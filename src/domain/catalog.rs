@@ -463,40 +463,6 @@ pub async fn load(store: &Store) -> Result<Catalog, StoreError> {
     })
 }
 
-/// Where the catalog in use came from and how many models it has, without reading the models (the
-/// count of stored rows; the embedded snapshot's size when none is stored).
-pub async fn summary(store: &Store) -> Result<(CatalogSource, usize), StoreError> {
-    let conn = store.conn();
-    let mut rows = conn
-        .query(
-            "SELECT m.source, m.fetched_at, (SELECT COUNT(*) FROM catalog_models) \
-             FROM catalog_meta m WHERE m.id = 1",
-            (),
-        )
-        .await?;
-    if let Some(row) = rows.next().await? {
-        let count: i64 = row.get(2)?;
-        if count > 0 {
-            return Ok((
-                CatalogSource::Stored {
-                    origin: row.get(0)?,
-                    fetched_at: row.get(1)?,
-                    unreadable: 0,
-                },
-                count as usize,
-            ));
-        }
-    }
-    static EMBEDDED_COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let n = *EMBEDDED_COUNT.get_or_init(|| embedded().models.len());
-    Ok((
-        CatalogSource::Embedded {
-            date: EMBEDDED_CATALOG_DATE,
-        },
-        n,
-    ))
-}
-
 /// Replaces the stored catalog with `parsed`, in one transaction (all rows or none).
 pub async fn save(
     store: &Store,

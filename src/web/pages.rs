@@ -250,7 +250,10 @@ pub fn dashboard_page(dash: &Dashboard, setup: &SetupStatus) -> Markup {
 
 /// Where the catalog nxr scores on came from, in words (the stored rows counted, not read).
 fn catalog_source(ctx: &WebCtx) -> String {
-    match ctx.rt.block_on(crate::domain::catalog::summary(&ctx.store)) {
+    match ctx
+        .rt
+        .block_on(crate::domain::view::catalog_summary(&ctx.store))
+    {
         Ok((source, n)) => format!("{} ({n} models)", source.describe()),
         Err(e) => format!("cannot read the stored catalog: {e}"),
     }

@@ -5,13 +5,13 @@
 
 use crate::domain::agents::{self, Agent};
 use crate::domain::budget::{self, Budget};
-use crate::domain::catalog;
+use crate::domain::catalog::{self, CatalogSource};
 use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::gateway::{self, GatewayStatus};
 use crate::domain::hermes;
 use crate::domain::notifications::{self, Notification};
-use crate::domain::store::Store;
+use crate::domain::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -71,7 +71,7 @@ pub async fn dashboard(
         Ok(a) => (a, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    let (catalog, catalog_models) = match catalog::summary(store).await {
+    let (catalog, catalog_models) = match catalog_summary(store).await {
         Ok((source, n)) => (source.describe(), n),
         Err(e) => (format!("cannot read the stored catalog: {e}"), 0),
     };
@@ -108,4 +108,38 @@ pub async fn dashboard(
         unread_notifications,
         notifications_error,
     }
+}
+
+/// Where the catalog in use came from and how many models it has, without reading the models (the
+/// count of stored rows; the embedded snapshot's size when none is stored).
+pub async fn catalog_summary(store: &Store) -> Result<(CatalogSource, usize), StoreError> {
+    let conn = store.conn();
+    let mut rows = conn
+        .query(
+            "SELECT m.source, m.fetched_at, (SELECT COUNT(*) FROM catalog_models) \
+             FROM catalog_meta m WHERE m.id = 1",
+            (),
+        )
+        .await?;
+    if let Some(row) = rows.next().await? {
+        let count: i64 = row.get(2)?;
+        if count > 0 {
+            return Ok((
+                CatalogSource::Stored {
+                    origin: row.get(0)?,
+                    fetched_at: row.get(1)?,
+                    unreadable: 0,
+                },
+                count as usize,
+            ));
+        }
+    }
+    static EMBEDDED_COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let n = *EMBEDDED_COUNT.get_or_init(|| catalog::embedded().models.len());
+    Ok((
+        CatalogSource::Embedded {
+            date: catalog::EMBEDDED_CATALOG_DATE,
+        },
+        n,
+    ))
 }

@@ -5,7 +5,7 @@
 mod dashboard;
 mod model_list;
 
-pub use dashboard::{Dashboard, NEWEST_NOTIFICATIONS, dashboard};
+pub use dashboard::{Dashboard, NEWEST_NOTIFICATIONS, catalog_summary, dashboard};
 pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 
 use crate::domain::catalog::{CatalogSource, Filter, Model};

@@ -128,9 +128,11 @@ fn price_is_zero(p: &str) -> bool {
     matches!(p.trim().parse::<f64>(), Ok(v) if v == 0.0)
 }
 
+/// USD per million tokens from a per-token price; `None` when unreadable, negative, or so large that
+/// the per-million figure is not a finite number.
 fn per_million(p: &str) -> Option<f64> {
     match p.trim().parse::<f64>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Some(v * 1_000_000.0),
+        Ok(v) if v >= 0.0 => Some(v * 1_000_000.0).filter(|m| m.is_finite()),
         _ => None,
     }
 }

@@ -183,6 +183,10 @@ pub async fn run_effect(
     match effect {
         Effect::CreateAgent(spec) => match agents::create(store, env, spec.into()).await {
             Ok(a) => Action::AgentCreated(Box::new(a)),
+            // The wizard's way past a refused model is its Confirm step's `c` key.
+            Err(e @ agents::AgentError::ModelFailsRole { .. }) => {
+                Action::EffectFailed(format!("{e}; press c to choose another model"))
+            }
             Err(e) => failed(&e),
         },
         Effect::Gateway(op) => {

@@ -57,7 +57,6 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             Some(Action::Reload)
         }
         Action::EffectFailed(text) => {
-            let text = crate::tabs::create::tui_words(&text);
             if state.create.submitting {
                 state.create.create_error = Some(text.clone());
             }

@@ -312,11 +312,14 @@ fn hostile_run(slow_clients: usize) {
         max_threads.load(Ordering::SeqCst),
         max_rss.load(Ordering::SeqCst),
     );
-    println!(
-        "web clients served during the hostile run: {served} (slowest {:?}); short-lived connections answered {} / 1000; server threads at most {threads}, memory at most {} MB",
-        *slowest.lock().expect("slowest"),
-        short_ok.load(Ordering::SeqCst),
-        rss_kb / 1024
+    common::figures(
+        "web_hostile",
+        &format!(
+            "web clients served during the hostile run: {served} (slowest {:?}); short-lived connections answered {} / 1000; server threads at most {threads}, memory at most {} MB",
+            *slowest.lock().expect("slowest"),
+            short_ok.load(Ordering::SeqCst),
+            rss_kb / 1024
+        ),
     );
     assert!(
         failures.is_empty(),

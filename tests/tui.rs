@@ -815,7 +815,7 @@ fn models_filter_is_live_and_esc_leaves_it() {
     apply(&mut s, [Action::ToggleFree, Action::ToggleVision]);
     let p = &s.models.picker;
     assert!(p.matched().iter().all(|&i| {
-        let m = &s.data.models[i as usize];
+        let m = &s.data.models.rows()[i as usize];
         m.is_free() && m.supports_vision()
     }));
     // Esc at the top level of the tab quits.

@@ -37,6 +37,7 @@ pub mod scan;
 pub mod scoring;
 pub mod serve;
 pub mod slots;
+pub mod status;
 pub mod upgrade;
 mod upgrade_prompt;
 
@@ -109,6 +110,8 @@ pub enum Command {
     /// Start, stop, restart the Hermes gateway (in a tmux session) or show its status.
     #[command(subcommand)]
     Gateway(gateway::GatewayCmd),
+    /// One-screen summary: the gateway, the agents, today's budget, the newest notifications.
+    Status,
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -303,6 +306,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
+            Command::Status => status::run(&ctx).await,
             Command::Slots(cmd) => slots::run(&ctx, cmd).await,
             Command::Completions { .. } => Ok(()),
         }

@@ -307,6 +307,11 @@ impl Store {
         self.clock.now()
     }
 
+    /// The injected clock (for domain calls that take a `&dyn Clock`).
+    pub fn clock(&self) -> &dyn crate::domain::clock::Clock {
+        &*self.clock
+    }
+
     pub fn conn(&self) -> &Conn {
         &self.conn
     }

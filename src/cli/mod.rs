@@ -237,6 +237,18 @@ pub fn main() -> i32 {
     }
 }
 
+/// An agent error in the CLI's words: a model the role refuses gets the CLI's ways past it (another
+/// model, or `--force`); every other error reads as the domain says it.
+pub fn agent_error(e: crate::domain::agents::AgentError) -> color_eyre::Report {
+    use crate::domain::agents::AgentError;
+    match &e {
+        AgentError::ModelFailsRole { model, role, .. } => color_eyre::eyre::eyre!(
+            "{e}; pick another model (`nxr models best-free --role {role}` shows the best free one, `nxr models explain {model} --role {role}` the details), or pass --force to use it anyway"
+        ),
+        _ => e.into(),
+    }
+}
+
 /// `error: …` then each cause that the messages before it do not already say (domain errors often
 /// embed their source's text).
 pub fn render_error(e: &color_eyre::Report) -> String {

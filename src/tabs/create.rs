@@ -86,19 +86,6 @@ pub fn model_refusal(state: &State, id: &str) -> Option<String> {
     failure(score).map(|why| format!("not for the {} role: {why}", check.role))
 }
 
-/// A domain error in TUI words: the CLI-only advice (`--force`, `nxr models …` commands) is dropped, and
-/// a refused model points at the `c` key of the Confirm step.
-pub fn tui_words(err: &str) -> String {
-    if !err.contains("--force") {
-        return err.to_string();
-    }
-    let kept: Vec<&str> = err
-        .split("; ")
-        .filter(|part| !part.contains("--force") && !part.contains("`nxr "))
-        .collect();
-    format!("{}; press c to choose another model", kept.join("; "))
-}
-
 /// Opens the model picker on the current choice.
 fn open_picker(state: &mut State) {
     let models = &state.data.models;

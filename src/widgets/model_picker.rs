@@ -449,17 +449,13 @@ impl<'a> RoleCheck<'a> {
     }
 }
 
-/// Why a score fails its role's hard requirements (the domain's `excluded: …` reasons, joined), or None
+/// Why a score fails its role's hard requirements (the domain's typed exclusions, joined), or None
 /// when it passes.
 pub fn failure(score: &ModelScore) -> Option<String> {
     if score.passes {
         return None;
     }
-    let fails: Vec<&str> = score
-        .reasons
-        .iter()
-        .filter_map(|r| r.strip_prefix("excluded: "))
-        .collect();
+    let fails: Vec<String> = score.exclusions.iter().map(ToString::to_string).collect();
     Some(if fails.is_empty() {
         format!("does not meet the {} role's hard requirements", score.role)
     } else {

@@ -111,6 +111,8 @@ impl<K: Eq + Hash + Clone, V> Memo<K, V> {
 /// The results a store keeps (see the module documentation).
 #[derive(Default)]
 pub struct Memos {
+    /// `rescore::inputs` (the catalog and what scoring reads besides).
+    pub inputs: Memo<(), crate::domain::rescore::Inputs>,
     /// `rescore::roster`, per role filter.
     pub roster: Memo<Option<crate::domain::roles::Role>, crate::domain::rescore::Roster>,
     /// `view::budget_view`.

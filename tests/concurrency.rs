@@ -182,12 +182,15 @@ fn run_suite(homes: &Homes, db_url: Option<&str>, label: &str) {
         .filter(|n| !names.contains(&n.as_str()))
         .collect();
     let errors = errors.lock().expect("errors").clone();
-    println!(
-        "concurrency ({label}): {WRITERS} writers + scan + rescore + web reader + TUI loop, {} ops, {} writes acknowledged, errors {}, missing {}",
-        ops.load(Ordering::SeqCst),
-        acked.len(),
-        errors.len(),
-        missing.len()
+    common::figures(
+        "concurrency",
+        &format!(
+            "concurrency ({label}): {WRITERS} writers + scan + rescore + web reader + TUI loop, {} ops, {} writes acknowledged, errors {}, missing {}",
+            ops.load(Ordering::SeqCst),
+            acked.len(),
+            errors.len(),
+            missing.len()
+        ),
     );
     assert!(
         errors.is_empty(),

@@ -14,6 +14,7 @@ use common::Homes;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -314,10 +315,11 @@ fn init_killed_at_random_moments_always_recovers_on_the_next_run() {
     drop(probe);
 
     let next = Mutex::new(0usize);
+    let kills = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::<String>::new());
     std::thread::scope(|scope| {
         for worker in 0..WORKERS {
-            let (next, failures, reader) = (&next, &failures, &reader);
+            let (next, failures, reader, kills) = (&next, &failures, &reader, &kills);
             scope.spawn(move || {
                 let mut kept: Option<Homes> = None;
                 loop {
@@ -367,7 +369,10 @@ fn init_killed_at_random_moments_always_recovers_on_the_next_run() {
                     );
                     let mut child = nxr_niced(&homes, args).spawn().expect("spawn nxr");
                     moment.wait(&mut child, &homes.hermes_home());
-                    let _ = child.kill(); // SIGKILL
+                    if matches!(child.try_wait(), Ok(None)) {
+                        let _ = child.kill(); // SIGKILL
+                        kills.fetch_add(1, Ordering::SeqCst);
+                    }
                     let _ = child.wait();
                     let (ok, err) = run_to_end(&homes, &["init", "--free"], &what);
                     let verdict = if ok {
@@ -391,6 +396,15 @@ fn init_killed_at_random_moments_always_recovers_on_the_next_run() {
         }
     });
     let failures = failures.into_inner().expect("failures");
+    let ran = next.into_inner().expect("counter");
+    common::figures(
+        "crash_loop",
+        &format!(
+            "crash (init): trials {ran}, kills {}, failures {} (seed {seed:#x})",
+            kills.into_inner(),
+            failures.iter().filter(|f| !f.starts_with("  ")).count()
+        ),
+    );
     assert!(
         failures.is_empty(),
         "{} of {trials} trials did not recover (rerun with NXR_CRASH_SEED={seed:#x}):\n{}",

@@ -340,9 +340,12 @@ fn no_surface_shows_a_full_secret_and_every_file_holding_one_is_0600() {
         );
     }
     let holders = check_files(&homes, "at the end");
-    println!(
-        "secrets: {} commands, {pages} web answers, {} log files searched; {holders} files hold a secret, all 0600",
-        commands + 8,
-        logs.len()
+    common::figures(
+        "secrets",
+        &format!(
+            "secrets: {} commands, {pages} web answers, {} log files searched; {holders} files hold a secret, all 0600",
+            commands + 8,
+            logs.len()
+        ),
     );
 }

@@ -552,6 +552,7 @@ fn setup_pages_snapshots() {
 fn dashboard_page_snapshots() {
     use nxr::web::pages::{SetupStatus, dashboard_body, layout};
     let empty = layout(
+        &Default::default(),
         "Dashboard",
         "/",
         dashboard_body(
@@ -583,6 +584,7 @@ fn dashboard_page_snapshots() {
         })
         .collect();
     let full = layout(
+        &Default::default(),
         "Dashboard",
         "/",
         dashboard_body(
@@ -593,6 +595,7 @@ fn dashboard_page_snapshots() {
     );
     snapshot("web_dashboard_agents", full.into_string());
     let err = layout(
+        &Default::default(),
         "Dashboard",
         "/",
         dashboard_body(
@@ -757,6 +760,7 @@ fn agents_page_snapshot() {
         .map(|(a, s)| (a.id, s))
         .collect();
     let page = nxr::web::pages::layout(
+        &Default::default(),
         "Agents",
         "/agents",
         nxr::web::pages::agents_body(
@@ -805,6 +809,7 @@ fn control_characters_in_catalog_names_never_reach_the_page() {
         ..Default::default()
     };
     let html = nxr::web::pages::layout(
+        &Default::default(),
         "Models",
         "/models",
         nxr::web::pages::models_body(&Ok(view), &query),
@@ -1144,6 +1149,7 @@ fn models_page_snapshot() {
         ..Default::default()
     };
     let page = nxr::web::pages::layout(
+        &Default::default(),
         "Models",
         "/models",
         nxr::web::pages::models_body(&Ok(view), &query),

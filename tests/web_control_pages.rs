@@ -167,6 +167,12 @@ fn posts_without_cookie_or_csrf_are_refused_and_change_nothing() {
             "role=pm&name=Sneaky&category=".to_string(),
         ),
         ("/hermes/start", String::new()),
+        // Would stop forwarding `upgrade`; `id` 1 is not an upgrade proposal.
+        (
+            "/notifications/telegram",
+            "kind=budget&kind=upgrade&on=budget".to_string(),
+        ),
+        ("/notifications/apply", "id=1".to_string()),
     ];
     for (path, form) in &posts {
         let (status, _) = r.post_form(path, &format!("{form}&csrf={csrf}"), false);
@@ -177,6 +183,10 @@ fn posts_without_cookie_or_csrf_are_refused_and_change_nothing() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{path} with a wrong CSRF");
     }
     assert_eq!(r.unread(), 1);
+    let forwarded =
+        r.rt.block_on(nxr::domain::telegram_forward::toggles(&r.store))
+            .unwrap();
+    assert!(forwarded.iter().all(|t| t.on), "{forwarded:?}");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), CONFIG);
     let (_, agents) = r.get("/api/agents/manage");
     assert!(!agents.contains("Sneaky"));

@@ -172,9 +172,12 @@ fn running_out_of_file_descriptors_does_not_stop_the_server() {
         "the client that connected while the server was out of descriptors: {answer:?}"
     );
     assert_eq!(status_of(&get(&s.addr, &s.token, "/api/agents")), 200);
-    println!(
-        "out of file descriptors: the client waiting meanwhile got {}, the next one 200",
-        status_of(&answer)
+    common::figures(
+        "web_hostile",
+        &format!(
+            "out of file descriptors: the client waiting meanwhile got {}, the next one 200",
+            status_of(&answer)
+        ),
     );
 }
 
@@ -372,11 +375,14 @@ fn hostile_run(slow_clients: usize) {
         max_threads.load(Ordering::SeqCst),
         max_rss.load(Ordering::SeqCst),
     );
-    println!(
-        "web clients served during the hostile run: {served} (slowest {:?}); short-lived connections answered {} / 1000; server threads at most {threads}, memory at most {} MB",
-        *slowest.lock().expect("slowest"),
-        short_ok.load(Ordering::SeqCst),
-        rss_kb / 1024
+    common::figures(
+        "web_hostile",
+        &format!(
+            "web clients served during the hostile run ({slow_clients} slowloris clients): {served} (slowest {:?}); short-lived connections answered {} / 1000; server threads at most {threads}, memory at most {} MB",
+            *slowest.lock().expect("slowest"),
+            short_ok.load(Ordering::SeqCst),
+            rss_kb / 1024
+        ),
     );
     assert!(
         failures.is_empty(),

@@ -22,7 +22,9 @@ pub use update::update;
 use crate::domain::clock::{self, SharedClock};
 use crate::domain::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{agents, gateway, hermes, notifications, recommend, upgrade, watch};
+use crate::domain::{
+    agents, gateway, hermes, model_switch, notifications, recommend, upgrade, watch,
+};
 use color_eyre::Result;
 use loader::CatalogPart;
 use ratatui::crossterm::event::{
@@ -213,7 +215,16 @@ pub async fn run_effect(
             model,
         } => {
             let path = env.hermes_home.join("config.yaml");
-            match hermes::set_slot(&path, &slot, &provider, &model, None) {
+            // A catalog model goes through the slot editor's one rule (the main slot moves the
+            // agent living in this profile together with its row).
+            let written = if provider == "openrouter" {
+                model_switch::apply(store, env, &slot, &model)
+                    .await
+                    .map_err(|e| e.to_string())
+            } else {
+                hermes::set_slot(&path, &slot, &provider, &model, None).map_err(|e| e.to_string())
+            };
+            match written {
                 Ok(()) => Action::EffectDone(format!(
                     "slot {slot} → {model} ({provider}) written to {}",
                     path.display()

@@ -36,6 +36,7 @@ pub mod run;
 pub mod scan;
 pub mod scoring;
 pub mod serve;
+pub mod slots;
 pub mod upgrade;
 mod upgrade_prompt;
 
@@ -94,7 +95,7 @@ pub enum Command {
     },
     /// Scan once: fetch the catalog, rescore every role, notify about the agents' models, read usage.
     Scan,
-    /// List notifications, or mark them read.
+    /// List notifications, mark them read, carry out an upgrade one, choose which go to Telegram.
     Notifications(notifications::NotificationsArgs),
     /// The published evaluation figures behind the capability score: list them, import a newer file.
     #[command(subcommand)]
@@ -102,6 +103,9 @@ pub enum Command {
     /// Run nxr's agents in a Paperclip company: connect, sync.
     #[command(subcommand)]
     Paperclip(paperclip::PaperclipCmd),
+    /// List the routing slots of Hermes' config.yaml (main model + auxiliary) or point one at a model.
+    #[command(subcommand)]
+    Slots(slots::SlotsCmd),
     /// Start, stop, restart the Hermes gateway (in a tmux session) or show its status.
     #[command(subcommand)]
     Gateway(gateway::GatewayCmd),
@@ -287,6 +291,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
+            Command::Slots(cmd) => slots::run(&ctx, cmd).await,
             Command::Completions { .. } => Ok(()),
         }
     });

@@ -1,9 +1,11 @@
-//! `nxr notifications [--unread]`, `nxr notifications read ID|--all`.
+//! `nxr notifications [--unread]`, `nxr notifications read ID|--all`, `nxr notifications apply ID`,
+//! `nxr notifications telegram [KIND on|off]`.
 
 use super::Ctx;
 use crate::domain::clock::SystemClock;
 use crate::domain::notifications;
-use clap::{Args, Subcommand};
+use crate::domain::telegram_forward::{self, Toggle};
+use clap::{Args, Subcommand, ValueEnum};
 use color_eyre::Result;
 use color_eyre::eyre::bail;
 
@@ -28,11 +30,75 @@ pub enum NotificationsCmd {
         #[arg(long, conflicts_with = "id")]
         all: bool,
     },
+    /// Carry out what an upgrade notification proposes (its agent to its model), then mark it read.
+    Apply {
+        /// The notification's id (`nxr notifications` shows it).
+        id: i64,
+    },
+    /// Which kinds are forwarded to Telegram; with KIND and on|off, change one.
+    Telegram {
+        /// A notification kind, e.g. budget or upgrade (without arguments: the list).
+        kind: Option<String>,
+        #[arg(value_enum)]
+        state: Option<OnOff>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+fn print_toggles(ctx: &Ctx, list: &[Toggle]) -> Result<()> {
+    if ctx.json {
+        return super::print_json(&list);
+    }
+    for t in list {
+        outln!(
+            "{:<3} {:<18} {}",
+            if t.on { "on" } else { "off" },
+            t.kind,
+            t.label
+        );
+    }
+    Ok(())
 }
 
 pub async fn run(ctx: &Ctx, args: NotificationsArgs) -> Result<()> {
     let store = ctx.store().await?;
     match args.command {
+        Some(NotificationsCmd::Telegram { kind, state }) => {
+            let list = match (kind, state) {
+                (None, _) => telegram_forward::toggles(&store).await?,
+                (Some(kind), Some(state)) => telegram_forward::set_toggles(
+                    &store,
+                    &[(kind, matches!(state, OnOff::On))],
+                    &SystemClock,
+                )
+                .await
+                .map_err(|e| color_eyre::eyre::eyre!("{e}; nothing was changed"))?,
+                (Some(kind), None) => bail!(
+                    "say on or off: `nxr notifications telegram {} on` (or off)",
+                    kind.chars()
+                        .filter(|c| !c.is_control())
+                        .take(40)
+                        .collect::<String>()
+                ),
+            };
+            print_toggles(ctx, &list)
+        }
+        Some(NotificationsCmd::Apply { id }) => {
+            let applied = notifications::apply_upgrade(&store, &ctx.env, id, &SystemClock).await?;
+            if ctx.json {
+                return super::print_json(&applied);
+            }
+            for s in &applied.outcome.switched {
+                outln!("{}: {} → {}", s.agent, s.from, s.to);
+            }
+            outln!("notification {id} marked read");
+            Ok(())
+        }
         Some(NotificationsCmd::Read { id, all }) => {
             let changed = match (id, all) {
                 (_, true) => notifications::mark_all_read(&store, &SystemClock).await?,

@@ -1,6 +1,7 @@
 //! The free-tier guard: thresholds on the one shared daily bucket, each firing once per UTC day —
-//! 70 %: a warning notification; 90 %: also a Telegram message when the gateway is configured (a
-//! Telegram error is logged and told as a notification, never fatal); 100 %: a notification that
+//! 70 %: a warning notification; 90 %: also a Telegram message when the gateway is configured and
+//! the `budget` kind is forwarded (`domain::telegram_forward`; a Telegram error is logged and told as
+//! a notification, never fatal); 100 %: a notification that
 //! agents' tasks now queue until the reset (`domain::queue`).
 
 use crate::domain::budget::{self, Budget};
@@ -8,7 +9,7 @@ use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::notifications::{self, KIND_BUDGET, NewNotification};
 use crate::domain::store::{Store, StoreError};
-use crate::domain::telegram;
+use crate::domain::telegram_forward::{self, Forwarded};
 use serde::Serialize;
 
 pub const THRESHOLDS: [u64; 3] = [70, 90, 100];
@@ -20,7 +21,8 @@ pub struct Alert {
     pub day: String,
     pub used: u64,
     pub limit: u64,
-    /// For 90 %: `Some(Ok)` sent, `Some(Err(why))` failed, `None` no Telegram gateway configured.
+    /// For 90 %: `Some(Ok)` sent, `Some(Err(why))` failed, `None` no Telegram gateway configured or
+    /// the `budget` kind is not forwarded.
     pub telegram: Option<Result<(), String>>,
 }
 
@@ -112,27 +114,21 @@ async fn send_telegram(
     b: &Budget,
     clock: &dyn Clock,
 ) -> Result<Option<Result<(), String>>, StoreError> {
-    let Some(gw) = telegram::gateway(env, store).await? else {
-        return Ok(None);
-    };
     let text = telegram_text(b.used_today, b.daily_limit, &b.resets_at);
-    match telegram::send(&gw, &text).await {
-        Ok(()) => Ok(Some(Ok(()))),
-        Err(e) => {
-            tracing::warn!(error = %e, "telegram budget message failed");
-            notifications::add(
-                store,
-                NewNotification {
-                    kind: KIND_BUDGET.into(),
-                    title: "The 90 % Telegram message was not sent".into(),
-                    body: e.to_string(),
-                    agent_id: None,
-                    payload: None,
-                },
-                clock,
-            )
-            .await?;
-            Ok(Some(Err(e.to_string())))
-        }
+    let sent = telegram_forward::forward(store, env, KIND_BUDGET, &text, clock).await?;
+    if let Forwarded::Failed(why) = &sent {
+        notifications::add(
+            store,
+            NewNotification {
+                kind: KIND_BUDGET.into(),
+                title: "The 90 % Telegram message was not sent".into(),
+                body: why.clone(),
+                agent_id: None,
+                payload: None,
+            },
+            clock,
+        )
+        .await?;
     }
+    Ok(sent.attempt())
 }

@@ -44,6 +44,7 @@ pub mod spread;
 pub mod store;
 pub mod switch_journal;
 pub mod telegram;
+pub mod telegram_forward;
 pub mod text;
 pub mod upgrade;
 pub mod usage;

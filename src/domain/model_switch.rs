@@ -2,8 +2,13 @@
 //! model and every routing slot with its assignment, a nucleo fuzzy search over the catalog (the TUI
 //! picker's rule: one `id name` haystack per model, `Pattern::parse(q, Smart, Smart)`, best score
 //! first) with the catalog [`Filter`] toggles, and a price panel (current vs candidate per million
-//! tokens and the monthly cost at the last 30 days' observed token volume).
+//! tokens and the monthly cost at the last 30 days' observed token volume). The write path
+//! ([`apply_for`]) is the one rule for a slot write from the web page, the TUI slot editor and
+//! `nxr slots set`: the slot must exist, the model must be in the catalog, and the `main` slot of a
+//! config.yaml an agent lives in moves that agent (file and row together); it never writes
+//! config.yaml any other way than atomically.
 
+use crate::domain::agents::{self, Agent, AgentError, echo};
 use crate::domain::budget_daily;
 use crate::domain::catalog::{Filter, Model};
 use crate::domain::clock::Clock;
@@ -164,15 +169,38 @@ pub enum SwitchError {
     #[error("cannot read the catalog or usage: {0}")]
     Store(String),
     #[error(
-        "{0:?} is not a routing slot in config.yaml; pick main or one of the slots /models/switch lists"
+        "{:?} is not a routing slot in config.yaml; pick main or one of the slots `nxr slots list` (or /models/switch) shows",
+        echo(.0)
     )]
     NoSuchSlot(String),
     #[error(
-        "{0:?} is not in the catalog; refresh it with `nxr catalog refresh` or pick a model from the list"
+        "{:?} is not in the catalog; refresh it with `nxr catalog refresh` or pick a model from the list",
+        echo(.0)
     )]
     NoSuchModel(String),
     #[error("cannot write config.yaml: {0}")]
     Write(String),
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+}
+
+/// The slots of one config.yaml: the root profile's (`$HERMES_HOME/config.yaml`) or an agent's.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotsView {
+    pub config_path: String,
+    /// The agent whose profile this config.yaml is (its `main` slot is that agent's model).
+    pub agent: Option<String>,
+    pub slots: Vec<Slot>,
+}
+
+/// What [`apply_for`] changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub config_path: String,
+    pub slot: String,
+    pub model: String,
+    /// Set when the slot was an agent's main model: the database row moved with config.yaml.
+    pub agent: Option<String>,
 }
 
 fn config_path(env: &Env) -> std::path::PathBuf {
@@ -207,17 +235,72 @@ pub async fn load(
     ))
 }
 
-/// Points `slot` at the catalog model `model` (provider `openrouter`) in config.yaml, atomically and
-/// keeping every other key and comment (`hermes::set_slot`).
+/// Points `slot` at the catalog model `model` (provider `openrouter`) in `$HERMES_HOME/config.yaml`
+/// (see [`apply_for`]).
 pub async fn apply(store: &Store, env: &Env, slot: &str, model: &str) -> Result<(), SwitchError> {
-    let path = config_path(env);
-    let slots = hermes::routing_slots(&path).map_err(|e| SwitchError::Config {
+    apply_for(store, env, None, slot, model).await.map(|_| ())
+}
+
+/// The config.yaml that `agent` (a name or id; `None` = the root profile) lives in, and the agent
+/// that owns it (the root profile belongs to the `hermes` agent when there is one).
+async fn target(
+    store: &Store,
+    env: &Env,
+    agent: Option<&str>,
+) -> Result<(std::path::PathBuf, Option<Agent>), SwitchError> {
+    match agent {
+        Some(name) => {
+            let a = agents::resolve(store, env, name).await?;
+            Ok((a.profile().config_path(), Some(a)))
+        }
+        None => {
+            let owner = agents::list(store, env)
+                .await?
+                .into_iter()
+                .find(|a| a.profile().is_root());
+            Ok((config_path(env), owner))
+        }
+    }
+}
+
+fn read_slots(path: &std::path::Path) -> Result<Vec<Slot>, SwitchError> {
+    hermes::routing_slots(path).map_err(|e| SwitchError::Config {
         path: path.display().to_string(),
         message: e.to_string(),
-    })?;
+    })
+}
+
+/// The main model and every routing slot of the root config.yaml, or of `agent`'s profile.
+pub async fn slots_for(
+    store: &Store,
+    env: &Env,
+    agent: Option<&str>,
+) -> Result<SlotsView, SwitchError> {
+    let (path, owner) = target(store, env, agent).await?;
+    Ok(SlotsView {
+        config_path: path.display().to_string(),
+        agent: owner.map(|a| a.name),
+        slots: read_slots(&path)?,
+    })
+}
+
+/// Points `slot` at the catalog model `model` (provider `openrouter`) in the root config.yaml or in
+/// `agent`'s profile, atomically and keeping every other key and comment (`hermes::set_slot`). The
+/// `main` slot of a config.yaml an agent lives in is that agent's model: it moves with its database
+/// row (`agents::set_model`), so the two never disagree.
+pub async fn apply_for(
+    store: &Store,
+    env: &Env,
+    agent: Option<&str>,
+    slot: &str,
+    model: &str,
+) -> Result<Applied, SwitchError> {
+    let (path, owner) = target(store, env, agent).await?;
+    let slots = read_slots(&path)?;
     if !slots.iter().any(|s| s.name == slot) {
         return Err(SwitchError::NoSuchSlot(slot.to_string()));
     }
+    agents::validate_model_syntax(model)?;
     let models = crate::domain::catalog::load(store)
         .await
         .map_err(|e| SwitchError::Store(e.to_string()))?
@@ -225,8 +308,26 @@ pub async fn apply(store: &Store, env: &Env, slot: &str, model: &str) -> Result<
     if !models.iter().any(|m| m.id == model) {
         return Err(SwitchError::NoSuchModel(model.to_string()));
     }
-    hermes::set_slot(&path, slot, "openrouter", model, None)
-        .map_err(|e| SwitchError::Write(e.to_string()))
+    let applied = |agent: Option<String>| Applied {
+        config_path: path.display().to_string(),
+        slot: slot.to_string(),
+        model: model.to_string(),
+        agent,
+    };
+    match owner {
+        Some(a) if slot == hermes::MAIN_SLOT => {
+            let a = agents::set_model(store, env, &a.id.to_string(), model, "slot editor").await?;
+            Ok(applied(Some(a.name)))
+        }
+        owner => {
+            // The same lock as every agent change: the root profile's config.yaml is also the
+            // `hermes` agent's, and two writers must not interleave their read-modify-write.
+            let _lock = agents::agents_lock(env).await;
+            hermes::set_slot(&path, slot, "openrouter", model, None)
+                .map_err(|e| SwitchError::Write(e.to_string()))?;
+            Ok(applied(owner.map(|a| a.name)))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! budget thresholds); the TUI/web/CLI list them and mark them read.
 
 use crate::domain::clock::{self, Clock};
+use crate::domain::env::Env;
 use crate::domain::store::{Store, StoreError};
+use crate::domain::upgrade::{self, Outcome, UpgradeError};
 use libsql::params;
 use serde::{Deserialize, Serialize};
 
@@ -215,4 +217,71 @@ pub async fn mark_all_read(store: &Store, clock: &dyn Clock) -> Result<u64, Stor
         )
         .await?;
     Ok(n)
+}
+
+/// One notification by id.
+pub async fn get(store: &Store, id: i64) -> Result<Option<Notification>, StoreError> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT id, kind, title, body, agent_id, payload, created_at, read_at FROM notifications WHERE id = ?1",
+            params![id],
+        )
+        .await?;
+    Ok(match rows.next().await? {
+        Some(row) => Some(Notification {
+            id: row.get(0)?,
+            kind: row.get(1)?,
+            title: row.get(2)?,
+            body: row.get(3)?,
+            agent_id: row.get(4)?,
+            payload: row.get(5)?,
+            created_at: row.get(6)?,
+            read_at: row.get(7)?,
+        }),
+        None => None,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("no notification has id {0}; the list shows the ids")]
+    NotFound(i64),
+    #[error(
+        "notification {0} does not propose a model switch; only “{KIND_UPGRADE}” notifications can be applied"
+    )]
+    NotAnUpgrade(i64),
+    #[error(transparent)]
+    Upgrade(#[from] UpgradeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What applying an upgrade notification did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub id: i64,
+    pub proposal: UpgradePayload,
+    pub outcome: Outcome,
+}
+
+/// Carries out what an `upgrade` notification proposes — the agent to the proposed model, through the
+/// journaled switch ([`upgrade::upgrade_agent_to`]) — then marks it read. On an error nothing is
+/// changed and the notification stays as it was.
+pub async fn apply_upgrade(
+    store: &Store,
+    env: &Env,
+    id: i64,
+    clock: &dyn Clock,
+) -> Result<Applied, ApplyError> {
+    let n = get(store, id).await?.ok_or(ApplyError::NotFound(id))?;
+    let proposal = n.upgrade().ok_or(ApplyError::NotAnUpgrade(id))?;
+    let outcome =
+        upgrade::upgrade_agent_to(store, env, &proposal.agent, &proposal.to_model).await?;
+    mark_read(store, id, clock).await?;
+    Ok(Applied {
+        id,
+        proposal,
+        outcome,
+    })
 }

@@ -9,11 +9,12 @@ use crate::domain::agents;
 use crate::domain::catalog::{self, Catalog};
 use crate::domain::clock::Clock;
 use crate::domain::env::Env;
-use crate::domain::notifications::{self, NewNotification};
+use crate::domain::notifications::NewNotification;
 use crate::domain::paperclip_client::{PaperclipClient, PaperclipError, RemoteAgent};
 use crate::domain::paperclip_links as links;
 use crate::domain::paperclip_sync::{SyncError, connection};
 use crate::domain::store::Store;
+use crate::domain::telegram_forward;
 use serde::Serialize;
 
 /// `kind` of the guard's notifications.
@@ -117,8 +118,9 @@ pub async fn budget_guard(
             return Err(e.into());
         }
         report.resumed = due.iter().map(|l| l.agent_name.clone()).collect();
-        notifications::add(
+        telegram_forward::record(
             store,
+            env,
             NewNotification {
                 kind: KIND_PAPERCLIP_BUDGET.into(),
                 title: format!(
@@ -170,8 +172,9 @@ pub async fn budget_guard(
         return Err(e.into());
     }
     report.paused = to_pause.iter().map(|l| l.agent_name.clone()).collect();
-    notifications::add(
+    telegram_forward::record(
         store,
+        env,
         NewNotification {
             kind: KIND_PAPERCLIP_BUDGET.into(),
             title: format!(

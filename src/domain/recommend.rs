@@ -257,7 +257,7 @@ pub async fn rescore_agents(
         };
         // The same key as the scanner's, so one proposal is told once whoever finds it.
         let key = upgrade_key(agent.id, &c.after);
-        notifications::add_once(store, new, &key, &clock)
+        crate::domain::telegram_forward::record_once(store, env, new, &key, &clock)
             .await
             .map_err(crate::domain::rescore::ScoringError::from)?;
     }

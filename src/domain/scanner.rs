@@ -12,7 +12,7 @@ use crate::domain::agents::{self, Agent, AgentError};
 use crate::domain::catalog::{self, CatalogSource, Model, RefreshError};
 use crate::domain::clock::{self, Clock};
 use crate::domain::env::Env;
-use crate::domain::notifications::{self, NewNotification};
+use crate::domain::notifications::NewNotification;
 use crate::domain::openrouter::OpenRouterClient;
 use crate::domain::recommend::Recommendation;
 use crate::domain::rescore::{self, RoleBest, ScoringError};
@@ -267,10 +267,16 @@ async fn scan_inner(
             agent_id: Some(n.agent_id),
             payload: n.payload.clone(),
         };
-        if notifications::add_once(store, new, &n.dedupe_key, clock)
-            .await?
-            .is_some()
+        if let Some((_, sent)) =
+            crate::domain::telegram_forward::record_once(store, env, new, &n.dedupe_key, clock)
+                .await?
         {
+            if let crate::domain::telegram_forward::Forwarded::Failed(why) = sent {
+                warnings.push(format!(
+                    "the Telegram copy of “{}” was not sent: {why}",
+                    n.title
+                ));
+            }
             recorded.push(n);
         }
     }

@@ -1,39 +1,18 @@
-//! `/notifications` (unread first, mark read / all read), `/budget` (the free-tier gauge, per-agent
-//! usage, the projection as inline SVG, the rate-limit log, the per-day table) and `/budget.csv`, plus
-//! their JSON: `/api/notifications/read` and `/api/budget/view` (the page's whole view model; `/api/budget` and
-//! `/api/notifications` are `api_budget`'s). The view models come
-//! from `domain::view`.
+//! `/budget` (the free-tier gauge, per-agent usage, the projection as inline SVG, the rate-limit log,
+//! the per-day table) and `/budget.csv`, plus its JSON: `/api/budget/view` (the page's whole view
+//! model; `/api/budget` is `api_budget`'s). The view models come from `domain::view`.
 
-use super::pages::{csrf_field, layout, method_not_allowed, shown};
+use super::pages::{layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
 use crate::domain::budget::Level;
 use crate::domain::clock::SystemClock;
-use crate::domain::notifications;
-use crate::domain::view::{self, BudgetView, NotificationsView};
+use crate::domain::view::{self, BudgetView};
 use maud::{Markup, PreEscaped, html};
-
-const LIMIT: u32 = 500;
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let get = matches!(req.method.as_str(), "GET" | "HEAD");
-    let post = req.method == "POST";
     Some(match req.path.as_str() {
-        "/notifications" | "/notifications/" if get => notifications_page(ctx, req, None),
-        "/notifications" | "/notifications/" => method_not_allowed("GET"),
-        "/notifications/read" if post => {
-            let (ok, msg) = mark(ctx, req);
-            notifications_page(ctx, req, Some((ok, msg)))
-        }
-        "/notifications/read" => method_not_allowed("POST"),
-        "/api/notifications/read" if post => {
-            let (ok, msg) = mark(ctx, req);
-            if ok {
-                Resp::json(200, &serde_json::json!({ "ok": true, "message": msg }))
-            } else {
-                Resp::json_error(400, &msg)
-            }
-        }
-        "/budget" | "/budget/" if get => budget_page(ctx),
+        "/budget" | "/budget/" if get => budget_page(ctx, req),
         "/budget" | "/budget/" => method_not_allowed("GET"),
         "/budget.csv" if get => match load_budget(ctx) {
             Ok(v) => Resp {
@@ -56,124 +35,14 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             Err(e) => Resp::json_error(500, &e),
         },
         "/api/budget/view" => Resp::json_error(405, "GET only").with_header("Allow", "GET"),
-        "/api/notifications/read" => {
-            Resp::json_error(405, "POST only").with_header("Allow", "POST")
-        }
         _ => return None,
     })
-}
-
-fn load_notifications(ctx: &WebCtx) -> Result<NotificationsView, String> {
-    ctx.rt
-        .block_on(view::notifications_view(&ctx.store, LIMIT))
-        .map_err(|e| format!("cannot read notifications: {e}"))
 }
 
 fn load_budget(ctx: &WebCtx) -> Result<BudgetView, String> {
     ctx.rt
         .block_on(view::budget_view(&ctx.store, &SystemClock))
         .map_err(|e| format!("cannot read usage: {e}"))
-}
-
-/// Form or JSON: `id=N` marks one read, `all=1` (or `{"all": true}`) marks every one read.
-fn mark(ctx: &WebCtx, req: &Req) -> (bool, String) {
-    let json: Option<serde_json::Value> = serde_json::from_slice(&req.body).ok();
-    let form = req.form();
-    let field = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
-    let all = json
-        .as_ref()
-        .and_then(|j| j.get("all")?.as_bool())
-        .unwrap_or(false)
-        || field("all").is_some_and(|v| v == "1" || v == "true");
-    if all {
-        return match ctx
-            .rt
-            .block_on(notifications::mark_all_read(&ctx.store, &SystemClock))
-        {
-            Ok(n) => (true, format!("marked {n} notification(s) read")),
-            Err(e) => (false, format!("cannot mark notifications read: {e}")),
-        };
-    }
-    let id = json
-        .as_ref()
-        .and_then(|j| j.get("id")?.as_i64())
-        .or_else(|| field("id").and_then(|v| v.trim().parse().ok()));
-    let Some(id) = id else {
-        return (
-            false,
-            "say which notification: id=<number>, or all=1 for every one".into(),
-        );
-    };
-    match ctx
-        .rt
-        .block_on(notifications::mark_read(&ctx.store, id, &SystemClock))
-    {
-        Ok(true) => (true, format!("marked notification {id} read")),
-        Ok(false) => (false, format!("no unread notification has id {id}")),
-        Err(e) => (false, format!("cannot mark notification {id} read: {e}")),
-    }
-}
-
-fn notifications_page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
-    // Marking changed the count: the badge must show the new one.
-    if result.is_some() {
-        super::pages::set_nav(
-            ctx.rt
-                .block_on(view::nav_view(&ctx.store))
-                .unwrap_or_default(),
-        );
-    }
-    let v = load_notifications(ctx);
-    let status = match (&v, &result) {
-        (Err(_), _) => 500,
-        (_, Some((false, _))) => 400,
-        _ => 200,
-    };
-    let body = html! {
-        h1 { "Notifications" }
-        @if let Some((ok, msg)) = &result {
-            @if *ok { p.notice role="status" { (shown(msg)) } } @else { p.bad role="alert" { (shown(msg)) } }
-        }
-        @match &v {
-            Err(e) => { p.bad role="alert" { (shown(e)) } }
-            Ok(v) if v.items.is_empty() => {
-                section #notifications { p.muted { "No notifications yet. nxr adds one when a better free model appears, a model is about to expire, the free budget runs low, an upgrade is applied or a scan finishes." } }
-            }
-            Ok(v) => {
-                section #notifications {
-                    p { (v.unread) " unread."
-                        @if v.unread > 0 {
-                            form method="post" action="/notifications/read" style="display:inline; margin-left:1rem" {
-                                (csrf_field(req)) input type="hidden" name="all" value="1";
-                                button #mark-all-read type="submit" { "Mark all read" }
-                            }
-                        }
-                    }
-                    div.scroll { table {
-                        tr { th { "When" } th { "Kind" } th { "What" } th { "" } }
-                        @for n in &v.items {
-                            tr class=(if n.is_unread() { "unread" } else { "read muted" }) {
-                                td.num { (shown(&n.created_at)) }
-                                td { code { (shown(&n.kind)) } }
-                                td { strong { (shown(&n.title)) } br; (shown(&n.body))
-                                    @if let Some(u) = n.upgrade() {
-                                        br; span.muted { "Upgrade " (shown(&u.agent)) ": " (shown(u.from_model.as_deref().unwrap_or("—"))) " → " (shown(&u.to_model)) " — " a href="/agents/manage" { "act on it" } }
-                                    }
-                                }
-                                td { @if n.is_unread() {
-                                    form.mark-read method="post" action="/notifications/read" {
-                                        (csrf_field(req)) input type="hidden" name="id" value=(n.id);
-                                        button type="submit" { "Mark read" }
-                                    }
-                                } }
-                            }
-                        }
-                    } }
-                }
-            }
-        }
-    };
-    Resp::html(status, layout("Notifications", "/notifications", body))
 }
 
 fn gauge_class(l: Level) -> &'static str {
@@ -212,7 +81,7 @@ if(!v)return;g.value=v.used_today;g.max=v.daily_limit;var p=v.daily_limit?Math.f
 document.getElementById('gauge-text').textContent=v.used_today+' of '+v.daily_limit+' free requests today ('+p+' %)';}).catch(function(){});},5000);})();
 "#;
 
-fn budget_page(ctx: &WebCtx) -> Resp {
+fn budget_page(ctx: &WebCtx, req: &Req) -> Resp {
     let v = load_budget(ctx);
     let body = html! {
         h1 { "Budget" }
@@ -264,5 +133,5 @@ fn budget_page(ctx: &WebCtx) -> Resp {
         }
     };
     let status = if v.is_ok() { 200 } else { 500 };
-    Resp::html(status, layout("Budget", "/budget", body))
+    Resp::html(status, layout(&req.nav, "Budget", "/budget", body))
 }

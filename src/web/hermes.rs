@@ -100,7 +100,12 @@ fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
     };
     Resp::html(
         status,
-        layout("Hermes", "/hermes", body(req, &v, &ollama, result.as_ref())),
+        layout(
+            &req.nav,
+            "Hermes",
+            "/hermes",
+            body(req, &v, &ollama, result.as_ref()),
+        ),
     )
 }
 

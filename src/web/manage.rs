@@ -193,7 +193,10 @@ fn confirm_delete(req: &Req) -> Resp {
         }
         p { a href="/agents/manage" { "Cancel" } }
     };
-    Resp::html(200, layout("Delete agent", "/agents/manage", body))
+    Resp::html(
+        200,
+        layout(&req.nav, "Delete agent", "/agents/manage", body),
+    )
 }
 
 fn wizard(ctx: &WebCtx, req: &Req) -> Resp {
@@ -232,7 +235,10 @@ fn wizard(ctx: &WebCtx, req: &Req) -> Resp {
         }
     };
     let status = if rec.is_ok() { 200 } else { 400 };
-    Resp::html(status, layout("Create an agent", "/agents/manage", body))
+    Resp::html(
+        status,
+        layout(&req.nav, "Create an agent", "/agents/manage", body),
+    )
 }
 
 fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
@@ -253,7 +259,10 @@ fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
         }
         p.muted { "Model upgrades and reverts: " a href="/agents" { "Agents" } "." }
     };
-    Resp::html(status, layout("Manage agents", "/agents/manage", body))
+    Resp::html(
+        status,
+        layout(&req.nav, "Manage agents", "/agents/manage", body),
+    )
 }
 
 fn agents_table(req: &Req, v: &ManageView) -> Markup {

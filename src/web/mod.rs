@@ -2,6 +2,7 @@
 //! the same domain functions as the CLI. No logic of its own. DESIGN.md §7 rules apply to every route.
 //!
 //! Module owners: `server` (listener, auth, CSRF, limits), `pages` (layout + dashboard),
+//! `notifications` (/notifications: mark read, apply an upgrade, Telegram forwarding toggles),
 //! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard),
 //! `upgrade` (bulk and per-agent upgrade / revert).
 
@@ -11,6 +12,7 @@ pub mod api_models;
 pub mod control;
 pub mod hermes;
 pub mod manage;
+pub mod notifications;
 pub mod pages;
 pub mod server;
 pub mod setup;
@@ -19,6 +21,7 @@ pub mod upgrade;
 
 use crate::domain::env::Env;
 use crate::domain::store::Store;
+use crate::domain::view::NavView;
 use std::sync::Arc;
 
 /// Everything a handler may use. Shared by all worker threads.
@@ -42,6 +45,9 @@ pub struct Req {
     pub body: Vec<u8>,
     /// The CSRF token that forms on pages for this session must carry.
     pub csrf_token: String,
+    /// What the navigation bar shows (the unread badge); [`route`] fills it for page requests, and
+    /// every page passes it to [`pages::layout`].
+    pub nav: NavView,
 }
 
 impl Req {
@@ -173,20 +179,22 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Routes an authenticated request. Each module answers `None` for paths it does not own.
-pub fn route(ctx: &WebCtx, req: &Req) -> Resp {
+/// Routes an authenticated request. Each module answers `None` for paths it does not own. Page
+/// requests get the navigation view model first (`req.nav`), so every page shows the same badge.
+pub fn route(ctx: &WebCtx, mut req: Req) -> Resp {
     if !req.path.starts_with("/api/") {
-        let nav = ctx
+        req.nav = ctx
             .rt
             .block_on(crate::domain::view::nav_view(&ctx.store))
             .unwrap_or_default();
-        pages::set_nav(nav);
     }
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 10] = [
+    let req = &req;
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 11] = [
         hermes::handle,
         manage::handle,
         switch::handle,
         api_budget::handle,
+        notifications::handle,
         control::handle,
         api_models::handle,
         api_agents::handle,

@@ -57,20 +57,9 @@ pub const NAV: &[(&str, &str)] = &[
     ("/setup", "Setup"),
 ];
 
-thread_local! {
-    /// The navigation view model of the request this worker thread is answering: [`super::route`]
-    /// sets it from `domain::view::nav_view` before any handler runs; pages rendered outside a
-    /// signed-in request (401, 413…) keep the default (no badge).
-    static NAV_VIEW: std::cell::Cell<NavView> = std::cell::Cell::new(NavView::default());
-}
-
-/// Sets the navigation view model for pages rendered on this thread (see [`NAV_VIEW`]).
-pub fn set_nav(nav: NavView) {
-    NAV_VIEW.with(|n| n.set(nav));
-}
-
-/// The page frame every HTML page uses. `current` is the nav path to highlight.
-pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
+/// The page frame every HTML page uses: the navigation (with `nav`'s unread badge), `current` the nav
+/// path to highlight.
+pub fn layout(nav: &NavView, title: &str, current: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -92,7 +81,7 @@ pub fn layout(title: &str, current: &str, body: Markup) -> Markup {
                                 a href=(path) { (label) }
                             }
                         }
-                        @let unread = NAV_VIEW.with(|n| n.get()).unread_notifications;
+                        @let unread = nav.unread_notifications;
                         @if unread > 0 {
                             a.badge #unread-badge href="/notifications" title="unread notifications" { (unread) }
                         }
@@ -151,9 +140,11 @@ pub fn csrf_field(req: &Req) -> Markup {
     html! { input type="hidden" name=(super::server::CSRF_FIELD) value=(req.csrf_token); }
 }
 
-/// A page with a heading and one message (errors, 401/403/413).
+/// A page with a heading and one message (errors, 401/403/413). It shows no badge: it answers
+/// requests that may not be signed in, before any view is read.
 pub fn message_page(title: &str, message: &str) -> Markup {
     layout(
+        &NavView::default(),
         title,
         "",
         html! { h1 { (title) } p { (shown(message)) } p { a href="/" { "Back to the dashboard" } } },
@@ -163,7 +154,7 @@ pub fn message_page(title: &str, message: &str) -> Markup {
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     match req.path.as_str() {
         "/" | "/index.html" => Some(match req.method.as_str() {
-            "GET" | "HEAD" => dashboard(ctx),
+            "GET" | "HEAD" => dashboard(ctx, req),
             _ => method_not_allowed("GET"),
         }),
         "/agents" | "/agents/" => Some(match req.method.as_str() {
@@ -194,6 +185,7 @@ pub fn not_found(req: &Req) -> Resp {
     Resp::html(
         404,
         layout(
+            &req.nav,
             "Not found",
             "",
             html! {
@@ -205,7 +197,7 @@ pub fn not_found(req: &Req) -> Resp {
     )
 }
 
-fn dashboard(ctx: &WebCtx) -> Resp {
+fn dashboard(ctx: &WebCtx, req: &Req) -> Resp {
     let agents = ctx
         .rt
         .block_on(agents::list(&ctx.store, &ctx.env))
@@ -224,7 +216,7 @@ fn dashboard(ctx: &WebCtx) -> Resp {
         (dashboard_body(&agents, &catalog, &setup))
         (crate::web::api_budget::alerts_body(&budget, &notes))
     };
-    Resp::html(200, layout("Dashboard", "/", body))
+    Resp::html(200, layout(&req.nav, "Dashboard", "/", body))
 }
 
 /// Where the catalog nxr scores on came from, in words.
@@ -322,6 +314,7 @@ fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
     Resp::html(
         200,
         layout(
+            &req.nav,
             "Agents",
             "/agents",
             html! { (agents_body(&agents, &catalog, &links, &checks)) (controls) },
@@ -456,14 +449,17 @@ fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
     let (q, problems) = models_query_from_req(req);
     if !problems.is_empty() {
         let body = models_body(&Err(problems.join("; ")), &q);
-        return Resp::html(400, layout("Models", "/models", body));
+        return Resp::html(400, layout(&req.nav, "Models", "/models", body));
     }
     let view = ctx
         .rt
         .block_on(rescore::inputs(&ctx.store, chrono::Utc::now()))
         .map(|inputs| models_view(&inputs, &q))
         .map_err(|e| format!("cannot score the catalog: {e}"));
-    Resp::html(200, layout("Models", "/models", models_body(&view, &q)))
+    Resp::html(
+        200,
+        layout(&req.nav, "Models", "/models", models_body(&view, &q)),
+    )
 }
 
 /// A token count as people read it: 131072 → "131K", 1048576 → "1M".

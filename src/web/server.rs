@@ -488,6 +488,7 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
         headers,
         body,
         csrf_token: shared.csrf.clone(),
+        nav: Default::default(),
     };
 
     let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
@@ -501,10 +502,11 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
     }
 
     let ctx = &shared.ctx;
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::route(ctx, &req))) {
+    let path = req.path.clone();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::route(ctx, req))) {
         Ok(resp) => resp,
         Err(_) => {
-            tracing::error!(path = %req.path, "web handler panicked");
+            tracing::error!(path = %path, "web handler panicked");
             let msg = "internal error while handling this request; see $NXR_HOME/logs/nxr.log";
             if is_api {
                 Resp::json_error(500, msg)

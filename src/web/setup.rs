@@ -251,7 +251,7 @@ pub fn setup_page_with_notice(
             }
         }
     };
-    layout("Setup", "/setup", body)
+    layout(&req.nav, "Setup", "/setup", body)
 }
 
 fn step_title(step: &str) -> &'static str {

@@ -117,7 +117,10 @@ fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
             Ok(v) => { (slots_table(v)) @if v.slot.is_some() { (picker(req, &q, v)) } }
         }
     };
-    Resp::html(status, layout("Switch models", "/models/switch", body))
+    Resp::html(
+        status,
+        layout(&req.nav, "Switch models", "/models/switch", body),
+    )
 }
 
 fn money(v: Option<f64>) -> String {

@@ -36,14 +36,14 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             let done = ctx
                 .rt
                 .block_on(upgrade::upgrade_agent(&ctx.store, &ctx.env, &name));
-            result_page(done)
+            result_page(req, done)
         })),
         [name, "revert"] => Some(post(&|| {
             let name = url_decode(name);
             let done = ctx
                 .rt
                 .block_on(upgrade::revert_agent(&ctx.store, &ctx.env, &name));
-            result_page(done)
+            result_page(req, done)
         })),
         _ => None,
     }
@@ -73,12 +73,13 @@ fn plan_page(ctx: &WebCtx, req: &Req) -> Resp {
         Ok(plan) => Resp::html(
             200,
             layout(
+                &req.nav,
                 "Bulk upgrade",
                 "/agents",
                 plan_body(&plan, has_key, &csrf_field(req)),
             ),
         ),
-        Err(e) => error_page(status_of(&e), &e.to_string()),
+        Err(e) => error_page(req, status_of(&e), &e.to_string()),
     }
 }
 
@@ -150,13 +151,16 @@ fn apply_plan(ctx: &WebCtx, req: &Req) -> Resp {
             None => Ok(out),
         }
     });
-    result_page(done)
+    result_page(req, done)
 }
 
-fn result_page(done: Result<Outcome, UpgradeError>) -> Resp {
+fn result_page(req: &Req, done: Result<Outcome, UpgradeError>) -> Resp {
     match done {
-        Ok(out) => Resp::html(200, layout("Agents changed", "/agents", outcome_body(&out))),
-        Err(e) => error_page(status_of(&e), &e.to_string()),
+        Ok(out) => Resp::html(
+            200,
+            layout(&req.nav, "Agents changed", "/agents", outcome_body(&out)),
+        ),
+        Err(e) => error_page(req, status_of(&e), &e.to_string()),
     }
 }
 
@@ -173,10 +177,11 @@ fn outcome_body(out: &Outcome) -> Markup {
     }
 }
 
-fn error_page(status: u16, message: &str) -> Resp {
+fn error_page(req: &Req, status: u16, message: &str) -> Resp {
     Resp::html(
         status,
         layout(
+            &req.nav,
             "Nothing was changed",
             "/agents",
             html! {

@@ -233,6 +233,27 @@ impl Homes {
     }
 }
 
+/// Prints a suite's figures line and appends it to `<dir>/<suite>.txt`, where `<dir>` is
+/// `$NXR_FIGURES_DIR` (scripts/test.sh sets it, clears it before `cargo test` and prints it after,
+/// since cargo hides what passing tests print) or `target/nxr-figures`.
+pub fn figures(suite: &str, line: &str) {
+    use std::io::Write;
+    println!("{line}");
+    let dir = std::env::var_os("NXR_FIGURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/nxr-figures"));
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{suite}.txt")))?
+            .write_all(format!("{line}\n").as_bytes())
+    });
+    if let Err(e) = written {
+        eprintln!("cannot record the figures in {}: {e}", dir.display());
+    }
+}
+
 /// Waits until `cond` holds, polling; panics with `what` after `limit`.
 pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let start = std::time::Instant::now();

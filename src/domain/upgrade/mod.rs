@@ -6,7 +6,8 @@
 //!   prices, estimated monthly cost); [`Plan::keep`], [`Plan::take_recommended`] and [`choose_model`]
 //!   adjust it one agent at a time;
 //! - [`preview`]: the dry-run diff; [`apply`]: carry the plan out, one crash-safe switch per agent;
-//! - [`upgrade_agent`] / [`revert_agent`]: the one-agent shortcuts (Tab 3's `u` / `r`, the web buttons).
+//! - [`upgrade_agent`] / [`revert_agent`]: the one-agent shortcuts (Tab 3's `u` / `r`, the web buttons);
+//!   [`upgrade_agent_to`]: one agent to a given model (an upgrade notification's proposal).
 
 mod apply;
 mod key;
@@ -59,6 +60,22 @@ pub async fn upgrade_agent(store: &Store, env: &Env, agent: &str) -> Result<Outc
         return Err(UpgradeError::NoKey);
     }
     let plan = plan_upgrade(store, env, Some(agent), None, false, store.now()).await?;
+    finish_one(store, env, &plan).await
+}
+
+/// One agent to `model` (`nxr upgrade --agent NAME --to MODEL`; the web's button on an upgrade
+/// notification). Refused with the reasons when the model is not in the catalog or fails the role's
+/// hard requirements; a paid model needs a stored key. Nothing is changed on an error.
+pub async fn upgrade_agent_to(
+    store: &Store,
+    env: &Env,
+    agent: &str,
+    model: &str,
+) -> Result<Outcome, UpgradeError> {
+    let plan = plan_upgrade(store, env, Some(agent), Some(model), false, store.now()).await?;
+    if plan.needs_key() && !has_stored_key(env) {
+        return Err(UpgradeError::NoKey);
+    }
     finish_one(store, env, &plan).await
 }
 

@@ -71,6 +71,9 @@ pub struct Request {
     // true if a `100 Continue` response must be sent when `as_reader()` is called
     must_send_continue: bool,
 
+    // nxr patch: the connection closes after the answer, which then says `Connection: close`
+    close_after_answer: bool,
+
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
 }
@@ -314,6 +317,7 @@ where
             headers,
             body_length: content_length,
             must_send_continue,
+            close_after_answer: after != AfterAnswer::KeepOpen,
             notify_when_responded: None,
         },
         after,
@@ -523,6 +527,11 @@ impl Request {
     where
         R: Read,
     {
+        let response = if self.close_after_answer {
+            response.with_connection_close()
+        } else {
+            response
+        };
         let mut writer = self.extract_writer_impl();
 
         let do_not_send_body = self.method == Method::Head;

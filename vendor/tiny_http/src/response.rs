@@ -222,6 +222,14 @@ where
         response
     }
 
+    /// nxr patch: says `Connection: close` (which `add_header` refuses), for an answer after
+    /// which the server closes the connection.
+    pub(crate) fn with_connection_close(mut self) -> Response<R> {
+        self.headers
+            .push(Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap());
+        self
+    }
+
     /// Set a threshold for `Content-Length` where we chose chunked
     /// transfer. Notice that chunked transfer might happen regardless of
     /// this threshold, for instance when the request headers indicate

@@ -1,0 +1,75 @@
+//! `nxr slots list [--agent NAME]` and `nxr slots set SLOT MODEL [--agent NAME]`: the routing slots of
+//! a Hermes config.yaml (the main model, the 7 auxiliary slots and any other `auxiliary.<name>` the
+//! file has) through `domain::model_switch`, the same functions as the TUI slot editor's page on the
+//! web (`/models/switch`).
+
+use super::{Ctx, shown};
+use crate::domain::model_switch;
+use clap::Subcommand;
+use color_eyre::Result;
+
+#[derive(Debug, Subcommand)]
+pub enum SlotsCmd {
+    /// The main model and every routing slot with its provider and model.
+    List {
+        /// An agent's profile (name or id) instead of the root config.yaml.
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// Point a slot (`main`, `vision`, `compression`, …) at a catalog model.
+    Set {
+        /// `main` or an auxiliary slot `nxr slots list` shows.
+        slot: String,
+        /// A model id from the catalog (`nxr models list`).
+        model: String,
+        /// An agent's profile (name or id) instead of the root config.yaml.
+        #[arg(long)]
+        agent: Option<String>,
+    },
+}
+
+pub async fn run(ctx: &Ctx, cmd: SlotsCmd) -> Result<()> {
+    match cmd {
+        SlotsCmd::List { agent } => {
+            let store = ctx.store_read().await?;
+            let view = model_switch::slots_for(&store, &ctx.env, agent.as_deref()).await?;
+            if ctx.json {
+                return super::print_json(&view);
+            }
+            match &view.agent {
+                Some(a) => outln!("{} (agent {})", view.config_path, shown(a)),
+                None => outln!("{}", view.config_path),
+            }
+            for s in &view.slots {
+                outln!(
+                    "  {:<16} {:<12} {}",
+                    shown(&s.name),
+                    shown(s.provider.as_deref().unwrap_or("-")),
+                    shown(s.model.as_deref().unwrap_or("(not set)"))
+                );
+            }
+            Ok(())
+        }
+        SlotsCmd::Set { slot, model, agent } => {
+            let store = ctx.store().await?;
+            let done =
+                model_switch::apply_for(&store, &ctx.env, agent.as_deref(), &slot, &model).await?;
+            if ctx.json {
+                return super::print_json(&done);
+            }
+            let owner = done
+                .agent
+                .as_deref()
+                .filter(|_| done.slot == crate::domain::hermes::MAIN_SLOT)
+                .map(|a| format!(" ({} now runs it)", shown(a)))
+                .unwrap_or_default();
+            outln!(
+                "slot {} → {}{owner}, written to {}",
+                shown(&done.slot),
+                shown(&done.model),
+                done.config_path
+            );
+            Ok(())
+        }
+    }
+}

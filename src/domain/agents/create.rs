@@ -1,0 +1,449 @@
+//! Creating an agent: validate the name, model and skills, build the Hermes profile in a staging
+//! directory, rename it into place, then insert the row; a failed insert removes the new profile.
+//! Agent changes are serialised by an advisory lock on `$NXR_HOME/agents.lock` (`agents_lock`).
+
+use super::*;
+
+/// How `create_with` treats a model the user chose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// Accept a model that fails the role's hard requirements or is a router.
+    pub force: bool,
+}
+
+/// Creates an agent: validates everything, writes its Hermes profile (config.yaml model, SOUL.md persona,
+/// skills), then the database row. On any error nothing is left behind. A chosen model that fails the
+/// role's hard requirements is refused (see `create_with` to override).
+pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, AgentError> {
+    create_with(store, env, new, CreateOptions::default())
+        .await
+        .map(|(agent, _)| agent)
+}
+
+/// A user-chosen model checked against the role: the model's score for the role, or an error naming the
+/// hard requirements it fails (unless `force`).
+pub async fn checked_choice(
+    store: &Store,
+    catalog: &Catalog,
+    role: Role,
+    model: &str,
+    force: bool,
+) -> Result<ModelChoice, AgentError> {
+    let mut choice = choose_model(catalog, model)?;
+    let inputs = crate::domain::rescore::inputs(store, store.now())
+        .await
+        .map_err(|e| AgentError::Other(format!("cannot score {:?}: {e}", choice.id)))?;
+    let Some(m) = inputs.models.iter().find(|m| m.id == choice.id) else {
+        return Ok(choice);
+    };
+    let scored = crate::domain::scoring::score(m, role, &inputs.health, &inputs.cfg);
+    if !scored.passes && !force {
+        let fails: Vec<&str> = scored
+            .reasons
+            .iter()
+            .filter_map(|r| r.strip_prefix("excluded: "))
+            .collect();
+        let fails = if fails.is_empty() {
+            "it does not meet the role's hard requirements".to_string()
+        } else {
+            fails.join("; ")
+        };
+        return Err(AgentError::InvalidModel(format!(
+            "model {:?} fails {role}: {fails}; pick another model (`nxr models best-free --role {role}` shows the best free one, `nxr models explain {} --role {role}` the details), or pass --force to use it anyway",
+            choice.id, choice.id
+        )));
+    }
+    choice.score = Some(i64::from(scored.total));
+    Ok(choice)
+}
+
+/// A warning for a paid OpenRouter model when `$HERMES_HOME/.env` has no OpenRouter key.
+pub(super) fn paid_without_key_warning(env: &Env, choice: &ModelChoice) -> Option<String> {
+    if choice.is_free || choice.provider != "openrouter" {
+        return None;
+    }
+    match crate::domain::secrets::openrouter_key(env) {
+        Ok(Some(_)) => None,
+        _ => Some(format!(
+            "{} is a paid model and no OpenRouter key is set ({} has no OPENROUTER_API_KEY), so the agent's requests will fail until you add one: `nxr config set openrouter-key sk-or-…`",
+            choice.id,
+            crate::domain::secrets::env_file(env).display()
+        )),
+    }
+}
+
+/// Serialises every change to agents (their Hermes profiles on disk and their rows) across nxr
+/// processes and threads: two `nxr init`s, the TUI and `nxr serve` may create or edit agents at the
+/// same moment, and the root profile is edited in place. An advisory lock on `$NXR_HOME/agents.lock`,
+/// released when the returned file is dropped. When the lock cannot be taken (NXR_HOME not writable,
+/// a filesystem without locks) the change goes ahead unserialised, as before, and the log says so.
+/// Not re-entrant: never call an agent change while holding it.
+pub async fn agents_lock(env: &Env) -> Option<std::fs::File> {
+    let path = env.nxr_home.join("agents.lock");
+    let taken = tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await;
+    if let Ok(Ok(_)) = &taken {
+        // With the lock held no other change is in progress: staging dirs found now are left over
+        // from one that was interrupted.
+        let home = env.hermes_home.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            crate::domain::leftovers::remove_staging_dirs(&home)
+        })
+        .await;
+    }
+    match taken {
+        Ok(Ok(file)) => Some(file),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot take the agents lock; going ahead without it");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take the agents lock; going ahead without it");
+            None
+        }
+    }
+}
+
+/// `create` with options; also returns warnings for the user (e.g. a paid model without an OpenRouter key).
+pub async fn create_with(
+    store: &Store,
+    env: &Env,
+    new: NewAgent,
+    opts: CreateOptions,
+) -> Result<(Agent, Vec<String>), AgentError> {
+    let _lock = agents_lock(env).await;
+    // 1. Validate everything before touching anything.
+    let name = validate_name(&new.name)?;
+    if get_by_name(store, env, &name).await.is_ok() {
+        return Err(AgentError::Duplicate(name));
+    }
+    let profile = hermes::profile_for(&env.hermes_home, new.role, &name)?;
+    for other in list(store, env).await? {
+        if other.hermes_profile == profile.name {
+            return Err(AgentError::InvalidName(format!(
+                "the agent name {name:?} would share the Hermes profile {:?} with agent {:?}; each agent needs its own profile, so pick a name that differs in more than case or punctuation{}",
+                profile.name,
+                other.name,
+                if profile.is_root() {
+                    " (only one agent can have the hermes role: it uses the root profile)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    let mut notes = Vec::new();
+    let mut adopt = false;
+    if !profile.is_root() && profile.dir.exists() {
+        if crate::domain::leftovers::made_by_nxr(&profile, new.role, &name) {
+            // nxr made this directory and no agent row has it. With the agents lock held, no other
+            // nxr is creating it right now: it is left over from an interrupted change, and is
+            // adopted (its model, persona and skills are set again; anything else in it is kept).
+            // Without the lock, it may be another nxr's create in progress.
+            if _lock.is_none() {
+                return Err(AgentError::Duplicate(name));
+            }
+            adopt = true;
+            notes.push(format!(
+                "adopted the profile directory {} that an interrupted change left without its agent: its model, persona and skills were set again, anything else in it was kept",
+                profile.dir.display()
+            ));
+        } else {
+            return Err(AgentError::InvalidName(format!(
+                "a Hermes profile named {:?} already exists at {} and nxr did not create it; pick another agent name, or remove that profile (`hermes profile delete {}`)",
+                profile.name,
+                profile.dir.display(),
+                profile.name
+            )));
+        }
+    }
+    let skillset = match &new.skills {
+        Some(list) => skills::validate(list)?,
+        None => skills::default_skills(new.role, new.category.as_deref())?,
+    };
+    let catalog = crate::domain::catalog::load(store).await?;
+    let (choice, auto) = match new.model.as_deref().map(str::trim) {
+        Some(m) if !m.is_empty() => (
+            checked_choice(store, &catalog, new.role, m, opts.force).await?,
+            false,
+        ),
+        _ => (
+            best_free_choice(store, env, &catalog, new.role).await?,
+            true,
+        ),
+    };
+    // A config.yaml already in the root profile must parse before anything is written; a model the
+    // user chose there is kept (a dated backup of the file, and a record) so it can be restored.
+    let mut user_model = None;
+    if profile.is_root() {
+        hermes::get_config(&profile.config_path(), "model")?;
+        user_model = crate::domain::user_model::read(&profile.config_path())?
+            .filter(|u| u.model != choice.id);
+        let own = profile.nxr_skills_dir();
+        for s in &skillset {
+            check_skill_dir_is_ours(&own.join(s))?;
+        }
+    }
+
+    // 2. Disk.
+    let mut disk = DiskTxn::default();
+    if let Some(user) = &mut user_model {
+        let config = profile.config_path();
+        match crate::domain::user_model::backup_config(&config, store.now()) {
+            Ok(backup) => {
+                disk.undo.push(Undo::RestoreFile(backup.clone(), None));
+                notes.push(format!(
+                    "{name} uses the root Hermes profile, whose model you set to {}: it changes to {} (in {}); your config.yaml was backed up to {}; `nxr agents revert {name}` goes back to your model",
+                    user.describe(),
+                    choice.id,
+                    config.display(),
+                    backup.display()
+                ));
+                user.config_backup = Some(backup.display().to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let written = write_profile(
+        &mut disk, env, &profile, new.role, &name, &choice, &skillset, adopt,
+    );
+    if let Err(e) = written {
+        disk.rollback();
+        return Err(e);
+    }
+
+    // 3. Database, in one transaction; undo the disk if it fails.
+    match insert_row(
+        store,
+        &name,
+        new.role,
+        &choice,
+        auto,
+        &skillset,
+        new.is_default,
+        user_model.as_ref(),
+    )
+    .await
+    {
+        Ok(id) => {
+            disk.commit();
+            notes.extend(paid_without_key_warning(env, &choice));
+            Ok((get(store, env, id).await?, notes))
+        }
+        Err(e) => {
+            disk.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// Writes an agent's profile: a new one is built whole in a temp dir and renamed into place; the root
+/// profile and an adopted one (`adopt`) are edited in place, keeping what nxr does not own.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_profile(
+    disk: &mut DiskTxn,
+    env: &Env,
+    profile: &Profile,
+    role: Role,
+    name: &str,
+    choice: &ModelChoice,
+    skillset: &[String],
+    adopt: bool,
+) -> Result<(), AgentError> {
+    if profile.is_root() || adopt {
+        disk.create_dir_all(&profile.dir)?;
+        disk.set_config(&profile.config_path(), &model_edits(env, choice))?;
+        if !profile.soul_path().exists() {
+            disk.write_new_file(&profile.soul_path(), skills::persona(role, name).as_bytes())?;
+        }
+        if adopt {
+            disk.write_new_file(
+                &profile.dir.join(crate::domain::leftovers::MARKER_FILE),
+                crate::domain::leftovers::marker(role, name).as_bytes(),
+            )?;
+            // Like a new profile, an adopted one gets the secrets nxr manages in its own .env.
+            disk.remember_file(&crate::domain::credentials::profile_env_file(profile))?;
+            crate::domain::credentials::sync_profile(env, profile)?;
+        }
+        for s in skillset {
+            write_skill(disk, profile, s)?;
+        }
+        return Ok(());
+    }
+    // A new profile is built whole in a temp dir next to its place, then renamed into it.
+    let tmp = disk.staging_dir(&profile.dir)?;
+    let staged = Profile {
+        name: profile.name.clone(),
+        dir: tmp.path().to_path_buf(),
+    };
+    hermes::set_config(&staged.config_path(), &model_edits(env, choice))?;
+    hermes::write_atomic(
+        &staged.soul_path(),
+        skills::persona(role, name).as_bytes(),
+        0o644,
+    )?;
+    hermes::write_atomic(
+        &staged.dir.join(crate::domain::leftovers::MARKER_FILE),
+        crate::domain::leftovers::marker(role, name).as_bytes(),
+        0o644,
+    )?;
+    // A named profile reads only its own .env: it starts with the secrets nxr manages (the key).
+    let seed = crate::domain::credentials::seed_for_new_profile(env)?;
+    crate::domain::secrets::write_private(
+        &crate::domain::credentials::profile_env_file(&staged),
+        seed.as_bytes(),
+    )?;
+    let mut scratch = DiskTxn::default();
+    for s in skillset {
+        write_skill(&mut scratch, &staged, s)?;
+    }
+    scratch.commit();
+    let tmp_path = tmp.keep();
+    place_profile(&tmp_path, &profile.dir, name)?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&profile.dir, std::fs::Permissions::from_mode(0o755));
+    disk.undo.push(Undo::RemoveDir(profile.dir.clone()));
+    Ok(())
+}
+
+/// Renames a staged profile into place (the temp dir is removed on failure). The place was free when
+/// checked, so finding it taken means another nxr creating the same agent got there first.
+pub(super) fn place_profile(staged: &Path, dest: &Path, name: &str) -> Result<(), AgentError> {
+    let Err(source) = std::fs::rename(staged, dest) else {
+        return Ok(());
+    };
+    let _ = std::fs::remove_dir_all(staged);
+    if matches!(
+        source.kind(),
+        std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists
+    ) {
+        return Err(AgentError::Duplicate(name.to_string()));
+    }
+    Err(HermesError::Io {
+        action: "create the profile directory",
+        path: dest.display().to_string(),
+        source,
+    }
+    .into())
+}
+
+pub(super) fn write_skill(
+    disk: &mut DiskTxn,
+    profile: &Profile,
+    skill: &str,
+) -> Result<(), AgentError> {
+    let def = skills::find(skill).ok_or_else(|| {
+        AgentError::Skills(SkillError::UnknownSkill {
+            given: skill.to_string(),
+            hint: String::new(),
+            valid: skills::all_names().join(", "),
+        })
+    })?;
+    let dir = profile.nxr_skills_dir().join(def.name);
+    let md = skills::render_skill_md(def);
+    if std::fs::read_to_string(dir.join("SKILL.md")).is_ok_and(|t| t == md) {
+        return Ok(());
+    }
+    disk.write_skill_dir(&dir, &md)?;
+    Ok(())
+}
+
+/// A skill dir under `skills/nxr/` that exists but was not written by nxr is the user's: refuse to touch it.
+pub(super) fn check_skill_dir_is_ours(dir: &Path) -> Result<(), AgentError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let ours = std::fs::read_to_string(dir.join("SKILL.md"))
+        .ok()
+        .and_then(|t| hermes::front_matter(&t))
+        .and_then(|fm| {
+            fm.get("metadata")
+                .and_then(|m| m.get("nxr"))
+                .and_then(|n| n.get("managed"))
+                .and_then(|v| v.as_bool())
+        })
+        .unwrap_or(false);
+    if ours {
+        Ok(())
+    } else {
+        Err(AgentError::Other(format!(
+            "{} exists but nxr did not write it, so nxr will not replace it; move it elsewhere (e.g. skills/local/) and try again",
+            dir.display()
+        )))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_row(
+    store: &Store,
+    name: &str,
+    role: Role,
+    choice: &ModelChoice,
+    auto: bool,
+    skillset: &[String],
+    is_default: bool,
+    user_model: Option<&crate::domain::user_model::UserModel>,
+) -> Result<i64, AgentError> {
+    let now = crate::domain::clock::to_db(store.now());
+    let skillset_json =
+        serde_json::to_string(skillset).map_err(|e| AgentError::Other(e.to_string()))?;
+    // One transaction on a connection of its own: `last_insert_rowid()` must be read on the connection
+    // that ran the INSERT, and the shared connection may be running other callers' statements.
+    let outcome = store
+        .in_transaction(|conn| async move {
+            conn.execute(
+                "INSERT INTO agents (name, model, provider, status, created_at, updated_at, role, skillset, \
+                 model_score, model_auto_assigned, workspace_id, is_default) \
+                 VALUES (?1, ?2, ?3, 'active', ?4, ?4, ?5, ?6, ?7, ?8, 'default', ?9)",
+                params![
+                    name,
+                    choice.id.as_str(),
+                    choice.provider.as_str(),
+                    now.as_str(),
+                    role.as_str(),
+                    skillset_json.as_str(),
+                    choice.score,
+                    i64::from(auto),
+                    i64::from(is_default)
+                ],
+            )
+            .await?;
+            let id = conn.last_insert_rowid();
+            conn.execute(
+                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
+                 VALUES (?1, NULL, ?2, ?3, ?4)",
+                params![
+                    id,
+                    choice.id.as_str(),
+                    if auto {
+                        "created: best free model for the role"
+                    } else {
+                        "created: chosen by the user"
+                    },
+                    now.as_str()
+                ],
+            )
+            .await?;
+            if let Some(user) = user_model {
+                crate::domain::user_model::record(&conn, id, user, &now).await?;
+            }
+            Ok(id)
+        })
+        .await;
+    match outcome {
+        Ok(id) => Ok(id),
+        Err(e) if e.to_string().contains("UNIQUE") => Err(AgentError::Duplicate(name.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}

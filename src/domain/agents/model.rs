@@ -1,0 +1,226 @@
+//! Model changes: choosing a catalog model for an agent (checked against the catalog and the role),
+//! the best free choice, the config.yaml edits a model needs, and moving an existing agent to another
+//! model with its history row. The profile and the row change together or not at all.
+
+use super::*;
+
+/// A model nxr is about to put an agent on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelChoice {
+    pub id: String,
+    /// `openrouter` or `ollama`.
+    pub provider: String,
+    pub is_free: bool,
+    pub score: Option<i64>,
+}
+
+/// Resolves a user-given model id against the catalog: unknown ids get an error with close ids.
+pub fn choose_model(catalog: &Catalog, model: &str) -> Result<ModelChoice, AgentError> {
+    let model = model.trim();
+    validate_model_syntax(model)?;
+    match catalog.get(model) {
+        Some(m) => Ok(ModelChoice {
+            id: m.id.clone(),
+            provider: "openrouter".into(),
+            is_free: m.is_free(),
+            score: None,
+        }),
+        None => {
+            let needle = model.to_ascii_lowercase();
+            let tail = needle.rsplit('/').next().unwrap_or(&needle).to_string();
+            let stem = tail.split(':').next().unwrap_or(&tail).to_string();
+            let mut close: Vec<&str> = catalog
+                .models
+                .iter()
+                .map(|m| m.id.as_str())
+                .filter(|id| {
+                    let id = id.to_ascii_lowercase();
+                    id.contains(&needle) || (!stem.is_empty() && id.contains(&stem))
+                })
+                .take(5)
+                .collect();
+            if close.is_empty() {
+                let author = needle.split('/').next().unwrap_or("");
+                close = catalog
+                    .models
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .filter(|id| !author.is_empty() && id.starts_with(&format!("{author}/")))
+                    .take(5)
+                    .collect();
+            }
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; close ids: {}", close.join(", "))
+            };
+            Err(AgentError::InvalidModel(format!(
+                "model {:?} is not in the catalog{hint}; `nxr models list` shows every id (`nxr catalog refresh` fetches the newest)",
+                echo(model)
+            )))
+        }
+    }
+}
+
+/// The best free model for `role`, exactly as `nxr models best-free` picks it: the stored catalog, the
+/// scoring settings and observed health, and the fallback chain (`openrouter/free`, then a local Qwen
+/// through Ollama, asked only when needed).
+pub async fn best_free_choice(
+    store: &Store,
+    env: &Env,
+    catalog: &Catalog,
+    role: Role,
+) -> Result<ModelChoice, AgentError> {
+    let best = crate::domain::rescore::best_free(store, env, role, store.now())
+        .await
+        .map_err(|e| {
+            AgentError::Other(format!("cannot pick a free model for the {role} role: {e}"))
+        })?;
+    let pick = best.pick;
+    if pick.source == (crate::domain::scoring::PickSource::LocalOllama { pulled: false }) {
+        // The chain's last link is a local model, and Ollama did not answer with one: an agent put
+        // there could not run.
+        let why = pick
+            .warnings
+            .iter()
+            .skip(1)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(AgentError::NoFreeModel(format!(
+            "no model nxr can reach for the {role} role: no free model in the catalog meets its requirements, the catalog has no openrouter/free router, and Ollama at {} offers no local Qwen model{}; nxr put no agent on a model it cannot reach. Fetch a newer catalog (`nxr catalog refresh`), or start Ollama and `ollama pull {}`, or pick a model with --model",
+            env.ollama_url,
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({why})")
+            },
+            crate::domain::scoring::DEFAULT_LOCAL_QWEN
+        )));
+    }
+    let is_free = pick.provider == "ollama"
+        || catalog
+            .get(&pick.model_id)
+            .is_none_or(|m| m.is_free() || m.is_router());
+    Ok(ModelChoice {
+        score: pick.score.as_ref().map(|s| i64::from(s.total)),
+        id: pick.model_id,
+        provider: pick.provider,
+        is_free,
+    })
+}
+
+/// The config.yaml edits that put a profile on `choice`.
+pub fn model_edits(env: &Env, choice: &ModelChoice) -> Vec<(String, ConfigValue)> {
+    let mut edits = vec![(
+        "model.default".to_string(),
+        ConfigValue::Str(choice.id.clone()),
+    )];
+    if choice.provider == "ollama" {
+        edits.push(("model.provider".into(), ConfigValue::Str("custom".into())));
+        edits.push((
+            "model.base_url".into(),
+            ConfigValue::Str(format!("{}/v1", env.ollama_url.trim_end_matches('/'))),
+        ));
+    } else {
+        edits.push((
+            "model.provider".into(),
+            ConfigValue::Str(choice.provider.clone()),
+        ));
+        edits.push(("model.base_url".into(), ConfigValue::Remove));
+    }
+    edits.push((
+        "auxiliary.free_only".into(),
+        if choice.is_free {
+            ConfigValue::Bool(true)
+        } else {
+            ConfigValue::Remove
+        },
+    ));
+    edits
+}
+
+/// Moves an agent to a catalog model (chosen by the user): config.yaml and the database change together,
+/// and `agent_model_history` records the change with `reason`.
+pub async fn set_model(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+    model: &str,
+    reason: &str,
+) -> Result<Agent, AgentError> {
+    let catalog = crate::domain::catalog::load(store).await?;
+    let choice = choose_model(&catalog, model)?;
+    set_model_choice(store, env, name_or_id, &choice, reason, false).await
+}
+
+/// Moves an agent to `choice` (which may be a local Ollama model from the scorer's fallback).
+/// `auto_assigned` records whether nxr (true) or the user (false) picked it.
+pub async fn set_model_choice(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+    choice: &ModelChoice,
+    reason: &str,
+    auto_assigned: bool,
+) -> Result<Agent, AgentError> {
+    let _lock = agents_lock(env).await;
+    switch_journal::recover_locked(store).await?;
+    validate_model_syntax(&choice.id)?;
+    let agent = resolve(store, env, name_or_id).await?;
+    let profile = agent.usable_profile()?;
+    // The journal row goes first: a crash after the file write is undone by the next nxr.
+    switch_journal::begin(store, agent.id, &profile.config_path(), &choice.id).await?;
+    let mut disk = DiskTxn::default();
+    if let Err(e) = disk
+        .create_dir_all(&profile.dir)
+        .and_then(|_| disk.set_config(&profile.config_path(), &model_edits(env, choice)))
+    {
+        disk.rollback();
+        switch_journal::abandon(store, agent.id).await;
+        return Err(e.into());
+    }
+    let now = crate::domain::clock::to_db(store.now());
+    let (agent_id, from_model) = (agent.id, agent.model.as_str());
+    let result = store
+        .in_transaction(|conn| async move {
+            conn.execute(
+                "UPDATE agents SET model = ?1, provider = ?2, model_score = ?3, model_auto_assigned = ?4, \
+                 updated_at = ?5 WHERE id = ?6",
+                params![
+                    choice.id.as_str(),
+                    choice.provider.as_str(),
+                    choice.score,
+                    i64::from(auto_assigned),
+                    now.as_str(),
+                    agent_id
+                ],
+            )
+            .await?;
+            conn.execute(
+                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    agent_id,
+                    from_model,
+                    choice.id.as_str(),
+                    reason,
+                    now.as_str()
+                ],
+            )
+            .await?;
+            switch_journal::finish_in(&conn, agent_id).await
+        })
+        .await;
+    match result {
+        Ok(()) => {
+            disk.commit();
+            get(store, env, agent.id).await
+        }
+        Err(e) => {
+            disk.rollback();
+            switch_journal::abandon(store, agent.id).await;
+            Err(e.into())
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Step 4, the agents: the three defaults (PM, Engineer, Hermes) on the best free model per role,
+//! created through `domain::agents`; the local slots go to Ollama when it answers. An agent that
+//! already exists is kept as it is, never recreated.
+
+use super::*;
+
+/// Why an agent is on a fallback (the router or a local model) rather than a ranked free model.
+pub fn fallback_reason(a: &Agent) -> Option<String> {
+    if a.model == crate::domain::scoring::OPENROUTER_FREE {
+        Some(format!(
+            "fallback: no free model in the catalog meets the {} requirements, so OpenRouter's free router picks one per request",
+            a.role
+        ))
+    } else if a.provider == "ollama" {
+        Some(format!(
+            "fallback: no free model in the catalog meets the {} requirements and it has no openrouter/free router, so a local model through Ollama",
+            a.role
+        ))
+    } else {
+        None
+    }
+}
+
+pub(super) fn default_view(a: &Agent, created: bool) -> DefaultAgent {
+    DefaultAgent {
+        fallback: fallback_reason(a),
+        name: a.name.clone(),
+        role: a.role,
+        model: a.model.clone(),
+        skills: a.skillset.clone(),
+        hermes_profile: a.hermes_profile.clone(),
+        created,
+    }
+}
+
+/// The existing default agent for `(name, role)`: a default agent of that role, else one of that name.
+pub(super) fn find_default<'a>(agents: &'a [Agent], name: &str, role: Role) -> Option<&'a Agent> {
+    agents
+        .iter()
+        .find(|a| a.is_default && a.role == role)
+        .or_else(|| agents.iter().find(|a| a.name.eq_ignore_ascii_case(name)))
+}
+
+/// Creates the default agents that do not exist yet (never one twice) and configures their Hermes
+/// profiles for the local tools found.
+pub async fn ensure_default_agents(
+    env: &Env,
+    store: &Store,
+    found: &Detections,
+) -> Result<AgentsStep> {
+    // Every config.yaml this step may touch must parse before anything is created, so a broken file
+    // stops the step with nothing half done.
+    let root = hermes::profile_named(&env.hermes_home, hermes::ROOT_PROFILE);
+    hermes::get_config(&root.config_path(), "model")?;
+    crate::domain::fsutil::check_writable(&root.config_path())
+        .map_err(|e| hermes::HermesError::io("write", &root.config_path(), e))?;
+    let existing = agents::list(store, env).await?;
+    for (name, role) in DEFAULT_AGENTS {
+        if let Some(a) = find_default(&existing, name, role) {
+            hermes::get_config(&a.profile().config_path(), "model")?;
+        }
+    }
+    // The defaults' models, spread over near-equal models unless `spread_default_agents` is off.
+    // A role that was not spread is created exactly as `agents create` would (its best free model).
+    let picks = crate::domain::spread::stored_default_picks(store, store.now())
+        .await
+        .unwrap_or_default();
+    let mut spread_notes = Vec::new();
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    for (name, role) in DEFAULT_AGENTS {
+        if let Some(a) = find_default(&existing, name, role) {
+            out.push(default_view(a, false));
+            continue;
+        }
+        let spread = picks.get(&role).filter(|p| p.spread_from.is_some());
+        if let Some(note) = spread.and_then(|p| p.note()) {
+            spread_notes.push(note);
+        }
+        let new = NewAgent {
+            name: name.to_string(),
+            role,
+            category: None,
+            model: spread.map(|p| p.model_id.clone()),
+            skills: None,
+            is_default: true,
+        };
+        match agents::create_with(store, env, new, agents::CreateOptions::default()).await {
+            Ok((a, said)) => {
+                if spread.is_some() {
+                    // nxr chose the spread model, as it chooses the best one: still auto-assigned.
+                    store
+                        .conn()
+                        .execute(
+                            "UPDATE agents SET model_auto_assigned = 1 WHERE id = ?1",
+                            params![a.id],
+                        )
+                        .await?;
+                }
+                out.push(default_view(&a, true));
+                notes.extend(said);
+            }
+            // Created meanwhile by the other surface: report it, do not create it twice.
+            // Another run (a second `nxr init`, the web wizard) may be half-way through creating
+            // it: its profile is on disk but its row is not committed yet. Wait for that row (a
+            // bounded wait on the condition), then report the agent as existing.
+            Err(AgentError::Duplicate(_)) => {
+                let mut found = None;
+                for _ in 0..100 {
+                    let now = agents::list(store, env).await?;
+                    if let Some(a) = find_default(&now, name, role) {
+                        found = Some(default_view(a, false));
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                match found {
+                    Some(view) => out.push(view),
+                    None => return Err(AgentError::Duplicate(name.to_string()).into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    let mut notes: Vec<String> = spread_notes.into_iter().chain(notes).collect();
+    let mut local_slots = BTreeMap::new();
+    let base_url = ollama::openai_base_url(&found.ollama.url);
+    let local = found
+        .ollama
+        .local_model
+        .clone()
+        .filter(|_| found.ollama.available);
+    let stt_local = found.faster_whisper.available;
+    if found.ollama.available && local.is_none() {
+        notes.push(found.ollama.detail.clone());
+    }
+    // The same lock as every agent change, so a model change from the TUI or CLI cannot land between
+    // this read and write of a profile's config.yaml.
+    let _lock = agents::agents_lock(env).await;
+    for agent in &out {
+        let profile = hermes::profile_named(&env.hermes_home, &agent.hermes_profile);
+        let mut edits: Vec<(String, ConfigValue)> = Vec::new();
+        if let Some(model) = &local {
+            for slot in LOCAL_SLOTS {
+                let base = format!("auxiliary.{slot}");
+                edits.push((
+                    format!("{base}.provider"),
+                    ConfigValue::Str("custom".into()),
+                ));
+                edits.push((format!("{base}.model"), ConfigValue::Str(model.clone())));
+                edits.push((
+                    format!("{base}.base_url"),
+                    ConfigValue::Str(base_url.clone()),
+                ));
+                // Ollama ignores the key; Hermes wants one for a custom endpoint.
+                edits.push((format!("{base}.api_key"), ConfigValue::Str("ollama".into())));
+            }
+            local_slots.insert(
+                agent.hermes_profile.clone(),
+                LOCAL_SLOTS.iter().map(|s| s.to_string()).collect(),
+            );
+        }
+        if stt_local {
+            edits.push(("stt.provider".into(), ConfigValue::Str("local".into())));
+        }
+        if !edits.is_empty() {
+            hermes::set_config(&profile.config_path(), &edits)?;
+        }
+    }
+    Ok(AgentsStep {
+        agents: out,
+        local_slots,
+        local_base_url: local.as_ref().map(|_| base_url),
+        local_model: local,
+        stt_local,
+        notes,
+    })
+}
+
+/// Step 4: the default agents (and local routing), recorded in the row.
+pub async fn step_agents(env: &Env, store: &Store, found: &Detections) -> Result<AgentsStep> {
+    let rec = in_progress(store, "agents", "catalog").await?;
+    let step = ensure_default_agents(env, store, found).await?;
+    advance_agents(store, rec.id, &step).await?;
+    Ok(step)
+}
+
+pub(super) async fn advance_agents(store: &Store, id: i64, step: &AgentsStep) -> Result<bool> {
+    let names: Vec<&str> = step.agents.iter().map(|a| a.name.as_str()).collect();
+    let models: BTreeMap<&str, &str> = step
+        .agents
+        .iter()
+        .map(|a| (a.role.as_str(), a.model.as_str()))
+        .collect();
+    advance(
+        store,
+        id,
+        "agents",
+        "agents_created = ?1, initial_free_models = ?2",
+        vec![to_json(&names).into(), to_json(&models).into()],
+    )
+    .await
+}

@@ -1,0 +1,414 @@
+//! `/notifications`: every notification, unread first; Mark read / Mark all read; a button on an
+//! upgrade notification that carries out its switch (`notifications::apply_upgrade`, the journaled
+//! path of `nxr upgrade --agent … --to …`); and the Telegram forwarding toggles per kind
+//! (`domain::telegram_forward`). JSON: `POST /api/notifications/read`, `POST /api/notifications/apply`,
+//! `GET|POST /api/notifications/telegram`. Every decision is the domain's; this module only reads
+//! forms and renders.
+
+use super::pages::{csrf_field, layout, method_not_allowed, shown};
+use super::{Req, Resp, WebCtx};
+use crate::domain::clock::SystemClock;
+use crate::domain::notifications::{self, Applied, ApplyError};
+use crate::domain::telegram_forward::{self, Toggle};
+use crate::domain::upgrade::UpgradeError;
+use crate::domain::view::{self, NavView, NotificationsView};
+use maud::{Markup, html};
+
+const LIMIT: u32 = 500;
+
+/// On a phone each notification is a block (time and kind above its text) instead of a table row.
+const NARROW_CSS: &str = "@media (max-width: 40rem) { #notifications table, #notifications tbody, \
+#notifications tr, #notifications td { display: block; width: 100%; } #notifications tr:first-child { display: none; } \
+#notifications tr { border-bottom: 1px solid var(--line); padding: .4rem 0; } #notifications td { border: 0; padding: .1rem .6rem; } \
+#notifications td.num { text-align: left; } }";
+
+pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
+    let get = matches!(req.method.as_str(), "GET" | "HEAD");
+    let post = req.method == "POST";
+    Some(match req.path.as_str() {
+        "/notifications" | "/notifications/" if get => page(ctx, req, None),
+        "/notifications" | "/notifications/" => method_not_allowed("GET"),
+        "/notifications/read" if post => {
+            let done = mark(ctx, req);
+            page(ctx, req, Some(done))
+        }
+        "/notifications/apply" if post => {
+            let done = match apply(ctx, req) {
+                Ok(a) => Done::ok(applied_text(&a)),
+                Err((status, msg)) => Done::err(status, msg),
+            };
+            page(ctx, req, Some(done))
+        }
+        "/notifications/telegram" if post => {
+            let done = match set_toggles(ctx, req) {
+                Ok(t) => Done::ok(toggles_text(&t)),
+                Err(msg) => Done::err(400, msg),
+            };
+            page(ctx, req, Some(done))
+        }
+        "/notifications/read" | "/notifications/apply" | "/notifications/telegram" => {
+            method_not_allowed("POST")
+        }
+        "/api/notifications/read" if post => {
+            let done = mark(ctx, req);
+            match done.error {
+                None => Resp::json(
+                    200,
+                    &serde_json::json!({ "ok": true, "message": done.message }),
+                ),
+                Some(status) => Resp::json_error(status, &done.message),
+            }
+        }
+        "/api/notifications/apply" if post => match apply(ctx, req) {
+            Ok(a) => Resp::json(
+                200,
+                &serde_json::json!({ "ok": true, "message": applied_text(&a), "applied": a }),
+            ),
+            Err((status, msg)) => Resp::json_error(status, &msg),
+        },
+        "/api/notifications/telegram" if get => match load_toggles(ctx) {
+            Ok(t) => Resp::json(200, &t),
+            Err(e) => Resp::json_error(500, &e),
+        },
+        "/api/notifications/telegram" if post => match set_toggles(ctx, req) {
+            Ok(t) => Resp::json(200, &t),
+            Err(msg) => Resp::json_error(400, &msg),
+        },
+        "/api/notifications/read" | "/api/notifications/apply" => {
+            Resp::json_error(405, "POST only").with_header("Allow", "POST")
+        }
+        "/api/notifications/telegram" => {
+            Resp::json_error(405, "GET or POST only").with_header("Allow", "GET, POST")
+        }
+        _ => return None,
+    })
+}
+
+/// The outcome of a form: a message, and the HTTP status when it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub message: String,
+    pub error: Option<u16>,
+}
+
+impl Done {
+    fn ok(message: String) -> Done {
+        Done {
+            message,
+            error: None,
+        }
+    }
+    fn err(status: u16, message: String) -> Done {
+        Done {
+            message,
+            error: Some(status),
+        }
+    }
+}
+
+/// A form field, or the same key of a JSON body.
+fn field(req: &Req, json: Option<&serde_json::Value>, name: &str) -> Option<String> {
+    if let Some(v) = json.and_then(|j| j.get(name)) {
+        return Some(match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    }
+    req.form()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn json_body(req: &Req) -> Option<serde_json::Value> {
+    serde_json::from_slice(&req.body).ok()
+}
+
+/// `id=N` marks one read, `all=1` (or `{"all": true}`) every one.
+fn mark(ctx: &WebCtx, req: &Req) -> Done {
+    let json = json_body(req);
+    let all = field(req, json.as_ref(), "all").is_some_and(|v| v == "1" || v == "true");
+    if all {
+        return match ctx
+            .rt
+            .block_on(notifications::mark_all_read(&ctx.store, &SystemClock))
+        {
+            Ok(n) => Done::ok(format!("marked {n} notification(s) read")),
+            Err(e) => Done::err(500, format!("cannot mark notifications read: {e}")),
+        };
+    }
+    let Some(id) = field(req, json.as_ref(), "id").and_then(|v| v.trim().parse::<i64>().ok())
+    else {
+        return Done::err(
+            400,
+            "say which notification: id=<number>, or all=1 for every one".into(),
+        );
+    };
+    match ctx
+        .rt
+        .block_on(notifications::mark_read(&ctx.store, id, &SystemClock))
+    {
+        Ok(true) => Done::ok(format!("marked notification {id} read")),
+        Ok(false) => Done::err(400, format!("no unread notification has id {id}")),
+        Err(e) => Done::err(500, format!("cannot mark notification {id} read: {e}")),
+    }
+}
+
+fn apply_status(e: &ApplyError) -> u16 {
+    match e {
+        ApplyError::NotFound(_) => 404,
+        ApplyError::NotAnUpgrade(_) | ApplyError::Upgrade(UpgradeError::NoKey) => 400,
+        ApplyError::Upgrade(UpgradeError::Agents(crate::domain::agents::AgentError::NotFound(
+            _,
+        ))) => 404,
+        ApplyError::Store(_) | ApplyError::Upgrade(UpgradeError::Store(_)) => 500,
+        ApplyError::Upgrade(_) => 409,
+    }
+}
+
+/// `id=N`: carries out that upgrade notification's switch.
+fn apply(ctx: &WebCtx, req: &Req) -> Result<Applied, (u16, String)> {
+    let json = json_body(req);
+    let id = field(req, json.as_ref(), "id")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .ok_or((400, "say which notification: id=<number>".to_string()))?;
+    ctx.rt
+        .block_on(notifications::apply_upgrade(
+            &ctx.store,
+            &ctx.env,
+            id,
+            &SystemClock,
+        ))
+        .map_err(|e| (apply_status(&e), e.to_string()))
+}
+
+fn applied_text(a: &Applied) -> String {
+    let moved: Vec<String> = a
+        .outcome
+        .switched
+        .iter()
+        .map(|s| format!("{} now runs {} (was {})", s.agent, s.to, s.from))
+        .collect();
+    format!(
+        "{}; notification {} marked read",
+        if moved.is_empty() {
+            "nothing to change".to_string()
+        } else {
+            moved.join(", ")
+        },
+        a.id
+    )
+}
+
+/// Form: one `kind` field per kind the form showed, and `on` for each ticked one. JSON:
+/// `{"kind": "budget", "on": false}` or `{"toggles": {"budget": false, …}}`.
+fn set_toggles(ctx: &WebCtx, req: &Req) -> Result<Vec<Toggle>, String> {
+    let changes: Vec<(String, bool)> = match json_body(req) {
+        Some(j) => {
+            if let Some(map) = j.get("toggles").and_then(|t| t.as_object()) {
+                map.iter()
+                    .map(|(k, v)| {
+                        v.as_bool()
+                            .map(|on| (k.clone(), on))
+                            .ok_or_else(|| format!("toggles.{k} must be true or false"))
+                    })
+                    .collect::<Result<_, _>>()?
+            } else {
+                let kind = j.get("kind").and_then(|k| k.as_str()).ok_or(
+                    "send {\"kind\": \"<kind>\", \"on\": true|false} or {\"toggles\": {\"<kind>\": true|false}}",
+                )?;
+                let on = j
+                    .get("on")
+                    .and_then(|o| o.as_bool())
+                    .ok_or("\"on\" must be true or false")?;
+                vec![(kind.to_string(), on)]
+            }
+        }
+        None => {
+            let form = req.form();
+            let ticked: Vec<&str> = form
+                .iter()
+                .filter(|(k, _)| k == "on")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            form.iter()
+                .filter(|(k, _)| k == "kind")
+                .map(|(_, kind)| (kind.clone(), ticked.contains(&kind.as_str())))
+                .collect()
+        }
+    };
+    if changes.is_empty() {
+        return Err("no kind given; nothing was changed".into());
+    }
+    ctx.rt
+        .block_on(telegram_forward::set_toggles(
+            &ctx.store,
+            &changes,
+            &SystemClock,
+        ))
+        .map_err(|e| format!("{e}; nothing was changed"))
+}
+
+fn toggles_text(t: &[Toggle]) -> String {
+    let on: Vec<&str> = t.iter().filter(|t| t.on).map(|t| t.kind.as_str()).collect();
+    if on.is_empty() {
+        "saved: nothing is forwarded to Telegram".into()
+    } else {
+        format!("saved: forwarded to Telegram: {}", on.join(", "))
+    }
+}
+
+fn load_toggles(ctx: &WebCtx) -> Result<Vec<Toggle>, String> {
+    ctx.rt
+        .block_on(telegram_forward::toggles(&ctx.store))
+        .map_err(|e| format!("cannot read the Telegram settings: {e}"))
+}
+
+/// Whether Telegram is set up, in words.
+fn telegram_state(ctx: &WebCtx) -> Result<bool, String> {
+    ctx.rt
+        .block_on(crate::domain::telegram::gateway(&ctx.env, &ctx.store))
+        .map(|g| g.is_some())
+        .map_err(|e| format!("cannot read the Telegram settings: {e}"))
+}
+
+fn page(ctx: &WebCtx, req: &Req, done: Option<Done>) -> Resp {
+    // A form may have changed the unread count: the badge shows the count after it.
+    let nav = if done.is_some() {
+        ctx.rt
+            .block_on(view::nav_view(&ctx.store))
+            .unwrap_or(req.nav)
+    } else {
+        req.nav
+    };
+    let v = ctx
+        .rt
+        .block_on(view::notifications_view(&ctx.store, LIMIT))
+        .map_err(|e| format!("cannot read notifications: {e}"));
+    let toggles = load_toggles(ctx);
+    let configured = telegram_state(ctx);
+    let status = match (&v, &done) {
+        (Err(_), _) => 500,
+        (
+            _,
+            Some(Done {
+                error: Some(status),
+                ..
+            }),
+        ) => *status,
+        _ => 200,
+    };
+    let body = body(&csrf_field(req), &v, &toggles, &configured, done.as_ref());
+    page_resp(status, &nav, body)
+}
+
+fn page_resp(status: u16, nav: &NavView, body: Markup) -> Resp {
+    Resp::html(status, layout(nav, "Notifications", "/notifications", body))
+}
+
+/// The page's content (pure, for tests and snapshots).
+pub fn body(
+    csrf: &Markup,
+    v: &Result<NotificationsView, String>,
+    toggles: &Result<Vec<Toggle>, String>,
+    configured: &Result<bool, String>,
+    done: Option<&Done>,
+) -> Markup {
+    html! {
+        h1 { "Notifications" }
+        @if let Some(d) = done {
+            @if d.error.is_none() { p.notice #result role="status" { (shown(&d.message)) } }
+            @else { p.bad #result role="alert" { (shown(&d.message)) } }
+        }
+        @match v {
+            Err(e) => { p.bad role="alert" { (shown(e)) } }
+            Ok(v) if v.items.is_empty() => {
+                section #notifications { p.muted { "No notifications yet. nxr adds one when a better free model appears, a model is about to expire, the free budget runs low, an upgrade is applied or a scan finishes." } }
+            }
+            Ok(v) => { (list(csrf, v)) }
+        }
+        (telegram_card(csrf, toggles, configured))
+    }
+}
+
+fn list(csrf: &Markup, v: &NotificationsView) -> Markup {
+    html! {
+        style { (maud::PreEscaped(NARROW_CSS)) }
+        section #notifications {
+            p { (v.unread) " unread."
+                @if v.unread > 0 {
+                    form method="post" action="/notifications/read" style="display:inline; margin-left:1rem" {
+                        (csrf) input type="hidden" name="all" value="1";
+                        button #mark-all-read type="submit" { "Mark all read" }
+                    }
+                }
+            }
+            div.scroll { table {
+                tr { th { "When" } th { "Kind" } th { "What" } th { "" } }
+                @for n in &v.items {
+                    tr id=(format!("n-{}", n.id)) class=(if n.is_unread() { "unread" } else { "read muted" }) {
+                        td.num { (shown(&n.created_at)) }
+                        td { code { (shown(&n.kind)) } }
+                        td { strong { (shown(&n.title)) } br; (shown(&n.body))
+                            @if let Some(u) = n.upgrade() {
+                                br; span.muted { "Upgrade " (shown(&u.agent)) ": " (shown(u.from_model.as_deref().unwrap_or("—"))) " → " (shown(&u.to_model)) }
+                                @if n.is_unread() {
+                                    form.apply-upgrade method="post" action="/notifications/apply" {
+                                        (csrf) input type="hidden" name="id" value=(n.id);
+                                        button id=(format!("apply-{}", n.id)) type="submit" {
+                                            "Switch " (shown(&u.agent)) " to " (shown(&u.to_model))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        td { @if n.is_unread() {
+                            form.mark-read method="post" action="/notifications/read" {
+                                (csrf) input type="hidden" name="id" value=(n.id);
+                                button type="submit" { "Mark read" }
+                            }
+                        } }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+fn telegram_card(
+    csrf: &Markup,
+    toggles: &Result<Vec<Toggle>, String>,
+    configured: &Result<bool, String>,
+) -> Markup {
+    html! {
+        section.card #telegram {
+            h2 { "Telegram forwarding" }
+            @match configured {
+                Ok(true) => p.muted { "Ticked kinds are also sent to Hermes' Telegram chat when nxr records them." }
+                Ok(false) => p.muted { "No Telegram bot is configured: set " code { "TELEGRAM_BOT_TOKEN" } " and " code { "TELEGRAM_HOME_CHANNEL" }
+                    " in Hermes' .env (or " code { "nxr config set telegram-chat-id ID" } "). The choices below apply once it is." }
+                Err(e) => p.bad { (shown(e)) }
+            }
+            @match toggles {
+                Err(e) => { p.bad role="alert" { (shown(e)) } }
+                Ok(list) => {
+                    form #telegram-form method="post" action="/notifications/telegram" {
+                        (csrf)
+                        ul style="list-style:none; padding-left:0" {
+                            @for t in list {
+                                li {
+                                    input type="hidden" name="kind" value=(t.kind);
+                                    label {
+                                        input id=(format!("tg-{}", t.kind)) type="checkbox" name="on" value=(t.kind) checked[t.on];
+                                        " " (t.label) " " span.muted { "(" code { (t.kind) } ")" }
+                                    }
+                                }
+                            }
+                        }
+                        button #save-telegram type="submit" { "Save" }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -7,8 +7,10 @@ mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use nxr::app::keys::{self, Key};
+use nxr::app::loader::{Fresh, Parts};
 use nxr::app::state::{AppData, Effect, ModelsMode, State, Tab, WizardStep};
-use nxr::app::{Action, BackgroundEvent, draw, update};
+use nxr::app::theme::Theme;
+use nxr::app::{Action, BackgroundEvent, EffectId, Outcome, Queued, draw, update};
 use nxr::domain::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
 use nxr::domain::agents::Agent;
 use nxr::domain::budget::{self, Budget, RateLimitEvent};
@@ -295,13 +297,54 @@ fn snap(name: &str, state: &State) {
     });
 }
 
+/// The effects queued so far, without their ids.
+fn queued(s: &State) -> Vec<Effect> {
+    s.effects.iter().map(|q| q.effect.clone()).collect()
+}
+
+/// Takes the queued effects, as the runtime does.
+fn drain(s: &mut State) -> Vec<Effect> {
+    s.effects.drain(..).map(|q| q.effect).collect()
+}
+
+/// The id of the last queued effect.
+fn last_id(s: &State) -> EffectId {
+    s.effects.last().expect("an effect was queued").id
+}
+
+/// The domain answers the newest pending effect.
+fn answer(s: &mut State, outcome: Outcome) {
+    let id = s.pending.last().expect("an effect is pending").id;
+    apply(s, [Action::Finished { id, outcome }]);
+}
+
+/// Runs one effect through the domain as the effect worker does: its outcome, under its id.
+async fn run_effect(
+    st: &nxr::domain::store::Store,
+    env: &nxr::domain::env::Env,
+    clock: &FixedClock,
+    effect: Effect,
+) -> Outcome {
+    let id = EffectId(7);
+    match nxr::app::run_effect(st, env, clock, Queued { id, effect }).await {
+        Action::Finished {
+            id: answered,
+            outcome,
+        } => {
+            assert_eq!(answered, id);
+            outcome
+        }
+        other => panic!("not an effect answer: {other:?}"),
+    }
+}
+
 fn apply(state: &mut State, actions: impl IntoIterator<Item = Action>) {
     for a in actions {
         let mut next = Some(a);
         while let Some(a) = next.take() {
             next = update(state, a);
             // Reloads go to the runtime; here there is none.
-            if matches!(next, Some(Action::Reload)) {
+            if matches!(next, Some(Action::Refresh(_))) {
                 next = None;
             }
         }
@@ -497,7 +540,7 @@ fn wizard_walks_to_a_create_effect_with_the_chosen_values() {
 
     apply(&mut s, [Action::Confirm]);
     assert!(s.create.submitting);
-    let Some(Effect::CreateAgent(spec)) = s.effects.first().cloned() else {
+    let Some(Effect::CreateAgent(spec)) = queued(&s).first().cloned() else {
         panic!("expected a CreateAgent effect, got {:?}", s.effects);
     };
     assert_eq!(spec.name, "Ada Lovelace");
@@ -518,7 +561,7 @@ fn wizard_walks_to_a_create_effect_with_the_chosen_values() {
         &[],
     );
     created.skillset = expected_skills.clone();
-    apply(&mut s, [Action::AgentCreated(Box::new(created))]);
+    answer(&mut s, Outcome::AgentCreated(Box::new(created)));
     assert_eq!(s.tab, Tab::Agents);
     assert_eq!(s.data.agents.last().unwrap().name, "Ada Lovelace");
     assert_eq!(s.data.agents[s.agents.selected].name, "Ada Lovelace");
@@ -548,7 +591,8 @@ fn wizard_template_category_makes_a_custom_agent_with_the_template() {
     apply(&mut s, [Action::Confirm]);
     apply(&mut s, typed("diary"));
     apply(&mut s, [Action::Confirm, Action::Confirm]);
-    let Some(Effect::CreateAgent(spec)) = s.effects.first() else {
+    let q = queued(&s);
+    let Some(Effect::CreateAgent(spec)) = q.first() else {
         panic!("no create effect");
     };
     assert_eq!(spec.role, Role::Custom);
@@ -592,11 +636,9 @@ fn wizard_back_steps_and_a_failed_create_keeps_the_answers() {
     apply(&mut s, typed("x1"));
     apply(&mut s, [Action::Confirm, Action::Confirm]);
     assert!(s.create.submitting);
-    apply(
+    answer(
         &mut s,
-        [Action::EffectFailed(
-            "cannot write /ro/profiles/x1: read-only file system".into(),
-        )],
+        Outcome::Failed("cannot write /ro/profiles/x1: read-only file system".into()),
     );
     assert!(!s.create.submitting);
     assert_eq!(s.create.step, WizardStep::Confirm);
@@ -740,35 +782,6 @@ fn actions_round_trip_through_serde_snake_case() {
     );
 }
 
-#[test]
-fn background_events_ask_for_a_reload_and_loaded_data_replaces_the_view() {
-    let mut s = State::new(full_data());
-    for e in [
-        BackgroundEvent::ScanFinished,
-        BackgroundEvent::BudgetChanged,
-        BackgroundEvent::Notification,
-    ] {
-        assert!(matches!(
-            update(&mut s, Action::Background(e)),
-            Some(Action::Reload)
-        ));
-    }
-    let mut fresh = full_data();
-    fresh.notifications.insert(
-        0,
-        notification(4, "scan", "A brand-new notification", "", None, false, 0),
-    );
-    apply(
-        &mut s,
-        [
-            Action::GoTab(Tab::Notifications),
-            Action::Loaded(Box::new(fresh)),
-        ],
-    );
-    assert!(s.dirty);
-    assert!(screen(&s, 100, 30).contains("A brand-new notification"));
-}
-
 // ------------------------------------------------------------------------------------------------
 // Tabs 2, 3 and 6 without rendering.
 // ------------------------------------------------------------------------------------------------
@@ -853,7 +866,7 @@ fn slot_editor_queues_a_slot_write_for_the_chosen_model() {
     apply(&mut s, typed("gemma-3-12b"));
     apply(&mut s, [Action::Confirm]);
     assert_eq!(s.models.mode, ModelsMode::Slots);
-    match s.effects.as_slice() {
+    match queued(&s).as_slice() {
         [
             Effect::SetSlot {
                 slot,
@@ -877,20 +890,21 @@ fn agents_tab_upgrade_revert_and_skills() {
     assert!(rec.upgrade_available, "{rec:?}");
     apply(&mut s, [Action::Upgrade]);
     assert!(
-        matches!(s.effects.last(), Some(Effect::SetAgentModel { agent, model, .. })
+        matches!(queued(&s).last(), Some(Effect::SetAgentModel { agent, model, .. })
         if agent == "Engineer" && *model == rec.recommended_model)
     );
     apply(&mut s, [Action::Revert]);
     assert!(
-        matches!(s.effects.last(), Some(Effect::RevertAgentModel { agent }) if agent == "Engineer")
+        matches!(queued(&s).last(), Some(Effect::RevertAgentModel { agent }) if agent == "Engineer")
     );
     apply(&mut s, [Action::EditSkills]);
     assert!(s.agents.skills.is_some());
     apply(&mut s, [Action::ToggleItem, Action::Confirm]); // drop the first skill
+    let q = queued(&s);
     let Some(Effect::SetAgentSkills {
         agent,
         skills: chosen,
-    }) = s.effects.last()
+    }) = q.last()
     else {
         panic!("no skills effect");
     };
@@ -908,12 +922,12 @@ fn notifications_mark_read_all_read_and_apply_an_upgrade() {
     apply(&mut s, [Action::Upgrade]);
     assert_eq!(s.data.unread_count(), 1);
     assert!(
-        matches!(&s.effects[..], [Effect::MarkRead(3), Effect::SetAgentModel { agent, model, .. }]
+        matches!(&queued(&s)[..], [Effect::MarkRead(3), Effect::SetAgentModel { agent, model, .. }]
         if agent == "Engineer" && model == "nvidia/nemotron-3-super-120b-a12b:free")
     );
     apply(&mut s, [Action::Down, Action::MarkRead]);
     assert_eq!(s.data.unread_count(), 0);
-    assert!(matches!(s.effects.last(), Some(Effect::MarkRead(2))));
+    assert!(matches!(queued(&s).last(), Some(Effect::MarkRead(2))));
     apply(&mut s, [Action::MarkAllRead]);
     assert_eq!(s.effects.len(), 3, "nothing unread: no write");
 }
@@ -1158,7 +1172,6 @@ async fn loader_fills_every_tab_from_the_domain() {
 
 #[tokio::test]
 async fn effects_go_through_the_domain() {
-    use nxr::app::run_effect;
     let h = common::Homes::new();
     let env = offline_env(&h);
     let st = store(&h).await;
@@ -1189,7 +1202,7 @@ async fn effects_go_through_the_domain() {
     )
     .await;
     assert!(
-        matches!(&a, Action::EffectDone(t) if t.contains("openai/gpt-oss-120b:free")),
+        matches!(&a, Outcome::Done(t) if t.contains("openai/gpt-oss-120b:free")),
         "{a:?}"
     );
     let a = run_effect(
@@ -1202,7 +1215,7 @@ async fn effects_go_through_the_domain() {
     )
     .await;
     assert!(
-        matches!(&a, Action::EffectDone(t) if t.contains("meta-llama/llama-3.2-3b-instruct:free")),
+        matches!(&a, Outcome::Done(t) if t.contains("meta-llama/llama-3.2-3b-instruct:free")),
         "{a:?}"
     );
     let eng = nxr::domain::agents::get_by_name(&st, &env, "eng")
@@ -1222,7 +1235,7 @@ async fn effects_go_through_the_domain() {
     )
     .await;
     assert!(
-        matches!(&a, Action::EffectFailed(t) if t.contains("not in the catalog")),
+        matches!(&a, Outcome::Failed(t) if t.contains("not in the catalog")),
         "{a:?}"
     );
     assert_eq!(
@@ -1243,7 +1256,7 @@ async fn effects_go_through_the_domain() {
         },
     )
     .await;
-    assert!(matches!(a, Action::EffectDone(_)), "{a:?}");
+    assert!(matches!(a, Outcome::Done(_)), "{a:?}");
     let eng = nxr::domain::agents::get_by_name(&st, &env, "eng")
         .await
         .unwrap();
@@ -1262,7 +1275,7 @@ async fn effects_go_through_the_domain() {
         }),
     )
     .await;
-    let Action::AgentCreated(ada) = a else {
+    let Outcome::AgentCreated(ada) = a else {
         panic!("{a:?}")
     };
     assert_eq!(ada.skillset, ["brainstorming"]);
@@ -1281,7 +1294,7 @@ async fn effects_go_through_the_domain() {
     )
     .await;
     assert!(
-        matches!(&a, Action::EffectFailed(t) if t.contains("already exists")),
+        matches!(&a, Outcome::Failed(t) if t.contains("already exists")),
         "{a:?}"
     );
     // Notifications.
@@ -1437,7 +1450,8 @@ fn no_color_draws_without_colours_but_keeps_the_selection_visible() {
             .iter()
             .any(|c| c.fg != ratatui::style::Color::Reset)
     );
-    s.no_color = true;
+    s.theme = Theme::for_no_color(Some(std::ffi::OsStr::new("1")));
+    assert_eq!(s.theme, Theme::plain());
     let plain = render(&s, 100, 30);
     let buf = plain.backend().buffer();
     assert!(
@@ -1450,11 +1464,46 @@ fn no_color_draws_without_colours_but_keeps_the_selection_visible() {
             .iter()
             .any(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED))
     );
+    assert!(
+        buf.content
+            .iter()
+            .any(|c| c.modifier.contains(ratatui::style::Modifier::BOLD))
+    );
     assert_eq!(
         plain.backend().to_string(),
         coloured.backend().to_string(),
         "same text"
     );
+}
+
+#[test]
+fn no_color_picks_the_plain_theme_only_when_set_and_non_empty() {
+    use std::ffi::OsStr;
+    assert_eq!(Theme::for_no_color(Some(OsStr::new("1"))), Theme::plain());
+    assert_eq!(Theme::for_no_color(Some(OsStr::new(""))), Theme::colour());
+    assert_eq!(Theme::for_no_color(None), Theme::colour());
+    // Every tab and every wizard step draws without colour under the plain theme.
+    let mut s = State::new(full_data());
+    s.theme = Theme::plain();
+    let mut screens = Vec::new();
+    for t in Tab::ALL {
+        apply(&mut s, [Action::GoTab(t)]);
+        screens.push(render(&s, 100, 30));
+    }
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Create),
+            Action::Confirm,
+            Action::ChangeModel,
+        ],
+    );
+    screens.push(render(&s, 100, 30));
+    for t in &screens {
+        assert!(t.backend().buffer().content.iter().all(|c| {
+            c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset
+        }));
+    }
 }
 
 #[test]
@@ -1516,7 +1565,8 @@ fn wizard_leaves_a_fallback_pick_to_the_domain() {
     apply(&mut s, [Action::Confirm, Action::Confirm]);
     apply(&mut s, typed("fallback"));
     apply(&mut s, [Action::Confirm, Action::Confirm]);
-    let Some(Effect::CreateAgent(spec)) = s.effects.first() else {
+    let q = queued(&s);
+    let Some(Effect::CreateAgent(spec)) = q.first() else {
         panic!("no create")
     };
     assert_eq!(spec.model, None, "the domain resolves the fallback chain");
@@ -1605,7 +1655,6 @@ fn wizard_picker_marks_and_refuses_models_that_fail_the_role() {
 
 #[tokio::test]
 async fn a_refused_create_shows_the_domain_reason_on_confirm_without_cli_advice() {
-    use nxr::app::run_effect;
     let h = common::Homes::new();
     let env = offline_env(&h);
     let st = store(&h).await;
@@ -1624,7 +1673,7 @@ async fn a_refused_create_shows_the_domain_reason_on_confirm_without_cli_advice(
         }),
     )
     .await;
-    let Action::EffectFailed(refusal) = a else {
+    let Outcome::Failed(refusal) = a else {
         panic!("{a:?}")
     };
     assert!(refusal.contains("--force"), "{refusal}");
@@ -1648,7 +1697,7 @@ async fn a_refused_create_shows_the_domain_reason_on_confirm_without_cli_advice(
     s.create.model = Some("meta-llama/llama-3.2-3b-instruct:free".into());
     apply(&mut s, [Action::Confirm]);
     assert!(s.create.submitting);
-    apply(&mut s, [Action::EffectFailed(refusal)]);
+    answer(&mut s, Outcome::Failed(refusal));
     assert_eq!(s.create.step, WizardStep::Confirm);
     let err = s.create.create_error.clone().unwrap();
     assert!(err.contains("no tool support"), "{err}");
@@ -1849,15 +1898,9 @@ fn tab3_bulk_upgrade_dialog_shows_the_plan_and_confirms_only_with_a_key() {
     let mut s = State::new(d);
     apply(&mut s, [Action::GoTab(Tab::Agents)]);
     press(&mut s, KeyCode::Char('U'));
-    assert_eq!(
-        s.effects.drain(..).collect::<Vec<_>>(),
-        [Effect::LoadUpgradePlan]
-    );
+    assert_eq!(drain(&mut s), [Effect::LoadUpgradePlan]);
     assert!(screen(&s, 100, 30).contains("Reading the plan"));
-    apply(
-        &mut s,
-        [Action::UpgradePlanLoaded(Box::new(Ok(plan.clone())))],
-    );
+    answer(&mut s, Outcome::PlanLoaded(Box::new(Ok(plan.clone()))));
     snap("tui_tab3_upgrade_dialog", &s);
     let text = screen(&s, 100, 30);
     for row in &plan.rows {
@@ -1869,14 +1912,11 @@ fn tab3_bulk_upgrade_dialog_shows_the_plan_and_confirms_only_with_a_key() {
     press(&mut s, KeyCode::Esc);
     assert!(s.agents.upgrade.is_none() && !s.should_quit);
     press(&mut s, KeyCode::Char('U'));
-    apply(
-        &mut s,
-        [Action::UpgradePlanLoaded(Box::new(Ok(plan.clone())))],
-    );
+    answer(&mut s, Outcome::PlanLoaded(Box::new(Ok(plan.clone()))));
     s.effects.clear();
     press(&mut s, KeyCode::Enter);
     assert_eq!(
-        s.effects,
+        queued(&s),
         [Effect::ApplyUpgradePlan(Box::new(plan.clone()))]
     );
     assert!(s.agents.upgrade.is_none());
@@ -1885,7 +1925,7 @@ fn tab3_bulk_upgrade_dialog_shows_the_plan_and_confirms_only_with_a_key() {
     let mut s = State::new(full_data());
     apply(&mut s, [Action::GoTab(Tab::Agents)]);
     press(&mut s, KeyCode::Char('U'));
-    apply(&mut s, [Action::UpgradePlanLoaded(Box::new(Ok(plan)))]);
+    answer(&mut s, Outcome::PlanLoaded(Box::new(Ok(plan))));
     s.effects.clear();
     assert!(screen(&s, 120, 30).contains("no OpenRouter key is stored"));
     press(&mut s, KeyCode::Enter);
@@ -1902,19 +1942,19 @@ fn tab3_u_goes_paid_with_a_key_and_r_reverts_a_paid_agent_to_free() {
     apply(&mut s, [Action::GoTab(Tab::Agents)]);
     press(&mut s, KeyCode::Char('u'));
     assert_eq!(
-        s.effects.drain(..).collect::<Vec<_>>(),
+        drain(&mut s),
         [Effect::UpgradeAgentPaid { agent: "PM".into() }]
     );
     press(&mut s, KeyCode::Char('r'));
     assert_eq!(
-        s.effects.drain(..).collect::<Vec<_>>(),
+        drain(&mut s),
         [Effect::RevertAgentToFree { agent: "PM".into() }]
     );
     // A free agent's `r` goes back to its previous model, as before.
     press(&mut s, KeyCode::Down);
     press(&mut s, KeyCode::Char('r'));
     assert_eq!(
-        s.effects.drain(..).collect::<Vec<_>>(),
+        drain(&mut s),
         [Effect::RevertAgentModel {
             agent: "Engineer".into()
         }]
@@ -1931,6 +1971,237 @@ fn tab1_keys_start_stop_and_restart_the_gateway() {
     ] {
         s.effects.clear();
         press(&mut s, code);
-        assert_eq!(s.effects, vec![Effect::Gateway(op)], "{code:?}");
+        assert_eq!(queued(&s), vec![Effect::Gateway(op)], "{code:?}");
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The loop: ticks, effect ids, targeted refreshes, what a key map may name.
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_tick_carries_the_time_and_the_gateway_status_into_the_state() {
+    let mut s = State::new(full_data());
+    let model = s.data.gateway.model.clone();
+    assert!(model.is_some());
+    s.dirty = false;
+    let later = now() + Duration::seconds(90);
+    let gateway = GatewayStatus {
+        state: GatewayState::Stopped,
+        pid: None,
+        model: None,
+        ..s.data.gateway.clone()
+    };
+    apply(
+        &mut s,
+        [Action::Tick {
+            now: later,
+            gateway,
+        }],
+    );
+    assert_eq!(s.data.now, later);
+    assert_eq!(s.data.gateway.state, GatewayState::Stopped);
+    assert_eq!(s.data.gateway.pid, None);
+    assert_eq!(
+        s.data.gateway.model, model,
+        "the model comes from config.yaml, not the tick"
+    );
+    assert!(s.dirty, "relative times moved: redraw");
+    assert!(screen(&s, 100, 30).contains("stopped"));
+
+    // The ticker reads the injected clock and the gateway files of the Hermes home.
+    let home = tempfile::tempdir().unwrap();
+    let clock = FixedClock(later);
+    let Action::Tick { now: t, gateway } = nxr::app::read_tick(home.path(), &clock) else {
+        panic!("read_tick answers a tick");
+    };
+    assert_eq!(t, later);
+    assert_eq!(gateway.state, GatewayState::NeverStarted);
+}
+
+#[test]
+fn a_failed_slot_write_while_the_wizard_submits_is_shown_at_the_slot_editor() {
+    let mut s = State::new(full_data());
+    apply(&mut s, [Action::GoTab(Tab::Create)]);
+    apply(&mut s, [Action::Confirm, Action::Confirm, Action::Confirm]);
+    apply(&mut s, typed("x1"));
+    apply(&mut s, [Action::Confirm, Action::Confirm]);
+    assert!(s.create.submitting);
+    let create = last_id(&s);
+    // While the domain creates the agent, the user writes a slot in Tab 2.
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Models),
+            Action::ToggleSlots,
+            Action::Confirm,
+            Action::Confirm,
+        ],
+    );
+    assert!(matches!(queued(&s).last(), Some(Effect::SetSlot { .. })));
+    let slot = last_id(&s);
+    assert_ne!(slot, create);
+    let next = update(
+        &mut s,
+        Action::Finished {
+            id: slot,
+            outcome: Outcome::Failed("cannot write config.yaml: read-only file system".into()),
+        },
+    );
+    assert!(s.create.submitting, "the create is still running");
+    assert_eq!(s.create.create_error, None, "not a create error");
+    assert!(
+        s.models
+            .slots
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("read-only"),
+        "{:?}",
+        s.models.slots.error
+    );
+    assert!(
+        screen(&s, 100, 30).contains("read-only"),
+        "shown at the slot editor"
+    );
+    assert!(matches!(next, Some(Action::Refresh(p)) if p == Parts::CONFIG.with(Parts::AGENTS)));
+
+    // The create's own failure goes to the wizard.
+    update(
+        &mut s,
+        Action::Finished {
+            id: create,
+            outcome: Outcome::Failed("cannot write /ro/profiles/x1: read-only".into()),
+        },
+    );
+    assert!(!s.create.submitting);
+    assert!(
+        s.create
+            .create_error
+            .as_deref()
+            .unwrap()
+            .contains("/ro/profiles/x1")
+    );
+    assert!(s.pending.is_empty(), "both effects answered");
+}
+
+#[test]
+fn background_events_refresh_only_the_part_they_concern() {
+    let mut s = State::new(full_data());
+    for (e, parts) in [
+        (BackgroundEvent::ScanFinished, Parts::CATALOG),
+        (BackgroundEvent::BudgetChanged, Parts::BUDGET),
+        (BackgroundEvent::Notification, Parts::NOTIFICATIONS),
+        (BackgroundEvent::AgentsChanged, Parts::AGENTS),
+        (BackgroundEvent::ConfigChanged, Parts::CONFIG),
+    ] {
+        assert!(matches!(
+            update(&mut s, Action::Background(e)),
+            Some(Action::Refresh(p)) if p == parts
+        ));
+    }
+    assert!(matches!(update(&mut s, Action::Reload), Some(Action::Refresh(p)) if p == Parts::DATA));
+    let agents_before = s.data.agents.clone();
+    let mut notes = s.data.notifications.clone();
+    notes.insert(
+        0,
+        notification(4, "scan", "A brand-new notification", "", None, false, 0),
+    );
+    let fresh = Fresh {
+        notifications: Some(Ok(notes)),
+        ..Fresh::default()
+    };
+    apply(
+        &mut s,
+        [
+            Action::GoTab(Tab::Notifications),
+            Action::Refreshed(Box::new(fresh)),
+        ],
+    );
+    assert!(s.dirty);
+    assert_eq!(s.data.agents, agents_before, "agents untouched");
+    assert!(s.data.budget.is_some(), "budget untouched");
+    assert!(screen(&s, 100, 30).contains("A brand-new notification"));
+}
+
+#[test]
+fn a_key_map_cannot_name_an_internal_action() {
+    for name in [
+        "tick",
+        "refresh",
+        "refreshed",
+        "background",
+        "finished",
+        "resize",
+        "click",
+    ] {
+        let err = serde_json::from_str::<Action>(&format!("\"{name}\""))
+            .expect_err(name)
+            .to_string();
+        assert!(err.contains(&format!("unknown variant `{name}`")), "{err}");
+        assert!(
+            err.contains("`quit`"),
+            "the error lists what may be named: {err}"
+        );
+    }
+    let err = serde_json::from_str::<Action>(r#"{"finished": {"id": 1}}"#).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown variant `finished`"),
+        "{err}"
+    );
+    for ok in ["\"reload\"", "\"quit\"", "\"mark_all_read\""] {
+        serde_json::from_str::<Action>(ok).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_targeted_refresh_reads_only_its_part_from_the_domain() {
+    use nxr::app::loader;
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    let st = store(&h).await;
+    let clock = FixedClock(Utc::now());
+    let catalog = loader::load_catalog(&st, clock.0).await;
+    let mut s = State::new(loader::load(&st, &env, &clock, &catalog).await);
+    assert!(s.data.notifications.is_empty() && s.data.agents.is_empty());
+    // Another process adds a notification and an agent.
+    notifications::add(
+        &st,
+        NewNotification {
+            kind: "scan".into(),
+            title: "scan done".into(),
+            body: String::new(),
+            agent_id: None,
+            payload: None,
+        },
+        &clock,
+    )
+    .await
+    .unwrap();
+    nxr::domain::agents::create_with(
+        &st,
+        &env,
+        new_agent("eng", Role::Engineer, Some("openai/gpt-oss-120b:free")),
+        nxr::domain::agents::CreateOptions { force: true },
+    )
+    .await
+    .unwrap();
+    // A budget change re-reads the budget only.
+    let fresh = loader::refresh(&st, &env, &clock, Parts::BUDGET, &s.data).await;
+    assert!(fresh.budget.is_some());
+    assert!(fresh.notifications.is_none() && fresh.agents.is_none() && fresh.checks.is_none());
+    apply(&mut s, [Action::Refreshed(Box::new(fresh))]);
+    assert!(s.data.notifications.is_empty() && s.data.agents.is_empty());
+    // The notification event brings the notification, not the agent.
+    let fresh = loader::refresh(&st, &env, &clock, Parts::NOTIFICATIONS, &s.data).await;
+    apply(&mut s, [Action::Refreshed(Box::new(fresh))]);
+    assert_eq!(s.data.notifications.len(), 1);
+    assert!(s.data.agents.is_empty());
+    // The agents event brings the agent with its check and recommendation.
+    let fresh = loader::refresh(&st, &env, &clock, Parts::AGENTS, &s.data).await;
+    assert!(fresh.checks.is_some() && fresh.budget.is_none());
+    apply(&mut s, [Action::Refreshed(Box::new(fresh))]);
+    assert_eq!(s.data.agents.len(), 1);
+    assert!(s.data.check_for("eng").is_some());
+    assert!(s.data.recommendation_for("eng").is_some());
 }

@@ -1,18 +1,29 @@
 //! The one `Action` enum: everything that can happen to the TUI's state. serde `snake_case`, so a key
-//! map in a config file deserialises straight into it. Variants that carry loaded data are not
-//! serialisable (they never come from a config file).
+//! map in a config file deserialises straight into it. The runtime's own actions (ticks, terminal
+//! events, background events, loaded data, finished effects) are `#[serde(skip)]`: a key map naming
+//! one is refused with "unknown variant".
 
-use crate::app::state::{AppData, Tab};
+use crate::app::effects::EffectId;
+use crate::app::loader::{Fresh, Parts};
+use crate::app::state::Tab;
 use crate::domain::agents::Agent;
+use crate::domain::gateway::GatewayStatus;
 use crate::domain::upgrade::Plan;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Quit,
-    /// A tick: the clock moved (re-read gateway status, refresh relative times).
-    Tick,
+    /// A tick from the ticker task: the time and the gateway status it read (its `model` is left to
+    /// config.yaml).
+    #[serde(skip)]
+    Tick {
+        now: DateTime<Utc>,
+        gateway: GatewayStatus,
+    },
+    #[serde(skip)]
     Resize {
         width: u16,
         height: u16,
@@ -61,30 +72,43 @@ pub enum Action {
     GatewayStop,
     GatewayRestart,
     /// A mouse click at a cell.
+    #[serde(skip)]
     Click {
         column: u16,
         row: u16,
     },
-    /// Re-read everything from the domain.
+    /// Re-read everything but the catalog (the `r` key).
     Reload,
+    /// Re-read these parts on a task (what a background event or a finished effect concerns).
+    #[serde(skip)]
+    Refresh(Parts),
     /// A background event: something changed on disk / in the database.
+    #[serde(skip)]
     Background(BackgroundEvent),
-    /// Fresh data from the loader.
+    /// Re-read parts from the loader.
     #[serde(skip)]
-    Loaded(Box<AppData>),
-    /// The create-agent effect finished.
+    Refreshed(Box<Fresh>),
+    /// An effect finished; `id` is the one `State::queue` gave it.
     #[serde(skip)]
-    AgentCreated(Box<Agent>),
-    /// The bulk upgrade plan (or why it could not be made).
-    #[serde(skip)]
-    UpgradePlanLoaded(Box<Result<Plan, String>>),
-    /// An effect finished: a line for the status bar.
-    EffectDone(String),
-    /// An effect failed: the error, for the status bar.
-    EffectFailed(String),
+    Finished {
+        id: EffectId,
+        outcome: Outcome,
+    },
 }
 
-/// What background work tells the TUI (DESIGN.md §1): it re-reads and redraws.
+/// How an effect ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A line for the status bar.
+    Done(String),
+    /// The error, shown where the effect was asked for (and in the status bar).
+    Failed(String),
+    AgentCreated(Box<Agent>),
+    /// The bulk upgrade plan (or why it could not be made).
+    PlanLoaded(Box<Result<Plan, String>>),
+}
+
+/// What background work tells the TUI (DESIGN.md §1): it re-reads the part that moved and redraws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackgroundEvent {

@@ -3,9 +3,10 @@
 
 use crate::app::keys::{self, Binding};
 use crate::app::state::{State, Tab};
+use crate::app::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
 
@@ -77,23 +78,10 @@ pub fn draw(state: &State, frame: &mut Frame) {
             cell.set_symbol("�");
         }
     }
-    if state.no_color {
-        let buf = frame.buffer_mut();
-        for cell in buf.content.iter_mut() {
-            cell.fg = Color::Reset;
-            cell.bg = Color::Reset;
-        }
-    }
 }
 
 fn draw_tab_bar(state: &State, frame: &mut Frame, area: Rect) {
-    let mut spans = vec![Span::styled(
-        BRAND,
-        Style::default()
-            .fg(Color::Black)
-            .bg(Color::Cyan)
-            .add_modifier(Modifier::BOLD),
-    )];
+    let mut spans = vec![Span::styled(BRAND, state.theme.brand)];
     for (t, _, _, label) in tab_spans(state) {
         spans.push(if t == state.tab {
             Span::styled(
@@ -109,23 +97,16 @@ fn draw_tab_bar(state: &State, frame: &mut Frame, area: Rect) {
 
 fn draw_status(state: &State, frame: &mut Frame, area: Rect) {
     let line = match &state.message {
-        Some(m) if m.is_error => {
-            Line::styled(format!(" ✗ {}", m.text), Style::default().fg(Color::Red))
-        }
-        Some(m) => Line::styled(format!(" ✓ {}", m.text), Style::default().fg(Color::Green)),
-        None => Line::styled(
-            format!(" {}", state.data.catalog_source),
-            Style::default().fg(Color::DarkGray),
-        ),
+        Some(m) if m.is_error => Line::styled(format!(" ✗ {}", m.text), state.theme.danger),
+        Some(m) => Line::styled(format!(" ✓ {}", m.text), state.theme.ok),
+        None => Line::styled(format!(" {}", state.data.catalog_source), state.theme.muted),
     };
     frame.render_widget(line, area);
 }
 
 /// The footer: the current tab's commands, then help and quit.
 pub fn hint_line(state: &State) -> Line<'static> {
-    let key_style = Style::default()
-        .fg(Color::Cyan)
-        .add_modifier(Modifier::BOLD);
+    let key_style = state.theme.accent.add_modifier(Modifier::BOLD);
     let mut spans = Vec::new();
     let tab = keys::tab_bindings(state);
     let global = keys::global_bindings();
@@ -158,7 +139,7 @@ fn draw_help(state: &State, frame: &mut Frame, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Keys · ? or Esc closes ")
-        .border_style(Style::default().fg(Color::Cyan));
+        .border_style(state.theme.accent);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let bold = Style::default().add_modifier(Modifier::BOLD);
@@ -190,15 +171,16 @@ fn draw_help(state: &State, frame: &mut Frame, area: Rect) {
     }
 }
 
-/// An agent's check state as a table cell: green "ready", yellow "needs key", red "broken"; "…" while
+/// An agent's check state as a table cell: ok "ready", warn "needs key", danger "broken"; "…" while
 /// not checked yet.
 pub fn check_cell(
+    theme: &Theme,
     check: Option<&crate::domain::agent_check::AgentCheck>,
 ) -> ratatui::widgets::Cell<'static> {
     let Some(c) = check else {
         return ratatui::widgets::Cell::from("…");
     };
-    ratatui::widgets::Cell::from(c.state.label()).style(Style::default().fg(check_color(c.state)))
+    ratatui::widgets::Cell::from(c.state.label()).style(theme.check(c.state))
 }
 
 /// The width of an agent table's state column: the label from 100 columns; below that the column is
@@ -207,34 +189,25 @@ pub fn check_column_width(table_width: u16) -> u16 {
     if table_width >= 100 { 10 } else { 0 }
 }
 
-/// An agent's name cell: in the state's colour when the table has no room for the state column.
+/// An agent's name cell: in the state's style when the table has no room for the state column.
 pub fn agent_name_cell(
+    theme: &Theme,
     name: &str,
     check: Option<&crate::domain::agent_check::AgentCheck>,
     state_column: bool,
 ) -> ratatui::widgets::Cell<'static> {
     let cell = ratatui::widgets::Cell::from(name.to_string());
     match check {
-        Some(c) if !state_column => cell.style(Style::default().fg(check_color(c.state))),
+        Some(c) if !state_column => cell.style(theme.check(c.state)),
         _ => cell,
     }
 }
 
-/// The colour of a check state, the same on every tab.
-pub fn check_color(state: crate::domain::agent_check::CheckState) -> Color {
-    use crate::domain::agent_check::CheckState;
-    match state {
-        CheckState::Ready => Color::Green,
-        CheckState::NeedsKey => Color::Yellow,
-        CheckState::Broken => Color::Red,
-    }
-}
-
 /// A centred one-paragraph empty state.
-pub fn empty_state(frame: &mut Frame, area: Rect, title: &str, text: &str) {
+pub fn empty_state(theme: &Theme, frame: &mut Frame, area: Rect, title: &str, text: &str) {
     frame.render_widget(
         Paragraph::new(text.to_string())
-            .style(Style::default().fg(Color::DarkGray))
+            .style(theme.muted)
             .wrap(ratatui::widgets::Wrap { trim: true })
             .block(
                 Block::default()

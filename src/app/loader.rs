@@ -1,12 +1,19 @@
-//! Fills [`AppData`] from the domain. Each part that fails carries its error into the view instead of
-//! failing the whole screen.
+//! Fills [`AppData`] from the domain, whole at start and then by [`Parts`]: a background event or a
+//! finished effect re-reads only what it concerns ([`refresh`] answers a [`Fresh`] that `update`
+//! merges). Each part that fails carries its error into the view instead of failing the whole screen.
 
+use crate::app::action::BackgroundEvent;
 use crate::app::state::AppData;
 use crate::app::state::compact_catalog;
-use crate::domain::agents;
+use crate::domain::agents::{self, Agent};
+use crate::domain::budget::Budget;
 use crate::domain::catalog::{Catalog, Model};
 use crate::domain::clock::Clock;
 use crate::domain::env::Env;
+use crate::domain::gateway::GatewayStatus;
+use crate::domain::hermes::Slot;
+use crate::domain::notifications::Notification;
+use crate::domain::paperclip_links::LinkState;
 use crate::domain::scoring::{Health, ScoringConfig};
 use crate::domain::store::Store;
 use crate::domain::{agent_check, budget, gateway, hermes, notifications, rescore};
@@ -81,45 +88,247 @@ async fn check_agents(env: &Env, data: &AppData) -> Vec<agent_check::AgentCheck>
         .await
 }
 
+/// Which parts of [`AppData`] a refresh re-reads. A background event or a finished effect names only
+/// the parts it concerns; the agents' checks and the recommendations follow whenever the agents,
+/// config.yaml or the catalog moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Parts {
+    /// The stored catalog and its scoring inputs (after a scan or a refresh).
+    pub catalog: bool,
+    /// The agents and their Paperclip links.
+    pub agents: bool,
+    /// config.yaml: the routing slots, the gateway, whether a key is stored.
+    pub config: bool,
+    pub budget: bool,
+    pub notifications: bool,
+}
+
+impl Parts {
+    pub const NONE: Parts = Parts {
+        catalog: false,
+        agents: false,
+        config: false,
+        budget: false,
+        notifications: false,
+    };
+    /// Everything but the catalog (the `r` key; the catalog moves only with a scan).
+    pub const DATA: Parts = Parts {
+        catalog: false,
+        agents: true,
+        config: true,
+        budget: true,
+        notifications: true,
+    };
+    pub const CATALOG: Parts = Parts {
+        catalog: true,
+        ..Parts::NONE
+    };
+    pub const AGENTS: Parts = Parts {
+        agents: true,
+        ..Parts::NONE
+    };
+    pub const CONFIG: Parts = Parts {
+        config: true,
+        ..Parts::NONE
+    };
+    pub const BUDGET: Parts = Parts {
+        budget: true,
+        ..Parts::NONE
+    };
+    pub const NOTIFICATIONS: Parts = Parts {
+        notifications: true,
+        ..Parts::NONE
+    };
+
+    /// Both sets of parts.
+    pub fn with(self, o: Parts) -> Parts {
+        Parts {
+            catalog: self.catalog || o.catalog,
+            agents: self.agents || o.agents,
+            config: self.config || o.config,
+            budget: self.budget || o.budget,
+            notifications: self.notifications || o.notifications,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self == Parts::NONE
+    }
+
+    /// The checks depend on the agents, their profiles and the catalog.
+    fn moves_checks(self) -> bool {
+        self.catalog || self.agents || self.config
+    }
+}
+
+impl From<BackgroundEvent> for Parts {
+    fn from(e: BackgroundEvent) -> Parts {
+        match e {
+            BackgroundEvent::ScanFinished => Parts::CATALOG,
+            BackgroundEvent::BudgetChanged => Parts::BUDGET,
+            BackgroundEvent::Notification => Parts::NOTIFICATIONS,
+            BackgroundEvent::AgentsChanged => Parts::AGENTS,
+            BackgroundEvent::ConfigChanged => Parts::CONFIG,
+        }
+    }
+}
+
+/// What config.yaml and the Hermes home say.
+#[derive(Debug, Clone)]
+pub struct ConfigPart {
+    pub config_path: String,
+    pub slots: Result<Vec<Slot>, String>,
+    pub gateway: GatewayStatus,
+    pub has_key: bool,
+}
+
+/// The agents (or why they could not be read) and their Paperclip links.
+pub type AgentsPart = (Result<Vec<Agent>, String>, Vec<(i64, LinkState)>);
+
+/// The parts a refresh re-read; `None` for the parts it left alone.
+#[derive(Debug, Clone, Default)]
+pub struct Fresh {
+    pub catalog: Option<CatalogPart>,
+    pub agents: Option<AgentsPart>,
+    pub config: Option<ConfigPart>,
+    pub budget: Option<Result<Budget, String>>,
+    pub notifications: Option<Result<Vec<Notification>, String>>,
+    pub checks: Option<Vec<agent_check::AgentCheck>>,
+}
+
+impl Fresh {
+    /// Writes the re-read parts into `data`, keeping the others, and recomputes the recommendations.
+    pub fn apply_to(&self, data: &mut AppData) {
+        if let Some(c) = &self.catalog {
+            data.models = c.models.clone();
+            data.picks = c.picks.clone();
+            data.catalog_source = c.source.clone();
+            data.health = c.health.clone();
+            data.cfg = c.cfg.clone();
+        }
+        if let Some((agents, links)) = &self.agents {
+            match agents {
+                Ok(a) => {
+                    data.agents = a.clone();
+                    data.agents_error = None;
+                }
+                Err(e) => data.agents_error = Some(e.clone()),
+            }
+            data.paperclip_links = links.clone();
+        }
+        if let Some(c) = &self.config {
+            data.config_path = c.config_path.clone();
+            match &c.slots {
+                Ok(s) => {
+                    data.slots = s.clone();
+                    data.slots_error = None;
+                }
+                Err(e) => data.slots_error = Some(e.clone()),
+            }
+            data.gateway = c.gateway.clone();
+            data.has_key = c.has_key;
+        }
+        if let Some(b) = &self.budget {
+            match b {
+                Ok(b) => {
+                    data.budget = Some(b.clone());
+                    data.budget_error = None;
+                }
+                Err(e) => data.budget_error = Some(e.clone()),
+            }
+        }
+        if let Some(n) = &self.notifications {
+            match n {
+                Ok(n) => {
+                    data.notifications = n.clone();
+                    data.notifications_error = None;
+                }
+                Err(e) => data.notifications_error = Some(e.clone()),
+            }
+        }
+        if let Some(c) = &self.checks {
+            data.checks = c.clone();
+        }
+        data.recompute_recommendations();
+    }
+}
+
+async fn read_agents(store: &Store, env: &Env) -> AgentsPart {
+    match agents::list(store, env).await {
+        Ok(a) => {
+            let links = crate::domain::paperclip_links::states(store, &a)
+                .await
+                .unwrap_or_default();
+            (Ok(a), links)
+        }
+        Err(e) => (Err(e.to_string()), Vec::new()),
+    }
+}
+
+fn read_config(env: &Env) -> ConfigPart {
+    let path = env.hermes_home.join("config.yaml");
+    let slots = hermes::routing_slots(&path).map_err(|e| e.to_string());
+    let main_model = slots
+        .as_ref()
+        .ok()
+        .and_then(|s| s.iter().find(|s| s.name == hermes::MAIN_SLOT))
+        .and_then(|s| s.model.clone());
+    ConfigPart {
+        config_path: path.display().to_string(),
+        slots,
+        gateway: gateway::status(&env.hermes_home, main_model),
+        has_key: crate::domain::upgrade::has_stored_key(env),
+    }
+}
+
+/// Re-reads `parts` from the domain; `base` is the data the TUI holds now (the checks are judged on it
+/// with the fresh parts applied).
+pub async fn refresh(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    parts: Parts,
+    base: &AppData,
+) -> Fresh {
+    let mut fresh = Fresh::default();
+    if parts.catalog {
+        fresh.catalog = Some(load_catalog(store, clock.now()).await);
+    }
+    if parts.agents {
+        fresh.agents = Some(read_agents(store, env).await);
+    }
+    if parts.config {
+        fresh.config = Some(read_config(env));
+    }
+    if parts.budget {
+        fresh.budget = Some(budget::load(store, clock).await.map_err(|e| e.to_string()));
+    }
+    if parts.notifications {
+        fresh.notifications = Some(
+            notifications::list(store, 200)
+                .await
+                .map_err(|e| e.to_string()),
+        );
+    }
+    if parts.moves_checks() {
+        let mut view = base.clone();
+        fresh.apply_to(&mut view);
+        fresh.checks = Some(check_agents(env, &view).await);
+    }
+    fresh
+}
+
+/// Everything but the catalog, read into data that holds `catalog`.
 pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &CatalogPart) -> AppData {
-    let now = clock.now();
     let mut data = AppData::with_catalog(
-        now,
+        clock.now(),
         catalog.models.clone(),
         catalog.picks.clone(),
         catalog.health.clone(),
         catalog.cfg.clone(),
     );
     data.catalog_source = catalog.source.clone();
-    match agents::list(store, env).await {
-        Ok(a) => data.agents = a,
-        Err(e) => data.agents_error = Some(e.to_string()),
-    }
-    data.paperclip_links = crate::domain::paperclip_links::states(store, &data.agents)
-        .await
-        .unwrap_or_default();
-    let config_path = env.hermes_home.join("config.yaml");
-    data.config_path = config_path.display().to_string();
-    match hermes::routing_slots(&config_path) {
-        Ok(s) => data.slots = s,
-        Err(e) => data.slots_error = Some(e.to_string()),
-    }
-    match budget::load(store, clock).await {
-        Ok(b) => data.budget = Some(b),
-        Err(e) => data.budget_error = Some(e.to_string()),
-    }
-    match notifications::list(store, 200).await {
-        Ok(n) => data.notifications = n,
-        Err(e) => data.notifications_error = Some(e.to_string()),
-    }
-    let main_model = data
-        .slots
-        .iter()
-        .find(|s| s.name == hermes::MAIN_SLOT)
-        .and_then(|s| s.model.clone());
-    data.gateway = gateway::status(&env.hermes_home, main_model);
-    data.has_key = crate::domain::upgrade::has_stored_key(env);
-    data.checks = check_agents(env, &data).await;
-    data.recompute_recommendations();
+    let fresh = refresh(store, env, clock, Parts::DATA, &data).await;
+    fresh.apply_to(&mut data);
     data
 }

@@ -3,30 +3,32 @@
 //! - `state`: plain data + cursors; `action`: the one `Action` enum; `update`: the reducer;
 //!   `draw`: a pure function of the state; `keys`: the key commands each tab lists once.
 //! - The runtime here owns the terminal and a tokio runtime: terminal input arrives from a reader
-//!   thread, background changes from a watcher task, domain work runs on an effect worker; all of
-//!   them talk to the loop over channels. Ticks (1 s) and renders (≤ 30 fps, only when dirty) are
-//!   separate timers.
+//!   thread, background changes from a watcher task, ticks (the time and the gateway status, 1 s)
+//!   from a ticker task, domain work runs on an effect worker (`effects`), re-reads on refresh
+//!   tasks (`loader::refresh`); all of them talk to the loop over channels and every state change
+//!   goes through `update`. Renders (≤ 30 fps, only when dirty) have their own timer.
 
 pub mod action;
 pub mod draw;
+pub mod effects;
 pub mod keys;
 pub mod loader;
 pub mod state;
+pub mod theme;
 pub mod update;
 
-pub use action::{Action, BackgroundEvent};
+pub use action::{Action, BackgroundEvent, Outcome};
 pub use draw::draw;
+pub use effects::{EffectId, Queued, run_effect};
 pub use state::{AppData, Effect, State};
 pub use update::update;
 
 use crate::domain::clock::{self, SharedClock};
 use crate::domain::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{
-    agents, gateway, hermes, model_switch, notifications, recommend, upgrade, watch,
-};
+use crate::domain::{gateway, watch};
 use color_eyre::Result;
-use loader::CatalogPart;
+use loader::Parts;
 use ratatui::crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, MouseButton, MouseEventKind,
 };
@@ -62,7 +64,7 @@ async fn run_async(env: Env) -> Result<()> {
     let catalog = loader::load_catalog(&store, clock.now()).await;
     let data = loader::load(&store, &env, &*clock, &catalog).await;
     let mut state = State::new(data);
-    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.theme = theme::Theme::from_env();
 
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
@@ -88,7 +90,7 @@ async fn run_async(env: Env) -> Result<()> {
             },
         );
     }
-    let result = event_loop(&mut terminal, &mut state, store, env, clock, catalog).await;
+    let result = event_loop(&mut terminal, &mut state, store, env, clock).await;
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -156,12 +158,43 @@ fn spawn_watcher(
     })
 }
 
+/// Every [`TICK`]: the time and the gateway status (the gateway may stop without touching its files),
+/// read off the UI thread and sent as a [`Action::Tick`].
+fn spawn_ticker(
+    env: Env,
+    clock: SharedClock,
+    tx: mpsc::UnboundedSender<Action>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TICK);
+        loop {
+            every.tick().await;
+            let (home, clock) = (env.hermes_home.clone(), clock.clone());
+            let Ok(tick) = tokio::task::spawn_blocking(move || read_tick(&home, &*clock)).await
+            else {
+                continue;
+            };
+            if tx.send(tick).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// One tick: the clock's time and the gateway status from the Hermes home's files and process.
+pub fn read_tick(hermes_home: &std::path::Path, clock: &dyn clock::Clock) -> Action {
+    Action::Tick {
+        now: clock.now(),
+        gateway: gateway::status(hermes_home, None),
+    }
+}
+
 /// Runs effects one at a time, in order, through the domain; answers with actions.
 fn spawn_effect_worker(
     store: Arc<Store>,
     env: Env,
     clock: SharedClock,
-    mut rx: mpsc::UnboundedReceiver<Effect>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
     tx: mpsc::UnboundedSender<Action>,
 ) {
     tokio::spawn(async move {
@@ -172,141 +205,6 @@ fn spawn_effect_worker(
             }
         }
     });
-}
-
-/// Executes one effect (the same domain calls the CLI makes).
-pub async fn run_effect(
-    store: &Store,
-    env: &Env,
-    clock: &dyn clock::Clock,
-    effect: Effect,
-) -> Action {
-    let failed = |e: &dyn std::fmt::Display| Action::EffectFailed(e.to_string());
-    match effect {
-        Effect::CreateAgent(spec) => match agents::create(store, env, spec.into()).await {
-            Ok(a) => Action::AgentCreated(Box::new(a)),
-            Err(e) => failed(&e),
-        },
-        Effect::Gateway(op) => {
-            use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT};
-            let env = env.clone();
-            let r = tokio::task::spawn_blocking(move || match op {
-                "start" => gateway_control::start(&env, DEFAULT_TIMEOUT)
-                    .map(|o| format!("gateway started (pid {})", o.pid)),
-                "stop" => gateway_control::stop(&env, DEFAULT_TIMEOUT).map(|o| o.describe()),
-                _ => gateway_control::restart(&env, DEFAULT_TIMEOUT).map(|o| {
-                    format!(
-                        "{}; started again (pid {})",
-                        o.stopped.describe(),
-                        o.started.pid
-                    )
-                }),
-            })
-            .await;
-            match r {
-                Ok(Ok(msg)) => Action::EffectDone(msg),
-                Ok(Err(e)) => failed(&e),
-                Err(e) => failed(&e),
-            }
-        }
-        Effect::SetSlot {
-            slot,
-            provider,
-            model,
-        } => {
-            let path = env.hermes_home.join("config.yaml");
-            // A catalog model goes through the slot editor's one rule (the main slot moves the
-            // agent living in this profile together with its row).
-            let written = if provider == "openrouter" {
-                model_switch::apply(store, env, &slot, &model)
-                    .await
-                    .map_err(|e| e.to_string())
-            } else {
-                hermes::set_slot(&path, &slot, &provider, &model, None).map_err(|e| e.to_string())
-            };
-            match written {
-                Ok(()) => Action::EffectDone(format!(
-                    "slot {slot} → {model} ({provider}) written to {}",
-                    path.display()
-                )),
-                Err(e) => failed(&e),
-            }
-        }
-        Effect::SetAgentModel {
-            agent,
-            model,
-            reason,
-        } => match agents::set_model(store, env, &agent, &model, &reason).await {
-            Ok(a) => Action::EffectDone(format!("{} now runs {}", a.name, a.model)),
-            Err(e) => failed(&e),
-        },
-        Effect::RevertAgentModel { agent } => match recommend::revert(store, env, &agent).await {
-            Ok(a) => Action::EffectDone(format!("{} is back on {}", a.name, a.model)),
-            Err(e) => failed(&e),
-        },
-        Effect::SetAgentSkills { agent, skills } => {
-            match agents::set_skills(store, env, &agent, &skills).await {
-                Ok(a) => Action::EffectDone(format!(
-                    "{} has {} skills: {}",
-                    a.name,
-                    a.skillset.len(),
-                    a.skillset.join(", ")
-                )),
-                Err(e) => failed(&e),
-            }
-        }
-        Effect::MarkRead(id) => match notifications::mark_read(store, id, clock).await {
-            Ok(_) => Action::EffectDone("marked read".into()),
-            Err(e) => failed(&e),
-        },
-        Effect::MarkAllRead => match notifications::mark_all_read(store, clock).await {
-            Ok(n) => Action::EffectDone(format!("marked {n} notifications read")),
-            Err(e) => failed(&e),
-        },
-        Effect::LoadUpgradePlan => Action::UpgradePlanLoaded(Box::new(
-            upgrade::plan_upgrade(store, env, None, None, false, clock.now())
-                .await
-                .map_err(|e| e.to_string()),
-        )),
-        Effect::ApplyUpgradePlan(plan) => {
-            let out = upgrade::apply(store, env, &plan).await;
-            match out.failed.first() {
-                Some(f) => Action::EffectFailed(format!(
-                    "{} of {} switches failed; {} could not move to {}: {}",
-                    out.failed.len(),
-                    out.failed.len() + out.switched.len(),
-                    f.agent,
-                    f.to,
-                    f.error
-                )),
-                None => Action::EffectDone(switched_line(&out)),
-            }
-        }
-        Effect::UpgradeAgentPaid { agent } => {
-            match upgrade::upgrade_agent(store, env, &agent).await {
-                Ok(out) => Action::EffectDone(switched_line(&out)),
-                Err(e) => failed(&e),
-            }
-        }
-        Effect::RevertAgentToFree { agent } => {
-            match upgrade::revert_agent(store, env, &agent).await {
-                Ok(out) => Action::EffectDone(switched_line(&out)),
-                Err(e) => failed(&e),
-            }
-        }
-    }
-}
-
-/// "PM now runs a, Engineer now runs b" for the status bar.
-fn switched_line(out: &upgrade::Outcome) -> String {
-    if out.switched.is_empty() {
-        return "nothing to change".into();
-    }
-    out.switched
-        .iter()
-        .map(|s| format!("{} now runs {}", s.agent, s.to))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Turns a terminal event into an action for this state.
@@ -334,12 +232,12 @@ struct Loop {
     store: Arc<Store>,
     env: Env,
     clock: SharedClock,
-    catalog: CatalogPart,
-    catalog_stale: bool,
-    reloading: bool,
-    reload_again: bool,
+    /// A refresh task is running.
+    refreshing: bool,
+    /// Parts asked for while one ran: re-read together when it is done.
+    waiting: Parts,
     actions: mpsc::UnboundedSender<Action>,
-    effects: mpsc::UnboundedSender<Effect>,
+    effects: mpsc::UnboundedSender<Queued>,
 }
 
 impl Loop {
@@ -347,46 +245,41 @@ impl Loop {
         let mut next = Some(action);
         while let Some(a) = next.take() {
             match &a {
-                Action::Reload => self.reload(),
-                Action::Background(BackgroundEvent::ScanFinished) => self.catalog_stale = true,
-                Action::Loaded(_) => {
-                    self.reloading = false;
-                    if std::mem::take(&mut self.reload_again) {
-                        self.reload();
-                    }
-                }
+                Action::Refresh(parts) => self.refresh(state, *parts),
+                Action::Refreshed(_) => self.refreshing = false,
                 _ => {}
             }
             next = update(state, a);
             for e in state.effects.drain(..) {
                 let _ = self.effects.send(e);
             }
+            if !self.refreshing && !self.waiting.is_empty() {
+                let parts = std::mem::take(&mut self.waiting);
+                self.refresh(state, parts);
+            }
         }
     }
 
-    /// Re-reads everything on a task; coalesces reloads asked for while one runs.
-    fn reload(&mut self) {
-        if self.reloading {
-            self.reload_again = true;
+    /// Re-reads `parts` on a task; parts asked for while one runs wait for it and go together.
+    fn refresh(&mut self, state: &State, parts: Parts) {
+        if parts.is_empty() {
             return;
         }
-        self.reloading = true;
+        if self.refreshing {
+            self.waiting = self.waiting.with(parts);
+            return;
+        }
+        self.refreshing = true;
         let (store, env, clock, tx) = (
             self.store.clone(),
             self.env.clone(),
             self.clock.clone(),
             self.actions.clone(),
         );
-        let stale = std::mem::take(&mut self.catalog_stale);
-        let catalog = self.catalog.clone();
+        let base = state.data.clone();
         tokio::spawn(async move {
-            let catalog = if stale {
-                loader::load_catalog(&store, clock.now()).await
-            } else {
-                catalog
-            };
-            let data = loader::load(&store, &env, &*clock, &catalog).await;
-            let _ = tx.send(Action::Loaded(Box::new(data)));
+            let fresh = loader::refresh(&store, &env, &*clock, parts, &base).await;
+            let _ = tx.send(Action::Refreshed(Box::new(fresh)));
         });
     }
 }
@@ -397,7 +290,6 @@ async fn event_loop(
     store: Arc<Store>,
     env: Env,
     clock: SharedClock,
-    catalog: CatalogPart,
 ) -> Result<()> {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     let stop = Arc::new(AtomicBool::new(false));
@@ -412,18 +304,16 @@ async fn event_loop(
         act_tx.clone(),
     );
     let watcher = spawn_watcher(store.clone(), env.clone(), act_tx.clone());
+    let ticker = spawn_ticker(env.clone(), clock.clone(), act_tx.clone());
     let mut lp = Loop {
         store,
         env,
-        clock: clock.clone(),
-        catalog,
-        catalog_stale: false,
-        reloading: false,
-        reload_again: false,
+        clock,
+        refreshing: false,
+        waiting: Parts::NONE,
         actions: act_tx,
         effects: eff_tx,
     };
-    let mut tick = tokio::time::interval(TICK);
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let result = loop {
@@ -434,15 +324,6 @@ async fn event_loop(
                 }
             }
             Some(a) = act_rx.recv() => lp.dispatch(state, a),
-            _ = tick.tick() => {
-                state.data.now = clock.now();
-                // The gateway may stop without touching its files: look at the process every tick.
-                state.data.gateway =
-                    gateway::status(&lp.env.hermes_home, state.data.gateway.model.clone());
-                lp.dispatch(state, Action::Tick);
-                // Relative times and uptime move once a second.
-                state.dirty = true;
-            }
             _ = frame.tick() => {
                 if state.dirty {
                     if let Err(e) = terminal.draw(|f| draw(state, f)) {
@@ -458,5 +339,6 @@ async fn event_loop(
     };
     stop.store(true, Ordering::Relaxed);
     watcher.abort();
+    ticker.abort();
     result
 }

@@ -445,12 +445,16 @@ pub struct State {
     pub agents: AgentsTab,
     pub create: Wizard,
     pub notifications: NotificationsTab,
-    /// Effects for the runtime to execute, oldest first.
-    pub effects: Vec<Effect>,
+    /// Effects for the runtime to execute, oldest first (`State::queue` adds them).
+    pub effects: Vec<crate::app::effects::Queued>,
+    /// Effects sent and not answered yet: where each was asked for.
+    pub pending: Vec<crate::app::effects::Pending>,
+    /// The last effect id given out.
+    pub last_effect: u64,
     /// Whether something changed since the last draw.
     pub dirty: bool,
-    /// NO_COLOR is set: draw with attributes (bold, reverse) only.
-    pub no_color: bool,
+    /// The styles to draw with (the plain one when NO_COLOR is set).
+    pub theme: crate::app::theme::Theme,
 }
 
 impl State {
@@ -475,8 +479,10 @@ impl State {
             create,
             notifications: NotificationsTab::default(),
             effects: Vec::new(),
+            pending: Vec::new(),
+            last_effect: 0,
             dirty: true,
-            no_color: false,
+            theme: crate::app::theme::Theme::colour(),
             data,
         }
     }

@@ -1,9 +1,12 @@
 //! `update(&mut State, Action) -> Option<Action>`: the only place state changes. No I/O: work for the
-//! domain is queued as an `Effect` for the runtime.
+//! domain is queued as an `Effect` for the runtime, re-reads are asked for as `Action::Refresh`.
 
-use crate::app::action::Action;
+use crate::app::action::{Action, Outcome};
 use crate::app::draw;
+use crate::app::effects::{EffectId, Origin};
+use crate::app::loader::Parts;
 use crate::app::state::{State, Tab};
+use crate::domain::gateway::GatewayStatus;
 
 /// Rows a page key moves.
 pub fn page_rows(state: &State) -> usize {
@@ -11,17 +14,20 @@ pub fn page_rows(state: &State) -> usize {
 }
 
 pub fn update(state: &mut State, action: Action) -> Option<Action> {
-    // Every action but the tick changes what is on screen; the runtime redraws after a tick itself
-    // (relative times move), coalesced with everything else into at most one frame per FRAME.
-    if !matches!(action, Action::Tick) {
-        state.dirty = true;
-    }
+    // Every action changes what is on screen (a tick moves relative times and uptime); the runtime
+    // draws at most one frame per FRAME.
+    state.dirty = true;
     match action {
         Action::Quit => {
             state.should_quit = true;
             None
         }
-        Action::Tick => None,
+        Action::Tick { now, gateway } => {
+            state.data.now = now;
+            let model = state.data.gateway.model.take();
+            state.data.gateway = GatewayStatus { model, ..gateway };
+            None
+        }
         Action::Resize { width, height } => {
             state.size = (width, height);
             None
@@ -48,31 +54,17 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             }
             None
         }
-        Action::Loaded(data) => {
-            state.set_data(*data);
+        Action::Refreshed(fresh) => {
+            let mut data = state.data.clone();
+            fresh.apply_to(&mut data);
+            state.set_data(data);
             None
         }
-        Action::EffectDone(text) => {
-            state.info(text);
-            Some(Action::Reload)
-        }
-        Action::EffectFailed(text) => {
-            let text = crate::tabs::create::tui_words(&text);
-            if state.create.submitting {
-                state.create.create_error = Some(text.clone());
-            }
-            state.create.submitting = false;
-            state.error(text);
-            Some(Action::Reload)
-        }
-        Action::Background(_) => Some(Action::Reload),
-        // The runtime performs the reload; the state has nothing to change yet.
-        Action::Reload => None,
-        Action::AgentCreated(agent) => crate::tabs::create::agent_created(state, *agent),
-        Action::UpgradePlanLoaded(result) => {
-            crate::tabs::agents::plan_loaded(state, *result);
-            None
-        }
+        Action::Finished { id, outcome } => finished(state, id, outcome),
+        Action::Background(e) => Some(Action::Refresh(e.into())),
+        Action::Reload => Some(Action::Refresh(Parts::DATA)),
+        // The runtime performs the refresh; the state has nothing to change yet.
+        Action::Refresh(_) => None,
         Action::Back if !state.show_help && at_top_level(state) => {
             state.should_quit = true;
             None
@@ -86,6 +78,41 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             Tab::Notifications => crate::tabs::notifications::update(state, other),
         },
     }
+}
+
+/// An effect answered: its result goes where it was asked for, then the parts it changed are re-read
+/// (also after a failure: the domain may have done part of the work).
+fn finished(state: &mut State, id: EffectId, outcome: Outcome) -> Option<Action> {
+    let pending = state.answered(id);
+    match outcome {
+        Outcome::Done(text) => {
+            if pending.is_some_and(|p| p.origin == Origin::SlotEditor) {
+                state.models.slots.error = None;
+            }
+            state.info(text);
+        }
+        Outcome::Failed(error) => {
+            let text = crate::tabs::create::tui_words(&error);
+            match pending.map(|p| p.origin) {
+                Some(Origin::Wizard) => {
+                    state.create.create_error = Some(text.clone());
+                    state.create.submitting = false;
+                }
+                Some(Origin::SlotEditor) => state.models.slots.error = Some(text.clone()),
+                Some(Origin::UpgradeDialog) => {
+                    if let Some(d) = &mut state.agents.upgrade {
+                        d.error = Some(text.clone());
+                    }
+                }
+                _ => {}
+            }
+            state.error(text);
+        }
+        Outcome::AgentCreated(agent) => crate::tabs::create::agent_created(state, *agent),
+        Outcome::PlanLoaded(result) => crate::tabs::agents::plan_loaded(state, *result),
+    }
+    let refresh = pending.map_or(Parts::DATA, |p| p.refresh);
+    (!refresh.is_empty()).then_some(Action::Refresh(refresh))
 }
 
 /// Nothing to back out of: Esc quits.

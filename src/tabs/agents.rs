@@ -4,7 +4,7 @@
 //! plan of `nxr upgrade`), `e` edits skills (skill selector).
 
 use crate::app::action::Action;
-use crate::app::draw::{agent_name_cell, check_cell, check_color, check_column_width, empty_state};
+use crate::app::draw::{agent_name_cell, check_cell, check_column_width, empty_state};
 use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, State, UpgradeDialog};
 use crate::app::update::page_rows;
@@ -13,7 +13,7 @@ use crate::widgets::model_picker::elide_middle;
 use crate::widgets::skill_selector::SkillSelector;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
@@ -74,7 +74,7 @@ fn dialog_update(state: &mut State, action: Action) {
                 "moving {} agents to paid models …",
                 plan.switch_count()
             ));
-            state.effects.push(Effect::ApplyUpgradePlan(Box::new(plan)));
+            state.queue(Effect::ApplyUpgradePlan(Box::new(plan)));
         }
         _ => {}
     }
@@ -105,7 +105,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 if let Some(a) = state.data.agents.get(state.agents.selected) {
                     let agent = a.name.clone();
                     state.info(format!("saving {} skills for {agent} …", skills.len()));
-                    state.effects.push(Effect::SetAgentSkills { agent, skills });
+                    state.queue(Effect::SetAgentSkills { agent, skills });
                 }
             }
             _ => {}
@@ -128,14 +128,14 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         }
         Action::BulkUpgrade => {
             state.agents.upgrade = Some(UpgradeDialog::default());
-            state.effects.push(Effect::LoadUpgradePlan);
+            state.queue(Effect::LoadUpgradePlan);
         }
         Action::Upgrade if state.data.has_key => {
             let agent = state.data.agents.get(*sel)?.name.clone();
             state.info(format!(
                 "moving {agent} to the best paid model for its role …"
             ));
-            state.effects.push(Effect::UpgradeAgentPaid { agent });
+            state.queue(Effect::UpgradeAgentPaid { agent });
         }
         Action::Revert
             if state
@@ -147,7 +147,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         {
             let agent = state.data.agents.get(*sel)?.name.clone();
             state.info(format!("moving {agent} back to its last free model …"));
-            state.effects.push(Effect::RevertAgentToFree { agent });
+            state.queue(Effect::RevertAgentToFree { agent });
         }
         Action::Upgrade => {
             let a = state.data.agents.get(*sel)?;
@@ -156,7 +156,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 Some(r) if r.upgrade_available => {
                     let model = r.recommended_model.clone();
                     state.info(format!("moving {agent} to {model} …"));
-                    state.effects.push(Effect::SetAgentModel {
+                    state.queue(Effect::SetAgentModel {
                         agent,
                         model,
                         reason: "upgrade from the TUI".into(),
@@ -175,7 +175,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             if let Some(a) = state.data.agents.get(*sel) {
                 let agent = a.name.clone();
                 state.info(format!("reverting {agent} to its previous model …"));
-                state.effects.push(Effect::RevertAgentModel { agent });
+                state.queue(Effect::RevertAgentModel { agent });
             }
         }
         _ => {}
@@ -190,7 +190,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Some(e) => format!("Cannot read the agents: {e}"),
             None => "No agents yet. Press 5 to create one.".into(),
         };
-        empty_state(frame, area, "Agents", &text);
+        empty_state(&state.theme, frame, area, "Agents", &text);
         return;
     }
     let [table_area, detail] =
@@ -225,24 +225,24 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         let rec = d.recommendation_for(&a.name);
         let upgrade = rec.is_some_and(|r| r.upgrade_available);
         let mut row = Row::new(vec![
-            agent_name_cell(&a.name, d.check_for(&a.name), state_w > 0),
+            agent_name_cell(&state.theme, &a.name, d.check_for(&a.name), state_w > 0),
             Cell::from(a.role.as_str()),
             if state_w > 0 {
-                check_cell(d.check_for(&a.name))
+                check_cell(&state.theme, d.check_for(&a.name))
             } else {
                 Cell::from("")
             },
             Cell::from(elide_middle(&a.model, cur_w).0),
             Cell::from(elide_middle(&recommended(a), rec_w).0),
             Cell::from(if upgrade { "▲" } else { "✓" }).style(if upgrade {
-                Style::default().fg(Color::Yellow)
+                state.theme.warn
             } else {
-                Style::default().fg(Color::Green)
+                state.theme.ok
             }),
             Cell::from(Line::from(a.skillset.len().to_string()).right_aligned()),
         ]);
         if i == state.agents.selected {
-            row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+            row = row.style(state.theme.selected);
         }
         row
     });
@@ -291,6 +291,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             frame.buffer_mut(),
             &format!("Skills of {}", agent.name),
             true,
+            &state.theme,
         );
         return;
     }
@@ -316,7 +317,6 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Line::from(format!("skills: {}", agent.skillset.join(", "))),
     ];
     if let Some(c) = d.check_for(&agent.name) {
-        let color = check_color(c.state);
         let mut text = format!("can run: {}", c.state.label());
         if !c.reasons.is_empty() {
             text.push_str(&format!(" — {}", c.reasons.join("; ")));
@@ -324,14 +324,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         if let Some(fix) = c.first_fix() {
             text.push_str(&format!(" — fix: {fix}"));
         }
-        lines.push(Line::styled(text, Style::default().fg(color)));
+        lines.push(Line::styled(text, state.theme.check(c.state)));
     }
     if let Some(r) = rec {
         lines.extend(
             r.reasons
                 .iter()
                 .take(4)
-                .map(|x| Line::styled(format!("· {x}"), Style::default().fg(Color::DarkGray))),
+                .map(|x| Line::styled(format!("· {x}"), state.theme.muted)),
         );
     }
     frame.render_widget(
@@ -343,6 +343,6 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         detail,
     );
     if let Some(dialog) = &state.agents.upgrade {
-        crate::widgets::upgrade_dialog::render(dialog, d.has_key, frame, area);
+        crate::widgets::upgrade_dialog::render(&state.theme, dialog, d.has_key, frame, area);
     }
 }

@@ -8,7 +8,7 @@ use crate::app::state::State;
 use crate::widgets::budget_gauge;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::Line;
 use ratatui::widgets::{
@@ -27,6 +27,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let d = &state.data;
     let [gauge, rest] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(area);
     budget_gauge::render(
+        &state.theme,
         d.budget.as_ref(),
         d.budget_error.as_deref(),
         gauge,
@@ -34,6 +35,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     );
     let Some(b) = &d.budget else {
         empty_state(
+            &state.theme,
             frame,
             rest,
             "Budget",
@@ -47,6 +49,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(left);
     if b.per_agent.is_empty() {
         empty_state(
+            &state.theme,
             frame,
             agents_area,
             "Per agent",
@@ -92,6 +95,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     if b.rate_limits.is_empty() {
         empty_state(
+            &state.theme,
             frame,
             log_area,
             "Rate-limit events",
@@ -146,7 +150,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     ];
     let limit = vec![(0.0, b.daily_limit as f64), (24.0, b.daily_limit as f64)];
     let top = (b.daily_limit.max(b.projected_at_midnight) as f64 * 1.1).max(1.0);
-    let color = budget_gauge::color(crate::domain::budget::level(
+    let projected_style = state.theme.level(crate::domain::budget::level(
         b.projected_at_midnight,
         b.daily_limit,
     ));
@@ -155,19 +159,19 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             .name("used")
             .marker(symbols::Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(Color::Cyan))
+            .style(state.theme.accent)
             .data(&used),
         Dataset::default()
             .name("projected")
             .marker(symbols::Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(color))
+            .style(projected_style)
             .data(&projection),
         Dataset::default()
             .name("limit")
             .marker(symbols::Marker::Dot)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(Color::Red))
+            .style(state.theme.danger)
             .data(&limit),
     ];
     let chart = Chart::new(datasets)
@@ -186,13 +190,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Axis::default()
                 .bounds([0.0, 24.0])
                 .labels(["00h", "12h", "24h"])
-                .style(Style::default().fg(Color::DarkGray)),
+                .style(state.theme.muted),
         )
         .y_axis(
             Axis::default()
                 .bounds([0.0, top])
                 .labels(["0".to_string(), format!("{}", top.round() as u64)])
-                .style(Style::default().fg(Color::DarkGray)),
+                .style(state.theme.muted),
         );
     frame.render_widget(chart, right);
 }

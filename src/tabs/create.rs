@@ -14,7 +14,7 @@ use crate::widgets::model_picker::{PickerView, RoleCheck, failure, price_label, 
 use crate::widgets::skill_selector::SkillSelector;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
@@ -252,7 +252,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             w.create_error = None;
             w.submitting = true;
             state.info(format!("creating {} …", spec.name));
-            state.effects.push(Effect::CreateAgent(spec));
+            state.queue(Effect::CreateAgent(spec));
         }
         (WizardStep::Confirm, Action::Back) => {
             w.create_error = None;
@@ -280,7 +280,7 @@ pub fn spec(w: &Wizard) -> NewAgentSpec {
 }
 
 /// The domain created the agent: show it at once (Tab 3 and Tab 1), reset the wizard.
-pub fn agent_created(state: &mut State, agent: Agent) -> Option<Action> {
+pub fn agent_created(state: &mut State, agent: Agent) {
     let name = agent.name.clone();
     if !state.data.agents.iter().any(|a| a.id == agent.id) {
         state.data.agents.push(agent);
@@ -297,26 +297,26 @@ pub fn agent_created(state: &mut State, agent: Agent) -> Option<Action> {
     state.create = fresh;
     state.tab = Tab::Agents;
     state.info(format!("created agent {name}"));
-    Some(Action::Reload)
 }
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let w = &state.create;
+    let theme = &state.theme;
     let [steps, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     let mut spans = vec![Span::raw(" ")];
     for (i, s) in WizardStep::ALL.iter().enumerate() {
         let style = if *s == w.step {
-            Style::default()
-                .fg(Color::Cyan)
+            theme
+                .accent
                 .add_modifier(Modifier::BOLD | Modifier::REVERSED)
         } else if *s < w.step {
-            Style::default().fg(Color::Green)
+            theme.ok
         } else {
-            Style::default().fg(Color::DarkGray)
+            theme.muted
         };
         spans.push(Span::styled(format!(" {}. {} ", i + 1, s.title()), style));
         if i + 1 < WizardStep::ALL.len() {
-            spans.push(Span::styled(" › ", Style::default().fg(Color::DarkGray)));
+            spans.push(Span::styled(" › ", theme.muted));
         }
     }
     frame.render_widget(Line::from(spans), steps);
@@ -334,6 +334,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 filter_focused: true,
                 check: Some(role_check(state)),
                 error: w.model_error.as_deref(),
+                theme,
             },
         );
         return;
@@ -351,10 +352,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                             format!("{marker} {:<28}", c.label()),
                             Style::default().add_modifier(Modifier::BOLD),
                         ),
-                        Span::styled(c.summary().to_string(), Style::default().fg(Color::Gray)),
+                        Span::styled(c.summary().to_string(), theme.subtle),
                     ]);
                     if i == w.category_index {
-                        l = l.style(Style::default().add_modifier(Modifier::REVERSED));
+                        l = l.style(theme.selected);
                     }
                     l
                 })
@@ -383,17 +384,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 ]));
                 if let Some(s) = &p.score {
                     for r in &s.reasons {
-                        lines.push(Line::styled(
-                            format!("  · {r}"),
-                            Style::default().fg(Color::Gray),
-                        ));
+                        lines.push(Line::styled(format!("  · {r}"), theme.subtle));
                     }
                 }
                 for warn in &p.warnings {
-                    lines.push(Line::styled(
-                        format!("  ! {warn}"),
-                        Style::default().fg(Color::Yellow),
-                    ));
+                    lines.push(Line::styled(format!("  ! {warn}"), theme.warn));
                 }
                 if !recommended && let Some(m) = &w.model {
                     lines.push(Line::raw(""));
@@ -411,22 +406,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                         .unwrap_or_default();
                     lines.push(Line::from(vec![
                         Span::raw("Your choice: "),
-                        Span::styled(
-                            m.clone(),
-                            Style::default()
-                                .fg(Color::Cyan)
-                                .add_modifier(Modifier::BOLD),
-                        ),
+                        Span::styled(m.clone(), theme.accent.add_modifier(Modifier::BOLD)),
                         Span::raw(detail),
                     ]));
                 }
             }
             if let Some(e) = &w.model_error {
                 lines.push(Line::raw(""));
-                lines.push(Line::styled(
-                    format!("✗ {e}"),
-                    Style::default().fg(Color::Red),
-                ));
+                lines.push(Line::styled(format!("✗ {e}"), theme.danger));
             }
             frame.render_widget(
                 Paragraph::new(lines)
@@ -441,6 +428,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 frame.buffer_mut(),
                 &format!("Skills for {}", w.category().label()),
                 true,
+                theme,
             );
         }
         WizardStep::Name => {
@@ -457,16 +445,16 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             let mut area = w.name.clone();
             area.set_block(Block::default().borders(Borders::ALL).border_style(
                 if w.name_error.is_some() {
-                    Style::default().fg(Color::Red)
+                    theme.danger
                 } else {
-                    Style::default().fg(Color::Cyan)
+                    theme.accent
                 },
             ));
             frame.render_widget(&area, input);
             if let Some(e) = &w.name_error {
                 frame.render_widget(
                     Paragraph::new(format!("✗ {e}"))
-                        .style(Style::default().fg(Color::Red))
+                        .style(theme.danger)
                         .wrap(Wrap { trim: true }),
                     err,
                 );
@@ -475,7 +463,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 Paragraph::new(
                     "The name becomes a Hermes profile (`hermes -p <name>`): letters, digits, spaces, - and _.",
                 )
-                .style(Style::default().fg(Color::DarkGray))
+                .style(theme.muted)
                 .wrap(Wrap { trim: true }),
                 hint,
             );
@@ -512,15 +500,12 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     } else {
                         "Enter creates the agent and its Hermes profile."
                     },
-                    Style::default().fg(Color::Yellow),
+                    theme.warn,
                 ),
             ];
             if let Some(e) = &w.create_error {
                 lines.push(Line::raw(""));
-                lines.push(Line::styled(
-                    format!("✗ Not created: {e}"),
-                    Style::default().fg(Color::Red),
-                ));
+                lines.push(Line::styled(format!("✗ Not created: {e}"), theme.danger));
             }
             frame.render_widget(
                 Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),

@@ -11,7 +11,7 @@ use crate::widgets::budget_gauge;
 use crate::widgets::model_picker::elide_middle;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
@@ -31,7 +31,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         Action::GatewayRestart => "restart",
         _ => return None,
     };
-    state.effects.push(crate::app::state::Effect::Gateway(op));
+    state.queue(crate::app::state::Effect::Gateway(op));
     None
 }
 
@@ -48,6 +48,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let [gauge, budget_text] =
         Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(budget);
     budget_gauge::render(
+        &state.theme,
         state.data.budget.as_ref(),
         state.data.budget_error.as_deref(),
         gauge,
@@ -75,16 +76,16 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 
 fn draw_gateway(state: &State, frame: &mut Frame, area: Rect) {
     let g = &state.data.gateway;
-    let (label, color) = match g.state {
-        GatewayState::Running => ("● running", Color::Green),
-        GatewayState::Stopped => ("○ stopped", Color::Red),
-        GatewayState::NeverStarted => ("○ not started", Color::DarkGray),
+    let label = match g.state {
+        GatewayState::Running => "● running",
+        GatewayState::Stopped => "○ stopped",
+        GatewayState::NeverStarted => "○ not started",
     };
     let mut lines = vec![Line::from(vec![
         Span::raw(" status  "),
         Span::styled(
             label,
-            Style::default().fg(color).add_modifier(Modifier::BOLD),
+            state.theme.gateway(g.state).add_modifier(Modifier::BOLD),
         ),
     ])];
     lines.push(Line::from(format!(
@@ -106,12 +107,9 @@ fn draw_gateway(state: &State, frame: &mut Frame, area: Rect) {
             .unwrap_or_else(|| "(not set in config.yaml)".into())
     )));
     if g.state == GatewayState::NeverStarted {
-        lines[1] = Line::styled(
-            " press s to start the gateway",
-            Style::default().fg(Color::DarkGray),
-        );
+        lines[1] = Line::styled(" press s to start the gateway", state.theme.muted);
     } else if let Some(n) = &g.note {
-        lines[1] = Line::styled(format!(" {n}"), Style::default().fg(Color::Yellow));
+        lines[1] = Line::styled(format!(" {n}"), state.theme.warn);
     }
     frame.render_widget(
         Paragraph::new(lines).block(
@@ -130,7 +128,7 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
             Some(e) => format!("Cannot read the agents: {e}"),
             None => "No agents yet. Press 5 to create one, or run `nxr init` for the PM, Engineer and Hermes trio.".into(),
         };
-        empty_state(frame, area, "Agents", &text);
+        empty_state(&state.theme, frame, area, "Agents", &text);
         return;
     }
     let any_upgrade = d.agents.iter().any(|a| {
@@ -165,12 +163,12 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
             .unwrap_or_else(|| "—".into());
         let upgrade = rec.is_some_and(|r| r.upgrade_available);
         Row::new(vec![
-            agent_name_cell(&a.name, d.check_for(&a.name), state_w > 0),
+            agent_name_cell(&state.theme, &a.name, d.check_for(&a.name), state_w > 0),
             Cell::from(a.role.as_str()),
             Cell::from(elide_middle(&a.model, model_w).0),
             Cell::from(Line::from(score).right_aligned()),
             if state_w > 0 {
-                check_cell(d.check_for(&a.name))
+                check_cell(&state.theme, d.check_for(&a.name))
             } else {
                 Cell::from("")
             },
@@ -179,7 +177,7 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
                 (true, true) => "▲ upgrade",
                 (true, false) => "▲",
             })
-            .style(Style::default().fg(Color::Yellow)),
+            .style(state.theme.warn),
             Cell::from(
                 d.budget
                     .as_ref()
@@ -232,7 +230,7 @@ fn draw_notifications(state: &State, frame: &mut Frame, area: Rect) {
             Some(e) => format!("Cannot read notifications: {e}"),
             None => "Nothing yet. Upgrades, scans and budget warnings will show up here.".into(),
         };
-        empty_state(frame, area, title.trim(), &text);
+        empty_state(&state.theme, frame, area, title.trim(), &text);
         return;
     }
     let lines: Vec<Line> = d
@@ -243,7 +241,7 @@ fn draw_notifications(state: &State, frame: &mut Frame, area: Rect) {
             Line::from(vec![
                 Span::styled(
                     if n.is_unread() { " ● " } else { "   " },
-                    Style::default().fg(Color::Cyan),
+                    state.theme.accent,
                 ),
                 Span::styled(
                     n.title.clone(),
@@ -255,7 +253,7 @@ fn draw_notifications(state: &State, frame: &mut Frame, area: Rect) {
                 ),
                 Span::styled(
                     format!("  {}", ago(d.now, &n.created_at)),
-                    Style::default().fg(Color::DarkGray),
+                    state.theme.muted,
                 ),
             ])
         })

@@ -11,7 +11,7 @@ use crate::widgets::model_picker::{PickerView, price_label, short_tokens};
 use crate::widgets::model_row::ModelRow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
@@ -125,7 +125,8 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                         .map(|s| s.name.clone());
                     if let (Some(model), Some(slot)) = (chosen, slot) {
                         tab.mode = ModelsMode::Slots;
-                        state.effects.push(Effect::SetSlot {
+                        tab.slots.error = None;
+                        state.queue(Effect::SetSlot {
                             slot: slot.clone(),
                             provider: "openrouter".into(),
                             model: model.clone(),
@@ -162,6 +163,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     filter_focused: m.filter_focused,
                     check: None,
                     error: None,
+                    theme: &state.theme,
                 },
             );
             draw_detail(state, m.picker.selected_model(models), frame, right);
@@ -173,7 +175,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 &state.data.config_path,
                 left,
                 frame.buffer_mut(),
-                true,
+                &state.theme,
             );
             let current = state
                 .data
@@ -201,6 +203,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     filter_focused: true,
                     check: None,
                     error: None,
+                    theme: &state.theme,
                 },
             );
             draw_detail(state, m.slot_picker.selected_model(models), frame, right);
@@ -214,7 +217,7 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
     let Some(row) = row else {
         frame.render_widget(
             Paragraph::new("No model selected.")
-                .style(Style::default().fg(Color::DarkGray))
+                .style(state.theme.muted)
                 .block(block),
             area,
         );
@@ -285,7 +288,7 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
         cells.truncate(cols);
         let mut row = Row::new(cells);
         if !s.passes {
-            row = row.style(Style::default().fg(Color::DarkGray));
+            row = row.style(state.theme.muted);
         }
         row
     });
@@ -313,12 +316,12 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
         if lines.is_empty() {
             lines.push(Line::styled(
                 "no published figure: capability is a size estimate",
-                Style::default().fg(Color::DarkGray),
+                state.theme.muted,
             ));
         }
         lines.push(Line::styled(
             format!("why ({}):", s.role),
-            Style::default().fg(Color::DarkGray),
+            state.theme.muted,
         ));
         lines.extend(s.reasons.iter().map(|r| Line::from(format!("· {r}"))));
         frame.render_widget(

@@ -7,7 +7,7 @@ use crate::app::state::{Effect, State};
 use crate::app::update::page_rows;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
@@ -59,7 +59,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             {
                 n.read_at = Some(crate::domain::clock::to_db(state.data.now));
                 let id = n.id;
-                state.effects.push(Effect::MarkRead(id));
+                state.queue(Effect::MarkRead(id));
             }
         }
         Action::MarkAllRead => {
@@ -75,7 +75,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 any = true;
             }
             if any {
-                state.effects.push(Effect::MarkAllRead);
+                state.queue(Effect::MarkAllRead);
             }
         }
         Action::Upgrade => {
@@ -86,10 +86,10 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                 let id = n.id;
                 if n.is_unread() {
                     n.read_at = Some(crate::domain::clock::to_db(state.data.now));
-                    state.effects.push(Effect::MarkRead(id));
+                    state.queue(Effect::MarkRead(id));
                 }
                 state.info(format!("moving {} to {} …", up.agent, up.to_model));
-                state.effects.push(Effect::SetAgentModel {
+                state.queue(Effect::SetAgentModel {
                     agent: up.agent,
                     model: up.to_model,
                     reason: "upgrade notification".into(),
@@ -108,7 +108,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Some(e) => format!("Cannot read notifications: {e}"),
             None => "No notifications. nxr tells you here when a better free model appears for an agent, when a scan finishes and when the free budget runs low.".into(),
         };
-        empty_state(frame, area, "Notifications", &text);
+        empty_state(&state.theme, frame, area, "Notifications", &text);
         return;
     }
     let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(7)]).areas(area);
@@ -125,12 +125,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             let mut line = Line::from(vec![
                 Span::styled(
                     if n.is_unread() { " ● " } else { "   " },
-                    Style::default().fg(Color::Cyan),
+                    state.theme.accent,
                 ),
-                Span::styled(
-                    format!("{:<8} ", n.kind),
-                    Style::default().fg(Color::DarkGray),
-                ),
+                Span::styled(format!("{:<8} ", n.kind), state.theme.muted),
                 Span::styled(
                     n.title.clone(),
                     if n.is_unread() {
@@ -141,11 +138,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 ),
                 Span::styled(
                     format!("  {}", ago(d.now, &n.created_at)),
-                    Style::default().fg(Color::DarkGray),
+                    state.theme.muted,
                 ),
             ]);
             if i == sel {
-                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+                line = line.style(state.theme.selected);
             }
             line
         })
@@ -168,7 +165,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     up.from_model.as_deref().unwrap_or("?"),
                     up.to_model
                 ),
-                Style::default().fg(Color::Yellow),
+                state.theme.warn,
             ));
         }
         frame.render_widget(

@@ -1,21 +1,20 @@
-//! The free-tier budget gauge: used / daily limit, green below 70 %, yellow from 70 %, red from 90 %,
-//! and a reversed red bar at 100 %.
+//! The free-tier budget gauge: used / daily limit in the theme's ok style below 70 %, warn from 70 %,
+//! danger from 90 %, and bold danger at 100 %.
 
+use crate::app::theme::Theme;
 use crate::domain::budget::{Budget, Level};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::widgets::{Block, Borders, Gauge, Widget};
 
-pub fn color(level: Level) -> Color {
-    match level {
-        Level::Ok => Color::Green,
-        Level::Warn => Color::Yellow,
-        Level::High | Level::Exhausted => Color::Red,
-    }
-}
-
-pub fn render(budget: Option<&Budget>, error: Option<&str>, area: Rect, buf: &mut Buffer) {
+pub fn render(
+    theme: &Theme,
+    budget: Option<&Budget>,
+    error: Option<&str>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Free requests today (UTC) ");
@@ -27,7 +26,7 @@ pub fn render(budget: Option<&Budget>, error: Option<&str>, area: Rect, buf: &mu
                 .map(|e| format!("Budget unavailable: {e}"))
                 .unwrap_or_else(|| "No usage recorded yet.".into()),
         )
-        .style(Style::default().fg(Color::DarkGray))
+        .style(theme.muted)
         .render(inner, buf);
         return;
     };
@@ -37,7 +36,7 @@ pub fn render(budget: Option<&Budget>, error: Option<&str>, area: Rect, buf: &mu
     } else {
         (b.used_today as f64 / b.daily_limit as f64).min(1.0)
     };
-    let mut style = Style::default().fg(color(level));
+    let mut style = theme.level(level);
     if level == Level::Exhausted {
         style = style.add_modifier(Modifier::BOLD);
     }

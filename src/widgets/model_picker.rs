@@ -3,6 +3,7 @@
 //! free / tools / vision / min-context toggles and sort keys. Used by Tab 2, the slot editor and the
 //! Tab 5 wizard.
 
+use crate::app::theme::Theme;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{self, Health, ModelScore, ScoringConfig};
 use crate::widgets::model_row::ModelRow;
@@ -10,7 +11,7 @@ use nucleo::Matcher;
 use nucleo::pattern::{CaseMatching, Normalization, Pattern};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget, Wrap};
 use serde::{Deserialize, Serialize};
@@ -376,7 +377,7 @@ impl ModelPicker {
                 )),
             ]))
             .border_style(if view.focused {
-                Style::default().fg(Color::Cyan)
+                view.theme.accent
             } else {
                 Style::default()
             });
@@ -387,21 +388,18 @@ impl ModelPicker {
         }
         // Filter line.
         let filter_style = if view.filter_focused {
-            Style::default().fg(Color::Yellow)
+            view.theme.warn
         } else {
-            Style::default().fg(Color::DarkGray)
+            view.theme.muted
         };
         let mut filter = vec![
             Span::styled("/ ", filter_style),
             Span::raw(self.query.clone()),
         ];
         if view.filter_focused {
-            filter.push(Span::styled("█", Style::default().fg(Color::Yellow)));
+            filter.push(Span::styled("█", view.theme.warn));
         } else if self.query.is_empty() {
-            filter.push(Span::styled(
-                "type / to filter",
-                Style::default().fg(Color::DarkGray),
-            ));
+            filter.push(Span::styled("type / to filter", view.theme.muted));
         }
         Line::from(filter).render(Rect { height: 1, ..inner }, buf);
         // With a role check, the last line says whether the selected model passes (or shows the error).
@@ -422,7 +420,7 @@ impl ModelPicker {
             } else {
                 "No model matches this filter. Backspace widens it; Esc leaves it."
             };
-            Line::styled(msg, Style::default().fg(Color::DarkGray)).render(
+            Line::styled(msg, view.theme.muted).render(
                 Rect {
                     y: table_area.y + 1,
                     height: 1,
@@ -436,12 +434,8 @@ impl ModelPicker {
         } else {
             self.selected + 1 - rows_visible
         };
-        let hl = Style::default()
-            .fg(Color::Yellow)
-            .add_modifier(Modifier::BOLD);
-        let dim = Style::default()
-            .fg(Color::DarkGray)
-            .add_modifier(Modifier::DIM);
+        let hl = view.theme.matched;
+        let dim = view.theme.muted.add_modifier(Modifier::DIM);
         // Column widths: ctx 5, price 7, T V 3 and the spacing; the id gets the most of the rest (cut in
         // the middle when it is still too long, so `:free` stays visible); the second column (name, or
         // with a role check why a model fails it) only from 64 columns up.
@@ -505,7 +499,7 @@ impl ModelPicker {
                     (_, false) => Cell::from(""),
                     (Some(why), true) => Cell::from(format!("✗ {}", without_asides(why))),
                     (None, true) if view.check.is_some() => Cell::from(Line::from(vec![
-                        Span::styled("✓ ", Style::default().fg(Color::Green)),
+                        Span::styled("✓ ", view.theme.ok),
                         Span::raw(m.name().into_owned()),
                     ])),
                     (None, true) => Cell::from(highlighted(&m.name(), &name_hl, hl)),
@@ -571,18 +565,15 @@ impl ModelPicker {
             ..inner
         };
         let status = match (view.error, &selected_score, view.check) {
-            (Some(e), _, _) => Line::styled(format!("✗ {e}"), Style::default().fg(Color::Red)),
+            (Some(e), _, _) => Line::styled(format!("✗ {e}"), view.theme.danger),
             (None, Some(s), Some(c)) => match failure(s) {
-                Some(why) => Line::styled(
-                    format!("✗ fails {}: {why}", c.role),
-                    Style::default().fg(Color::Yellow),
-                ),
+                Some(why) => Line::styled(format!("✗ fails {}: {why}", c.role), view.theme.warn),
                 None => Line::styled(
                     format!(
                         "✓ meets the {} role's requirements · score {}",
                         c.role, s.total
                     ),
-                    Style::default().fg(Color::Green),
+                    view.theme.ok,
                 ),
             },
             _ => Line::raw(""),
@@ -604,6 +595,7 @@ pub struct PickerView<'a> {
     pub check: Option<RoleCheck<'a>>,
     /// An error for the line under the table (e.g. "this model cannot be chosen: …").
     pub error: Option<&'a str>,
+    pub theme: &'a Theme,
 }
 
 /// A role and the scoring inputs to judge models for it with `domain::scoring::score`.

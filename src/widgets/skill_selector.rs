@@ -1,10 +1,11 @@
 //! The skill selector: every skill nxr can write, the chosen ones checked (a template pre-fills it);
 //! Space toggles, the cursor moves with j/k or the arrows.
 
+use crate::app::theme::Theme;
 use crate::domain::skills;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 
@@ -55,13 +56,13 @@ impl SkillSelector {
         self.cursor = self.items.len().saturating_sub(1);
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, title: &str, focused: bool) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer, title: &str, focused: bool, theme: &Theme) {
         let chosen = self.items.iter().filter(|(_, on)| *on).count();
         let block = Block::default()
             .borders(Borders::ALL)
             .title(format!(" {title} · {chosen} chosen "))
             .border_style(if focused {
-                Style::default().fg(Color::Cyan)
+                theme.accent
             } else {
                 Style::default()
             });
@@ -88,20 +89,16 @@ impl SkillSelector {
             let mut line = Line::from(vec![
                 Span::styled(
                     if *on { "[x] " } else { "[ ] " },
-                    if *on {
-                        Style::default().fg(Color::Green)
-                    } else {
-                        Style::default().fg(Color::DarkGray)
-                    },
+                    if *on { theme.ok } else { theme.muted },
                 ),
                 Span::styled(
                     format!("{name:<20} "),
                     Style::default().add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(desc.to_string(), Style::default().fg(Color::Gray)),
+                Span::styled(desc.to_string(), theme.subtle),
             ]);
             if i == self.cursor && focused {
-                line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+                line = line.style(theme.selected);
             }
             line.render(
                 Rect {

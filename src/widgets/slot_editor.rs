@@ -2,15 +2,18 @@
 //! in config.yaml) with their assignment. Choosing a model writes config.yaml through
 //! `domain::hermes::set_slot` (atomic, keeps every other key).
 
+use crate::app::theme::Theme;
 use crate::domain::hermes::Slot;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, Widget};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotEditor {
     pub selected: usize,
+    /// Why the last slot write failed (shown under the table until the next write).
+    pub error: Option<String>,
 }
 
 impl SlotEditor {
@@ -31,24 +34,36 @@ impl SlotEditor {
         config_path: &str,
         area: Rect,
         buf: &mut Buffer,
-        focused: bool,
+        theme: &Theme,
     ) {
         let block = Block::default()
             .borders(Borders::ALL)
             .title(format!(" Routing slots · {config_path} "))
-            .border_style(if focused {
-                Style::default().fg(Color::Cyan)
-            } else {
-                Style::default()
-            });
+            .border_style(theme.accent);
         let inner = block.inner(area);
         block.render(area, buf);
         if let Some(e) = error {
             ratatui::widgets::Paragraph::new(e.to_string())
-                .style(Style::default().fg(Color::Red))
+                .style(theme.danger)
                 .wrap(ratatui::widgets::Wrap { trim: true })
                 .render(inner, buf);
             return;
+        }
+        let mut inner = inner;
+        if let Some(e) = &self.error {
+            let h = inner.height.min(2);
+            inner.height -= h;
+            ratatui::widgets::Paragraph::new(format!("✗ {e}"))
+                .style(theme.danger)
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(
+                    Rect {
+                        y: inner.y + inner.height,
+                        height: h,
+                        ..inner
+                    },
+                    buf,
+                );
         }
         let rows = slots.iter().enumerate().map(|(i, s)| {
             // Cut in the middle when narrow, so the `:free` end of the id stays visible.
@@ -64,11 +79,11 @@ impl SlotEditor {
                 Cell::from(model).style(if s.model.is_some() {
                     Style::default()
                 } else {
-                    Style::default().fg(Color::DarkGray)
+                    theme.muted
                 }),
             ]);
-            if i == self.selected && focused {
-                row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+            if i == self.selected {
+                row = row.style(theme.selected);
             }
             row
         });

@@ -3,15 +3,16 @@
 //! confirm / cancel.
 
 use crate::app::state::UpgradeDialog;
+use crate::app::theme::Theme;
 use crate::domain::upgrade::{self, PlanKind};
 use crate::widgets::model_picker::elide_middle;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-pub fn render(dialog: &UpgradeDialog, has_key: bool, frame: &mut Frame, area: Rect) {
+pub fn render(theme: &Theme, dialog: &UpgradeDialog, has_key: bool, frame: &mut Frame, area: Rect) {
     let rows = dialog.plan.as_ref().map_or(1, |p| p.rows.len().max(1)) as u16;
     let w = area.width.saturating_sub(4).min(110);
     let h = (rows + 9).min(area.height.saturating_sub(2));
@@ -25,14 +26,14 @@ pub fn render(dialog: &UpgradeDialog, has_key: bool, frame: &mut Frame, area: Re
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Upgrade to paid models · Enter confirm · Esc cancel ")
-        .border_style(Style::default().fg(Color::Cyan));
+        .border_style(theme.accent);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let plan = match (&dialog.plan, &dialog.error) {
         (_, Some(e)) => {
             frame.render_widget(
                 Paragraph::new(format!("Cannot make the plan: {e}"))
-                    .style(Style::default().fg(Color::Red))
+                    .style(theme.danger)
                     .wrap(Wrap { trim: true }),
                 inner,
             );
@@ -59,9 +60,9 @@ pub fn render(dialog: &UpgradeDialog, has_key: bool, frame: &mut Frame, area: Re
             Cell::from(r.agent.clone()),
             Cell::from(elide_middle(&r.current.id, model_w).0),
             Cell::from(elide_middle(&to, model_w).0).style(if target.is_some() {
-                Style::default().fg(Color::Yellow)
+                theme.warn
             } else {
-                Style::default().fg(Color::DarkGray)
+                theme.muted
             }),
             Cell::from(target.unwrap_or(&r.current).price_label()),
             Cell::from(Line::from(upgrade::monthly_label(r)).right_aligned()),
@@ -106,14 +107,11 @@ pub fn render(dialog: &UpgradeDialog, has_key: bool, frame: &mut Frame, area: Re
     if plan.uses_assumption {
         lines.push(Line::styled(
             format!("* no usage observed yet: at {}", plan.assumption),
-            Style::default().fg(Color::DarkGray),
+            theme.muted,
         ));
     }
     if !has_key {
-        lines.push(Line::styled(
-            crate::tabs::agents::NO_KEY,
-            Style::default().fg(Color::Red),
-        ));
+        lines.push(Line::styled(crate::tabs::agents::NO_KEY, theme.danger));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), foot);
 }

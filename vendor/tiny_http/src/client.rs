@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::common::{HTTPVersion, Method};
-use crate::limits::{ConnGuard, ConnectionLimits, Deadline};
+use crate::limits::{ConnGuard, ConnectionLimits, Deadline, Phase};
 use crate::request::AfterAnswer;
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
@@ -42,6 +42,7 @@ pub struct ClientConnection {
     deadline: Deadline,
     _guard: Option<ConnGuard>,
     drain: Option<usize>,
+    requests_read: usize,
 
     // true if the connection goes through SSL
     secure: bool,
@@ -89,6 +90,7 @@ impl ClientConnection {
             deadline,
             _guard: guard,
             drain: None,
+            requests_read: 0,
         }
     }
 
@@ -115,6 +117,11 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
+                Some(Ok(b)) if first && buf.is_empty() => {
+                    // a request has begun: from now a slow client is the first to be closed
+                    self.set_phase(Phase::Partial);
+                    b
+                }
                 Some(Ok(b)) => b,
                 Some(Err(e)) if first && buf.is_empty() && e.kind() == ErrorKind::TimedOut => {
                     return Err(ReadError::Idle)
@@ -149,6 +156,13 @@ impl ClientConnection {
         }
     }
 
+    /// nxr patch: what the server is doing with this connection (for the connection cap).
+    fn set_phase(&self, phase: Phase) {
+        if let Some(guard) = &self._guard {
+            guard.set(phase);
+        }
+    }
+
     /// nxr patch: waits for the answer to the last request, then reads and discards up to
     /// `remaining` body bytes the handler did not want, within the body deadline, so the client
     /// reads the answer instead of a reset connection.
@@ -156,9 +170,7 @@ impl ClientConnection {
         if let Some(mut writer) = self.sink.next() {
             let _ = std::io::Write::flush(&mut writer);
         }
-        if let Some(guard) = &self._guard {
-            guard.waiting();
-        }
+        self.set_phase(Phase::Partial);
         self.deadline
             .set(Some(Instant::now() + self.limits.body_deadline));
         let mut buf = [0u8; 8192];
@@ -176,9 +188,11 @@ impl ClientConnection {
     fn read(&mut self) -> Result<(Request, AfterAnswer), ReadError> {
         // nxr patch: the previous request is answered; from now the client has `head_deadline`
         self.next_header_source.wait_turn();
-        if let Some(guard) = &self._guard {
-            guard.waiting();
-        }
+        self.set_phase(if self.requests_read == 0 {
+            Phase::Fresh
+        } else {
+            Phase::Idle
+        });
         self.deadline
             .set(Some(Instant::now() + self.limits.head_deadline));
         let mut budget = self.limits.max_head_bytes;
@@ -245,9 +259,8 @@ impl ClientConnection {
             }
         })?;
         self.deadline.set(None);
-        if let Some(guard) = &self._guard {
-            guard.busy();
-        }
+        self.set_phase(Phase::Busy);
+        self.requests_read += 1;
 
         // return the request
         Ok(request)

@@ -87,7 +87,8 @@
 //! # let response = tiny_http::Response::from_file(File::open(&Path::new("image.png")).unwrap());
 //! let _ = request.respond(response);
 //! ```
-#![forbid(unsafe_code)]
+// nxr patch: deny (was forbid), so that the one `recv(MSG_PEEK)` in limits.rs can be allowed
+#![deny(unsafe_code)]
 #![deny(rust_2018_idioms)]
 #![allow(clippy::match_like_matches_macro)]
 
@@ -327,7 +328,17 @@ impl Server {
                         sock.set_write_timeout(Some(limits.write_timeout)).ok();
                         sock.set_read_timeout(Some(limits.read_timeout)).ok();
                         sock.set_nodelay().ok();
-                        let guard = match registry.admit(&sock, limits.max_connections) {
+                        // at the cap with nothing to close, wait a little (up to 100 ms) for a
+                        // connection to finish or show what it is before refusing the new one
+                        let mut admitted = registry.admit(&sock, limits.max_connections);
+                        for _ in 0..20 {
+                            if !matches!(admitted, Err(limits::Refused::Full)) {
+                                break;
+                            }
+                            thread::sleep(Duration::from_millis(5));
+                            admitted = registry.admit(&sock, limits.max_connections);
+                        }
+                        let guard = match admitted {
                             Ok(guard) => guard,
                             Err(limits::Refused::Full) => {
                                 refuse_busy(sock);

@@ -7,9 +7,12 @@
 //!   the connection's own thread before the request is handed to `recv()`, so a dripping body never
 //!   holds the caller's worker threads; a larger declared body is not read at all (the request gets
 //!   an empty body and its `body_length()`, and the connection closes after the answer);
-//! - at most `max_connections` connections are open at once. When a new one arrives at the cap, the
-//!   connection that has waited longest for its client to send a request (or the rest of one) is
-//!   closed to make room; when every connection is busy with a request, the new one gets a `503`.
+//! - at most `max_connections` connections are open at once. When a new one arrives at the cap, a
+//!   connection the server is waiting on is closed to make room: first the one that has waited
+//!   longest in the middle of a request (part of a head or body read: a slow client), then the
+//!   longest idle between requests, then the oldest from which nothing was read yet, unless a whole
+//!   request head waits in its socket (its thread has just not read it yet) or nothing has arrived
+//!   and it is younger than 100 ms; when there is none of these, the new connection gets `503`.
 
 use std::collections::HashMap;
 use std::io::{Error as IoError, ErrorKind, Result as IoResult};
@@ -54,11 +57,70 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// How long a connection with nothing sent yet is kept from eviction (its request may be on its way).
+const FRESH_GRACE: Duration = Duration::from_millis(100);
+
+/// Whether a connection nothing was read from may be closed to admit another: not when a whole
+/// request head waits in its socket (its thread just has not read it yet), nor when nothing has
+/// arrived yet and it is younger than [`FRESH_GRACE`]. Looks without reading (`MSG_PEEK`).
+fn fresh_evictable(socket: &Connection, age: Duration) -> bool {
+    match pending(socket) {
+        Some(bytes) if bytes.windows(4).any(|w| w == b"\r\n\r\n") => false,
+        Some(bytes) if !bytes.is_empty() => true,
+        _ => age >= FRESH_GRACE,
+    }
+}
+
+/// The bytes waiting in the socket (up to 8 KB), without taking them; `None` when unknown.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn pending(socket: &Connection) -> Option<Vec<u8>> {
+    use std::os::unix::io::AsRawFd;
+    let fd = match socket {
+        Connection::Tcp(s) => s.as_raw_fd(),
+        Connection::Unix(s) => s.as_raw_fd(),
+    };
+    let mut buf = vec![0u8; 8192];
+    // SAFETY: `buf` is valid for `buf.len()` bytes; MSG_PEEK | MSG_DONTWAIT neither consumes the
+    // data nor blocks, and leaves the socket's flags as they are.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        return None;
+    }
+    buf.truncate(n as usize);
+    Some(buf)
+}
+
+#[cfg(not(unix))]
+fn pending(_socket: &Connection) -> Option<Vec<u8>> {
+    None
+}
+
+/// What the server is doing with a connection, in the order connections are evicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Reading a request that has begun (part of a head or a body): a slow client.
+    Partial,
+    /// Waiting for the next request after answering one.
+    Idle,
+    /// Nothing read yet since the connection opened.
+    Fresh,
+    /// Handling a request (never evicted).
+    Busy,
+}
+
 struct Slot {
     /// A handle on the same socket, to close it when the connection is evicted.
     socket: Connection,
-    /// `Some(since)` while the server waits for the client to send something.
-    waiting_since: Option<Instant>,
+    phase: Phase,
+    since: Instant,
 }
 
 /// The open connections.
@@ -104,11 +166,17 @@ impl Registry {
         let handle = socket.try_clone().map_err(Refused::Io)?;
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if slots.len() >= max.max(1) {
+            let now = Instant::now();
             let oldest = slots
                 .iter()
-                .filter_map(|(id, s)| s.waiting_since.map(|t| (t, *id)))
+                .filter(|(_, s)| match s.phase {
+                    Phase::Busy => false,
+                    Phase::Fresh => fresh_evictable(&s.socket, now.duration_since(s.since)),
+                    Phase::Partial | Phase::Idle => true,
+                })
+                .map(|(id, s)| (s.phase, s.since, *id))
                 .min()
-                .map(|(_, id)| id);
+                .map(|(_, _, id)| id);
             match oldest.and_then(|id| slots.remove(&id)) {
                 Some(evicted) => {
                     log::debug!("connection cap reached: closing the longest-waiting connection");
@@ -122,7 +190,8 @@ impl Registry {
             id,
             Slot {
                 socket: handle,
-                waiting_since: Some(Instant::now()),
+                phase: Phase::Fresh,
+                since: Instant::now(),
             },
         );
         Ok(ConnGuard {
@@ -131,10 +200,13 @@ impl Registry {
         })
     }
 
-    fn set_waiting(&self, id: u64, waiting: bool) {
+    fn set_phase(&self, id: u64, phase: Phase) {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(slot) = slots.get_mut(&id) {
-            slot.waiting_since = waiting.then(Instant::now);
+            if slot.phase != phase {
+                slot.phase = phase;
+                slot.since = Instant::now();
+            }
         }
     }
 }
@@ -146,14 +218,9 @@ pub(crate) struct ConnGuard {
 }
 
 impl ConnGuard {
-    /// The server waits for the client (evictable).
-    pub(crate) fn waiting(&self) {
-        self.registry.set_waiting(self.id, true);
-    }
-
-    /// The server is handling a request of this connection (not evictable).
-    pub(crate) fn busy(&self) {
-        self.registry.set_waiting(self.id, false);
+    /// The server waits for the client (evictable; see [`Phase`]).
+    pub(crate) fn set(&self, phase: Phase) {
+        self.registry.set_phase(self.id, phase);
     }
 }
 

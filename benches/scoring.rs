@@ -3,7 +3,7 @@
 //! - rescore-and-store of the embedded 371-model catalog: target < 100 ms
 //! - `nxr models best-free --role engineer --json` end-to-end process time
 //!
-//! Run: `cargo build --release && cargo bench --bench scoring` (add `-- scoring`, `prepared`, `paid`,
+//! Run: `cargo build --release && cargo bench --bench scoring` (add `-- scoring`, `paid`,
 //! `rescore` or `cli` for one section).
 
 use nxr::domain::catalog::{self, Model};
@@ -144,28 +144,6 @@ fn bench_scoring(models: &[Model], cfg: &ScoringConfig) {
     );
 }
 
-/// The catalog prepared once (features extracted), then ranked per request, as the TUI and the
-/// web server can do.
-fn bench_prepared(models: &[Model], cfg: &ScoringConfig) {
-    let health = Health::default();
-    let t = Instant::now();
-    let prepared = scoring::Prepared::new(models, &health, cfg);
-    let prep = t.elapsed();
-    let mut samples = Vec::new();
-    for _ in 0..15 {
-        let t = Instant::now();
-        black_box(prepared.best_free_all(&[]));
-        samples.push(t.elapsed());
-    }
-    let (min, median) = stats(samples);
-    println!(
-        "  the same on a prepared catalog: prepare once {}, then best free per role min {}, median {}",
-        ms(prep),
-        ms(min),
-        ms(median)
-    );
-}
-
 fn bench_paid(models: &[Model], cfg: &ScoringConfig) {
     let health = Health::default();
     let mut samples = Vec::new();
@@ -179,6 +157,18 @@ fn bench_paid(models: &[Model], cfg: &ScoringConfig) {
     let (min, median) = stats(samples);
     println!(
         "best paid per role over the same 100,000 (6 separate scans): min {}, median {}",
+        ms(min),
+        ms(median)
+    );
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        black_box(scoring::best_paid_all(models, &Role::ALL, &health, cfg));
+        samples.push(t.elapsed());
+    }
+    let (min, median) = stats(samples);
+    println!(
+        "  the same in one scan for all 6 roles (best_paid_all): min {}, median {}",
         ms(min),
         ms(median)
     );
@@ -273,13 +263,13 @@ fn main() {
         return;
     }
     // `cargo bench --bench scoring -- WORD` runs only the sections whose name contains WORD
-    // (`scoring`, `prepared`, `paid`, `rescore`, `cli`), e.g. to profile one of them.
+    // (`scoring`, `paid`, `rescore`, `cli`), e.g. to profile one of them.
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
-    if wanted("scoring") || wanted("prepared") || wanted("paid") {
+    if wanted("scoring") || wanted("paid") {
         let models = synthetic(100_000);
         let now = chrono::Utc::now();
         let mut samples = Vec::new();
@@ -299,9 +289,6 @@ fn main() {
         );
         if wanted("scoring") {
             bench_scoring(&models, &cfg);
-        }
-        if wanted("prepared") {
-            bench_prepared(&models, &cfg);
         }
         if wanted("paid") {
             bench_paid(&models, &cfg);

@@ -10,8 +10,8 @@
 use nxr::app::state::{AppData, State, Tab};
 use nxr::app::{Action, draw, update};
 use nxr::domain::catalog::{self, Model};
+use nxr::domain::view::ModelList;
 use nxr::widgets::model_picker::{ModelFilters, ModelPicker};
-use nxr::widgets::model_row;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::hint::black_box;
@@ -103,8 +103,8 @@ fn measure_rss_child() {
 }
 
 fn bench_filter(full: &[Model]) {
-    let rows = model_row::build(full);
-    let models = &rows[..];
+    let rows = ModelList::for_search(full);
+    let models = &rows;
     // nucleo, as the picker does it: one keystroke at a time (narrowing as the query grows).
     let mut per_key = Vec::new();
     for _ in 0..5 {

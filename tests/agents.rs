@@ -9,6 +9,7 @@ use nxr::domain::env::Env;
 use nxr::domain::hermes;
 use nxr::domain::paperclip;
 use nxr::domain::roles::Role;
+use nxr::domain::scoring::Exclusion;
 use nxr::domain::skills;
 use nxr::domain::store::Store;
 use std::collections::BTreeMap;
@@ -1411,18 +1412,36 @@ async fn a_chosen_model_that_fails_the_role_is_refused_unless_forced_and_gets_it
     let small = "google/gemma-3-4b-it:free";
     let err = agents::create(&store, &env, new_agent("eng", Role::Engineer, Some(small)))
         .await
-        .unwrap_err()
-        .to_string();
-    for part in [
-        "fails engineer",
-        "no tool support",
-        "context 32",
-        "< 64",
-        "`nxr models best-free --role engineer`",
-        "--force",
-    ] {
+        .unwrap_err();
+    // The refusal is typed: the failed requirements as values, for each surface to word its own way
+    // past them (the CLI's `--force`, the TUI's `c` key).
+    let AgentError::ModelFailsRole {
+        model,
+        role,
+        exclusions,
+    } = &err
+    else {
+        panic!("not a typed refusal: {err:?}")
+    };
+    assert_eq!((model.as_str(), *role), (small, Role::Engineer));
+    assert!(exclusions.contains(&Exclusion::MissingTools {
+        role: Role::Engineer
+    }));
+    assert!(exclusions.iter().any(|x| matches!(
+        x,
+        Exclusion::ContextBelow {
+            required: 64_000,
+            ..
+        }
+    )));
+    let err = err.to_string();
+    for part in ["fails engineer", "no tool support", "context 32", "< 64"] {
         assert!(err.contains(part), "{part:?} missing from {err}");
     }
+    assert!(
+        !err.contains("--force") && !err.contains("`nxr "),
+        "no surface's advice in the domain's words: {err}"
+    );
     let err = agents::create(
         &store,
         &env,

@@ -218,6 +218,11 @@ fn models_case(reply: Reply) -> Check {
             return Err(format!("{args:?} after the refresh: {}", l.stderr));
         }
         no_terminal_injection(&l.stdout)?;
+        // A price too large for a per-million figure reads "price unknown", never "$inf" (found by
+        // fuzz/fuzz_targets/catalog_parse.rs on huge-prices.json).
+        if l.stdout.contains("$inf") || l.stdout.contains("NaN") {
+            return Err(format!("{args:?} printed a broken number:\n{}", l.stdout));
+        }
         if args.contains(&"--json") {
             serde_json::from_str::<serde_json::Value>(&l.stdout)
                 .map_err(|e| format!("models list --json: {e}"))?;

@@ -969,3 +969,45 @@ fn observed_success_rate_sets_reliability_and_rate_limits_do_not_count() {
     let other = rescore::explain_in(&inputs, "z-ai/glm-4.5-air:free", Role::Pm).unwrap();
     assert_eq!(other.score.sub.reliability, scoring::NEUTRAL_RELIABILITY);
 }
+
+#[test]
+fn explain_json_names_the_failed_requirements_as_typed_exclusions() {
+    let homes = Homes::new();
+    // A small model without tool support: the engineer role refuses it.
+    let weak = homes.json(&[
+        "models",
+        "explain",
+        "meta-llama/llama-3.2-3b-instruct:free",
+        "--role",
+        "engineer",
+    ]);
+    let score = &weak["score"];
+    assert_eq!(score["passes"], false, "{score}");
+    let exclusions = score["exclusions"].as_array().unwrap();
+    assert!(
+        exclusions.contains(&serde_json::json!({"kind": "missing_tools", "role": "engineer"})),
+        "{score}"
+    );
+    // The same requirements are in the human reasons, one `excluded:` line each.
+    let excluded: Vec<&str> = score["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str().filter(|r| r.starts_with("excluded: ")))
+        .collect();
+    assert_eq!(excluded.len(), exclusions.len(), "{score}");
+    assert!(
+        excluded.contains(&"excluded: no tool support (engineer needs tools)"),
+        "{excluded:?}"
+    );
+
+    let strong = homes.json(&[
+        "models",
+        "explain",
+        "openai/gpt-oss-120b:free",
+        "--role",
+        "engineer",
+    ]);
+    assert_eq!(strong["score"]["passes"], true, "{strong}");
+    assert_eq!(strong["score"]["exclusions"], serde_json::json!([]));
+}

@@ -815,7 +815,7 @@ fn models_filter_is_live_and_esc_leaves_it() {
     apply(&mut s, [Action::ToggleFree, Action::ToggleVision]);
     let p = &s.models.picker;
     assert!(p.matched().iter().all(|&i| {
-        let m = &s.data.models[i as usize];
+        let m = &s.data.models.rows()[i as usize];
         m.is_free() && m.supports_vision()
     }));
     // Esc at the top level of the tab quits.
@@ -1659,7 +1659,7 @@ async fn a_refused_create_shows_the_domain_reason_on_confirm_without_cli_advice(
     let env = offline_env(&h);
     let st = store(&h).await;
     let clock = FixedClock(Utc::now());
-    // The domain's own refusal (it advises the CLI's --force).
+    // The domain's refusal, in the TUI's words: the reason and the wizard's own way past it.
     let a = run_effect(
         &st,
         &env,
@@ -1676,7 +1676,18 @@ async fn a_refused_create_shows_the_domain_reason_on_confirm_without_cli_advice(
     let Outcome::Failed(refusal) = a else {
         panic!("{a:?}")
     };
-    assert!(refusal.contains("--force"), "{refusal}");
+    assert!(
+        refusal.contains("fails engineer: no tool support"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains("press c to choose another model"),
+        "{refusal}"
+    );
+    assert!(
+        !refusal.contains("--force") && !refusal.contains("`nxr "),
+        "{refusal}"
+    );
 
     let mut s = State::new(full_data());
     apply(

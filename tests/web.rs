@@ -956,16 +956,12 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
     use nxr::domain::roles::Role;
     let s = Running::start();
     let catalog = Catalog::embedded();
+    // The text is the fuzzy search every surface uses (Tab 2's `/`, `nxr models list --query`).
+    let list = nxr::domain::view::ModelList::for_search(&catalog.models);
     let ids = |f: &Filter, text: &str| -> Vec<String> {
-        catalog
-            .filter(f)
+        list.search(text, f)
             .into_iter()
-            .filter(|m| {
-                format!("{} {}", m.id, m.name)
-                    .to_lowercase()
-                    .contains(&text.to_lowercase())
-            })
-            .map(|m| m.id.clone())
+            .map(|i| catalog.models[i as usize].id.clone())
             .collect()
     };
 
@@ -983,8 +979,9 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
     assert_eq!(listed_models(&body), free);
     assert!(body.contains("embedded snapshot of 2026-05-01"), "{body}");
 
-    // The form's filters are the CLI's `models list --tools --min-context 100000`, plus a text match.
-    let (status, _, body) = s.get_bearer("/models?f=1&q=QWEN&tools=1&min_context=100000");
+    // The form's filters are the CLI's `models list --tools --min-context 100000 --query Qwen`
+    // (smart case: an upper-case letter makes the search case-sensitive).
+    let (status, _, body) = s.get_bearer("/models?f=1&q=Qwen&tools=1&min_context=100000");
     assert_eq!(status, StatusCode::OK);
     let want = ids(
         &Filter {
@@ -992,7 +989,7 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
             min_context: Some(100_000),
             ..Default::default()
         },
-        "qwen",
+        "Qwen",
     );
     assert!(want.len() > 1, "{want:?}");
     assert_eq!(listed_models(&body), want);
@@ -1001,7 +998,7 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
         "{body}"
     );
     // The form shows what was asked for.
-    assert!(body.contains("value=\"QWEN\""), "{body}");
+    assert!(body.contains("value=\"Qwen\""), "{body}");
     assert!(body.contains("id=\"tools\" type=\"checkbox\" name=\"tools\" value=\"1\" checked"));
     assert!(!body.contains("id=\"free\" type=\"checkbox\" name=\"free\" value=\"1\" checked"));
     assert!(body.contains("value=\"100000\""), "{body}");

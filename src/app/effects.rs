@@ -116,6 +116,10 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
     match effect {
         Effect::CreateAgent(spec) => match agents::create(store, env, spec.into()).await {
             Ok(a) => Outcome::AgentCreated(Box::new(a)),
+            // The wizard's way past a refused model is its Confirm step's `c` key.
+            Err(e @ agents::AgentError::ModelFailsRole { .. }) => {
+                Outcome::Failed(format!("{e}; press c to choose another model"))
+            }
             Err(e) => failed(&e),
         },
         Effect::Gateway(op) => {

@@ -16,8 +16,8 @@ use crate::domain::notifications::Notification;
 use crate::domain::paperclip_links::LinkState;
 use crate::domain::scoring::{Health, ScoringConfig};
 use crate::domain::store::Store;
+use crate::domain::view::ModelList;
 use crate::domain::{agent_check, budget, gateway, hermes, notifications, rescore};
-use crate::widgets::model_row::ModelRow;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use std::sync::Arc;
 /// changed them.
 #[derive(Debug, Clone)]
 pub struct CatalogPart {
-    pub models: Arc<Vec<ModelRow>>,
+    pub models: Arc<ModelList>,
     pub picks: crate::app::state::Picks,
     pub source: String,
     pub health: Health,
@@ -76,13 +76,10 @@ pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
 
 /// Whether each agent can run, judged on the catalog the TUI already holds.
 async fn check_agents(env: &Env, data: &AppData) -> Vec<agent_check::AgentCheck> {
-    let (rows, health, cfg) = (data.models.clone(), data.health.clone(), data.cfg.clone());
+    let list = data.models.clone();
     let facts = agent_check::CatalogFacts {
         source: data.catalog_source.clone(),
-        score: Box::new(move |id, role| {
-            crate::widgets::model_row::find(&rows, id)
-                .map(|r| crate::domain::scoring::score(&r.to_model(), role, &health, &cfg))
-        }),
+        score: Box::new(move |id, role| list.score_id(id, role)),
     };
     agent_check::check_agents_with(env, &data.agents, Some(&facts), agent_check::PROBE_TIMEOUT)
         .await
@@ -318,17 +315,47 @@ pub async fn refresh(
     fresh
 }
 
-/// Everything but the catalog, read into data that holds `catalog`.
+/// Everything but the catalog, read into data that holds `catalog`: the dashboard part (gateway,
+/// agents, budget, notifications) from the one `domain::view::Dashboard` that the web dashboard and
+/// `nxr status` also show, then the TUI's own parts (slots, Paperclip links, checks); later
+/// [`refresh`]es re-read single parts with the same domain calls.
 pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &CatalogPart) -> AppData {
+    let dash = crate::domain::view::dashboard(store, env, clock, 200).await;
     let mut data = AppData::with_catalog(
-        clock.now(),
+        dash.now,
         catalog.models.clone(),
         catalog.picks.clone(),
         catalog.health.clone(),
         catalog.cfg.clone(),
     );
     data.catalog_source = catalog.source.clone();
-    let fresh = refresh(store, env, clock, Parts::DATA, &data).await;
+    let links = crate::domain::paperclip_links::states(store, &dash.agents)
+        .await
+        .unwrap_or_default();
+    let mut config = read_config(env);
+    config.gateway = dash.gateway;
+    let mut fresh = Fresh {
+        agents: Some((
+            match dash.agents_error {
+                Some(e) => Err(e),
+                None => Ok(dash.agents),
+            },
+            links,
+        )),
+        config: Some(config),
+        budget: Some(match (dash.budget, dash.budget_error) {
+            (Some(b), _) => Ok(b),
+            (None, e) => Err(e.unwrap_or_default()),
+        }),
+        notifications: Some(match dash.notifications_error {
+            Some(e) => Err(e),
+            None => Ok(dash.notifications),
+        }),
+        ..Fresh::default()
+    };
+    let mut view = data.clone();
+    fresh.apply_to(&mut view);
+    fresh.checks = Some(check_agents(env, &view).await);
     fresh.apply_to(&mut data);
     data
 }

@@ -13,8 +13,8 @@ use crate::domain::recommend::Recommendation;
 use crate::domain::roles::Role;
 use crate::domain::scoring::{Health, Pick, ScoringConfig};
 use crate::domain::upgrade::Plan;
+use crate::domain::view::{ListedModel, ModelList};
 use crate::widgets::model_picker::{ModelFilters, ModelPicker};
-use crate::widgets::model_row::{self, ModelRow};
 use crate::widgets::skill_selector::SkillSelector;
 use crate::widgets::slot_editor::SlotEditor;
 use chrono::{DateTime, Utc};
@@ -76,8 +76,8 @@ pub struct AppData {
     /// Whether each agent can run (`domain::agent_check`), in the order of `agents`.
     pub checks: Vec<AgentCheck>,
     pub recommendations: Vec<Recommendation>,
-    /// The catalog, compacted for the TUI (see `widgets::model_row`).
-    pub models: Arc<Vec<ModelRow>>,
+    /// The catalog as every surface lists it (`domain::view::ModelList`).
+    pub models: Arc<ModelList>,
     /// The best free model per role (`scoring::best_free_all`), computed on the full catalog.
     pub picks: Picks,
     /// "catalog: embedded snapshot of 2026-05-01", …
@@ -111,7 +111,7 @@ impl AppData {
     /// Data with an already compacted catalog and nothing else.
     pub fn with_catalog(
         now: DateTime<Utc>,
-        models: Arc<Vec<ModelRow>>,
+        models: Arc<ModelList>,
         picks: Picks,
         health: Health,
         cfg: ScoringConfig,
@@ -141,8 +141,8 @@ impl AppData {
     }
 
     /// The catalog row with this id.
-    pub fn model(&self, id: &str) -> Option<&ModelRow> {
-        model_row::find(&self.models, id)
+    pub fn model(&self, id: &str) -> Option<&ListedModel> {
+        self.models.find(id)
     }
 
     pub fn pick(&self, role: Role) -> Option<&Pick> {
@@ -171,11 +171,10 @@ impl AppData {
 
     /// Recomputes the recommendations from agents + picks + catalog (pure).
     pub fn recompute_recommendations(&mut self) {
-        let (rows, health, cfg) = (&self.models, &self.health, &self.cfg);
+        let list = &self.models;
         self.recommendations =
             crate::domain::recommend::recommend_from(&self.agents, &self.picks, |agent| {
-                model_row::find(rows, &agent.model)
-                    .map(|r| crate::domain::scoring::score(&r.to_model(), agent.role, health, cfg))
+                list.score_id(&agent.model, agent.role)
             });
     }
 }
@@ -539,16 +538,16 @@ impl State {
     }
 }
 
-/// Scores the full catalog once (best free pick per role), then keeps only the compact rows; the full
+/// Scores the full catalog once (best free pick per role), then keeps only the compact list; the full
 /// models are dropped and the freed memory handed back.
 pub fn compact_catalog(
     models: Vec<Model>,
     health: &Health,
     cfg: &ScoringConfig,
-) -> (Arc<Vec<ModelRow>>, Picks) {
+) -> (Arc<ModelList>, Picks) {
     let picks = crate::domain::scoring::best_free_all(&models, health, cfg, &[]);
-    let rows = model_row::build(&models);
+    let list = ModelList::new(&models, health.clone(), cfg.clone());
     drop(models);
-    model_row::release_freed_memory();
-    (Arc::new(rows), Arc::new(picks))
+    crate::domain::sysmem::release_freed_memory();
+    (Arc::new(list), Arc::new(picks))
 }

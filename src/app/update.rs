@@ -91,8 +91,7 @@ fn finished(state: &mut State, id: EffectId, outcome: Outcome) -> Option<Action>
             }
             state.info(text);
         }
-        Outcome::Failed(error) => {
-            let text = crate::tabs::create::tui_words(&error);
+        Outcome::Failed(text) => {
             match pending.map(|p| p.origin) {
                 Some(Origin::Wizard) => {
                     state.create.create_error = Some(text.clone());

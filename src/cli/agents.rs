@@ -181,7 +181,9 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         is_default: false,
     };
     let opts = agents::CreateOptions { force: args.force };
-    let (agent, warnings) = agents::create_with(&store, &ctx.env, new, opts).await?;
+    let (agent, warnings) = agents::create_with(&store, &ctx.env, new, opts)
+        .await
+        .map_err(super::agent_error)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }

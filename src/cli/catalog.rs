@@ -38,8 +38,7 @@ async fn refresh(ctx: &Ctx) -> Result<()> {
         client.base_url()
     ));
     spinner.enable_steady_tick(std::time::Duration::from_millis(100));
-    let result =
-        catalog::refresh_with_report(&store, &client, &crate::domain::clock::SystemClock).await;
+    let result = catalog::refresh_with_report(&store, &client, store.clock()).await;
     spinner.finish_and_clear();
     // One line: the error says what happened and what to do; the stored catalog is untouched.
     let report = result.map_err(|e| eyre!("{e}"))?;
@@ -47,7 +46,7 @@ async fn refresh(ctx: &Ctx) -> Result<()> {
     spinner.reset();
     spinner.set_message("checking endpoint uptime of the top candidates per role");
     spinner.enable_steady_tick(std::time::Duration::from_millis(100));
-    let checks = health::check_top_candidates(&store, &client, chrono::Utc::now())
+    let checks = health::check_top_candidates(&store, &client, store.now())
         .await
         .unwrap_or_else(|e| health::HealthReport {
             checked: Vec::new(),

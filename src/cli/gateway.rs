@@ -30,10 +30,20 @@ pub struct TimeoutArg {
 pub async fn run(ctx: &Ctx, cmd: GatewayCmd) -> Result<()> {
     let env = ctx.env.clone();
     let json = ctx.json;
-    tokio::task::spawn_blocking(move || run_blocking(&env, json, cmd)).await?
+    // The status's uptime is measured against the store's clock.
+    let now = match cmd {
+        GatewayCmd::Status => Some(ctx.store_read().await?.now()),
+        _ => None,
+    };
+    tokio::task::spawn_blocking(move || run_blocking(&env, json, cmd, now)).await?
 }
 
-fn run_blocking(env: &crate::domain::env::Env, json: bool, cmd: GatewayCmd) -> Result<()> {
+fn run_blocking(
+    env: &crate::domain::env::Env,
+    json: bool,
+    cmd: GatewayCmd,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<()> {
     match cmd {
         GatewayCmd::Start(t) => {
             let out = gateway_control::start(env, Duration::from_secs(t.timeout))?;
@@ -66,8 +76,8 @@ fn run_blocking(env: &crate::domain::env::Env, json: bool, cmd: GatewayCmd) -> R
             );
         }
         GatewayCmd::Status => {
-            let v =
-                gateway_control::view(env, gateway_control::main_model(env), chrono::Utc::now());
+            let now = now.unwrap_or_else(|| crate::domain::clock::system().now());
+            let v = gateway_control::view(env, gateway_control::main_model(env), now);
             if json {
                 return super::print_json(&v);
             }

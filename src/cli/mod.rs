@@ -37,6 +37,7 @@ pub mod scan;
 pub mod scoring;
 pub mod serve;
 pub mod slots;
+pub mod status;
 pub mod upgrade;
 mod upgrade_prompt;
 
@@ -109,6 +110,8 @@ pub enum Command {
     /// Start, stop, restart the Hermes gateway (in a tmux session) or show its status.
     #[command(subcommand)]
     Gateway(gateway::GatewayCmd),
+    /// One-screen summary: the gateway, the agents, today's budget, the newest notifications.
+    Status,
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
     /// Print shell completions.
@@ -234,6 +237,18 @@ pub fn main() -> i32 {
     }
 }
 
+/// An agent error in the CLI's words: a model the role refuses gets the CLI's ways past it (another
+/// model, or `--force`); every other error reads as the domain says it.
+pub fn agent_error(e: crate::domain::agents::AgentError) -> color_eyre::Report {
+    use crate::domain::agents::AgentError;
+    match &e {
+        AgentError::ModelFailsRole { model, role, .. } => color_eyre::eyre::eyre!(
+            "{e}; pick another model (`nxr models best-free --role {role}` shows the best free one, `nxr models explain {model} --role {role}` the details), or pass --force to use it anyway"
+        ),
+        _ => e.into(),
+    }
+}
+
 /// `error: …` then each cause that the messages before it do not already say (domain errors often
 /// embed their source's text).
 pub fn render_error(e: &color_eyre::Report) -> String {
@@ -291,6 +306,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
+            Command::Status => status::run(&ctx).await,
             Command::Slots(cmd) => slots::run(&ctx, cmd).await,
             Command::Completions { .. } => Ok(()),
         }

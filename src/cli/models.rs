@@ -33,6 +33,10 @@ pub struct ListArgs {
     /// Only models with at least this context length (tokens).
     #[arg(long, value_name = "N")]
     pub min_context: Option<u64>,
+    /// Fuzzy search over id and name, best match first (the same search as the TUI's `/` filter
+    /// and the web models page).
+    #[arg(long, value_name = "TEXT")]
+    pub query: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, cmd: ModelsCmd) -> Result<()> {
@@ -74,7 +78,14 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         vision: args.vision,
         min_context: args.min_context,
     };
-    let models = catalog.filter(&filter);
+    let models: Vec<&Model> = match args.query.as_deref() {
+        Some(q) => crate::domain::view::ModelList::for_search(&catalog.models)
+            .search(q, &filter)
+            .into_iter()
+            .filter_map(|i| catalog.models.get(i as usize))
+            .collect(),
+        None => catalog.filter(&filter),
+    };
     eprintln!("{}", catalog.source.describe());
     if ctx.json {
         return super::print_json(&Listing {
@@ -96,7 +107,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
     }
     if models.is_empty() {
         eprintln!(
-            "no model matches these filters; try fewer of --free, --tools, --vision, --min-context"
+            "no model matches these filters; try fewer of --free, --tools, --vision, --min-context, or a shorter --query"
         );
         return Ok(());
     }

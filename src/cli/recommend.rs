@@ -56,7 +56,7 @@ fn table(recs: &[Recommendation]) -> String {
 /// `nxr agents recommend [--json]`.
 pub async fn recommend(ctx: &Ctx) -> Result<()> {
     let store = ctx.store_read().await?;
-    let recs = recommend::for_store(&store, &ctx.env, chrono::Utc::now()).await?;
+    let recs = recommend::for_store(&store, &ctx.env, store.now()).await?;
     if ctx.json {
         return super::print_json(&recs);
     }
@@ -73,7 +73,7 @@ pub async fn recommend(ctx: &Ctx) -> Result<()> {
 /// `nxr agents rescore [--json]`.
 pub async fn rescore(ctx: &Ctx) -> Result<()> {
     let store = ctx.store().await?;
-    let report = recommend::rescore_agents(&store, &ctx.env, chrono::Utc::now()).await?;
+    let report = recommend::rescore_agents(&store, &ctx.env, store.now()).await?;
     if ctx.json {
         return super::print_json(&report);
     }

@@ -1,7 +1,7 @@
 //! `nxr run --agent NAME "prompt"` and `nxr queue [list|run|cancel ID]`.
 
 use super::Ctx;
-use crate::domain::clock::{self, SystemClock};
+use crate::domain::clock;
 use crate::domain::queue::{self, Dispatch, HermesRunner, Task};
 use clap::{Args, Subcommand};
 use color_eyre::Result;
@@ -29,11 +29,11 @@ pub enum QueueCmd {
     Cancel { id: i64 },
 }
 
-fn wait_text(run_after: &str) -> String {
+fn wait_text(run_after: &str, now: chrono::DateTime<chrono::Utc>) -> String {
     let Some(at) = clock::from_db(run_after) else {
         return run_after.to_string();
     };
-    let mins = (at - chrono::Utc::now()).num_minutes().max(0);
+    let mins = (at - now).num_minutes().max(0);
     format!("{run_after} (in {}h {:02}m)", mins / 60, mins % 60)
 }
 
@@ -45,7 +45,7 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<()> {
         &args.agent,
         &args.prompt,
         &HermesRunner,
-        &SystemClock,
+        store.clock(),
     )
     .await
     .map_err(|e| eyre!("{e}"))?;
@@ -58,7 +58,7 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<()> {
                 outln!(
                     "queued as task #{}: the free daily limit is used up ({used} of {limit}); it runs after the reset at {} with `nxr serve` running (or `nxr queue run` then)",
                     task.id,
-                    wait_text(&task.run_after)
+                    wait_text(&task.run_after, store.now())
                 );
             }
             Ok(())
@@ -120,7 +120,7 @@ pub async fn queue_cmd(ctx: &Ctx, cmd: Option<QueueCmd>) -> Result<()> {
             Ok(())
         }
         QueueCmd::Run => {
-            let r = queue::drain(&store, &ctx.env, &HermesRunner, &SystemClock)
+            let r = queue::drain(&store, &ctx.env, &HermesRunner, store.clock())
                 .await
                 .map_err(|e| eyre!("{e}"))?;
             if ctx.json {
@@ -135,7 +135,7 @@ pub async fn queue_cmd(ctx: &Ctx, cmd: Option<QueueCmd>) -> Result<()> {
             Ok(())
         }
         QueueCmd::Cancel { id } => {
-            let t = queue::cancel(&store, id, &SystemClock)
+            let t = queue::cancel(&store, id, store.clock())
                 .await
                 .map_err(|e| eyre!("{e}"))?;
             if ctx.json {

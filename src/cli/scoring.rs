@@ -37,10 +37,6 @@ fn parse_role(s: &str) -> Result<Role> {
         .map_err(|e| eyre!("{e}; pass one of them with --role"))
 }
 
-fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-}
-
 fn paint(text: &str, code: &str) -> String {
     if super::color_enabled() {
         format!("\x1b[{code}m{text}\x1b[0m")
@@ -88,7 +84,7 @@ pub fn render_best_free(b: &BestFree) -> String {
 pub async fn best_free(ctx: &Ctx, args: BestFreeArgs) -> Result<()> {
     let role = parse_role(&args.role)?;
     let store = ctx.store_read().await?;
-    let best = rescore::best_free(&store, &ctx.env, role, now()).await?;
+    let best = rescore::best_free(&store, &ctx.env, role, store.now()).await?;
     if ctx.json {
         super::print_json(&best)
     } else {
@@ -130,7 +126,7 @@ pub fn render_roster(r: &Roster) -> String {
 pub async fn roster(ctx: &Ctx, args: RosterArgs) -> Result<()> {
     let role = args.role.as_deref().map(parse_role).transpose()?;
     let store = ctx.store_read().await?;
-    let roster = rescore::roster(&store, role, now()).await?;
+    let roster = rescore::roster(&store, role, store.now()).await?;
     if ctx.json {
         super::print_json(&roster)
     } else {
@@ -191,7 +187,7 @@ pub async fn rescore(ctx: &Ctx) -> Result<()> {
         s.set_message("scoring the catalog for every role…");
         s
     });
-    let report = rescore::rescore(&store, &ctx.env, now()).await;
+    let report = rescore::rescore(&store, &ctx.env, store.now()).await;
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
@@ -258,7 +254,7 @@ pub fn render_explain(e: &Explanation) -> String {
 pub async fn explain(ctx: &Ctx, args: ExplainArgs) -> Result<()> {
     let role = parse_role(&args.role)?;
     let store = ctx.store_read().await?;
-    let e = rescore::explain(&store, &args.model, role, now()).await?;
+    let e = rescore::explain(&store, &args.model, role, store.now()).await?;
     if ctx.json {
         super::print_json(&e)
     } else {

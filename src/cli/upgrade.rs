@@ -207,7 +207,11 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
             args.force,
             now,
         )
-        .await?
+        .await
+        .map_err(|e| match e {
+            upgrade::UpgradeError::Agents(e) => super::agent_error(e),
+            e => e.into(),
+        })?
     };
     // A key is checked when one is given or a paid model is in the plan (a free model needs none).
     let mut key = if args.key.is_some() || plan.needs_key() {

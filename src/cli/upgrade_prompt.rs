@@ -1,12 +1,12 @@
 //! The line prompts of `nxr upgrade` on a terminal: `Y` (apply the whole plan), `n` (change nothing),
-//! `c` (per agent: keep, take the recommendation, or pick any model with the TUI's nucleo picker).
+//! `c` (per agent: keep, take the recommendation, or pick any model with the catalog's fuzzy search,
+//! `domain::view::ModelList::search`, as Tab 2 searches).
 
 use super::upgrade::{plan_table, read_line};
 use crate::domain::catalog;
 use crate::domain::store::Store;
 use crate::domain::upgrade::{self, Plan};
-use crate::widgets::model_picker::{ModelFilters, ModelPicker};
-use crate::widgets::model_row::{self, ModelRow};
+use crate::domain::view::ModelList;
 use color_eyre::Result;
 use std::io::{BufRead, Write};
 
@@ -45,7 +45,7 @@ pub async fn ask(store: &Store, plan: &mut Plan) -> Result<bool> {
 /// Per agent: keep / recommended / pick. False at end of input (nothing is applied then).
 async fn custom(store: &Store, plan: &mut Plan, input: &mut dyn BufRead) -> Result<bool> {
     let cat = catalog::load(store).await?;
-    let rows: Vec<ModelRow> = model_row::build(&cat.models);
+    let rows = ModelList::for_search(&cat.models);
     let agents: Vec<String> = plan.rows.iter().map(|r| r.agent.clone()).collect();
     for agent in agents {
         while let Some(row) = plan.row(&agent) {
@@ -90,10 +90,9 @@ async fn custom(store: &Store, plan: &mut Plan, input: &mut dyn BufRead) -> Resu
     Ok(true)
 }
 
-/// A fuzzy search over the catalog (the TUI's picker): type a query, then a number from the list.
+/// A fuzzy search over the catalog (Tab 2's): type a query, then a number from the list.
 /// `None` = back to the keep / recommended / pick question.
-fn pick(rows: &[ModelRow], input: &mut dyn BufRead) -> Result<Option<String>> {
-    let mut picker = ModelPicker::new(rows, ModelFilters::default());
+fn pick(rows: &ModelList, input: &mut dyn BufRead) -> Result<Option<String>> {
     loop {
         prompt("  search models (empty = back): ");
         let Some(query) = read_line(input)? else {
@@ -102,24 +101,18 @@ fn pick(rows: &[ModelRow], input: &mut dyn BufRead) -> Result<Option<String>> {
         if query.is_empty() {
             return Ok(None);
         }
-        picker.set_query(&query, rows);
-        let shown: Vec<&ModelRow> = picker
-            .matched()
-            .iter()
+        let shown: Vec<_> = rows
+            .search(&query, &catalog::Filter::default())
+            .into_iter()
             .take(SHOWN)
-            .filter_map(|&i| rows.get(i as usize))
+            .filter_map(|i| rows.get(i))
             .collect();
         if shown.is_empty() {
             outln!("  no model matches {query:?}; try fewer letters");
             continue;
         }
         for (n, m) in shown.iter().enumerate() {
-            outln!(
-                "  {:>2}) {}  {}",
-                n + 1,
-                m.id(),
-                crate::widgets::model_picker::price_label(m)
-            );
+            outln!("  {:>2}) {}  {}", n + 1, m.id(), m.price_label());
         }
         prompt(&format!(
             "  number 1-{} (empty = search again): ",

@@ -90,16 +90,31 @@ impl Model {
     /// The price as every surface shows it: "free", "variable (router)", "price unknown", or USD per
     /// million tokens, prompt / completion ("$0.15 / $0.6").
     pub fn price_label(&self) -> String {
-        if self.is_router() {
-            return "variable (router)".into();
-        }
-        if self.is_free() {
-            return "free".into();
-        }
-        match (self.prompt_per_million(), self.completion_per_million()) {
-            (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
-            _ => "price unknown".into(),
-        }
+        price_label(
+            self.is_router(),
+            self.is_free(),
+            self.prompt_per_million(),
+            self.completion_per_million(),
+        )
+    }
+}
+
+/// The one price label (see [`Model::price_label`]), from what a model says about its price.
+pub fn price_label(
+    router: bool,
+    free: bool,
+    prompt: Option<f64>,
+    completion: Option<f64>,
+) -> String {
+    if router {
+        return "variable (router)".into();
+    }
+    if free {
+        return "free".into();
+    }
+    match (prompt, completion) {
+        (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
+        _ => "price unknown".into(),
     }
 }
 
@@ -113,9 +128,11 @@ fn price_is_zero(p: &str) -> bool {
     matches!(p.trim().parse::<f64>(), Ok(v) if v == 0.0)
 }
 
+/// USD per million tokens from a per-token price; `None` when unreadable, negative, or so large that
+/// the per-million figure is not a finite number.
 fn per_million(p: &str) -> Option<f64> {
     match p.trim().parse::<f64>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Some(v * 1_000_000.0),
+        Ok(v) if v >= 0.0 => Some(v * 1_000_000.0).filter(|m| m.is_finite()),
         _ => None,
     }
 }
@@ -372,10 +389,20 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, m: &Model) -> bool {
-        (!self.free || m.is_free())
-            && (!self.tools || m.supports_tools())
-            && (!self.vision || m.supports_vision())
-            && self.min_context.is_none_or(|n| m.context_length >= n)
+        self.admits(
+            m.is_free(),
+            m.supports_tools(),
+            m.supports_vision(),
+            m.context_length,
+        )
+    }
+
+    /// The rule itself, over the facts it reads (so a compact copy of a model filters the same way).
+    pub fn admits(&self, free: bool, tools: bool, vision: bool, context_length: u64) -> bool {
+        (!self.free || free)
+            && (!self.tools || tools)
+            && (!self.vision || vision)
+            && self.min_context.is_none_or(|n| context_length >= n)
     }
 }
 

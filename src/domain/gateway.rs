@@ -14,6 +14,17 @@ pub enum GatewayState {
     NeverStarted,
 }
 
+impl GatewayState {
+    /// In words: "running", "stopped", "not started".
+    pub fn label(self) -> &'static str {
+        match self {
+            GatewayState::Running => "running",
+            GatewayState::Stopped => "stopped",
+            GatewayState::NeverStarted => "not started",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GatewayStatus {
     pub state: GatewayState,

@@ -83,7 +83,7 @@ pub async fn recommendation(
     role: Role,
     category: Option<&str>,
 ) -> Result<Recommendation, AgentError> {
-    let best = crate::domain::rescore::best_free(store, env, role, chrono::Utc::now())
+    let best = crate::domain::rescore::best_free(store, env, role, store.now())
         .await
         .map_err(|e| AgentError::Other(format!("cannot pick a free model for {role}: {e}")))?;
     let default_skills =

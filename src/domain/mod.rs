@@ -43,6 +43,7 @@ pub mod skills;
 pub mod spread;
 pub mod store;
 pub mod switch_journal;
+pub mod sysmem;
 pub mod telegram;
 pub mod telegram_forward;
 pub mod text;

@@ -1,12 +1,11 @@
 //! The slot editor's view model and write path, shared by the web `/models/switch` page: the main
-//! model and every routing slot with its assignment, a nucleo fuzzy search over the catalog (the TUI
-//! picker's rule: one `id name` haystack per model, `Pattern::parse(q, Smart, Smart)`, best score
-//! first) with the catalog [`Filter`] toggles, and a price panel (current vs candidate per million
-//! tokens and the monthly cost at the last 30 days' observed token volume). The write path
-//! ([`apply_for`]) is the one rule for a slot write from the web page, the TUI slot editor and
-//! `nxr slots set`: the slot must exist, the model must be in the catalog, and the `main` slot of a
-//! config.yaml an agent lives in moves that agent (file and row together); it never writes
-//! config.yaml any other way than atomically.
+//! model and every routing slot with its assignment, the catalog's fuzzy search
+//! ([`ModelList::search`], as Tab 2 searches) with the catalog [`Filter`] toggles, and a price panel
+//! (current vs candidate per million tokens and the monthly cost at the last 30 days' observed token
+//! volume). The write path ([`apply_for`]) is the one rule for a slot write from the web page, the TUI
+//! slot editor and `nxr slots set`: the slot must exist, the model must be in the catalog, and the
+//! `main` slot of a config.yaml an agent lives in moves that agent (file and row together); it never
+//! writes config.yaml any other way than atomically.
 
 use crate::domain::agents::{self, Agent, AgentError, echo};
 use crate::domain::budget_daily;
@@ -15,8 +14,7 @@ use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::hermes::{self, Slot};
 use crate::domain::store::Store;
-use nucleo::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo::{Matcher, Utf32String};
+use crate::domain::view::ModelList;
 use serde::Serialize;
 
 /// At most this many search results are listed.
@@ -72,27 +70,6 @@ pub struct SwitchView {
     pub price: Option<PricePanel>,
 }
 
-/// Indices of `models` the filter keeps and the fuzzy query matches: best score first (ties in
-/// catalog order); catalog order when the query is empty.
-pub fn fuzzy_rank(models: &[Model], query: &str, filter: &Filter) -> Vec<usize> {
-    let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
-    let mut matcher = Matcher::default();
-    let mut scored: Vec<(usize, u32)> = models
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| filter.matches(m))
-        .filter_map(|(i, m)| {
-            if pattern.atoms.is_empty() {
-                return Some((i, 0));
-            }
-            let hay = Utf32String::from(format!("{} {}", m.id, m.name));
-            pattern.score(hay.slice(..), &mut matcher).map(|s| (i, s))
-        })
-        .collect();
-    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored.into_iter().map(|(i, _)| i).collect()
-}
-
 fn side(m: &Model, volume: (u64, u64)) -> PriceSide {
     let (p, c) = (m.prompt_per_million(), m.completion_per_million());
     PriceSide {
@@ -122,20 +99,18 @@ pub fn build(
         .and_then(|n| slots.iter().find(|s| &s.name == n).cloned());
     let (matched, results) = match &slot {
         Some(_) => {
-            let ranked = fuzzy_rank(models, &q.text, &q.filter);
+            let ranked = ModelList::for_search(models).search(&q.text, &q.filter);
             let results = ranked
                 .iter()
                 .take(MAX_RESULTS)
-                .map(|&i| {
-                    let m = &models[i];
-                    SwitchResult {
-                        id: m.id.clone(),
-                        name: m.name.clone(),
-                        context_length: m.context_length,
-                        free: m.is_free(),
-                        prompt_per_m: m.prompt_per_million(),
-                        completion_per_m: m.completion_per_million(),
-                    }
+                .filter_map(|&i| models.get(i as usize))
+                .map(|m| SwitchResult {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    context_length: m.context_length,
+                    free: m.is_free(),
+                    prompt_per_m: m.prompt_per_million(),
+                    completion_per_m: m.completion_per_million(),
                 })
                 .collect();
             (ranked.len(), results)
@@ -354,14 +329,15 @@ mod tests {
             model("meta/llama-4", "Llama 4", "0.000001"),
             model("qwen/qwen3-235b", "Qwen3 235B", "0.000002"),
         ];
-        let all = fuzzy_rank(&ms, "qwen", &Filter::default());
+        let search = |q: &str, f: &Filter| ModelList::for_search(&ms).search(q, f);
+        let all = search("qwen", &Filter::default());
         assert_eq!(all.len(), 2);
         let free = Filter {
             free: true,
             ..Filter::default()
         };
-        assert_eq!(fuzzy_rank(&ms, "qwen", &free), vec![0]);
-        assert_eq!(fuzzy_rank(&ms, "", &Filter::default()), vec![0, 1, 2]);
-        assert!(fuzzy_rank(&ms, "zzzz", &Filter::default()).is_empty());
+        assert_eq!(search("qwen", &free), vec![0]);
+        assert_eq!(search("", &Filter::default()), vec![0, 1, 2]);
+        assert!(search("zzzz", &Filter::default()).is_empty());
     }
 }

@@ -316,6 +316,11 @@ impl Store {
         &self.memos
     }
 
+    /// The injected clock (for domain calls that take a `&dyn Clock`).
+    pub fn clock(&self) -> &dyn crate::domain::clock::Clock {
+        &*self.clock
+    }
+
     pub fn conn(&self) -> &Conn {
         &self.conn
     }

@@ -10,7 +10,7 @@ use crate::app::update::page_rows;
 use crate::domain::agents::{self, Agent};
 use crate::domain::scoring::PickSource;
 use crate::domain::skills;
-use crate::widgets::model_picker::{PickerView, RoleCheck, failure, price_label, short_tokens};
+use crate::widgets::model_picker::{PickerView, RoleCheck, failure};
 use crate::widgets::skill_selector::SkillSelector;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -60,12 +60,11 @@ pub fn commands(state: &State) -> Vec<Binding> {
     }
 }
 
-/// The wizard's role and the scoring inputs: what the picker checks every model against.
+/// The wizard's role and the catalog: what the picker checks every model against.
 pub fn role_check(state: &State) -> RoleCheck<'_> {
     RoleCheck {
         role: state.create.category().role(),
-        health: &state.data.health,
-        cfg: &state.data.cfg,
+        models: &state.data.models,
     }
 }
 
@@ -81,23 +80,10 @@ pub fn model_refusal(state: &State, id: &str) -> Option<String> {
         return None;
     }
     let check = role_check(state);
-    let Some(row) = state.data.model(id) else {
+    let Some(score) = check.score(id) else {
         return Some("not in the catalog any more".to_string());
     };
-    failure(&check.score(row)).map(|why| format!("not for the {} role: {why}", check.role))
-}
-
-/// A domain error in TUI words: the CLI-only advice (`--force`, `nxr models …` commands) is dropped, and
-/// a refused model points at the `c` key of the Confirm step.
-pub fn tui_words(err: &str) -> String {
-    if !err.contains("--force") {
-        return err.to_string();
-    }
-    let kept: Vec<&str> = err
-        .split("; ")
-        .filter(|part| !part.contains("--force") && !part.contains("`nxr "))
-        .collect();
-    format!("{}; press c to choose another model", kept.join("; "))
+    failure(score).map(|why| format!("not for the {} role: {why}", check.role))
 }
 
 /// Opens the model picker on the current choice.
@@ -398,9 +384,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                         .map(|x| {
                             format!(
                                 "  ctx {} · {} · score {}",
-                                short_tokens(x.context_length),
-                                price_label(x),
-                                role_check(state).score(x).total
+                                x.context_label(),
+                                x.price_label(),
+                                role_check(state).score(m).map_or(0, |s| s.total)
                             )
                         })
                         .unwrap_or_default();

@@ -6,9 +6,8 @@ use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, ModelsMode, State};
 use crate::app::update::page_rows;
 use crate::domain::roles::Role;
-use crate::domain::scoring;
-use crate::widgets::model_picker::{PickerView, price_label, short_tokens};
-use crate::widgets::model_row::ModelRow;
+use crate::domain::view::ListedModel;
+use crate::widgets::model_picker::PickerView;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -212,7 +211,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 }
 
 /// The selected model and its score for every role (`nxr models explain`, condensed).
-pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, area: Rect) {
+pub fn draw_detail(state: &State, row: Option<&ListedModel>, frame: &mut Frame, area: Rect) {
     let block = Block::default().borders(Borders::ALL).title(" Details ");
     let Some(row) = row else {
         frame.render_widget(
@@ -246,8 +245,8 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
         Line::from(model.name.clone()),
         Line::from(format!(
             "ctx {} · {} · {}",
-            short_tokens(model.context_length),
-            price_label(row),
+            row.context_label(),
+            row.price_label(),
             created
         )),
         Line::from(if caps.is_empty() {
@@ -265,7 +264,7 @@ pub fn draw_detail(state: &State, row: Option<&ModelRow>, frame: &mut Frame, are
     frame.render_widget(Paragraph::new(info).wrap(Wrap { trim: true }), info_area);
     let scores: Vec<_> = Role::ALL
         .iter()
-        .map(|r| scoring::score(model, *r, &state.data.health, &state.data.cfg))
+        .map(|r| state.data.models.score_of(row, *r))
         .collect();
     // role, total, then sub-scores; narrow panes keep the first five columns.
     let cols = if scores_area.width >= 38 { 7 } else { 5 };

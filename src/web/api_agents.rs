@@ -56,6 +56,7 @@ fn error(e: AgentError) -> Resp {
         AgentError::InvalidName(_)
         | AgentError::Duplicate(_)
         | AgentError::InvalidModel(_)
+        | AgentError::ModelFailsRole { .. }
         | AgentError::Skills(_) => 400,
         AgentError::Other(_) | AgentError::NoFreeModel(_) => 409,
         AgentError::Hermes(_) | AgentError::Secret(_) | AgentError::Db(_) => 500,

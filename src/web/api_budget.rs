@@ -5,7 +5,6 @@
 
 use super::{Req, Resp, WebCtx};
 use crate::domain::budget::{self, Budget};
-use crate::domain::clock::SystemClock;
 use crate::domain::notifications::{self, Notification};
 use crate::web::pages::shown;
 use maud::{Markup, html};
@@ -25,7 +24,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
         );
     }
     Some(if path == "/api/budget" {
-        match ctx.rt.block_on(budget::load(&ctx.store, &SystemClock)) {
+        match ctx.rt.block_on(budget::load(&ctx.store, ctx.store.clock())) {
             Ok(b) => Resp::json(200, &b),
             Err(e) => Resp::json_error(500, &e.to_string()),
         }
@@ -44,23 +43,11 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     })
 }
 
-/// Reads what [`alerts_body`] shows.
-pub fn load(ctx: &WebCtx) -> (Result<Budget, String>, Result<Vec<Notification>, String>) {
-    let b = ctx
-        .rt
-        .block_on(budget::load(&ctx.store, &SystemClock))
-        .map_err(|e| e.to_string());
-    let n = ctx
-        .rt
-        .block_on(notifications::list_where(&ctx.store, 10, true))
-        .map_err(|e| e.to_string());
-    (b, n)
-}
-
-/// The dashboard's budget line and unread notifications (pure).
+/// The dashboard's budget line and newest notifications, unread ones marked (pure).
 pub fn alerts_body(
     b: &Result<Budget, String>,
     notes: &Result<Vec<Notification>, String>,
+    unread: u64,
 ) -> Markup {
     html! {
         section.card #budget {
@@ -78,12 +65,14 @@ pub fn alerts_body(
             }
         }
         section.card #notifications {
-            h2 { "Unread notifications" }
+            h2 { "Newest notifications" }
+            p.muted { (unread) " unread · " a href="/notifications" { "All notifications" } }
             @match notes {
-                Ok(list) if list.is_empty() => p.muted { "Nothing new." }
+                Ok(list) if list.is_empty() => p.muted { "Nothing yet." }
                 Ok(list) => ul {
                     @for n in list {
                         li {
+                            @if n.is_unread() { strong.warn title="unread" { "new" } " " }
                             strong { (shown(&n.title)) } " " span.muted { (shown(&n.created_at)) }
                             br; (shown(&n.body))
                         }

@@ -47,10 +47,6 @@ fn domain_error(e: ScoringError) -> Resp {
     Resp::json_error(status, &e.to_string())
 }
 
-fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-}
-
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let read = matches!(req.method.as_str(), "GET" | "HEAD");
     let resp = match req.path.trim_end_matches('/') {
@@ -60,7 +56,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             }
             match ctx
                 .rt
-                .block_on(rescore::rescore(&ctx.store, &ctx.env, now()))
+                .block_on(rescore::rescore(&ctx.store, &ctx.env, ctx.store.now()))
             {
                 Ok(report) => Resp::json(200, &report),
                 Err(e) => domain_error(e),
@@ -75,10 +71,12 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                 Ok(None) => return None,
                 Err(resp) => return Some(resp),
             };
-            match ctx
-                .rt
-                .block_on(rescore::best_free(&ctx.store, &ctx.env, role, now()))
-            {
+            match ctx.rt.block_on(rescore::best_free(
+                &ctx.store,
+                &ctx.env,
+                role,
+                ctx.store.now(),
+            )) {
                 Ok(best) => Resp::json(200, &best),
                 Err(e) => domain_error(e),
             }
@@ -91,7 +89,10 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                 Ok(r) => r,
                 Err(resp) => return Some(resp),
             };
-            match ctx.rt.block_on(rescore::roster(&ctx.store, role, now())) {
+            match ctx
+                .rt
+                .block_on(rescore::roster(&ctx.store, role, ctx.store.now()))
+            {
                 Ok(roster) => Resp::json(200, &roster),
                 Err(e) => domain_error(e),
             }
@@ -113,7 +114,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             };
             match ctx
                 .rt
-                .block_on(rescore::explain(&ctx.store, model, role, now()))
+                .block_on(rescore::explain(&ctx.store, model, role, ctx.store.now()))
             {
                 Ok(e) => Resp::json(200, &e),
                 Err(e) => domain_error(e),

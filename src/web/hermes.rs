@@ -60,7 +60,7 @@ fn view(ctx: &WebCtx) -> GatewayView {
     gateway_control::view(
         &ctx.env,
         gateway_control::main_model(&ctx.env),
-        chrono::Utc::now(),
+        ctx.store.now(),
     )
 }
 

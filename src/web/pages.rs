@@ -8,7 +8,7 @@ use crate::domain::catalog::Filter;
 use crate::domain::paperclip_links::{self, LinkState};
 use crate::domain::rescore;
 use crate::domain::roles::Role;
-use crate::domain::view::{ModelsQuery, ModelsView, NavView, models_view};
+use crate::domain::view::{Dashboard, ModelsQuery, ModelsView, NavView, models_view, tokens_label};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
@@ -198,11 +198,12 @@ pub fn not_found(req: &Req) -> Resp {
 }
 
 fn dashboard(ctx: &WebCtx, req: &Req) -> Resp {
-    let agents = ctx
-        .rt
-        .block_on(agents::list(&ctx.store, &ctx.env))
-        .map_err(|e| e.to_string());
-    let catalog = catalog_source(ctx);
+    let dash = ctx.rt.block_on(crate::domain::view::dashboard(
+        &ctx.store,
+        &ctx.env,
+        ctx.store.clock(),
+        crate::domain::view::NEWEST_NOTIFICATIONS,
+    ));
     let setup = match ctx
         .rt
         .block_on(crate::domain::onboarding::completed(&ctx.store))
@@ -211,18 +212,49 @@ fn dashboard(ctx: &WebCtx, req: &Req) -> Resp {
         Ok(None) => SetupStatus::NotYet,
         Err(e) => SetupStatus::Unknown(e.to_string()),
     };
-    let (budget, notes) = crate::web::api_budget::load(ctx);
-    let body = html! {
-        (dashboard_body(&agents, &catalog, &setup))
-        (crate::web::api_budget::alerts_body(&budget, &notes))
-    };
-    Resp::html(200, layout(&req.nav, "Dashboard", "/", body))
+    Resp::html(
+        200,
+        layout(&req.nav, "Dashboard", "/", dashboard_page(&dash, &setup)),
+    )
 }
 
-/// Where the catalog nxr scores on came from, in words.
+/// The whole dashboard from the one [`Dashboard`] view (the one Tab 1 and `nxr status` show): the
+/// setup line, the agents and the catalog, the gateway, today's budget and the newest notifications.
+pub fn dashboard_page(dash: &Dashboard, setup: &SetupStatus) -> Markup {
+    let agents = match &dash.agents_error {
+        Some(e) => Err(e.clone()),
+        None => Ok(dash.agents.clone()),
+    };
+    let budget = match (&dash.budget, &dash.budget_error) {
+        (Some(b), _) => Ok(b.clone()),
+        (None, e) => Err(e.clone().unwrap_or_else(|| "not read".into())),
+    };
+    let notes = match &dash.notifications_error {
+        Some(e) => Err(e.clone()),
+        None => Ok(dash.notifications.clone()),
+    };
+    let g = &dash.gateway;
+    html! {
+        (dashboard_body(&agents, &dash.catalog_line(), setup))
+        section.card #gateway {
+            h2 { "Hermes gateway" }
+            p { strong { (g.state.label()) }
+                @if let Some(pid) = g.pid { " · pid " (pid) }
+                @if let Some(m) = &g.model { " · model " code.id { (shown(m)) } }
+                " · " a href="/hermes" { "Start, stop, restart" } }
+            @if let Some(n) = &g.note { p.muted { (shown(n)) } }
+        }
+        (crate::web::api_budget::alerts_body(&budget, &notes, dash.unread_notifications))
+    }
+}
+
+/// Where the catalog nxr scores on came from, in words (the stored rows counted, not read).
 fn catalog_source(ctx: &WebCtx) -> String {
-    match ctx.rt.block_on(crate::domain::catalog::load(&ctx.store)) {
-        Ok(c) => format!("{} ({} models)", c.source.describe(), c.models.len()),
+    match ctx
+        .rt
+        .block_on(crate::domain::view::catalog_summary(&ctx.store))
+    {
+        Ok((source, n)) => format!("{} ({n} models)", source.describe()),
         Err(e) => format!("cannot read the stored catalog: {e}"),
     }
 }
@@ -453,26 +485,13 @@ fn models_page(ctx: &WebCtx, req: &Req) -> Resp {
     }
     let view = ctx
         .rt
-        .block_on(rescore::inputs(&ctx.store, chrono::Utc::now()))
+        .block_on(rescore::inputs(&ctx.store, ctx.store.now()))
         .map(|inputs| models_view(&inputs, &q))
         .map_err(|e| format!("cannot score the catalog: {e}"));
     Resp::html(
         200,
         layout(&req.nav, "Models", "/models", models_body(&view, &q)),
     )
-}
-
-/// A token count as people read it: 131072 → "131K", 1048576 → "1M".
-pub fn tokens(n: u64) -> String {
-    if n >= 1_000_000 && n % 1_000_000 < 50_000 {
-        format!("{}M", n / 1_000_000)
-    } else if n >= 1_000_000 {
-        format!("{:.1}M", n as f64 / 1_000_000.0)
-    } else if n >= 1_000 {
-        format!("{}K", n / 1_000)
-    } else {
-        n.to_string()
-    }
 }
 
 /// The models page's content (pure): the filter form, the best free model per role, and the models the
@@ -534,7 +553,7 @@ pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup
                             @for r in &v.rows {
                                 tr data-model=(shown(&r.model.id)) {
                                     td.model { code.id { (shown(&r.model.id)) } br; span.muted { (shown(&r.model.name)) } }
-                                    td.num title=(r.model.context_length) { (tokens(r.model.context_length)) }
+                                    td.num title=(r.model.context_length) { (tokens_label(r.model.context_length)) }
                                     td { @if r.model.supports_tools() { "yes" } @else { span.muted { "—" } } }
                                     td { @if r.model.supports_vision() { "yes" } @else { span.muted { "—" } } }
                                     td { (r.model.price_label()) }

@@ -212,7 +212,7 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
                     @for m in &v.results {
                         tr {
                             td.model { code { (shown(&m.id)) } br; span.muted { (shown(&m.name)) } }
-                            td.num { (super::pages::tokens(m.context_length)) }
+                            td.num { (crate::domain::view::tokens_label(m.context_length)) }
                             td.num { (money(m.prompt_per_m)) } td.num { (money(m.completion_per_m)) }
                             td { a.pick href=(keep(&m.id)) data-model=(m.id) { "Pick" } }
                         }

@@ -54,6 +54,7 @@ fn status_of(e: &UpgradeError) -> u16 {
         UpgradeError::NoKey | UpgradeError::InvalidKey(_) => 400,
         UpgradeError::KeyCheck { .. } => 502,
         UpgradeError::Agents(crate::domain::agents::AgentError::NotFound(_)) => 404,
+        UpgradeError::Agents(crate::domain::agents::AgentError::ModelFailsRole { .. }) => 400,
         UpgradeError::Other(_) => 409,
         _ => 500,
     }

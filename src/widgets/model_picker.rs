@@ -1,195 +1,55 @@
-//! The model picker: a nucleo fuzzy filter over the catalog (helix-style: one prepared haystack of
-//! `id name` per model, `Pattern::parse(q, Smart, Smart)`, highlight from the match indices), plus the
-//! free / tools / vision / min-context toggles and sort keys. Used by Tab 2, the slot editor and the
-//! Tab 5 wizard.
+//! The model picker: the catalog's [`ModelList`] searched as it is typed ([`Search`], highlighted from
+//! the match indices), the free / tools / vision / min-context toggles (the catalog `Filter`) and sort
+//! keys. Used by Tab 2, the slot editor and the Tab 5 wizard.
 
 use crate::app::theme::Theme;
 use crate::domain::roles::Role;
-use crate::domain::scoring::{self, Health, ModelScore, ScoringConfig};
-use crate::widgets::model_row::ModelRow;
-use nucleo::Matcher;
-use nucleo::pattern::{CaseMatching, Normalization, Pattern};
+use crate::domain::scoring::ModelScore;
+use crate::domain::view::{ListedModel, ModelList, Search};
+pub use crate::widgets::model_filters::{MIN_CONTEXT_STEPS, ModelFilters, SortKey};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget, Wrap};
-use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
 
-/// Min-context steps the toggle cycles through.
-pub const MIN_CONTEXT_STEPS: [u64; 5] = [0, 32_000, 64_000, 128_000, 256_000];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ModelFilters {
-    pub free_only: bool,
-    pub tools: bool,
-    pub vision: bool,
-    pub min_context: u64,
-}
-
-impl ModelFilters {
-    /// The same rule as `nxr models list --free --tools --vision --min-context N`.
-    pub fn as_catalog_filter(&self) -> crate::domain::catalog::Filter {
-        crate::domain::catalog::Filter {
-            free: self.free_only,
-            tools: self.tools,
-            vision: self.vision,
-            min_context: (self.min_context > 0).then_some(self.min_context),
-        }
-    }
-
-    /// Same rule as [`Self::as_catalog_filter`] on the full model (a test checks both agree).
-    pub fn admits(&self, m: &ModelRow) -> bool {
-        (!self.free_only || m.is_free())
-            && (!self.tools || m.supports_tools())
-            && (!self.vision || m.supports_vision())
-            && m.context_length >= self.min_context
-    }
-
-    pub fn next_min_context(&mut self) {
-        let i = MIN_CONTEXT_STEPS
-            .iter()
-            .position(|s| *s == self.min_context)
-            .unwrap_or(0);
-        self.min_context = MIN_CONTEXT_STEPS[(i + 1) % MIN_CONTEXT_STEPS.len()];
-    }
-
-    /// `free tools ≥64k`-style summary of the active toggles ("all" when none).
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        if self.free_only {
-            parts.push("free".to_string());
-        }
-        if self.tools {
-            parts.push("tools".to_string());
-        }
-        if self.vision {
-            parts.push("vision".to_string());
-        }
-        if self.min_context > 0 {
-            parts.push(format!("≥{}", short_tokens(self.min_context)));
-        }
-        if parts.is_empty() {
-            "all".into()
-        } else {
-            parts.join(" ")
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortKey {
-    /// Match score when filtering, else catalog (id) order.
-    #[default]
-    Relevance,
-    Context,
-    Newest,
-    Price,
-    Name,
-}
-
-impl SortKey {
-    pub fn next(self) -> SortKey {
-        match self {
-            SortKey::Relevance => SortKey::Context,
-            SortKey::Context => SortKey::Newest,
-            SortKey::Newest => SortKey::Price,
-            SortKey::Price => SortKey::Name,
-            SortKey::Name => SortKey::Relevance,
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Relevance => "relevance",
-            SortKey::Context => "context",
-            SortKey::Newest => "newest",
-            SortKey::Price => "price",
-            SortKey::Name => "name",
-        }
-    }
-}
-
-/// `131072` → `131k`, `1048576` → `1M`, `2000000` → `2M`.
-pub fn short_tokens(n: u64) -> String {
-    if n >= 1_000_000 {
-        let m = n as f64 / 1_000_000.0;
-        if m.fract() < 0.05 {
-            format!("{}M", m as u64)
-        } else {
-            format!("{m:.1}M")
-        }
-    } else if n >= 1000 {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
-}
-
-/// `$0.15/M` prompt price, `free`, `var` for routers, or `unknown` when the catalog gave none.
-pub fn price_label(m: &ModelRow) -> String {
-    if m.is_free() {
-        return "free".into();
-    }
-    match m.prompt_per_million() {
-        Some(p) if p < 0.01 => "<$0.01".into(),
-        Some(p) => format!("${p:.2}"),
-        None if m.price_unknown() => "unknown".into(),
-        None => "var".into(),
-    }
-}
+/// The price column's header: USD per million prompt / completion tokens.
+const PRICE_HEADER: &str = "$/M in/out";
 
 #[derive(Debug, Clone)]
 pub struct ModelPicker {
     total: usize,
     pub query: String,
-    pattern: Pattern,
     pub filters: ModelFilters,
     pub sort: SortKey,
-    /// Indices into the catalog, in display order.
+    /// Positions in the list, in display order.
     matched: Vec<u32>,
-    /// What `matched` was computed for (to narrow incrementally while the user types).
-    last_query: String,
-    last_filters: ModelFilters,
+    search: Search,
     pub selected: usize,
-    matcher: Matcher,
-}
-
-thread_local! {
-    static HIGHLIGHT_MATCHER: RefCell<Matcher> = RefCell::new(Matcher::default());
 }
 
 impl ModelPicker {
-    pub fn new(models: &[ModelRow], filters: ModelFilters) -> ModelPicker {
+    pub fn new(models: &ModelList, filters: ModelFilters) -> ModelPicker {
         let mut p = ModelPicker {
             total: models.len(),
             query: String::new(),
-            pattern: Pattern::default(),
             filters,
             sort: SortKey::Relevance,
             matched: Vec::new(),
-            last_query: String::new(),
-            last_filters: filters,
+            search: Search::default(),
             selected: 0,
-            matcher: Matcher::default(),
         };
         p.refresh(models);
         p
     }
 
     /// A new catalog (after a reload): keeps query, filters and the selected model when it still exists.
-    pub fn set_catalog(&mut self, models: &[ModelRow], old: &[ModelRow]) {
+    pub fn set_catalog(&mut self, models: &ModelList, old: &ModelList) {
         let keep = self.selected_model(old).map(|m| m.id().into_owned());
-        self.last_query.clear();
+        self.search.reset();
         self.refresh(models);
-        if let Some(id) = keep
-            && let Some(pos) = self
-                .matched
-                .iter()
-                .position(|&i| models.get(i as usize).is_some_and(|m| m.id() == id))
-        {
-            self.selected = pos;
+        if let Some(id) = keep {
+            self.select_id(models, &id);
         }
     }
 
@@ -203,19 +63,21 @@ impl ModelPicker {
         self.total
     }
 
-    pub fn selected_model<'a>(&self, models: &'a [ModelRow]) -> Option<&'a ModelRow> {
-        self.matched
-            .get(self.selected)
-            .and_then(|&i| models.get(i as usize))
+    /// The position of the selected model in the list.
+    pub fn selected_index(&self) -> Option<u32> {
+        self.matched.get(self.selected).copied()
+    }
+
+    pub fn selected_model<'a>(&self, models: &'a ModelList) -> Option<&'a ListedModel> {
+        self.selected_index().and_then(|i| models.get(i))
     }
 
     /// Selects the model with this id when it is among the matches.
-    pub fn select_id(&mut self, models: &[ModelRow], id: &str) -> bool {
-        match self
-            .matched
-            .iter()
-            .position(|&i| models.get(i as usize).is_some_and(|m| m.id() == id))
-        {
+    pub fn select_id(&mut self, models: &ModelList, id: &str) -> bool {
+        let Some(want) = models.position(id) else {
+            return false;
+        };
+        match self.matched.iter().position(|&i| i == want) {
             Some(p) => {
                 self.selected = p;
                 true
@@ -225,80 +87,55 @@ impl ModelPicker {
     }
 
     /// A new query puts the cursor back on the best match (as fzf does).
-    pub fn set_query(&mut self, query: &str, models: &[ModelRow]) {
+    pub fn set_query(&mut self, query: &str, models: &ModelList) {
         self.query = query.to_string();
         self.selected = 0;
         self.refresh(models);
     }
-    pub fn push_char(&mut self, c: char, models: &[ModelRow]) {
+    pub fn push_char(&mut self, c: char, models: &ModelList) {
         self.query.push(c);
         self.selected = 0;
         self.refresh(models);
     }
-    pub fn pop_char(&mut self, models: &[ModelRow]) {
+    pub fn pop_char(&mut self, models: &ModelList) {
         self.query.pop();
         self.selected = 0;
         self.refresh(models);
     }
-    pub fn set_filters(&mut self, filters: ModelFilters, models: &[ModelRow]) {
+    pub fn set_filters(&mut self, filters: ModelFilters, models: &ModelList) {
         self.filters = filters;
         self.refresh(models);
     }
-    pub fn set_sort(&mut self, sort: SortKey, models: &[ModelRow]) {
+    pub fn set_sort(&mut self, sort: SortKey, models: &ModelList) {
         self.sort = sort;
         self.refresh(models);
     }
 
-    fn can_narrow(&self) -> bool {
-        const SPECIAL: &[char] = &['!', '^', '$', '\'', '\\', ' '];
-        !self.last_query.is_empty()
-            && self.filters == self.last_filters
-            && self.query.starts_with(&self.last_query)
-            && !self.last_query.contains(SPECIAL)
-            && !self.query.contains(SPECIAL)
-            && self.matched.len() <= self.total
-    }
-
-    /// Recomputes the matches for the current query, filters and sort.
-    pub fn refresh(&mut self, models: &[ModelRow]) {
-        let narrow = self.can_narrow();
-        self.pattern
-            .reparse(&self.query, CaseMatching::Smart, Normalization::Smart);
-        let candidates: Vec<u32> = if narrow {
-            std::mem::take(&mut self.matched)
-        } else {
-            (0..models.len() as u32)
-                .filter(|&i| self.filters.admits(&models[i as usize]))
-                .collect()
-        };
-        let mut scored: Vec<(u32, u32)> = if self.pattern.atoms.is_empty() {
-            candidates.into_iter().map(|i| (i, 0)).collect()
-        } else {
-            score_all(&self.pattern, models, &candidates, &mut self.matcher)
-        };
-        let by_score = !self.pattern.atoms.is_empty();
+    /// Recomputes the matches for the current query, filters and sort: the list's search gives the
+    /// relevance order; the other sort keys reorder it (ties by match score, then catalog order).
+    pub fn refresh(&mut self, models: &ModelList) {
+        let filter = self.filters.as_catalog_filter();
+        let mut scored = self.search.run(models, &self.query, &filter).to_vec();
+        let row = |i: u32| &models.rows()[i as usize];
         match self.sort {
-            SortKey::Relevance if by_score => {
-                scored.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)))
-            }
-            SortKey::Relevance => scored.sort_unstable_by_key(|a| a.0),
-            SortKey::Context => scored.sort_unstable_by(|a, b| {
-                let (ma, mb) = (&models[a.0 as usize], &models[b.0 as usize]);
-                mb.context_length
-                    .cmp(&ma.context_length)
+            SortKey::Relevance => {}
+            SortKey::Context => scored.sort_by(|a, b| {
+                row(b.0)
+                    .context_length
+                    .cmp(&row(a.0).context_length)
                     .then(b.1.cmp(&a.1))
                     .then(a.0.cmp(&b.0))
             }),
-            SortKey::Newest => scored.sort_unstable_by(|a, b| {
-                let (ma, mb) = (&models[a.0 as usize], &models[b.0 as usize]);
-                mb.created
-                    .cmp(&ma.created)
+            SortKey::Newest => scored.sort_by(|a, b| {
+                row(b.0)
+                    .created
+                    .cmp(&row(a.0).created)
                     .then(b.1.cmp(&a.1))
                     .then(a.0.cmp(&b.0))
             }),
             SortKey::Price => scored.sort_by(|a, b| {
                 let p = |i: u32| {
-                    let m = &models[i as usize];
+                    let m = row(i);
                     if m.is_free() {
                         0.0
                     } else {
@@ -311,16 +148,14 @@ impl ModelPicker {
                     .then(a.0.cmp(&b.0))
             }),
             SortKey::Name => scored.sort_by(|a, b| {
-                models[a.0 as usize]
+                row(a.0)
                     .name()
                     .to_lowercase()
-                    .cmp(&models[b.0 as usize].name().to_lowercase())
+                    .cmp(&row(b.0).name().to_lowercase())
                     .then(a.0.cmp(&b.0))
             }),
         }
         self.matched = scored.into_iter().map(|(i, _)| i).collect();
-        self.last_query = self.query.clone();
-        self.last_filters = self.filters;
         self.total = models.len();
         self.selected = self.selected.min(self.matched.len().saturating_sub(1));
     }
@@ -339,20 +174,8 @@ impl ModelPicker {
     }
 
     /// Sorted, de-duplicated character indices of the match in `id name` (empty without a query).
-    pub fn highlight(&self, row: &ModelRow) -> Vec<u32> {
-        let h = &row.hay;
-        if self.pattern.atoms.is_empty() {
-            return Vec::new();
-        }
-        HIGHLIGHT_MATCHER.with(|m| {
-            let mut indices = Vec::new();
-            let _ = self
-                .pattern
-                .indices(h.slice(..), &mut m.borrow_mut(), &mut indices);
-            indices.sort_unstable();
-            indices.dedup();
-            indices
-        })
+    pub fn highlight(&self, row: &ListedModel) -> Vec<u32> {
+        self.search.highlight(row)
     }
 
     /// `matched/total` and the active toggles, for a title.
@@ -361,7 +184,7 @@ impl ModelPicker {
     }
 
     /// Draws the table (visible rows only, so a 100k catalog costs what a 50-row one does).
-    pub fn render(&self, models: &[ModelRow], area: Rect, buf: &mut Buffer, view: PickerView<'_>) {
+    pub fn render(&self, models: &ModelList, area: Rect, buf: &mut Buffer, view: PickerView<'_>) {
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Line::from(vec![
@@ -436,20 +259,30 @@ impl ModelPicker {
         };
         let hl = view.theme.matched;
         let dim = view.theme.muted.add_modifier(Modifier::DIM);
-        // Column widths: ctx 5, price 7, T V 3 and the spacing; the id gets the most of the rest (cut in
-        // the middle when it is still too long, so `:free` stays visible); the second column (name, or
-        // with a role check why a model fails it) only from 64 columns up.
-        let rest = table_area.width.saturating_sub(5 + 7 + 3 + 4) as usize;
+        // Column widths: ctx 5, the price as wide as the visible rows' labels (at least its header;
+        // none below 50 columns), T V 3 and the spacing; the id gets the most of the rest (cut in the
+        // middle when it is still too long, so `:free` stays visible); the second column (name, or with
+        // a role check why a model fails it) only from 64 columns up.
+        let visible = || {
+            self.matched
+                .iter()
+                .skip(offset)
+                .take(rows_visible)
+                .filter_map(|&i| models.get(i))
+        };
+        // A narrow table (under 50 columns) leaves the price to the details pane: the id needs the room.
+        let price_w = if table_area.width < 50 {
+            0
+        } else {
+            visible()
+                .map(|m| m.price_label().chars().count())
+                .max()
+                .unwrap_or(0)
+                .clamp(PRICE_HEADER.len(), 17) as u16
+        };
+        let rest = table_area.width.saturating_sub(5 + price_w + 3 + 4) as usize;
         let show_second = table_area.width >= 64;
-        let longest_id = self
-            .matched
-            .iter()
-            .skip(offset)
-            .take(rows_visible)
-            .filter_map(|&i| models.get(i as usize))
-            .map(|m| m.id_chars() as usize)
-            .max()
-            .unwrap_or(0);
+        let longest_id = visible().map(|m| m.id_chars() as usize).max().unwrap_or(0);
         // The second column keeps at least 12 characters (20 with a role check: the reason matters).
         let second_min = if view.check.is_some() { 20 } else { 12 };
         let id_w = if show_second {
@@ -474,11 +307,11 @@ impl ModelPicker {
             .skip(offset)
             .take(rows_visible)
             .filter_map(|(pos, &i)| {
-                let m = models.get(i as usize)?;
-                let verdict = view.check.map(|c| c.score(m));
-                let fails = verdict.as_ref().and_then(failure);
+                let m = models.get(i)?;
+                let verdict = view.check.and_then(|c| c.score_at(i));
+                let fails = verdict.and_then(failure);
                 if pos == self.selected {
-                    selected_score = verdict.clone();
+                    selected_score = verdict;
                 }
                 let idx = self.highlight(m);
                 let id_len = m.id_chars();
@@ -507,8 +340,8 @@ impl ModelPicker {
                 let mut row = Row::new(vec![
                     Cell::from(highlighted(&id_text, &id_hl, hl)),
                     second,
-                    Cell::from(Line::from(short_tokens(m.context_length)).right_aligned()),
-                    Cell::from(Line::from(price_label(m)).right_aligned()),
+                    Cell::from(Line::from(m.context_label()).right_aligned()),
+                    Cell::from(Line::from(m.price_label()).right_aligned()),
                     Cell::from(format!(
                         "{} {}",
                         if m.supports_tools() { "T" } else { "·" },
@@ -536,7 +369,7 @@ impl ModelPicker {
                 Constraint::Length(id_w as u16),
                 Constraint::Length(second_w as u16),
                 Constraint::Length(5),
-                Constraint::Length(7),
+                Constraint::Length(price_w),
                 Constraint::Length(3),
             ],
         )
@@ -549,7 +382,7 @@ impl ModelPicker {
                     _ => "",
                 },
                 "  ctx",
-                " $/M in",
+                if price_w > 0 { PRICE_HEADER } else { "" },
                 "T V",
             ])
             .style(Style::default().add_modifier(Modifier::UNDERLINED)),
@@ -564,7 +397,7 @@ impl ModelPicker {
             height: status_h,
             ..inner
         };
-        let status = match (view.error, &selected_score, view.check) {
+        let status = match (view.error, selected_score, view.check) {
             (Some(e), _, _) => Line::styled(format!("✗ {e}"), view.theme.danger),
             (None, Some(s), Some(c)) => match failure(s) {
                 Some(why) => Line::styled(format!("✗ fails {}: {why}", c.role), view.theme.warn),
@@ -598,32 +431,31 @@ pub struct PickerView<'a> {
     pub theme: &'a Theme,
 }
 
-/// A role and the scoring inputs to judge models for it with `domain::scoring::score`.
+/// A role to judge the list's models for (the domain's `scoring::score`, computed once per catalog).
 #[derive(Debug, Clone, Copy)]
 pub struct RoleCheck<'a> {
     pub role: Role,
-    pub health: &'a Health,
-    pub cfg: &'a ScoringConfig,
+    pub models: &'a ModelList,
 }
 
-impl RoleCheck<'_> {
-    /// The domain's score of this model for the role (`passes`, `reasons`, `total`).
-    pub fn score(&self, m: &ModelRow) -> ModelScore {
-        scoring::score(&m.to_model(), self.role, self.health, self.cfg)
+impl<'a> RoleCheck<'a> {
+    /// The domain's score of the model at this position for the role (`passes`, `reasons`, `total`).
+    pub fn score_at(&self, i: u32) -> Option<&'a ModelScore> {
+        self.models.score(i, self.role)
+    }
+    /// The same for the model with this id.
+    pub fn score(&self, id: &str) -> Option<&'a ModelScore> {
+        self.models.position(id).and_then(|i| self.score_at(i))
     }
 }
 
-/// Why a score fails its role's hard requirements (the domain's `excluded: …` reasons, joined), or None
+/// Why a score fails its role's hard requirements (the domain's typed exclusions, joined), or None
 /// when it passes.
 pub fn failure(score: &ModelScore) -> Option<String> {
     if score.passes {
         return None;
     }
-    let fails: Vec<&str> = score
-        .reasons
-        .iter()
-        .filter_map(|r| r.strip_prefix("excluded: "))
-        .collect();
+    let fails: Vec<String> = score.exclusions.iter().map(ToString::to_string).collect();
     Some(if fails.is_empty() {
         format!("does not meet the {} role's hard requirements", score.role)
     } else {
@@ -699,60 +531,18 @@ fn highlighted(text: &str, indices: &[u32], style: Style) -> Line<'static> {
     Line::from(spans)
 }
 
-/// Scores candidates in parallel chunks (one matcher per thread) when the list is large.
-fn score_all(
-    pattern: &Pattern,
-    rows: &[ModelRow],
-    candidates: &[u32],
-    matcher: &mut Matcher,
-) -> Vec<(u32, u32)> {
-    let score_chunk = |chunk: &[u32], m: &mut Matcher| -> Vec<(u32, u32)> {
-        chunk
-            .iter()
-            .filter_map(|&i| {
-                let h = &rows.get(i as usize)?.hay;
-                pattern.score(h.slice(..), m).map(|s| (i, s))
-            })
-            .collect()
-    };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    if candidates.len() < 20_000 || threads < 2 {
-        return score_chunk(candidates, matcher);
-    }
-    let chunk = candidates.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
-            .chunks(chunk)
-            .skip(1)
-            .map(|c| s.spawn(move || score_chunk(c, &mut Matcher::default())))
-            .collect();
-        let mut out = score_chunk(&candidates[..chunk.min(candidates.len())], matcher);
-        for h in handles {
-            if let Ok(part) = h.join() {
-                out.extend(part);
-            }
-        }
-        out
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::widgets::model_row;
 
-    fn catalog() -> (Vec<crate::domain::catalog::Model>, Vec<ModelRow>) {
+    fn catalog() -> ModelList {
         let models = crate::domain::catalog::embedded().models;
-        let rows = model_row::build(&models);
-        (models, rows)
+        ModelList::for_search(&models)
     }
 
     #[test]
     fn typing_narrows_and_backspace_widens() {
-        let (_, rows) = catalog();
+        let rows = catalog();
         let mut p = ModelPicker::new(&rows, ModelFilters::default());
         let total = p.matched_count();
         assert_eq!(total, rows.len());
@@ -761,45 +551,10 @@ mod tests {
         }
         let narrowed = p.matched_count();
         assert!(narrowed > 0 && narrowed < total);
-        assert!(p.matched().iter().all(|&i| {
-            rows[i as usize]
-                .hay
-                .to_string()
-                .to_lowercase()
-                .contains('q')
-        }));
-        // Incremental narrowing gives the same list as a fresh filter.
-        let mut q = ModelPicker::new(&rows, ModelFilters::default());
-        q.set_query("qwen", &rows);
-        assert_eq!(p.matched(), q.matched());
+        assert_eq!(p.matched(), &rows.search("qwen", &Default::default())[..]);
         for _ in 0..4 {
             p.pop_char(&rows);
         }
         assert_eq!(p.matched_count(), total);
-    }
-
-    #[test]
-    fn toggles_agree_with_the_catalog_filter() {
-        let (models, rows) = catalog();
-        for free_only in [false, true] {
-            for tools in [false, true] {
-                for vision in [false, true] {
-                    for min_context in MIN_CONTEXT_STEPS {
-                        let f = ModelFilters {
-                            free_only,
-                            tools,
-                            vision,
-                            min_context,
-                        };
-                        let mut p = ModelPicker::new(&rows, f);
-                        p.refresh(&rows);
-                        let want: Vec<u32> = (0..models.len() as u32)
-                            .filter(|&i| f.as_catalog_filter().matches(&models[i as usize]))
-                            .collect();
-                        assert_eq!(p.matched(), &want[..], "{f:?}");
-                    }
-                }
-            }
-        }
     }
 }

@@ -406,11 +406,6 @@ fn catalog_lines(agent: &Agent, main: &Slot, shared: &Shared<'_>) -> Vec<CheckLi
             format!("{model} meets the {} role's requirements", agent.role),
         ));
     } else {
-        let fails: Vec<&str> = scored
-            .reasons
-            .iter()
-            .filter_map(|r| r.strip_prefix("excluded: "))
-            .collect();
         out.push(CheckLine {
             blocking: false,
             ..CheckLine::fail(
@@ -418,7 +413,7 @@ fn catalog_lines(agent: &Agent, main: &Slot, shared: &Shared<'_>) -> Vec<CheckLi
                 format!(
                     "{model} fails the {} role: {}",
                     agent.role,
-                    fails.join("; ")
+                    scored.verdict().describe()
                 ),
                 format!(
                     "`nxr models best-free --role {}` shows a model that fits",

@@ -20,8 +20,8 @@ pub async fn create(store: &Store, env: &Env, new: NewAgent) -> Result<Agent, Ag
         .map(|(agent, _)| agent)
 }
 
-/// A user-chosen model checked against the role: the model's score for the role, or an error naming the
-/// hard requirements it fails (unless `force`).
+/// A user-chosen model checked against the role: the model's score for the role, or
+/// [`AgentError::ModelFailsRole`] with the hard requirements it fails (unless `force`).
 pub async fn checked_choice(
     store: &Store,
     catalog: &Catalog,
@@ -38,20 +38,11 @@ pub async fn checked_choice(
     };
     let scored = crate::domain::scoring::score(m, role, &inputs.health, &inputs.cfg);
     if !scored.passes && !force {
-        let fails: Vec<&str> = scored
-            .reasons
-            .iter()
-            .filter_map(|r| r.strip_prefix("excluded: "))
-            .collect();
-        let fails = if fails.is_empty() {
-            "it does not meet the role's hard requirements".to_string()
-        } else {
-            fails.join("; ")
-        };
-        return Err(AgentError::InvalidModel(format!(
-            "model {:?} fails {role}: {fails}; pick another model (`nxr models best-free --role {role}` shows the best free one, `nxr models explain {} --role {role}` the details), or pass --force to use it anyway",
-            choice.id, choice.id
-        )));
+        return Err(AgentError::ModelFailsRole {
+            model: choice.id,
+            role,
+            exclusions: scored.exclusions,
+        });
     }
     choice.score = Some(i64::from(scored.total));
     Ok(choice)

@@ -100,6 +100,14 @@ pub enum AgentError {
     /// A model id that is malformed or not in the catalog.
     #[error("{0}")]
     InvalidModel(String),
+    /// A model that fails the role's hard requirements, chosen without forcing it. Each surface words
+    /// its own way past it (another model, or forcing it).
+    #[error("model {model:?} fails {role}: {}", crate::domain::scoring::describe_exclusions(.exclusions))]
+    ModelFailsRole {
+        model: String,
+        role: Role,
+        exclusions: Vec<crate::domain::scoring::Exclusion>,
+    },
     #[error(transparent)]
     Skills(#[from] SkillError),
     #[error(transparent)]

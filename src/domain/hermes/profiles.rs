@@ -1,5 +1,6 @@
 //! Hermes profiles (the name `hermes -p` takes and its directory under `$HERMES_HOME`) and the atomic
-//! file writes every edit here goes through. Names are checked before any path is built from them.
+//! file writes every edit here goes through. An agent's name becomes a profile name only through
+//! `profile_slug`, which refuses anything that could leave `profiles/`.
 
 use super::*;
 

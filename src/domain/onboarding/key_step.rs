@@ -1,5 +1,5 @@
-//! Step 1, the key choice: free (no key) or an OpenRouter key validated with `GET /key` before it is
-//! stored (mode 0600). A key that fails validation is never written.
+//! Step 1, the key choice: free (no key) or an OpenRouter key validated with `GET /key` before
+//! `credentials` stores it in `$HERMES_HOME/.env`. A key that fails validation is never written.
 
 use super::*;
 

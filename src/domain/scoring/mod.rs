@@ -1,6 +1,11 @@
 //! Deterministic model scoring (DESIGN.md §4, docs/scoring.md). Pure: no I/O, no wall clock (the time
 //! reference is `ScoringConfig::now`). Other modules use `score`, `best_free`, `best_paid`, `rank`,
-//! `ModelScore`, `Pick`, `PickSource`, `Health` and `ScoringConfig`; none keeps its own copy of a rule.
+//! `ModelScore` (with its typed `Verdict` / `Exclusion`s), `Pick`, `PickSource`, `Health` and
+//! `ScoringConfig`; none keeps its own copy of a rule or reads the reasons' text back.
+//!
+//! `numbers` holds the integer arithmetic, `features` what is read from a model and the per-role
+//! totals, `reasons` the human explanation, `verdict` the typed pass/fail, `ranking` the full ranking
+//! and the one best-per-role scan, `picks` the best picks and the fallback chain.
 //!
 //! Every number is an integer: sub-scores are points 0–1000, the total is the weighted mean of the
 //! sub-scores (floored), logarithms are computed in fixed point, so the same catalog gives the same
@@ -20,12 +25,14 @@ mod numbers;
 mod picks;
 mod ranking;
 mod reasons;
+mod verdict;
 
 use features::*;
 pub use numbers::*;
 pub use picks::*;
 pub use ranking::*;
 use reasons::*;
+pub use verdict::*;
 
 /// Observed health per model id (our failures, endpoint uptime). Missing = neutral.
 #[derive(Debug, Clone, Default)]
@@ -166,11 +173,14 @@ pub struct ModelScore {
     pub model_id: String,
     pub role: Role,
     pub is_free: bool,
-    /// False when a hard requirement failed (see reasons).
+    /// False when a hard requirement failed (see `exclusions`).
     pub passes: bool,
     pub total: u32,
     pub sub: SubScores,
+    /// The human reasons: the failed requirements (`excluded: …`) first, then one line per sub-score.
     pub reasons: Vec<String>,
+    /// The hard requirements the model fails for the role; empty exactly when `passes`.
+    pub exclusions: Vec<Exclusion>,
     /// The model's context length (the first tie-breaker after the total).
     pub context_length: u64,
 }
@@ -268,24 +278,17 @@ mod tests {
     }
 
     #[test]
-    fn prepared_gives_the_same_picks() {
+    fn one_scan_for_several_roles_gives_each_role_s_own_pick() {
         let models = crate::domain::catalog::embedded().models;
         let health = Health::default();
         let cfg = ScoringConfig::for_catalog(&models, chrono::Utc::now());
-        let prepared = Prepared::new(&models, &health, &cfg);
-        assert_eq!(
-            prepared.best_free_all(&[]),
-            best_free_all(&models, &health, &cfg, &[])
-        );
-        for role in Role::ALL {
-            assert_eq!(
-                prepared.best_paid(role),
-                best_paid(&models, role, &health, &cfg)
-            );
-            assert_eq!(
-                prepared.best_free(role, &[]),
-                best_free(&models, role, &health, &cfg, &[])
-            );
+        let paid = best_paid_all(&models, &Role::ALL, &health, &cfg);
+        for (role, pick) in Role::ALL.iter().zip(paid) {
+            assert_eq!(pick, best_paid(&models, *role, &health, &cfg), "{role}");
+        }
+        let free = best_free_all(&models, &health, &cfg, &[]);
+        for (role, pick) in free {
+            assert_eq!(pick, best_free(&models, role, &health, &cfg, &[]), "{role}");
         }
     }
 

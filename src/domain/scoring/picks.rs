@@ -120,3 +120,18 @@ pub fn best_paid(
     best_indices(models, &[role], Pool::Paid, health, cfg)[0]
         .map(|i| ranked_pick(&models[i], role, health, cfg))
 }
+
+/// Best paid model for each of `roles` (in that order), scanning the catalog once. `None` for a role
+/// no paid model passes.
+pub fn best_paid_all(
+    models: &[Model],
+    roles: &[Role],
+    health: &Health,
+    cfg: &ScoringConfig,
+) -> Vec<Option<Pick>> {
+    best_indices(models, roles, Pool::Paid, health, cfg)
+        .into_iter()
+        .zip(roles)
+        .map(|(i, role)| i.map(|i| ranked_pick(&models[i], *role, health, cfg)))
+        .collect()
+}

@@ -34,55 +34,51 @@ pub(super) fn usd_per_million(micro: u64) -> String {
 pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> ModelScore {
     let q = rc.quick(f);
     let mut reasons = Vec::new();
+    let mut exclusions = Vec::new();
     let req = rc.req;
+    let date = || m.expiration_date.clone().unwrap_or_default();
     // Hard requirements first.
     if f.is_router {
-        reasons
-            .push("excluded: a router (it picks another model per request), never ranked".into());
+        exclusions.push(Exclusion::Router);
     }
     if !f.text_out {
-        reasons.push("excluded: no text output".into());
+        exclusions.push(Exclusion::NoTextOutput);
     }
     if f.media_out {
-        let media: Vec<&str> = m
-            .output_modalities
-            .iter()
-            .filter(|o| *o != "text")
-            .map(String::as_str)
-            .collect();
-        reasons.push(format!(
-            "excluded: also outputs {} (a media-generation model, not an agent model)",
-            media.join(" and ")
-        ));
+        exclusions.push(Exclusion::MediaOutput {
+            modalities: m
+                .output_modalities
+                .iter()
+                .filter(|o| *o != "text")
+                .cloned()
+                .collect(),
+        });
     }
     match f.expiry {
-        Expiry::Soon => reasons.push(format!(
-            "excluded: expires {} (within a day of now)",
-            m.expiration_date.as_deref().unwrap_or("")
-        )),
-        Expiry::Unreadable => reasons.push(format!(
-            "excluded: expiration date {:?} is unreadable, so it may be gone any day",
-            m.expiration_date.as_deref().unwrap_or("")
-        )),
-        Expiry::Later => reasons.push(format!(
-            "note: OpenRouter will remove it on {}",
-            m.expiration_date.as_deref().unwrap_or("")
-        )),
-        Expiry::None => {}
+        Expiry::Soon => exclusions.push(Exclusion::Expiring { date: date() }),
+        Expiry::Unreadable => exclusions.push(Exclusion::ExpiryUnreadable { date: date() }),
+        Expiry::Later | Expiry::None => {}
     }
+    reasons.extend(exclusions.iter().map(|x| format!("excluded: {x}")));
+    if f.expiry == Expiry::Later {
+        reasons.push(format!("note: OpenRouter will remove it on {}", date()));
+    }
+    let before = exclusions.len();
     if req.needs_tools && !f.tools {
-        reasons.push(format!(
-            "excluded: no tool support ({} needs tools)",
-            rc.role
-        ));
+        exclusions.push(Exclusion::MissingTools { role: rc.role });
     }
     if f.context < req.min_context {
-        reasons.push(format!(
-            "excluded: context {} < {} required",
-            thousands(f.context),
-            thousands(req.min_context)
-        ));
-    } else {
+        exclusions.push(Exclusion::ContextBelow {
+            context: f.context,
+            required: req.min_context,
+        });
+    }
+    reasons.extend(
+        exclusions[before..]
+            .iter()
+            .map(|x| format!("excluded: {x}")),
+    );
+    if f.context >= req.min_context {
         reasons.push(format!(
             "context {} ≥ {} required: {}",
             thousands(f.context),
@@ -206,6 +202,7 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
             price: f.price,
         },
         reasons,
+        exclusions,
         context_length: f.context,
     }
 }

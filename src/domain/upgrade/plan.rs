@@ -392,11 +392,23 @@ pub fn upgrade_plan_from(
     usage: &BTreeMap<i64, UsageEstimate>,
     catalog: String,
 ) -> Plan {
-    let prepared = scoring::Prepared::new(models, health, cfg);
+    let roles: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| agents.iter().any(|a| a.role == *r))
+        .collect();
+    let best: Vec<(Role, Option<scoring::Pick>)> = roles
+        .iter()
+        .copied()
+        .zip(scoring::best_paid_all(models, &roles, health, cfg))
+        .collect();
     let mut rows = Vec::new();
     for a in agents {
         let mut row = base_row(a, models, usage.get(&a.id).cloned());
-        row.recommended = prepared.best_paid(a.role).map(|p| {
+        let paid = best
+            .iter()
+            .find(|(r, _)| *r == a.role)
+            .and_then(|(_, p)| p.as_ref());
+        row.recommended = paid.map(|p| {
             let score = p.score.as_ref().map(|s| i64::from(s.total));
             model_info(models, &p.model_id, score)
         });

@@ -1,5 +1,12 @@
 //! View models shared by the surfaces: what a page, a tab or a `--json` answer shows, built once from
-//! domain values (DESIGN.md §1).
+//! domain values (DESIGN.md §1). [`ModelList`] is the catalog every surface lists and searches;
+//! [`Dashboard`] is the one-screen summary of Tab 1, the web dashboard and `nxr status`.
+
+mod dashboard;
+mod model_list;
+
+pub use dashboard::{Dashboard, NEWEST_NOTIFICATIONS, catalog_summary, dashboard};
+pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 
 use crate::domain::catalog::{CatalogSource, Filter, Model};
 use crate::domain::rescore::{self, RosterEntry};
@@ -8,24 +15,14 @@ use crate::domain::scoring::ScoringConfig;
 use std::collections::BTreeMap;
 
 /// A query over the scored catalog: the same filters as `nxr models list` (`--free`, `--tools`,
-/// `--vision`, `--min-context`) plus a text match and a role (the web models page's form).
+/// `--vision`, `--min-context`) plus the fuzzy search (`--query`) and a role (the web models page's form).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelsQuery {
     pub filter: Filter,
-    /// Case-insensitive substring of the model's id or name; empty = any.
+    /// The [`ModelList::search`] query (nucleo, as Tab 2 matches); empty = any.
     pub text: String,
     /// Score (and sort by) one role only; `None` = every role.
     pub role: Option<Role>,
-}
-
-impl ModelsQuery {
-    /// The text match: every whitespace-separated word occurs in the id or the name (any case).
-    pub fn text_matches(&self, id: &str, name: &str) -> bool {
-        let hay = format!("{id} {name}").to_lowercase();
-        self.text
-            .split_whitespace()
-            .all(|w| hay.contains(&w.to_lowercase()))
-    }
 }
 
 /// One row of the models page: a catalog model and, when it is free, its scores.
@@ -69,8 +66,8 @@ pub struct ModelsView {
     pub rows: Vec<ModelRow>,
 }
 
-/// Filters the scored catalog with the CLI's [`Filter`] and the page's text match, and attaches each
-/// free model's roster scores (pure).
+/// Filters and searches the scored catalog as [`ModelList::search`] does (the order Tab 2 shows),
+/// and attaches each free model's roster scores; with a role, sorted by that role's ranking (pure).
 pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
     let roles: Vec<Role> = match q.role {
         Some(r) => vec![r],
@@ -83,10 +80,11 @@ pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
         .enumerate()
         .map(|(i, e)| (e.model_id.as_str(), i))
         .collect();
-    let mut rows: Vec<ModelRow> = inputs
-        .models
-        .iter()
-        .filter(|m| q.filter.matches(m) && q.text_matches(&m.id, &m.name))
+    let list = ModelList::new(&inputs.models, inputs.health.clone(), inputs.cfg.clone());
+    let mut rows: Vec<ModelRow> = list
+        .search(&q.text, &q.filter)
+        .into_iter()
+        .filter_map(|i| inputs.models.get(i as usize))
         .map(|m| ModelRow {
             model: m.clone(),
             scores: place.get(m.id.as_str()).map(|&i| roster.models[i].clone()),

@@ -1,0 +1,145 @@
+//! [`Dashboard`]: the one-screen summary — the Hermes gateway, the agents, today's free budget, the
+//! newest notifications and where the catalog came from — built once by [`dashboard`] and shown by
+//! Tab 1, the web dashboard and `nxr status` (`--json`). A part that cannot be read carries its
+//! error instead of failing the whole summary. It never renders anything.
+
+use crate::domain::agents::{self, Agent};
+use crate::domain::budget::{self, Budget};
+use crate::domain::catalog::{self, CatalogSource};
+use crate::domain::clock::Clock;
+use crate::domain::env::Env;
+use crate::domain::gateway::{self, GatewayStatus};
+use crate::domain::hermes;
+use crate::domain::notifications::{self, Notification};
+use crate::domain::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// How many notifications a dashboard shows.
+pub const NEWEST_NOTIFICATIONS: u32 = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    /// When it was read (the store's clock).
+    pub now: DateTime<Utc>,
+    pub gateway: GatewayStatus,
+    pub agents: Vec<Agent>,
+    pub agents_error: Option<String>,
+    /// Where the catalog came from, e.g. "catalog: embedded snapshot of 2026-05-01".
+    pub catalog: String,
+    pub catalog_models: usize,
+    pub budget: Option<Budget>,
+    pub budget_error: Option<String>,
+    /// Newest first, read or not.
+    pub notifications: Vec<Notification>,
+    pub unread_notifications: u64,
+    pub notifications_error: Option<String>,
+}
+
+impl Dashboard {
+    /// "… (N models)": the catalog line the surfaces print.
+    pub fn catalog_line(&self) -> String {
+        format!("{} ({} models)", self.catalog, self.catalog_models)
+    }
+
+    /// When the agent last made a request today (from the budget's per-agent usage).
+    pub fn last_activity(&self, agent_id: i64) -> Option<&str> {
+        self.budget
+            .as_ref()?
+            .per_agent
+            .iter()
+            .find(|u| u.agent_id == Some(agent_id))?
+            .last_at
+            .as_deref()
+    }
+
+    /// The newest notifications, at most `n`.
+    pub fn newest(&self, n: usize) -> &[Notification] {
+        &self.notifications[..self.notifications.len().min(n)]
+    }
+}
+
+/// Reads the dashboard: at most `notifications` newest notifications (Tab 6 shares the TUI's read,
+/// so the TUI asks for more than the [`NEWEST_NOTIFICATIONS`] it shows on Tab 1).
+pub async fn dashboard(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    notifications: u32,
+) -> Dashboard {
+    let (agents, agents_error) = match agents::list(store, env).await {
+        Ok(a) => (a, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let (catalog, catalog_models) = match catalog_summary(store).await {
+        Ok((source, n)) => (source.describe(), n),
+        Err(e) => (format!("cannot read the stored catalog: {e}"), 0),
+    };
+    let (budget, budget_error) = match budget::load(store, clock).await {
+        Ok(b) => (Some(b), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let (list, notifications_error) = match notifications::list(store, notifications).await {
+        Ok(n) => (n, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let unread_notifications = match notifications::unread_count(store).await {
+        Ok(n) => n,
+        Err(_) => list.iter().filter(|n| n.is_unread()).count() as u64,
+    };
+    let main_model = hermes::routing_slots(&env.hermes_home.join("config.yaml"))
+        .ok()
+        .and_then(|slots| {
+            slots
+                .into_iter()
+                .find(|s| s.name == hermes::MAIN_SLOT)
+                .and_then(|s| s.model)
+        });
+    Dashboard {
+        now: clock.now(),
+        gateway: gateway::status(&env.hermes_home, main_model),
+        agents,
+        agents_error,
+        catalog,
+        catalog_models,
+        budget,
+        budget_error,
+        notifications: list,
+        unread_notifications,
+        notifications_error,
+    }
+}
+
+/// Where the catalog in use came from and how many models it has, without reading the models (the
+/// count of stored rows; the embedded snapshot's size when none is stored).
+pub async fn catalog_summary(store: &Store) -> Result<(CatalogSource, usize), StoreError> {
+    let conn = store.conn();
+    let mut rows = conn
+        .query(
+            "SELECT m.source, m.fetched_at, (SELECT COUNT(*) FROM catalog_models) \
+             FROM catalog_meta m WHERE m.id = 1",
+            (),
+        )
+        .await?;
+    if let Some(row) = rows.next().await? {
+        let count: i64 = row.get(2)?;
+        if count > 0 {
+            return Ok((
+                CatalogSource::Stored {
+                    origin: row.get(0)?,
+                    fetched_at: row.get(1)?,
+                    unreadable: 0,
+                },
+                count as usize,
+            ));
+        }
+    }
+    static EMBEDDED_COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let n = *EMBEDDED_COUNT.get_or_init(|| catalog::embedded().models.len());
+    Ok((
+        CatalogSource::Embedded {
+            date: catalog::EMBEDDED_CATALOG_DATE,
+        },
+        n,
+    ))
+}

@@ -141,9 +141,7 @@ fn run_suite(homes: &Homes, db_url: Option<&str>, label: &str) {
             let (addr, token) = (addr.clone(), token.clone());
             s.spawn(move || {
                 while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-                    // The HTML /agents page is left out: with the writers' 100+ agents it can take
-                    // longer than the read timeout (docs/reliability.md, known limits).
-                    for path in ["/api/agents", "/"] {
+                    for path in ["/api/agents", "/agents", "/"] {
                         let mut c = std::net::TcpStream::connect(&addr).expect("connect");
                         let _ = c.set_read_timeout(Some(Duration::from_secs(20)));
                         let _ = write!(

@@ -18,6 +18,7 @@ pub mod health;
 pub mod hermes;
 pub mod leftovers;
 pub mod manage_view;
+pub mod memo;
 pub mod model_switch;
 pub mod notifications;
 pub mod ollama;

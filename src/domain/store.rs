@@ -167,6 +167,8 @@ pub struct Store {
     read_only: bool,
     /// Where every domain timestamp comes from (the system clock unless a test injects one).
     clock: crate::domain::clock::SharedClock,
+    /// Results kept between calls while the data is unchanged (`domain::memo`).
+    memos: crate::domain::memo::Memos,
 }
 
 impl std::fmt::Debug for Store {
@@ -228,6 +230,7 @@ impl Store {
             remote: false,
             read_only: false,
             clock: crate::domain::clock::system(),
+            memos: Default::default(),
         };
         // Another application's database is refused before nxr changes even its journal mode.
         store.check_ours().await?;
@@ -293,6 +296,7 @@ impl Store {
             remote: true,
             read_only: false,
             clock: crate::domain::clock::system(),
+            memos: Default::default(),
         })
     }
 
@@ -305,6 +309,11 @@ impl Store {
     /// The current time from the injected clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// Results kept between calls while the data is unchanged (`domain::memo`).
+    pub fn memos(&self) -> &crate::domain::memo::Memos {
+        &self.memos
     }
 
     /// The injected clock (for domain calls that take a `&dyn Clock`).

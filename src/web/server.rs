@@ -2,6 +2,11 @@
 //! and security headers (DESIGN.md §7). Everything past authentication goes through [`super::route`].
 //!
 //! - Binds loopback unless `allow_remote`.
+//! - What one client may hold is bounded by tiny_http's connection limits ([`connection_limits`],
+//!   vendor/tiny_http/PATCHES.md): socket timeouts, a deadline for the request head and one for the
+//!   body (read in the connection's thread, so a slow body never holds a worker), at most
+//!   [`MAX_CONNECTIONS`] open connections (the longest-waiting one is closed to admit a new one;
+//!   `503` when all are busy), and an accept loop that survives accept errors.
 //! - The access token lives in `$NXR_HOME/web_token` (mode 0600), created on first run, then reused.
 //! - `?token=…` on any GET sets an HttpOnly, SameSite=Strict cookie and redirects to the same URL
 //!   without the token (so it never stays in the address bar, history or a Referer). Followed from
@@ -34,7 +39,12 @@ pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 pub const TOKEN_FILE: &str = "web_token";
 /// The form field (and `X-CSRF-Token` header) that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
-const WORKERS: usize = 4;
+/// Most connections open at once (each holds one thread while open).
+pub const MAX_CONNECTIONS: usize = 32;
+/// Time a client has to send a request head; also how long an idle keep-alive connection stays.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+/// Time a client has to send a request body.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
 const CSRF_LABEL: &[u8] = b"nxr web csrf v1";
 
 #[derive(Debug, thiserror::Error)]
@@ -137,9 +147,11 @@ pub fn start(
     }
     let token = load_or_create_token(&env.nxr_home)?;
     let want = SocketAddr::new(ip, port);
-    let server = tiny_http::Server::http(want).map_err(|e| ServerError::Bind {
-        addr: want.to_string(),
-        message: e.to_string(),
+    let server = tiny_http::Server::http_with_limits(want, connection_limits()).map_err(|e| {
+        ServerError::Bind {
+            addr: want.to_string(),
+            message: e.to_string(),
+        }
     })?;
     let addr = server
         .server_addr()
@@ -156,8 +168,9 @@ pub fn start(
         cookie_name: cookie_name(addr.port()),
         token: token.clone(),
     });
-    let mut workers = Vec::with_capacity(WORKERS);
-    for i in 0..WORKERS {
+    let count = worker_count();
+    let mut workers = Vec::with_capacity(count);
+    for i in 0..count {
         let (server, stopping, shared) = (server.clone(), stopping.clone(), shared.clone());
         let worker = std::thread::Builder::new()
             .name(format!("nxr-web-{i}"))
@@ -187,6 +200,28 @@ pub fn start(
         stopping,
         workers,
     })
+}
+
+/// What one client may hold (see the module documentation).
+pub fn connection_limits() -> tiny_http::ConnectionLimits {
+    tiny_http::ConnectionLimits {
+        read_timeout: Duration::from_secs(5),
+        write_timeout: Duration::from_secs(10),
+        head_deadline: HEAD_DEADLINE,
+        body_deadline: BODY_DEADLINE,
+        // Past this the connection layer answers 431 and closes; above MAX_HEAD_BYTES the handler
+        // answers 431 with an explanation.
+        max_head_bytes: 2 * MAX_HEAD_BYTES,
+        max_body_bytes: MAX_BODY_BYTES,
+        max_connections: MAX_CONNECTIONS,
+    }
+}
+
+/// Handlers are short (in-memory renders, local database reads) and bodies are already read when a
+/// worker gets a request: a few workers per core keep the cores busy while one waits on the database.
+fn worker_count() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 2).clamp(4, 16)
 }
 
 fn parse_bind(bind: &str) -> Result<IpAddr, ServerError> {
@@ -295,7 +330,10 @@ enum Auth {
 
 fn serve_one(shared: &Shared, mut request: tiny_http::Request) {
     let resp = answer(shared, &mut request);
-    let mut out = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
+    // The whole body is in memory: always send its length (no chunked encoding).
+    let mut out = tiny_http::Response::from_data(resp.body)
+        .with_status_code(resp.status)
+        .with_chunked_threshold(usize::MAX);
     let mut headers: Vec<(String, String)> = vec![
         ("Content-Type".into(), resp.content_type.into()),
         ("X-Content-Type-Options".into(), "nosniff".into()),

@@ -177,6 +177,11 @@ pub type ScoreFn<'a> = Box<dyn Fn(&str, Role) -> Option<ModelScore> + Send + Syn
 impl CatalogFacts<'_> {
     /// Facts over the stored catalog and scoring inputs.
     pub fn from_inputs(inputs: rescore::Inputs) -> CatalogFacts<'static> {
+        Self::from_shared(std::sync::Arc::new(inputs))
+    }
+
+    /// [`Self::from_inputs`] over inputs kept by the store (`rescore::inputs_shared`).
+    pub fn from_shared(inputs: std::sync::Arc<rescore::Inputs>) -> CatalogFacts<'static> {
         let source = inputs.catalog.describe();
         CatalogFacts {
             source,
@@ -220,10 +225,10 @@ pub async fn check_agents(
     list: &[Agent],
     probe_timeout: Duration,
 ) -> Vec<AgentCheck> {
-    let facts = rescore::inputs(store, store.now())
+    let facts = rescore::inputs_shared(store, store.now())
         .await
         .ok()
-        .map(CatalogFacts::from_inputs);
+        .map(CatalogFacts::from_shared);
     check_agents_with(env, list, facts.as_ref(), probe_timeout).await
 }
 

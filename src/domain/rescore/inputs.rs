@@ -153,6 +153,15 @@ pub struct Inputs {
     pub cfg: ScoringConfig,
 }
 
+/// [`inputs`], kept between calls while the data and the second are unchanged (`domain::memo`).
+pub async fn inputs_shared(store: &Store, now: DateTime<Utc>) -> Result<std::sync::Arc<Inputs>> {
+    store
+        .memos()
+        .inputs
+        .get_or_try(store, (), now, || inputs(store, now))
+        .await
+}
+
 pub async fn inputs(store: &Store, now: DateTime<Utc>) -> Result<Inputs> {
     let cat = catalog::load(store).await?;
     let mut cfg = load_config(store, now).await?;

@@ -126,14 +126,30 @@ pub fn build_roster(inputs: &Inputs, roles: &[Role]) -> Roster {
     }
 }
 
-/// All free models with their score per role (one role, or all).
+/// All free models with their score per role (one role, or all). Kept between calls while the
+/// data and the second are unchanged (`domain::memo`).
 pub async fn roster(store: &Store, role: Option<Role>, now: DateTime<Utc>) -> Result<Roster> {
-    let inputs = inputs(store, now).await?;
-    let roles: Vec<Role> = match role {
-        Some(r) => vec![r],
-        None => Role::ALL.to_vec(),
-    };
-    Ok(build_roster(&inputs, &roles))
+    Ok(Roster::clone(&*roster_shared(store, role, now).await?))
+}
+
+/// [`roster`] without copying the kept result.
+pub async fn roster_shared(
+    store: &Store,
+    role: Option<Role>,
+    now: DateTime<Utc>,
+) -> Result<std::sync::Arc<Roster>> {
+    store
+        .memos()
+        .roster
+        .get_or_try(store, role, now, || async {
+            let inputs = inputs(store, now).await?;
+            let roles: Vec<Role> = match role {
+                Some(r) => vec![r],
+                None => Role::ALL.to_vec(),
+            };
+            Ok(build_roster(&inputs, &roles))
+        })
+        .await
 }
 
 /// The full breakdown of `model_id` for `role`.

@@ -35,6 +35,7 @@ impl Store {
             remote: false,
             read_only: true,
             clock: crate::domain::clock::system(),
+            memos: Default::default(),
         })
     }
 

@@ -169,17 +169,28 @@ pub struct BudgetView {
     pub daily: Vec<crate::domain::budget_daily::DayRow>,
 }
 
+/// Kept between calls while the data and the second are unchanged (`domain::memo`).
 pub async fn budget_view(
     store: &crate::domain::store::Store,
     clock: &dyn crate::domain::clock::Clock,
 ) -> Result<BudgetView, crate::domain::store::StoreError> {
-    let budget = crate::domain::budget::load(store, clock).await?;
-    let daily = crate::domain::budget_daily::daily_table(store, clock, 30).await?;
-    Ok(BudgetView {
-        level: budget.level(),
-        percent: budget.percent(),
-        remaining: budget.remaining(),
-        budget,
-        daily,
-    })
+    let now = clock.now();
+    let view = store
+        .memos()
+        .budget_view
+        .get_or_try(store, (), now, || async {
+            // One instant for every query, the one the result is kept under.
+            let clock = crate::domain::clock::FixedClock(now);
+            let budget = crate::domain::budget::load(store, &clock).await?;
+            let daily = crate::domain::budget_daily::daily_table(store, &clock, 30).await?;
+            Ok::<_, crate::domain::store::StoreError>(BudgetView {
+                level: budget.level(),
+                percent: budget.percent(),
+                remaining: budget.remaining(),
+                budget,
+                daily,
+            })
+        })
+        .await?;
+    Ok(BudgetView::clone(&view))
 }

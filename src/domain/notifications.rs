@@ -165,16 +165,7 @@ pub async fn list_where(
         .await?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await? {
-        out.push(Notification {
-            id: row.get(0)?,
-            kind: row.get(1)?,
-            title: row.get(2)?,
-            body: row.get(3)?,
-            agent_id: row.get(4)?,
-            payload: row.get(5)?,
-            created_at: row.get(6)?,
-            read_at: row.get(7)?,
-        });
+        out.push(from_row(&row)?);
     }
     Ok(out)
 }
@@ -229,17 +220,23 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<Notification>, StoreEr
         )
         .await?;
     Ok(match rows.next().await? {
-        Some(row) => Some(Notification {
-            id: row.get(0)?,
-            kind: row.get(1)?,
-            title: row.get(2)?,
-            body: row.get(3)?,
-            agent_id: row.get(4)?,
-            payload: row.get(5)?,
-            created_at: row.get(6)?,
-            read_at: row.get(7)?,
-        }),
+        Some(row) => Some(from_row(&row)?),
         None => None,
+    })
+}
+
+/// A notification from a row selected as `id, kind, title, body, agent_id, payload, created_at,
+/// read_at`.
+fn from_row(row: &libsql::Row) -> Result<Notification, libsql::Error> {
+    Ok(Notification {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        title: row.get(2)?,
+        body: row.get(3)?,
+        agent_id: row.get(4)?,
+        payload: row.get(5)?,
+        created_at: row.get(6)?,
+        read_at: row.get(7)?,
     })
 }
 

@@ -5,6 +5,10 @@
 //! Targets for the roster and /budget: ≥ 5,000 req/s and p99 < 10 ms on 2 cores. The client runs
 //! on the same machine, so the cores and the load average are printed first.
 //!
+//! Each path is loaded twice: by wrk (the load tool from apt, `apt install wrk`; skipped with a note
+//! when it is not installed) with 2 threads and 8 connections, then by this file's own 8 keep-alive
+//! clients, which also check every answer's status and Content-Length.
+//!
 //! Run: `cargo bench --bench web_load` (seconds per path: `NXR_BENCH_SECS`, default 5).
 
 use nxr::domain::store::Store;
@@ -48,7 +52,64 @@ fn get(reader: &mut BufReader<TcpStream>, req: &[u8]) -> bool {
     reader.read_exact(&mut body).is_ok()
 }
 
+/// Milliseconds from a wrk latency figure ("512.00us", "3.16ms", "1.02s", "1.5m").
+fn wrk_ms(v: &str) -> Option<f64> {
+    let split = v.find(|c: char| c.is_ascii_alphabetic())?;
+    let (n, unit) = v.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    Some(match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => return None,
+    })
+}
+
+/// Loads `path` with wrk for `secs` seconds and prints req/s, p50, p99 and errors; says so when wrk
+/// is not installed or its output cannot be read.
+fn run_wrk(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", "-c8", &format!("-d{secs}s"), "--latency", "-H"])
+        .arg(format!("Authorization: Bearer {auth}"))
+        .arg(format!("http://{addr}{path}"))
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => {
+            println!(
+                "wrk {path}: failed ({})",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            return;
+        }
+        Err(_) => {
+            println!("wrk {path}: wrk is not installed (apt install wrk); own client only");
+            return;
+        }
+    };
+    let field = |prefix: &str| {
+        out.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+            .map(str::to_string)
+    };
+    let rps = field("Requests/sec:").and_then(|v| v.parse::<f64>().ok());
+    let p50 = field("50%").and_then(|v| wrk_ms(&v));
+    let p99 = field("99%").and_then(|v| wrk_ms(&v));
+    let non_2xx = field("Non-2xx or 3xx responses:").unwrap_or_else(|| "0".into());
+    let socket = field("Socket errors:").unwrap_or_else(|| "none".into());
+    match (rps, p50, p99) {
+        (Some(rps), Some(p50), Some(p99)) => println!(
+            "wrk GET {path:<18} 8 conns {secs}s: {rps:>8.0} req/s   p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   non-2xx {non_2xx}, socket errors {socket}"
+        ),
+        _ => println!("wrk {path}: unreadable output:\n{out}"),
+    }
+}
+
 fn run(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
+    run_wrk(addr, path, auth, secs);
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {auth}\r\nConnection: keep-alive\r\n\r\n"
     )
@@ -101,7 +162,7 @@ fn run(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     println!(
-        "GET {path:<22} {CLIENTS} clients {secs}s: {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   errors {errors}",
+        "own GET {path:<18} {CLIENTS} clients {secs}s: {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   errors {errors}",
         all.len() as f64 / secs as f64,
         pct(0.50),
         pct(0.99),

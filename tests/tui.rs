@@ -920,14 +920,16 @@ fn notifications_mark_read_all_read_and_apply_an_upgrade() {
     assert_eq!(s.data.unread_count(), 2);
     assert!(screen(&s, 100, 30).contains("6 Notifications (2)"));
     apply(&mut s, [Action::Upgrade]);
-    assert_eq!(s.data.unread_count(), 1);
-    assert!(
-        matches!(&queued(&s)[..], [Effect::MarkRead(3), Effect::SetAgentModel { agent, model, .. }]
-        if agent == "Engineer" && model == "nvidia/nemotron-3-super-120b-a12b:free")
-    );
+    // Marked read by the domain once the switch succeeded, not before.
+    assert_eq!(s.data.unread_count(), 2);
+    assert!(matches!(&queued(&s)[..], [Effect::ApplyNotification(3)]));
+    assert!(screen(&s, 100, 30).contains("nvidia/nemotron-3-super-120b-a12b:free"));
     apply(&mut s, [Action::Down, Action::MarkRead]);
-    assert_eq!(s.data.unread_count(), 0);
+    assert_eq!(s.data.unread_count(), 1);
     assert!(matches!(queued(&s).last(), Some(Effect::MarkRead(2))));
+    apply(&mut s, [Action::MarkAllRead]);
+    assert_eq!(s.data.unread_count(), 0);
+    assert!(matches!(queued(&s).last(), Some(Effect::MarkAllRead)));
     apply(&mut s, [Action::MarkAllRead]);
     assert_eq!(s.effects.len(), 3, "nothing unread: no write");
 }
@@ -2215,4 +2217,74 @@ async fn a_targeted_refresh_reads_only_its_part_from_the_domain() {
     assert_eq!(s.data.agents.len(), 1);
     assert!(s.data.check_for("eng").is_some());
     assert!(s.data.recommendation_for("eng").is_some());
+}
+
+#[tokio::test]
+async fn tab6_applies_an_upgrade_notification_through_the_domain_and_a_failure_changes_nothing() {
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    let st = store(&h).await;
+    let clock = FixedClock(Utc::now());
+    let (eng, _) = nxr::domain::agents::create_with(
+        &st,
+        &env,
+        new_agent(
+            "eng",
+            Role::Engineer,
+            Some("meta-llama/llama-3.2-3b-instruct:free"),
+        ),
+        nxr::domain::agents::CreateOptions { force: true },
+    )
+    .await
+    .unwrap();
+    let propose = |to: &str| NewNotification {
+        kind: notifications::KIND_UPGRADE.into(),
+        title: "eng can move to a better free model".into(),
+        body: format!("{to} is now the best free model."),
+        agent_id: Some(eng.id),
+        payload: Some(
+            serde_json::json!({"agent": "eng", "from_model": eng.model, "to_model": to})
+                .to_string(),
+        ),
+    };
+    // A proposal for a model that left the catalog: the error, the agent and the notification as they were.
+    let gone = notifications::add(&st, propose("nope/gone-model:free"), &clock)
+        .await
+        .unwrap();
+    let a = run_effect(&st, &env, &clock, Effect::ApplyNotification(gone)).await;
+    assert!(
+        matches!(&a, Outcome::Failed(t) if t.contains("nope/gone-model:free")),
+        "{a:?}"
+    );
+    let n = notifications::get(&st, gone).await.unwrap().unwrap();
+    assert!(
+        n.is_unread(),
+        "a failed apply must leave the notification unread"
+    );
+    let now = nxr::domain::agents::get_by_name(&st, &env, "eng")
+        .await
+        .unwrap();
+    assert_eq!(now.model, "meta-llama/llama-3.2-3b-instruct:free");
+    // A good one: the agent moves (its config.yaml too), then the notification is read.
+    let good = notifications::add(&st, propose("openai/gpt-oss-120b:free"), &clock)
+        .await
+        .unwrap();
+    let a = run_effect(&st, &env, &clock, Effect::ApplyNotification(good)).await;
+    assert!(
+        matches!(&a, Outcome::Done(t) if t.contains("openai/gpt-oss-120b:free")),
+        "{a:?}"
+    );
+    assert!(
+        !notifications::get(&st, good)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_unread()
+    );
+    let now = nxr::domain::agents::get_by_name(&st, &env, "eng")
+        .await
+        .unwrap();
+    assert_eq!(now.model, "openai/gpt-oss-120b:free");
+    let yaml = std::fs::read_to_string(env.hermes_home.join("profiles/eng/config.yaml")).unwrap();
+    assert!(yaml.contains("openai/gpt-oss-120b:free"), "{yaml}");
 }

@@ -78,7 +78,9 @@ impl Effect {
             | Effect::SetAgentSkills { .. }
             | Effect::UpgradeAgentPaid { .. }
             | Effect::RevertAgentToFree { .. } => Origin::Agents,
-            Effect::MarkRead(_) | Effect::MarkAllRead => Origin::Notifications,
+            Effect::MarkRead(_) | Effect::MarkAllRead | Effect::ApplyNotification(_) => {
+                Origin::Notifications
+            }
             Effect::LoadUpgradePlan | Effect::ApplyUpgradePlan(_) => Origin::UpgradeDialog,
         }
     }
@@ -97,6 +99,9 @@ impl Effect {
             | Effect::RevertAgentToFree { .. }
             | Effect::ApplyUpgradePlan(_) => Parts::AGENTS.with(Parts::CONFIG),
             Effect::MarkRead(_) | Effect::MarkAllRead => Parts::NOTIFICATIONS,
+            Effect::ApplyNotification(_) => {
+                Parts::AGENTS.with(Parts::CONFIG).with(Parts::NOTIFICATIONS)
+            }
             Effect::LoadUpgradePlan => Parts::NONE,
         }
     }
@@ -198,6 +203,15 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             Ok(n) => Outcome::Done(format!("marked {n} notifications read")),
             Err(e) => failed(&e),
         },
+        Effect::ApplyNotification(id) => {
+            match notifications::apply_upgrade(store, env, id, clock).await {
+                Ok(a) => Outcome::Done(format!(
+                    "{} now runs {}",
+                    a.proposal.agent, a.proposal.to_model
+                )),
+                Err(e) => failed(&e),
+            }
+        }
         Effect::LoadUpgradePlan => Outcome::PlanLoaded(Box::new(
             upgrade::plan_upgrade(store, env, None, None, false, clock.now())
                 .await

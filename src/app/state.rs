@@ -205,6 +205,9 @@ pub enum Effect {
     },
     MarkRead(i64),
     MarkAllRead,
+    /// Carry out an upgrade notification (its agent to the proposed model); the domain marks it read
+    /// once the switch succeeded.
+    ApplyNotification(i64),
     /// Build the bulk upgrade plan for the dialog.
     LoadUpgradePlan,
     ApplyUpgradePlan(Box<Plan>),

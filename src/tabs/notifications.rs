@@ -80,20 +80,14 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         }
         Action::Upgrade => {
             let i = *sel;
-            if let Some(n) = state.data.notifications.get_mut(i)
+            // The same domain call as the web button and `nxr notifications apply`: the switch
+            // first, then the notification is marked read (it stays unread when the switch fails).
+            if let Some(n) = state.data.notifications.get(i)
                 && let Some(up) = n.upgrade()
             {
                 let id = n.id;
-                if n.is_unread() {
-                    n.read_at = Some(crate::domain::clock::to_db(state.data.now));
-                    state.queue(Effect::MarkRead(id));
-                }
                 state.info(format!("moving {} to {} …", up.agent, up.to_model));
-                state.queue(Effect::SetAgentModel {
-                    agent: up.agent,
-                    model: up.to_model,
-                    reason: "upgrade notification".into(),
-                });
+                state.queue(Effect::ApplyNotification(id));
             }
         }
         _ => {}

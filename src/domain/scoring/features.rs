@@ -137,7 +137,7 @@ pub(super) fn tools_points(f: ParamFlags) -> u32 {
 pub(super) fn recency_of(m: &Model, cfg: &ScoringConfig) -> (u32, Option<i64>) {
     match cfg.recency_reference.or(cfg.now) {
         Some(reference) => {
-            let age = ((reference - m.created) / 86_400).max(0);
+            let age = (reference.saturating_sub(m.created) / 86_400).max(0);
             (
                 clamp_points(1000 - age * 1000 / RECENCY_SPAN_DAYS),
                 Some(age),

@@ -219,15 +219,8 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
         )),
         Effect::ApplyUpgradePlan(plan) => {
             let out = upgrade::apply(store, env, &plan).await;
-            match out.failed.first() {
-                Some(f) => Outcome::Failed(format!(
-                    "{} of {} switches failed; {} could not move to {}: {}",
-                    out.failed.len(),
-                    out.failed.len() + out.switched.len(),
-                    f.agent,
-                    f.to,
-                    f.error
-                )),
+            match out.failure_summary() {
+                Some(f) => Outcome::Failed(f),
                 None => Outcome::Done(switched_line(&out)),
             }
         }

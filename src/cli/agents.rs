@@ -243,26 +243,10 @@ async fn list(ctx: &Ctx) -> Result<()> {
         })
         .collect();
     let header = ["NAME", "ROLE", "MODEL", "SKILLS", "PROFILE", "PATH"];
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    outln!("{}", bold(&line(&head)));
-    for r in &rows {
-        outln!("{}", line(r));
+    let (head, lines) = super::table_lines(&header, &rows);
+    outln!("{}", bold(&head));
+    for l in lines {
+        outln!("{l}");
     }
     Ok(())
 }

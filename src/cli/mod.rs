@@ -146,6 +146,32 @@ pub fn shown(text: &str) -> String {
     crate::domain::text::escape_invisible(text)
 }
 
+/// A plain-text table: the header line, then one line per row, each column padded to its widest cell
+/// (counted in characters) and separated by two spaces, trailing space trimmed.
+pub fn table_lines<R: AsRef<[String]>>(head: &[&str], rows: &[R]) -> (String, Vec<String>) {
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r.as_ref()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let header = line(&mut head.iter().copied());
+    let lines = rows
+        .iter()
+        .map(|r| line(&mut r.as_ref().iter().map(String::as_str)))
+        .collect();
+    (header, lines)
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;

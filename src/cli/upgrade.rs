@@ -102,25 +102,10 @@ pub fn plan_table(plan: &Plan) -> String {
             ]
         })
         .collect();
-    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = line(head.to_vec()) + "\n";
-    for r in &rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    let (header, lines) = super::table_lines(&head, &rows);
+    let mut out = header + "\n";
+    for l in lines {
+        out.push_str(&l);
         out.push('\n');
     }
     out.push_str(&format!(
@@ -283,15 +268,8 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
     } else {
         out!("{}", outcome_text(&outcome));
     }
-    if let Some(f) = outcome.failed.first() {
-        bail!(
-            "{} of {} switches failed; {} could not move to {}: {} (that agent was left as it was)",
-            outcome.failed.len(),
-            outcome.failed.len() + outcome.switched.len(),
-            f.agent,
-            f.to,
-            f.error
-        );
+    if let Some(f) = outcome.failure_summary() {
+        bail!("{f} (that agent was left as it was)");
     }
     Ok(())
 }

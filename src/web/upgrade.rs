@@ -144,10 +144,9 @@ fn apply_plan(ctx: &WebCtx, req: &Req) -> Resp {
         let plan =
             upgrade::plan_upgrade(&ctx.store, &ctx.env, None, None, false, ctx.store.now()).await?;
         let out = upgrade::apply(&ctx.store, &ctx.env, &plan).await;
-        match out.failed.first() {
+        match out.first_failure() {
             Some(f) => Err(UpgradeError::Other(format!(
-                "{} could not move to {}: {} (the agents listed below as switched did)",
-                f.agent, f.to, f.error
+                "{f} (the agents listed below as switched did)"
             ))),
             None => Ok(out),
         }

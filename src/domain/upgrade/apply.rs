@@ -40,6 +40,25 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.failed.is_empty()
     }
+
+    /// "AGENT could not move to MODEL: why", for the first failed switch.
+    pub fn first_failure(&self) -> Option<String> {
+        let f = self.failed.first()?;
+        Some(format!(
+            "{} could not move to {}: {}",
+            f.agent, f.to, f.error
+        ))
+    }
+
+    /// "N of M switches failed; AGENT could not move to MODEL: why", when any failed.
+    pub fn failure_summary(&self) -> Option<String> {
+        let first = self.first_failure()?;
+        Some(format!(
+            "{} of {} switches failed; {first}",
+            self.failed.len(),
+            self.failed.len() + self.switched.len()
+        ))
+    }
 }
 
 fn choice(s: &Switch) -> ModelChoice {

@@ -96,11 +96,8 @@ async fn finish_one(store: &Store, env: &Env, plan: &Plan) -> Result<Outcome, Up
         )));
     }
     let out = apply(store, env, plan).await;
-    match out.failed.first() {
-        Some(f) => Err(UpgradeError::Other(format!(
-            "{} could not move to {}: {}",
-            f.agent, f.to, f.error
-        ))),
+    match out.first_failure() {
+        Some(f) => Err(UpgradeError::Other(f)),
         None => Ok(out),
     }
 }

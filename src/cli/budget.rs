@@ -2,7 +2,6 @@
 
 use super::Ctx;
 use crate::domain::budget::{self, Budget};
-use crate::domain::clock::SystemClock;
 use crate::domain::guard::{self, Alert};
 use crate::domain::openrouter::OpenRouterClient;
 use crate::domain::{secrets, usage};
@@ -20,20 +19,20 @@ struct BudgetJson<'a> {
 
 pub async fn run(ctx: &Ctx) -> Result<()> {
     let store = ctx.store().await?;
-    let clock = SystemClock;
+    let clock = store.clock();
     let mut warnings = Vec::new();
-    let ingest = usage::ingest(&store, &ctx.env, &clock).await?;
+    let ingest = usage::ingest(&store, &ctx.env, clock).await?;
     warnings.extend(ingest.warnings);
     if let Some(key) = secrets::openrouter_key(&ctx.env)? {
         let client = OpenRouterClient::from_env(&ctx.env, Some(key));
-        if let Err(e) = budget::refresh_account(&store, &client, &clock).await {
+        if let Err(e) = budget::refresh_account(&store, &client, clock).await {
             warnings.push(format!(
                 "OpenRouter's own count was not read ({e}); showing nxr's agents' count"
             ));
         }
     }
-    let b = budget::load(&store, &clock).await?;
-    let alerts = guard::check(&store, &ctx.env, &b, &clock).await?;
+    let b = budget::load(&store, clock).await?;
+    let alerts = guard::check(&store, &ctx.env, &b, clock).await?;
     if ctx.json {
         return super::print_json(&BudgetJson {
             budget: &b,

@@ -2,7 +2,6 @@
 
 use super::Ctx;
 use crate::domain::agent_check::{self, CheckState, Readiness};
-use crate::domain::clock::SystemClock;
 use crate::domain::onboarding::{self, KeyChoice, Mode, Probes, StepReport, Summary};
 use clap::Args;
 use color_eyre::Result;
@@ -125,7 +124,7 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         &store,
         &choice,
         &Probes::default(),
-        &SystemClock,
+        store.clock(),
         &mut report,
     )
     .await?;

@@ -2,7 +2,6 @@
 //! `nxr notifications telegram [KIND on|off]`.
 
 use super::Ctx;
-use crate::domain::clock::SystemClock;
 use crate::domain::notifications;
 use crate::domain::telegram_forward::{self, Toggle};
 use clap::{Args, Subcommand, ValueEnum};
@@ -74,7 +73,7 @@ pub async fn run(ctx: &Ctx, args: NotificationsArgs) -> Result<()> {
                 (Some(kind), Some(state)) => telegram_forward::set_toggles(
                     &store,
                     &[(kind, matches!(state, OnOff::On))],
-                    &SystemClock,
+                    store.clock(),
                 )
                 .await
                 .map_err(|e| color_eyre::eyre::eyre!("{e}; nothing was changed"))?,
@@ -89,7 +88,7 @@ pub async fn run(ctx: &Ctx, args: NotificationsArgs) -> Result<()> {
             print_toggles(ctx, &list)
         }
         Some(NotificationsCmd::Apply { id }) => {
-            let applied = notifications::apply_upgrade(&store, &ctx.env, id, &SystemClock).await?;
+            let applied = notifications::apply_upgrade(&store, &ctx.env, id, store.clock()).await?;
             if ctx.json {
                 return super::print_json(&applied);
             }
@@ -101,9 +100,9 @@ pub async fn run(ctx: &Ctx, args: NotificationsArgs) -> Result<()> {
         }
         Some(NotificationsCmd::Read { id, all }) => {
             let changed = match (id, all) {
-                (_, true) => notifications::mark_all_read(&store, &SystemClock).await?,
+                (_, true) => notifications::mark_all_read(&store, store.clock()).await?,
                 (Some(id), false) => {
-                    if !notifications::mark_read(&store, id, &SystemClock).await? {
+                    if !notifications::mark_read(&store, id, store.clock()).await? {
                         bail!(
                             "no unread notification with id {id}; `nxr notifications --unread` lists them"
                         );

@@ -1,7 +1,6 @@
 //! `nxr scan`: one scan (catalog, rescore, notifications, usage) with progress on a terminal.
 
 use super::Ctx;
-use crate::domain::clock::SystemClock;
 use crate::domain::openrouter::OpenRouterClient;
 use crate::domain::scanner::{self, ScanReport};
 use color_eyre::Result;
@@ -19,7 +18,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
         &store,
         &ctx.env,
         &client,
-        &SystemClock,
+        store.clock(),
         &scanner::holder_id(),
         &progress,
     )

@@ -80,12 +80,12 @@ async fn background(env: crate::domain::env::Env, store: Arc<crate::domain::stor
     let holder = crate::domain::scanner::holder_id();
     let key = crate::domain::secrets::openrouter_key(&env).ok().flatten();
     let client = crate::domain::openrouter::OpenRouterClient::from_env(&env, key);
-    let clock = crate::domain::clock::SystemClock;
+    let clock = store.clock();
     let runner = crate::domain::queue::HermesRunner;
     let mut state = TickState::default();
     let mut first = true;
     loop {
-        match scheduler::tick(&store, &env, &client, &runner, &clock, &holder, &mut state).await {
+        match scheduler::tick(&store, &env, &client, &runner, clock, &holder, &mut state).await {
             Ok(r) => {
                 match &r.scan {
                     Some(ScanDecision::Ran { report }) => eprintln!(

@@ -5,7 +5,6 @@
 use super::pages::{layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
 use crate::domain::budget::Level;
-use crate::domain::clock::SystemClock;
 use crate::domain::view::{self, BudgetView};
 use maud::{Markup, PreEscaped, html};
 
@@ -41,7 +40,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
 
 fn load_budget(ctx: &WebCtx) -> Result<BudgetView, String> {
     ctx.rt
-        .block_on(view::budget_view(&ctx.store, &SystemClock))
+        .block_on(view::budget_view(&ctx.store, ctx.store.clock()))
         .map_err(|e| format!("cannot read usage: {e}"))
 }
 

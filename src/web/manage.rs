@@ -6,7 +6,6 @@
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
 use crate::domain::agents::{self, CreateOptions, NewAgent};
-use crate::domain::clock::SystemClock;
 use crate::domain::manage_view::{self, ManageView, Recommendation};
 use crate::domain::roles::Role;
 use maud::{Markup, html};
@@ -57,7 +56,11 @@ fn field(form: &[(String, String)], k: &str) -> String {
 
 fn load(ctx: &WebCtx) -> Result<ManageView, String> {
     ctx.rt
-        .block_on(manage_view::manage_view(&ctx.store, &ctx.env, &SystemClock))
+        .block_on(manage_view::manage_view(
+            &ctx.store,
+            &ctx.env,
+            ctx.store.clock(),
+        ))
         .map_err(|e| e.to_string())
 }
 

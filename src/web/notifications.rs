@@ -7,7 +7,6 @@
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
-use crate::domain::clock::SystemClock;
 use crate::domain::notifications::{self, Applied, ApplyError};
 use crate::domain::telegram_forward::{self, Toggle};
 use crate::domain::upgrade::UpgradeError;
@@ -131,7 +130,7 @@ fn mark(ctx: &WebCtx, req: &Req) -> Done {
     if all {
         return match ctx
             .rt
-            .block_on(notifications::mark_all_read(&ctx.store, &SystemClock))
+            .block_on(notifications::mark_all_read(&ctx.store, ctx.store.clock()))
         {
             Ok(n) => Done::ok(format!("marked {n} notification(s) read")),
             Err(e) => Done::err(500, format!("cannot mark notifications read: {e}")),
@@ -146,7 +145,7 @@ fn mark(ctx: &WebCtx, req: &Req) -> Done {
     };
     match ctx
         .rt
-        .block_on(notifications::mark_read(&ctx.store, id, &SystemClock))
+        .block_on(notifications::mark_read(&ctx.store, id, ctx.store.clock()))
     {
         Ok(true) => Done::ok(format!("marked notification {id} read")),
         Ok(false) => Done::err(400, format!("no unread notification has id {id}")),
@@ -177,7 +176,7 @@ fn apply(ctx: &WebCtx, req: &Req) -> Result<Applied, (u16, String)> {
             &ctx.store,
             &ctx.env,
             id,
-            &SystemClock,
+            ctx.store.clock(),
         ))
         .map_err(|e| (apply_status(&e), e.to_string()))
 }
@@ -244,7 +243,7 @@ fn set_toggles(ctx: &WebCtx, req: &Req) -> Result<Vec<Toggle>, String> {
         .block_on(telegram_forward::set_toggles(
             &ctx.store,
             &changes,
-            &SystemClock,
+            ctx.store.clock(),
         ))
         .map_err(|e| format!("{e}; nothing was changed"))
 }

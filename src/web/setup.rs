@@ -4,7 +4,6 @@
 
 use super::pages::{csrf_field, layout, message_page, shown};
 use super::{Req, Resp, WebCtx};
-use crate::domain::clock::SystemClock;
 use crate::domain::onboarding::{
     self, DefaultAgent, KeyChoice, OnboardingError, Probes, Record, STEPS, Summary,
 };
@@ -102,7 +101,7 @@ fn post_key(ctx: &WebCtx, req: &Req) -> Resp {
         &ctx.store,
         &choice,
         &Probes::default(),
-        &SystemClock,
+        ctx.store.clock(),
     ));
     after(ctx, req, "key", r.map(|_| ()))
 }
@@ -121,7 +120,7 @@ fn post_catalog(ctx: &WebCtx, req: &Req) -> Resp {
         &ctx.env,
         &ctx.store,
         &Probes::default(),
-        &SystemClock,
+        ctx.store.clock(),
     ));
     after(ctx, req, "catalog", r.map(|_| ()))
 }
@@ -139,7 +138,7 @@ fn post_agents(ctx: &WebCtx, req: &Req) -> Resp {
 fn post_finish(ctx: &WebCtx, req: &Req) -> Resp {
     let r = ctx
         .rt
-        .block_on(onboarding::step_finish(&ctx.store, &SystemClock));
+        .block_on(onboarding::step_finish(&ctx.store, ctx.store.clock()));
     after(ctx, req, "finish", r.map(|_| ()))
 }
 

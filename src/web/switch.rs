@@ -8,7 +8,6 @@
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
 use crate::domain::catalog::Filter;
-use crate::domain::clock::SystemClock;
 use crate::domain::model_switch::{self, SwitchQuery, SwitchView};
 use maud::{Markup, PreEscaped, html};
 
@@ -95,7 +94,12 @@ fn query(req: &Req) -> SwitchQuery {
 
 fn load(ctx: &WebCtx, q: &SwitchQuery) -> Result<SwitchView, String> {
     ctx.rt
-        .block_on(model_switch::load(&ctx.store, &ctx.env, &SystemClock, q))
+        .block_on(model_switch::load(
+            &ctx.store,
+            &ctx.env,
+            ctx.store.clock(),
+            q,
+        ))
         .map_err(|e| e.to_string())
 }
 

@@ -9,21 +9,8 @@
 
 mod common;
 
-use common::{FakeServer, Homes, Reply};
+use common::{FakeServer, Homes, Reply, Rng};
 use std::time::{Duration, Instant};
-
-/// splitmix64, as in tests/crash_loop.rs: the same seed gives the same trials.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n.max(1)
-    }
-}
 
 fn integrity(homes: &Homes) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::Homes;
+use common::{Homes, Rng};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Mutex;
@@ -24,22 +24,6 @@ const WORKERS: usize = 4;
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 /// The whole loop may take this long at most.
 const LOOP_LIMIT: Duration = Duration::from_secs(600);
-
-/// splitmix64: a small, seedable generator (the same seed gives the same trials).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-}
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)

@@ -25,12 +25,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             let action = serde_json::from_slice::<serde_json::Value>(&req.body)
                 .ok()
                 .and_then(|v| v.get("action")?.as_str().map(str::to_string))
-                .or_else(|| {
-                    req.form()
-                        .into_iter()
-                        .find(|(k, _)| k == "action")
-                        .map(|(_, v)| v)
-                })
+                .or_else(|| req.field("action"))
                 .unwrap_or_default();
             if !matches!(action.as_str(), "start" | "stop" | "restart") {
                 return Some(Resp::json_error(

@@ -75,6 +75,14 @@ impl Req {
     pub fn form(&self) -> Vec<(String, String)> {
         url_decode_pairs(&String::from_utf8_lossy(&self.body))
     }
+
+    /// The first value of form field `name`, if the form has it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
 }
 
 /// The value of cookie `name` in a `Cookie` header (`a=1; b=2`).

@@ -113,10 +113,7 @@ fn field(req: &Req, json: Option<&serde_json::Value>, name: &str) -> Option<Stri
             other => other.to_string(),
         });
     }
-    req.form()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
+    req.field(name)
 }
 
 fn json_body(req: &Req) -> Option<serde_json::Value> {

@@ -32,13 +32,6 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     }
 }
 
-fn field(req: &Req, name: &str) -> Option<String> {
-    req.form()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
 /// A short-lived cookie that carries "which step just ran" across the POST-redirect-GET, so `/setup`
 /// can confirm it once (the redirect itself stays a plain `/setup`).
 const NOTICE_COOKIE: &str = "nxr_setup_done";
@@ -64,9 +57,9 @@ fn after(ctx: &WebCtx, req: &Req, step: &str, result: Result<(), OnboardingError
 }
 
 fn post_key(ctx: &WebCtx, req: &Req) -> Resp {
-    let choice = match field(req, "mode").as_deref().map(str::trim) {
+    let choice = match req.field("mode").as_deref().map(str::trim) {
         Some("key") => {
-            let key = field(req, "key").unwrap_or_default();
+            let key = req.field("key").unwrap_or_default();
             if key.trim().is_empty() {
                 return page_with_status(
                     ctx,
@@ -143,7 +136,7 @@ fn post_finish(ctx: &WebCtx, req: &Req) -> Resp {
 }
 
 fn post_reset(ctx: &WebCtx, req: &Req) -> Resp {
-    if field(req, "confirm").as_deref() != Some("yes") {
+    if req.field("confirm").as_deref() != Some("yes") {
         return page_with_status(
             ctx,
             req,

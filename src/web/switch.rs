@@ -16,13 +16,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     Some(match req.path.as_str() {
         "/models/switch" | "/models/switch/" if get => page(ctx, req, None),
         "/models/switch" | "/models/switch/" if req.method == "POST" => {
-            let form = req.form();
-            let f = |k: &str| {
-                form.iter()
-                    .find(|(n, _)| n == k)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
+            let f = |k: &str| req.field(k).unwrap_or_default();
             let (slot, model) = (f("slot"), f("model"));
             let r = ctx
                 .rt

@@ -126,12 +126,7 @@ pub fn plan_body(plan: &Plan, has_key: bool, csrf: &Markup) -> Markup {
 }
 
 fn apply_plan(ctx: &WebCtx, req: &Req) -> Resp {
-    let key = req
-        .form()
-        .into_iter()
-        .find(|(k, _)| k == "key")
-        .map(|(_, v)| v)
-        .filter(|v| !v.trim().is_empty());
+    let key = req.field("key").filter(|v| !v.trim().is_empty());
     let done = ctx.rt.block_on(async {
         upgrade::check_key(
             &ctx.store,

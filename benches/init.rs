@@ -1,5 +1,5 @@
 //! Onboarding time: `nxr init --free` end to end (process start to exit) on fresh homes.
-//! Target (issue 5): under 5 s with no network; aim for seconds. Prints figures; asserts nothing.
+//! Target: under 5 s with no network; aim for seconds. Prints figures; asserts nothing.
 //!
 //! Cases:
 //! - offline: OpenRouter and Ollama refuse connections (the common "no network" case);

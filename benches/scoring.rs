@@ -80,7 +80,7 @@ fn time_best_free_all(models: &[Model], cfg: &ScoringConfig, runs: usize) -> (Du
     stats(samples)
 }
 
-/// The figure: best free model per role for 100,000 models × 6 roles, straight from the
+/// The headline figure: best free model per role for 100,000 models × 6 roles, straight from the
 /// model list. The scan stops early on a model that provably cannot beat the current best of any
 /// role, so its speed depends on the order of the list: the figure is also printed for a shuffled
 /// list (its heap strings stay where they were, so memory is read out of order too) and for the

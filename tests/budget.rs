@@ -83,7 +83,7 @@ fn nxr_run_goes_through_hermes_and_the_budget_counts_it_once() {
             "agents", "create", "--role", "pm", "--name", "Runner", "--model", MODEL, "--json",
         ],
     );
-    // The profile talks to the loopback chat server (DESIGN.md §5: a custom provider and its key).
+    // The profile talks to the loopback chat server (docs/design.md §5: a custom provider and its key).
     let profile = homes.hermes_home().join("profiles/runner");
     hermes::set_config(
         &profile.join("config.yaml"),

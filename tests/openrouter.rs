@@ -636,7 +636,7 @@ fn run(cmd: &mut std::process::Command) -> (i32, String, String) {
     )
 }
 
-/// The free models of a raw catalog file, computed straight from the JSON (DESIGN.md §4's rule).
+/// The free models of a raw catalog file, computed straight from the JSON (docs/design.md §4's rule).
 fn free_ids_in(body: &str) -> Vec<String> {
     let v: Value = serde_json::from_str(body).expect("json");
     let mut ids: Vec<String> = v["data"]

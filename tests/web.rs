@@ -1,4 +1,4 @@
-//! The web server's rules (DESIGN.md §7), over real HTTP on 127.0.0.1:0.
+//! The web server's rules (docs/design.md §7), over real HTTP on 127.0.0.1:0.
 
 mod common;
 

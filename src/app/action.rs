@@ -108,7 +108,7 @@ pub enum Outcome {
     PlanLoaded(Box<Result<Plan, String>>),
 }
 
-/// What background work tells the TUI (DESIGN.md §1): it re-reads the part that moved and redraws.
+/// What background work tells the TUI (docs/design.md §1): it re-reads the part that moved and redraws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackgroundEvent {

@@ -1,4 +1,4 @@
-//! The TUI: state, actions, event loop, terminal lifecycle (DESIGN.md §6).
+//! The TUI: state, actions, event loop, terminal lifecycle (docs/design.md §6).
 //!
 //! - `state`: plain data + cursors; `action`: the one `Action` enum; `update`: the reducer;
 //!   `draw`: a pure function of the state; `keys`: the key commands each tab lists once.

@@ -1,4 +1,4 @@
-//! The free-tier budget (DESIGN.md §5): OpenRouter allows 50 free-model requests per UTC day below 10
+//! The free-tier budget (docs/design.md §5): OpenRouter allows 50 free-model requests per UTC day below 10
 //! credits purchased, 1000 at or above. nxr counts the free requests its agents made today from
 //! `usage_events`, projects the count to UTC midnight, and lists rate-limit (429) events.
 //!

@@ -1,5 +1,5 @@
 //! Where every external thing lives. Environment overrides settings, settings override defaults
-//! (DESIGN.md §5). Tests build an [`Env`] by hand so that nothing reaches the user's real files.
+//! (docs/design.md §5). Tests build an [`Env`] by hand so that nothing reaches the user's real files.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Ollama (DESIGN.md §5): `GET {ollama_url}/api/tags` lists the locally pulled models. Used by the
+//! Ollama (docs/design.md §5): `GET {ollama_url}/api/tags` lists the locally pulled models. Used by the
 //! scoring fallback (a local Qwen when no free model qualifies) and by onboarding (detection).
 //! The URL comes from `Env::ollama_url` (`NXR_OLLAMA_URL`, default `http://127.0.0.1:11434`).
 

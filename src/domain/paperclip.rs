@@ -1,4 +1,4 @@
-//! The Paperclip skill contract (DESIGN.md §5): Paperclip's `hermes_local` adapter lists and syncs an
+//! The Paperclip skill contract (docs/design.md §5): Paperclip's `hermes_local` adapter lists and syncs an
 //! agent's skills as an `AdapterSkillSnapshot`. nxr serves the same shape (`nxr agents skills NAME --json`,
 //! `GET /api/agents/{id}/skills`, `POST …/skills/sync`) and keeps the skill files on disk in step.
 //!

@@ -1,4 +1,4 @@
-//! The Paperclip REST client (DESIGN.md §5): companies, agents, an agent's skills, pause and resume.
+//! The Paperclip REST client (docs/design.md §5): companies, agents, an agent's skills, pause and resume.
 //! A local Paperclip (`local_trusted`, loopback) needs no credentials. Every call has a connect and a
 //! request timeout; errors name the Paperclip URL and what to do.
 

@@ -1,4 +1,4 @@
-//! nxr's agents in a Paperclip company (DESIGN.md §5). `connect` stores the Paperclip URL and company
+//! nxr's agents in a Paperclip company (docs/design.md §5). `connect` stores the Paperclip URL and company
 //! (found by name or created); `sync` makes every nxr agent a `hermes_local` Paperclip agent of the same
 //! name, role and model, whose `adapterConfig.env.HOME` holds a `.hermes` link to the agent's Hermes
 //! profile, so Paperclip runs that profile and its `listSkills` reads that profile's skills. Agents

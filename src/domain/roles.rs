@@ -1,4 +1,4 @@
-//! Agent roles and their hard requirements (DESIGN.md §4). Skillsets and category templates live in
+//! Agent roles and their hard requirements (docs/design.md §4). Skillsets and category templates live in
 //! `domain::skills`; scoring weights in `domain::scoring`.
 
 use serde::{Deserialize, Serialize};

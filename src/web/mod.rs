@@ -1,7 +1,7 @@
 //! `nxr serve`: a tiny_http control plane. HTML pages with working forms and a JSON API, both calling
-//! the same domain functions as the CLI. No logic of its own. DESIGN.md §7 rules apply to every route.
+//! the same domain functions as the CLI. No logic of its own. docs/design.md §7 rules apply to every route.
 //!
-//! Module owners: `server` (listener, auth, CSRF, limits), `pages` (layout + dashboard),
+//! The modules: `server` (listener, auth, CSRF, limits), `pages` (layout + dashboard),
 //! `notifications` (/notifications: mark read, apply an upgrade, Telegram forwarding toggles),
 //! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard),
 //! `upgrade` (bulk and per-agent upgrade / revert).

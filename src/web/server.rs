@@ -1,5 +1,5 @@
 //! The listener: tiny_http worker threads, the access token, the session cookie, CSRF, body limits
-//! and security headers (DESIGN.md §7). Everything past authentication goes through [`super::route`].
+//! and security headers (docs/design.md §7). Everything past authentication goes through [`super::route`].
 //!
 //! - Binds loopback unless `allow_remote`.
 //! - What one client may hold is bounded by tiny_http's connection limits ([`connection_limits`],

@@ -1,4 +1,4 @@
-//! Agents: create, list, get, update, delete. Each agent is a Hermes profile (DESIGN.md §5) and a row in
+//! Agents: create, list, get, update, delete. Each agent is a Hermes profile (docs/design.md §5) and a row in
 //! `agents`; the two never disagree. The surfaces (CLI, TUI, onboarding, web) call `create`, `list`,
 //! `get_by_name`, `get`, `set_model`, `set_skills` and `delete`; none of them edits a profile or the table itself.
 //!

@@ -1,4 +1,4 @@
-//! Hermes Agent's files (DESIGN.md §5): profiles under `$HERMES_HOME`, `config.yaml` edits that keep every
+//! Hermes Agent's files (docs/design.md §5): profiles under `$HERMES_HOME`, `config.yaml` edits that keep every
 //! key (and comment) nxr does not own, the routing slots, SOUL.md and skill files.
 //!
 //! YAML: `config.yaml` belongs to the user and to Hermes, so nxr edits it losslessly with `yaml-edit` (a

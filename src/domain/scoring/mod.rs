@@ -1,4 +1,4 @@
-//! Deterministic model scoring (DESIGN.md §4, docs/scoring.md). Pure: no I/O, no wall clock (the time
+//! Deterministic model scoring (docs/design.md §4, docs/scoring.md). Pure: no I/O, no wall clock (the time
 //! reference is `ScoringConfig::now`). Other modules use `score`, `best_free`, `best_paid`, `rank`,
 //! `ModelScore` (with its typed `Verdict` / `Exclusion`s), `Pick`, `PickSource`, `Health` and
 //! `ScoringConfig`; none keeps its own copy of a rule or reads the reasons' text back.

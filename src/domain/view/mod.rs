@@ -1,5 +1,5 @@
 //! View models shared by the surfaces: what a page, a tab or a `--json` answer shows, built once from
-//! domain values (DESIGN.md §1). [`ModelList`] is the catalog every surface lists and searches;
+//! domain values (docs/design.md §1). [`ModelList`] is the catalog every surface lists and searches;
 //! [`Dashboard`] is the one-screen summary of Tab 1, the web dashboard and `nxr status`.
 
 mod dashboard;

@@ -63,6 +63,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 format!("{:>5}", u.last_7d),
                 format!("{:>5}", u.last_30d),
                 format!("{:>7}", compact(u.tokens_30d)),
+                format!("{:>7}", format!("${:.2}", u.cost_today)),
+                format!("{:>7}", format!("${:.2}", u.cost_7d)),
                 format!("{:>7}", format!("${:.2}", u.cost_30d)),
             ])
         });
@@ -76,11 +78,15 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     Constraint::Length(5),
                     Constraint::Length(7),
                     Constraint::Length(7),
+                    Constraint::Length(7),
+                    Constraint::Length(7),
                 ],
             )
             .header(
-                Row::new(vec!["agent", "today", "   7d", "  30d", "tok 30d", "$ 30d"])
-                    .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+                Row::new(vec![
+                    "agent", "today", "   7d", "  30d", "tok 30d", "$ today", "$ 7d", "$ 30d",
+                ])
+                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
             )
             .block(
                 Block::default()

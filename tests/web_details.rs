@@ -713,7 +713,7 @@ fn deleting_r_and_d_in_chromium_deletes_r_and_d_only() {
     );
     assert_eq!(clicked, serde_json::json!(true));
     browser.wait_for("#confirm-name");
-    assert_eq!(browser.text("#confirm-title"), "Delete R&D?");
+    assert_eq!(browser.text("main h1"), "Delete R&D?");
     browser.type_into("#confirm-name", "R&D");
     browser.click("#confirm-delete");
     browser.wait_for("#result");

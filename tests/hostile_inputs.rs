@@ -453,7 +453,7 @@ fn ollama_case(reply: Reply) -> Check {
 }
 
 /// The JSON body of a web API POST, sent to the endpoint the file name starts with, to `nxr serve`
-/// over a home `nxr init --free` made (with one unread notification): refused with a 4xx and a JSON
+/// over a home with the recorded catalog, a PM agent and one unread notification: refused with a 4xx and a JSON
 /// error naming the problem, and the database, config.yaml and .env byte-identical.
 fn web_json_case(file: &str, body: Vec<u8>) -> Check {
     let path = match file.split("--").next().unwrap_or_default() {
@@ -466,10 +466,12 @@ fn web_json_case(file: &str, body: Vec<u8>) -> Check {
         other => return Err(format!("no endpoint for corpus prefix {other:?}")),
     };
     let homes = Homes::new();
-    let r = run(homes.nxr().args(["init", "--free"]));
-    if r.code != Some(0) {
-        return Err(format!("init: {}", r.stderr));
-    }
+    std::fs::create_dir_all(homes.hermes_home()).map_err(|e| e.to_string())?;
+    std::fs::write(
+        homes.hermes_home().join("config.yaml"),
+        "model:\n  default: meta-llama/llama-3.3-70b-instruct:free\n  provider: openrouter\n",
+    )
+    .map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let mut env = homes.env();
     env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
@@ -478,6 +480,28 @@ fn web_json_case(file: &str, body: Vec<u8>) -> Check {
         rt.block_on(nxr::domain::store::Store::open(&env))
             .map_err(|e| e.to_string())?,
     );
+    let catalog = nxr::domain::catalog::parse_catalog(&common::fixture("openrouter/models.json"))
+        .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::catalog::save(
+        &store,
+        &catalog,
+        "2026-05-01T00:00:00Z",
+        "test",
+    ))
+    .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::agents::create(
+        &store,
+        &env,
+        nxr::domain::agents::NewAgent {
+            name: "PM".into(),
+            role: nxr::domain::roles::Role::Pm,
+            category: None,
+            model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
+            skills: None,
+            is_default: true,
+        },
+    ))
+    .map_err(|e| e.to_string())?;
     rt.block_on(nxr::domain::notifications::add(
         &store,
         nxr::domain::notifications::NewNotification {

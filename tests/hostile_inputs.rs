@@ -452,6 +452,116 @@ fn ollama_case(reply: Reply) -> Check {
     Ok("init completed with 3 agents".into())
 }
 
+/// The JSON body of a web API POST, sent to the endpoint the file name starts with, to `nxr serve`
+/// over a home with the recorded catalog, a PM agent and one unread notification: refused with a 4xx and a JSON
+/// error naming the problem, and the database, config.yaml and .env byte-identical.
+fn web_json_case(file: &str, body: Vec<u8>) -> Check {
+    let path = match file.split("--").next().unwrap_or_default() {
+        "models-switch" => "/api/models/switch",
+        "notifications-read" => "/api/notifications/read",
+        "notifications-apply" => "/api/notifications/apply",
+        "notifications-telegram" => "/api/notifications/telegram",
+        "gateway" => "/api/gateway",
+        "agents-skills-sync" => "/api/agents/PM/skills/sync",
+        other => return Err(format!("no endpoint for corpus prefix {other:?}")),
+    };
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).map_err(|e| e.to_string())?;
+    std::fs::write(
+        homes.hermes_home().join("config.yaml"),
+        "model:\n  default: meta-llama/llama-3.3-70b-instruct:free\n  provider: openrouter\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let mut env = homes.env();
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = std::sync::Arc::new(
+        rt.block_on(nxr::domain::store::Store::open(&env))
+            .map_err(|e| e.to_string())?,
+    );
+    let catalog = nxr::domain::catalog::parse_catalog(&common::fixture("openrouter/models.json"))
+        .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::catalog::save(
+        &store,
+        &catalog,
+        "2026-05-01T00:00:00Z",
+        "test",
+    ))
+    .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::agents::create(
+        &store,
+        &env,
+        nxr::domain::agents::NewAgent {
+            name: "PM".into(),
+            role: nxr::domain::roles::Role::Pm,
+            category: None,
+            model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
+            skills: None,
+            is_default: true,
+        },
+    ))
+    .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::notifications::add(
+        &store,
+        nxr::domain::notifications::NewNotification {
+            kind: "better_model".into(),
+            title: "a better model".into(),
+            body: "x".into(),
+            agent_id: None,
+            payload: None,
+        },
+        &nxr::domain::clock::SystemClock,
+    ))
+    .map_err(|e| e.to_string())?;
+    let files = [
+        homes.hermes_home().join("config.yaml"),
+        homes.hermes_home().join(".env"),
+        homes.hermes_home().join("profiles/pm/config.yaml"),
+    ];
+    let before_files: Vec<Option<Vec<u8>>> = files.iter().map(|f| read_bytes(f)).collect();
+    let before_db = db_dump(&homes.nxr_home(), None);
+    let server = nxr::web::server::start(
+        env,
+        store.clone(),
+        rt.handle().clone(),
+        "127.0.0.1",
+        0,
+        false,
+    )
+    .map_err(|e| e.to_string())?;
+    let (status, text) = rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", server.base_url()))
+            .bearer_auth(&server.token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        Ok::<_, String>((status, resp.text().await.map_err(|e| e.to_string())?))
+    })?;
+    drop(server);
+    if !(400..500).contains(&status) {
+        return Err(format!("{path} answered {status}: {text}"));
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("not a JSON error ({e}): {text}"))?;
+    let msg = v["error"].as_str().unwrap_or_default().to_string();
+    if msg.len() < 15 || msg.contains("Error(") || msg.contains("{ ") {
+        return Err(format!("unclear error: {text}"));
+    }
+    if db_dump(&homes.nxr_home(), None) != before_db {
+        return Err("the database changed".into());
+    }
+    let after_files: Vec<Option<Vec<u8>>> = files.iter().map(|f| read_bytes(f)).collect();
+    if after_files != before_files {
+        return Err("config.yaml or .env changed".into());
+    }
+    Ok(format!("{status}: {}", first_line(&msg)))
+}
+
 /// A server that sends headers then one byte every 200 ms, forever (until the client gives up).
 fn slow_drip_server() -> (String, std::thread::JoinHandle<()>) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -676,6 +786,7 @@ fn cases() -> Vec<(String, Box<dyn FnOnce() -> Check + Send>)> {
             "hermes-config" => Box::new(move || config_case(&file, bytes)),
             "env" => Box::new(move || env_case(bytes)),
             "ollama" => Box::new(move || ollama_case(raw(200, bytes))),
+            "web-json" => Box::new(move || web_json_case(&file, bytes)),
             "telegram" => Box::new(move || {
                 // The file's error_code (when it has one) is the HTTP status Telegram sends; a file
                 // named `http200-…` is served with 200, as a proxy in between does.

@@ -94,18 +94,28 @@ pub fn render(b: &Budget) -> String {
     } else {
         let _ = writeln!(
             out,
-            "{:<20} {:>6} {:>6} {:>6} {:>10} {:>10} {:>9}",
-            "agent", "today", "7d", "30d", "tokens 30d", "cost 30d", "last"
+            "{:<20} {:>6} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10} {:>9}",
+            "agent",
+            "today",
+            "7d",
+            "30d",
+            "tokens 30d",
+            "cost today",
+            "cost 7d",
+            "cost 30d",
+            "last"
         );
         for u in &b.per_agent {
             let _ = writeln!(
                 out,
-                "{:<20} {:>6} {:>6} {:>6} {:>10} {:>10} {:>9}",
+                "{:<20} {:>6} {:>6} {:>6} {:>10} {:>10} {:>10} {:>10} {:>9}",
                 u.agent.chars().take(20).collect::<String>(),
                 u.today,
                 u.last_7d,
                 u.last_30d,
                 u.tokens_30d,
+                format!("${:.4}", u.cost_today),
+                format!("${:.4}", u.cost_7d),
                 format!("${:.4}", u.cost_30d),
                 u.last_at
                     .as_deref()

@@ -2,7 +2,7 @@
 //! model and every routing slot with its assignment, the catalog's fuzzy search
 //! ([`ModelList::search`], as Tab 2 searches) with the catalog [`Filter`] toggles, and a price panel
 //! (current vs candidate per million tokens and the monthly cost at the last 30 days' observed token
-//! volume). The write path ([`apply_for`]) is the one rule for a slot write from the web page, the TUI
+//! volume, or at `nxr upgrade`'s stated assumption when none was observed). The write path ([`apply_for`]) is the one rule for a slot write from the web page, the TUI
 //! slot editor and `nxr slots set`: the slot must exist, the model must be in the catalog, and the
 //! `main` slot of a config.yaml an agent lives in moves that agent (file and row together); it never
 //! writes config.yaml any other way than atomically.
@@ -14,6 +14,7 @@ use crate::domain::clock::Clock;
 use crate::domain::env::Env;
 use crate::domain::hermes::{self, Slot};
 use crate::domain::store::Store;
+use crate::domain::upgrade::{self, UsageBasis, UsageEstimate};
 use crate::domain::view::ModelList;
 use serde::Serialize;
 
@@ -37,7 +38,7 @@ pub struct PriceSide {
     /// USD per million prompt / completion tokens (`None` when the catalog has no price).
     pub prompt_per_m: Option<f64>,
     pub completion_per_m: Option<f64>,
-    /// At the observed 30-day volume.
+    /// At the observed 30-day volume, or at the stated assumption when nothing was observed.
     pub monthly_usd: Option<f64>,
 }
 
@@ -47,6 +48,11 @@ pub struct PricePanel {
     pub candidate: PriceSide,
     pub observed_prompt_tokens_30d: u64,
     pub observed_completion_tokens_30d: u64,
+    /// `observed`, or `assumed` when the last 30 days saw no tokens: then the monthly figures are at
+    /// `nxr upgrade`'s assumption ([`upgrade::UsageEstimate::assumed`]).
+    pub basis: UsageBasis,
+    /// The assumption in words when `basis` is `assumed`.
+    pub assumption: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,18 +76,32 @@ pub struct SwitchView {
     pub price: Option<PricePanel>,
 }
 
-fn side(m: &Model, volume: (u64, u64)) -> PriceSide {
+fn side(m: &Model, usage: &UsageEstimate) -> PriceSide {
     let (p, c) = (m.prompt_per_million(), m.completion_per_million());
     PriceSide {
         model: m.id.clone(),
         prompt_per_m: p,
         completion_per_m: c,
         monthly_usd: match (p, c) {
-            (Some(p), Some(c)) => {
-                Some(p * volume.0 as f64 / 1_000_000.0 + c * volume.1 as f64 / 1_000_000.0)
-            }
+            (Some(p), Some(c)) => Some(usage.monthly_cost(p, c)),
             _ => None,
         },
+    }
+}
+
+/// The daily usage the price panel prices at: the observed 30-day volume spread over a month, or,
+/// with none observed, the same assumption `nxr upgrade`'s plan states.
+fn usage_for(volume: (u64, u64)) -> UsageEstimate {
+    if volume == (0, 0) {
+        return UsageEstimate::assumed();
+    }
+    let per_day = |n: u64| n as f64 / upgrade::USAGE_WINDOW_DAYS as f64;
+    UsageEstimate {
+        basis: UsageBasis::Observed,
+        requests_per_day: 0.0,
+        prompt_tokens_per_day: per_day(volume.0),
+        completion_tokens_per_day: per_day(volume.1),
+        days: upgrade::USAGE_WINDOW_DAYS as u32,
     }
 }
 
@@ -118,13 +138,16 @@ pub fn build(
         None => (0, Vec::new()),
     };
     let find = |id: &str| models.iter().find(|m| m.id == id);
+    let usage = usage_for(volume);
     let price = slot.as_ref().and_then(|s| {
         let cand = find(q.candidate.as_deref()?)?;
         Some(PricePanel {
-            current: s.model.as_deref().and_then(find).map(|m| side(m, volume)),
-            candidate: side(cand, volume),
+            current: s.model.as_deref().and_then(find).map(|m| side(m, &usage)),
+            candidate: side(cand, &usage),
             observed_prompt_tokens_30d: volume.0,
             observed_completion_tokens_30d: volume.1,
+            basis: usage.basis,
+            assumption: (usage.basis == UsageBasis::Assumed).then(upgrade::assumption_text),
         })
     });
     SwitchView {

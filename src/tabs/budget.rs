@@ -62,8 +62,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 format!("{:>5}", u.today),
                 format!("{:>5}", u.last_7d),
                 format!("{:>5}", u.last_30d),
-                format!("{:>7}", compact(u.tokens_30d)),
-                format!("{:>7}", format!("${:.2}", u.cost_30d)),
+                format!("{:>6}", dollars(u.cost_today)),
+                format!("{:>6}", dollars(u.cost_7d)),
+                format!("{:>6}", dollars(u.cost_30d)),
             ])
         });
         frame.render_widget(
@@ -74,13 +75,16 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     Constraint::Length(5),
                     Constraint::Length(5),
                     Constraint::Length(5),
-                    Constraint::Length(7),
-                    Constraint::Length(7),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
                 ],
             )
             .header(
-                Row::new(vec!["agent", "today", "   7d", "  30d", "tok 30d", "$ 30d"])
-                    .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+                Row::new(vec![
+                    "agent", "today", "   7d", "  30d", "  $ 1d", "  $ 7d", " $ 30d",
+                ])
+                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
             )
             .block(
                 Block::default()
@@ -201,11 +205,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(chart, right);
 }
 
-/// 1234 → "1.2k", 5_600_000 → "5.6M".
-fn compact(n: u64) -> String {
-    match n {
-        0..1000 => n.to_string(),
-        1000..1_000_000 => format!("{:.1}k", n as f64 / 1000.0),
-        _ => format!("{:.1}M", n as f64 / 1_000_000.0),
+/// Dollars in at most 6 columns: cents below $100, whole dollars above.
+fn dollars(v: f64) -> String {
+    if v < 100.0 {
+        format!("${v:.2}")
+    } else {
+        format!("${v:.0}")
     }
 }

@@ -9,7 +9,7 @@
 //! Errors are JSON: 400 for a bad body or an unknown skill, 404 for an unknown agent, 405 for a wrong
 //! method. No logic here: each route is one domain call.
 
-use super::{Req, Resp, WebCtx, url_decode};
+use super::{Req, Resp, WebCtx, path_decode};
 use crate::domain::agent_check;
 use crate::domain::agents::{self, AgentError};
 use crate::domain::paperclip::{self, SyncRequest};
@@ -22,11 +22,11 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
         [] => Some(only(req, "GET").unwrap_or_else(|| list(ctx))),
         ["check"] => Some(only(req, "GET").unwrap_or_else(|| check(ctx, None))),
         [id, "check"] => {
-            Some(only(req, "GET").unwrap_or_else(|| check(ctx, Some(&url_decode(id)))))
+            Some(only(req, "GET").unwrap_or_else(|| check(ctx, Some(&path_decode(id)))))
         }
-        [id, "skills"] => Some(only(req, "GET").unwrap_or_else(|| skills(ctx, &url_decode(id)))),
+        [id, "skills"] => Some(only(req, "GET").unwrap_or_else(|| skills(ctx, &path_decode(id)))),
         [id, "skills", "sync"] => {
-            Some(only(req, "POST").unwrap_or_else(|| sync(ctx, &url_decode(id), &req.body)))
+            Some(only(req, "POST").unwrap_or_else(|| sync(ctx, &path_decode(id), &req.body)))
         }
         _ => None,
     }

@@ -5,6 +5,7 @@
 use super::pages::{layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
 use crate::domain::budget::Level;
+use crate::domain::upgrade::usd;
 use crate::domain::view::{self, BudgetView};
 use maud::{Markup, PreEscaped, html};
 
@@ -100,9 +101,11 @@ fn budget_page(ctx: &WebCtx, req: &Req) -> Resp {
                     h2 { "Per agent" }
                     @if b.per_agent.is_empty() { p.muted { "No requests in the last 30 days." } }
                     @else { div.scroll { table {
-                        tr { th { "Agent" } th.num { "Today" } th.num { "7 days" } th.num { "30 days" } th { "Last request" } }
-                        @for a in &b.per_agent { tr {
+                        tr { th { "Agent" } th.num { "Requests today" } th.num { "7 days" } th.num { "30 days" }
+                             th.num { "Cost today" } th.num { "Cost 7 d" } th.num { "Cost 30 d" } th { "Last request" } }
+                        @for a in &b.per_agent { tr.per-agent {
                             td { (shown(&a.agent)) } td.num { (a.today) } td.num { (a.last_7d) } td.num { (a.last_30d) }
+                            td.num.cost-today { (usd(a.cost_today)) } td.num.cost-7d { (usd(a.cost_7d)) } td.num.cost-30d { (usd(a.cost_30d)) }
                             td { (shown(a.last_at.as_deref().unwrap_or("—"))) }
                         } }
                     } } }

@@ -9,6 +9,13 @@ use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT, GatewayView};
 use crate::domain::ollama::{self, OllamaStatus};
 use maud::{Markup, html};
 
+/// `POST /api/gateway`: `{"action": "start" | "stop" | "restart"}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GatewayBody {
+    action: String,
+}
+
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let m = req.method.as_str();
     Some(match (req.path.as_str(), m) {
@@ -22,15 +29,16 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
         ("/hermes/start" | "/hermes/stop" | "/hermes/restart", _) => method_not_allowed("POST"),
         ("/api/gateway", "GET" | "HEAD") => Resp::json(200, &view(ctx)),
         ("/api/gateway", "POST") => {
-            let action = serde_json::from_slice::<serde_json::Value>(&req.body)
-                .ok()
-                .and_then(|v| v.get("action")?.as_str().map(str::to_string))
-                .or_else(|| req.field("action"))
-                .unwrap_or_default();
+            const SEND: &str = "{\"action\": \"start\"}, \"stop\" or \"restart\"";
+            let action = match super::json_body::<GatewayBody>(req, SEND) {
+                Some(Ok(b)) => b.action,
+                Some(Err(e)) => return Some(Resp::json_error(400, &e)),
+                None => req.field("action").unwrap_or_default(),
+            };
             if !matches!(action.as_str(), "start" | "stop" | "restart") {
                 return Some(Resp::json_error(
                     400,
-                    "send {\"action\": \"start\"}, \"stop\" or \"restart\"",
+                    &format!("unknown gateway action {action:?}; send {SEND}"),
                 ));
             }
             let (ok, message) = act(ctx, &action);

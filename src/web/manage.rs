@@ -1,13 +1,15 @@
 //! `/agents/manage`: every agent with its usage, skill add/remove, delete behind a confirm step, and
 //! the Create Agent wizard (role and category → the recommended model with the scorer's reasons →
 //! skills → name → confirm), which calls `agents::create_with` exactly as `nxr agents create` does.
+//! Every per-agent form and link names the agent by its id; the confirm page names the agent found.
 //! JSON: `/api/agents/manage` and `/api/agents/recommend?role=…&category=…`.
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
-use super::{Req, Resp, WebCtx};
-use crate::domain::agents::{self, CreateOptions, NewAgent};
+use super::{Req, Resp, WebCtx, url_with_query};
+use crate::domain::agents::{self, Agent, CreateOptions, NewAgent};
 use crate::domain::manage_view::{self, ManageView, Recommendation};
 use crate::domain::roles::Role;
+use crate::domain::upgrade::usd;
 use maud::{Markup, html};
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
@@ -24,7 +26,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             let r = skills(ctx, req);
             page(ctx, req, Some(r))
         }
-        "/agents/manage/delete" if get => confirm_delete(req),
+        "/agents/manage/delete" if get => confirm_delete(ctx, req),
         "/agents/manage/delete" if post => {
             let r = delete(ctx, req);
             page(ctx, req, Some(r))
@@ -134,16 +136,32 @@ fn create(ctx: &WebCtx, req: &Req) -> (bool, String) {
     }
 }
 
+/// The agent a per-agent form names by its `id` field (forms never carry a name: two names can
+/// differ only in characters a URL or form could mangle).
+fn form_agent(ctx: &WebCtx, id: &str) -> Result<Agent, String> {
+    let id = id.trim();
+    let Ok(n) = id.parse::<i64>() else {
+        return Err(format!(
+            "the form names no agent id ({}); reload the page and try again; nothing was changed",
+            if id.is_empty() { "empty" } else { id }
+        ));
+    };
+    ctx.rt
+        .block_on(agents::get(&ctx.store, &ctx.env, n))
+        .map_err(|_| {
+            format!(
+                "no agent has id {n} (deleted meanwhile?); reload the page; nothing was changed"
+            )
+        })
+}
+
 fn skills(ctx: &WebCtx, req: &Req) -> (bool, String) {
     let form = req.form();
-    let name = field(&form, "agent");
-    let agent = match ctx
-        .rt
-        .block_on(agents::resolve(&ctx.store, &ctx.env, &name))
-    {
+    let agent = match form_agent(ctx, &field(&form, "id")) {
         Ok(a) => a,
-        Err(e) => return (false, e.to_string()),
+        Err(e) => return (false, e),
     };
+    let name = agent.name.clone();
     let mut desired = agent.skillset.clone();
     let (add, remove) = (field(&form, "add"), field(&form, "remove"));
     if !add.is_empty() && !desired.contains(&add) {
@@ -164,14 +182,23 @@ fn skills(ctx: &WebCtx, req: &Req) -> (bool, String) {
 
 fn delete(ctx: &WebCtx, req: &Req) -> (bool, String) {
     let form = req.form();
-    let name = field(&form, "agent");
-    if field(&form, "confirm") != name || name.is_empty() {
+    let agent = match form_agent(ctx, &field(&form, "id")) {
+        Ok(a) => a,
+        Err(e) => return (false, e),
+    };
+    if field(&form, "confirm") != agent.name {
         return (
             false,
-            "type the agent's name in the confirm box to delete it; nothing was deleted".into(),
+            format!(
+                "type the agent's name ({}) in the confirm box to delete it; nothing was deleted",
+                agent.name
+            ),
         );
     }
-    match ctx.rt.block_on(agents::delete(&ctx.store, &ctx.env, &name)) {
+    match ctx
+        .rt
+        .block_on(agents::delete(&ctx.store, &ctx.env, &agent.name))
+    {
         Ok(a) => (
             true,
             format!(
@@ -183,14 +210,36 @@ fn delete(ctx: &WebCtx, req: &Req) -> (bool, String) {
     }
 }
 
-fn confirm_delete(req: &Req) -> Resp {
-    let name = req.query_param("agent").unwrap_or_default();
+/// `?id=N` (what the Delete links carry), or `?agent=NAME` typed by hand.
+fn confirm_delete(ctx: &WebCtx, req: &Req) -> Resp {
+    let found = match (req.query_param("id"), req.query_param("agent")) {
+        (Some(id), _) => form_agent(ctx, id),
+        (None, Some(name)) => ctx
+            .rt
+            .block_on(agents::get_by_name(&ctx.store, &ctx.env, name))
+            .map_err(|e| format!("{e}; nothing was deleted")),
+        (None, None) => Err("say which agent: /agents/manage/delete?id=<agent id>".into()),
+    };
+    let agent = match found {
+        Ok(a) => a,
+        Err(e) => {
+            let body = html! {
+                h1 { "Delete an agent" }
+                p.bad role="alert" #result { (shown(&e)) }
+                p { a href="/agents/manage" { "Back to the agents" } }
+            };
+            return Resp::html(
+                404,
+                layout(&req.nav, "Delete agent", "/agents/manage", body),
+            );
+        }
+    };
     let body = html! {
-        h1 { "Delete " (shown(name)) "?" }
-        p { "This removes the agent from nxr and moves its Hermes profile aside. Type its name to confirm." }
+        h1 #confirm-title { "Delete " (shown(&agent.name)) "?" }
+        p { "This removes the agent " strong { (shown(&agent.name)) } " (" (agent.role.as_str()) ", " code { (shown(&agent.model)) } ") from nxr and moves its Hermes profile aside. Type its name to confirm." }
         form method="post" action="/agents/manage/delete" {
             (csrf_field(req))
-            input type="hidden" name="agent" value=(name);
+            input type="hidden" name="id" value=(agent.id);
             input #confirm-name type="text" name="confirm" autocomplete="off" aria-label="agent name";
             " " button #confirm-delete type="submit" { "Delete" }
         }
@@ -274,31 +323,47 @@ fn agents_table(req: &Req, v: &ManageView) -> Markup {
             p.muted #no-agents { "No agents yet: create one below, or run " code { "nxr init" } "." }
         } @else {
             div.scroll { table #manage {
-                tr { th { "Agent" } th { "Model" } th.num { "Today" } th.num { "30 days" } th { "Last activity" } th { "Skills" } th { "" } }
+                tr { th { "Agent" } th { "Model" } th { "Recommended for the role" } th.num { "Requests today" } th.num { "Requests 30 d" }
+                     th.num { "Cost today" } th.num { "Cost 7 d" } th.num { "Cost 30 d" } th.num { "Errors 30 d" } th { "Last activity" } th { "Skills" } th { "" } }
                 @for m in &v.agents {
                     @let a = &m.agent;
                     tr id=(format!("agent-{}", a.name)) {
                         td { strong { (shown(&a.name)) } br; span.muted { (a.role.as_str()) } }
                         td.model { code { (shown(&a.model)) } }
+                        td.recommended {
+                            @match &m.recommendation {
+                                Some(r) if r.recommended_model == a.model => { span.muted { "already on it" } }
+                                Some(r) => {
+                                    code { (shown(&r.recommended_model)) }
+                                    @if r.upgrade_available { br; span.warn { "upgrade available" } }
+                                }
+                                None => { span.muted { "— (no catalog yet)" } }
+                            }
+                        }
                         td.num { (m.requests_today) } td.num { (m.requests_30d) }
+                        td.num.cost-today { (usd(m.cost_today)) } td.num.cost-7d { (usd(m.cost_7d)) } td.num.cost-30d { (usd(m.cost_30d)) }
+                        td.num.error-rate { @match m.error_rate {
+                            Some(r) => { (format!("{:.0} %", r * 100.0)) " (" (m.failed_30d) ")" }
+                            None => { span.muted { "—" } }
+                        } }
                         td { (shown(m.last_activity.as_deref().unwrap_or("—"))) }
                         td.skills {
                             @for s in &a.skillset {
                                 form method="post" action="/agents/manage/skills" style="display:inline" {
-                                    (csrf_field(req)) input type="hidden" name="agent" value=(a.name);
+                                    (csrf_field(req)) input type="hidden" name="id" value=(a.id);
                                     input type="hidden" name="remove" value=(s);
                                     button.remove-skill type="submit" title="remove" style="padding:.1rem .4rem; margin:.1rem" { (shown(s)) " ×" }
                                 }
                             }
                             @if !m.addable_skills.is_empty() {
                                 form method="post" action="/agents/manage/skills" {
-                                    (csrf_field(req)) input type="hidden" name="agent" value=(a.name);
+                                    (csrf_field(req)) input type="hidden" name="id" value=(a.id);
                                     select name="add" aria-label="skill to add" { @for s in &m.addable_skills { option value=(s) { (shown(s)) } } }
                                     " " button type="submit" { "Add" }
                                 }
                             }
                         }
-                        td { a.delete href=(format!("/agents/manage/delete?agent={}", a.name)) { "Delete…" } }
+                        td { a.delete href=(url_with_query("/agents/manage/delete", &[("id", &a.id.to_string())])) { "Delete…" } }
                     }
                 }
             } }

@@ -151,40 +151,69 @@ impl Resp {
     }
 }
 
-/// Decodes `a=1&b=x%20y` into pairs ('+' is a space).
+/// Decodes `a=1&b=x%20y` into pairs ('+' is a space), as `application/x-www-form-urlencoded`.
 pub fn url_decode_pairs(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (url_decode(k), url_decode(v))
-        })
+    form_urlencoded::parse(s.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
+/// Decodes one form-encoded value (`+` is a space, `%XX` a byte).
 pub fn url_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let plus_as_space = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+/// Decodes one URL path segment (`%XX` a byte; `+` stays `+`).
+pub fn path_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Everything but the characters RFC 3986 leaves unreserved (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `s` as one URL path segment or query value: every byte outside the unreserved set is
+/// percent-encoded, so `R&D`, `Q#1`, `a+b`, `a/b` or `Zoë` reach the handler as written.
+pub fn url_part(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
+}
+
+/// `path?k=v&…` with every key and value encoded (see [`url_part`]).
+pub fn url_with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let mut out = path.to_string();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(&url_part(k));
+        out.push('=');
+        out.push_str(&url_part(v));
+    }
+    out
+}
+
+/// A JSON request body read as `T`, whose serde attributes refuse unknown fields. `None` when the
+/// body is not JSON (no JSON content type and no leading `{`): the caller reads it as a form. A
+/// JSON body that does not fit gives the reason and what to `send` instead.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    req: &Req,
+    send: &str,
+) -> Option<Result<T, String>> {
+    let is_json = req
+        .header("content-type")
+        .is_some_and(|c| c.trim_start().starts_with("application/json"))
+        || req.body.trim_ascii_start().first() == Some(&b'{');
+    is_json.then(|| {
+        serde_json::from_slice(&req.body).map_err(|e| {
+            format!("the JSON body is refused ({e}); nothing was changed. Send {send}")
+        })
+    })
 }
 
 /// Routes an authenticated request. Each module answers `None` for paths it does not own. Page

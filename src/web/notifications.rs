@@ -105,25 +105,74 @@ impl Done {
     }
 }
 
-/// A form field, or the same key of a JSON body.
-fn field(req: &Req, json: Option<&serde_json::Value>, name: &str) -> Option<String> {
-    if let Some(v) = json.and_then(|j| j.get(name)) {
-        return Some(match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
+/// `POST /api/notifications/read`: `{"id": N}` or `{"all": true}`, never both.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadBody {
+    id: Option<i64>,
+    all: Option<bool>,
+}
+
+/// `POST /api/notifications/apply`: `{"id": N}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyBody {
+    id: i64,
+}
+
+/// `POST /api/notifications/telegram`: `{"kind": …, "on": …}` or `{"toggles": {…}}`, never both.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelegramBody {
+    kind: Option<String>,
+    on: Option<bool>,
+    toggles: Option<std::collections::BTreeMap<String, bool>>,
+}
+
+/// A form's `id` field as a number; `Ok(None)` when the form has none.
+fn form_id(req: &Req) -> Result<Option<i64>, String> {
+    match req.field("id") {
+        None => Ok(None),
+        Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
+            format!("id must be a notification's number, not {v:?}; nothing was changed")
+        }),
     }
-    req.field(name)
 }
 
-fn json_body(req: &Req) -> Option<serde_json::Value> {
-    serde_json::from_slice(&req.body).ok()
+/// What to mark read, from a JSON body or a form (`id=N`, `all=1`).
+fn read_request(req: &Req) -> Result<ReadBody, String> {
+    if let Some(body) = super::json_body::<ReadBody>(req, "{\"id\": <number>} or {\"all\": true}") {
+        return body;
+    }
+    let all = match req.field("all").as_deref().map(str::trim) {
+        None | Some("0" | "false" | "") => None,
+        Some("1" | "true" | "on") => Some(true),
+        Some(other) => {
+            return Err(format!(
+                "all must be 1 or true, not {other:?}; nothing was changed"
+            ));
+        }
+    };
+    Ok(ReadBody {
+        id: form_id(req)?,
+        all,
+    })
 }
 
-/// `id=N` marks one read, `all=1` (or `{"all": true}`) every one.
+/// `id=N` marks one read, `all=1` (or `{"all": true}`) every one; both at once is refused, as
+/// `nxr notifications read` refuses an ID with `--all`.
 fn mark(ctx: &WebCtx, req: &Req) -> Done {
-    let json = json_body(req);
-    let all = field(req, json.as_ref(), "all").is_some_and(|v| v == "1" || v == "true");
+    let body = match read_request(req) {
+        Ok(b) => b,
+        Err(e) => return Done::err(400, e),
+    };
+    let all = body.all == Some(true);
+    if all && body.id.is_some() {
+        return Done::err(
+            400,
+            "give either an id or all, not both; nothing was marked read".into(),
+        );
+    }
     if all {
         return match ctx
             .rt
@@ -133,8 +182,7 @@ fn mark(ctx: &WebCtx, req: &Req) -> Done {
             Err(e) => Done::err(500, format!("cannot mark notifications read: {e}")),
         };
     }
-    let Some(id) = field(req, json.as_ref(), "id").and_then(|v| v.trim().parse::<i64>().ok())
-    else {
+    let Some(id) = body.id else {
         return Done::err(
             400,
             "say which notification: id=<number>, or all=1 for every one".into(),
@@ -164,10 +212,12 @@ fn apply_status(e: &ApplyError) -> u16 {
 
 /// `id=N`: carries out that upgrade notification's switch.
 fn apply(ctx: &WebCtx, req: &Req) -> Result<Applied, (u16, String)> {
-    let json = json_body(req);
-    let id = field(req, json.as_ref(), "id")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .ok_or((400, "say which notification: id=<number>".to_string()))?;
+    let id = match super::json_body::<ApplyBody>(req, "{\"id\": <number>}") {
+        Some(body) => body.map_err(|e| (400, e))?.id,
+        None => form_id(req)
+            .map_err(|e| (400, e))?
+            .ok_or((400, "say which notification: id=<number>".to_string()))?,
+    };
     ctx.rt
         .block_on(notifications::apply_upgrade(
             &ctx.store,
@@ -199,27 +249,36 @@ fn applied_text(a: &Applied) -> String {
 /// Form: one `kind` field per kind the form showed, and `on` for each ticked one. JSON:
 /// `{"kind": "budget", "on": false}` or `{"toggles": {"budget": false, …}}`.
 fn set_toggles(ctx: &WebCtx, req: &Req) -> Result<Vec<Toggle>, String> {
-    let changes: Vec<(String, bool)> = match json_body(req) {
-        Some(j) => {
-            if let Some(map) = j.get("toggles").and_then(|t| t.as_object()) {
-                map.iter()
-                    .map(|(k, v)| {
-                        v.as_bool()
-                            .map(|on| (k.clone(), on))
-                            .ok_or_else(|| format!("toggles.{k} must be true or false"))
-                    })
-                    .collect::<Result<_, _>>()?
-            } else {
-                let kind = j.get("kind").and_then(|k| k.as_str()).ok_or(
-                    "send {\"kind\": \"<kind>\", \"on\": true|false} or {\"toggles\": {\"<kind>\": true|false}}",
-                )?;
-                let on = j
-                    .get("on")
-                    .and_then(|o| o.as_bool())
-                    .ok_or("\"on\" must be true or false")?;
-                vec![(kind.to_string(), on)]
+    const SEND: &str =
+        "{\"kind\": \"<kind>\", \"on\": true|false} or {\"toggles\": {\"<kind>\": true|false}}";
+    let changes: Vec<(String, bool)> = match super::json_body::<TelegramBody>(req, SEND) {
+        Some(body) => match body? {
+            TelegramBody {
+                toggles: Some(map),
+                kind: None,
+                on: None,
+            } => map.into_iter().collect(),
+            TelegramBody {
+                toggles: None,
+                kind: Some(kind),
+                on: Some(on),
+            } => vec![(kind, on)],
+            TelegramBody {
+                toggles: Some(_), ..
+            } => {
+                return Err(format!(
+                    "give either toggles or kind and on, not both; nothing was changed. Send {SEND}"
+                ));
             }
-        }
+            TelegramBody { kind: None, .. } => {
+                return Err(format!("kind is missing; nothing was changed. Send {SEND}"));
+            }
+            TelegramBody { on: None, .. } => {
+                return Err(format!(
+                    "\"on\" must be true or false; nothing was changed. Send {SEND}"
+                ));
+            }
+        },
         None => {
             let form = req.form();
             let ticked: Vec<&str> = form

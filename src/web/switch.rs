@@ -6,10 +6,22 @@
 //! `{"slot": …, "model": …}`). Everything comes from `domain::model_switch`.
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
-use super::{Req, Resp, WebCtx};
+use super::{Req, Resp, WebCtx, url_with_query};
+use crate::domain::agents::AgentError;
 use crate::domain::catalog::Filter;
-use crate::domain::model_switch::{self, SwitchQuery, SwitchView};
+use crate::domain::model_switch::{self, SwitchError, SwitchQuery, SwitchView};
 use maud::{Markup, PreEscaped, html};
+
+/// `POST /api/models/switch`: `{"slot": …, "model": …}` and optionally `"agent"` (name or id: that
+/// agent's config.yaml instead of the root profile's, as `nxr slots set --agent`); any other field
+/// is refused.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchBody {
+    slot: String,
+    model: String,
+    agent: Option<String>,
+}
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let get = matches!(req.method.as_str(), "GET" | "HEAD");
@@ -36,25 +48,33 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             Err(e) => Resp::json_error(500, &e),
         },
         "/api/models/switch" if req.method == "POST" => {
-            let v: serde_json::Value = match serde_json::from_slice(&req.body) {
-                Ok(v) => v,
-                Err(e) => {
+            const SEND: &str = "{\"slot\": \"vision\", \"model\": \"<model id>\"}";
+            let body = match super::json_body::<SwitchBody>(req, SEND) {
+                Some(Ok(b)) => b,
+                Some(Err(e)) => return Some(Resp::json_error(400, &e)),
+                None => {
                     return Some(Resp::json_error(
                         400,
-                        &format!(
-                            "the body is not JSON ({e}); send {{\"slot\": \"vision\", \"model\": \"<id>\"}}"
-                        ),
+                        &format!("the body is not JSON; nothing was changed. Send {SEND}"),
                     ));
                 }
             };
-            let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default();
-            match ctx.rt.block_on(model_switch::apply(
+            match ctx.rt.block_on(model_switch::apply_for(
                 &ctx.store,
                 &ctx.env,
-                s("slot"),
-                s("model"),
+                body.agent.as_deref(),
+                &body.slot,
+                &body.model,
             )) {
-                Ok(()) => Resp::json(200, &serde_json::json!({ "ok": true })),
+                Ok(applied) => {
+                    Resp::json(200, &serde_json::json!({ "ok": true, "applied": applied }))
+                }
+                Err(SwitchError::Agent(AgentError::NotFound(name))) => Resp::json_error(
+                    404,
+                    &format!(
+                        "no agent is called {name:?}; nothing was changed. Drop \"agent\" for the root profile's config.yaml, or name one from GET /api/agents"
+                    ),
+                ),
                 Err(e) => Resp::json_error(400, &e.to_string()),
             }
         }
@@ -139,22 +159,11 @@ fn slots_table(v: &SwitchView) -> Markup {
                     td { code { (shown(&s.name)) } }
                     td.model { code { (shown(s.model.as_deref().unwrap_or("(not set)"))) } }
                     td { (shown(s.provider.as_deref().unwrap_or("—"))) }
-                    td { a href=(format!("/models/switch?slot={}", urlenc(&s.name))) { "Change" } }
+                    td { a href=(url_with_query("/models/switch", &[("slot", &s.name)])) { "Change" } }
                 }
             }
         } }
     }
-}
-
-fn urlenc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 const LIVE_SCRIPT: &str = r#"
@@ -170,25 +179,22 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
         return html! {};
     };
     let keep = |candidate: &str| {
-        let mut u = format!(
-            "/models/switch?slot={}&q={}",
-            urlenc(&slot.name),
-            urlenc(&q.text)
-        );
+        let min_context = q.filter.min_context.map(|n| n.to_string());
+        let mut pairs: Vec<(&str, &str)> = vec![("slot", &slot.name), ("q", &q.text)];
         for (k, on) in [
             ("free", q.filter.free),
             ("tools", q.filter.tools),
             ("vision", q.filter.vision),
         ] {
             if on {
-                u.push_str(&format!("&{k}=1"));
+                pairs.push((k, "1"));
             }
         }
-        if let Some(n) = q.filter.min_context {
-            u.push_str(&format!("&min_context={n}"));
+        if let Some(n) = &min_context {
+            pairs.push(("min_context", n));
         }
-        u.push_str(&format!("&candidate={}", urlenc(candidate)));
-        u
+        pairs.push(("candidate", candidate));
+        url_with_query("/models/switch", &pairs)
     };
     html! {
         section.card #picker {
@@ -221,7 +227,10 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
         @if let Some(p) = &v.price {
             section.card #price {
                 h2 { "Price" }
-                p.muted { "Observed in the last 30 days: " (p.observed_prompt_tokens_30d) " prompt and " (p.observed_completion_tokens_30d) " completion tokens." }
+                @match &p.assumption {
+                    Some(a) => { p.muted #price-basis { "No usage observed in the last 30 days: monthly figures are estimated at " (shown(a)) "." } }
+                    None => { p.muted #price-basis { "Observed in the last 30 days: " (p.observed_prompt_tokens_30d) " prompt and " (p.observed_completion_tokens_30d) " completion tokens." } }
+                }
                 div.scroll { table {
                     tr { th { "" } th { "Model" } th.num { "$/1M in" } th.num { "$/1M out" } th.num { "Monthly at that usage" } }
                     @if let Some(c) = &p.current {
@@ -232,7 +241,7 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
                     @let c = &p.candidate;
                     tr { td { "Candidate" } td { code { (shown(&c.model)) } } td.num { (money(c.prompt_per_m)) } td.num { (money(c.completion_per_m)) } td.num { (money(c.monthly_usd)) } }
                 } }
-                form method="post" action=(format!("/models/switch?slot={}", urlenc(&slot.name))) {
+                form method="post" action=(url_with_query("/models/switch", &[("slot", &slot.name)])) {
                     (csrf_field(req))
                     input type="hidden" name="slot" value=(slot.name);
                     input type="hidden" name="model" value=(c.model);

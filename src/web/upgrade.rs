@@ -3,14 +3,15 @@
 //!   estimated monthly cost; the total) with a confirm form;
 //! - `POST /agents/upgrade` → checks the key (a key typed in the form is validated and stored) and
 //!   applies the plan;
-//! - `POST /agents/{name}/upgrade`, `POST /agents/{name}/revert` → one agent to its paid pick, or back
-//!   to the last free model it had.
+//! - `POST /agents/id/{id}/upgrade`, `POST /agents/id/{id}/revert` → one agent (by its id, as the
+//!   agents page's forms post) to its paid pick, or back to the last free model it had;
+//!   `POST /agents/{name}/upgrade|revert` does the same by percent-encoded name.
 //!
 //! Every POST carries the CSRF token (the server refuses it otherwise). No logic here.
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
-use super::{Req, Resp, WebCtx, url_decode};
-use crate::domain::agents::Agent;
+use super::{Req, Resp, WebCtx, path_decode};
+use crate::domain::agents::{self, Agent, AgentError};
 use crate::domain::openrouter::Timeouts;
 use crate::domain::upgrade::{self, Outcome, Plan, UpgradeError};
 use maud::{Markup, html};
@@ -31,21 +32,34 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             "POST" => apply_plan(ctx, req),
             _ => method_not_allowed("GET, POST"),
         }),
-        [name, "upgrade"] => Some(post(&|| {
-            let name = url_decode(name);
-            let done = ctx
-                .rt
-                .block_on(upgrade::upgrade_agent(&ctx.store, &ctx.env, &name));
-            result_page(req, done)
+        ["id", id, action @ ("upgrade" | "revert")] => Some(post(&|| {
+            let agent = match id.parse::<i64>() {
+                Ok(id) => ctx.rt.block_on(agents::get(&ctx.store, &ctx.env, id)),
+                Err(_) => Err(AgentError::NotFound(path_decode(id))),
+            };
+            match agent {
+                Ok(a) => result_page(req, run(ctx, action, &a.name)),
+                Err(e) => {
+                    let e = UpgradeError::from(e);
+                    error_page(req, status_of(&e), &e.to_string())
+                }
+            }
         })),
-        [name, "revert"] => Some(post(&|| {
-            let name = url_decode(name);
-            let done = ctx
-                .rt
-                .block_on(upgrade::revert_agent(&ctx.store, &ctx.env, &name));
-            result_page(req, done)
+        [name, action @ ("upgrade" | "revert")] => Some(post(&|| {
+            result_page(req, run(ctx, action, &path_decode(name)))
         })),
         _ => None,
+    }
+}
+
+/// Upgrades (`action` "upgrade") or reverts one agent, by name.
+fn run(ctx: &WebCtx, action: &str, name: &str) -> Result<Outcome, UpgradeError> {
+    if action == "upgrade" {
+        ctx.rt
+            .block_on(upgrade::upgrade_agent(&ctx.store, &ctx.env, name))
+    } else {
+        ctx.rt
+            .block_on(upgrade::revert_agent(&ctx.store, &ctx.env, name))
     }
 }
 
@@ -198,16 +212,16 @@ pub fn agent_controls(agents: &[Agent], csrf: &Markup) -> Markup {
             thead { tr { th { "Agent" } th { "Model" } th { "" } } }
             tbody {
                 @for a in agents {
-                    @let path = path_segment(&a.name);
+                    @let path = format!("/agents/id/{}", a.id);
                     tr {
                         td { (shown(&a.name)) }
                         td.model { code.id { (shown(&a.model)) } }
                         td {
-                            form method="post" style="display:inline" action=(format!("/agents/{path}/upgrade")) {
+                            form method="post" style="display:inline" action=(format!("{path}/upgrade")) {
                                 (csrf) button.upgrade type="submit" { "Upgrade to paid" }
                             }
                             " "
-                            form method="post" style="display:inline" action=(format!("/agents/{path}/revert")) {
+                            form method="post" style="display:inline" action=(format!("{path}/revert")) {
                                 (csrf) button.revert type="submit" { "Revert to free" }
                             }
                         }
@@ -216,18 +230,4 @@ pub fn agent_controls(agents: &[Agent], csrf: &Markup) -> Markup {
             }
         } }
     }
-}
-
-/// A name as one URL path segment: everything but ASCII letters, digits, `-`, `_` and `.` is
-/// percent-encoded (the handler decodes it with `url_decode`).
-fn path_segment(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -80,6 +80,10 @@ pub struct CreateArgs {
     /// Accept a --model that fails the role's hard requirements (tools, context) or is a router.
     #[arg(long, requires = "model")]
     pub force: bool,
+    /// Let the automatic pick be a model that logs prompts, a stealth model or one OpenRouter will
+    /// remove (passed over by default)
+    #[arg(long)]
+    pub allow_stealth: bool,
 }
 
 #[derive(Debug, Args)]
@@ -180,7 +184,10 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         skills: None,
         is_default: false,
     };
-    let opts = agents::CreateOptions { force: args.force };
+    let opts = agents::CreateOptions {
+        force: args.force,
+        allow_stealth: args.allow_stealth,
+    };
     let (agent, warnings) = agents::create_with(&store, &ctx.env, new, opts)
         .await
         .map_err(super::agent_error)?;

@@ -23,7 +23,7 @@ pub enum ConfigCmd {
 
 /// The keys `nxr config` knows.
 const KEYS: &str = "openrouter-key, auto-upgrade-free-models, scan-interval-hours, telegram-chat-id, \
-spread_default_agents";
+allow-stealth, spread_default_agents";
 
 /// A plain setting: its settings key, the check that gives the stored form of a value, and what a
 /// valid value looks like.
@@ -42,6 +42,11 @@ fn plain_setting(name: &str) -> Option<PlainSetting> {
             scanner::SETTING_SCAN_INTERVAL_HOURS,
             |v| scanner::parse_hours(v).map(|h| h.to_string()),
             "a number of hours above 0, e.g. 6",
+        )),
+        "allow-stealth" => Some((
+            crate::domain::rescore::SETTING_ALLOW_STEALTH,
+            |v| scanner::parse_bool(v).map(|b| b.to_string()),
+            "true or false",
         )),
         "telegram-chat-id" => Some((
             crate::domain::telegram::SETTING_CHAT_ID,

@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::domain::catalog::{self, Model};
+use crate::domain::caveats;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
@@ -60,6 +61,8 @@ struct ListedModel<'a> {
     supports_vision: bool,
     prompt_per_million: Option<f64>,
     completion_per_million: Option<f64>,
+    /// Logs prompts, stealth, expires in N days (empty when none).
+    caveats: Vec<crate::domain::caveats::Caveat>,
 }
 
 #[derive(serde::Serialize)]
@@ -87,6 +90,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         None => catalog.filter(&filter),
     };
     eprintln!("{}", catalog.source.describe());
+    let now = store.now().timestamp();
     if ctx.json {
         return super::print_json(&Listing {
             source: &catalog.source,
@@ -101,6 +105,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
                     supports_vision: m.supports_vision(),
                     prompt_per_million: m.prompt_per_million(),
                     completion_per_million: m.completion_per_million(),
+                    caveats: caveats::caveats(m, Some(now)),
                 })
                 .collect(),
         });
@@ -118,8 +123,8 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         .unwrap_or(2)
         .max(2);
     let header = format!(
-        "{:<width$}  {:>9}  {:<5}  {:<6}  {}",
-        "ID", "CONTEXT", "TOOLS", "VISION", "USD / 1M TOKENS (IN / OUT)"
+        "{:<width$}  {:>9}  {:<5}  {:<6}  {:<26}  {}",
+        "ID", "CONTEXT", "TOOLS", "VISION", "USD / 1M TOKENS (IN / OUT)", "NOTE"
     );
     let mut out = if super::color_enabled() {
         format!("\x1b[1m{header}\x1b[0m\n")
@@ -127,14 +132,17 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         format!("{header}\n")
     };
     for m in &models {
-        out.push_str(&format!(
-            "{:<width$}  {:>9}  {:<5}  {:<6}  {}\n",
+        let line = format!(
+            "{:<width$}  {:>9}  {:<5}  {:<6}  {:<26}  {}",
             m.id,
             m.context_length,
             yes_no(m.supports_tools()),
             yes_no(m.supports_vision()),
-            m.price_label()
-        ));
+            m.price_label(),
+            caveats::labels(&caveats::caveats(m, Some(now)))
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     super::write_stdout(&out)?;
     eprintln!("{} models", models.len());

@@ -12,7 +12,7 @@ pub const EMBEDDED_CATALOG_JSON: &str = include_str!("../../assets/catalog-2026-
 pub const EMBEDDED_CATALOG_DATE: &str = "2026-05-01";
 
 /// One model, as nxr sees it: the parsed fields it filters and scores on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
     pub id: String,
     pub name: String,

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod budget_daily;
 pub mod capability;
 pub mod catalog;
+pub mod caveats;
 pub mod clock;
 pub mod credentials;
 pub mod env;

@@ -154,6 +154,7 @@ pub async fn revert(
             provider: "ollama".into(),
             is_free: true,
             score: None,
+            notes: Vec::new(),
         };
         return agents::set_model_choice(store, env, &a.name, &choice, "revert", false).await;
     }

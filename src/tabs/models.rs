@@ -255,6 +255,14 @@ pub fn draw_detail(state: &State, row: Option<&ListedModel>, frame: &mut Frame, 
             caps
         }),
     ];
+    let caveats = row.caveats(state.data.cfg.now);
+    let mut info = info;
+    if !caveats.is_empty() {
+        info.push(Line::styled(
+            format!("⚠ {}", crate::domain::caveats::labels(&caveats)),
+            state.theme.warn,
+        ));
+    }
     let [info_area, scores_area, reasons_area] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Length(8),

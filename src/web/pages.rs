@@ -32,6 +32,7 @@ th { color: var(--muted); font-weight: 600; font-size: .85rem; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .9em; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.25rem; margin: 1rem 0; }
 .muted { color: var(--muted); }
+.caveat { color: var(--warn); font-size: .85rem; }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
 button, input[type=submit] { max-width: 100%; overflow-wrap: anywhere; font: inherit; padding: .45rem 1rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 input[type=text], input[type=search], input[type=number], input[type=password], select { font: inherit; padding: .4rem; border: 1px solid var(--line); border-radius: 4px; max-width: 100%; background: var(--bg); color: var(--fg); }
@@ -552,7 +553,8 @@ pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup
                         tbody {
                             @for r in &v.rows {
                                 tr data-model=(shown(&r.model.id)) {
-                                    td.model { code.id { (shown(&r.model.id)) } br; span.muted { (shown(&r.model.name)) } }
+                                    td.model { code.id { (shown(&r.model.id)) } br; span.muted { (shown(&r.model.name)) }
+                                        @if !r.caveats.is_empty() { br; span.caveat title=(crate::domain::caveats::describe(&r.caveats)) { (crate::domain::caveats::labels(&r.caveats)) } } }
                                     td.num title=(r.model.context_length) { (tokens_label(r.model.context_length)) }
                                     td { @if r.model.supports_tools() { "yes" } @else { span.muted { "—" } } }
                                     td { @if r.model.supports_vision() { "yes" } @else { span.muted { "—" } } }

@@ -9,6 +9,9 @@ use super::*;
 pub struct CreateOptions {
     /// Accept a model that fails the role's hard requirements or is a router.
     pub force: bool,
+    /// Let the automatic pick land on a model with a caveat (logs prompts, stealth, announced
+    /// removal), as the `allow_stealth_models` setting does.
+    pub allow_stealth: bool,
 }
 
 /// Creates an agent: validates everything, writes its Hermes profile (config.yaml model, SOUL.md persona,
@@ -170,7 +173,7 @@ pub async fn create_with(
             false,
         ),
         _ => (
-            best_free_choice(store, env, &catalog, new.role).await?,
+            best_free_choice(store, env, &catalog, new.role, opts.allow_stealth).await?,
             true,
         ),
     };
@@ -229,6 +232,7 @@ pub async fn create_with(
     {
         Ok(id) => {
             disk.commit();
+            notes.extend(choice.notes.iter().cloned());
             notes.extend(paid_without_key_warning(env, &choice));
             Ok((get(store, env, id).await?, notes))
         }

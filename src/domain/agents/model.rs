@@ -12,6 +12,9 @@ pub struct ModelChoice {
     pub provider: String,
     pub is_free: bool,
     pub score: Option<i64>,
+    /// What the user should know about the choice (e.g. a better-ranked model passed over for a
+    /// caveat).
+    pub notes: Vec<String>,
 }
 
 /// Resolves a user-given model id against the catalog: unknown ids get an error with close ids.
@@ -24,6 +27,7 @@ pub fn choose_model(catalog: &Catalog, model: &str) -> Result<ModelChoice, Agent
             provider: "openrouter".into(),
             is_free: m.is_free(),
             score: None,
+            notes: Vec::new(),
         }),
         None => {
             let needle = model.to_ascii_lowercase();
@@ -70,12 +74,14 @@ pub async fn best_free_choice(
     env: &Env,
     catalog: &Catalog,
     role: Role,
+    allow_stealth: bool,
 ) -> Result<ModelChoice, AgentError> {
-    let best = crate::domain::rescore::best_free(store, env, role, store.now())
-        .await
-        .map_err(|e| {
-            AgentError::Other(format!("cannot pick a free model for the {role} role: {e}"))
-        })?;
+    let best =
+        crate::domain::rescore::best_free_allowing(store, env, role, store.now(), allow_stealth)
+            .await
+            .map_err(|e| {
+                AgentError::Other(format!("cannot pick a free model for the {role} role: {e}"))
+            })?;
     let pick = best.pick;
     if pick.source == (crate::domain::scoring::PickSource::LocalOllama { pulled: false }) {
         // The chain's last link is a local model, and Ollama did not answer with one: an agent put
@@ -102,7 +108,13 @@ pub async fn best_free_choice(
         || catalog
             .get(&pick.model_id)
             .is_none_or(|m| m.is_free() || m.is_router());
+    let notes = if pick.source == crate::domain::scoring::PickSource::Ranked {
+        pick.warnings.clone()
+    } else {
+        Vec::new()
+    };
     Ok(ModelChoice {
+        notes,
         score: pick.score.as_ref().map(|s| i64::from(s.total)),
         id: pick.model_id,
         provider: pick.provider,

@@ -43,6 +43,20 @@ pub async fn load_config(store: &Store, now: DateTime<Utc>) -> Result<ScoringCon
     if changed {
         cfg.custom = Some(custom);
     }
+    if let Some(v) = store.setting(SETTING_ALLOW_STEALTH).await? {
+        cfg.allow_stealth = match v.trim() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => {
+                return Err(ScoringError::BadSetting {
+                    key: SETTING_ALLOW_STEALTH.into(),
+                    value: truncate(&v),
+                    problem: "not true or false".into(),
+                    example: "false".into(),
+                });
+            }
+        };
+    }
     for role in Role::ALL {
         let key = format!("{SETTING_CAPABILITY_PREFIX}{role}");
         if let Some(value) = store.setting(&key).await? {

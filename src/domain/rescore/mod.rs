@@ -33,6 +33,9 @@ pub use views::*;
 pub const SETTING_WEIGHTS_PREFIX: &str = "scoring.weights.";
 pub const SETTING_CUSTOM_MIN_CONTEXT: &str = "scoring.custom.min_context";
 pub const SETTING_CUSTOM_NEEDS_TOOLS: &str = "scoring.custom.needs_tools";
+/// `true`: models with a caveat (logs prompts, stealth, announced removal) are ranked and may be
+/// picked automatically; default false.
+pub const SETTING_ALLOW_STEALTH: &str = "allow_stealth_models";
 /// Per-role weights of the kinds of evaluation figure, e.g. `scoring.capability.engineer` =
 /// `{"coding": 3, "tool_use": 1}` (docs/scoring.md).
 pub const SETTING_CAPABILITY_PREFIX: &str = "scoring.capability.";

@@ -68,7 +68,9 @@ pub async fn rescore_with(
     ollama_models: &[String],
     now: DateTime<Utc>,
 ) -> Result<RescoreReport> {
-    let picks = scoring::best_free_all(&inputs.models, &inputs.health, &inputs.cfg, ollama_models);
+    let mut picks =
+        scoring::best_free_all(&inputs.models, &inputs.health, &inputs.cfg, ollama_models);
+    scoring::note_caveat_skips(&inputs.models, &inputs.health, &inputs.cfg, &mut picks);
     // (model, role) → total, for agents.
     let mut totals: BTreeMap<(&str, Role), u32> = BTreeMap::new();
     let mut values: Vec<Value> =

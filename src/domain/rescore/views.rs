@@ -18,7 +18,20 @@ pub async fn best_free(
     role: Role,
     now: DateTime<Utc>,
 ) -> Result<BestFree> {
-    let inputs = inputs(store, now).await?;
+    best_free_allowing(store, env, role, now, false).await
+}
+
+/// [`best_free`], also ranking models with a caveat when `allow_stealth` (or the setting) says so;
+/// a model passed over for a caveat is named in the pick's warnings.
+pub async fn best_free_allowing(
+    store: &Store,
+    env: &Env,
+    role: Role,
+    now: DateTime<Utc>,
+    allow_stealth: bool,
+) -> Result<BestFree> {
+    let mut inputs = inputs(store, now).await?;
+    inputs.cfg.allow_stealth |= allow_stealth;
     let (ollama_models, warning) = ollama_models_if_needed(env, &inputs, &[role]).await;
     let mut pick = scoring::best_free(
         &inputs.models,
@@ -30,6 +43,9 @@ pub async fn best_free(
     if let (Some(w), PickSource::LocalOllama { .. }) = (warning, &pick.source) {
         pick.warnings.push(w);
     }
+    let mut one = [(role, pick)];
+    scoring::note_caveat_skips(&inputs.models, &inputs.health, &inputs.cfg, &mut one);
+    let [(_, pick)] = one;
     Ok(BestFree {
         role,
         catalog: inputs.catalog,

@@ -40,6 +40,8 @@ pub(super) struct Features {
     pub(super) price: u32,
     pub(super) blended_micro: Option<u64>,
     pub(super) expiry: Expiry,
+    /// A caveat keeps it from rankings (see [`ScoringConfig::allow_stealth`]).
+    pub(super) caveat_blocked: bool,
 }
 
 /// A price string that means zero (the same rule as `Model::is_free`, with a fast path for "0").
@@ -195,14 +197,25 @@ pub(super) fn expiry_of(m: &Model, cfg: &ScoringConfig) -> Expiry {
     }
 }
 
-/// The requirements every role shares: not a router, text out, no media out, not expiring.
+/// The requirements every role shares: not a router, text out, no media out, not expiring, no
+/// caveat unless allowed.
 pub(super) fn passes_common(
     is_router: bool,
     text_out: bool,
     media_out: bool,
     expiry: Expiry,
+    caveat_blocked: bool,
 ) -> bool {
-    !is_router && text_out && !media_out && matches!(expiry, Expiry::None | Expiry::Later)
+    !is_router
+        && text_out
+        && !media_out
+        && matches!(expiry, Expiry::None | Expiry::Later)
+        && !caveat_blocked
+}
+
+/// True when `m` has a caveat and the config does not allow such models.
+pub(super) fn caveat_blocked(m: &Model, cfg: &ScoringConfig) -> bool {
+    !cfg.allow_stealth && crate::domain::caveats::blocks_automatic_pick(m)
 }
 
 pub(super) fn media_out(m: &Model) -> bool {
@@ -244,6 +257,7 @@ pub(super) fn features_with(
         price,
         blended_micro,
         expiry: expiry_of(m, cfg),
+        caveat_blocked: caveat_blocked(m, cfg),
     }
 }
 
@@ -320,7 +334,13 @@ impl RoleCtx {
 
     pub(super) fn quick(&self, f: &Features) -> Quick {
         let passes = self.passes_role(f.context, f.tools)
-            && passes_common(f.is_router, f.text_out, f.media_out, f.expiry);
+            && passes_common(
+                f.is_router,
+                f.text_out,
+                f.media_out,
+                f.expiry,
+                f.caveat_blocked,
+            );
         let context = self.context_points(f.context, f.context_log);
         Quick {
             passes,

@@ -114,6 +114,10 @@ pub struct ScoringConfig {
     /// Per-role overrides of how much each kind of figure counts; missing roles use
     /// [`KindWeights::default_for`].
     pub capability_kinds: BTreeMap<Role, KindWeights>,
+    /// Rank models with a [`caveats`](crate::domain::caveats) caveat (logs prompts, stealth,
+    /// announced removal) like any other; `false` (the default) keeps them out of every ranking, so
+    /// no automatic pick lands on one.
+    pub allow_stealth: bool,
 }
 
 impl ScoringConfig {

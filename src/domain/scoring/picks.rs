@@ -135,3 +135,37 @@ pub fn best_paid_all(
         .map(|(i, role)| i.map(|i| ranked_pick(&models[i], *role, health, cfg)))
         .collect()
 }
+
+/// Adds to each pick a warning naming the model that would have won had models with a caveat (logs
+/// prompts, stealth, announced removal) been allowed, and why it was passed over. Nothing is added
+/// when such models are allowed or none would have won.
+pub fn note_caveat_skips(
+    models: &[Model],
+    health: &Health,
+    cfg: &ScoringConfig,
+    picks: &mut [(Role, Pick)],
+) {
+    if cfg.allow_stealth || picks.is_empty() {
+        return;
+    }
+    let open = ScoringConfig {
+        allow_stealth: true,
+        ..cfg.clone()
+    };
+    let roles: Vec<Role> = picks.iter().map(|(r, _)| *r).collect();
+    let best = best_indices(models, &roles, Pool::Free, health, &open);
+    for ((role, pick), i) in picks.iter_mut().zip(best) {
+        let Some(m) = i.map(|i| &models[i]) else {
+            continue;
+        };
+        if m.id == pick.model_id || !crate::domain::caveats::blocks_automatic_pick(m) {
+            continue;
+        }
+        let caveats = crate::domain::caveats::caveats(m, cfg.now);
+        pick.warnings.push(format!(
+            "{} would rank first for {role} but is passed over: {} (stealth and preview models are never picked automatically unless allowed with the allow-stealth setting)",
+            m.id,
+            crate::domain::caveats::labels(&caveats)
+        ));
+    }
+}

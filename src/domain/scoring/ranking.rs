@@ -4,7 +4,7 @@
 use super::*;
 
 /// True when `model` meets `role`'s hard requirements (context, tools, not a router, text out, no
-/// media out, not expiring): the gates a model passes before it is ranked.
+/// media out, not expiring, no caveat unless allowed): the gates a model passes before it is ranked.
 pub fn passes_gates(model: &Model, role: Role, cfg: &ScoringConfig) -> bool {
     let (_, is_router) = free_and_router(model);
     RoleCtx::new(role, cfg).passes_role(model.context_length, model.supports_tools())
@@ -13,6 +13,7 @@ pub fn passes_gates(model: &Model, role: Role, cfg: &ScoringConfig) -> bool {
             model.has_text_output(),
             media_out(model),
             expiry_of(model, cfg),
+            caveat_blocked(model, cfg),
         )
 }
 
@@ -218,6 +219,7 @@ pub(super) fn best_indices(
                         m.has_text_output(),
                         media_out(m),
                         expiry_of(m, cfg),
+                        caveat_blocked(m, cfg),
                     )
                 });
                 if !ok {

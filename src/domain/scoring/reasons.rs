@@ -59,6 +59,11 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
         Expiry::Unreadable => exclusions.push(Exclusion::ExpiryUnreadable { date: date() }),
         Expiry::Later | Expiry::None => {}
     }
+    if f.caveat_blocked {
+        exclusions.push(Exclusion::Caveats {
+            caveats: crate::domain::caveats::caveats(m, cfg.now),
+        });
+    }
     reasons.extend(exclusions.iter().map(|x| format!("excluded: {x}")));
     if f.expiry == Expiry::Later {
         reasons.push(format!("note: OpenRouter will remove it on {}", date()));

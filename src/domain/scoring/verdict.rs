@@ -23,6 +23,10 @@ pub enum Exclusion {
     MissingTools { role: Role },
     /// Context below the role's minimum.
     ContextBelow { context: u64, required: u64 },
+    /// Logs prompts, a stealth model or an announced removal, while such models are not allowed.
+    Caveats {
+        caveats: Vec<crate::domain::caveats::Caveat>,
+    },
 }
 
 impl fmt::Display for Exclusion {
@@ -48,6 +52,11 @@ impl fmt::Display for Exclusion {
                 "context {} < {} required",
                 thousands(*context),
                 thousands(*required)
+            ),
+            Exclusion::Caveats { caveats } => write!(
+                f,
+                "{}: never picked automatically unless stealth and preview models are allowed",
+                crate::domain::caveats::labels(caveats)
             ),
         }
     }

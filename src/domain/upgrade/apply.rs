@@ -67,6 +67,7 @@ fn choice(s: &Switch) -> ModelChoice {
         provider: s.to.provider.clone(),
         is_free: s.to.is_free,
         score: s.to.score,
+        notes: Vec::new(),
     }
 }
 

@@ -34,6 +34,8 @@ pub struct ModelRow {
     /// The main published figure per role (e.g. `SWE-bench Verified 67.0%` for the engineer); roles
     /// without one are missing (their capability is an estimate).
     pub main_figures: BTreeMap<Role, String>,
+    /// What to know before running an agent on it (logs prompts, stealth, expires in N days).
+    pub caveats: Vec<crate::domain::caveats::Caveat>,
 }
 
 /// The main published figure of `model_id` for each of `roles` in the config's capability table:
@@ -89,6 +91,7 @@ pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
             model: m.clone(),
             scores: place.get(m.id.as_str()).map(|&i| roster.models[i].clone()),
             main_figures: main_figures(&inputs.cfg, &m.id, &roles),
+            caveats: crate::domain::caveats::caveats(m, inputs.cfg.now),
         })
         .collect();
     if q.role.is_some() {

@@ -22,6 +22,8 @@ const TOOLS: u8 = 2;
 const VISION: u8 = 4;
 const REASONING: u8 = 8;
 const ROUTER: u8 = 16;
+/// The catalog description says the provider logs prompts (the description itself is not kept).
+const LOGS_PROMPTS: u8 = 32;
 
 /// A token count as every surface shows it: `131072` → `131k`, `1048576` → `1M`, `1500000` → `1.5M`.
 pub fn tokens_label(n: u64) -> String {
@@ -132,14 +134,25 @@ impl ListedModel {
         )
     }
 
-    /// A `Model` with every field scoring reads (description, slugs and knowledge cutoff are not kept).
+    /// What to know about the model before running an agent on it (see [`crate::domain::caveats`]),
+    /// with the expiry measured from `now` (unix seconds).
+    pub fn caveats(&self, now: Option<i64>) -> Vec<crate::domain::caveats::Caveat> {
+        crate::domain::caveats::caveats(&self.to_model(), now)
+    }
+
+    /// A `Model` with every field scoring reads (slugs and knowledge cutoff are not kept; the
+    /// description is reduced to whether the provider logs prompts).
     pub fn to_model(&self) -> Model {
         Model {
             id: self.id().into_owned(),
             name: self.name().into_owned(),
             canonical_slug: None,
             hugging_face_id: None,
-            description: String::new(),
+            description: if self.flags & LOGS_PROMPTS != 0 {
+                crate::domain::caveats::LOGGING_NOTICE.to_string()
+            } else {
+                String::new()
+            },
             created: self.created,
             context_length: self.context_length,
             max_completion_tokens: None,
@@ -200,6 +213,7 @@ impl ModelList {
                     (m.is_free(), FREE),
                     (m.supports_tools(), TOOLS),
                     (m.supports_vision(), VISION),
+                    (crate::domain::caveats::logs_prompts(m), LOGS_PROMPTS),
                     (m.supports_reasoning(), REASONING),
                     (m.is_router(), ROUTER),
                 ]

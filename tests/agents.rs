@@ -1461,7 +1461,10 @@ async fn a_chosen_model_that_fails_the_role_is_refused_unless_forced_and_gets_it
         &store,
         &env,
         new_agent("eng", Role::Engineer, Some(small)),
-        agents::CreateOptions { force: true },
+        agents::CreateOptions {
+            force: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -1685,6 +1688,7 @@ async fn reverting_to_a_local_ollama_model_goes_back_to_ollama() {
         provider: "ollama".into(),
         is_free: true,
         score: None,
+        notes: Vec::new(),
     };
     agents::set_model_choice(&store, &env, "Local", &local, "fallback", true)
         .await

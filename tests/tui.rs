@@ -1094,7 +1094,10 @@ async fn loader_fills_every_tab_from_the_domain() {
             Role::Engineer,
             Some("meta-llama/llama-3.2-3b-instruct:free"),
         ),
-        nxr::domain::agents::CreateOptions { force: true },
+        nxr::domain::agents::CreateOptions {
+            force: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -1187,7 +1190,10 @@ async fn effects_go_through_the_domain() {
             Role::Engineer,
             Some("meta-llama/llama-3.2-3b-instruct:free"),
         ),
-        nxr::domain::agents::CreateOptions { force: true },
+        nxr::domain::agents::CreateOptions {
+            force: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -2195,7 +2201,10 @@ async fn a_targeted_refresh_reads_only_its_part_from_the_domain() {
         &st,
         &env,
         new_agent("eng", Role::Engineer, Some("openai/gpt-oss-120b:free")),
-        nxr::domain::agents::CreateOptions { force: true },
+        nxr::domain::agents::CreateOptions {
+            force: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -2233,7 +2242,10 @@ async fn tab6_applies_an_upgrade_notification_through_the_domain_and_a_failure_c
             Role::Engineer,
             Some("meta-llama/llama-3.2-3b-instruct:free"),
         ),
-        nxr::domain::agents::CreateOptions { force: true },
+        nxr::domain::agents::CreateOptions {
+            force: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();

@@ -802,6 +802,7 @@ fn control_characters_in_catalog_names_never_reach_the_page() {
                 scores: Default::default(),
             }),
             main_figures: Default::default(),
+            caveats: Vec::new(),
         }],
     };
     let query = ModelsQuery {
@@ -1132,12 +1133,14 @@ fn models_page_snapshot() {
                 main_figures: [(Role::Pm, "τ²-bench Retail 56.9%".to_string())]
                     .into_iter()
                     .collect(),
+                caveats: Vec::new(),
                 model: free,
             },
             ModelRow {
                 model: paid,
                 scores: None,
                 main_figures: Default::default(),
+                caveats: vec![nxr::domain::caveats::Caveat::LogsPrompts],
             },
         ],
     };

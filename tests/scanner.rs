@@ -186,12 +186,13 @@ async fn scored_at_values(store: &Store) -> Vec<String> {
 /// now paid, capability lost, expiring, gone, then the better model). `build` is on QWEN_CODER, the
 /// best free engineer model in every catalog, so it is never told anything.
 ///
-/// - 03-13: HUNTER is new and the best free pm model → `plan`, `scribe` and `trainee` are told they
-///   can move to it. QWEN_VL is paid now → `vision` told so, and told of QWEN_CODER, the best free
+/// - 03-13: HUNTER is new and would rank first for pm, but it is a stealth model that logs prompts,
+///   never proposed; NEMOTRON is the best pm model → `plan`, `scribe` and `trainee` are told they can
+///   move to it. QWEN_VL is paid now → `vision` told so, and told of QWEN_CODER, the best free
 ///   engineer model.
-/// - 03-23: HUNTER left the catalog; NEMOTRON is now the best pm model → the three pm agents told
-///   about NEMOTRON. GEMMA lost `tools`, which the pm role needs → `scribe` told (before its upgrade
-///   notice). `vision` was already told of QWEN_CODER → nothing.
+/// - 03-23: HUNTER left the catalog; NEMOTRON is still the best pm model, already told. GEMMA lost
+///   `tools`, which the pm role needs → `scribe` told. `vision` was already told of QWEN_CODER →
+///   nothing.
 /// - 04-02: QWEN_PLUS appeared and is the best pm model → the three pm agents told about QWEN_PLUS.
 ///   TRINITY now expires 2026-04-10, 7.5 days after the scan: outside the 7-day window, nothing yet.
 /// - 04-12: QWEN_PLUS's free variant left; GEMMA4 is new, free, and scores above NEMOTRON → the
@@ -205,18 +206,13 @@ fn golden_without_auto_upgrade() -> Vec<Golden> {
     use notifications::*;
     vec![
         vec![
-            (KIND_UPGRADE, "plan", HUNTER),
-            (KIND_UPGRADE, "scribe", HUNTER),
-            (KIND_UPGRADE, "trainee", HUNTER),
+            (KIND_UPGRADE, "plan", NEMOTRON),
+            (KIND_UPGRADE, "scribe", NEMOTRON),
+            (KIND_UPGRADE, "trainee", NEMOTRON),
             (KIND_NOW_PAID, "vision", QWEN_VL),
             (KIND_UPGRADE, "vision", QWEN_CODER),
         ],
-        vec![
-            (KIND_UPGRADE, "plan", NEMOTRON),
-            (KIND_CAPABILITY_LOST, "scribe", GEMMA),
-            (KIND_UPGRADE, "scribe", NEMOTRON),
-            (KIND_UPGRADE, "trainee", NEMOTRON),
-        ],
+        vec![(KIND_CAPABILITY_LOST, "scribe", GEMMA)],
         vec![
             (KIND_UPGRADE, "plan", QWEN_PLUS),
             (KIND_UPGRADE, "scribe", QWEN_PLUS),
@@ -236,8 +232,8 @@ fn golden_without_auto_upgrade() -> Vec<Golden> {
 /// being told it could; `build` (nxr's choice too) is already on the best engineer model and never
 /// moves; `scribe`, `trainee` and `vision` (the user's choice) are only told, as above:
 ///
-/// - 03-13: HUNTER is better → `plan` moves to it.
-/// - 03-23: HUNTER gone → `plan` moves to NEMOTRON.
+/// - 03-13: NEMOTRON is better (HUNTER, a stealth model, is never picked) → `plan` moves to it.
+/// - 03-23: `plan` stays on NEMOTRON, still the best.
 /// - 04-02: QWEN_PLUS is better → `plan` moves to it.
 /// - 04-12: QWEN_PLUS's free variant gone, GEMMA4 the best → `plan` moves to GEMMA4.
 /// - 04-22, 05-01: it stays on GEMMA4, still the best free pm model.
@@ -245,18 +241,13 @@ fn golden_with_auto_upgrade() -> Vec<Golden> {
     use notifications::*;
     vec![
         vec![
-            (KIND_AUTO_UPGRADED, "plan", HUNTER),
-            (KIND_UPGRADE, "scribe", HUNTER),
-            (KIND_UPGRADE, "trainee", HUNTER),
+            (KIND_AUTO_UPGRADED, "plan", NEMOTRON),
+            (KIND_UPGRADE, "scribe", NEMOTRON),
+            (KIND_UPGRADE, "trainee", NEMOTRON),
             (KIND_NOW_PAID, "vision", QWEN_VL),
             (KIND_UPGRADE, "vision", QWEN_CODER),
         ],
-        vec![
-            (KIND_AUTO_UPGRADED, "plan", NEMOTRON),
-            (KIND_CAPABILITY_LOST, "scribe", GEMMA),
-            (KIND_UPGRADE, "scribe", NEMOTRON),
-            (KIND_UPGRADE, "trainee", NEMOTRON),
-        ],
+        vec![(KIND_CAPABILITY_LOST, "scribe", GEMMA)],
         vec![
             (KIND_AUTO_UPGRADED, "plan", QWEN_PLUS),
             (KIND_UPGRADE, "scribe", QWEN_PLUS),

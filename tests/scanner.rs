@@ -297,6 +297,11 @@ async fn replay(auto_upgrade: bool) -> Replay {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), n, "a notification repeats");
+    assert!(
+        all.iter()
+            .all(|n| !(n.title.clone() + &n.body).contains(HUNTER)),
+        "a stealth model was proposed"
+    );
     r
 }
 

@@ -49,10 +49,13 @@ struct JsonFamily<'a> {
 struct Listing<'a> {
     updated: &'a str,
     families: Vec<JsonFamily<'a>>,
+    /// Free models without a figure of some role's main kind, with the reason.
+    unmeasured: &'static [crate::domain::unmeasured::Unmeasured],
 }
 
 fn listing(data: &EvalData) -> Listing<'_> {
     Listing {
+        unmeasured: crate::domain::unmeasured::all(),
         updated: &data.updated,
         families: data
             .families
@@ -100,6 +103,22 @@ async fn list(ctx: &Ctx) -> Result<()> {
         out.push_str(&format!("\n{} — {}{origin}\n", f.id, f.name));
         for g in &f.figures {
             out.push_str(&format!("  {:<12} {}\n", g.kind.label(), g.describe()));
+        }
+    }
+    let unmeasured = crate::domain::unmeasured::all();
+    if !unmeasured.is_empty() {
+        out.push_str(&format!(
+            "\nunmeasured: {} free models have no figure of some role's main kind (their capability there is the size estimate)\n",
+            unmeasured.len()
+        ));
+        for u in unmeasured {
+            let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+            out.push_str(&format!(
+                "  {} ({}): {}\n",
+                u.id,
+                roles.join(", "),
+                u.reason
+            ));
         }
     }
     super::write_stdout(&out)

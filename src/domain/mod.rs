@@ -48,6 +48,7 @@ pub mod sysmem;
 pub mod telegram;
 pub mod telegram_forward;
 pub mod text;
+pub mod unmeasured;
 pub mod upgrade;
 pub mod usage;
 pub mod user_model;

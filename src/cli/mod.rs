@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod evals;
 pub mod gateway;
 pub mod init;
@@ -110,6 +111,9 @@ pub enum Command {
     /// Start, stop, restart the Hermes gateway (in a tmux session) or show its status.
     #[command(subcommand)]
     Gateway(gateway::GatewayCmd),
+    /// Check the whole setup (Hermes, homes, database, key, agents, gateway, `nxr serve`, catalog,
+    /// Ollama, Paperclip, disk): one ✓/✗ line per check with the fix; exits non-zero when one fails.
+    Doctor(doctor::DoctorArgs),
     /// One-screen summary: the gateway, the agents, today's budget, the newest notifications.
     Status,
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
@@ -303,6 +307,14 @@ pub fn run(cli: Cli) -> Result<()> {
         return write_stdout(&String::from_utf8_lossy(&script));
     }
     let env = Env::from_process()?;
+    if let Some(Command::Doctor(args)) = cli.command {
+        // The doctor changes nothing, so it does not open (or create) the log file either.
+        let ctx = Ctx {
+            env,
+            json: cli.json,
+        };
+        return block_on(async move { doctor::run(&ctx, args).await });
+    }
     let _guard = init_tracing(&env);
     let ctx = Ctx {
         env,
@@ -311,10 +323,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let Some(command) = cli.command else {
         return crate::app::run(ctx.env);
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let outcome = runtime.block_on(async move {
+    block_on(async move {
         match command {
             Command::Init(args) => init::run(&ctx, args).await,
             Command::Models(cmd) => models::run(&ctx, cmd).await,
@@ -334,9 +343,18 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
             Command::Status => status::run(&ctx).await,
             Command::Slots(cmd) => slots::run(&ctx, cmd).await,
+            Command::Doctor(args) => doctor::run(&ctx, args).await,
             Command::Completions { .. } => Ok(()),
         }
-    });
+    })
+}
+
+/// Runs a command's future on a fresh runtime.
+fn block_on(work: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(work);
     // Do not wait on a blocking task that is still stuck (e.g. a DNS lookup on a machine with no
     // network): the command's answer is already known.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

@@ -122,12 +122,34 @@ async fn open(env: &Env) -> Result<Store, Line> {
 
 async fn database_line(store: &Store) -> Line {
     let location = store.location().to_string();
+    let damaged = "restore a backup, or move the file aside and run `nxr init` again";
+    // The file's integrity first: a damaged file can look like anything to the later reads.
+    match integrity(store).await {
+        Ok(problems) if problems.is_empty() => {}
+        Ok(problems) => {
+            return Line::fail(
+                Topic::Database,
+                format!(
+                    "{location} is damaged: integrity_check says {}",
+                    problems.join("; ")
+                ),
+                damaged,
+            );
+        }
+        Err(e) => {
+            return Line::fail(
+                Topic::Database,
+                format!("{location}: integrity_check cannot run: {e}"),
+                damaged,
+            );
+        }
+    }
     let status = match store.status().await {
         Ok(s) => s,
         Err(e) => {
             return Line::fail(
                 Topic::Database,
-                format!("{location}: {e}"),
+                e.to_string(),
                 "point NXR_HOME / NXR_DB_URL at an nxr database",
             );
         }
@@ -150,28 +172,13 @@ async fn database_line(store: &Store) -> Line {
             "`nxr db migrate` applies them",
         );
     }
-    match integrity(store).await {
-        Ok(problems) if problems.is_empty() => Line::pass(
-            Topic::Database,
-            format!(
-                "{location}: migrated ({} migrations), integrity_check ok",
-                status.applied.len()
-            ),
+    Line::pass(
+        Topic::Database,
+        format!(
+            "{location}: migrated ({} migrations), integrity_check ok",
+            status.applied.len()
         ),
-        Ok(problems) => Line::fail(
-            Topic::Database,
-            format!(
-                "{location} is damaged: integrity_check says {}",
-                problems.join("; ")
-            ),
-            "restore a backup, or move the file aside and run `nxr init` again",
-        ),
-        Err(e) => Line::fail(
-            Topic::Database,
-            format!("{location}: integrity_check failed to run: {e}"),
-            "restore a backup, or move the file aside and run `nxr init` again",
-        ),
-    }
+    )
 }
 
 /// `PRAGMA integrity_check`'s complaints (empty when it says "ok"), at most five.

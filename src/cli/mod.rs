@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod evals;
 pub mod gateway;
 pub mod init;
@@ -46,10 +47,19 @@ use crate::domain::store::Store;
 use clap::{CommandFactory, Parser, Subcommand};
 use color_eyre::Result;
 
+/// `nxr --version`: the crate's version and the git commit it was built from ("unknown" outside a
+/// git checkout; see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("NXR_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "nxr",
-    version,
+    version = VERSION,
     about = "A terminal-first control plane for a small team of AI agents",
     long_about = "nxr keeps your agents (a PM, an Engineer, a Hermes agent, …) on the best free LLM models on \
                   OpenRouter, and moves them to paid models when you add a key.\n\nRun `nxr` with no \
@@ -110,6 +120,9 @@ pub enum Command {
     /// Start, stop, restart the Hermes gateway (in a tmux session) or show its status.
     #[command(subcommand)]
     Gateway(gateway::GatewayCmd),
+    /// Check the whole setup (Hermes, homes, database, key, agents, gateway, `nxr serve`, catalog,
+    /// Ollama, Paperclip, disk): one ✓/✗ line per check with the fix; exits non-zero when one fails.
+    Doctor(doctor::DoctorArgs),
     /// One-screen summary: the gateway, the agents, today's budget, the newest notifications.
     Status,
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
@@ -118,6 +131,13 @@ pub enum Command {
     Completions {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
+    },
+    /// Print the man page (nxr.1), or write one page per command into a directory.
+    Man {
+        /// Write nxr.1 and nxr-<command>.1 for every command into this directory (made when missing),
+        /// e.g. ~/.local/share/man/man1.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
     },
 }
 
@@ -302,7 +322,18 @@ pub fn run(cli: Cli) -> Result<()> {
         clap_complete::generate(*shell, &mut Cli::command(), "nxr", &mut script);
         return write_stdout(&String::from_utf8_lossy(&script));
     }
+    if let Some(Command::Man { dir }) = &cli.command {
+        return man(dir.as_deref());
+    }
     let env = Env::from_process()?;
+    if let Some(Command::Doctor(args)) = cli.command {
+        // The doctor changes nothing, so it does not open (or create) the log file either.
+        let ctx = Ctx {
+            env,
+            json: cli.json,
+        };
+        return block_on(async move { doctor::run(&ctx, args).await });
+    }
     let _guard = init_tracing(&env);
     let ctx = Ctx {
         env,
@@ -311,10 +342,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let Some(command) = cli.command else {
         return crate::app::run(ctx.env);
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let outcome = runtime.block_on(async move {
+    block_on(async move {
         match command {
             Command::Init(args) => init::run(&ctx, args).await,
             Command::Models(cmd) => models::run(&ctx, cmd).await,
@@ -334,9 +362,53 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
             Command::Status => status::run(&ctx).await,
             Command::Slots(cmd) => slots::run(&ctx, cmd).await,
-            Command::Completions { .. } => Ok(()),
+            Command::Doctor(args) => doctor::run(&ctx, args).await,
+            Command::Completions { .. } | Command::Man { .. } => Ok(()),
         }
-    });
+    })
+}
+
+/// `nxr man`: the top page on stdout, or every page into `dir`.
+fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    use color_eyre::eyre::WrapErr;
+    let cmd = Cli::command().version(VERSION);
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut page)?;
+        return write_stdout(&String::from_utf8_lossy(&page));
+    };
+    std::fs::create_dir_all(dir).wrap_err_with(|| {
+        format!(
+            "cannot make {}; pass a directory you may write to",
+            dir.display()
+        )
+    })?;
+    clap_mangen::generate_to(cmd, dir).wrap_err_with(|| {
+        format!(
+            "cannot write the man pages into {}; pass a directory you may write to",
+            dir.display()
+        )
+    })?;
+    let mut pages: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("nxr") && n.ends_with(".1"))
+        .collect();
+    pages.sort();
+    eprintln!(
+        "wrote {} man page(s) into {} (`man nxr` finds them when that directory is on MANPATH, e.g. ~/.local/share/man/man1)",
+        pages.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Runs a command's future on a fresh runtime.
+fn block_on(work: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(work);
     // Do not wait on a blocking task that is still stuck (e.g. a DNS lookup on a machine with no
     // network): the command's answer is already known.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

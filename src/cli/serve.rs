@@ -21,6 +21,9 @@ pub struct ServeArgs {
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let store = Arc::new(ctx.store().await?);
     let store_bg = store.clone();
+    let store_end = store.clone();
+    let holder = crate::domain::scanner::holder_id();
+    let holder_bg = holder.clone();
     let rt = tokio::runtime::Handle::current();
     let env = ctx.env.clone();
     let (bind, port, allow_remote) = (args.bind, args.port, args.allow_remote);
@@ -42,9 +45,12 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let background = tokio::spawn(background(ctx.env.clone(), store_bg));
+    let background = tokio::spawn(background(ctx.env.clone(), store_bg, holder_bg));
     wait_for_shutdown().await;
     background.abort();
+    if let Err(e) = crate::domain::heartbeat::stop(&store_end, &holder, store_end.now()).await {
+        tracing::warn!("could not record that nxr serve stopped: {e}");
+    }
     eprintln!("nxr serve: stopping");
     tokio::task::spawn_blocking(move || handle.stop()).await?;
     Ok(())
@@ -73,11 +79,14 @@ async fn wait_for_shutdown() {
     }
 }
 
-/// Every minute: usage, the account's count, the budget thresholds, the task queue, and the scan
+/// Every minute: the beat that says `nxr serve` runs (`domain::heartbeat`), usage, the account's count, the budget thresholds, the task queue, and the scan
 /// when it is due (one instance per interval in team mode). Reports go to stderr.
-async fn background(env: crate::domain::env::Env, store: Arc<crate::domain::store::Store>) {
+async fn background(
+    env: crate::domain::env::Env,
+    store: Arc<crate::domain::store::Store>,
+    holder: String,
+) {
     use crate::domain::scheduler::{self, ScanDecision, TickState};
-    let holder = crate::domain::scanner::holder_id();
     let key = crate::domain::secrets::openrouter_key(&env).ok().flatten();
     let client = crate::domain::openrouter::OpenRouterClient::from_env(&env, key);
     let clock = store.clock();
@@ -85,6 +94,9 @@ async fn background(env: crate::domain::env::Env, store: Arc<crate::domain::stor
     let mut state = TickState::default();
     let mut first = true;
     loop {
+        if let Err(e) = crate::domain::heartbeat::beat(&store, &holder, clock.now()).await {
+            eprintln!("nxr serve: cannot record that it runs: {e}");
+        }
         match scheduler::tick(&store, &env, &client, &runner, clock, &holder, &mut state).await {
             Ok(r) => {
                 match &r.scan {

@@ -39,6 +39,40 @@ impl Store {
         })
     }
 
+    /// Opens a local database file to read without leaving any trace: when no `-wal`/`-shm` file is
+    /// next to it (no process has it open, and it was closed cleanly) it is read as immutable, which
+    /// creates neither; otherwise as [`Store::open_local_read_only`], which uses the existing ones.
+    pub async fn open_local_untouched(path: &Path) -> Result<Store> {
+        let side = |suffix: &str| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            std::path::PathBuf::from(p).exists()
+        };
+        if side("-wal") || side("-shm") {
+            return Store::open_local_read_only(path).await;
+        }
+        let location = format!("file:{}", path.display());
+        const SQLITE_OPEN_URI: std::ffi::c_int = 0x40;
+        let flags = libsql::OpenFlags::from_bits_retain(
+            libsql::OpenFlags::SQLITE_OPEN_READ_ONLY.bits() | SQLITE_OPEN_URI,
+        );
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        let (db, conn) = Store::try_read_only(Path::new(&uri), flags)
+            .await
+            .map_err(|reason| open_error(path, &location, reason))?;
+        let writer = db.connect()?;
+        Ok(Store {
+            _db: db,
+            conn: Conn::local(conn),
+            writer: tokio::sync::Mutex::new(Conn::local(writer)),
+            location,
+            remote: false,
+            read_only: true,
+            clock: crate::domain::clock::system(),
+            memos: Default::default(),
+        })
+    }
+
     async fn try_read_only(
         path: &Path,
         flags: libsql::OpenFlags,

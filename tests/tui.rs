@@ -1946,6 +1946,29 @@ fn tab3_bulk_upgrade_dialog_shows_the_plan_and_confirms_only_with_a_key() {
 }
 
 #[test]
+fn tab3_bulk_upgrade_dialog_shows_a_chosen_model_as_kept() {
+    let mut d = full_data();
+    d.has_key = true;
+    d.agents[0].model_auto_assigned = false;
+    let mut plan = upgrade_plan(&d);
+    plan.keep_chosen(&d.agents);
+    let chosen = d.agents[0].name.clone();
+    assert!(plan.row(&chosen).unwrap().switch.is_none());
+    assert_eq!(plan.switch_count(), 2);
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    press(&mut s, KeyCode::Char('U'));
+    answer(&mut s, Outcome::PlanLoaded(Box::new(Ok(plan))));
+    let text = screen(&s, 120, 30);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("│{chosen} ")) && l.contains("kept (your choice)")),
+        "{text}"
+    );
+    assert!(text.contains("2 of 3 agents switch"), "{text}");
+}
+
+#[test]
 fn tab3_u_goes_paid_with_a_key_and_r_reverts_a_paid_agent_to_free() {
     let mut d = full_data();
     d.has_key = true;

@@ -213,7 +213,7 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             }
         }
         Effect::LoadUpgradePlan => Outcome::PlanLoaded(Box::new(
-            upgrade::plan_upgrade(store, env, None, None, false, clock.now())
+            upgrade::plan_upgrade(store, env, None, None, false, false, clock.now())
                 .await
                 .map_err(|e| e.to_string()),
         )),

@@ -17,6 +17,9 @@ use libsql::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// How every surface words a row whose agent keeps a model the user chose.
+pub const KEPT_CHOICE: &str = "kept (your choice)";
+
 /// The assumption used for an agent with no observed usage: requests a day, and tokens per request.
 pub const ASSUMED_REQUESTS_PER_DAY: u64 = 100;
 pub const ASSUMED_PROMPT_TOKENS: u64 = 2_000;
@@ -180,6 +183,12 @@ pub struct PlanRow {
     pub monthly_cost_usd: Option<f64>,
     /// Why there is no switch, when there is none.
     pub note: Option<String>,
+    /// The agent keeps a model the user chose: a plan for every agent leaves it alone unless told to
+    /// include chosen models.
+    pub kept_choice: bool,
+    /// On a revert: whether nxr had picked the recommended (earlier) model.
+    #[serde(skip)]
+    pub recommended_auto: bool,
     /// The profile's config.yaml a switch writes.
     pub config_path: String,
 }
@@ -229,8 +238,31 @@ impl Plan {
         let row = self.row_mut(agent)?;
         row.switch = None;
         row.note = Some("kept by choice".into());
+        row.kept_choice = false;
         self.recompute();
         Ok(())
+    }
+
+    /// Every agent on a model the user chose keeps it ("kept (your choice)"); the recommendation stays
+    /// shown. Bulk actions (`upgrade --all`, `--revert` for every agent, the web and TUI bulk plans) go
+    /// through this unless the user includes chosen models.
+    pub fn keep_chosen(&mut self, agents: &[Agent]) {
+        for row in &mut self.rows {
+            let chosen = agents
+                .iter()
+                .any(|a| a.name == row.agent && !a.model_auto_assigned);
+            if chosen && row.switch.is_some() {
+                row.switch = None;
+                row.note = Some(KEPT_CHOICE.into());
+                row.kept_choice = true;
+            }
+        }
+        self.recompute();
+    }
+
+    /// How many agents keep a model the user chose.
+    pub fn kept_choice_count(&self) -> usize {
+        self.rows.iter().filter(|r| r.kept_choice).count()
     }
 
     /// The agent takes the plan's recommendation (when it has one).
@@ -244,9 +276,13 @@ impl Plan {
                     PlanKind::Upgrade => SwitchReason::Upgrade,
                     PlanKind::Revert => SwitchReason::Revert,
                 },
-                auto_assigned: kind == PlanKind::Upgrade,
+                auto_assigned: match kind {
+                    PlanKind::Upgrade => true,
+                    PlanKind::Revert => row.recommended_auto,
+                },
             });
             row.note = None;
+            row.kept_choice = false;
         }
         self.recompute();
         Ok(())
@@ -365,6 +401,8 @@ fn base_row(a: &Agent, models: &[Model], usage: Option<UsageEstimate>) -> PlanRo
         usage: usage.unwrap_or_else(UsageEstimate::assumed),
         monthly_cost_usd: None,
         note: None,
+        kept_choice: false,
+        recommended_auto: false,
         config_path: a.profile().config_path().display().to_string(),
     }
 }
@@ -451,13 +489,14 @@ async fn usage_of(
 
 /// What moving to paid models means: every agent (or the one named) on the best paid model for its
 /// role, or on `to` (one agent; refused with the reasons when it fails the role's hard requirements,
-/// unless `force`).
+/// unless `force`). A plan for every agent keeps the models the user chose unless `include_chosen`.
 pub async fn plan_upgrade(
     store: &Store,
     env: &Env,
     agent: Option<&str>,
     to: Option<&str>,
     force: bool,
+    include_chosen: bool,
     now: DateTime<Utc>,
 ) -> Result<Plan, UpgradeError> {
     if to.is_some() && agent.is_none() {
@@ -479,22 +518,33 @@ pub async fn plan_upgrade(
     if let (Some(model), Some(a)) = (to, list.first()) {
         choose_model(store, &mut plan, &a.name, model, force).await?;
     }
+    if agent.is_none() && !include_chosen {
+        plan.keep_chosen(&list);
+    }
     Ok(plan)
 }
 
+/// A free model an agent had, and whether nxr (true) or the user (false) had picked it then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierModel {
+    pub id: String,
+    pub auto_assigned: bool,
+}
+
 /// The last free model the agent had, from `agent_model_history` (newest first; each change's new
-/// model, then its old one), other than `current`.
+/// model, then its old one), other than `current`, with who had picked it (rows written before that
+/// was recorded count as the user's pick).
 pub async fn last_free_model(
     store: &Store,
     agent_id: i64,
     models: &[Model],
     current: &str,
-) -> Result<Option<String>, UpgradeError> {
+) -> Result<Option<EarlierModel>, UpgradeError> {
     let mut rows = store
         .conn()
         .query(
-            "SELECT to_model, from_model FROM agent_model_history WHERE agent_id = ?1
-             ORDER BY changed_at DESC, id DESC",
+            "SELECT to_model, from_model, to_auto_assigned, from_auto_assigned FROM agent_model_history
+             WHERE agent_id = ?1 ORDER BY changed_at DESC, id DESC",
             params![agent_id],
         )
         .await
@@ -510,36 +560,45 @@ pub async fn last_free_model(
                 && id != current
                 && model_info(models, &id, None).is_free
             {
-                return Ok(Some(id));
+                let auto: Option<i64> = row.get(i + 2).ok().flatten();
+                return Ok(Some(EarlierModel {
+                    id,
+                    auto_assigned: auto.unwrap_or(0) != 0,
+                }));
             }
         }
     }
     Ok(None)
 }
 
-/// Going back: every agent (or the one named) on a paid model returns to the last free model it had.
+/// Going back: every agent (or the one named) on a paid model returns to the last free model it had,
+/// picked by whoever had picked it then. A plan for every agent keeps a paid model the user chose
+/// unless `include_chosen`.
 pub async fn plan_revert(
     store: &Store,
     env: &Env,
     agent: Option<&str>,
+    include_chosen: bool,
     now: DateTime<Utc>,
 ) -> Result<Plan, UpgradeError> {
     let inputs = rescore::inputs(store, now).await?;
     let mut rows = Vec::new();
-    for a in selected(store, env, agent).await? {
+    let list = selected(store, env, agent).await?;
+    for a in &list {
         let usage = observed_usage(store, a.id, now).await?;
-        let mut row = base_row(&a, &inputs.models, usage);
+        let mut row = base_row(a, &inputs.models, usage);
         if row.current.is_free {
             row.note = Some("already on a free model".into());
         } else {
             match last_free_model(store, a.id, &inputs.models, &a.model).await? {
-                Some(id) => {
-                    let to = model_info(&inputs.models, &id, None);
+                Some(earlier) => {
+                    let to = model_info(&inputs.models, &earlier.id, None);
                     row.recommended = Some(to.clone());
+                    row.recommended_auto = earlier.auto_assigned;
                     row.switch = Some(Switch {
                         to,
                         reason: SwitchReason::Revert,
-                        auto_assigned: false,
+                        auto_assigned: earlier.auto_assigned,
                     });
                 }
                 None => {
@@ -552,7 +611,11 @@ pub async fn plan_revert(
         }
         rows.push(row);
     }
-    Ok(finish(PlanKind::Revert, rows, inputs.catalog.describe()))
+    let mut plan = finish(PlanKind::Revert, rows, inputs.catalog.describe());
+    if agent.is_none() && !include_chosen {
+        plan.keep_chosen(&list);
+    }
+    Ok(plan)
 }
 
 /// Puts `agent` on `model` in the plan (a user's choice: `model_auto_assigned` = 0). Refused with the

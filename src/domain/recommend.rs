@@ -61,7 +61,11 @@ pub fn recommend_from(
             let current_score = current.as_ref().map(|s| s.total);
             let current_passes = current.as_ref().is_some_and(|s| s.passes);
             let recommended_score = pick.score.as_ref().map(|s| s.total);
+            // A paid model's own `:free` variant is the same model with the free tier's limits: going
+            // there is never an upgrade.
+            let own_free_variant = pick.model_id == format!("{}:free", agent.model);
             let upgrade_available = pick.model_id != agent.model
+                && !(own_free_variant && current.is_some())
                 && (!current_passes
                     || match (recommended_score, current_score) {
                         (Some(r), Some(c)) => r > c,

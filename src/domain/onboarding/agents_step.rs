@@ -135,6 +135,15 @@ pub async fn ensure_default_agents(
     if found.ollama.available && local.is_none() {
         notes.push(found.ollama.detail.clone());
     }
+    // The scores the agents were picked by are stored as a rescore run, so the first
+    // `nxr agents rescore` compares with them (and reports no change when nothing changed).
+    if out.iter().any(|a| a.created)
+        && let Err(e) = crate::domain::rescore::rescore(store, env, store.now()).await
+    {
+        notes.push(format!(
+            "the model scores were not stored ({e}); `nxr agents rescore` stores them"
+        ));
+    }
     // The same lock as every agent change, so a model change from the TUI or CLI cannot land between
     // this read and write of a profile's config.yaml.
     let _lock = agents::agents_lock(env).await;

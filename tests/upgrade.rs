@@ -280,6 +280,37 @@ fn the_free_tier_shown_follows_credits_purchased_and_falls_back_to_key_on_403() 
     assert_eq!(k["free_daily_limit"], 50);
     assert_eq!(k["free_limit_from"], "key_report");
 
+    // /credits answering 500 is OpenRouter's trouble, not a missing management key; a total no
+    // account can have (1e308) is refused, never shown as a balance.
+    for (reply, says) in [
+        (
+            Reply::json(
+                500,
+                r#"{"error":{"code":500,"message":"Internal Server Error"}}"#,
+            ),
+            "/credits answered HTTP 500, a server error at OpenRouter",
+        ),
+        (
+            Reply::json(200, r#"{"data":{"total_credits":1e308,"total_usage":0}}"#),
+            "total_credits 1e308 is not a credit amount an account can have",
+        ),
+    ] {
+        let s = FakeServer::start();
+        s.always("/api/v1/key", Reply::json(200, key_body(5.0, None)));
+        s.always("/api/v1/credits", reply);
+        let out = ok(nxr(&homes, Some(&s)), &["upgrade", "--key", KEY]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with("key ")).unwrap_or("");
+        assert!(line.contains(says), "{text}");
+        assert!(!line.contains("management key"), "{text}");
+        assert!(
+            !text.contains("$inf") && !line.contains("balance $"),
+            "{text}"
+        );
+        let k = check(&s);
+        assert_eq!(k["credits_from"], "key_usage", "{k}");
+    }
+
     // The text table says how the daily limit and the estimate were made.
     let out = ok(nxr(&homes, Some(&openrouter())), &["upgrade"]);
     let text = String::from_utf8_lossy(&out.stdout);

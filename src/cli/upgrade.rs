@@ -146,8 +146,13 @@ fn key_line(k: &KeyStatus) -> String {
         .map(|b| format!("balance {}", usd(b)))
         .unwrap_or_else(|| "balance unknown".into());
     let from = match k.credits_from {
-        upgrade::CreditsFrom::Credits => "from /credits",
-        upgrade::CreditsFrom::KeyUsage => "from /key (/credits needs a management key)",
+        upgrade::CreditsFrom::Credits => "from /credits".to_string(),
+        upgrade::CreditsFrom::KeyUsage => format!(
+            "from /key ({})",
+            k.credits_note
+                .as_deref()
+                .unwrap_or("/credits gave no balance")
+        ),
     };
     format!(
         "key {} is valid; {balance} ({from}); free models: {}/day",

@@ -175,6 +175,23 @@ pub fn get_config(config_path: &Path, dotted: &str) -> Result<Option<String>> {
 /// comment. A missing file is created (mode 0600: it may hold API keys). A broken file is refused with its
 /// line; a value with control characters is refused; nothing is written on any error.
 pub fn set_config(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<()> {
+    let out = edited(config_path, edits)?;
+    if let Some(dir) = config_path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        ensure_dir(dir)?;
+    }
+    write_atomic(config_path, out.as_bytes(), 0o600)
+}
+
+/// The error [`set_config`] would give for `edits`, without writing anything (a check made before
+/// a change of several files starts).
+pub fn check_config_edits(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<()> {
+    edited(config_path, edits).map(|_| ())
+}
+
+/// The text config.yaml would have after `edits`, checked to read back exactly.
+fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String> {
     let (bom, text, current) = read_config_bom(config_path)?;
     for (key, value) in edits {
         check_dotted(config_path, key)?;
@@ -281,15 +298,10 @@ pub fn set_config(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result
             ));
         }
     }
-    if let Some(dir) = config_path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        ensure_dir(dir)?;
-    }
     if bom {
         out.insert(0, BOM);
     }
-    write_atomic(config_path, out.as_bytes(), 0o600)
+    Ok(out)
 }
 
 /// One routing slot: the main model or an `auxiliary.<name>` entry.

@@ -52,6 +52,15 @@ pub async fn ensure_default_agents(
     // stops the step with nothing half done.
     let root = hermes::profile_named(&env.hermes_home, hermes::ROOT_PROFILE);
     hermes::get_config(&root.config_path(), "model")?;
+    // The root profile is the Hermes agent's: the edits that put it on a model must be possible
+    // (no list or alias where nxr writes) before any agent is created.
+    let probe = agents::ModelChoice {
+        id: "nxr/probe:free".into(),
+        provider: "openrouter".into(),
+        is_free: true,
+        score: None,
+    };
+    hermes::check_config_edits(&root.config_path(), &agents::model_edits(env, &probe))?;
     crate::domain::fsutil::check_writable(&root.config_path())
         .map_err(|e| hermes::HermesError::io("write", &root.config_path(), e))?;
     let existing = agents::list(store, env).await?;

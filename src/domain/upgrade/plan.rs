@@ -143,7 +143,9 @@ impl ModelInfo {
 /// Dollars as every surface shows an estimate: two decimals, "<$0.01" for a positive amount below a
 /// cent, "?" for unknown.
 pub fn usd(v: f64) -> String {
-    if v > 0.0 && v < 0.01 {
+    if !v.is_finite() {
+        "?".into()
+    } else if v > 0.0 && v < 0.01 {
         "<$0.01".into()
     } else {
         format!("${v:.2}")

@@ -289,3 +289,39 @@ fn slots_set_never_rewrites_what_nxr_does_not_own() {
         "{after}"
     );
 }
+
+#[test]
+fn config_yaml_errors_are_worded_once_and_a_byte_order_mark_is_kept() {
+    let homes = Homes::new();
+    init(&homes);
+    let cfg = homes.hermes_home().join("config.yaml");
+    let fresh = std::fs::read_to_string(&cfg).expect("config.yaml");
+
+    // A slot that is a YAML alias: named in words, with the fix, "changed nothing" once.
+    let aliased = format!("defs: &defs\n  provider: openrouter\n  model: x/y\n{fresh}").replace(
+        "auxiliary:\n  free_only: true\n",
+        "auxiliary:\n  free_only: true\n  compression: *defs\n",
+    );
+    assert!(aliased.contains("*defs"), "{fresh}");
+    std::fs::write(&cfg, &aliased).unwrap();
+    let err = fails(&homes, &["slots", "set", "compression", "openai/gpt-4o"]);
+    assert!(err.contains("is the YAML alias *defs"), "{err}");
+    assert!(err.contains("write `compression` out in full"), "{err}");
+    for debug in ["AliasRefused", "NotFound {", "TypeMismatch", "{ at"] {
+        assert!(!err.contains(debug), "Debug output {debug:?}: {err}");
+    }
+    assert_eq!(err.matches("changed nothing").count(), 1, "{err}");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), aliased);
+
+    // A file that starts with a UTF-8 byte order mark is read and written, the mark kept.
+    std::fs::write(&cfg, format!("\u{feff}{fresh}")).unwrap();
+    let listed = homes.json(&["slots", "list"]);
+    assert!(slot_model(&listed, "main").is_some(), "{listed}");
+    homes.json(&["slots", "set", "compression", "openai/gpt-4o"]);
+    let after = std::fs::read_to_string(&cfg).unwrap();
+    assert!(after.starts_with('\u{feff}'), "{after:?}");
+    assert_eq!(
+        hermes_get(&homes, None, "auxiliary.compression.model"),
+        "openai/gpt-4o"
+    );
+}

@@ -2311,3 +2311,30 @@ async fn tab6_applies_an_upgrade_notification_through_the_domain_and_a_failure_c
     let yaml = std::fs::read_to_string(env.hermes_home.join("profiles/eng/config.yaml")).unwrap();
     assert!(yaml.contains("openai/gpt-oss-120b:free"), "{yaml}");
 }
+
+#[tokio::test]
+async fn the_slot_editor_refuses_a_text_only_model_for_vision_through_the_domain() {
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    let st = store(&h).await;
+    let clock = FixedClock(Utc::now());
+    std::fs::create_dir_all(&env.hermes_home).unwrap();
+    let cfg = env.hermes_home.join("config.yaml");
+    std::fs::write(&cfg, "model:\n  default: a/b\n").unwrap();
+    let set = |model: &str| Effect::SetSlot {
+        slot: "vision".into(),
+        provider: "openrouter".into(),
+        model: model.into(),
+    };
+    let a = run_effect(&st, &env, &clock, set("qwen/qwen3-coder:free")).await;
+    assert!(
+        matches!(&a, Outcome::Failed(t) if t.contains("does not take images")),
+        "{a:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        "model:\n  default: a/b\n"
+    );
+    let a = run_effect(&st, &env, &clock, set("google/gemma-3-27b-it:free")).await;
+    assert!(matches!(&a, Outcome::Done(_)), "{a:?}");
+}

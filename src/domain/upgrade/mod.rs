@@ -12,15 +12,17 @@
 mod apply;
 mod key;
 mod plan;
+mod revert;
 
 pub use apply::{Failed, Outcome, RowDiff, Switched, apply, preview};
 pub use key::{CreditsFrom, FreeLimitFrom, KeyStatus, check_key, has_stored_key, key_status};
 pub use plan::{
-    ASSUMED_COMPLETION_TOKENS, ASSUMED_PROMPT_TOKENS, ASSUMED_REQUESTS_PER_DAY, EarlierModel,
-    KEPT_CHOICE, ModelInfo, Plan, PlanKind, PlanRow, Switch, SwitchReason, USAGE_WINDOW_DAYS,
-    UsageBasis, UsageEstimate, assumption_text, choose_model, last_free_model, model_info,
-    monthly_label, observed_usage, plan_revert, plan_upgrade, upgrade_plan_from, usd,
+    ASSUMED_COMPLETION_TOKENS, ASSUMED_PROMPT_TOKENS, ASSUMED_REQUESTS_PER_DAY, KEPT_CHOICE,
+    ModelInfo, Plan, PlanKind, PlanRow, Switch, SwitchReason, USAGE_WINDOW_DAYS, UsageBasis,
+    UsageEstimate, assumption_text, choose_model, model_info, monthly_label, observed_usage,
+    plan_upgrade, upgrade_plan_from, usd,
 };
+pub use revert::{EarlierModel, last_free_model, plan_revert};
 
 use crate::domain::agents::AgentError;
 use crate::domain::env::Env;

@@ -448,6 +448,40 @@ fn with_a_key_openrouter_counts_the_account_and_the_rest_is_outside_nxr() {
     };
     assert!(text.contains("free requests today: 12 / 1000"), "{text}");
     assert!(text.contains("7 outside nxr's agents"), "{text}");
+
+    // Later /key answers nothing usable: the warning names the count the screen shows (the earlier
+    // read of 12), never "nxr's agents' count" while the screen shows OpenRouter's.
+    for body in [
+        "{}",
+        r#"{"data":{"label":"x","usage":0,"free_model_daily_requests":{"used":-3,"limit":1000,"remaining":1003}}}"#,
+        r#"{"data":{"label":"x","usage":0,"free_model_daily_requests":{"used":"many","limit":1000,"remaining":0}}}"#,
+    ] {
+        let fake = FakeServer::start();
+        fake.always("/api/v1/key", Reply::json(200, body));
+        let out = homes
+            .nxr()
+            .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
+            .arg("budget")
+            .output()
+            .unwrap();
+        let (text, err) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{body}: {err}");
+        assert!(
+            text.contains("OpenRouter counts 12 for the account"),
+            "{text}"
+        );
+        assert!(
+            err.contains("showing the count it gave at") && err.contains("(12 for the account)"),
+            "{body}: {err}"
+        );
+        assert!(
+            !err.contains("showing nxr's agents' count"),
+            "{body}: {err}"
+        );
+    }
 }
 
 #[test]

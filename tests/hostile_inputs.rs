@@ -291,7 +291,15 @@ fn credits_case(body: Vec<u8>) -> Check {
         Some(KEY.to_string()),
     );
     match rt.block_on(client.credits()) {
-        Ok(c) => Ok(format!("read {c:?}")),
+        Ok(c) => {
+            // Only amounts an account can have are read as a balance (never "balance $inf").
+            for v in [c.total_credits, c.total_usage] {
+                if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+                    return Err(format!("an implausible amount was read: {c:?}"));
+                }
+            }
+            Ok(format!("read {c:?}"))
+        }
         Err(e) => {
             let msg = e.to_string();
             if msg.len() < 15 {
@@ -332,6 +340,16 @@ fn config_case(name: &str, bytes: Vec<u8>) -> Check {
         if !r.stderr.contains("config.yaml") {
             return Err(format!("the error does not name config.yaml: {}", r.stderr));
         }
+        // Words, not Rust's Debug output; "changed nothing" said once.
+        if ["{ at", "AliasRefused", "TypeMismatch", "NotFound {"]
+            .iter()
+            .any(|d| r.stderr.contains(d))
+        {
+            return Err(format!("Debug output in the error: {}", r.stderr));
+        }
+        if r.stderr.matches("changed nothing").count() > 1 {
+            return Err(format!("\"changed nothing\" said twice: {}", r.stderr));
+        }
         if read_bytes(&real).as_deref() != Some(&bytes[..]) {
             return Err("config.yaml changed on an error".into());
         }
@@ -345,10 +363,20 @@ fn config_case(name: &str, bytes: Vec<u8>) -> Check {
         return Err("a read-only config.yaml was rewritten".into());
     }
     let after = std::fs::read_to_string(&real).map_err(|e| e.to_string())?;
+    // A byte order mark the file started with is kept.
+    const BOM: &str = "\u{feff}";
+    let had_bom = bytes.starts_with(BOM.as_bytes());
+    if had_bom != after.starts_with(BOM) {
+        return Err(format!(
+            "the byte order mark was not kept as it was: {after:?}"
+        ));
+    }
+    let after = after.trim_start_matches(BOM).to_string();
     let parsed: serde_norway::Value =
         serde_norway::from_str(&after).map_err(|e| format!("config.yaml no longer parses: {e}"))?;
     let original: serde_norway::Value =
-        serde_norway::from_slice(&bytes).map_err(|e| format!("case parses: {e}"))?;
+        serde_norway::from_slice(bytes.strip_prefix(BOM.as_bytes()).unwrap_or(&bytes[..]))
+            .map_err(|e| format!("case parses: {e}"))?;
     for key in original.as_mapping().into_iter().flat_map(|m| m.keys()) {
         if parsed.get(key).is_none() {
             return Err(format!("foreign key {key:?} was dropped"));

@@ -91,7 +91,30 @@ async fn get_plain(ctx: &Ctx, name: &str) -> Result<bool> {
     Ok(true)
 }
 
+/// A setting's name as nxr spells it: `_` and `-` are the same (`auto_upgrade_free_models` is
+/// `auto-upgrade-free-models`, `spread-default-agents` is `spread_default_agents`).
+pub fn canonical_name(name: &str) -> String {
+    let dashed = name.trim().replace('_', "-");
+    if dashed == spread::SETTING_SPREAD.replace('_', "-") {
+        spread::SETTING_SPREAD.to_string()
+    } else {
+        dashed
+    }
+}
+
 pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
+    let cmd = match cmd {
+        ConfigCmd::Set { key, value } => ConfigCmd::Set {
+            key: canonical_name(&key),
+            value,
+        },
+        ConfigCmd::Get { key } => ConfigCmd::Get {
+            key: canonical_name(&key),
+        },
+        ConfigCmd::Unset { key } => ConfigCmd::Unset {
+            key: canonical_name(&key),
+        },
+    };
     match &cmd {
         ConfigCmd::Set { key, value } if set_plain(ctx, key, value).await? => return Ok(()),
         ConfigCmd::Get { key } if get_plain(ctx, key).await? => return Ok(()),

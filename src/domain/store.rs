@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0011_paperclip_links",
         sql: include_str!("../../migrations/0011_paperclip_links.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_model_history_auto",
+        sql: include_str!("../../migrations/0012_model_history_auto.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,9 @@ use super::UpgradeError;
 use crate::domain::budget;
 use crate::domain::env::Env;
 use crate::domain::onboarding::{self, OnboardingError};
-use crate::domain::openrouter::{Credits, KeyInfo, OpenRouterClient, RetryPolicy, Timeouts};
+use crate::domain::openrouter::{
+    Credits, KeyInfo, OpenRouterClient, OpenRouterError, RetryPolicy, Timeouts,
+};
 use crate::domain::secrets;
 use crate::domain::store::Store;
 use serde::Serialize;
@@ -88,6 +90,23 @@ pub fn key_status(info: &KeyInfo, credits: Option<&Credits>) -> KeyStatus {
     }
 }
 
+/// Why `/credits` gave no balance, in the words every surface shows: only a 403 means the key is
+/// not a management key; a 5xx is OpenRouter's trouble; anything else says what happened.
+pub fn credits_note(e: &OpenRouterError) -> String {
+    match e {
+        OpenRouterError::Unauthorized { status: 403, .. } => {
+            "/credits needs a management key".into()
+        }
+        OpenRouterError::ServerError { status, .. } => {
+            format!(
+                "/credits answered HTTP {status}, a server error at OpenRouter; try again later"
+            )
+        }
+        OpenRouterError::Malformed { what } => format!("/credits answered {what}"),
+        other => format!("/credits was not read: {other}"),
+    }
+}
+
 /// True when a key is stored in `$HERMES_HOME/.env` (no network).
 pub fn has_stored_key(env: &Env) -> bool {
     matches!(secrets::openrouter_key(env), Ok(Some(_)))
@@ -146,7 +165,7 @@ pub async fn check_key(
         });
     let (credits, note) = match client.credits().await {
         Ok(c) => (Some(c), None),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(credits_note(&e))),
     };
     let mut status = key_status(&info, credits.as_ref());
     status.credits_note = note;

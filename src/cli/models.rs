@@ -86,7 +86,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
             .collect(),
         None => catalog.filter(&filter),
     };
-    eprintln!("{}", catalog.source.describe());
+    errln!("{}", catalog.source.describe());
     if ctx.json {
         return super::print_json(&Listing {
             source: &catalog.source,
@@ -106,7 +106,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         });
     }
     if models.is_empty() {
-        eprintln!(
+        errln!(
             "no model matches these filters; try fewer of --free, --tools, --vision, --min-context, or a shorter --query"
         );
         return Ok(());
@@ -137,7 +137,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         ));
     }
     super::write_stdout(&out)?;
-    eprintln!("{} models", models.len());
+    errln!("{} models", models.len());
     Ok(())
 }
 

@@ -501,6 +501,15 @@ impl Store {
         })
     }
 
+    /// Removes one setting (it reads as unset again); true when it was set.
+    pub async fn delete_setting(&self, key: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM settings WHERE key = ?1", params![key])
+            .await?;
+        Ok(n > 0)
+    }
+
     /// Writes one setting.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         let at = crate::domain::clock::to_db(self.now());

@@ -359,6 +359,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let env = Env::from_process()?;
     let _guard = init_tracing(&env);
+    let local_db = env.db_url.is_none().then(|| env.db_path());
     let ctx = Ctx {
         env,
         json: cli.json,
@@ -395,5 +396,29 @@ pub fn run(cli: Cli) -> Result<()> {
     // Do not wait on a blocking task that is still stuck (e.g. a DNS lookup on a machine with no
     // network): the command's answer is already known.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    outcome
+    outcome.map_err(|e| locked_error(e, local_db.as_deref()))
+}
+
+/// A database lock that outlived the busy timeout, said with the process that holds it when it can be
+/// found; any other error as it was.
+fn locked_error(e: color_eyre::Report, local_db: Option<&std::path::Path>) -> color_eyre::Report {
+    use crate::domain::store::{self, StoreError};
+    let locked = e.chain().any(|c| {
+        c.downcast_ref::<libsql::Error>().is_some_and(store::is_locked)
+            || matches!(c.downcast_ref::<StoreError>(), Some(StoreError::Sql(s)) if store::is_locked(s))
+    });
+    let Some(path) = local_db.filter(|_| locked) else {
+        return e;
+    };
+    let secs = store::BUSY_TIMEOUT.as_secs();
+    let holders = store::lock_holders(path);
+    let who = if holders.is_empty() {
+        "another process (nxr cannot tell which; it may run as another user)".to_string()
+    } else {
+        format!("another process: {}", holders.join(", "))
+    };
+    color_eyre::eyre::eyre!(
+        "the database {} is locked by {who}, which held it for longer than {secs} s; let it finish, or stop it (a `nxr serve` or the TUI: quit it; a stuck process: kill it by its pid), then run this command again",
+        path.display()
+    )
 }

@@ -426,6 +426,41 @@ fn env_case(bytes: Vec<u8>) -> Check {
     ))
 }
 
+/// `nxr config set NAME VALUE` with the file's text as VALUE (NAME is the file name up to `--`): a
+/// clear error with the settings unchanged, or a success that `config get` reads back as it was set.
+fn config_value_case(file: &str, bytes: Vec<u8>) -> Check {
+    let name = file.split("--").next().unwrap_or(file);
+    let text = String::from_utf8_lossy(&bytes);
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    let homes = Homes::new();
+    let get = || run(homes.nxr().args(["config", "get", name, "--json"]));
+    sane(&get())?;
+    let before = db_dump(&homes.nxr_home(), Some(&["settings"]));
+    let set = run(homes.nxr().args(["config", "set", name, value, "--json"]));
+    sane(&set)?;
+    if set.code != Some(0) {
+        clear_error(&set)?;
+        if db_dump(&homes.nxr_home(), Some(&["settings"])) != before {
+            return Err("settings changed on an error".into());
+        }
+        return Ok(first_line(&set.stderr));
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&set.stdout).map_err(|e| format!("config set --json: {e}"))?;
+    let got = get();
+    let read: serde_json::Value =
+        serde_json::from_str(&got.stdout).map_err(|e| format!("config get --json: {e}"))?;
+    if read["value"] != stored["value"] {
+        return Err(format!(
+            "set {} but get reads {}",
+            stored["value"], read["value"]
+        ));
+    }
+    let shown = run(homes.nxr().args(["config", "get", name]));
+    no_terminal_injection(&shown.stdout)?;
+    Ok(format!("stored {}", stored["value"]))
+}
+
 /// `nxr evals import FILE`: refused with a clear error and the figures unchanged, or imported with
 /// every link an http(s) address, every date set, and no control character in what is shown.
 fn evals_case(file: &str, bytes: Vec<u8>) -> Check {
@@ -829,6 +864,7 @@ fn cases() -> Vec<(String, Box<dyn FnOnce() -> Check + Send>)> {
             "hermes-config" => Box::new(move || config_case(&file, bytes)),
             "env" => Box::new(move || env_case(bytes)),
             "evals" => Box::new(move || evals_case(&file, bytes)),
+            "config-value" => Box::new(move || config_value_case(&file, bytes)),
             "ollama" => Box::new(move || ollama_case(raw(200, bytes))),
             "web-json" => Box::new(move || web_json_case(&file, bytes)),
             "telegram" => Box::new(move || {

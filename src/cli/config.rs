@@ -68,7 +68,7 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
                 );
             }
             match v {
-                Some(v) => outln!("{}: {v}", s.name),
+                Some(v) => outln!("{}: {}", s.name, super::shown(&v)),
                 None => outln!("{}: {} (default)", s.name, s.default),
             }
             Ok(())

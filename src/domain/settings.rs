@@ -50,7 +50,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: "telegram-chat-id",
         key: telegram::SETTING_CHAT_ID,
-        expected: "a Telegram chat id (digits, with a leading - for a group) or @channelname",
+        expected: "a Telegram chat id (digits, with a leading - for a group) or a public @channelname (5 to 32 letters, digits or _)",
         example: "-1001234567890",
         default: "none (Telegram messages are off)",
         note: None,

@@ -454,6 +454,84 @@ fn env_case(bytes: Vec<u8>) -> Check {
     ))
 }
 
+/// `nxr config set NAME VALUE` with the file's text as VALUE (NAME is the file name up to `--`): a
+/// clear error with the settings unchanged, or a success that `config get` reads back as it was set.
+fn config_value_case(file: &str, bytes: Vec<u8>) -> Check {
+    let name = file.split("--").next().unwrap_or(file);
+    let text = String::from_utf8_lossy(&bytes);
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    let homes = Homes::new();
+    let get = || run(homes.nxr().args(["config", "get", name, "--json"]));
+    sane(&get())?;
+    let before = db_dump(&homes.nxr_home(), Some(&["settings"]));
+    let set = run(homes.nxr().args(["config", "set", name, value, "--json"]));
+    sane(&set)?;
+    if set.code != Some(0) {
+        clear_error(&set)?;
+        if db_dump(&homes.nxr_home(), Some(&["settings"])) != before {
+            return Err("settings changed on an error".into());
+        }
+        return Ok(first_line(&set.stderr));
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&set.stdout).map_err(|e| format!("config set --json: {e}"))?;
+    let got = get();
+    let read: serde_json::Value =
+        serde_json::from_str(&got.stdout).map_err(|e| format!("config get --json: {e}"))?;
+    if read["value"] != stored["value"] {
+        return Err(format!(
+            "set {} but get reads {}",
+            stored["value"], read["value"]
+        ));
+    }
+    let shown = run(homes.nxr().args(["config", "get", name]));
+    no_terminal_injection(&shown.stdout)?;
+    Ok(format!("stored {}", stored["value"]))
+}
+
+/// `nxr evals import FILE`: refused with a clear error and the figures unchanged, or imported with
+/// every link an http(s) address, every date set, and no control character in what is shown.
+fn evals_case(file: &str, bytes: Vec<u8>) -> Check {
+    let homes = Homes::new();
+    let path = homes.dir.path().join(file);
+    std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
+    let list = || run(homes.nxr().args(["evals", "list", "--json"]));
+    let before = list();
+    sane(&before)?;
+    let r = run(homes.nxr().args(["evals", "import"]).arg(&path));
+    sane(&r)?;
+    let after = list();
+    if r.code != Some(0) {
+        clear_error(&r)?;
+        if after.stdout != before.stdout {
+            return Err("the figures changed on an error".into());
+        }
+        return Ok(first_line(&r.stderr));
+    }
+    no_terminal_injection(&r.stdout)?;
+    let shown = run(homes.nxr().args(["evals", "list"]));
+    sane(&shown)?;
+    no_terminal_injection(&shown.stdout)?;
+    let v: serde_json::Value =
+        serde_json::from_str(&after.stdout).map_err(|e| format!("evals list --json: {e}"))?;
+    for family in v["families"].as_array().into_iter().flatten() {
+        for figure in family["figures"].as_array().into_iter().flatten() {
+            if let Some(url) = figure["url"].as_str() {
+                let lower = url.to_ascii_lowercase();
+                if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                    return Err(format!(
+                        "imported a link that is not a web address: {url:?}"
+                    ));
+                }
+            }
+            if figure["date"].as_str().is_none_or(|d| d.trim().is_empty()) {
+                return Err(format!("imported a figure without a date: {figure}"));
+            }
+        }
+    }
+    Ok("imported".into())
+}
+
 /// `nxr init --free` with Ollama answering this: Ollama is optional, so init completes, with its
 /// three agents, whatever Ollama says.
 fn ollama_case(reply: Reply) -> Check {
@@ -813,6 +891,8 @@ fn cases() -> Vec<(String, Box<dyn FnOnce() -> Check + Send>)> {
             "openrouter-credits" => Box::new(move || credits_case(bytes)),
             "hermes-config" => Box::new(move || config_case(&file, bytes)),
             "env" => Box::new(move || env_case(bytes)),
+            "evals" => Box::new(move || evals_case(&file, bytes)),
+            "config-value" => Box::new(move || config_value_case(&file, bytes)),
             "ollama" => Box::new(move || ollama_case(raw(200, bytes))),
             "web-json" => Box::new(move || web_json_case(&file, bytes)),
             "telegram" => Box::new(move || {

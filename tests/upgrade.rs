@@ -717,3 +717,54 @@ fn a_model_the_user_chose_is_kept_by_bulk_upgrade_and_revert_unless_included() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_empty_key_is_refused_not_replaced_by_the_stored_one() {
+    let homes = setup();
+    let server = openrouter();
+    ok(
+        nxr(&homes, Some(&server)),
+        &["config", "set", "openrouter-key", KEY],
+    );
+    let before_agents = agents(&homes);
+    let before_files = hashes(&homes.hermes_home(), false);
+    let key_checks = server.hits("/api/v1/key");
+    for args in [
+        &["upgrade", "--key", "", "--all", "--yes"][..],
+        &["upgrade", "--key", "  ", "--all", "--dry-run"][..],
+        &["upgrade", "--key", "", "--revert", "--yes"][..],
+    ] {
+        let out = run(nxr(&homes, Some(&server)), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "nxr {args:?}: {err}");
+        assert!(
+            err.starts_with("error: the key given is empty") && err.contains("leave --key out"),
+            "nxr {args:?}: {err}"
+        );
+    }
+    // `--key -` with nothing on stdin is the same empty key.
+    let mut c = nxr(&homes, Some(&server));
+    c.args(["upgrade", "--key", "-", "--all", "--yes"])
+        .stdin(std::process::Stdio::null());
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the key given is empty"));
+    // The stored key was never used, nothing moved.
+    assert_eq!(server.hits("/api/v1/key"), key_checks);
+    assert_eq!(agents(&homes), before_agents);
+    assert_eq!(hashes(&homes.hermes_home(), false), before_files);
+    // `nxr init --key ''` and `config set openrouter-key ''` refuse the same way.
+    for args in [
+        &["init", "--key", ""][..],
+        &["config", "set", "openrouter-key", ""][..],
+    ] {
+        let out = run(nxr(&homes, Some(&server)), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "nxr {args:?}: {err}");
+        assert!(
+            err.contains("is empty; pass the key"),
+            "nxr {args:?}: {err}"
+        );
+    }
+    assert_eq!(hashes(&homes.hermes_home(), false), before_files);
+}

@@ -128,12 +128,12 @@ async fn delete(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
                 agent.hermes_profile_path
             )
         };
-        eprint!("Delete agent {name:?}? {what}. [y/N] ");
+        errout!("Delete agent {name:?}? {what}. [y/N] ");
         std::io::stderr().flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            eprintln!("nxr agents delete: nothing changed");
+            errln!("nxr agents delete: nothing changed");
             return Ok(());
         }
     }
@@ -192,7 +192,7 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         .await
         .map_err(super::agent_error)?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     if ctx.json {
         return super::print_json(&agent);
@@ -308,7 +308,7 @@ async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
         outln!("  {:<24} {:<10} {}", e.key, e.state, who);
     }
     for w in &snap.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(())
 }

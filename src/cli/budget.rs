@@ -48,14 +48,14 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     super::write_stdout(&text)?;
     for a in &alerts {
         if let Some(Err(e)) = &a.telegram {
-            eprintln!(
+            errln!(
                 "warning: the {} % Telegram message failed: {e}",
                 a.threshold
             );
         }
     }
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(())
 }

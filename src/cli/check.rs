@@ -13,8 +13,8 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
     if args.fix {
         let wrote = credentials::sync_all(&ctx.env, &store).await?;
         match wrote.len() {
-            0 => eprintln!("every agent profile's .env was already in step"),
-            _ => eprintln!(
+            0 => errln!("every agent profile's .env was already in step"),
+            _ => errln!(
                 "brought the .env of {} in step with {}",
                 wrote.join(", "),
                 crate::domain::secrets::env_file(&ctx.env).display()
@@ -39,7 +39,7 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             .iter()
             .filter(|c| c.state == CheckState::Ready)
             .count();
-        eprintln!(
+        errln!(
             "--live sends one tiny prompt per ready agent through Hermes: {runnable} request(s), each counted against the free daily bucket (50 a day below 10 credits purchased)"
         );
         for (agent, check) in list.iter().zip(checks.iter_mut()) {

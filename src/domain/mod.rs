@@ -42,6 +42,7 @@ pub mod scanner;
 pub mod scheduler;
 pub mod scoring;
 pub mod secrets;
+pub mod settings;
 pub mod skills;
 pub mod spread;
 pub mod store;

@@ -65,7 +65,7 @@ fn run(ctx: &WebCtx, action: &str, name: &str) -> Result<Outcome, UpgradeError> 
 
 fn status_of(e: &UpgradeError) -> u16 {
     match e {
-        UpgradeError::NoKey | UpgradeError::InvalidKey(_) => 400,
+        UpgradeError::NoKey | UpgradeError::EmptyKey | UpgradeError::InvalidKey(_) => 400,
         UpgradeError::KeyCheck { .. } => 502,
         UpgradeError::Agents(crate::domain::agents::AgentError::NotFound(_)) => 404,
         UpgradeError::Agents(crate::domain::agents::AgentError::ModelFailsRole { .. }) => 400,

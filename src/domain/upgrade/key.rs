@@ -112,7 +112,7 @@ pub fn has_stored_key(env: &Env) -> bool {
     matches!(secrets::openrouter_key(env), Ok(Some(_)))
 }
 
-/// Validates `given` (then, when `store_given`, stores it exactly as `nxr config set openrouter-key`
+/// Validates `given` (refused when empty; then, when `store_given`, stores it exactly as `nxr config set openrouter-key`
 /// does) or else the stored key, reads the balance, and records what the budget needs (the free daily
 /// limit, credits purchased). A refused key, a network error or a 5xx is an error and nothing is
 /// stored or changed. A dry run passes `store_given = false` and records nothing.
@@ -131,7 +131,12 @@ pub async fn check_key(
         },
         other => UpgradeError::Other(other.to_string()),
     };
-    let (key, info) = match given.map(str::trim).filter(|k| !k.is_empty()) {
+    // A key given empty is refused, never taken as "use the stored one".
+    let given = given.map(str::trim);
+    if given.is_some_and(str::is_empty) {
+        return Err(UpgradeError::EmptyKey);
+    }
+    let (key, info) = match given {
         Some(k) if store_given => (
             k.to_string(),
             onboarding::store_key(env, store, k, timeouts)

@@ -36,6 +36,10 @@ pub enum UpgradeError {
         "no OpenRouter API key is stored; pass one with `nxr upgrade --key sk-or-…` or store it with `nxr config set openrouter-key <key>` (keys at https://openrouter.ai/keys); nothing was changed"
     )]
     NoKey,
+    #[error(
+        "the key given is empty; pass the key itself (`--key sk-or-v1-…`, or `--key -` to read it from stdin), or leave --key out to use the stored key; nothing was changed"
+    )]
+    EmptyKey,
     #[error("{0}; nothing was changed")]
     InvalidKey(String),
     #[error(

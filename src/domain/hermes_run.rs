@@ -26,6 +26,7 @@ const ERROR_PREFIXES: &[&str] = &[
     "hermes -z:",
     "Operation interrupted",
     "Error code:",
+    "The model provider's safety filter blocked",
 ];
 
 /// What Hermes' `--usage-file` report says (the fields nxr reads).
@@ -99,6 +100,7 @@ impl RunOutcome {
     pub fn verdict(&self) -> Verdict {
         let answer = self.stdout.trim();
         let fail = |error: String| {
+            let error = one_line(&error);
             let rate_limit = rate_limit_of(&error);
             Verdict::Failed(Failure {
                 error,
@@ -126,8 +128,13 @@ impl RunOutcome {
                 answer: answer.to_string(),
             };
         }
-        let why = if error_text || (usage_failed && !answer.is_empty()) {
+        let why = if error_text {
             answer.to_string()
+        } else if usage_failed && !answer.is_empty() {
+            format!(
+                "Hermes reported the run as failed; it printed: {}",
+                tail(answer)
+            )
         } else if !self.stderr.trim().is_empty() {
             tail(&self.stderr)
         } else if let Some(f) = self.usage.as_ref().and_then(|u| u.failure.clone()) {
@@ -143,6 +150,18 @@ impl RunOutcome {
         };
         fail(why)
     }
+}
+
+/// `text` on one line (its non-empty lines joined by " | "), with control and invisible characters
+/// escaped, so an error is shown as it is and never drives the terminal.
+fn one_line(text: &str) -> String {
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    crate::domain::text::escape_invisible(&joined)
 }
 
 fn first_line(text: &str) -> Option<&str> {

@@ -278,7 +278,6 @@ fn a_per_day_429_during_a_run_queues_the_task_and_stops_the_next_prompt_at_once(
     s.fake.always(CHAT, per_day_429("1"));
     let out = s.nxr(&["run", "--agent", "PM", "write the plan"]);
     let (stdout, stderr) = text(&out);
-    eprintln!("{stdout}\n{stderr}");
     assert!(out.status.success(), "{stderr}");
     assert!(
         stdout.contains("queued as task #1: OpenRouter refused the request")
@@ -293,4 +292,41 @@ fn a_per_day_429_during_a_run_queues_the_task_and_stops_the_next_prompt_at_once(
     assert!(started.elapsed() < Duration::from_secs(30));
     assert!(out.contains("queued as task #2"), "{out}");
     assert_eq!(s.chats().len(), chats);
+}
+
+#[test]
+fn a_429_with_a_long_retry_after_is_cut_off_at_the_time_limit_and_the_count_read_again() {
+    let s = Setup::new();
+    // OpenRouter's count has not caught up yet when the prompt starts.
+    s.fake.always(CHAT, per_day_429("3600"));
+    let started = Instant::now();
+    let out = s.nxr(&["agents", "check", "PM", "--live", "--timeout", "15"]);
+    let (stdout, stderr) = text(&out);
+    let took = started.elapsed();
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert!(stderr.contains("each agent gets up to 15 s"), "{stderr}");
+    let live = stdout
+        .lines()
+        .find(|l| l.contains("the prompt failed"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        live.contains("no answer within 15 s") && live.contains("Retry-After"),
+        "{live}"
+    );
+    assert!(!s.chats().is_empty(), "Hermes did send the prompt");
+
+    // By the time nxr stops Hermes, the count says the bucket is used up: the task is queued.
+    s.fake
+        .route("/api/v1/key", vec![key_reply(3, 50), key_reply(50, 50)]);
+    let started = Instant::now();
+    let out = s.nxr(&["run", "--agent", "PM", "--timeout", "15", "write the plan"]);
+    let (stdout, stderr) = text(&out);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("queued as task #1: OpenRouter refused the request")
+            && stdout.contains("no answer within 15 s"),
+        "{stdout}"
+    );
 }

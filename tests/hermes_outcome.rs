@@ -330,3 +330,55 @@ fn a_429_with_a_long_retry_after_is_cut_off_at_the_time_limit_and_the_count_read
         "{stdout}"
     );
 }
+
+/// Puts a task in the queue that became due at today's 00:00 UTC.
+fn due_task(s: &Setup, prompt: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let env = s.homes.env();
+        let store = nxr::domain::store::Store::open(&env).await.unwrap();
+        let agent = nxr::domain::agents::resolve(&store, &env, "PM")
+            .await
+            .unwrap();
+        let yesterday =
+            nxr::domain::clock::FixedClock(chrono::Utc::now() - chrono::Duration::days(1));
+        nxr::domain::queue::enqueue(&store, &agent, prompt, &yesterday)
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn queue_run_judges_each_task_by_what_hermes_did() {
+    let s = Setup::new();
+    s.fake.always(
+        CHAT,
+        Reply::json(
+            500,
+            r#"{"error":{"code":500,"message":"Internal Server Error"}}"#,
+        ),
+    );
+    due_task(&s, "first");
+    let out = s.ok(&["queue", "run"]);
+    assert!(out.starts_with("ran 1 task\n"), "{out}");
+    assert!(out.contains("failed"), "{out}");
+    let all: Value = serde_json::from_str(&s.ok(&["queue", "list", "--all", "--json"])).unwrap();
+    assert_eq!(all[0]["status"], "failed", "{all}");
+    assert!(
+        all[0]["error"].as_str().unwrap().contains("500"),
+        "the error is kept: {all}"
+    );
+
+    // A per-day 429 puts the task back for the reset, and says so.
+    s.fake.always(CHAT, per_day_429("1"));
+    due_task(&s, "second");
+    let out = s.ok(&["queue", "run"]);
+    assert!(
+        out.starts_with("ran 0 tasks; task #2 was refused by OpenRouter (the free daily limit is used up) and waits for the reset; 1 queued task waits until ")
+            && out.contains("T00:00:00Z (in "),
+        "{out}"
+    );
+    let queued: Value = serde_json::from_str(&s.ok(&["queue", "list", "--json"])).unwrap();
+    assert_eq!(queued[0]["prompt"], "second");
+    assert_eq!(queued[0]["status"], "queued");
+}

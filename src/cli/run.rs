@@ -135,7 +135,14 @@ fn print_task(t: &Task) {
 /// how many wait for their time (with the earliest).
 fn drain_summary(r: &queue::DrainReport, now: chrono::DateTime<chrono::Utc>) -> String {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let verb = |n: usize| if n == 1 { "waits" } else { "wait" };
     let mut parts = vec![format!("ran {} task{}", r.ran.len(), plural(r.ran.len()))];
+    for t in &r.requeued {
+        parts.push(format!(
+            "task #{} was refused by OpenRouter (the free daily limit is used up) and waits for the reset",
+            t.id
+        ));
+    }
     if r.waiting > 0 {
         let why = match r.held_by {
             Some(queue::Hold::DailyLimit) => {
@@ -144,9 +151,10 @@ fn drain_summary(r: &queue::DrainReport, now: chrono::DateTime<chrono::Utc>) -> 
             _ => "20 tasks a minute at most, they run in the next minute",
         };
         parts.push(format!(
-            "{} due task{} wait ({why})",
+            "{} due task{} {} ({why})",
             r.waiting,
-            plural(r.waiting)
+            plural(r.waiting),
+            verb(r.waiting)
         ));
     }
     if r.not_due > 0 {
@@ -156,9 +164,10 @@ fn drain_summary(r: &queue::DrainReport, now: chrono::DateTime<chrono::Utc>) -> 
             .map(|t| format!(" until {}", wait_text(t, now)))
             .unwrap_or_default();
         parts.push(format!(
-            "{} queued task{} wait{when}",
+            "{} queued task{} {}{when}",
             r.not_due,
-            plural(r.not_due)
+            plural(r.not_due),
+            verb(r.not_due)
         ));
     }
     if r.ran.is_empty() && r.waiting == 0 && r.not_due == 0 {

@@ -267,7 +267,9 @@ pub struct DrainReport {
     pub waiting: usize,
     /// Why the due tasks wait, when some do.
     pub held_by: Option<Hold>,
-    /// Queued tasks whose time has not come yet.
+    /// Tasks put back to wait for the reset because OpenRouter answered with its per-day 429.
+    pub requeued: Vec<Task>,
+    /// Queued tasks whose time has not come yet (the requeued ones included).
     pub not_due: usize,
     /// The earliest time one of them may run.
     pub next_run_after: Option<String>,
@@ -360,6 +362,9 @@ pub async fn drain(
                     ],
                 )
                 .await?;
+            if let Some(t) = get(store, next.id).await? {
+                report.requeued.push(t);
+            }
             report.waiting = count_due(store, clock.now()).await? as usize;
             report.held_by = Some(Hold::DailyLimit);
             break;

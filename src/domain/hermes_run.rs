@@ -1,7 +1,7 @@
 //! One prompt through the Hermes CLI for one agent, and the one judgement of what happened.
 //!
 //! [`run_prompt`] runs `hermes [-p <profile>] --usage-file <tmp> --oneshot=<prompt>` with
-//! `HERMES_HOME` set, within a time limit (the whole process group is stopped when it runs out). The
+//! `HERMES_HOME` set, within a time limit (Hermes is stopped when it runs out). The
 //! prompt goes in the `--oneshot=` form so a prompt that starts with `-` stays a prompt.
 //!
 //! hermes-agent 0.19.0 exits 0 when every API call failed: it prints its error ("API call failed
@@ -245,7 +245,7 @@ async fn run_unscrubbed(env: &Env, agent: &Agent, prompt: &str, limit: Duration)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .process_group(0)
+        // Hermes stays in nxr's process group, so a Ctrl-C at the terminal stops it too.
         .kill_on_drop(true);
     let child = match cmd.spawn() {
         Ok(c) => c,
@@ -256,7 +256,6 @@ async fn run_unscrubbed(env: &Env, agent: &Agent, prompt: &str, limit: Duration)
             ));
         }
     };
-    let pid = child.id();
     let read_usage = || {
         std::fs::read_to_string(&usage_path)
             .ok()
@@ -272,18 +271,11 @@ async fn run_unscrubbed(env: &Env, agent: &Agent, prompt: &str, limit: Duration)
             elapsed_ms: 0,
         },
         Ok(Err(e)) => RunOutcome::not_started(format!("lost track of Hermes while it ran: {e}")),
-        Err(_) => {
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: killpg only sends a signal to the process group this run started.
-                unsafe {
-                    libc::killpg(pid, libc::SIGKILL);
-                }
-            }
-            RunOutcome {
-                timed_out_after_s: Some(limit.as_secs()),
-                ..RunOutcome::default()
-            }
-        }
+        // The timed-out future is dropped here, which kills Hermes (`kill_on_drop`).
+        Err(_) => RunOutcome {
+            timed_out_after_s: Some(limit.as_secs()),
+            ..RunOutcome::default()
+        },
     }
 }
 

@@ -41,9 +41,8 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             .count();
         let limit = std::time::Duration::from_secs(args.timeout);
         eprintln!(
-            "--live sends one tiny prompt per ready agent through Hermes: {runnable} request(s), each counted against the free daily bucket (50 a day below 10 credits purchased); each agent gets up to {} s (--timeout changes it), {} s in all at most",
-            limit.as_secs(),
-            limit.as_secs() * runnable as u64
+            "--live sends one tiny prompt per ready agent through Hermes: {runnable} request(s), each counted against the free daily bucket (50 a day below 10 credits purchased); each agent gets up to {} s (--timeout changes it)",
+            limit.as_secs()
         );
         for (agent, check) in list.iter().zip(checks.iter_mut()) {
             if check.state != CheckState::Ready {

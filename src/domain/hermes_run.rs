@@ -25,7 +25,6 @@ const ERROR_PREFIXES: &[&str] = &[
     "Billing or credits exhausted",
     "hermes -z:",
     "Operation interrupted",
-    "Error code:",
     "The model provider's safety filter blocked",
 ];
 

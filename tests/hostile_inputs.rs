@@ -179,6 +179,89 @@ fn seeded(server: &FakeServer) -> Homes {
     homes
 }
 
+/// What a (fake) Hermes printed, exiting 0 as hermes-agent 0.19.0 does when every API call
+/// failed, goes through `nxr run --agent PM hi`: a file named `fail-…` must end in a clear error
+/// naming the agent, `queued-…` in a queued task, `ok-…` in the answer on stdout. A name with
+/// `usagefailed` also gets `{"failed": true}` in the usage report Hermes writes.
+fn hermes_output_case(file: &str, bytes: Vec<u8>) -> Check {
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let mut env = homes.env();
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = rt
+        .block_on(nxr::domain::store::Store::open(&env))
+        .map_err(|e| e.to_string())?;
+    let catalog = nxr::domain::catalog::parse_catalog(&common::fixture("openrouter/models.json"))
+        .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::catalog::save(
+        &store,
+        &catalog,
+        "2026-05-01T00:00:00Z",
+        "test",
+    ))
+    .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::agents::create(
+        &store,
+        &env,
+        nxr::domain::agents::NewAgent {
+            name: "PM".into(),
+            role: nxr::domain::roles::Role::Pm,
+            category: None,
+            model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
+            skills: None,
+            is_default: true,
+        },
+    ))
+    .map_err(|e| e.to_string())?;
+    drop(store);
+    let out_file = homes.dir.path().join("hermes-says.txt");
+    std::fs::write(&out_file, &bytes).map_err(|e| e.to_string())?;
+    let usage = if file.contains("usagefailed") {
+        r#"{"failed": true, "completed": false, "api_calls": 1}"#
+    } else {
+        r#"{"failed": false, "completed": true, "api_calls": 1}"#
+    };
+    let script = homes.dir.path().join("fake-hermes");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nwhile [ $# -gt 0 ]; do\n  if [ \"$1\" = --usage-file ]; then printf '%s' '{usage}' > \"$2\"; fi\n  shift\ndone\ncat '{}'\nexit 0\n",
+            out_file.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    let r = run(homes
+        .nxr()
+        .env("NXR_HERMES_BIN", &script)
+        .args(["run", "--agent", "PM", "hi"]));
+    sane(&r)?;
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    if file.starts_with("ok-") {
+        if r.code != Some(0) || !r.stdout.contains(&text) {
+            return Err(format!("the answer was lost: {:?} {:?}", r.code, r.stderr));
+        }
+        return Ok("answered".into());
+    }
+    if file.starts_with("queued-") {
+        if r.code != Some(0) || !r.stdout.contains("queued as task #1") {
+            return Err(format!(
+                "not queued: {:?} {} {}",
+                r.code, r.stdout, r.stderr
+            ));
+        }
+        return Ok("queued for the reset".into());
+    }
+    clear_error(&r)?;
+    if !r.stderr.contains("PM did not answer") || !r.stderr.contains("fix: ") {
+        return Err(format!("the error does not say what failed: {}", r.stderr));
+    }
+    Ok(first_line(&r.stderr))
+}
+
 /// `nxr catalog refresh` answered with `body` (or a scripted fault): an error keeps the stored
 /// catalog byte for byte; a success stores something and every list surface still reads it.
 fn models_case(reply: Reply) -> Check {
@@ -895,6 +978,7 @@ fn cases() -> Vec<(String, Box<dyn FnOnce() -> Check + Send>)> {
             "config-value" => Box::new(move || config_value_case(&file, bytes)),
             "ollama" => Box::new(move || ollama_case(raw(200, bytes))),
             "web-json" => Box::new(move || web_json_case(&file, bytes)),
+            "hermes-output" => Box::new(move || hermes_output_case(&file, bytes)),
             "telegram" => Box::new(move || {
                 // The file's error_code (when it has one) is the HTTP status Telegram sends; a file
                 // named `http200-…` is served with 200, as a proxy in between does.

@@ -52,9 +52,12 @@ pub struct RevertArgs {
 pub struct CheckArgs {
     /// Check only this agent (name or id).
     pub name: Option<String>,
-    /// Also send one tiny prompt per agent through `hermes -z` (spends one request each).
+    /// Also send one tiny prompt per agent through Hermes (spends one request each).
     #[arg(long)]
     pub live: bool,
+    /// With --live: the most seconds each agent's prompt may take before Hermes is stopped.
+    #[arg(long, value_name = "SECS", requires = "live", default_value_t = crate::domain::agent_check::live::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
     /// First bring every agent profile's `.env` in step with `$HERMES_HOME/.env` (copies the stored
     /// key to profiles made by an older nxr).
     #[arg(long)]

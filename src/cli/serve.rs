@@ -90,7 +90,7 @@ async fn background(
     let key = crate::domain::secrets::openrouter_key(&env).ok().flatten();
     let client = crate::domain::openrouter::OpenRouterClient::from_env(&env, key);
     let clock = store.clock();
-    let runner = crate::domain::queue::HermesRunner;
+    let runner = crate::domain::queue::HermesRunner::default();
     let mut state = TickState::default();
     let mut first = true;
     loop {

@@ -91,6 +91,8 @@ fn cases() -> Vec<Case> {
         // A running serve never ends; on a port already taken it stops at once with its error.
         ("serve", &["serve", "--port", BUSY_PORT]),
         ("completions", &["completions", "bash"]),
+        ("doctor", &["doctor"]),
+        ("man", &["man"]),
     ]
 }
 

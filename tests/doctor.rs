@@ -440,7 +440,7 @@ fn no_serve_and_a_scan_overdue() {
         &[],
         "nxr serve",
         "no `nxr serve` is running",
-        "start `nxr serve`",
+        "`nxr service install` keeps it running",
     );
 }
 

@@ -41,6 +41,7 @@ pub mod scanner;
 pub mod scheduler;
 pub mod scoring;
 pub mod secrets;
+pub mod service;
 pub mod skills;
 pub mod spread;
 pub mod store;

@@ -331,7 +331,7 @@ fn gateway_line(env: &Env) -> Line {
     }
 }
 
-async fn serve_line(store: &Store) -> Line {
+pub async fn serve_line(store: &Store) -> Line {
     match heartbeat::running(store, store.now()).await {
         Ok(list) if !list.is_empty() => Line::pass(
             Topic::Serve,
@@ -346,7 +346,7 @@ async fn serve_line(store: &Store) -> Line {
         Ok(_) => Line::fail(
             Topic::Serve,
             "no `nxr serve` is running: nothing scans, watches the free budget or runs queued tasks",
-            "start `nxr serve` and keep it running (e.g. in a tmux session)",
+            "`nxr service install` keeps it running as a user service (or run `nxr serve` in a terminal and keep it open)",
         ),
         Err(e) => Line::fail(
             Topic::Serve,
@@ -361,7 +361,7 @@ fn ago(age: Duration) -> String {
     format!("{} ago", view::duration_text(age.num_seconds().max(0)))
 }
 
-async fn last_scan_line(store: &Store) -> Line {
+pub async fn last_scan_line(store: &Store) -> Line {
     let now = store.now();
     let interval = match scanner::scan_interval(store).await {
         Ok(i) => i,

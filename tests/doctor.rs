@@ -269,6 +269,8 @@ fn a_healthy_setup_passes_every_check() {
         assert!(text.contains(topic), "{topic:?} missing from\n{text}");
     }
     assert!(text.ends_with("All checks passed.\n"), "{text}");
+    let status = s.ok(&["status"]);
+    assert!(status.contains("nxr serve running; last scan "), "{status}");
     // --live asks OpenRouter about the key and names its tier.
     let out = s.cmd().args(["doctor", "--live"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -435,6 +437,12 @@ fn no_serve_and_a_scan_overdue() {
         "last scan",
         "last scan 7h 0m ago: is `nxr serve` running?",
         "`nxr scan` scans now",
+    );
+    // `nxr status` (the dashboard every surface shows) says the same.
+    let status = s.ok(&["status"]);
+    assert!(
+        status.contains("last scan 7h 0m ago: is `nxr serve` running?"),
+        "{status}"
     );
     s.expect_failure(
         &[],

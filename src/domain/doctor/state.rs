@@ -21,8 +21,6 @@ use crate::domain::store::{Store, StoreError};
 use crate::domain::view;
 use chrono::Duration;
 
-/// How long past its interval a scan may be late before the line fails (`nxr serve` ticks each minute).
-const SCAN_GRACE_MINUTES: i64 = 10;
 /// A stored catalog older than this (or than two scan intervals, whichever is longer) is stale.
 const CATALOG_STALE_HOURS: i64 = 24;
 
@@ -372,7 +370,7 @@ pub async fn last_scan_line(store: &Store) -> Line {
     let every = view::duration_text(interval.num_seconds());
     let fix = format!("`nxr scan` scans now; a running `nxr serve` scans every {every}");
     match scanner::last_scan_at(store).await {
-        Ok(Some(at)) if now - at <= interval + Duration::minutes(SCAN_GRACE_MINUTES) => Line::pass(
+        Ok(Some(at)) if !scanner::scan_overdue(Some(at), interval, now) => Line::pass(
             Topic::LastScan,
             format!("{} (every {every})", ago(now - at)),
         ),

@@ -41,7 +41,15 @@ impl Setup {
             _fake: fake,
             url,
         };
-        assert!(s.nxr(&["init", "--free"]).status.success());
+        let out = s.nxr(&["init", "--free"]);
+        assert!(out.status.success(), "{}", text(&out));
+        // init offers the service, and installs nothing by itself.
+        assert!(
+            text(&out).contains("`nxr service install` keeps it running as a user service"),
+            "{}",
+            text(&out)
+        );
+        assert!(!s.unit().exists());
         let out = s.nxr(&["config", "set", "openrouter-key", KEY]);
         assert!(out.status.success(), "{}", text(&out));
         s

@@ -77,7 +77,8 @@ impl Background {
     }
 }
 
-async fn background(store: &Store, now: DateTime<Utc>) -> Background {
+/// Reads the background part alone (the TUI re-reads it after a scan or a budget change).
+pub async fn background(store: &Store, now: DateTime<Utc>) -> Background {
     let read = async {
         let serve = crate::domain::heartbeat::running(store, now)
             .await?

@@ -157,6 +157,22 @@ fn systemd_words(line: &str, dollar: bool) -> Vec<String> {
     words
 }
 
+/// `GET path` with a bearer token over plain HTTP/1.0; the whole answer as text.
+fn http_get(port: u16, path: &str, token: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = write!(
+        c,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -271,6 +287,17 @@ fn the_systemd_unit_verifies_runs_nxr_serve_and_uninstall_leaves_nothing() {
         "service status sees nxr serve",
         Duration::from_secs(30),
         || text(&s.nxr(&["service", "status"])).contains("✓ nxr serve: running"),
+    );
+    // The web dashboard says so too (with the token `nxr serve` keeps in NXR_HOME).
+    let token = std::fs::read_to_string(s.homes.nxr_home().join("web_token")).unwrap();
+    common::wait_until(
+        "the dashboard names the last scan",
+        Duration::from_secs(60),
+        || {
+            let page = http_get(port, "/", token.trim());
+            page.contains("Background (nxr serve)")
+                && page.contains("nxr serve running; last scan ")
+        },
     );
     let _ = child.kill();
     let _ = child.wait();

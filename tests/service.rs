@@ -218,6 +218,17 @@ fn the_systemd_unit_verifies_runs_nxr_serve_and_uninstall_leaves_nothing() {
     );
     assert_eq!(std::fs::read_to_string(s.unit()).unwrap(), unit);
 
+    // Installed but not running: the doctor's fix points at the service and its log.
+    let out = s.nxr(&["doctor"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("✗ nxr serve: no `nxr serve` is running")
+            && text(&out)
+                .contains("fix: the service is installed but its `nxr serve` does not run"),
+        "{}",
+        text(&out)
+    );
+
     // systemd's own check.
     let out = Command::new("systemd-analyze")
         .arg("verify")

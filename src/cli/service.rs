@@ -162,7 +162,7 @@ async fn status(ctx: &Ctx, manager: Manager, unit: &std::path::Path) -> Result<(
     }
     let store = ctx.store_read().await?;
     for l in [
-        doctor::state::serve_line(&store).await,
+        doctor::state::serve_line(&ctx.env, &store).await,
         doctor::state::last_scan_line(&store).await,
     ] {
         let mut s = format!("{} {}: {}", l.mark.symbol(), l.topic.label(), l.detail);

@@ -69,7 +69,7 @@ pub async fn lines(env: &Env, opts: Options) -> Vec<Line> {
     out.push(gateway_line(env));
     match &store {
         Some(s) => {
-            out.push(serve_line(s).await);
+            out.push(serve_line(env, s).await);
             out.push(last_scan_line(s).await);
             out.push(catalog_line(s).await);
         }
@@ -329,7 +329,9 @@ fn gateway_line(env: &Env) -> Line {
     }
 }
 
-pub async fn serve_line(store: &Store) -> Line {
+/// Whether an `nxr serve` beats (`heartbeat`); when none does, the fix names the installed service
+/// (and its log) if there is one.
+pub async fn serve_line(env: &Env, store: &Store) -> Line {
     match heartbeat::running(store, store.now()).await {
         Ok(list) if !list.is_empty() => Line::pass(
             Topic::Serve,
@@ -341,11 +343,22 @@ pub async fn serve_line(store: &Store) -> Line {
                     .join(", ")
             ),
         ),
-        Ok(_) => Line::fail(
-            Topic::Serve,
-            "no `nxr serve` is running: nothing scans, watches the free budget or runs queued tasks",
-            "`nxr service install` keeps it running as a user service (or run `nxr serve` in a terminal and keep it open)",
-        ),
+        Ok(_) => {
+            let installed = matches!(crate::domain::service::read_record(env), Ok(Some(_)));
+            let fix = if installed {
+                format!(
+                    "the service is installed but its `nxr serve` does not run: `nxr service status` says why, its output is in {}; `nxr service install` starts it again",
+                    env.logs_dir().join("serve.log").display()
+                )
+            } else {
+                "`nxr service install` keeps it running as a user service (or run `nxr serve` in a terminal and keep it open)".to_string()
+            };
+            Line::fail(
+                Topic::Serve,
+                "no `nxr serve` is running: nothing scans, watches the free budget or runs queued tasks",
+                fix,
+            )
+        }
         Err(e) => Line::fail(
             Topic::Serve,
             format!("cannot tell: {e}"),

@@ -252,6 +252,7 @@ pub fn dashboard_page(dash: &Dashboard, setup: &SetupStatus) -> Markup {
             } @else {
                 p { (shown(&line)) }
             }
+            p { a href="/doctor" { "Check the whole setup" } " (the same checks as " code { "nxr doctor" } ")" }
         }
         (crate::web::api_budget::alerts_body(&budget, &notes, dash.unread_notifications))
     }

@@ -310,8 +310,23 @@ fn the_systemd_unit_verifies_runs_nxr_serve_and_uninstall_leaves_nothing() {
                 && page.contains("nxr serve running; last scan ")
         },
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    // A clean stop (SIGTERM, as systemd stops it) gives the heartbeat up at once.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exit = child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "nxr serve stops cleanly on SIGTERM: {exit:?}"
+    );
+    let out = s.nxr(&["service", "status"]);
+    assert!(
+        text(&out).contains("✗ nxr serve: no `nxr serve` is running"),
+        "{}",
+        text(&out)
+    );
 
     let out = s.nxr(&["service", "uninstall", "--no-stop"]);
     assert!(out.status.success(), "{}", text(&out));

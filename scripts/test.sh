@@ -16,6 +16,8 @@ command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 command -v fzf >/dev/null 2>&1 || need_apt+=(fzf)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # `python3 -m venv` needs ensurepip (Debian splits it into python3-venv).
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)

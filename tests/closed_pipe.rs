@@ -92,6 +92,9 @@ fn cases() -> Vec<Case> {
         ("serve", &["serve", "--port", BUSY_PORT]),
         ("completions", &["completions", "bash"]),
         ("doctor", &["doctor"]),
+        ("service install", &["service", "install", "--no-start"]),
+        ("service status", &["service", "status"]),
+        ("service uninstall", &["service", "uninstall", "--no-stop"]),
         ("man", &["man"]),
     ]
 }
@@ -204,7 +207,10 @@ fn every_command(sink: Sink) -> (Vec<String>, usize) {
         c.args(args)
             .env("NXR_HERMES_BIN", "/bin/false")
             .env("NXR_TMUX_SOCKET", &socket)
-            .env("NXR_GATEWAY_SESSION", "nxr-closed-pipe");
+            .env("NXR_GATEWAY_SESSION", "nxr-closed-pipe")
+            // `service install` writes under the home: keep it in the temp dir.
+            .env("HOME", homes.dir.path().join("home"))
+            .env("XDG_CONFIG_HOME", homes.dir.path().join("home/.config"));
         c
     };
     let init = prepared(&["init".into(), "--free".into()])

@@ -191,6 +191,22 @@ fn changed(
     out
 }
 
+/// `GET path` with a bearer token over plain HTTP/1.0; the whole answer as text.
+fn http_get(port: u16, path: &str, token: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = write!(
+        c,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `nxr serve` on a free port, killed on drop.
 struct Serve(Child);
 
@@ -217,9 +233,14 @@ fn a_healthy_setup_passes_every_check() {
     let s = Setup::new(true);
     let pc = paperclip();
     s.connect_paperclip(&pc.base);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let serve = Serve(
         s.cmd()
-            .args(["serve", "--port", "0"])
+            .args(["serve", "--port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -269,6 +290,8 @@ fn a_healthy_setup_passes_every_check() {
         assert!(text.contains(topic), "{topic:?} missing from\n{text}");
     }
     assert!(text.ends_with("All checks passed.\n"), "{text}");
+    let status = s.ok(&["status"]);
+    assert!(status.contains("nxr serve running; last scan "), "{status}");
     // --live asks OpenRouter about the key and names its tier.
     let out = s.cmd().args(["doctor", "--live"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -278,6 +301,23 @@ fn a_healthy_setup_passes_every_check() {
         "{text}"
     );
     assert!(!text.contains(KEY), "the key is never printed");
+    // The web control plane shows the same report: /api/doctor as JSON, /doctor as a page.
+    let token = std::fs::read_to_string(s.homes.nxr_home().join("web_token")).unwrap();
+    let api = http_get(port, "/api/doctor", token.trim());
+    let body = api.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {api}"));
+    assert_eq!(v["failed"], 0, "{v}");
+    assert!(
+        v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["mark"] == "pass"),
+        "{v}"
+    );
+    let page = http_get(port, "/doctor", token.trim());
+    assert!(page.contains("All checks passed."), "{page}");
+    assert!(page.contains("Hermes Agent 0.19.0"), "{page}");
     drop(serve);
 }
 
@@ -436,11 +476,17 @@ fn no_serve_and_a_scan_overdue() {
         "last scan 7h 0m ago: is `nxr serve` running?",
         "`nxr scan` scans now",
     );
+    // `nxr status` (the dashboard every surface shows) says the same.
+    let status = s.ok(&["status"]);
+    assert!(
+        status.contains("last scan 7h 0m ago: is `nxr serve` running?"),
+        "{status}"
+    );
     s.expect_failure(
         &[],
         "nxr serve",
         "no `nxr serve` is running",
-        "start `nxr serve`",
+        "`nxr service install` keeps it running",
     );
 }
 
@@ -457,4 +503,29 @@ fn paperclip_down() {
         &format!("Paperclip at {url} does not answer"),
         "start Paperclip at",
     );
+}
+
+#[test]
+fn the_web_page_shows_a_failing_check_with_its_fix() {
+    use nxr::domain::doctor::{Doctor, Line, Topic};
+    let report = Doctor {
+        live: false,
+        lines: vec![
+            Line::pass(Topic::Disk, "54 GB free"),
+            Line::fail(
+                Topic::Gateway,
+                "stopped <pid 42>",
+                "`nxr gateway start` starts it again",
+            ),
+        ],
+        failed: 1,
+    };
+    let html = nxr::web::doctor::doctor_body(&report).into_string();
+    assert!(html.contains("1 of 2 check(s) failed"), "{html}");
+    assert!(html.contains("stopped &lt;pid 42&gt;"), "escaped: {html}");
+    assert!(
+        html.contains("`nxr gateway start` starts it again"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/doctor?live=1\""), "{html}");
 }

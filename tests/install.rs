@@ -104,7 +104,7 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// Builds a release nxr from scratch (over 5 minutes on a small machine), so it is ignored by
+/// Builds a release nxr from scratch (32 minutes on the shared 2-core development machine), so it is ignored by
 /// default: `cargo test --test install -- --ignored` runs it.
 #[test]
 #[ignore = "cargo install builds a release nxr, which takes over 5 minutes"]

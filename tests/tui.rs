@@ -396,6 +396,36 @@ fn snapshot_every_tab() {
 }
 
 #[test]
+fn tab1_says_whether_nxr_serve_runs_and_how_old_the_last_scan_is() {
+    use nxr::domain::view::Background;
+    let mut d = full_data();
+    d.background = Some(Background {
+        serve: Vec::new(),
+        last_scan: Some(now() - chrono::Duration::hours(7)),
+        scan_interval_secs: 6 * 3600,
+        overdue: true,
+        error: None,
+    });
+    let text = screen(&State::new(d.clone()), 100, 30);
+    assert!(
+        text.contains("last scan 7h 0m ago: is `nxr serve` running?"),
+        "{text}"
+    );
+    d.background = Some(Background {
+        serve: vec!["host:1:ab".into()],
+        last_scan: Some(now() - chrono::Duration::hours(2)),
+        scan_interval_secs: 6 * 3600,
+        overdue: false,
+        error: None,
+    });
+    let text = screen(&State::new(d), 100, 30);
+    assert!(
+        text.contains("nxr serve running; last scan 2h 0m ago (every 6h 0m)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn snapshot_empty_install() {
     // A fresh install: no agents, no usage, no notifications, gateway never started — honest empty states.
     let mut d = AppData::empty(now(), fixture_models());

@@ -191,6 +191,7 @@ pub struct Fresh {
     pub budget: Option<Result<Budget, String>>,
     pub notifications: Option<Result<Vec<Notification>, String>>,
     pub checks: Option<Vec<agent_check::AgentCheck>>,
+    pub background: Option<crate::domain::view::Background>,
 }
 
 impl Fresh {
@@ -246,6 +247,9 @@ impl Fresh {
         if let Some(c) = &self.checks {
             data.checks = c.clone();
         }
+        if let Some(b) = &self.background {
+            data.background = Some(b.clone());
+        }
         data.recompute_recommendations();
     }
 }
@@ -300,6 +304,9 @@ pub async fn refresh(
     if parts.budget {
         fresh.budget = Some(budget::load(store, clock).await.map_err(|e| e.to_string()));
     }
+    if parts.catalog || parts.budget {
+        fresh.background = Some(crate::domain::view::background(store, clock.now()).await);
+    }
     if parts.notifications {
         fresh.notifications = Some(
             notifications::list(store, 200)
@@ -351,6 +358,7 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
             Some(e) => Err(e),
             None => Ok(dash.notifications),
         }),
+        background: Some(dash.background),
         ..Fresh::default()
     };
     let mut view = data.clone();

@@ -91,6 +91,8 @@ pub struct AppData {
     pub notifications: Vec<Notification>,
     pub notifications_error: Option<String>,
     pub gateway: GatewayStatus,
+    /// Whether `nxr serve` runs and the last scan's age (`None` until read).
+    pub background: Option<crate::domain::view::Background>,
     /// An OpenRouter key is stored (`u` then moves to paid models).
     pub has_key: bool,
     /// Each agent's Paperclip link state, by agent id (empty when it could not be read).
@@ -133,6 +135,7 @@ impl AppData {
             notifications: Vec::new(),
             notifications_error: None,
             gateway: GatewayStatus::never_started(),
+            background: None,
             has_key: false,
             paperclip_links: Vec::new(),
             health,

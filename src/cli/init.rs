@@ -141,6 +141,11 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     outln!();
     print_summary(&outcome.summary);
     print_readiness(&checks);
+    if matches!(crate::domain::service::read_record(&ctx.env), Ok(None)) {
+        outln!(
+            "Scans, budget thresholds and the task queue run while `nxr serve` runs; `nxr service install` keeps it running as a user service (nothing is installed unless you run it)."
+        );
+    }
     outln!("Done in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
 }

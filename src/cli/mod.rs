@@ -61,6 +61,7 @@ pub mod run;
 pub mod scan;
 pub mod scoring;
 pub mod serve;
+pub mod service;
 pub mod slots;
 pub mod status;
 pub mod upgrade;
@@ -151,6 +152,10 @@ pub enum Command {
     Status,
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
+    /// Keep `nxr serve` running as a user service (systemd user unit / launchd agent): install,
+    /// uninstall, status.
+    #[command(subcommand)]
+    Service(service::ServiceCmd),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -415,6 +420,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Evals(cmd) => evals::run(&ctx, cmd).await,
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
+            Command::Service(cmd) => service::run(&ctx, cmd).await,
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
             Command::Status => status::run(&ctx).await,
             Command::Slots(cmd) => slots::run(&ctx, cmd).await,

@@ -1,5 +1,6 @@
 //! `nxr status`: the one-screen summary (`domain::view::Dashboard`, the one Tab 1 and the web
-//! dashboard show): the Hermes gateway, the agents, today's free budget, the newest notifications.
+//! dashboard show): the Hermes gateway, the agents, today's free budget, the newest notifications,
+//! the catalog and whether `nxr serve` runs (the last scan's age).
 
 use super::{Ctx, shown};
 use crate::domain::view::{self, Dashboard, NEWEST_NOTIFICATIONS};
@@ -91,5 +92,6 @@ pub fn summary(d: &Dashboard) -> String {
         ));
     }
     out.push_str(&format!("{}\n", d.catalog_line()));
+    out.push_str(&format!("{}\n", d.background.line(d.now)));
     out
 }

@@ -44,6 +44,7 @@ pub mod scanner;
 pub mod scheduler;
 pub mod scoring;
 pub mod secrets;
+pub mod service;
 pub mod settings;
 pub mod skills;
 pub mod spread;

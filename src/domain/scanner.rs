@@ -141,6 +141,15 @@ pub fn parse_hours(v: &str) -> Option<f64> {
     })
 }
 
+/// How long past its interval a scan may be late before it counts as overdue (`nxr serve` ticks
+/// each minute; a scan takes a while).
+pub const SCAN_GRACE_MINUTES: i64 = 10;
+
+/// True when no scan ran yet, or the last one is older than the interval and the grace.
+pub fn scan_overdue(last: Option<DateTime<Utc>>, interval: Duration, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|at| now - at > interval + Duration::minutes(SCAN_GRACE_MINUTES))
+}
+
 /// When the last finished scan started, if any.
 pub async fn last_scan_at(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
     let mut rows = store

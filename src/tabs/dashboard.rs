@@ -1,4 +1,5 @@
-//! Tab 1 Dashboard: Hermes gateway status, the agents, the free-tier budget, the newest notifications.
+//! Tab 1 Dashboard: Hermes gateway status, whether `nxr serve` runs (the last scan's age), the agents,
+//! the free-tier budget, the newest notifications.
 
 use crate::app::action::Action;
 use crate::app::draw::{
@@ -36,12 +37,25 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
 }
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let [top, agents, notes] = Layout::vertical([
+    let background_rows = u16::from(state.data.background.is_some());
+    let [top, background, agents, notes] = Layout::vertical([
         Constraint::Length(6),
+        Constraint::Length(background_rows),
         Constraint::Fill(1),
         Constraint::Length(7),
     ])
     .areas(area);
+    if let Some(b) = &state.data.background {
+        let style = if b.overdue || b.error.is_some() {
+            state.theme.warn
+        } else {
+            state.theme.muted
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {}", b.line(state.data.now)), style)),
+            background,
+        );
+    }
     let [gw, budget] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     draw_gateway(state, frame, gw);

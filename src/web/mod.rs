@@ -4,12 +4,14 @@
 //! The modules: `server` (listener, auth, CSRF, limits), `pages` (layout + dashboard),
 //! `notifications` (/notifications: mark read, apply an upgrade, Telegram forwarding toggles),
 //! `api_models` (scoring API), `api_agents` (agents + Paperclip skills API), `setup` (the /setup wizard),
-//! `upgrade` (bulk and per-agent upgrade / revert).
+//! `upgrade` (bulk and per-agent upgrade / revert), `doctor` (/doctor and /api/doctor: every check of
+//! the setup).
 
 pub mod api_agents;
 pub mod api_budget;
 pub mod api_models;
 pub mod control;
+pub mod doctor;
 pub mod hermes;
 pub mod manage;
 pub mod notifications;
@@ -226,8 +228,9 @@ pub fn route(ctx: &WebCtx, mut req: Req) -> Resp {
             .unwrap_or_default();
     }
     let req = &req;
-    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 11] = [
+    let handlers: [fn(&WebCtx, &Req) -> Option<Resp>; 12] = [
         hermes::handle,
+        doctor::handle,
         manage::handle,
         switch::handle,
         api_budget::handle,

@@ -245,6 +245,16 @@ pub fn dashboard_page(dash: &Dashboard, setup: &SetupStatus) -> Markup {
                 " · " a href="/hermes" { "Start, stop, restart" } }
             @if let Some(n) = &g.note { p.muted { (shown(n)) } }
         }
+        section.card #background {
+            h2 { "Background (nxr serve)" }
+            @let line = dash.background.line(dash.now);
+            @if dash.background.overdue || dash.background.error.is_some() {
+                p.bad { (shown(&line)) }
+            } @else {
+                p { (shown(&line)) }
+            }
+            p { a href="/doctor" { "Check the whole setup" } " (the same checks as " code { "nxr doctor" } ")" }
+        }
         (crate::web::api_budget::alerts_body(&budget, &notes, dash.unread_notifications))
     }
 }

@@ -8,7 +8,7 @@
 //! runs with a throw-away HERMES_HOME, and writability is asked with `access(2)`. Each surface renders
 //! the same [`Doctor`].
 
-mod state;
+pub mod state;
 pub mod system;
 
 use crate::domain::env::Env;

@@ -21,8 +21,6 @@ use crate::domain::store::{Store, StoreError};
 use crate::domain::view;
 use chrono::Duration;
 
-/// How long past its interval a scan may be late before the line fails (`nxr serve` ticks each minute).
-const SCAN_GRACE_MINUTES: i64 = 10;
 /// A stored catalog older than this (or than two scan intervals, whichever is longer) is stale.
 const CATALOG_STALE_HOURS: i64 = 24;
 
@@ -71,7 +69,7 @@ pub async fn lines(env: &Env, opts: Options) -> Vec<Line> {
     out.push(gateway_line(env));
     match &store {
         Some(s) => {
-            out.push(serve_line(s).await);
+            out.push(serve_line(env, s).await);
             out.push(last_scan_line(s).await);
             out.push(catalog_line(s).await);
         }
@@ -331,7 +329,9 @@ fn gateway_line(env: &Env) -> Line {
     }
 }
 
-async fn serve_line(store: &Store) -> Line {
+/// Whether an `nxr serve` beats (`heartbeat`); when none does, the fix names the installed service
+/// (and its log) if there is one.
+pub async fn serve_line(env: &Env, store: &Store) -> Line {
     match heartbeat::running(store, store.now()).await {
         Ok(list) if !list.is_empty() => Line::pass(
             Topic::Serve,
@@ -343,11 +343,22 @@ async fn serve_line(store: &Store) -> Line {
                     .join(", ")
             ),
         ),
-        Ok(_) => Line::fail(
-            Topic::Serve,
-            "no `nxr serve` is running: nothing scans, watches the free budget or runs queued tasks",
-            "start `nxr serve` and keep it running (e.g. in a tmux session)",
-        ),
+        Ok(_) => {
+            let installed = matches!(crate::domain::service::read_record(env), Ok(Some(_)));
+            let fix = if installed {
+                format!(
+                    "the service is installed but its `nxr serve` does not run: `nxr service status` says why, its output is in {}; `nxr service install` starts it again",
+                    env.logs_dir().join("serve.log").display()
+                )
+            } else {
+                "`nxr service install` keeps it running as a user service (or run `nxr serve` in a terminal and keep it open)".to_string()
+            };
+            Line::fail(
+                Topic::Serve,
+                "no `nxr serve` is running: nothing scans, watches the free budget or runs queued tasks",
+                fix,
+            )
+        }
         Err(e) => Line::fail(
             Topic::Serve,
             format!("cannot tell: {e}"),
@@ -361,7 +372,7 @@ fn ago(age: Duration) -> String {
     format!("{} ago", view::duration_text(age.num_seconds().max(0)))
 }
 
-async fn last_scan_line(store: &Store) -> Line {
+pub async fn last_scan_line(store: &Store) -> Line {
     let now = store.now();
     let interval = match scanner::scan_interval(store).await {
         Ok(i) => i,
@@ -372,7 +383,7 @@ async fn last_scan_line(store: &Store) -> Line {
     let every = view::duration_text(interval.num_seconds());
     let fix = format!("`nxr scan` scans now; a running `nxr serve` scans every {every}");
     match scanner::last_scan_at(store).await {
-        Ok(Some(at)) if now - at <= interval + Duration::minutes(SCAN_GRACE_MINUTES) => Line::pass(
+        Ok(Some(at)) if !scanner::scan_overdue(Some(at), interval, now) => Line::pass(
             Topic::LastScan,
             format!("{} (every {every})", ago(now - at)),
         ),

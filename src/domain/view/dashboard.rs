@@ -1,5 +1,5 @@
 //! [`Dashboard`]: the one-screen summary — the Hermes gateway, the agents, today's free budget, the
-//! newest notifications and where the catalog came from — built once by [`dashboard`] and shown by
+//! newest notifications, where the catalog came from and whether `nxr serve` runs (the last scan's age) — built once by [`dashboard`] and shown by
 //! Tab 1, the web dashboard and `nxr status` (`--json`). A part that cannot be read carries its
 //! error instead of failing the whole summary. It never renders anything.
 
@@ -11,6 +11,7 @@ use crate::domain::env::Env;
 use crate::domain::gateway::{self, GatewayStatus};
 use crate::domain::hermes;
 use crate::domain::notifications::{self, Notification};
+use crate::domain::scanner;
 use crate::domain::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -34,6 +35,75 @@ pub struct Dashboard {
     pub notifications: Vec<Notification>,
     pub unread_notifications: u64,
     pub notifications_error: Option<String>,
+    /// Whether `nxr serve` runs and how old the last scan is.
+    pub background: Background,
+}
+
+/// The background work: the running `nxr serve` instances and the last scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Background {
+    /// The `nxr serve` instances (`host:pid:tag`) whose heartbeat holds.
+    pub serve: Vec<String>,
+    pub last_scan: Option<DateTime<Utc>>,
+    pub scan_interval_secs: i64,
+    /// No scan yet, or the last one is older than the interval (and a grace).
+    pub overdue: bool,
+    pub error: Option<String>,
+}
+
+impl Background {
+    /// One line for every surface, e.g. "nxr serve running; last scan 2h 0m ago (every 6h 0m)" or
+    /// "last scan 7h 0m ago: is `nxr serve` running?".
+    pub fn line(&self, now: DateTime<Utc>) -> String {
+        use crate::domain::view::duration_text;
+        if let Some(e) = &self.error {
+            return format!("background: cannot be read: {e}");
+        }
+        let every = duration_text(self.scan_interval_secs);
+        let last = self
+            .last_scan
+            .map(|t| format!("last scan {} ago", duration_text((now - t).num_seconds())));
+        match (self.serve.is_empty(), self.overdue, last) {
+            (_, true, Some(last)) => {
+                format!("{last}: is `nxr serve` running? (it scans every {every})")
+            }
+            (_, true, None) => "no scan yet: is `nxr serve` running?".to_string(),
+            (false, false, Some(last)) => format!("nxr serve running; {last} (every {every})"),
+            (true, false, Some(last)) => format!(
+                "nxr serve not running; {last} (nothing scans or watches the budget until it runs: `nxr service install`)"
+            ),
+            (_, false, None) => "no scan yet".to_string(),
+        }
+    }
+}
+
+/// Reads the background part alone (the TUI re-reads it after a scan or a budget change).
+pub async fn background(store: &Store, now: DateTime<Utc>) -> Background {
+    let read = async {
+        let serve = crate::domain::heartbeat::running(store, now)
+            .await?
+            .into_iter()
+            .map(|r| r.holder)
+            .collect();
+        let last_scan = scanner::last_scan_at(store).await?;
+        Ok::<_, StoreError>((serve, last_scan))
+    };
+    let interval = scanner::scan_interval(store)
+        .await
+        .unwrap_or_else(|_| chrono::Duration::hours(scanner::DEFAULT_SCAN_INTERVAL_HOURS as i64));
+    match read.await {
+        Ok((serve, last_scan)) => Background {
+            serve,
+            last_scan,
+            scan_interval_secs: interval.num_seconds(),
+            overdue: scanner::scan_overdue(last_scan, interval, now),
+            error: None,
+        },
+        Err(e) => Background {
+            error: Some(e.to_string()),
+            ..Background::default()
+        },
+    }
 }
 
 impl Dashboard {
@@ -95,8 +165,10 @@ pub async fn dashboard(
                 .find(|s| s.name == hermes::MAIN_SLOT)
                 .and_then(|s| s.model)
         });
+    let background = background(store, clock.now()).await;
     Dashboard {
         now: clock.now(),
+        background,
         gateway: gateway::status(&env.hermes_home, main_model),
         agents,
         agents_error,

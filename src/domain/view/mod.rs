@@ -5,7 +5,9 @@
 mod dashboard;
 mod model_list;
 
-pub use dashboard::{Dashboard, NEWEST_NOTIFICATIONS, catalog_summary, dashboard};
+pub use dashboard::{
+    Background, Dashboard, NEWEST_NOTIFICATIONS, background, catalog_summary, dashboard,
+};
 pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 
 use crate::domain::catalog::{CatalogSource, Filter, Model};

@@ -155,6 +155,7 @@ pub async fn revert(
             is_free: true,
             score: None,
             notes: Vec::new(),
+            fallbacks: None,
         };
         return agents::set_model_choice(store, env, &a.name, &choice, "revert", false).await;
     }

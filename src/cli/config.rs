@@ -23,7 +23,7 @@ pub enum ConfigCmd {
 
 /// The keys `nxr config` knows.
 const KEYS: &str = "openrouter-key, auto-upgrade-free-models, scan-interval-hours, telegram-chat-id, \
-allow-stealth, spread_default_agents";
+allow-stealth, fallback-count, spread_default_agents";
 
 /// A plain setting: its settings key, the check that gives the stored form of a value, and what a
 /// valid value looks like.
@@ -42,6 +42,11 @@ fn plain_setting(name: &str) -> Option<PlainSetting> {
             scanner::SETTING_SCAN_INTERVAL_HOURS,
             |v| scanner::parse_hours(v).map(|h| h.to_string()),
             "a number of hours above 0, e.g. 6",
+        )),
+        "fallback-count" => Some((
+            crate::domain::fallbacks::SETTING_FALLBACK_COUNT,
+            |v| crate::domain::fallbacks::parse_count(v).map(|n| n.to_string()),
+            "a whole number from 0 (no fallback chains) to 10, e.g. 3",
         )),
         "allow-stealth" => Some((
             crate::domain::rescore::SETTING_ALLOW_STEALTH,

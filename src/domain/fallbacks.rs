@@ -198,6 +198,66 @@ pub async fn chain_for(
     ))
 }
 
+/// An agent's chain as its profile holds it and as nxr would choose it now.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainView {
+    pub agent: String,
+    pub primary: String,
+    /// The models in the profile's `fallback_providers`, in order (what Hermes uses).
+    pub configured: Vec<String>,
+    /// The chain nxr chooses for the agent now, with each member's reason.
+    pub chosen: Vec<Member>,
+    /// The profile holds exactly the chosen chain.
+    pub in_step: bool,
+}
+
+/// Writes the chain nxr chooses now into the agent's profile (atomic; every other key kept).
+pub async fn reset(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+) -> Result<(), crate::domain::agents::AgentError> {
+    let _lock = crate::domain::agents::agents_lock(env).await;
+    let agent = crate::domain::agents::resolve(store, env, name_or_id).await?;
+    let profile = agent.usable_profile()?;
+    let chain = chain_for(store, agent.role, &agent.model)
+        .await
+        .map_err(|e| crate::domain::agents::AgentError::Other(e.to_string()))?;
+    let value = if chain.is_empty() {
+        crate::domain::hermes::ConfigValue::Remove
+    } else {
+        crate::domain::hermes::ConfigValue::Entries(entries(env, &chain))
+    };
+    crate::domain::hermes::set_config(&profile.config_path(), &[(CONFIG_KEY.to_string(), value)])?;
+    Ok(())
+}
+
+/// The chain view of one agent.
+pub async fn view(
+    store: &Store,
+    env: &Env,
+    name_or_id: &str,
+) -> Result<ChainView, crate::domain::agents::AgentError> {
+    let agent = crate::domain::agents::resolve(store, env, name_or_id).await?;
+    let profile = agent.usable_profile()?;
+    let configured = crate::domain::hermes::fallback_models(&profile.config_path())?;
+    let chosen = chain_for(store, agent.role, &agent.model)
+        .await
+        .map_err(|e| crate::domain::agents::AgentError::Other(e.to_string()))?;
+    let in_step = configured.len() == chosen.len()
+        && configured
+            .iter()
+            .zip(&chosen)
+            .all(|(c, m)| *c == m.model_id);
+    Ok(ChainView {
+        agent: agent.name,
+        primary: agent.model,
+        configured,
+        chosen,
+        in_step,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -246,6 +246,19 @@ fn entries_yaml(list: &[Vec<(String, String)>]) -> Vec<yaml_edit::YamlValue> {
         .collect()
 }
 
+/// The models of the profile's `fallback_providers` list, in order (empty when there is none).
+pub fn fallback_models(config_path: &Path) -> Result<Vec<String>> {
+    let (_, root) = read_config(config_path)?;
+    Ok(lookup(&root, "fallback_providers")
+        .and_then(|v| v.as_sequence())
+        .map(|seq| {
+            seq.iter()
+                .filter_map(|e| e.as_mapping()?.get("model")?.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// One routing slot: the main model or an `auxiliary.<name>` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Slot {

@@ -1,0 +1,250 @@
+//! Fallback chains through the real Hermes: every agent's profile holds the chain nxr reports, and
+//! when OpenRouter answers 429 (the recorded high-demand shape) for an agent's own model, Hermes
+//! moves to the chain's first model and the prompt is answered.
+
+mod common;
+
+use common::{FakeServer, Homes, Reply};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+const KEY: &str = "sk-or-v1-e2e0000000000000000000000000000000000000000000000000000aaaa";
+const CHAT: &str = "/api/v1/chat/completions";
+
+fn pong() -> Reply {
+    let chunk = |delta: &str, finish: &str| {
+        format!(
+            "data: {{\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]{}}}\n\n",
+            if finish == "null" {
+                String::new()
+            } else {
+                ",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}".into()
+            }
+        )
+    };
+    Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/event-stream".into())],
+        body: format!(
+            "{}{}data: [DONE]\n\n",
+            chunk(r#"{"role":"assistant","content":"pong"}"#, "null"),
+            chunk("{}", "\"stop\"")
+        )
+        .into_bytes(),
+        delay: std::time::Duration::ZERO,
+    }
+}
+
+/// The recorded 429 for one free model's high demand.
+fn high_demand() -> Reply {
+    let recorded: Value =
+        serde_json::from_str(&common::fixture("openrouter/errors.json")).expect("errors.json");
+    Reply::json(
+        429,
+        recorded["per_model_high_demand_rpm"]["body"].to_string(),
+    )
+}
+
+/// A loopback OpenRouter whose chat endpoint refuses every model in `refused` with a 429.
+fn openrouter(refused: Arc<Mutex<BTreeSet<String>>>) -> FakeServer {
+    let fake = FakeServer::start();
+    fake.always(
+        "/api/v1/key",
+        Reply::json(200, common::fixture("openrouter/key.json")),
+    );
+    fake.respond_with(CHAT, move |body| {
+        let model = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v["model"].as_str().map(String::from))
+            .unwrap_or_default();
+        if refused.lock().expect("lock").contains(&model) {
+            high_demand()
+        } else {
+            pong()
+        }
+    });
+    fake
+}
+
+fn home_dir(homes: &Homes) -> PathBuf {
+    let home = homes.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
+fn nxr(homes: &Homes, fake: &FakeServer, args: &[&str]) -> String {
+    let out = homes
+        .nxr()
+        .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
+        .env("NXR_HERMES_BIN", common::hermes_bin())
+        .env("OPENROUTER_BASE_URL", format!("{}/api/v1", fake.base))
+        .env("HOME", home_dir(homes))
+        .env_remove("OPENROUTER_API_KEY")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nxr {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn hermes(homes: &Homes, fake: &FakeServer, profile: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(common::hermes_bin());
+    if profile != "default" {
+        cmd.args(["-p", profile]);
+    }
+    cmd.args(args)
+        .env("HERMES_HOME", homes.hermes_home())
+        .env("HOME", home_dir(homes))
+        .env("OPENROUTER_BASE_URL", format!("{}/api/v1", fake.base))
+        .env("NO_COLOR", "1")
+        .env_remove("OPENROUTER_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .unwrap()
+}
+
+/// (name, hermes profile, model) of every agent.
+fn agents(homes: &Homes, fake: &FakeServer) -> Vec<(String, String, String)> {
+    let v: Value = serde_json::from_str(&nxr(homes, fake, &["agents", "list", "--json"])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["hermes_profile"].as_str().unwrap().to_string(),
+                a["model"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn chain(homes: &Homes, fake: &FakeServer, name: &str) -> Value {
+    serde_json::from_str(&nxr(homes, fake, &["agents", "fallbacks", name, "--json"])).unwrap()
+}
+
+fn chat_models(fake: &FakeServer) -> Vec<String> {
+    fake.seen()
+        .into_iter()
+        .filter(|s| s.method == "POST" && s.path == CHAT)
+        .filter_map(|s| {
+            serde_json::from_str::<Value>(&s.body)
+                .ok()
+                .and_then(|v| v["model"].as_str().map(String::from))
+        })
+        .collect()
+}
+
+#[test]
+fn every_agent_answers_from_its_chain_when_its_own_model_answers_429() {
+    let homes = Homes::new();
+    let refused = Arc::new(Mutex::new(BTreeSet::new()));
+    let fake = openrouter(refused.clone());
+    nxr(&homes, &fake, &["init", "--free"]);
+    nxr(
+        &homes,
+        &fake,
+        &["agents", "create", "--role", "research", "--name", "Scout"],
+    );
+    nxr(&homes, &fake, &["config", "set", "openrouter-key", KEY]);
+
+    let list = agents(&homes, &fake);
+    assert_eq!(list.len(), 4, "{list:?}");
+    for (name, _, model) in &list {
+        refused.lock().unwrap().insert(model.clone());
+        let c = chain(&homes, &fake, name);
+        assert_eq!(c["in_step"], true, "{name}: {c}");
+    }
+    for (name, profile, model) in &list {
+        let c = chain(&homes, &fake, name);
+        let members: Vec<String> = c["chosen"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["model_id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!members.is_empty(), "{name} has no chain");
+        assert!(
+            !members.contains(model),
+            "{name}'s chain holds its own model"
+        );
+        assert!(
+            c["chosen"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["is_free"] == true),
+            "{name} (free) has a paid model in its chain: {c}"
+        );
+        // Hermes reads back the chain nxr reports.
+        let listed = hermes(&homes, &fake, profile, &["fallback", "list"]);
+        let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let mut at = 0;
+        for m in &members {
+            let found = listed[at..].find(m.as_str()).unwrap_or_else(|| {
+                panic!("{name}: {m} not in order in `hermes fallback list`:\n{listed}")
+            });
+            at += found + m.len();
+        }
+
+        // The primary answers 429; the prompt is answered from the chain.
+        let before = chat_models(&fake).len();
+        let out = hermes(&homes, &fake, profile, &["-z", "ping"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("pong"),
+            "{name} did not answer through its chain\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sent: Vec<String> = chat_models(&fake).into_iter().skip(before).collect();
+        assert_eq!(
+            sent.first(),
+            Some(model),
+            "{name}: the primary is tried first: {sent:?}"
+        );
+        assert_eq!(
+            sent.last(),
+            Some(&members[0]),
+            "{name}: answered by the chain's first model: {sent:?}"
+        );
+    }
+}
+
+#[test]
+fn fallback_count_zero_removes_every_chain_and_reset_writes_it_back() {
+    let homes = Homes::new();
+    let fake = openrouter(Arc::new(Mutex::new(BTreeSet::new())));
+    nxr(&homes, &fake, &["config", "set", "fallback-count", "0"]);
+    nxr(&homes, &fake, &["init", "--free"]);
+    for (name, profile, _) in agents(&homes, &fake) {
+        let c = chain(&homes, &fake, &name);
+        assert_eq!(c["configured"], serde_json::json!([]), "{name}: {c}");
+        assert_eq!(c["in_step"], true);
+        let listed = hermes(&homes, &fake, &profile, &["fallback", "list"]);
+        assert!(
+            !String::from_utf8_lossy(&listed.stdout).contains("Fallback chain ("),
+            "{name}"
+        );
+    }
+    nxr(&homes, &fake, &["config", "set", "fallback-count", "2"]);
+    let c = chain(&homes, &fake, "Engineer");
+    assert_eq!(c["in_step"], false, "{c}");
+    let shown = nxr(&homes, &fake, &["agents", "fallbacks", "Engineer"]);
+    assert!(shown.contains("--reset"), "{shown}");
+    nxr(
+        &homes,
+        &fake,
+        &["agents", "fallbacks", "Engineer", "--reset"],
+    );
+    let c = chain(&homes, &fake, "Engineer");
+    assert_eq!(c["in_step"], true, "{c}");
+    assert_eq!(c["configured"].as_array().unwrap().len(), 2, "{c}");
+}

@@ -248,3 +248,90 @@ fn fallback_count_zero_removes_every_chain_and_reset_writes_it_back() {
     assert_eq!(c["in_step"], true, "{c}");
     assert_eq!(c["configured"].as_array().unwrap().len(), 2, "{c}");
 }
+
+/// The chain's models as the profile's config.yaml holds them.
+fn configured(c: &Value) -> Vec<String> {
+    c["configured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_scan_replaces_a_member_that_left_the_catalog_and_keeps_a_hand_edited_chain() {
+    let homes = Homes::new();
+    let fake = openrouter(Arc::new(Mutex::new(BTreeSet::new())));
+    let full = common::fixture("openrouter/catalog-history/models-2026-03-13.json");
+    let catalog = Arc::new(Mutex::new(full.clone()));
+    let served = catalog.clone();
+    fake.respond_with("/api/v1/models", move |_| {
+        Reply::json(200, served.lock().expect("lock").clone())
+    });
+    nxr(&homes, &fake, &["init", "--free"]);
+    let engineer = chain(&homes, &fake, "Engineer");
+    let before = configured(&engineer);
+    assert_eq!(engineer["in_step"], true, "{engineer}");
+    let leaving = before[0].clone();
+
+    // The user edits PM's chain by hand (one model of their own choosing).
+    let (_, pm_profile, _) = agents(&homes, &fake)
+        .into_iter()
+        .find(|(n, _, _)| n == "PM")
+        .unwrap();
+    let pm_config = homes
+        .hermes_home()
+        .join("profiles")
+        .join(&pm_profile)
+        .join("config.yaml");
+    let text = std::fs::read_to_string(&pm_config).unwrap();
+    let start = text.find("fallback_providers:").expect("PM has a chain");
+    let end = text[start..]
+        .find("\nauxiliary:")
+        .map_or(text.len(), |e| start + e + 1);
+    let mine = "fallback_providers:\n- provider: openrouter\n  model: meta-llama/llama-3.3-70b-instruct:free\n";
+    std::fs::write(
+        &pm_config,
+        format!("{}{mine}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    assert_eq!(chain(&homes, &fake, "PM")["state"]["state"], "hand_edited");
+
+    // The next catalog no longer lists the Engineer's first fallback.
+    let mut v: Value = serde_json::from_str(&full).unwrap();
+    v["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["id"] != leaving.as_str());
+    *catalog.lock().unwrap() = v.to_string();
+    nxr(&homes, &fake, &["scan"]);
+
+    let after = chain(&homes, &fake, "Engineer");
+    let now = configured(&after);
+    assert!(!now.contains(&leaving), "{leaving} still in {now:?}");
+    assert_eq!(after["in_step"], true, "{after}");
+    let (_, eng_profile, _) = agents(&homes, &fake)
+        .into_iter()
+        .find(|(n, _, _)| n == "Engineer")
+        .unwrap();
+    let listed = hermes(&homes, &fake, &eng_profile, &["fallback", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(!listed.contains(&leaving), "{listed}");
+    for m in &now {
+        assert!(listed.contains(m.as_str()), "{m} missing from:\n{listed}");
+    }
+
+    // The hand-edited chain survived the scan; --reset replaces it.
+    let pm = chain(&homes, &fake, "PM");
+    assert_eq!(
+        configured(&pm),
+        ["meta-llama/llama-3.3-70b-instruct:free"],
+        "{pm}"
+    );
+    let shown = nxr(&homes, &fake, &["agents", "fallbacks", "PM"]);
+    assert!(shown.contains("--reset"), "{shown}");
+    nxr(&homes, &fake, &["agents", "fallbacks", "PM", "--reset"]);
+    let pm = chain(&homes, &fake, "PM");
+    assert_eq!(pm["in_step"], true, "{pm}");
+}

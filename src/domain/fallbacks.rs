@@ -209,6 +209,7 @@ pub struct ChainView {
     pub chosen: Vec<Member>,
     /// The profile holds exactly the chosen chain.
     pub in_step: bool,
+    pub state: ChainState,
 }
 
 /// Writes the chain nxr chooses now into the agent's profile (atomic; every other key kept).
@@ -229,7 +230,103 @@ pub async fn reset(
         crate::domain::hermes::ConfigValue::Entries(entries(env, &chain))
     };
     crate::domain::hermes::set_config(&profile.config_path(), &[(CONFIG_KEY.to_string(), value)])?;
+    remember(store, agent.id, &chain).await;
     Ok(())
+}
+
+/// The settings key that remembers the chain nxr last wrote for an agent.
+fn written_key(agent_id: i64) -> String {
+    format!("fallbacks.written.{agent_id}")
+}
+
+/// Records the chain nxr wrote into an agent's profile (to tell a hand-edited chain from its own).
+pub async fn remember(store: &Store, agent_id: i64, chain: &[Member]) {
+    let ids: Vec<&str> = chain.iter().map(|m| m.model_id.as_str()).collect();
+    let text = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    // Losing this record only makes a later scan treat the chain as the user's and leave it alone.
+    let _ = store.set_setting(&written_key(agent_id), &text).await;
+}
+
+/// The chain nxr last wrote for an agent, when it knows it.
+pub async fn remembered(store: &Store, agent_id: i64) -> Option<Vec<String>> {
+    let text = store.setting(&written_key(agent_id)).await.ok()??;
+    serde_json::from_str(&text).ok()
+}
+
+/// How an agent's chain stands against the one nxr would choose now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ChainState {
+    /// The profile holds the chain nxr chooses now.
+    InStep,
+    /// The profile holds what nxr last wrote, and the ranking has moved on.
+    Stale,
+    /// The profile's chain is not the one nxr wrote: the user's, kept.
+    HandEdited,
+}
+
+/// The chain state of one agent from what its profile holds.
+pub async fn state_of(
+    store: &Store,
+    agent_id: i64,
+    configured: &[String],
+    chosen: &[Member],
+) -> ChainState {
+    let in_step = configured.len() == chosen.len()
+        && configured.iter().zip(chosen).all(|(c, m)| *c == m.model_id);
+    if in_step {
+        return ChainState::InStep;
+    }
+    match remembered(store, agent_id).await {
+        Some(written) if written == configured => ChainState::Stale,
+        // Never written by nxr (a profile from before chains) and empty: nxr's to fill.
+        None if configured.is_empty() => ChainState::Stale,
+        _ => ChainState::HandEdited,
+    }
+}
+
+/// Rewrites every agent's stale chain (a member left the catalog, turned paid, expires, or a better
+/// model came); a hand-edited chain is kept. Returns the names of the agents whose chain changed, and
+/// problems that did not stop the others.
+pub async fn refresh_all(store: &Store, env: &Env) -> (Vec<String>, Vec<String>) {
+    let (mut changed, mut problems) = (Vec::new(), Vec::new());
+    let list = match crate::domain::agents::list(store, env).await {
+        Ok(l) => l,
+        Err(e) => {
+            return (
+                changed,
+                vec![format!("fallback chains were not checked: {e}")],
+            );
+        }
+    };
+    for agent in list {
+        let Ok(profile) = agent.usable_profile() else {
+            continue;
+        };
+        let Ok(configured) = crate::domain::hermes::fallback_models(&profile.config_path()) else {
+            continue;
+        };
+        let chosen = match chain_for(store, agent.role, &agent.model).await {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(format!(
+                    "{}'s fallback chain was not checked: {e}",
+                    agent.name
+                ));
+                continue;
+            }
+        };
+        if state_of(store, agent.id, &configured, &chosen).await == ChainState::Stale {
+            match reset(store, env, &agent.name).await {
+                Ok(()) => changed.push(agent.name.clone()),
+                Err(e) => problems.push(format!(
+                    "{}'s fallback chain was not rewritten: {e}",
+                    agent.name
+                )),
+            }
+        }
+    }
+    (changed, problems)
 }
 
 /// The chain view of one agent.
@@ -244,12 +341,10 @@ pub async fn view(
     let chosen = chain_for(store, agent.role, &agent.model)
         .await
         .map_err(|e| crate::domain::agents::AgentError::Other(e.to_string()))?;
-    let in_step = configured.len() == chosen.len()
-        && configured
-            .iter()
-            .zip(&chosen)
-            .all(|(c, m)| *c == m.model_id);
+    let state = state_of(store, agent.id, &configured, &chosen).await;
+    let in_step = state == ChainState::InStep;
     Ok(ChainView {
+        state,
         agent: agent.name,
         primary: agent.model,
         configured,

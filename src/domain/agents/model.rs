@@ -247,6 +247,9 @@ pub async fn set_model_choice(
         .await;
     match result {
         Ok(()) => {
+            if let Some(chain) = &choice.fallbacks {
+                crate::domain::fallbacks::remember(store, agent_id, chain).await;
+            }
             disk.commit();
             get(store, env, agent.id).await
         }

@@ -305,7 +305,11 @@ fn a_scan_replaces_a_member_that_left_the_catalog_and_keeps_a_hand_edited_chain(
         .unwrap()
         .retain(|m| m["id"] != leaving.as_str());
     *catalog.lock().unwrap() = v.to_string();
-    nxr(&homes, &fake, &["scan"]);
+    let scanned = nxr(&homes, &fake, &["scan"]);
+    assert!(
+        scanned.contains("fallback chains rewritten for") && scanned.contains("Engineer"),
+        "{scanned}"
+    );
 
     let after = chain(&homes, &fake, "Engineer");
     let now = configured(&after);
@@ -328,6 +332,17 @@ fn a_scan_replaces_a_member_that_left_the_catalog_and_keeps_a_hand_edited_chain(
         configured(&pm),
         ["meta-llama/llama-3.3-70b-instruct:free"],
         "{pm}"
+    );
+    let checked = homes
+        .nxr()
+        .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
+        .args(["agents", "check", "PM"])
+        .output()
+        .unwrap();
+    let checked = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.contains("fallback chain edited by hand, kept"),
+        "{checked}"
     );
     let shown = nxr(&homes, &fake, &["agents", "fallbacks", "PM"]);
     assert!(shown.contains("--reset"), "{shown}");

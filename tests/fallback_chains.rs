@@ -48,6 +48,14 @@ fn high_demand() -> Reply {
     )
 }
 
+/// OpenRouter's billing refusal (a negative balance).
+fn payment_required() -> Reply {
+    Reply::json(
+        402,
+        r#"{"error":{"code":402,"message":"This request requires more credits, or fewer max_tokens. You requested up to 4096 tokens, but can only afford 0."}}"#,
+    )
+}
+
 /// A loopback OpenRouter whose chat endpoint refuses every model in `refused` with a 429.
 fn openrouter(refused: Arc<Mutex<BTreeSet<String>>>) -> FakeServer {
     let fake = FakeServer::start();
@@ -61,7 +69,11 @@ fn openrouter(refused: Arc<Mutex<BTreeSet<String>>>) -> FakeServer {
             .and_then(|v| v["model"].as_str().map(String::from))
             .unwrap_or_default();
         if refused.lock().expect("lock").contains(&model) {
-            high_demand()
+            if model.ends_with(":free") {
+                high_demand()
+            } else {
+                payment_required()
+            }
         } else {
             pong()
         }
@@ -349,4 +361,67 @@ fn a_scan_replaces_a_member_that_left_the_catalog_and_keeps_a_hand_edited_chain(
     nxr(&homes, &fake, &["agents", "fallbacks", "PM", "--reset"]);
     let pm = chain(&homes, &fake, "PM");
     assert_eq!(pm["in_step"], true, "{pm}");
+}
+
+#[test]
+fn a_paid_agent_refused_with_402_answers_from_its_chain_and_a_revert_gives_a_free_chain() {
+    let homes = Homes::new();
+    let refused = Arc::new(Mutex::new(BTreeSet::new()));
+    let fake = openrouter(refused.clone());
+    fake.always(
+        "/api/v1/credits",
+        Reply::json(
+            403,
+            r#"{"error":{"code":403,"message":"Only management keys can fetch credits"}}"#,
+        ),
+    );
+    nxr(&homes, &fake, &["init", "--free"]);
+    nxr(&homes, &fake, &["config", "set", "openrouter-key", KEY]);
+    nxr(&homes, &fake, &["upgrade", "--agent", "Engineer", "--yes"]);
+    let (_, profile, model) = agents(&homes, &fake)
+        .into_iter()
+        .find(|(n, _, _)| n == "Engineer")
+        .unwrap();
+    assert!(!model.ends_with(":free"), "{model}");
+    let c = chain(&homes, &fake, "Engineer");
+    assert_eq!(c["in_step"], true, "{c}");
+    let chosen = c["chosen"].as_array().unwrap();
+    assert_eq!(
+        chosen[0]["is_free"], false,
+        "a paid agent's chain starts paid: {c}"
+    );
+    assert!(
+        chosen.iter().skip(1).any(|m| m["is_free"] == true),
+        "then free models: {c}"
+    );
+    let first = chosen[0]["model_id"].as_str().unwrap().to_string();
+
+    refused.lock().unwrap().insert(model.clone());
+    let before = chat_models(&fake).len();
+    let out = hermes(&homes, &fake, &profile, &["-z", "ping"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pong"),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent: Vec<String> = chat_models(&fake).into_iter().skip(before).collect();
+    assert_eq!(sent.first(), Some(&model), "{sent:?}");
+    assert_eq!(sent.last(), Some(&first), "{sent:?}");
+
+    nxr(
+        &homes,
+        &fake,
+        &["upgrade", "--agent", "Engineer", "--revert", "--yes"],
+    );
+    let c = chain(&homes, &fake, "Engineer");
+    assert_eq!(c["in_step"], true, "{c}");
+    assert!(
+        c["chosen"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["is_free"] == true),
+        "a free agent's chain is free: {c}"
+    );
 }

@@ -217,6 +217,7 @@ fn bulk_upgrade_in_headless_chromium_moves_every_agent_to_its_paid_pick_then_one
             None,
             None,
             false,
+            false,
             chrono::Utc::now(),
         ))
         .unwrap();

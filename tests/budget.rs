@@ -292,13 +292,7 @@ struct Recorder(Mutex<Vec<String>>);
 impl TaskRunner for Recorder {
     fn run<'a>(&'a self, _env: &'a Env, _agent: &'a Agent, prompt: &'a str) -> RunFuture<'a> {
         self.0.lock().unwrap().push(prompt.to_string());
-        Box::pin(async {
-            RunOutcome {
-                exit_code: Some(0),
-                stdout: "ok".into(),
-                stderr: String::new(),
-            }
-        })
+        Box::pin(async { RunOutcome::answered("ok") })
     }
 }
 
@@ -322,7 +316,9 @@ async fn at_100_percent_tasks_queue_and_drain_after_midnight_oldest_first_20_a_m
             .await
             .unwrap()
         {
-            Dispatch::Queued { task, used, limit } => {
+            Dispatch::Queued {
+                task, used, limit, ..
+            } => {
                 assert_eq!((used, limit), (50, 50));
                 assert_eq!(task.run_after, "2026-05-02T00:00:00Z");
             }
@@ -409,6 +405,60 @@ fn cli_run_at_100_percent_says_when_the_task_runs_and_queue_lists_and_cancels_it
 }
 
 #[test]
+fn queue_run_with_tasks_not_yet_due_says_when_they_run_and_nothing_else() {
+    let homes = Homes::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let env = homes.env();
+        let store = Store::open(&env).await.unwrap();
+        let a = agent(&store, &env, "pm").await;
+        store
+            .set_setting(budget::SETTING_FREE_DAILY_LIMIT, "3")
+            .await
+            .unwrap();
+        use_requests(&store, &a, 3, Utc::now() - Duration::seconds(5)).await;
+    });
+    for prompt in ["one", "two"] {
+        let out = homes
+            .nxr()
+            .env("NXR_HERMES_BIN", "/nonexistent/hermes")
+            .args(["run", "--agent", "pm", prompt])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let out = homes
+        .nxr()
+        .env("NXR_HERMES_BIN", "/nonexistent/hermes")
+        .args(["queue", "run"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one message: {text}");
+    assert!(
+        lines[0].starts_with("ran 0 tasks; 2 queued tasks wait until ")
+            && lines[0].contains("T00:00:00Z (in "),
+        "{text}"
+    );
+    assert!(!text.contains("queue is empty"), "{text}");
+    // An empty queue says so, once.
+    for id in ["1", "2"] {
+        nxr_json(&homes, &[], &["queue", "cancel", id, "--json"]);
+    }
+    let out = homes.nxr().args(["queue", "run"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ran 0 tasks; the queue is empty\n"
+    );
+}
+
+#[test]
 fn with_a_key_openrouter_counts_the_account_and_the_rest_is_outside_nxr() {
     let homes = Homes::new();
     let fake = FakeServer::start();
@@ -448,6 +498,40 @@ fn with_a_key_openrouter_counts_the_account_and_the_rest_is_outside_nxr() {
     };
     assert!(text.contains("free requests today: 12 / 1000"), "{text}");
     assert!(text.contains("7 outside nxr's agents"), "{text}");
+
+    // Later /key answers nothing usable: the warning names the count the screen shows (the earlier
+    // read of 12), never "nxr's agents' count" while the screen shows OpenRouter's.
+    for body in [
+        "{}",
+        r#"{"data":{"label":"x","usage":0,"free_model_daily_requests":{"used":-3,"limit":1000,"remaining":1003}}}"#,
+        r#"{"data":{"label":"x","usage":0,"free_model_daily_requests":{"used":"many","limit":1000,"remaining":0}}}"#,
+    ] {
+        let fake = FakeServer::start();
+        fake.always("/api/v1/key", Reply::json(200, body));
+        let out = homes
+            .nxr()
+            .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
+            .arg("budget")
+            .output()
+            .unwrap();
+        let (text, err) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{body}: {err}");
+        assert!(
+            text.contains("OpenRouter counts 12 for the account"),
+            "{text}"
+        );
+        assert!(
+            err.contains("showing the count it gave at") && err.contains("(12 for the account)"),
+            "{body}: {err}"
+        );
+        assert!(
+            !err.contains("showing nxr's agents' count"),
+            "{body}: {err}"
+        );
+    }
 }
 
 #[test]

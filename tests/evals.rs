@@ -362,3 +362,55 @@ fn init_free_spreads_the_defaults_unless_the_setting_is_off() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("true or false"));
 }
+
+#[test]
+fn an_import_refuses_an_empty_date_and_a_link_that_is_not_a_web_address() {
+    let homes = Homes::new();
+    let before = homes.json(&["evals", "list"]);
+    let figure = |url: &str, date: &str| {
+        format!(
+            "updated: \"2026-12-01\"\nfamilies:\n  - id: \"z-ai/glm-4.5-air\"\n    name: GLM-4.5-Air\n    figures:\n      - {{kind: coding, benchmark: SWE-bench Verified, value: 57.6, source: \"GLM-4.5 paper\", url: {url:?}, date: {date:?}}}\n"
+        )
+    };
+    let cases = [
+        (figure("https://example.org/glm", ""), "date \"\" is not"),
+        (
+            figure("javascript:alert(1)", "2025-08-08"),
+            "url \"javascript:alert(1)\" is not a web address",
+        ),
+        (
+            figure("data:text/html,<script>x</script>", "2025-08-08"),
+            "is not a web address",
+        ),
+        (figure("https://", "2025-08-08"), "is not a web address"),
+        (
+            figure("//example.org/glm", "2025-08-08"),
+            "is not a web address",
+        ),
+    ];
+    for (i, (text, says)) in cases.iter().enumerate() {
+        let file = homes.dir.path().join(format!("bad{i}.yaml"));
+        std::fs::write(&file, text).unwrap();
+        let out = homes
+            .nxr()
+            .args(["evals", "import"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{text}: {err}");
+        assert!(
+            err.starts_with("error: ")
+                && err.contains(&format!("bad{i}.yaml"))
+                && err.contains("z-ai/glm-4.5-air SWE-bench Verified")
+                && err.contains(says),
+            "{text}: {err}"
+        );
+    }
+    assert_eq!(homes.json(&["evals", "list"]), before);
+    // An http(s) address in any case is a link.
+    let file = homes.dir.path().join("good.yaml");
+    std::fs::write(&file, figure("HTTPS://example.org/glm?x=1", "2025-08")).unwrap();
+    let report = homes.json(&["evals", "import", file.to_str().unwrap()]);
+    assert_eq!(report["replaced"], serde_json::json!(["z-ai/glm-4.5-air"]));
+}

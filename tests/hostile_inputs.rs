@@ -179,6 +179,89 @@ fn seeded(server: &FakeServer) -> Homes {
     homes
 }
 
+/// What a (fake) Hermes printed, exiting 0 as hermes-agent 0.19.0 does when every API call
+/// failed, goes through `nxr run --agent PM hi`: a file named `fail-…` must end in a clear error
+/// naming the agent, `queued-…` in a queued task, `ok-…` in the answer on stdout. A name with
+/// `usagefailed` also gets `{"failed": true}` in the usage report Hermes writes.
+fn hermes_output_case(file: &str, bytes: Vec<u8>) -> Check {
+    let homes = Homes::new();
+    std::fs::create_dir_all(homes.hermes_home()).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let mut env = homes.env();
+    env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
+    env.ollama_url = "http://127.0.0.1:9".into();
+    let store = rt
+        .block_on(nxr::domain::store::Store::open(&env))
+        .map_err(|e| e.to_string())?;
+    let catalog = nxr::domain::catalog::parse_catalog(&common::fixture("openrouter/models.json"))
+        .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::catalog::save(
+        &store,
+        &catalog,
+        "2026-05-01T00:00:00Z",
+        "test",
+    ))
+    .map_err(|e| e.to_string())?;
+    rt.block_on(nxr::domain::agents::create(
+        &store,
+        &env,
+        nxr::domain::agents::NewAgent {
+            name: "PM".into(),
+            role: nxr::domain::roles::Role::Pm,
+            category: None,
+            model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
+            skills: None,
+            is_default: true,
+        },
+    ))
+    .map_err(|e| e.to_string())?;
+    drop(store);
+    let out_file = homes.dir.path().join("hermes-says.txt");
+    std::fs::write(&out_file, &bytes).map_err(|e| e.to_string())?;
+    let usage = if file.contains("usagefailed") {
+        r#"{"failed": true, "completed": false, "api_calls": 1}"#
+    } else {
+        r#"{"failed": false, "completed": true, "api_calls": 1}"#
+    };
+    let script = homes.dir.path().join("fake-hermes");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nwhile [ $# -gt 0 ]; do\n  if [ \"$1\" = --usage-file ]; then printf '%s' '{usage}' > \"$2\"; fi\n  shift\ndone\ncat '{}'\nexit 0\n",
+            out_file.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    let r = run(homes
+        .nxr()
+        .env("NXR_HERMES_BIN", &script)
+        .args(["run", "--agent", "PM", "hi"]));
+    sane(&r)?;
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    if file.starts_with("ok-") {
+        if r.code != Some(0) || !r.stdout.contains(&text) {
+            return Err(format!("the answer was lost: {:?} {:?}", r.code, r.stderr));
+        }
+        return Ok("answered".into());
+    }
+    if file.starts_with("queued-") {
+        if r.code != Some(0) || !r.stdout.contains("queued as task #1") {
+            return Err(format!(
+                "not queued: {:?} {} {}",
+                r.code, r.stdout, r.stderr
+            ));
+        }
+        return Ok("queued for the reset".into());
+    }
+    clear_error(&r)?;
+    if !r.stderr.contains("PM did not answer") || !r.stderr.contains("fix: ") {
+        return Err(format!("the error does not say what failed: {}", r.stderr));
+    }
+    Ok(first_line(&r.stderr))
+}
+
 /// `nxr catalog refresh` answered with `body` (or a scripted fault): an error keeps the stored
 /// catalog byte for byte; a success stores something and every list surface still reads it.
 fn models_case(reply: Reply) -> Check {
@@ -291,7 +374,15 @@ fn credits_case(body: Vec<u8>) -> Check {
         Some(KEY.to_string()),
     );
     match rt.block_on(client.credits()) {
-        Ok(c) => Ok(format!("read {c:?}")),
+        Ok(c) => {
+            // Only amounts an account can have are read as a balance (never "balance $inf").
+            for v in [c.total_credits, c.total_usage] {
+                if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+                    return Err(format!("an implausible amount was read: {c:?}"));
+                }
+            }
+            Ok(format!("read {c:?}"))
+        }
         Err(e) => {
             let msg = e.to_string();
             if msg.len() < 15 {
@@ -332,6 +423,16 @@ fn config_case(name: &str, bytes: Vec<u8>) -> Check {
         if !r.stderr.contains("config.yaml") {
             return Err(format!("the error does not name config.yaml: {}", r.stderr));
         }
+        // Words, not Rust's Debug output; "changed nothing" said once.
+        if ["{ at", "AliasRefused", "TypeMismatch", "NotFound {"]
+            .iter()
+            .any(|d| r.stderr.contains(d))
+        {
+            return Err(format!("Debug output in the error: {}", r.stderr));
+        }
+        if r.stderr.matches("changed nothing").count() > 1 {
+            return Err(format!("\"changed nothing\" said twice: {}", r.stderr));
+        }
         if read_bytes(&real).as_deref() != Some(&bytes[..]) {
             return Err("config.yaml changed on an error".into());
         }
@@ -345,10 +446,20 @@ fn config_case(name: &str, bytes: Vec<u8>) -> Check {
         return Err("a read-only config.yaml was rewritten".into());
     }
     let after = std::fs::read_to_string(&real).map_err(|e| e.to_string())?;
+    // A byte order mark the file started with is kept.
+    const BOM: &str = "\u{feff}";
+    let had_bom = bytes.starts_with(BOM.as_bytes());
+    if had_bom != after.starts_with(BOM) {
+        return Err(format!(
+            "the byte order mark was not kept as it was: {after:?}"
+        ));
+    }
+    let after = after.trim_start_matches(BOM).to_string();
     let parsed: serde_norway::Value =
         serde_norway::from_str(&after).map_err(|e| format!("config.yaml no longer parses: {e}"))?;
     let original: serde_norway::Value =
-        serde_norway::from_slice(&bytes).map_err(|e| format!("case parses: {e}"))?;
+        serde_norway::from_slice(bytes.strip_prefix(BOM.as_bytes()).unwrap_or(&bytes[..]))
+            .map_err(|e| format!("case parses: {e}"))?;
     for key in original.as_mapping().into_iter().flat_map(|m| m.keys()) {
         if parsed.get(key).is_none() {
             return Err(format!("foreign key {key:?} was dropped"));
@@ -424,6 +535,84 @@ fn env_case(bytes: Vec<u8>) -> Check {
         "get: {}; set: stored",
         if get.code == Some(0) { "ok" } else { "error" }
     ))
+}
+
+/// `nxr config set NAME VALUE` with the file's text as VALUE (NAME is the file name up to `--`): a
+/// clear error with the settings unchanged, or a success that `config get` reads back as it was set.
+fn config_value_case(file: &str, bytes: Vec<u8>) -> Check {
+    let name = file.split("--").next().unwrap_or(file);
+    let text = String::from_utf8_lossy(&bytes);
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    let homes = Homes::new();
+    let get = || run(homes.nxr().args(["config", "get", name, "--json"]));
+    sane(&get())?;
+    let before = db_dump(&homes.nxr_home(), Some(&["settings"]));
+    let set = run(homes.nxr().args(["config", "set", name, value, "--json"]));
+    sane(&set)?;
+    if set.code != Some(0) {
+        clear_error(&set)?;
+        if db_dump(&homes.nxr_home(), Some(&["settings"])) != before {
+            return Err("settings changed on an error".into());
+        }
+        return Ok(first_line(&set.stderr));
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&set.stdout).map_err(|e| format!("config set --json: {e}"))?;
+    let got = get();
+    let read: serde_json::Value =
+        serde_json::from_str(&got.stdout).map_err(|e| format!("config get --json: {e}"))?;
+    if read["value"] != stored["value"] {
+        return Err(format!(
+            "set {} but get reads {}",
+            stored["value"], read["value"]
+        ));
+    }
+    let shown = run(homes.nxr().args(["config", "get", name]));
+    no_terminal_injection(&shown.stdout)?;
+    Ok(format!("stored {}", stored["value"]))
+}
+
+/// `nxr evals import FILE`: refused with a clear error and the figures unchanged, or imported with
+/// every link an http(s) address, every date set, and no control character in what is shown.
+fn evals_case(file: &str, bytes: Vec<u8>) -> Check {
+    let homes = Homes::new();
+    let path = homes.dir.path().join(file);
+    std::fs::write(&path, &bytes).map_err(|e| e.to_string())?;
+    let list = || run(homes.nxr().args(["evals", "list", "--json"]));
+    let before = list();
+    sane(&before)?;
+    let r = run(homes.nxr().args(["evals", "import"]).arg(&path));
+    sane(&r)?;
+    let after = list();
+    if r.code != Some(0) {
+        clear_error(&r)?;
+        if after.stdout != before.stdout {
+            return Err("the figures changed on an error".into());
+        }
+        return Ok(first_line(&r.stderr));
+    }
+    no_terminal_injection(&r.stdout)?;
+    let shown = run(homes.nxr().args(["evals", "list"]));
+    sane(&shown)?;
+    no_terminal_injection(&shown.stdout)?;
+    let v: serde_json::Value =
+        serde_json::from_str(&after.stdout).map_err(|e| format!("evals list --json: {e}"))?;
+    for family in v["families"].as_array().into_iter().flatten() {
+        for figure in family["figures"].as_array().into_iter().flatten() {
+            if let Some(url) = figure["url"].as_str() {
+                let lower = url.to_ascii_lowercase();
+                if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                    return Err(format!(
+                        "imported a link that is not a web address: {url:?}"
+                    ));
+                }
+            }
+            if figure["date"].as_str().is_none_or(|d| d.trim().is_empty()) {
+                return Err(format!("imported a figure without a date: {figure}"));
+            }
+        }
+    }
+    Ok("imported".into())
 }
 
 /// `nxr init --free` with Ollama answering this: Ollama is optional, so init completes, with its
@@ -785,8 +974,11 @@ fn cases() -> Vec<(String, Box<dyn FnOnce() -> Check + Send>)> {
             "openrouter-credits" => Box::new(move || credits_case(bytes)),
             "hermes-config" => Box::new(move || config_case(&file, bytes)),
             "env" => Box::new(move || env_case(bytes)),
+            "evals" => Box::new(move || evals_case(&file, bytes)),
+            "config-value" => Box::new(move || config_value_case(&file, bytes)),
             "ollama" => Box::new(move || ollama_case(raw(200, bytes))),
             "web-json" => Box::new(move || web_json_case(&file, bytes)),
+            "hermes-output" => Box::new(move || hermes_output_case(&file, bytes)),
             "telegram" => Box::new(move || {
                 // The file's error_code (when it has one) is the HTTP status Telegram sends; a file
                 // named `http200-…` is served with 200, as a proxy in between does.

@@ -1004,3 +1004,58 @@ fn a_key_whose_free_model_limit_openrouter_reports_sets_the_budget_limit() {
     run_ok(c);
     assert_eq!(limit(&homes), 1000);
 }
+
+#[test]
+fn init_stores_the_scores_it_used_and_a_paid_model_is_never_upgraded_to_its_free_variant() {
+    let homes = Homes::new();
+    run_ok({
+        let mut c = nxr(&homes);
+        c.args(["init", "--free"]);
+        c
+    });
+    // The first rescore compares with the scores init picked the agents by.
+    let out = run_ok({
+        let mut c = nxr(&homes);
+        c.args(["agents", "rescore"]);
+        c
+    });
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("no agent's recommendation changed since the last rescore"),
+        "{text}"
+    );
+    assert!(!text.contains("(none)"), "{text}");
+
+    // PM on the paid variant of its free model: the free variant is not an "upgrade".
+    let free = homes.json(&["agents", "list"])[0]["model"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid = free
+        .strip_suffix(":free")
+        .expect("a free model")
+        .to_string();
+    run_ok({
+        let mut c = nxr(&homes);
+        c.args(["slots", "set", "main", &paid, "--agent", "PM"]);
+        c
+    });
+    let recs = homes.json(&["agents", "recommend"]);
+    let pm = recs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent"] == "PM")
+        .unwrap();
+    assert_eq!(pm["current_model"], paid.as_str());
+    assert_eq!(pm["recommended_model"], free.as_str(), "{pm}");
+    assert_eq!(pm["upgrade_available"], false, "{pm}");
+    let out = run_ok({
+        let mut c = nxr(&homes);
+        c.args(["agents", "recommend"]);
+        c
+    });
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("PM ")).unwrap_or("");
+    assert!(!line.contains("upgrade available"), "{text}");
+}

@@ -485,3 +485,53 @@ fn cli_scan_summary_notifications_and_the_auto_upgrade_setting() {
     );
     assert_eq!(got.trim(), "auto-upgrade-free-models: true", "unchanged");
 }
+
+#[test]
+fn every_setting_takes_the_underscore_and_the_dash_spelling() {
+    let homes = Homes::new();
+    let run = |args: &[&str]| {
+        let out = homes.nxr().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // The spec's spelling sets what the dashed name reads, and the other way round.
+    assert_eq!(
+        run(&["config", "set", "auto_upgrade_free_models", "true"]),
+        "auto-upgrade-free-models: true"
+    );
+    assert_eq!(
+        run(&["config", "get", "auto-upgrade-free-models"]),
+        "auto-upgrade-free-models: true"
+    );
+    run(&["config", "set", "scan_interval_hours", "8"]);
+    assert_eq!(
+        run(&["config", "get", "scan-interval-hours"]),
+        "scan-interval-hours: 8"
+    );
+    run(&["config", "set", "spread-default-agents", "false"]);
+    assert_eq!(
+        run(&["config", "get", "spread_default_agents"]),
+        "spread_default_agents: false"
+    );
+    // The scanner reads the value stored under the spec's name.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let on = rt.block_on(async {
+        let store = nxr::domain::store::Store::open(&homes.env()).await.unwrap();
+        nxr::domain::scanner::auto_upgrade_enabled(&store)
+            .await
+            .unwrap()
+    });
+    assert!(on);
+    // Unknown names are still refused, with the known ones listed.
+    let out = homes
+        .nxr()
+        .args(["config", "set", "auto_upgrade_paid_models", "true"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known settings"));
+}

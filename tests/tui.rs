@@ -1952,6 +1952,29 @@ fn tab3_bulk_upgrade_dialog_shows_the_plan_and_confirms_only_with_a_key() {
 }
 
 #[test]
+fn tab3_bulk_upgrade_dialog_shows_a_chosen_model_as_kept() {
+    let mut d = full_data();
+    d.has_key = true;
+    d.agents[0].model_auto_assigned = false;
+    let mut plan = upgrade_plan(&d);
+    plan.keep_chosen(&d.agents);
+    let chosen = d.agents[0].name.clone();
+    assert!(plan.row(&chosen).unwrap().switch.is_none());
+    assert_eq!(plan.switch_count(), 2);
+    let mut s = State::new(d);
+    apply(&mut s, [Action::GoTab(Tab::Agents)]);
+    press(&mut s, KeyCode::Char('U'));
+    answer(&mut s, Outcome::PlanLoaded(Box::new(Ok(plan))));
+    let text = screen(&s, 120, 30);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("│{chosen} ")) && l.contains("kept (your choice)")),
+        "{text}"
+    );
+    assert!(text.contains("2 of 3 agents switch"), "{text}");
+}
+
+#[test]
 fn tab3_u_goes_paid_with_a_key_and_r_reverts_a_paid_agent_to_free() {
     let mut d = full_data();
     d.has_key = true;
@@ -2299,4 +2322,31 @@ async fn tab6_applies_an_upgrade_notification_through_the_domain_and_a_failure_c
     assert_eq!(now.model, "openai/gpt-oss-120b:free");
     let yaml = std::fs::read_to_string(env.hermes_home.join("profiles/eng/config.yaml")).unwrap();
     assert!(yaml.contains("openai/gpt-oss-120b:free"), "{yaml}");
+}
+
+#[tokio::test]
+async fn the_slot_editor_refuses_a_text_only_model_for_vision_through_the_domain() {
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    let st = store(&h).await;
+    let clock = FixedClock(Utc::now());
+    std::fs::create_dir_all(&env.hermes_home).unwrap();
+    let cfg = env.hermes_home.join("config.yaml");
+    std::fs::write(&cfg, "model:\n  default: a/b\n").unwrap();
+    let set = |model: &str| Effect::SetSlot {
+        slot: "vision".into(),
+        provider: "openrouter".into(),
+        model: model.into(),
+    };
+    let a = run_effect(&st, &env, &clock, set("qwen/qwen3-coder:free")).await;
+    assert!(
+        matches!(&a, Outcome::Failed(t) if t.contains("does not take images")),
+        "{a:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        "model:\n  default: a/b\n"
+    );
+    let a = run_effect(&st, &env, &clock, set("google/gemma-3-27b-it:free")).await;
+    assert!(matches!(&a, Outcome::Done(_)), "{a:?}");
 }

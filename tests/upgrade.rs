@@ -280,6 +280,37 @@ fn the_free_tier_shown_follows_credits_purchased_and_falls_back_to_key_on_403() 
     assert_eq!(k["free_daily_limit"], 50);
     assert_eq!(k["free_limit_from"], "key_report");
 
+    // /credits answering 500 is OpenRouter's trouble, not a missing management key; a total no
+    // account can have (1e308) is refused, never shown as a balance.
+    for (reply, says) in [
+        (
+            Reply::json(
+                500,
+                r#"{"error":{"code":500,"message":"Internal Server Error"}}"#,
+            ),
+            "/credits answered HTTP 500, a server error at OpenRouter",
+        ),
+        (
+            Reply::json(200, r#"{"data":{"total_credits":1e308,"total_usage":0}}"#),
+            "total_credits 1e308 is not a credit amount an account can have",
+        ),
+    ] {
+        let s = FakeServer::start();
+        s.always("/api/v1/key", Reply::json(200, key_body(5.0, None)));
+        s.always("/api/v1/credits", reply);
+        let out = ok(nxr(&homes, Some(&s)), &["upgrade", "--key", KEY]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with("key ")).unwrap_or("");
+        assert!(line.contains(says), "{text}");
+        assert!(!line.contains("management key"), "{text}");
+        assert!(
+            !text.contains("$inf") && !line.contains("balance $"),
+            "{text}"
+        );
+        let k = check(&s);
+        assert_eq!(k["credits_from"], "key_usage", "{k}");
+    }
+
     // The text table says how the daily limit and the estimate were made.
     let out = ok(nxr(&homes, Some(&openrouter())), &["upgrade"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -407,8 +438,17 @@ fn all_agent_to_and_revert_leave_the_database_and_hermes_in_step() {
         "meta-llama/llama-3.2-3b-instruct"
     );
 
-    // --revert: everyone back to the exact free model they had; nothing but config.yaml changed.
+    // --revert: everyone back to the exact free model they had (PM's own paid pick only when
+    // included); nothing but config.yaml changed.
     ok(nxr(&homes, None), &["upgrade", "--revert", "--all"]);
+    assert_eq!(
+        assert_db_matches_hermes(&homes)[&pm],
+        "meta-llama/llama-3.2-3b-instruct"
+    );
+    ok(
+        nxr(&homes, None),
+        &["upgrade", "--revert", "--all", "--include-chosen"],
+    );
     assert_eq!(assert_db_matches_hermes(&homes), free);
     assert_eq!(hashes(&homes.hermes_home(), true), before);
     for (name, (_, _, profile)) in agents(&homes) {
@@ -569,4 +609,162 @@ fn a_key_from_stdin_is_stored_and_never_echoed() {
             .unwrap_or_default()
             .contains(KEY)
     );
+}
+
+#[test]
+fn a_model_the_user_chose_is_kept_by_bulk_upgrade_and_revert_unless_included() {
+    let homes = setup();
+    let server = openrouter();
+    ok(
+        nxr(&homes, Some(&server)),
+        &["config", "set", "openrouter-key", KEY],
+    );
+    let free = assert_db_matches_hermes(&homes);
+    assert!(free.contains_key("PM"), "{free:?}");
+    ok(
+        nxr(&homes, Some(&server)),
+        &["upgrade", "--agent", "PM", "--to", "openai/gpt-4o"],
+    );
+    assert!(
+        !agents(&homes)["PM"].1,
+        "the user's pick is not auto-assigned"
+    );
+
+    // --all: PM keeps gpt-4o, said as "kept (your choice)"; the others move.
+    let out = ok(nxr(&homes, Some(&server)), &["upgrade", "--all", "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("PM: openai/gpt-4o kept (your choice)"),
+        "{text}"
+    );
+    assert!(text.contains("--include-chosen"), "{text}");
+    let paid = assert_db_matches_hermes(&homes);
+    assert_eq!(paid["PM"], "openai/gpt-4o");
+    for (name, (model, auto, _)) in agents(&homes) {
+        if name != "PM" {
+            assert_ne!(model, free[&name], "{name} moved to its paid pick");
+            assert!(auto, "{name}");
+        }
+    }
+    // The plan says the same, as a table and as JSON.
+    ok(
+        nxr(&homes, None),
+        &["upgrade", "--agent", "Engineer", "--revert"],
+    );
+    let out = ok(
+        nxr(&homes, Some(&server)),
+        &["upgrade", "--all", "--dry-run"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pm_line = text.lines().find(|l| l.starts_with("PM ")).unwrap_or("");
+    assert!(pm_line.contains("kept (your choice)"), "{text}");
+    assert!(text.contains("1 of 3 agents switch"), "{text}");
+    assert!(text.contains("add --include-chosen"), "{text}");
+    ok(
+        nxr(&homes, Some(&server)),
+        &["upgrade", "--agent", "Engineer"],
+    );
+    let v = json(&ok(
+        nxr(&homes, Some(&server)),
+        &["upgrade", "--all", "--dry-run", "--json"],
+    ));
+    let pm = v["plan"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent"] == "PM")
+        .unwrap()
+        .clone();
+    assert_eq!(pm["kept_choice"], true, "{pm}");
+    assert!(pm["switch"].is_null(), "{pm}");
+
+    // --revert for every agent: PM's paid choice is not put on a free model; the others go back to
+    // their free model and stay auto-assigned (eligible for auto-upgrade).
+    let out = ok(nxr(&homes, None), &["upgrade", "--revert", "--all"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("kept (your choice)"), "{text}");
+    let back = agents(&homes);
+    assert_eq!(back["PM"].0, "openai/gpt-4o");
+    for (name, (model, auto, _)) in &back {
+        if name != "PM" {
+            assert_eq!(model, &free[name], "{name} back on its free model");
+            assert!(
+                *auto,
+                "{name}: nxr had placed it, so it stays auto-assigned"
+            );
+        }
+    }
+    assert_eq!(assert_db_matches_hermes(&homes)["PM"], "openai/gpt-4o");
+
+    // --include-chosen includes it: PM goes back to its free model, which nxr had placed.
+    let out = ok(
+        nxr(&homes, None),
+        &["upgrade", "--revert", "--all", "--include-chosen"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PM: openai/gpt-4o → "), "{text}");
+    assert_eq!(assert_db_matches_hermes(&homes), free);
+    assert!(agents(&homes)["PM"].1);
+    // --include-chosen is for the plan over every agent.
+    let out = run(
+        nxr(&homes, None),
+        &["upgrade", "--agent", "PM", "--include-chosen"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--include-chosen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_empty_key_is_refused_not_replaced_by_the_stored_one() {
+    let homes = setup();
+    let server = openrouter();
+    ok(
+        nxr(&homes, Some(&server)),
+        &["config", "set", "openrouter-key", KEY],
+    );
+    let before_agents = agents(&homes);
+    let before_files = hashes(&homes.hermes_home(), false);
+    let key_checks = server.hits("/api/v1/key");
+    for args in [
+        &["upgrade", "--key", "", "--all", "--yes"][..],
+        &["upgrade", "--key", "  ", "--all", "--dry-run"][..],
+        &["upgrade", "--key", "", "--revert", "--yes"][..],
+    ] {
+        let out = run(nxr(&homes, Some(&server)), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "nxr {args:?}: {err}");
+        assert!(
+            err.starts_with("error: the key given is empty") && err.contains("leave --key out"),
+            "nxr {args:?}: {err}"
+        );
+    }
+    // `--key -` with nothing on stdin is the same empty key.
+    let mut c = nxr(&homes, Some(&server));
+    c.args(["upgrade", "--key", "-", "--all", "--yes"])
+        .stdin(std::process::Stdio::null());
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the key given is empty"));
+    // The stored key was never used, nothing moved.
+    assert_eq!(server.hits("/api/v1/key"), key_checks);
+    assert_eq!(agents(&homes), before_agents);
+    assert_eq!(hashes(&homes.hermes_home(), false), before_files);
+    // `nxr init --key ''` and `config set openrouter-key ''` refuse the same way.
+    for args in [
+        &["init", "--key", ""][..],
+        &["config", "set", "openrouter-key", ""][..],
+    ] {
+        let out = run(nxr(&homes, Some(&server)), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "nxr {args:?}: {err}");
+        assert!(
+            err.contains("is empty; pass the key"),
+            "nxr {args:?}: {err}"
+        );
+    }
+    assert_eq!(hashes(&homes.hermes_home(), false), before_files);
 }

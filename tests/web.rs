@@ -1236,3 +1236,52 @@ fn upgrade_forms_need_the_csrf_token_and_a_key_and_change_nothing_without_them()
     assert!(plan.contains("Total estimated:"), "{plan}");
     assert!(plan.contains("name=\"key\""), "{plan}");
 }
+
+#[test]
+fn the_bulk_upgrade_page_keeps_a_model_the_user_chose_unless_included() {
+    let homes = Homes::new();
+    for args in [
+        &["init", "--free"][..],
+        &[
+            "upgrade",
+            "--agent",
+            "PM",
+            "--to",
+            "openai/gpt-oss-120b:free",
+        ][..],
+    ] {
+        let out = homes
+            .nxr()
+            .env("NXR_FASTER_WHISPER_CMD", "false")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let s = Running::start_in(homes);
+    let row = |page: &str, agent: &str| -> String {
+        let start = page
+            .find(&format!("<td>{agent}</td>"))
+            .unwrap_or_else(|| panic!("no row for {agent}: {page}"));
+        let end = page[start..].find("</tr>").unwrap() + start;
+        page[start..end].to_string()
+    };
+    let (status, _, page) = s.get_cookie("/agents/upgrade");
+    assert_eq!(status, StatusCode::OK);
+    assert!(row(&page, "PM").contains("kept (your choice)"), "{page}");
+    assert!(!row(&page, "Engineer").contains("kept"), "{page}");
+    assert!(page.contains("2 of 3 agents switch"), "{page}");
+    assert!(page.contains("name=\"include_chosen\""), "{page}");
+    assert!(
+        page.contains("Also switch the 1 agent(s) on a model you chose"),
+        "{page}"
+    );
+    let (status, _, page) = s.get_cookie("/agents/upgrade?include_chosen=1");
+    assert_eq!(status, StatusCode::OK);
+    assert!(!row(&page, "PM").contains("kept"), "{page}");
+    assert!(page.contains("3 of 3 agents switch"), "{page}");
+}

@@ -279,3 +279,46 @@ fn control_pages_snapshots() {
         });
     }
 }
+
+#[test]
+fn the_vision_slot_refuses_a_text_only_model_on_the_page_and_the_api_unless_forced() {
+    let r = start();
+    let csrf = r.server.csrf_token();
+    let config = r.homes.hermes_home().join("config.yaml");
+    let (status, body) = r.post_form(
+        "/models/switch?slot=vision",
+        &format!("slot=vision&model=evil%2Fxss%3Afree&csrf={csrf}"),
+        true,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("does not take images"), "{body}");
+    assert!(body.contains("id=\"force-form\""), "{body}");
+    assert!(body.contains("name=\"force\" value=\"1\""), "{body}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), CONFIG);
+    // The JSON API: the same refusal, and `force` overrides it.
+    let post_json = |body: &str| {
+        r.send(
+            r.client
+                .post(r.url("/api/models/switch"))
+                .bearer_auth(&r.server.token)
+                .header("Content-Type", "application/json")
+                .body(body.to_string()),
+        )
+    };
+    let (status, body) = post_json(r#"{"slot":"vision","model":"evil/xss:free"}"#);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("does not take images"), "{body}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), CONFIG);
+    // The page's "anyway" form writes it.
+    let (status, body) = r.post_form(
+        "/models/switch?slot=vision",
+        &format!("slot=vision&model=evil%2Fxss%3Afree&force=1&csrf={csrf}"),
+        true,
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains("model: evil/xss:free"), "{written}");
+    let (status, body) =
+        post_json(r#"{"slot":"vision","model":"google/gemma-3-27b-it:free","force":false}"#);
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

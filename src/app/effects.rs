@@ -158,7 +158,7 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             // A catalog model goes through the slot editor's one rule (the main slot moves the
             // agent living in this profile together with its row).
             let written = if provider == "openrouter" {
-                model_switch::apply(store, env, &slot, &model)
+                model_switch::apply(store, env, &slot, &model, false)
                     .await
                     .map_err(|e| e.to_string())
             } else {
@@ -213,7 +213,7 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             }
         }
         Effect::LoadUpgradePlan => Outcome::PlanLoaded(Box::new(
-            upgrade::plan_upgrade(store, env, None, None, false, clock.now())
+            upgrade::plan_upgrade(store, env, None, None, false, false, clock.now())
                 .await
                 .map_err(|e| e.to_string()),
         )),

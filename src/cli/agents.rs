@@ -64,9 +64,12 @@ pub struct RevertArgs {
 pub struct CheckArgs {
     /// Check only this agent (name or id).
     pub name: Option<String>,
-    /// Also send one tiny prompt per agent through `hermes -z` (spends one request each).
+    /// Also send one tiny prompt per agent through Hermes (spends one request each).
     #[arg(long)]
     pub live: bool,
+    /// With --live: the most seconds each agent's prompt may take before Hermes is stopped.
+    #[arg(long, value_name = "SECS", requires = "live", default_value_t = crate::domain::agent_check::live::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
     /// First bring every agent profile's `.env` in step with `$HERMES_HOME/.env` (copies the stored
     /// key to profiles made by an older nxr).
     #[arg(long)]
@@ -141,12 +144,12 @@ async fn delete(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
                 agent.hermes_profile_path
             )
         };
-        eprint!("Delete agent {name:?}? {what}. [y/N] ");
+        errout!("Delete agent {name:?}? {what}. [y/N] ");
         std::io::stderr().flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            eprintln!("nxr agents delete: nothing changed");
+            errln!("nxr agents delete: nothing changed");
             return Ok(());
         }
     }
@@ -205,7 +208,7 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         .await
         .map_err(super::agent_error)?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     if ctx.json {
         return super::print_json(&agent);
@@ -321,7 +324,7 @@ async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
         outln!("  {:<24} {:<10} {}", e.key, e.state, who);
     }
     for w in &snap.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(())
 }

@@ -23,15 +23,17 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     let mut warnings = Vec::new();
     let ingest = usage::ingest(&store, &ctx.env, clock).await?;
     warnings.extend(ingest.warnings);
+    let mut unread = None;
     if let Some(key) = secrets::openrouter_key(&ctx.env)? {
         let client = OpenRouterClient::from_env(&ctx.env, Some(key));
         if let Err(e) = budget::refresh_account(&store, &client, clock).await {
-            warnings.push(format!(
-                "OpenRouter's own count was not read ({e}); showing nxr's agents' count"
-            ));
+            unread = Some(e.to_string());
         }
     }
     let b = budget::load(&store, clock).await?;
+    if let Some(why) = unread {
+        warnings.push(budget::unread_count_warning(&b, &why));
+    }
     let alerts = guard::check(&store, &ctx.env, &b, clock).await?;
     if ctx.json {
         return super::print_json(&BudgetJson {
@@ -46,14 +48,14 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     super::write_stdout(&text)?;
     for a in &alerts {
         if let Some(Err(e)) = &a.telegram {
-            eprintln!(
+            errln!(
                 "warning: the {} % Telegram message failed: {e}",
                 a.threshold
             );
         }
     }
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(())
 }

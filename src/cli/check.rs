@@ -13,8 +13,8 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
     if args.fix {
         let wrote = credentials::sync_all(&ctx.env, &store).await?;
         match wrote.len() {
-            0 => eprintln!("every agent profile's .env was already in step"),
-            _ => eprintln!(
+            0 => errln!("every agent profile's .env was already in step"),
+            _ => errln!(
                 "brought the .env of {} in step with {}",
                 wrote.join(", "),
                 crate::domain::secrets::env_file(&ctx.env).display()
@@ -39,8 +39,10 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             .iter()
             .filter(|c| c.state == CheckState::Ready)
             .count();
-        eprintln!(
-            "--live sends one tiny prompt per ready agent through Hermes: {runnable} request(s), each counted against the free daily bucket (50 a day below 10 credits purchased)"
+        let limit = std::time::Duration::from_secs(args.timeout);
+        errln!(
+            "--live sends one tiny prompt per ready agent through Hermes: {runnable} request(s), each counted against the free daily bucket (50 a day below 10 credits purchased); each agent gets up to {} s (--timeout changes it)",
+            limit.as_secs()
         );
         for (agent, check) in list.iter().zip(checks.iter_mut()) {
             if check.state != CheckState::Ready {
@@ -50,7 +52,7 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             spinner.set_message(format!("asking {} …", agent.name));
             spinner.enable_steady_tick(std::time::Duration::from_millis(100));
-            let answer = live::prompt(&ctx.env, agent, live::DEFAULT_TIMEOUT).await;
+            let answer = live::prompt(&store, &ctx.env, agent, limit, store.clock()).await;
             spinner.finish_and_clear();
             live::add_to(check, &answer);
         }

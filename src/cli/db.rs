@@ -50,7 +50,7 @@ async fn status(ctx: &Ctx) -> Result<()> {
     }
     super::write_stdout(&out)?;
     if status.newer_than_known {
-        eprintln!(
+        errln!(
             "warning: this database was written by a newer nxr (this nxr knows schema version {}); upgrade nxr",
             status.latest_known
         );

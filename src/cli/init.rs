@@ -40,12 +40,12 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
                 "Start the setup over? The onboarding record is forgotten; agents, keys and config are kept. [y/N] ",
             )?;
             if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-                eprintln!("nxr init: nothing changed");
+                errln!("nxr init: nothing changed");
                 return Ok(());
             }
         }
         let n = onboarding::reset(&store).await?;
-        eprintln!("nxr init: forgot {n} onboarding record(s); starting over");
+        errln!("nxr init: forgot {n} onboarding record(s); starting over");
     }
 
     if let Some(done) = onboarding::completed(&store).await? {
@@ -106,7 +106,7 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     // Step lines go to stdout, or to stderr when stdout carries the JSON end state.
     let say = move |line: String| {
         if json {
-            eprintln!("{line}");
+            errln!("{line}");
         } else {
             outln!("{line}");
         }
@@ -153,7 +153,7 @@ async fn check_agents(
     agent_check::check_all(&ctx.env, store)
         .await
         .unwrap_or_else(|e| {
-            eprintln!("warning: cannot check whether the agents can run: {e}");
+            errln!("warning: cannot check whether the agents can run: {e}");
             Vec::new()
         })
 }
@@ -175,7 +175,7 @@ fn print_readiness(checks: &[agent_check::AgentCheck]) {
 }
 
 fn ask(prompt: &str) -> Result<String> {
-    eprint!("{prompt}");
+    errout!("{prompt}");
     std::io::stderr().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -195,7 +195,7 @@ fn ask_secret(prompt: &str) -> Result<String> {
         }
     }
 
-    eprint!("{prompt}");
+    errout!("{prompt}");
     std::io::stderr().flush()?;
     terminal::enable_raw_mode()?;
     let raw = Raw;
@@ -208,21 +208,21 @@ fn ask_secret(prompt: &str) -> Result<String> {
                     if k.modifiers.contains(KeyModifiers::CONTROL) =>
                 {
                     drop(raw);
-                    eprintln!();
+                    errln!();
                     bail!("cancelled; nothing was created");
                 }
                 KeyCode::Char(c) => {
                     secret.push(c);
-                    eprint!("*");
+                    errout!("*");
                 }
                 KeyCode::Backspace if secret.pop().is_some() => {
-                    eprint!("\x08 \x08");
+                    errout!("\x08 \x08");
                 }
                 _ => {}
             },
             Event::Paste(p) => {
                 let p = p.trim();
-                eprint!("{}", "*".repeat(p.chars().count()));
+                errout!("{}", "*".repeat(p.chars().count()));
                 secret.push_str(p);
             }
             _ => {}
@@ -230,7 +230,7 @@ fn ask_secret(prompt: &str) -> Result<String> {
         std::io::stderr().flush()?;
     }
     drop(raw);
-    eprintln!();
+    errln!();
     Ok(secret)
 }
 

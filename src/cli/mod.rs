@@ -1,5 +1,12 @@
 //! clap definitions and one thin handler per subcommand. Handlers turn arguments into one domain call
 //! and render the result (text, or JSON with `--json`). Errors go to stderr with a non-zero exit.
+//!
+//! Every byte the CLI prints goes through `out_text` (stdout) or `err_text` (stderr) and the macros
+//! `outln!`/`out!`/`errln!`/`errout!` over them; `println!`/`eprintln!` are denied crate-wide, since they
+//! panic when the reader has gone (`nxr … 2>&1 | true`) or the disk is full (`> /dev/full`). A closed
+//! stdout ends the output quietly with the command's usual exit status; any other stdout write error is
+//! reported once on stderr and the command exits 1. Stderr write errors are dropped: there is nowhere
+//! left to say them. The panic hook writes its report the same way, so it never panics itself.
 
 /// `println!` for command output: a reader that went away (`nxr … | head`) is not an error.
 macro_rules! outln {
@@ -16,6 +23,23 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::cli::out_text(&format!($($arg)*))
+    };
+}
+
+/// `eprintln!` for messages: a stderr that is closed or full is not an error (and never a panic).
+macro_rules! errln {
+    () => {
+        $crate::cli::err_text("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::err_text(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` for prompts and messages, likewise.
+macro_rules! errout {
+    ($($arg:tt)*) => {
+        $crate::cli::err_text(&format!($($arg)*))
     };
 }
 
@@ -199,22 +223,56 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     write_stdout(&text)
 }
 
-/// Writes to stdout; a closed pipe (`nxr … | head`) is not an error.
+/// Writes command output as [`out_text`] does; shaped as a `Result` so a handler can end with it.
 pub fn write_stdout(text: &str) -> Result<()> {
+    out_text(text);
+    Ok(())
+}
+
+/// Set once a stdout write failed for a reason other than a closed pipe; the command then exits 1.
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes command output; a closed pipe ends the output quietly. Any other write error (a full disk)
+/// is reported once on stderr and makes the command exit 1; later output is dropped.
+pub fn out_text(text: &str) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_FAILED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && !STDOUT_FAILED.swap(true, Ordering::Relaxed)
+    {
+        err_text(&format!(
+            "error: cannot write to standard output: {e}; send the output somewhere with room (a file on another disk, a pipe, the terminal)\n"
+        ));
     }
 }
 
-/// Writes command output; a closed pipe ends the output quietly. Other write errors are reported
-/// once on stderr.
-pub fn out_text(text: &str) {
-    if let Err(e) = write_stdout(text) {
-        eprintln!("error: cannot write to standard output: {e}");
+/// Writes to stderr; a stderr that is closed or full is ignored (there is nowhere left to say it).
+pub fn err_text(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// Installs color-eyre's error and panic hooks; the panic report is written with `write!` so a closed
+/// or full stderr cannot make the hook itself panic (which would abort the process).
+fn install_hooks() {
+    let mut hooks = color_eyre::config::HookBuilder::default().display_env_section(false);
+    if !stderr_color_enabled() {
+        hooks = hooks.theme(color_eyre::config::Theme::new());
     }
+    let (panic_hook, eyre_hook) = hooks.into_hooks();
+    let _ = eyre_hook.install();
+    std::panic::set_hook(Box::new(move |info| {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}", panic_hook.panic_report(info));
+        let _ = err.flush();
+    }));
 }
 
 /// True when colours may be used on stdout (a terminal, and NO_COLOR unset).
@@ -240,7 +298,7 @@ fn init_tracing(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard
         Ok(f) => f,
         Err(e) => {
             if std::env::var_os("RUST_LOG").is_some() {
-                eprintln!(
+                errln!(
                     "nxr: not logging to {}: {e}; running without a log file (make it writable, or set NXR_HOME)",
                     path.display()
                 );
@@ -262,11 +320,7 @@ fn init_tracing(env: &Env) -> Option<tracing_appender::non_blocking::WorkerGuard
 
 /// The process entry point; returns the exit code.
 pub fn main() -> i32 {
-    let mut hooks = color_eyre::config::HookBuilder::default().display_env_section(false);
-    if !stderr_color_enabled() {
-        hooks = hooks.theme(color_eyre::config::Theme::new());
-    }
-    let _ = hooks.install();
+    install_hooks();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -275,9 +329,10 @@ pub fn main() -> i32 {
         }
     };
     match run(cli) {
+        Ok(()) if STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed) => 1,
         Ok(()) => 0,
         Err(e) => {
-            eprint!("{}", render_error(&e));
+            err_text(&render_error(&e));
             1
         }
     }
@@ -335,6 +390,7 @@ pub fn run(cli: Cli) -> Result<()> {
         return block_on(async move { doctor::run(&ctx, args).await });
     }
     let _guard = init_tracing(&env);
+    let local_db = env.db_url.is_none().then(|| env.db_path());
     let ctx = Ctx {
         env,
         json: cli.json,
@@ -366,6 +422,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Completions { .. } | Command::Man { .. } => Ok(()),
         }
     })
+    .map_err(|e| locked_error(e, local_db.as_deref()))
 }
 
 /// `nxr man`: the top page on stdout, or every page into `dir`.
@@ -395,7 +452,7 @@ fn man(dir: Option<&std::path::Path>) -> Result<()> {
         .filter(|n| n.starts_with("nxr") && n.ends_with(".1"))
         .collect();
     pages.sort();
-    eprintln!(
+    errln!(
         "wrote {} man page(s) into {} (`man nxr` finds them when that directory is on MANPATH, e.g. ~/.local/share/man/man1)",
         pages.len(),
         dir.display()
@@ -413,4 +470,28 @@ fn block_on(work: impl std::future::Future<Output = Result<()>>) -> Result<()> {
     // network): the command's answer is already known.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     outcome
+}
+
+/// A database lock that outlived the busy timeout, said with the process that holds it when it can be
+/// found; any other error as it was.
+fn locked_error(e: color_eyre::Report, local_db: Option<&std::path::Path>) -> color_eyre::Report {
+    use crate::domain::store::{self, StoreError};
+    let locked = e.chain().any(|c| {
+        c.downcast_ref::<libsql::Error>().is_some_and(store::is_locked)
+            || matches!(c.downcast_ref::<StoreError>(), Some(StoreError::Sql(s)) if store::is_locked(s))
+    });
+    let Some(path) = local_db.filter(|_| locked) else {
+        return e;
+    };
+    let secs = store::BUSY_TIMEOUT.as_secs();
+    let holders = store::lock_holders(path);
+    let who = if holders.is_empty() {
+        "another process (nxr cannot tell which; it may run as another user)".to_string()
+    } else {
+        format!("another process: {}", holders.join(", "))
+    };
+    color_eyre::eyre::eyre!(
+        "the database {} is locked by {who}, which held it for longer than {secs} s; let it finish, or stop it (a `nxr serve` or the TUI: quit it; a stuck process: kill it by its pid), then run this command again",
+        path.display()
+    )
 }

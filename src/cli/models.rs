@@ -89,7 +89,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
             .collect(),
         None => catalog.filter(&filter),
     };
-    eprintln!("{}", catalog.source.describe());
+    errln!("{}", catalog.source.describe());
     let now = store.now().timestamp();
     if ctx.json {
         return super::print_json(&Listing {
@@ -111,7 +111,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         });
     }
     if models.is_empty() {
-        eprintln!(
+        errln!(
             "no model matches these filters; try fewer of --free, --tools, --vision, --min-context, or a shorter --query"
         );
         return Ok(());
@@ -145,7 +145,7 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         out.push('\n');
     }
     super::write_stdout(&out)?;
-    eprintln!("{} models", models.len());
+    errln!("{} models", models.len());
     Ok(())
 }
 

@@ -85,7 +85,7 @@ async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = outcome?;
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     if ctx.json {
         return super::print_json(&report);

@@ -51,7 +51,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     if let Err(e) = crate::domain::heartbeat::stop(&store_end, &holder, store_end.now()).await {
         tracing::warn!("could not record that nxr serve stopped: {e}");
     }
-    eprintln!("nxr serve: stopping");
+    errln!("nxr serve: stopping");
     tokio::task::spawn_blocking(move || handle.stop()).await?;
     Ok(())
 }
@@ -90,47 +90,49 @@ async fn background(
     let key = crate::domain::secrets::openrouter_key(&env).ok().flatten();
     let client = crate::domain::openrouter::OpenRouterClient::from_env(&env, key);
     let clock = store.clock();
-    let runner = crate::domain::queue::HermesRunner;
+    let runner = crate::domain::queue::HermesRunner::default();
     let mut state = TickState::default();
     let mut first = true;
     loop {
         if let Err(e) = crate::domain::heartbeat::beat(&store, &holder, clock.now()).await {
-            eprintln!("nxr serve: cannot record that it runs: {e}");
+            errln!("nxr serve: cannot record that it runs: {e}");
         }
         match scheduler::tick(&store, &env, &client, &runner, clock, &holder, &mut state).await {
             Ok(r) => {
                 match &r.scan {
-                    Some(ScanDecision::Ran { report }) => eprintln!(
+                    Some(ScanDecision::Ran { report }) => errln!(
                         "nxr serve: scan done at {}: {} models, {} new notification(s)",
                         report.scanned_at,
                         report.models,
                         report.notifications.len()
                     ),
                     Some(ScanDecision::Failed { error }) => {
-                        eprintln!("nxr serve: scan failed: {error}")
+                        errln!("nxr serve: scan failed: {error}")
                     }
                     Some(ScanDecision::Skipped { holder }) => {
-                        eprintln!("nxr serve: scan skipped: another nxr ({holder}) is scanning")
+                        errln!("nxr serve: scan skipped: another nxr ({holder}) is scanning")
                     }
-                    Some(ScanDecision::NotDue { last, next }) if first => eprintln!(
+                    Some(ScanDecision::NotDue { last, next }) if first => errln!(
                         "nxr serve: scan skipped: the last scan ran at {last}; the next is due at {next}"
                     ),
                     _ => {}
                 }
                 for a in &r.alerts {
-                    eprintln!(
+                    errln!(
                         "nxr serve: free budget at {} % ({} of {})",
-                        a.threshold, a.used, a.limit
+                        a.threshold,
+                        a.used,
+                        a.limit
                     );
                 }
                 if !r.drained.ran.is_empty() {
-                    eprintln!("nxr serve: ran {} queued task(s)", r.drained.ran.len());
+                    errln!("nxr serve: ran {} queued task(s)", r.drained.ran.len());
                 }
                 for w in &r.warnings {
                     tracing::warn!("{w}");
                 }
             }
-            Err(e) => eprintln!("nxr serve: background work failed: {e}"),
+            Err(e) => errln!("nxr serve: background work failed: {e}"),
         }
         first = false;
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;

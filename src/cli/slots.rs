@@ -25,6 +25,10 @@ pub enum SlotsCmd {
         /// An agent's profile (name or id) instead of the root config.yaml.
         #[arg(long)]
         agent: Option<String>,
+        /// Accept a model without image input for the vision slot, or replace the slot's own
+        /// endpoint (a `base_url` / `api_key` of another provider) with OpenRouter.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -50,10 +54,16 @@ pub async fn run(ctx: &Ctx, cmd: SlotsCmd) -> Result<()> {
             }
             Ok(())
         }
-        SlotsCmd::Set { slot, model, agent } => {
+        SlotsCmd::Set {
+            slot,
+            model,
+            agent,
+            force,
+        } => {
             let store = ctx.store().await?;
             let done =
-                model_switch::apply_for(&store, &ctx.env, agent.as_deref(), &slot, &model).await?;
+                model_switch::apply_for(&store, &ctx.env, agent.as_deref(), &slot, &model, force)
+                    .await?;
             if ctx.json {
                 return super::print_json(&done);
             }

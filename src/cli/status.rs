@@ -20,7 +20,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     .into_iter()
     .flatten()
     {
-        eprintln!("{e}");
+        errln!("{e}");
     }
     Ok(())
 }

@@ -21,6 +21,11 @@ How it works:
   3. Applying writes each agent's Hermes profile config.yaml (model.default, model.provider,
      auxiliary.free_only cleared on paid) and its database row as one change, recorded in
      agent_model_history (reason upgrade / revert / user). No other profile file is touched.
+  4. A model you chose (`--agent NAME --to MODEL`, the TUI or web switch, `nxr slots set main`,
+     `nxr agents create --model`) is never replaced by a plan for every agent (--all, --revert,
+     the scanner's auto-upgrade): the plan shows it as \"kept (your choice)\"; --include-chosen
+     switches those agents too. A revert gives back who had picked the earlier model, so agents
+     nxr had placed stay eligible for auto-upgrade.
 
 Examples:
   nxr upgrade                          show the plan; on a terminal ask Y (all) / n / c (custom)
@@ -28,6 +33,7 @@ Examples:
   nxr upgrade --agent pm --to openai/gpt-4o-mini
   nxr upgrade --all --dry-run          the database and config.yaml changes, nothing written
   nxr upgrade --revert --all           every agent back to the last free model it had
+  nxr upgrade --all --include-chosen   also switch agents on a model you chose (kept otherwise)
   nxr upgrade --key - --all < key.txt  the key from stdin (kept out of the shell history)
   nxr upgrade --json                   the plan (and with --all/--yes the result) as JSON";
 
@@ -63,6 +69,9 @@ pub struct UpgradeArgs {
     /// Accept a --to model that fails the role's hard requirements.
     #[arg(long, requires = "to")]
     pub force: bool,
+    /// Also switch agents on a model you chose (kept by a plan for every agent otherwise).
+    #[arg(long, conflicts_with = "agent")]
+    pub include_chosen: bool,
 }
 
 /// The plan as a text table (one row per agent).
@@ -89,6 +98,7 @@ pub fn plan_table(plan: &Plan) -> String {
             let target = r.switch.as_ref().map(|s| &s.to);
             let to = match (target, &r.note) {
                 (Some(t), _) => t.id.clone(),
+                (None, _) if r.kept_choice => upgrade::KEPT_CHOICE.into(),
                 (None, Some(n)) => format!("(keeps: {n})"),
                 (None, None) => "(keeps)".into(),
             };
@@ -121,6 +131,12 @@ pub fn plan_table(plan: &Plan) -> String {
             plan.assumption
         ));
     }
+    let kept = plan.kept_choice_count();
+    if kept > 0 {
+        out.push_str(&format!(
+            "{kept} agent(s) keep the model you chose; add --include-chosen to switch them too\n"
+        ));
+    }
     out
 }
 
@@ -130,8 +146,13 @@ fn key_line(k: &KeyStatus) -> String {
         .map(|b| format!("balance {}", usd(b)))
         .unwrap_or_else(|| "balance unknown".into());
     let from = match k.credits_from {
-        upgrade::CreditsFrom::Credits => "from /credits",
-        upgrade::CreditsFrom::KeyUsage => "from /key (/credits needs a management key)",
+        upgrade::CreditsFrom::Credits => "from /credits".to_string(),
+        upgrade::CreditsFrom::KeyUsage => format!(
+            "from /key ({})",
+            k.credits_note
+                .as_deref()
+                .unwrap_or("/credits gave no balance")
+        ),
     };
     format!(
         "key {} is valid; {balance} ({from}); free models: {}/day",
@@ -157,7 +178,7 @@ fn diff_text(diffs: &[RowDiff]) -> String {
     out
 }
 
-fn outcome_text(o: &Outcome) -> String {
+fn outcome_text(plan: &Plan, o: &Outcome) -> String {
     let mut out = String::new();
     for s in &o.switched {
         out.push_str(&format!(
@@ -165,7 +186,15 @@ fn outcome_text(o: &Outcome) -> String {
             s.agent, s.from, s.to, s.reason
         ));
     }
-    if o.switched.is_empty() && o.failed.is_empty() {
+    for r in plan.rows.iter().filter(|r| r.kept_choice) {
+        out.push_str(&format!(
+            "{}: {} {} (--include-chosen switches it too)\n",
+            r.agent,
+            r.current.id,
+            upgrade::KEPT_CHOICE
+        ));
+    }
+    if o.switched.is_empty() && o.failed.is_empty() && plan.kept_choice_count() == 0 {
         out.push_str("nothing to change\n");
     }
     out
@@ -182,7 +211,7 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
     }
     let now = store.now();
     let mut plan = if args.revert {
-        upgrade::plan_revert(&store, env, args.agent.as_deref(), now).await?
+        upgrade::plan_revert(&store, env, args.agent.as_deref(), args.include_chosen, now).await?
     } else {
         upgrade::plan_upgrade(
             &store,
@@ -190,6 +219,7 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
             args.agent.as_deref(),
             args.to.as_deref(),
             args.force,
+            args.include_chosen,
             now,
         )
         .await
@@ -266,7 +296,7 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
             "key": key, "plan": plan, "applied": true, "result": outcome,
         }))?;
     } else {
-        out!("{}", outcome_text(&outcome));
+        out!("{}", outcome_text(&plan, &outcome));
     }
     if let Some(f) = outcome.failure_summary() {
         bail!("{f} (that agent was left as it was)");

@@ -266,6 +266,23 @@ pub async fn refresh_account(
     Ok(Some(count))
 }
 
+/// The warning for an account count that could not be read now (`why`), naming the count the
+/// budget shows instead: OpenRouter's earlier read of today, or nxr's agents' own count.
+pub fn unread_count_warning(b: &Budget, why: &str) -> String {
+    match &b.account {
+        Some(a) => {
+            let at = DateTime::<Utc>::from_timestamp(a.read_at, 0)
+                .map(|t| t.format("%H:%M UTC").to_string())
+                .unwrap_or_else(|| "earlier today".into());
+            format!(
+                "OpenRouter's own count was not read now ({why}); showing the count it gave at {at} ({} for the account)",
+                a.used
+            )
+        }
+        None => format!("OpenRouter's own count was not read ({why}); showing nxr's agents' count"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BudgetError {
     #[error(transparent)]

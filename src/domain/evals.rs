@@ -198,6 +198,18 @@ fn valid_date(d: &str) -> bool {
         || chrono::NaiveDate::parse_from_str(&format!("{d}-01"), "%Y-%m-%d").is_ok()
 }
 
+/// True for an `http://` or `https://` address with a host and no spaces: the only links nxr shows.
+fn web_address(u: &str) -> bool {
+    let lower = u.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !r.contains(char::is_whitespace)
+    })
+}
+
 fn clean(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect::<String>()
 }
@@ -255,8 +267,19 @@ pub fn parse(text: &str, file: &str, origin: &'static str) -> Result<EvalData, E
                 return Err(invalid(
                     file,
                     format!(
-                        "{what}: date {:?} is not YYYY-MM-DD or YYYY-MM",
+                        "{what}: date {:?} is not YYYY-MM-DD or YYYY-MM; give the day (or month) the figure was published",
                         clean(&g.date)
+                    ),
+                ));
+            }
+            let url = g.url.map(|u| clean(u.trim())).filter(|u| !u.is_empty());
+            if let Some(u) = &url
+                && !web_address(u)
+            {
+                return Err(invalid(
+                    file,
+                    format!(
+                        "{what}: url {u:?} is not a web address; give the page as https://… (or http://…), or leave url out"
                     ),
                 ));
             }
@@ -266,7 +289,7 @@ pub fn parse(text: &str, file: &str, origin: &'static str) -> Result<EvalData, E
                 value_centi: (g.value * 100.0).round() as u32,
                 note: g.note.map(|n| clean(n.trim())).filter(|n| !n.is_empty()),
                 source: clean(g.source.trim()),
-                url: g.url.map(|u| clean(u.trim())).filter(|u| !u.is_empty()),
+                url,
                 date: g.date.trim().to_string(),
             });
         }

@@ -1,4 +1,10 @@
 //! Writes that must not tear: config.yaml, .env, the web access token.
+//!
+//! Each write goes through a temp file `.nxr-tmp-<pid>-XXXXXX` next to the file it replaces. A write
+//! killed half-way leaves that temp file behind; the next write into the same directory removes the
+//! ones that are stale: their writer process is gone, or they are older than [`STALE_TEMP_AGE`]
+//! (names without a pid, from an older nxr, go by age alone). A fresh temp file of a live writer is
+//! left alone.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,8 +41,51 @@ pub fn check_writable(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The prefix of every atomic write's temp file.
+pub const TEMP_PREFIX: &str = ".nxr-tmp-";
+
+/// A temp file older than this is left over whoever wrote it: an atomic write takes milliseconds.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The writer's pid a temp file's name carries (`.nxr-tmp-<pid>-XXXXXX`), if any.
+fn temp_writer(name: &str) -> Option<u32> {
+    let (pid, _) = name.strip_prefix(TEMP_PREFIX)?.split_once('-')?;
+    pid.parse().ok().filter(|p| *p > 0)
+}
+
+/// Removes the stale atomic-write temp files (regular files only: a `.nxr-tmp-` directory is an agent
+/// change's staging, which `leftovers` handles under the agents lock) in `dir`. Returns how many.
+pub fn remove_stale_temp_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(TEMP_PREFIX) || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let writer_gone = temp_writer(&name).is_some_and(|pid| {
+            pid != std::process::id() && !crate::domain::gateway::process_alive(pid)
+        });
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if (writer_gone || old) && std::fs::remove_file(e.path()).is_ok() {
+            tracing::info!(path = %e.path().display(), "removed a stale temp file of an interrupted write");
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Writes `bytes` to `path` atomically: a temp file in the same directory (mode set first), the
-/// bytes, fsync, rename over `path`, fsync of the directory. A symlink is followed (its target is
+/// bytes, fsync, rename over `path`, fsync of the directory (stale temp files of earlier interrupted
+/// writes there are removed first). A symlink is followed (its target is
 /// replaced), so a user's linked file stays linked. The directory must exist unless `create_dir`.
 pub fn write_atomic(
     path: &Path,
@@ -71,8 +120,9 @@ pub fn write_atomic(
             Err(_) => new_mode,
         },
     };
+    remove_stale_temp_files(dir);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".nxr-tmp-")
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
         .tempfile_in(dir)
         .map_err(|e| fail("write", &target, e))?;
     tmp.as_file()
@@ -139,5 +189,13 @@ mod tests {
             names.iter().all(|n| !n.starts_with(".nxr-tmp-")),
             "{names:?}"
         );
+    }
+
+    #[test]
+    fn a_temp_name_carries_its_writer() {
+        assert_eq!(temp_writer(".nxr-tmp-4242-AbC123"), Some(4242));
+        assert_eq!(temp_writer(".nxr-tmp-AbC123"), None);
+        assert_eq!(temp_writer(".nxr-tmp-0-x"), None);
+        assert_eq!(temp_writer("config.yaml"), None);
     }
 }

@@ -162,7 +162,7 @@ pub fn build(
 
 #[derive(Debug, thiserror::Error)]
 pub enum SwitchError {
-    #[error("cannot read {path}: {message}; check that HERMES_HOME points at Hermes' home")]
+    #[error("{message}")]
     Config { path: String, message: String },
     #[error("cannot read the catalog or usage: {0}")]
     Store(String),
@@ -176,8 +176,20 @@ pub enum SwitchError {
         echo(.0)
     )]
     NoSuchModel(String),
-    #[error("cannot write config.yaml: {0}")]
+    #[error("{0}")]
     Write(String),
+    #[error(
+        "{model} does not take images (its catalog input is {inputs}), so it cannot serve the vision slot; pick a model with image input (`nxr models list --vision`), or pass --force to use it anyway (nxr changed nothing)"
+    )]
+    NoImageInput { model: String, inputs: String },
+    #[error(
+        "slot {slot} has its own endpoint (provider {provider}, base_url {base_url}); Hermes would send an OpenRouter model there, and nxr does not drop your endpoint silently. Pass --force to replace it with OpenRouter (its base_url and api_key are removed, every other key is kept), or edit the slot by hand (nxr changed nothing)"
+    )]
+    OwnEndpoint {
+        slot: String,
+        provider: String,
+        base_url: String,
+    },
     #[error(transparent)]
     Agent(#[from] AgentError),
 }
@@ -235,8 +247,66 @@ pub async fn load(
 
 /// Points `slot` at the catalog model `model` (provider `openrouter`) in `$HERMES_HOME/config.yaml`
 /// (see [`apply_for`]).
-pub async fn apply(store: &Store, env: &Env, slot: &str, model: &str) -> Result<(), SwitchError> {
-    apply_for(store, env, None, slot, model).await.map(|_| ())
+pub async fn apply(
+    store: &Store,
+    env: &Env,
+    slot: &str,
+    model: &str,
+    force: bool,
+) -> Result<(), SwitchError> {
+    apply_for(store, env, None, slot, model, force)
+        .await
+        .map(|_| ())
+}
+
+/// The vision slot takes only a model with image input (catalog `architecture.input_modalities`),
+/// unless `force`.
+pub fn check_slot_model(slot: &str, m: &Model, force: bool) -> Result<(), SwitchError> {
+    if slot == hermes::VISION_SLOT && !m.supports_vision() && !force {
+        let inputs = if m.input_modalities.is_empty() {
+            "not stated".to_string()
+        } else {
+            m.input_modalities.join(", ")
+        };
+        return Err(SwitchError::NoImageInput {
+            model: m.id.clone(),
+            inputs,
+        });
+    }
+    Ok(())
+}
+
+/// What pointing `slot` at an OpenRouter model does with its endpoint keys. nxr owns a slot's
+/// `provider` and `model`; `base_url` and `api_key` only when nxr set them (the local Ollama endpoint
+/// `nxr init` writes). A slot already on OpenRouter keeps its `base_url` / `api_key` (a proxy of the
+/// user's); a slot with another endpoint of the user's is refused unless `force`, which replaces it.
+fn endpoint_for(
+    env: &Env,
+    path: &std::path::Path,
+    slot: &Slot,
+    force: bool,
+) -> Result<hermes::Endpoint, SwitchError> {
+    let config_err = |e: hermes::HermesError| SwitchError::Write(e.to_string());
+    let prefix = hermes::slot_prefix(path, &slot.name).map_err(config_err)?;
+    let api_key = hermes::get_config(path, &format!("{prefix}.api_key")).map_err(config_err)?;
+    if slot.base_url.is_none() && api_key.is_none() {
+        return Ok(hermes::Endpoint::RemoveBaseUrl);
+    }
+    if slot.provider.as_deref() == Some("openrouter") {
+        return Ok(hermes::Endpoint::Keep);
+    }
+    let local = crate::domain::ollama::openai_base_url(&env.ollama_url);
+    let nxr_set = slot.provider.as_deref() == Some("custom")
+        && slot.base_url.as_deref() == Some(local.as_str())
+        && api_key.as_deref().is_none_or(|k| k == "ollama");
+    if nxr_set || force {
+        return Ok(hermes::Endpoint::Replace);
+    }
+    Err(SwitchError::OwnEndpoint {
+        slot: slot.name.clone(),
+        provider: slot.provider.clone().unwrap_or_else(|| "(none)".into()),
+        base_url: slot.base_url.clone().unwrap_or_else(|| "(none)".into()),
+    })
 }
 
 /// The config.yaml that `agent` (a name or id; `None` = the root profile) lives in, and the agent
@@ -283,29 +353,33 @@ pub async fn slots_for(
 }
 
 /// Points `slot` at the catalog model `model` (provider `openrouter`) in the root config.yaml or in
-/// `agent`'s profile, atomically and keeping every other key and comment (`hermes::set_slot`). The
-/// `main` slot of a config.yaml an agent lives in is that agent's model: it moves with its database
-/// row (`agents::set_model`), so the two never disagree.
+/// `agent`'s profile, atomically and keeping every other key and comment (`hermes::set_slot_endpoint`).
+/// The `main` slot of a config.yaml an agent lives in is that agent's model: it moves with its
+/// database row (`agents::set_model`), so the two never disagree. Refused, with nothing changed:
+/// a vision model without image input and a slot with an endpoint of the user's, unless `force`
+/// ([`check_slot_model`], [`endpoint_for`]); anything but a mapping where the slot's keys go.
 pub async fn apply_for(
     store: &Store,
     env: &Env,
     agent: Option<&str>,
     slot: &str,
     model: &str,
+    force: bool,
 ) -> Result<Applied, SwitchError> {
     let (path, owner) = target(store, env, agent).await?;
     let slots = read_slots(&path)?;
-    if !slots.iter().any(|s| s.name == slot) {
+    let Some(current) = slots.iter().find(|s| s.name == slot) else {
         return Err(SwitchError::NoSuchSlot(slot.to_string()));
-    }
+    };
     agents::validate_model_syntax(model)?;
     let models = crate::domain::catalog::load(store)
         .await
         .map_err(|e| SwitchError::Store(e.to_string()))?
         .models;
-    if !models.iter().any(|m| m.id == model) {
+    let Some(m) = models.iter().find(|m| m.id == model) else {
         return Err(SwitchError::NoSuchModel(model.to_string()));
-    }
+    };
+    check_slot_model(slot, m, force)?;
     let applied = |agent: Option<String>| Applied {
         config_path: path.display().to_string(),
         slot: slot.to_string(),
@@ -321,7 +395,8 @@ pub async fn apply_for(
             // The same lock as every agent change: the root profile's config.yaml is also the
             // `hermes` agent's, and two writers must not interleave their read-modify-write.
             let _lock = agents::agents_lock(env).await;
-            hermes::set_slot(&path, slot, "openrouter", model, None)
+            let endpoint = endpoint_for(env, &path, current, force)?;
+            hermes::set_slot_endpoint(&path, slot, "openrouter", model, &endpoint)
                 .map_err(|e| SwitchError::Write(e.to_string()))?;
             Ok(applied(owner.map(|a| a.name)))
         }

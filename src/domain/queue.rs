@@ -7,6 +7,8 @@ use crate::domain::agents::{self, Agent, AgentError};
 use crate::domain::budget;
 use crate::domain::clock::{self, Clock};
 use crate::domain::env::Env;
+use crate::domain::hermes_run::{self, Verdict};
+use crate::domain::run_gate::{self, BucketEmpty};
 use crate::domain::store::{Store, StoreError};
 use chrono::Duration;
 use libsql::params;
@@ -34,19 +36,7 @@ pub struct Task {
     pub error: Option<String>,
 }
 
-/// What one run of Hermes gave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RunOutcome {
-    pub exit_code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl RunOutcome {
-    pub fn ok(&self) -> bool {
-        self.exit_code == Some(0)
-    }
-}
+pub use crate::domain::hermes_run::RunOutcome;
 
 pub type RunFuture<'a> = Pin<Box<dyn Future<Output = RunOutcome> + Send + 'a>>;
 
@@ -55,38 +45,25 @@ pub trait TaskRunner: Send + Sync {
     fn run<'a>(&'a self, env: &'a Env, agent: &'a Agent, prompt: &'a str) -> RunFuture<'a>;
 }
 
-/// `hermes -p <profile> -z "prompt"`, with `HERMES_HOME` set.
-pub struct HermesRunner;
+/// How long one task may run through Hermes by default.
+pub const TASK_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Runs the prompt through Hermes ([`hermes_run::run_prompt`]) within `limit`.
+pub struct HermesRunner {
+    pub limit: std::time::Duration,
+}
+
+impl Default for HermesRunner {
+    fn default() -> Self {
+        HermesRunner {
+            limit: TASK_TIME_LIMIT,
+        }
+    }
+}
 
 impl TaskRunner for HermesRunner {
     fn run<'a>(&'a self, env: &'a Env, agent: &'a Agent, prompt: &'a str) -> RunFuture<'a> {
-        Box::pin(async move {
-            let out = tokio::process::Command::new(&env.hermes_bin)
-                .arg("-p")
-                .arg(&agent.hermes_profile)
-                .arg("-z")
-                .arg(prompt)
-                .env("HERMES_HOME", &env.hermes_home)
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .output()
-                .await;
-            match out {
-                Ok(o) => RunOutcome {
-                    exit_code: o.status.code(),
-                    stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-                },
-                Err(e) => RunOutcome {
-                    exit_code: None,
-                    stdout: String::new(),
-                    stderr: format!(
-                        "cannot run {} ({e}); install Hermes Agent or set NXR_HERMES_BIN",
-                        env.hermes_bin
-                    ),
-                },
-            }
-        })
+        Box::pin(hermes_run::run_prompt(env, agent, prompt, self.limit))
     }
 }
 
@@ -112,8 +89,30 @@ impl From<libsql::Error> for QueueError {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Dispatch {
-    Ran { agent: String, outcome: RunOutcome },
-    Queued { task: Task, used: u64, limit: u64 },
+    /// Hermes ran; `verdict` says whether it answered.
+    Ran {
+        agent: String,
+        verdict: Verdict,
+        outcome: RunOutcome,
+    },
+    /// The task waits for the free bucket's reset.
+    Queued {
+        task: Task,
+        used: u64,
+        limit: u64,
+        why: QueuedBecause,
+    },
+}
+
+/// Why a task was queued instead of run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum QueuedBecause {
+    /// The count says the free daily bucket is used up, or OpenRouter answered its per-day 429
+    /// earlier today; Hermes was not started.
+    BucketEmpty(BucketEmpty),
+    /// Hermes ran and OpenRouter answered with its per-day 429 (`error` is what Hermes said).
+    DailyLimitHit { error: String },
 }
 
 const COLUMNS: &str = "id, agent_name, prompt, status, queued_at, run_after, started_at, finished_at, exit_code, error";
@@ -148,21 +147,44 @@ pub async fn run_or_queue(
     }
     let agent = agents::resolve(store, env, agent).await?;
     crate::domain::usage::ingest(store, env, clock).await?;
+    if let Some(empty) = run_gate::free_bucket(store, env, clock).await? {
+        let task = enqueue(store, &agent, prompt, clock).await?;
+        return Ok(Dispatch::Queued {
+            task,
+            used: empty.used,
+            limit: empty.limit,
+            why: QueuedBecause::BucketEmpty(empty),
+        });
+    }
+    let outcome = runner.run(env, &agent, prompt).await;
+    let verdict = outcome.verdict();
+    crate::domain::usage::ingest(store, env, clock).await?;
     let b = budget::load(store, clock).await?;
-    if b.used_today >= b.daily_limit {
+    crate::domain::guard::check(store, env, &b, clock).await?;
+    let daily_limit_hit = match &verdict {
+        Verdict::Answered { .. } => None,
+        Verdict::Failed(f) => {
+            let per_day = run_gate::record_failure(store, &agent, f, clock).await?
+                == Some(crate::domain::ratelimit::RateLimitKind::PerDay);
+            // A run stopped by the time limit may have been waiting on a 429: ask the count again.
+            (per_day || (f.timed_out && run_gate::free_bucket(store, env, clock).await?.is_some()))
+                .then_some(f)
+        }
+    };
+    if let Some(f) = daily_limit_hit {
         let task = enqueue(store, &agent, prompt, clock).await?;
         return Ok(Dispatch::Queued {
             task,
             used: b.used_today,
             limit: b.daily_limit,
+            why: QueuedBecause::DailyLimitHit {
+                error: f.error.clone(),
+            },
         });
     }
-    let outcome = runner.run(env, &agent, prompt).await;
-    crate::domain::usage::ingest(store, env, clock).await?;
-    let b = budget::load(store, clock).await?;
-    crate::domain::guard::check(store, env, &b, clock).await?;
     Ok(Dispatch::Ran {
         agent: agent.name,
+        verdict,
         outcome,
     })
 }
@@ -243,6 +265,24 @@ pub struct DrainReport {
     pub ran: Vec<Task>,
     /// Due tasks left for a later minute (per-minute limit) or a later day (bucket empty).
     pub waiting: usize,
+    /// Why the due tasks wait, when some do.
+    pub held_by: Option<Hold>,
+    /// Tasks put back to wait for the reset because OpenRouter answered with its per-day 429.
+    pub requeued: Vec<Task>,
+    /// Queued tasks whose time has not come yet (the requeued ones included).
+    pub not_due: usize,
+    /// The earliest time one of them may run.
+    pub next_run_after: Option<String>,
+}
+
+/// What holds due tasks back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    /// [`PER_MINUTE`] tasks started in the last minute.
+    PerMinute,
+    /// The free daily bucket is used up (until the next reset).
+    DailyLimit,
 }
 
 /// Runs due tasks oldest first: no more than [`PER_MINUTE`] started in any minute, and none while
@@ -271,9 +311,14 @@ pub async fn drain(
         let next = task(&next)?;
         drop(rows);
         let started_last_minute = count_started_since(store, now - Duration::seconds(60)).await?;
-        let b = budget::load(store, clock).await?;
-        if started_last_minute >= PER_MINUTE || b.used_today >= b.daily_limit {
+        let empty = run_gate::stored_bucket(store, clock).await?.is_some();
+        if started_last_minute >= PER_MINUTE || empty {
             report.waiting = count_due(store, now).await? as usize;
+            report.held_by = Some(if empty {
+                Hold::DailyLimit
+            } else {
+                Hold::PerMinute
+            });
             break;
         }
         // Claim it (another nxr serve may drain the same queue).
@@ -287,23 +332,50 @@ pub async fn drain(
         if claimed == 0 {
             continue;
         }
-        let outcome = match agents::resolve(store, env, &next.agent).await {
-            Ok(agent) => runner.run(env, &agent, &next.prompt).await,
-            Err(e) => RunOutcome {
-                exit_code: None,
-                stdout: String::new(),
-                stderr: e.to_string(),
-            },
+        let (outcome, agent) = match agents::resolve(store, env, &next.agent).await {
+            Ok(agent) => (runner.run(env, &agent, &next.prompt).await, Some(agent)),
+            Err(e) => (RunOutcome::not_started(e.to_string()), None),
         };
+        let verdict = outcome.verdict();
         let output: String = outcome.stdout.chars().take(OUTPUT_KEEP).collect();
-        let error =
-            (!outcome.ok()).then(|| outcome.stderr.chars().take(OUTPUT_KEEP).collect::<String>());
+        let failure = match &verdict {
+            Verdict::Answered { .. } => None,
+            Verdict::Failed(f) => Some(f),
+        };
+        let per_day = match (failure, &agent) {
+            (Some(f), Some(a)) => {
+                run_gate::record_failure(store, a, f, clock).await?
+                    == Some(crate::domain::ratelimit::RateLimitKind::PerDay)
+            }
+            _ => false,
+        };
+        if per_day {
+            // OpenRouter's free daily bucket ran out: the task waits for the reset, and so do the rest.
+            store
+                .conn()
+                .execute(
+                    "UPDATE task_queue SET status = 'queued', started_at = NULL, run_after = ?1, error = ?2 WHERE id = ?3",
+                    params![
+                        clock::to_db(budget::next_reset(clock.now())),
+                        failure.map(|f| f.error.clone()),
+                        next.id
+                    ],
+                )
+                .await?;
+            if let Some(t) = get(store, next.id).await? {
+                report.requeued.push(t);
+            }
+            report.waiting = count_due(store, clock.now()).await? as usize;
+            report.held_by = Some(Hold::DailyLimit);
+            break;
+        }
+        let error = failure.map(|f| f.error.chars().take(OUTPUT_KEEP).collect::<String>());
         store
             .conn()
             .execute(
                 "UPDATE task_queue SET status = ?1, finished_at = ?2, exit_code = ?3, output = ?4, error = ?5 WHERE id = ?6",
                 params![
-                    if outcome.ok() { "done" } else { "failed" },
+                    if failure.is_none() { "done" } else { "failed" },
                     clock::to_db(clock.now()),
                     outcome.exit_code.map(i64::from),
                     output,
@@ -317,7 +389,28 @@ pub async fn drain(
         }
         crate::domain::usage::ingest(store, env, clock).await?;
     }
+    let (not_due, next) = not_yet_due(store, clock.now()).await?;
+    report.not_due = not_due as usize;
+    report.next_run_after = next;
     Ok(report)
+}
+
+/// How many queued tasks are not due at `now`, and the earliest time one becomes due.
+async fn not_yet_due(
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(u64, Option<String>), QueueError> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT COUNT(*), MIN(run_after) FROM task_queue WHERE status = 'queued' AND run_after > ?1",
+            params![clock::to_db(now)],
+        )
+        .await?;
+    Ok(match rows.next().await? {
+        Some(r) => (r.get::<i64>(0)?.max(0) as u64, r.get::<Option<String>>(1)?),
+        None => (0, None),
+    })
 }
 
 async fn count_started_since(

@@ -61,7 +61,11 @@ pub fn recommend_from(
             let current_score = current.as_ref().map(|s| s.total);
             let current_passes = current.as_ref().is_some_and(|s| s.passes);
             let recommended_score = pick.score.as_ref().map(|s| s.total);
+            // A paid model's own `:free` variant is the same model with the free tier's limits: going
+            // there is never an upgrade.
+            let own_free_variant = pick.model_id == format!("{}:free", agent.model);
             let upgrade_available = pick.model_id != agent.model
+                && !(own_free_variant && current.is_some())
                 && (!current_passes
                     || match (recommended_score, current_score) {
                         (Some(r), Some(c)) => r > c,
@@ -110,27 +114,32 @@ pub fn score_delta(r: &Recommendation) -> Option<i64> {
     Some(i64::from(r.recommended_score?) - i64::from(r.current_score?))
 }
 
-/// The model an agent had before its last change (`agent_model_history`), if any.
+/// The model an agent had before its last change (`agent_model_history`), if any, and whether nxr
+/// (true) or the user (false) had picked it (unrecorded on old rows: the user).
 pub async fn previous_model(
     store: &crate::domain::store::Store,
     agent_id: i64,
-) -> Result<Option<String>, crate::domain::store::StoreError> {
+) -> Result<Option<(String, bool)>, crate::domain::store::StoreError> {
     let mut rows = store
         .conn()
         .query(
-            "SELECT from_model FROM agent_model_history WHERE agent_id = ?1 AND from_model IS NOT NULL
+            "SELECT from_model, from_auto_assigned FROM agent_model_history
+             WHERE agent_id = ?1 AND from_model IS NOT NULL
              ORDER BY changed_at DESC, id DESC LIMIT 1",
             libsql::params![agent_id],
         )
         .await?;
     Ok(match rows.next().await? {
-        Some(r) => r.get::<Option<String>>(0)?,
+        Some(r) => r
+            .get::<Option<String>>(0)?
+            .map(|m| (m, r.get::<Option<i64>>(1).ok().flatten().unwrap_or(0) != 0)),
         None => None,
     })
 }
 
-/// Moves an agent back to the model it had before its last change (through `agents::set_model`, so
-/// config.yaml, the database and the history change together).
+/// Moves an agent back to the model it had before its last change (through
+/// `agents::set_model_choice`, so config.yaml, the database and the history change together), picked
+/// by whoever had picked it then.
 pub async fn revert(
     store: &crate::domain::store::Store,
     env: &crate::domain::env::Env,
@@ -138,7 +147,7 @@ pub async fn revert(
 ) -> Result<Agent, crate::domain::agents::AgentError> {
     use crate::domain::agents::{self, AgentError};
     let a = agents::resolve(store, env, agent).await?;
-    let prev = previous_model(store, a.id).await?.ok_or_else(|| {
+    let (prev, auto) = previous_model(store, a.id).await?.ok_or_else(|| {
         AgentError::Other(format!(
             "{} has no earlier model to go back to (its model was never changed)",
             a.name
@@ -147,19 +156,20 @@ pub async fn revert(
     // A model outside the catalog without an `author/` prefix is a local Ollama model (the scorer's
     // last fallback); going back to it goes back to Ollama.
     let catalog = crate::domain::catalog::load(store).await?;
-    if catalog.get(&prev).is_none() && !prev.contains('/') {
+    let choice = if catalog.get(&prev).is_none() && !prev.contains('/') {
         agents::validate_model_syntax(&prev)?;
-        let choice = agents::ModelChoice {
+        agents::ModelChoice {
             id: prev,
             provider: "ollama".into(),
             is_free: true,
             score: None,
             notes: Vec::new(),
             fallbacks: None,
-        };
-        return agents::set_model_choice(store, env, &a.name, &choice, "revert", false).await;
-    }
-    agents::set_model(store, env, &a.name, &prev, "revert").await
+        }
+    } else {
+        agents::choose_model(&catalog, &prev)?
+    };
+    agents::set_model_choice(store, env, &a.name, &choice, "revert", auto).await
 }
 
 /// Recommendations for every agent from the stored state (catalog in use, scoring settings, health).

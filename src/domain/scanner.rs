@@ -131,17 +131,16 @@ pub async fn scan_interval(store: &Store) -> Result<Duration, ScanError> {
         Some(v) => parse_hours(&v).ok_or(ScanError::BadSetting {
             key: SETTING_SCAN_INTERVAL_HOURS,
             value: v.chars().take(40).collect(),
-            fix: "set it with `nxr config set scan-interval-hours 6` (a number of hours above 0)",
+            fix: "set it with `nxr config set scan-interval-hours 6` (a number of hours above 0 and at most 8760), or go back to the default with `nxr config unset scan-interval-hours`",
         })?,
     };
     Ok(Duration::milliseconds((hours * 3_600_000.0) as i64))
 }
 
 pub fn parse_hours(v: &str) -> Option<f64> {
-    v.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|h| h.is_finite() && *h > 0.0 && *h <= 24.0 * 365.0)
+    v.trim().parse::<f64>().ok().filter(|h| {
+        h.is_finite() && *h > 0.0 && *h <= crate::domain::settings::MAX_SCAN_INTERVAL_HOURS
+    })
 }
 
 /// When the last finished scan started, if any.

@@ -173,13 +173,17 @@ pub async fn tick(
     let due = state
         .last_account_refresh
         .is_none_or(|t| now - t >= Duration::minutes(ACCOUNT_REFRESH_MINUTES));
+    let mut unread = None;
     if client.has_key() && due {
         state.last_account_refresh = Some(now);
         if let Err(e) = budget::refresh_account(store, client, clock).await {
-            warnings.push(format!("the account's free count was not read: {e}"));
+            unread = Some(e.to_string());
         }
     }
     let b = budget::load(store, clock).await?;
+    if let Some(why) = unread {
+        warnings.push(budget::unread_count_warning(&b, &why));
+    }
     let alerts = guard::check(store, env, &b, clock).await?;
     // Paperclip's agents on free models pause at 100 % and resume after the reset (when connected).
     if let Err(e) =

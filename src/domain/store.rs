@@ -7,8 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 mod conn;
+mod holders;
 mod ownership;
 mod read_only;
+pub use holders::lock_holders;
 
 pub use conn::{Conn, REMOTE_CALL_TIMEOUT};
 
@@ -72,6 +74,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0011_paperclip_links",
         sql: include_str!("../../migrations/0011_paperclip_links.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_model_history_auto",
+        sql: include_str!("../../migrations/0012_model_history_auto.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -117,14 +124,36 @@ pub enum StoreError {
         "the database at {location} is read-only and misses migrations this nxr needs ({pending}); make it writable (or run nxr as its owner) once so they can be applied"
     )]
     ReadOnlyNeedsMigration { location: String, pending: String },
-    #[error("database error: {0}")]
+    #[error("{}", sql_message(.0))]
     Sql(#[from] libsql::Error),
 }
+
+/// A database error in words: a lock held past the busy timeout says what happened and what to do.
+fn sql_message(e: &libsql::Error) -> String {
+    if is_locked(e) {
+        format!(
+            "the database is locked: another process has held it for longer than the {} s busy timeout; let that process finish (or stop it) and run this again",
+            BUSY_TIMEOUT.as_secs()
+        )
+    } else {
+        format!("database error: {e}")
+    }
+}
+
+/// True for SQLite's "database is locked" / "database table is locked" (SQLITE_BUSY, SQLITE_LOCKED
+/// and their extended codes).
+pub fn is_locked(e: &libsql::Error) -> bool {
+    matches!(e, libsql::Error::SqliteFailure(code, _) if matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+}
+
+/// How long a statement waits for another connection's lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 // SQLite primary result codes nxr tells apart.
 const SQLITE_BUSY: std::ffi::c_int = 5;
+const SQLITE_LOCKED: std::ffi::c_int = 6;
 const SQLITE_CORRUPT: std::ffi::c_int = 11;
 const SQLITE_NOTADB: std::ffi::c_int = 26;
 
@@ -214,14 +243,14 @@ impl Store {
             location: location.clone(),
             reason,
         })?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // The first read of the file: a file that is not a database (corrupt, or something else)
         // fails here, before anything is written to it.
         if let Err(reason) = conn.query("SELECT count(*) FROM sqlite_master", ()).await {
             return Err(open_error(path, &location, reason));
         }
         let writer = db.connect()?;
-        writer.busy_timeout(Duration::from_secs(5))?;
+        writer.busy_timeout(BUSY_TIMEOUT)?;
         let store = Store {
             _db: db,
             conn: Conn::local(conn),
@@ -499,6 +528,15 @@ impl Store {
             Some(row) => Some(row.get(0)?),
             None => None,
         })
+    }
+
+    /// Removes one setting (it reads as unset again); true when it was set.
+    pub async fn delete_setting(&self, key: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM settings WHERE key = ?1", params![key])
+            .await?;
+        Ok(n > 0)
     }
 
     /// Writes one setting.

@@ -59,11 +59,16 @@ pub enum TelegramError {
     Unreadable { status: u16 },
 }
 
+/// A chat id Telegram accepts: a number (negative for groups and channels) or a public @username
+/// (5 to 32 letters, digits or underscores).
 pub fn valid_chat_id(v: &str) -> bool {
     let v = v.trim();
     let digits = v.strip_prefix('-').unwrap_or(v);
     (!digits.is_empty() && digits.len() <= 20 && digits.chars().all(|c| c.is_ascii_digit()))
-        || (v.starts_with('@') && v.len() > 1 && v.len() <= 64)
+        || v.strip_prefix('@').is_some_and(|name| {
+            (5..=32).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 /// The configured gateway, or `None` when the token or a chat id is missing.

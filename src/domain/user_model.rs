@@ -194,6 +194,7 @@ pub async fn revert(store: &Store, env: &Env, name_or_id: &str) -> Result<Revert
     hermes::set_config(&config, &edits)?;
     let now = crate::domain::clock::to_db(store.now());
     let (id, from) = (agent.id, agent.model.clone());
+    let from_auto = i64::from(agent.model_auto_assigned);
     let provider = user.provider.clone().unwrap_or_else(|| "auto".into());
     let to_model = user.model.clone();
     let written = store
@@ -205,9 +206,10 @@ pub async fn revert(store: &Store, env: &Env, name_or_id: &str) -> Result<Revert
             )
             .await?;
             conn.execute(
-                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
-                 VALUES (?1, ?2, ?3, 'reverted to the user''s own model', ?4)",
-                params![id, from.as_str(), to_model.as_str(), now.as_str()],
+                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at, \
+                 from_auto_assigned, to_auto_assigned) \
+                 VALUES (?1, ?2, ?3, 'reverted to the user''s own model', ?4, ?5, 0)",
+                params![id, from.as_str(), to_model.as_str(), now.as_str(), from_auto],
             )
             .await?;
             Ok(())

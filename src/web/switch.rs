@@ -21,6 +21,9 @@ struct SwitchBody {
     slot: String,
     model: String,
     agent: Option<String>,
+    /// As `nxr slots set --force`.
+    #[serde(default)]
+    force: bool,
 }
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
@@ -30,9 +33,14 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
         "/models/switch" | "/models/switch/" if req.method == "POST" => {
             let f = |k: &str| req.field(k).unwrap_or_default();
             let (slot, model) = (f("slot"), f("model"));
-            let r = ctx
-                .rt
-                .block_on(model_switch::apply(&ctx.store, &ctx.env, &slot, &model));
+            let force = matches!(f("force").as_str(), "1" | "on" | "true");
+            let r = ctx.rt.block_on(model_switch::apply(
+                &ctx.store, &ctx.env, &slot, &model, force,
+            ));
+            let forceable = matches!(
+                r,
+                Err(SwitchError::NoImageInput { .. } | SwitchError::OwnEndpoint { .. })
+            );
             let result = match r {
                 Ok(()) => (
                     true,
@@ -40,7 +48,8 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                 ),
                 Err(e) => (false, e.to_string()),
             };
-            page(ctx, req, Some(result))
+            let retry = forceable.then_some((slot, model));
+            page_with(ctx, req, Some(result), retry)
         }
         "/models/switch" | "/models/switch/" => method_not_allowed("GET, POST"),
         "/api/models/switch" if get => match load(ctx, &query(req)) {
@@ -65,6 +74,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                 body.agent.as_deref(),
                 &body.slot,
                 &body.model,
+                body.force,
             )) {
                 Ok(applied) => {
                     Resp::json(200, &serde_json::json!({ "ok": true, "applied": applied }))
@@ -118,6 +128,16 @@ fn load(ctx: &WebCtx, q: &SwitchQuery) -> Result<SwitchView, String> {
 }
 
 fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
+    page_with(ctx, req, result, None)
+}
+
+/// The page; `retry` (slot, model) adds the "use it anyway" form after a refusal `force` overrides.
+fn page_with(
+    ctx: &WebCtx,
+    req: &Req,
+    result: Option<(bool, String)>,
+    retry: Option<(String, String)>,
+) -> Resp {
     let q = query(req);
     let v = load(ctx, &q);
     let status = match (&v, &result) {
@@ -129,6 +149,15 @@ fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {
         h1 { "Switch models" }
         @if let Some((ok, msg)) = &result {
             @if *ok { p.notice role="status" #result { (shown(msg)) } } @else { p.bad role="alert" #result { (shown(msg)) } }
+        }
+        @if let Some((slot, model)) = &retry {
+            form #force-form method="post" action=(url_with_query("/models/switch", &[("slot", slot)])) {
+                (csrf_field(req))
+                input type="hidden" name="slot" value=(slot);
+                input type="hidden" name="model" value=(model);
+                input type="hidden" name="force" value="1";
+                button #force-confirm type="submit" { "Use " (shown(model)) " for " (shown(slot)) " anyway" }
+            }
         }
         @match &v {
             Err(e) => { p.bad role="alert" { (shown(e)) } }

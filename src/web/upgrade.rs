@@ -65,13 +65,21 @@ fn run(ctx: &WebCtx, action: &str, name: &str) -> Result<Outcome, UpgradeError> 
 
 fn status_of(e: &UpgradeError) -> u16 {
     match e {
-        UpgradeError::NoKey | UpgradeError::InvalidKey(_) => 400,
+        UpgradeError::NoKey | UpgradeError::EmptyKey | UpgradeError::InvalidKey(_) => 400,
         UpgradeError::KeyCheck { .. } => 502,
         UpgradeError::Agents(crate::domain::agents::AgentError::NotFound(_)) => 404,
         UpgradeError::Agents(crate::domain::agents::AgentError::ModelFailsRole { .. }) => 400,
         UpgradeError::Other(_) => 409,
         _ => 500,
     }
+}
+
+/// `include_chosen=1` (the form's checkbox, or the page's query): agents on a model the user chose
+/// are switched too.
+fn include_chosen(req: &Req) -> bool {
+    req.field("include_chosen")
+        .or_else(|| req.query_param("include_chosen").map(str::to_string))
+        .is_some_and(|v| matches!(v.as_str(), "1" | "on" | "true"))
 }
 
 fn plan_page(ctx: &WebCtx, req: &Req) -> Resp {
@@ -81,6 +89,7 @@ fn plan_page(ctx: &WebCtx, req: &Req) -> Resp {
         None,
         None,
         false,
+        include_chosen(req),
         ctx.store.now(),
     ));
     let has_key = upgrade::has_stored_key(&ctx.env);
@@ -114,6 +123,7 @@ pub fn plan_body(plan: &Plan, has_key: bool, csrf: &Markup) -> Markup {
                         td.model {
                             @match &r.switch {
                                 Some(s) => { code.id { (shown(&s.to.id)) } }
+                                None if r.kept_choice => { span.muted.kept-choice { (upgrade::KEPT_CHOICE) } }
                                 None => { span.muted { "keeps: " (shown(r.note.as_deref().unwrap_or(""))) } }
                             }
                         }
@@ -133,6 +143,10 @@ pub fn plan_body(plan: &Plan, has_key: bool, csrf: &Markup) -> Markup {
                 p { label for="key" { "OpenRouter key (checked with OpenRouter, then stored in $HERMES_HOME/.env, mode 0600)" } }
                 p { input #key type="password" name="key" autocomplete="off" required; }
             }
+            @let kept = plan.kept_choice_count();
+            @if kept > 0 {
+                p { label { input #include-chosen type="checkbox" name="include_chosen" value="1"; " Also switch the " (kept) " agent(s) on a model you chose" } }
+            }
             button #confirm-upgrade type="submit" { "Confirm: upgrade " (plan.switch_count()) " agents" }
             " " a #cancel-upgrade href="/agents" { "Cancel" }
         }
@@ -150,8 +164,16 @@ fn apply_plan(ctx: &WebCtx, req: &Req) -> Resp {
             Timeouts::default(),
         )
         .await?;
-        let plan =
-            upgrade::plan_upgrade(&ctx.store, &ctx.env, None, None, false, ctx.store.now()).await?;
+        let plan = upgrade::plan_upgrade(
+            &ctx.store,
+            &ctx.env,
+            None,
+            None,
+            false,
+            include_chosen(req),
+            ctx.store.now(),
+        )
+        .await?;
         let out = upgrade::apply(&ctx.store, &ctx.env, &plan).await;
         match out.first_failure() {
             Some(f) => Err(UpgradeError::Other(format!(

@@ -53,6 +53,7 @@ pub fn render(theme: &Theme, dialog: &UpgradeDialog, has_key: bool, frame: &mut 
         let target = r.switch.as_ref().map(|s| &s.to);
         let to = match (target, &r.note) {
             (Some(t), _) => t.id.clone(),
+            (None, _) if r.kept_choice => upgrade::KEPT_CHOICE.into(),
             (None, Some(n)) => format!("keeps ({n})"),
             (None, None) => "keeps".into(),
         };

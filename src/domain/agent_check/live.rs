@@ -1,19 +1,26 @@
-//! One real prompt per agent through the Hermes CLI (`hermes [-p <profile>] -z <prompt>`): the answer,
-//! or the error Hermes gave. Each prompt spends one request (of the free daily bucket on a free model),
-//! so only an explicit `--live` runs it. The stored key never appears in what is returned.
+//! One real prompt per agent through the Hermes CLI ([`hermes_run`]): the answer, or why there was
+//! none. Each prompt spends one request (of the free daily bucket on a free model), so only an
+//! explicit `--live` runs it; when the bucket is used up ([`run_gate`]) no prompt is sent and the
+//! reset time is the answer. Each prompt has a time limit. The stored key never appears in what is
+//! returned.
 
 use super::{AgentCheck, CheckKind, CheckLine};
 use crate::domain::agents::Agent;
+use crate::domain::clock::Clock;
 use crate::domain::env::Env;
-use crate::domain::secrets;
+use crate::domain::hermes_run::{self, Verdict};
+use crate::domain::ratelimit::RateLimitKind;
+use crate::domain::run_gate::{self, BucketEmpty};
+use crate::domain::store::Store;
 use serde::Serialize;
 use std::time::Duration;
 
 /// The tiny prompt sent to each agent.
 pub const PROMPT: &str = "Reply with the single word: pong";
 
-/// How long one prompt may take (Hermes starts a Python runtime, then streams the answer).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long one prompt may take by default (Hermes starts a Python runtime, then streams the
+/// answer; it retries a failing request three times).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The longest answer or error text kept.
 const MAX_TEXT: usize = 300;
@@ -24,89 +31,98 @@ pub struct LiveAnswer {
     pub ok: bool,
     /// The agent's answer (trimmed, cut to 300 characters) when ok.
     pub answer: Option<String>,
-    /// Hermes' error (its last lines) when not.
+    /// Why there was no answer, when not.
     pub error: Option<String>,
+    /// The rate limit behind the failure, when it was one.
+    pub rate_limit: Option<RateLimitKind>,
+    /// Set when no prompt was sent because the free daily bucket is used up.
+    pub bucket_empty: Option<BucketEmpty>,
+    pub timed_out: bool,
     pub elapsed_ms: u64,
 }
 
-/// Removes every secret nxr manages from `text` and cuts it to [`MAX_TEXT`] characters.
-fn scrub(env: &Env, text: &str) -> String {
-    let mut out = text.trim().to_string();
-    if let Ok(Some(key)) = secrets::openrouter_key(env)
-        && !key.is_empty()
-    {
-        out = out.replace(&key, &secrets::mask(&key));
-    }
+/// Cuts `text` to [`MAX_TEXT`] characters.
+fn cut(text: &str) -> String {
+    let out = text.trim();
     if out.chars().count() > MAX_TEXT {
-        let cut: String = out.chars().take(MAX_TEXT).collect();
-        out = format!("{cut}…");
+        let c: String = out.chars().take(MAX_TEXT).collect();
+        return format!("{c}…");
     }
-    out
+    out.to_string()
 }
 
-/// The last few non-empty lines of Hermes' output (where it says what failed).
-fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(3)..].join(" | ")
+/// Whether a model's requests count against the free daily bucket.
+fn is_free_model(agent: &Agent) -> bool {
+    agent.provider == "openrouter" && agent.model.ends_with(":free")
 }
 
-/// Sends [`PROMPT`] through `hermes -z` in the agent's profile (`HERMES_HOME` = nxr's Hermes home).
-pub async fn prompt(env: &Env, agent: &Agent, timeout: Duration) -> LiveAnswer {
-    let started = std::time::Instant::now();
-    let mut cmd = tokio::process::Command::new(&env.hermes_bin);
-    if !agent.profile().is_root() {
-        cmd.arg("-p").arg(&agent.hermes_profile);
-    }
-    cmd.arg("-z")
-        .arg(PROMPT)
-        .env("HERMES_HOME", &env.hermes_home)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let elapsed = |s: std::time::Instant| s.elapsed().as_millis() as u64;
-    let fail = |error: String| LiveAnswer {
-        ok: false,
-        answer: None,
-        error: Some(scrub(env, &error)),
-        elapsed_ms: elapsed(started),
-    };
-    if agent.usable_profile().is_err() {
-        return fail("the agent has no usable Hermes profile".into());
-    }
-    let out = match tokio::time::timeout(timeout, cmd.output()).await {
-        Err(_) => {
-            return fail(format!(
-                "no answer within {} s; check the model's provider status, or try again later",
-                timeout.as_secs()
-            ));
-        }
-        Ok(Err(e)) => {
-            return fail(format!(
-                "cannot run {}: {e}; install Hermes Agent (`pip install hermes-agent`) or set NXR_HERMES_BIN",
-                env.hermes_bin
-            ));
-        }
-        Ok(Ok(out)) => out,
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.success() && !stdout.trim().is_empty() {
+/// Sends [`PROMPT`] to the agent through Hermes within `timeout`, unless the agent is on a free
+/// model and the free daily bucket is used up.
+pub async fn prompt(
+    store: &Store,
+    env: &Env,
+    agent: &Agent,
+    timeout: Duration,
+    clock: &dyn Clock,
+) -> LiveAnswer {
+    if is_free_model(agent)
+        && let Ok(Some(empty)) = run_gate::free_bucket(store, env, clock).await
+    {
         return LiveAnswer {
-            ok: true,
-            answer: Some(scrub(env, &stdout)),
-            error: None,
-            elapsed_ms: elapsed(started),
+            ok: false,
+            answer: None,
+            error: Some(format!(
+                "the free daily limit is used up ({} of {}); no prompt was sent, it resets at {}",
+                empty.used, empty.limit, empty.resets_at
+            )),
+            rate_limit: Some(RateLimitKind::PerDay),
+            bucket_empty: Some(empty),
+            timed_out: false,
+            elapsed_ms: 0,
         };
     }
-    let why = if stderr.trim().is_empty() {
-        tail(&stdout)
-    } else {
-        tail(&stderr)
-    };
-    fail(if why.is_empty() {
-        format!("hermes exited with {} and no answer", out.status)
-    } else {
-        why
-    })
+    let out = hermes_run::run_prompt(env, agent, PROMPT, timeout).await;
+    match out.verdict() {
+        Verdict::Answered { answer } => LiveAnswer {
+            ok: true,
+            answer: Some(cut(&answer)),
+            error: None,
+            rate_limit: None,
+            bucket_empty: None,
+            timed_out: false,
+            elapsed_ms: out.elapsed_ms,
+        },
+        Verdict::Failed(f) => {
+            let _ = run_gate::record_failure(store, agent, &f, clock).await;
+            // A prompt stopped by the time limit may have been waiting on a 429: ask the count again.
+            let empty = if f.timed_out && is_free_model(agent) {
+                run_gate::free_bucket(store, env, clock)
+                    .await
+                    .ok()
+                    .flatten()
+            } else {
+                None
+            };
+            let error = match &empty {
+                Some(e) => format!(
+                    "{}; the free daily limit is used up ({} of {}), it resets at {}",
+                    f.error, e.used, e.limit, e.resets_at
+                ),
+                None => f.error.clone(),
+            };
+            LiveAnswer {
+                ok: false,
+                answer: None,
+                error: Some(cut(&error)),
+                rate_limit: f
+                    .rate_limit
+                    .or(empty.as_ref().map(|_| RateLimitKind::PerDay)),
+                bucket_empty: empty,
+                timed_out: f.timed_out,
+                elapsed_ms: out.elapsed_ms,
+            }
+        }
+    }
 }
 
 /// Adds the live prompt's outcome to a check (a failed prompt makes the agent broken, unless the
@@ -122,10 +138,17 @@ pub fn add_to(check: &mut AgentCheck, answer: &LiveAnswer) {
             ),
         )
     } else {
-        let fix = if check.checks.iter().all(|l| l.ok) {
-            "Hermes' own log in the profile (logs/errors.log, logs/agent.log) says more"
+        let fix = if let Some(kind) = answer.rate_limit {
+            kind.hint().to_string()
+        } else if answer.timed_out {
+            "a rate-limited or slow provider keeps Hermes waiting (it honours Retry-After up to 10 min): `nxr budget` shows the free bucket; try again later or give the check more time with --timeout".to_string()
+        } else if check.checks.iter().all(|l| l.ok) {
+            format!(
+                "the model's provider failed the request: try again later, or move {} to another model (`nxr models best-free --role {}` shows one)",
+                check.agent, check.role
+            )
         } else {
-            "fix the lines above first"
+            "fix the lines above first".to_string()
         };
         CheckLine::fail(
             CheckKind::Live,
@@ -138,20 +161,4 @@ pub fn add_to(check: &mut AgentCheck, answer: &LiveAnswer) {
     };
     check.checks.push(line);
     check.settle();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_is_scrubbed_of_the_key_and_cut() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = Env::for_dirs(dir.path().join("n"), dir.path().join("h"));
-        secrets::set_openrouter_key(&env, "sk-or-v1-secret000000wxyz").unwrap();
-        let s = scrub(&env, "401 for key sk-or-v1-secret000000wxyz");
-        assert_eq!(s, "401 for key sk-or-…wxyz");
-        assert!(scrub(&env, &"x".repeat(1000)).chars().count() <= MAX_TEXT + 1);
-        assert_eq!(tail("a\n\nb\nc\nd\n"), "b | c | d");
-    }
 }

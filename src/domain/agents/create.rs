@@ -423,8 +423,8 @@ pub(super) async fn insert_row(
             .await?;
             let id = conn.last_insert_rowid();
             conn.execute(
-                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
-                 VALUES (?1, NULL, ?2, ?3, ?4)",
+                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at, \
+                 to_auto_assigned) VALUES (?1, NULL, ?2, ?3, ?4, ?5)",
                 params![
                     id,
                     choice.id.as_str(),
@@ -433,7 +433,8 @@ pub(super) async fn insert_row(
                     } else {
                         "created: chosen by the user"
                     },
-                    now.as_str()
+                    now.as_str(),
+                    i64::from(auto)
                 ],
             )
             .await?;

@@ -215,6 +215,7 @@ pub async fn set_model_choice(
     }
     let now = crate::domain::clock::to_db(store.now());
     let (agent_id, from_model) = (agent.id, agent.model.as_str());
+    let from_auto = i64::from(agent.model_auto_assigned);
     let result = store
         .in_transaction(|conn| async move {
             conn.execute(
@@ -231,14 +232,16 @@ pub async fn set_model_choice(
             )
             .await?;
             conn.execute(
-                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO agent_model_history (agent_id, from_model, to_model, reason, changed_at, \
+                 from_auto_assigned, to_auto_assigned) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     agent_id,
                     from_model,
                     choice.id.as_str(),
                     reason,
-                    now.as_str()
+                    now.as_str(),
+                    from_auto,
+                    i64::from(auto_assigned)
                 ],
             )
             .await?;

@@ -34,17 +34,68 @@ pub fn check_not_dangling(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The UTF-8 byte order mark some editors put at the start of a file.
+const BOM: char = '\u{feff}';
+
 /// Reads and strictly parses a config file. A missing file is an empty mapping; a symlink to a
-/// missing file is an error.
+/// missing file is an error. A UTF-8 byte order mark at the start is accepted (and not part of the
+/// text returned; [`set_config`] writes it back).
 pub(super) fn read_config(config_path: &Path) -> Result<(String, serde_norway::Value)> {
+    let (_, text, value) = read_config_bom(config_path)?;
+    Ok((text, value))
+}
+
+/// [`read_config`], telling whether the file started with a byte order mark.
+fn read_config_bom(config_path: &Path) -> Result<(bool, String, serde_norway::Value)> {
     check_not_dangling(config_path)?;
     let text = match std::fs::read_to_string(config_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(HermesError::io("read", config_path, e)),
     };
+    let (bom, text) = match text.strip_prefix(BOM) {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, text),
+    };
     let value = parse_strict(config_path, &text)?;
-    Ok((text, value))
+    Ok((bom, text, value))
+}
+
+/// A YAML path error in words: what is in the way and what to do about it.
+fn path_error_text(e: &PathError) -> String {
+    match e {
+        PathError::TypeMismatch { at } => format!(
+            "`{at}` is not a mapping, so nxr cannot write a key under it; make `{at}` a mapping of `key: value` lines (or set the value by hand)"
+        ),
+        PathError::NotFound { at } => format!("`{at}` is not in the file"),
+        PathError::AliasRefused { at, alias } => format!(
+            "`{at}` is the YAML alias *{alias}, shared with every other place that uses &{alias}; nxr does not edit through an alias, as that would change them all: write `{at}` out in full instead of *{alias}, then try again"
+        ),
+        PathError::UndefinedAlias { at, alias } => format!(
+            "`{at}` refers to the anchor &{alias}, which the file does not define; define it or write the value out"
+        ),
+        PathError::InvalidMergeOperand { at, .. } => {
+            format!("a `<<` merge key under `{at}` is not a mapping; fix or remove that merge key")
+        }
+        PathError::IndexTooFar { at, len, index } => {
+            format!("`{at}` has {len} entries, so entry {index} is out of reach")
+        }
+        PathError::NoRoot => {
+            "the file's top level is not a mapping; Hermes expects `key: value` lines".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether `set_config` may replace the node at `at` (in the way of a key under it) by a mapping:
+/// an empty (null) node, or Hermes' older bare `model: id`, whose meaning nxr keeps by writing
+/// `model.default`. Anything else there (a list, a scalar) is the user's and is never replaced.
+fn replaceable(current: &serde_norway::Value, at: &str) -> bool {
+    match lookup(current, at) {
+        None | Some(serde_norway::Value::Null) => true,
+        Some(serde_norway::Value::String(_)) => at == "model",
+        Some(_) => false,
+    }
 }
 
 pub(super) fn parse_strict(config_path: &Path, text: &str) -> Result<serde_norway::Value> {
@@ -126,7 +177,24 @@ pub fn get_config(config_path: &Path, dotted: &str) -> Result<Option<String>> {
 /// comment. A missing file is created (mode 0600: it may hold API keys). A broken file is refused with its
 /// line; a value with control characters is refused; nothing is written on any error.
 pub fn set_config(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<()> {
-    let (text, _) = read_config(config_path)?;
+    let out = edited(config_path, edits)?;
+    if let Some(dir) = config_path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        ensure_dir(dir)?;
+    }
+    write_atomic(config_path, out.as_bytes(), 0o600)
+}
+
+/// The error [`set_config`] would give for `edits`, without writing anything (a check made before
+/// a change of several files starts).
+pub fn check_config_edits(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<()> {
+    edited(config_path, edits).map(|_| ())
+}
+
+/// The text config.yaml would have after `edits`, checked to read back exactly.
+fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String> {
+    let (bom, text, current) = read_config_bom(config_path)?;
     for (key, value) in edits {
         check_dotted(config_path, key)?;
         let strings: Vec<&str> = match value {
@@ -163,7 +231,7 @@ pub fn set_config(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result
             match doc.try_remove_path(key) {
                 Ok(_) | Err(PathError::NotFound { .. }) => {}
                 Err(PathError::TypeMismatch { .. }) => {}
-                Err(e) => return Err(edit_err(key, format!("{e:?}"))),
+                Err(e) => return Err(edit_err(key, path_error_text(&e))),
             }
             continue;
         }
@@ -179,12 +247,29 @@ pub fn set_config(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result
             };
             match r {
                 Ok(()) => break,
-                Err(PathError::TypeMismatch { at }) if tries < 4 && at != *key => {
+                Err(PathError::TypeMismatch { at })
+                    if tries < 4 && at != *key && replaceable(&current, &at) =>
+                {
                     tries += 1;
                     doc.try_remove_path(&at)
-                        .map_err(|e| edit_err(key, format!("{e:?}")))?;
+                        .map_err(|e| edit_err(key, path_error_text(&e)))?;
                 }
-                Err(e) => return Err(edit_err(key, format!("{e:?}"))),
+                Err(PathError::TypeMismatch { at }) => {
+                    let what = match lookup(&current, &at) {
+                        Some(serde_norway::Value::Sequence(_)) => "a list",
+                        Some(serde_norway::Value::String(_)) => "a text value",
+                        Some(serde_norway::Value::Number(_)) => "a number",
+                        Some(serde_norway::Value::Bool(_)) => "true/false",
+                        _ => "not a mapping",
+                    };
+                    return Err(edit_err(
+                        key,
+                        format!(
+                            "`{at}` is {what} in the file, and nxr writes `{key}` only into a mapping: it never replaces what is there; make `{at}` a mapping of `key: value` lines (or set the value by hand)"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(edit_err(key, path_error_text(&e))),
             }
         }
     }
@@ -194,9 +279,18 @@ pub fn set_config(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result
     }
     // Read the result back strictly and check every edit landed exactly; otherwise write nothing.
     let check = parse_strict(config_path, &out).map_err(|e| {
+        let why = match e {
+            HermesError::BrokenConfig {
+                line,
+                column,
+                message,
+                ..
+            } => format!("line {line}, column {column}: {message}"),
+            other => other.to_string(),
+        };
         edit_err(
             edits.first().map(|e| e.0.as_str()).unwrap_or(""),
-            format!("the edited file would not parse ({e})"),
+            format!("the edited file would not parse ({why})"),
         )
     })?;
     for (key, value) in edits {
@@ -225,12 +319,10 @@ pub fn set_config(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result
             ));
         }
     }
-    if let Some(dir) = config_path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        ensure_dir(dir)?;
+    if bom {
+        out.insert(0, BOM);
     }
-    write_atomic(config_path, out.as_bytes(), 0o600)
+    Ok(out)
 }
 
 /// A list of flat string mappings as a YAML value.
@@ -314,6 +406,19 @@ pub fn routing_slots(config_path: &Path) -> Result<Vec<Slot>> {
     Ok(slots)
 }
 
+/// What a slot write does with the slot's endpoint keys (`base_url`, `api_key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// nxr sets `base_url` (it owns it then); `api_key` is left as it is.
+    Set(String),
+    /// `base_url` is removed; `api_key` is left as it is.
+    RemoveBaseUrl,
+    /// Both stay as they are (the user's endpoint for the same provider).
+    Keep,
+    /// Both are removed (an endpoint nxr had set, or replaced on the user's explicit word).
+    Replace,
+}
+
 /// Points one slot at a provider/model (`main` = `model.default` + `model.provider`). `base_url: None`
 /// removes a stale base URL.
 pub fn set_slot(
@@ -323,18 +428,38 @@ pub fn set_slot(
     model: &str,
     base_url: Option<&str>,
 ) -> Result<()> {
-    let base = if slot_name == MAIN_SLOT {
-        "model".to_string()
-    } else {
-        check_dotted(config_path, slot_name)?;
-        if slot_name.contains('.') {
-            return Err(HermesError::Invalid(format!(
-                "{slot_name:?} is not a routing slot name; slots are `main` or names under `auxiliary` such as {}",
-                AUX_SLOTS.join(", ")
-            )));
-        }
-        format!("auxiliary.{slot_name}")
+    let endpoint = match base_url {
+        Some(u) => Endpoint::Set(u.to_string()),
+        None => Endpoint::RemoveBaseUrl,
     };
+    set_slot_endpoint(config_path, slot_name, provider, model, &endpoint)
+}
+
+/// The dotted prefix of a slot's keys: `model` for the main slot, `auxiliary.<name>` otherwise.
+pub fn slot_prefix(config_path: &Path, slot_name: &str) -> Result<String> {
+    if slot_name == MAIN_SLOT {
+        return Ok("model".to_string());
+    }
+    check_dotted(config_path, slot_name)?;
+    if slot_name.contains('.') {
+        return Err(HermesError::Invalid(format!(
+            "{slot_name:?} is not a routing slot name; slots are `main` or names under `auxiliary` such as {}",
+            AUX_SLOTS.join(", ")
+        )));
+    }
+    Ok(format!("auxiliary.{slot_name}"))
+}
+
+/// [`set_slot`] with the endpoint keys handled as `endpoint` says; every other key of the slot
+/// (`timeout`, `extra_body`, …) and of the file is kept.
+pub fn set_slot_endpoint(
+    config_path: &Path,
+    slot_name: &str,
+    provider: &str,
+    model: &str,
+    endpoint: &Endpoint,
+) -> Result<()> {
+    let base = slot_prefix(config_path, slot_name)?;
     let mut edits = Vec::new();
     if slot_name == MAIN_SLOT {
         edits.push(("model.default".to_string(), ConfigValue::Str(model.into())));
@@ -349,12 +474,14 @@ pub fn set_slot(
         format!("{base}.provider"),
         ConfigValue::Str(provider.into()),
     ));
-    edits.push((
-        format!("{base}.base_url"),
-        match base_url {
-            Some(u) => ConfigValue::Str(u.into()),
-            None => ConfigValue::Remove,
-        },
-    ));
+    match endpoint {
+        Endpoint::Set(u) => edits.push((format!("{base}.base_url"), ConfigValue::Str(u.clone()))),
+        Endpoint::RemoveBaseUrl => edits.push((format!("{base}.base_url"), ConfigValue::Remove)),
+        Endpoint::Keep => {}
+        Endpoint::Replace => {
+            edits.push((format!("{base}.base_url"), ConfigValue::Remove));
+            edits.push((format!("{base}.api_key"), ConfigValue::Remove));
+        }
+    }
     set_config(config_path, &edits)
 }

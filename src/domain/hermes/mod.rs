@@ -39,6 +39,9 @@ pub const AUX_SLOTS: [&str; 7] = [
     "mcp",
 ];
 
+/// The auxiliary slot Hermes sends images to.
+pub const VISION_SLOT: &str = "vision";
+
 /// The name [`routing_slots`] and [`set_slot`] use for the main model (`model.default` + `model.provider`).
 pub const MAIN_SLOT: &str = "main";
 

@@ -52,6 +52,17 @@ pub async fn ensure_default_agents(
     // stops the step with nothing half done.
     let root = hermes::profile_named(&env.hermes_home, hermes::ROOT_PROFILE);
     hermes::get_config(&root.config_path(), "model")?;
+    // The root profile is the Hermes agent's: the edits that put it on a model must be possible
+    // (no list or alias where nxr writes) before any agent is created.
+    let probe = agents::ModelChoice {
+        id: "nxr/probe:free".into(),
+        provider: "openrouter".into(),
+        is_free: true,
+        score: None,
+        notes: Vec::new(),
+        fallbacks: None,
+    };
+    hermes::check_config_edits(&root.config_path(), &agents::model_edits(env, &probe))?;
     crate::domain::fsutil::check_writable(&root.config_path())
         .map_err(|e| hermes::HermesError::io("write", &root.config_path(), e))?;
     let existing = agents::list(store, env).await?;
@@ -134,6 +145,15 @@ pub async fn ensure_default_agents(
     let stt_local = found.faster_whisper.available;
     if found.ollama.available && local.is_none() {
         notes.push(found.ollama.detail.clone());
+    }
+    // The scores the agents were picked by are stored as a rescore run, so the first
+    // `nxr agents rescore` compares with them (and reports no change when nothing changed).
+    if out.iter().any(|a| a.created)
+        && let Err(e) = crate::domain::rescore::rescore(store, env, store.now()).await
+    {
+        notes.push(format!(
+            "the model scores were not stored ({e}); `nxr agents rescore` stores them"
+        ));
     }
     // The same lock as every agent change, so a model change from the TUI or CLI cannot land between
     // this read and write of a profile's config.yaml.

@@ -38,6 +38,9 @@ pub(super) fn build_http(t: Timeouts) -> std::result::Result<reqwest::Client, St
         .map_err(|e| format!("cannot set up the HTTPS client: {e}"))
 }
 
+/// The largest credit total (USD) taken as a real answer from `/credits`.
+pub const MAX_PLAUSIBLE_CREDITS: f64 = 1e9;
+
 impl OpenRouterClient {
     /// `base_url` is the API base including `/api/v1` (e.g. `https://openrouter.ai/api/v1`).
     pub fn new(base_url: impl Into<String>, api_key: Option<String>) -> OpenRouterClient {
@@ -120,10 +123,28 @@ impl OpenRouterClient {
         parse_data(&body, "key info")
     }
 
-    /// `GET /credits` (OpenRouter may require a management key: 403 → `Unauthorized`).
+    /// `GET /credits` (OpenRouter may require a management key: 403 → `Unauthorized`). A total
+    /// outside 0 ..= [`MAX_PLAUSIBLE_CREDITS`] is `Malformed`.
     pub async fn credits(&self) -> Result<Credits> {
         let body = self.get("/credits", true).await?;
-        parse_data(&body, "credits")
+        let c: Credits = parse_data(&body, "credits")?;
+        // Amounts no account can have (1e308, negative) are a broken answer, not a balance.
+        for (name, v) in [
+            ("total_credits", c.total_credits),
+            ("total_usage", c.total_usage),
+        ] {
+            if !v.is_finite() || !(0.0..=MAX_PLAUSIBLE_CREDITS).contains(&v) {
+                let shown = if v.is_finite() && v.abs() < MAX_PLAUSIBLE_CREDITS {
+                    v.to_string()
+                } else {
+                    format!("{v:e}")
+                };
+                return Err(OpenRouterError::Malformed {
+                    what: format!("{name} {shown} is not a credit amount an account can have"),
+                });
+            }
+        }
+        Ok(c)
     }
 
     /// `GET /models/{author}/{slug}/endpoints`: per-provider uptime and latency of one model.

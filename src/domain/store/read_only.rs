@@ -4,7 +4,6 @@ use super::{Conn, Result, Store, StoreError, open_error};
 use crate::domain::env::Env;
 use libsql::{Builder, Connection, Database};
 use std::path::Path;
-use std::time::Duration;
 
 impl Store {
     /// Opens a local database file read-only (no WAL switch, no migrations): for commands that only
@@ -79,7 +78,7 @@ impl Store {
     ) -> std::result::Result<(Database, Connection), libsql::Error> {
         let db = Builder::new_local(path).flags(flags).build().await?;
         let conn = db.connect()?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
         let mut rows = conn.query("SELECT count(*) FROM sqlite_master", ()).await?;
         while rows.next().await?.is_some() {}
         drop(rows);

@@ -6,7 +6,9 @@ use super::UpgradeError;
 use crate::domain::budget;
 use crate::domain::env::Env;
 use crate::domain::onboarding::{self, OnboardingError};
-use crate::domain::openrouter::{Credits, KeyInfo, OpenRouterClient, RetryPolicy, Timeouts};
+use crate::domain::openrouter::{
+    Credits, KeyInfo, OpenRouterClient, OpenRouterError, RetryPolicy, Timeouts,
+};
 use crate::domain::secrets;
 use crate::domain::store::Store;
 use serde::Serialize;
@@ -88,12 +90,29 @@ pub fn key_status(info: &KeyInfo, credits: Option<&Credits>) -> KeyStatus {
     }
 }
 
+/// Why `/credits` gave no balance, in the words every surface shows: only a 403 means the key is
+/// not a management key; a 5xx is OpenRouter's trouble; anything else says what happened.
+pub fn credits_note(e: &OpenRouterError) -> String {
+    match e {
+        OpenRouterError::Unauthorized { status: 403, .. } => {
+            "/credits needs a management key".into()
+        }
+        OpenRouterError::ServerError { status, .. } => {
+            format!(
+                "/credits answered HTTP {status}, a server error at OpenRouter; try again later"
+            )
+        }
+        OpenRouterError::Malformed { what } => format!("/credits answered {what}"),
+        other => format!("/credits was not read: {other}"),
+    }
+}
+
 /// True when a key is stored in `$HERMES_HOME/.env` (no network).
 pub fn has_stored_key(env: &Env) -> bool {
     matches!(secrets::openrouter_key(env), Ok(Some(_)))
 }
 
-/// Validates `given` (then, when `store_given`, stores it exactly as `nxr config set openrouter-key`
+/// Validates `given` (refused when empty; then, when `store_given`, stores it exactly as `nxr config set openrouter-key`
 /// does) or else the stored key, reads the balance, and records what the budget needs (the free daily
 /// limit, credits purchased). A refused key, a network error or a 5xx is an error and nothing is
 /// stored or changed. A dry run passes `store_given = false` and records nothing.
@@ -112,7 +131,12 @@ pub async fn check_key(
         },
         other => UpgradeError::Other(other.to_string()),
     };
-    let (key, info) = match given.map(str::trim).filter(|k| !k.is_empty()) {
+    // A key given empty is refused, never taken as "use the stored one".
+    let given = given.map(str::trim);
+    if given.is_some_and(str::is_empty) {
+        return Err(UpgradeError::EmptyKey);
+    }
+    let (key, info) = match given {
         Some(k) if store_given => (
             k.to_string(),
             onboarding::store_key(env, store, k, timeouts)
@@ -146,7 +170,7 @@ pub async fn check_key(
         });
     let (credits, note) = match client.credits().await {
         Ok(c) => (Some(c), None),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(credits_note(&e))),
     };
     let mut status = key_status(&info, credits.as_ref());
     status.credits_note = note;

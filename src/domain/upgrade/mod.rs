@@ -12,15 +12,17 @@
 mod apply;
 mod key;
 mod plan;
+mod revert;
 
 pub use apply::{Failed, Outcome, RowDiff, Switched, apply, preview};
 pub use key::{CreditsFrom, FreeLimitFrom, KeyStatus, check_key, has_stored_key, key_status};
 pub use plan::{
-    ASSUMED_COMPLETION_TOKENS, ASSUMED_PROMPT_TOKENS, ASSUMED_REQUESTS_PER_DAY, ModelInfo, Plan,
-    PlanKind, PlanRow, Switch, SwitchReason, USAGE_WINDOW_DAYS, UsageBasis, UsageEstimate,
-    assumption_text, choose_model, last_free_model, model_info, monthly_label, observed_usage,
-    plan_revert, plan_upgrade, upgrade_plan_from, usd,
+    ASSUMED_COMPLETION_TOKENS, ASSUMED_PROMPT_TOKENS, ASSUMED_REQUESTS_PER_DAY, KEPT_CHOICE,
+    ModelInfo, Plan, PlanKind, PlanRow, Switch, SwitchReason, USAGE_WINDOW_DAYS, UsageBasis,
+    UsageEstimate, assumption_text, choose_model, model_info, monthly_label, observed_usage,
+    plan_upgrade, upgrade_plan_from, usd,
 };
+pub use revert::{EarlierModel, last_free_model, plan_revert};
 
 use crate::domain::agents::AgentError;
 use crate::domain::env::Env;
@@ -34,6 +36,10 @@ pub enum UpgradeError {
         "no OpenRouter API key is stored; pass one with `nxr upgrade --key sk-or-…` or store it with `nxr config set openrouter-key <key>` (keys at https://openrouter.ai/keys); nothing was changed"
     )]
     NoKey,
+    #[error(
+        "the key given is empty; pass the key itself (`--key sk-or-v1-…`, or `--key -` to read it from stdin), or leave --key out to use the stored key; nothing was changed"
+    )]
+    EmptyKey,
     #[error("{0}; nothing was changed")]
     InvalidKey(String),
     #[error(
@@ -59,7 +65,7 @@ pub async fn upgrade_agent(store: &Store, env: &Env, agent: &str) -> Result<Outc
     if !has_stored_key(env) {
         return Err(UpgradeError::NoKey);
     }
-    let plan = plan_upgrade(store, env, Some(agent), None, false, store.now()).await?;
+    let plan = plan_upgrade(store, env, Some(agent), None, false, true, store.now()).await?;
     finish_one(store, env, &plan).await
 }
 
@@ -72,7 +78,16 @@ pub async fn upgrade_agent_to(
     agent: &str,
     model: &str,
 ) -> Result<Outcome, UpgradeError> {
-    let plan = plan_upgrade(store, env, Some(agent), Some(model), false, store.now()).await?;
+    let plan = plan_upgrade(
+        store,
+        env,
+        Some(agent),
+        Some(model),
+        false,
+        true,
+        store.now(),
+    )
+    .await?;
     if plan.needs_key() && !has_stored_key(env) {
         return Err(UpgradeError::NoKey);
     }
@@ -81,7 +96,7 @@ pub async fn upgrade_agent_to(
 
 /// One agent back to the last free model it had (Tab 3's `r` on a paid model, the web's button).
 pub async fn revert_agent(store: &Store, env: &Env, agent: &str) -> Result<Outcome, UpgradeError> {
-    let plan = plan_revert(store, env, Some(agent), store.now()).await?;
+    let plan = plan_revert(store, env, Some(agent), true, store.now()).await?;
     finish_one(store, env, &plan).await
 }
 

@@ -1,8 +1,9 @@
 //! The upgrade plan: per agent, what it runs now, what it would run (the best paid model for its role,
 //! a model the user chose, or on a revert the last free model it had), the price per million tokens and
 //! an estimated monthly cost at the agent's observed usage (`usage_events`, the last 30 days) or, with
-//! none yet, at a stated assumption. The CLI table, the TUI dialog, the web page and `--json` all show
-//! this one view model.
+//! none yet, at a stated assumption. A plan for every agent keeps a model the user chose (the row says
+//! "kept (your choice)") unless told to include chosen models. The CLI table, the TUI dialog, the web
+//! page and `--json` all show this one view model; the revert plan is built in `revert`.
 
 use super::UpgradeError;
 use crate::domain::agents::{self, Agent};
@@ -16,6 +17,9 @@ use chrono::{DateTime, Utc};
 use libsql::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// How every surface words a row whose agent keeps a model the user chose.
+pub const KEPT_CHOICE: &str = "kept (your choice)";
 
 /// The assumption used for an agent with no observed usage: requests a day, and tokens per request.
 pub const ASSUMED_REQUESTS_PER_DAY: u64 = 100;
@@ -140,7 +144,9 @@ impl ModelInfo {
 /// Dollars as every surface shows an estimate: two decimals, "<$0.01" for a positive amount below a
 /// cent, "?" for unknown.
 pub fn usd(v: f64) -> String {
-    if v > 0.0 && v < 0.01 {
+    if !v.is_finite() {
+        "?".into()
+    } else if v > 0.0 && v < 0.01 {
         "<$0.01".into()
     } else {
         format!("${v:.2}")
@@ -180,6 +186,12 @@ pub struct PlanRow {
     pub monthly_cost_usd: Option<f64>,
     /// Why there is no switch, when there is none.
     pub note: Option<String>,
+    /// The agent keeps a model the user chose: a plan for every agent leaves it alone unless told to
+    /// include chosen models.
+    pub kept_choice: bool,
+    /// On a revert: whether nxr had picked the recommended (earlier) model.
+    #[serde(skip)]
+    pub recommended_auto: bool,
     /// The profile's config.yaml a switch writes.
     pub config_path: String,
 }
@@ -229,8 +241,31 @@ impl Plan {
         let row = self.row_mut(agent)?;
         row.switch = None;
         row.note = Some("kept by choice".into());
+        row.kept_choice = false;
         self.recompute();
         Ok(())
+    }
+
+    /// Every agent on a model the user chose keeps it ("kept (your choice)"); the recommendation stays
+    /// shown. Bulk actions (`upgrade --all`, `--revert` for every agent, the web and TUI bulk plans) go
+    /// through this unless the user includes chosen models.
+    pub fn keep_chosen(&mut self, agents: &[Agent]) {
+        for row in &mut self.rows {
+            let chosen = agents
+                .iter()
+                .any(|a| a.name == row.agent && !a.model_auto_assigned);
+            if chosen && row.switch.is_some() {
+                row.switch = None;
+                row.note = Some(KEPT_CHOICE.into());
+                row.kept_choice = true;
+            }
+        }
+        self.recompute();
+    }
+
+    /// How many agents keep a model the user chose.
+    pub fn kept_choice_count(&self) -> usize {
+        self.rows.iter().filter(|r| r.kept_choice).count()
     }
 
     /// The agent takes the plan's recommendation (when it has one).
@@ -244,9 +279,13 @@ impl Plan {
                     PlanKind::Upgrade => SwitchReason::Upgrade,
                     PlanKind::Revert => SwitchReason::Revert,
                 },
-                auto_assigned: kind == PlanKind::Upgrade,
+                auto_assigned: match kind {
+                    PlanKind::Upgrade => true,
+                    PlanKind::Revert => row.recommended_auto,
+                },
             });
             row.note = None;
+            row.kept_choice = false;
         }
         self.recompute();
         Ok(())
@@ -344,7 +383,7 @@ pub async fn observed_usage(
 }
 
 /// The agents a plan covers: all, or exactly the one named.
-async fn selected(
+pub(super) async fn selected(
     store: &Store,
     env: &Env,
     agent: Option<&str>,
@@ -355,7 +394,7 @@ async fn selected(
     })
 }
 
-fn base_row(a: &Agent, models: &[Model], usage: Option<UsageEstimate>) -> PlanRow {
+pub(super) fn base_row(a: &Agent, models: &[Model], usage: Option<UsageEstimate>) -> PlanRow {
     PlanRow {
         agent: a.name.clone(),
         role: a.role,
@@ -365,11 +404,13 @@ fn base_row(a: &Agent, models: &[Model], usage: Option<UsageEstimate>) -> PlanRo
         usage: usage.unwrap_or_else(UsageEstimate::assumed),
         monthly_cost_usd: None,
         note: None,
+        kept_choice: false,
+        recommended_auto: false,
         config_path: a.profile().config_path().display().to_string(),
     }
 }
 
-fn finish(kind: PlanKind, rows: Vec<PlanRow>, catalog: String) -> Plan {
+pub(super) fn finish(kind: PlanKind, rows: Vec<PlanRow>, catalog: String) -> Plan {
     let mut plan = Plan {
         kind,
         rows,
@@ -451,13 +492,14 @@ async fn usage_of(
 
 /// What moving to paid models means: every agent (or the one named) on the best paid model for its
 /// role, or on `to` (one agent; refused with the reasons when it fails the role's hard requirements,
-/// unless `force`).
+/// unless `force`). A plan for every agent keeps the models the user chose unless `include_chosen`.
 pub async fn plan_upgrade(
     store: &Store,
     env: &Env,
     agent: Option<&str>,
     to: Option<&str>,
     force: bool,
+    include_chosen: bool,
     now: DateTime<Utc>,
 ) -> Result<Plan, UpgradeError> {
     if to.is_some() && agent.is_none() {
@@ -479,80 +521,10 @@ pub async fn plan_upgrade(
     if let (Some(model), Some(a)) = (to, list.first()) {
         choose_model(store, &mut plan, &a.name, model, force).await?;
     }
+    if agent.is_none() && !include_chosen {
+        plan.keep_chosen(&list);
+    }
     Ok(plan)
-}
-
-/// The last free model the agent had, from `agent_model_history` (newest first; each change's new
-/// model, then its old one), other than `current`.
-pub async fn last_free_model(
-    store: &Store,
-    agent_id: i64,
-    models: &[Model],
-    current: &str,
-) -> Result<Option<String>, UpgradeError> {
-    let mut rows = store
-        .conn()
-        .query(
-            "SELECT to_model, from_model FROM agent_model_history WHERE agent_id = ?1
-             ORDER BY changed_at DESC, id DESC",
-            params![agent_id],
-        )
-        .await
-        .map_err(|e| UpgradeError::Other(format!("cannot read agent_model_history: {e}")))?;
-    while let Some(row) = rows
-        .next()
-        .await
-        .map_err(|e| UpgradeError::Other(format!("cannot read agent_model_history: {e}")))?
-    {
-        for i in 0..2 {
-            let id: Option<String> = row.get(i).ok().flatten();
-            if let Some(id) = id
-                && id != current
-                && model_info(models, &id, None).is_free
-            {
-                return Ok(Some(id));
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Going back: every agent (or the one named) on a paid model returns to the last free model it had.
-pub async fn plan_revert(
-    store: &Store,
-    env: &Env,
-    agent: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Plan, UpgradeError> {
-    let inputs = rescore::inputs(store, now).await?;
-    let mut rows = Vec::new();
-    for a in selected(store, env, agent).await? {
-        let usage = observed_usage(store, a.id, now).await?;
-        let mut row = base_row(&a, &inputs.models, usage);
-        if row.current.is_free {
-            row.note = Some("already on a free model".into());
-        } else {
-            match last_free_model(store, a.id, &inputs.models, &a.model).await? {
-                Some(id) => {
-                    let to = model_info(&inputs.models, &id, None);
-                    row.recommended = Some(to.clone());
-                    row.switch = Some(Switch {
-                        to,
-                        reason: SwitchReason::Revert,
-                        auto_assigned: false,
-                    });
-                }
-                None => {
-                    row.note = Some(
-                        "no free model in its history; choose one with `nxr upgrade --agent NAME --to MODEL`"
-                            .into(),
-                    );
-                }
-            }
-        }
-        rows.push(row);
-    }
-    Ok(finish(PlanKind::Revert, rows, inputs.catalog.describe()))
 }
 
 /// Puts `agent` on `model` in the plan (a user's choice: `model_auto_assigned` = 0). Refused with the

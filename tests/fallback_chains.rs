@@ -228,6 +228,19 @@ fn every_agent_answers_from_its_chain_when_its_own_model_answers_429() {
             "{name}: answered by the chain's first model: {sent:?}"
         );
     }
+
+    // Hermes' usage names the model that answered: the budget shows each agent ran on its chain.
+    let budget = nxr(&homes, &fake, &["budget"]);
+    for (name, _, _) in &list {
+        assert!(
+            budget.contains(&format!("{name} ran on another model than its own")),
+            "{name}:\n{budget}"
+        );
+    }
+    let v: Value = serde_json::from_str(&nxr(&homes, &fake, &["budget", "--json"])).unwrap();
+    for u in v["per_agent"].as_array().unwrap() {
+        assert!(u["other_model_today"].as_u64().unwrap_or(0) >= 1, "{u}");
+    }
 }
 
 #[test]

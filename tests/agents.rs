@@ -1689,6 +1689,7 @@ async fn reverting_to_a_local_ollama_model_goes_back_to_ollama() {
         is_free: true,
         score: None,
         notes: Vec::new(),
+        fallbacks: None,
     };
     agents::set_model_choice(&store, &env, "Local", &local, "fallback", true)
         .await

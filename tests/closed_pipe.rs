@@ -53,6 +53,7 @@ fn cases() -> Vec<Case> {
         ),
         ("agents revert", &["agents", "revert", "PM"]),
         ("agents check", &["agents", "check", "PM"]),
+        ("agents fallbacks", &["agents", "fallbacks", "PM"]),
         (
             "config set",
             &["config", "set", "scan-interval-hours", "12"],

@@ -28,6 +28,9 @@ pub enum AgentsCmd {
     /// spending a request; `--live` also sends one tiny prompt per agent through Hermes. Exits 1 when
     /// an agent is not ready.
     Check(CheckArgs),
+    /// Show an agent's fallback chain: the models Hermes tries when its own model refuses (rate
+    /// limit, billing, overload), each with its score and why it was chosen.
+    Fallbacks(FallbacksArgs),
 }
 
 #[derive(Debug, Args)]
@@ -40,6 +43,15 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation (needed when not on a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FallbacksArgs {
+    /// The agent's name (or id).
+    pub name: String,
+    /// Write the chain nxr chooses now into the agent's profile (replacing a hand-edited one).
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +120,7 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
         AgentsCmd::Delete(args) => delete(ctx, args).await,
         AgentsCmd::Revert(args) => revert(ctx, args).await,
         AgentsCmd::Check(args) => super::check::run(ctx, args).await,
+        AgentsCmd::Fallbacks(args) => fallbacks(ctx, args).await,
     }
 }
 
@@ -314,4 +327,45 @@ async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
         errln!("warning: {w}");
     }
     Ok(())
+}
+
+async fn fallbacks(ctx: &Ctx, args: FallbacksArgs) -> Result<()> {
+    let store = ctx.store().await?;
+    if args.reset {
+        crate::domain::fallbacks::reset(&store, &ctx.env, &args.name)
+            .await
+            .map_err(super::agent_error)?;
+    }
+    let v = crate::domain::fallbacks::view(&store, &ctx.env, &args.name)
+        .await
+        .map_err(super::agent_error)?;
+    if ctx.json {
+        return super::print_json(&v);
+    }
+    let mut out = format!("{} runs on {}\n", v.agent, v.primary);
+    if v.chosen.is_empty() {
+        out.push_str("no fallback chain (fallback-count is 0, or no other model qualifies)\n");
+    }
+    for (i, m) in v.chosen.iter().enumerate() {
+        out.push_str(&format!(
+            "  {}. {}  {}  score {}  ({})\n",
+            i + 1,
+            m.model_id,
+            if m.is_free { "free" } else { "paid" },
+            m.score,
+            m.why
+        ));
+    }
+    if !v.in_step {
+        out.push_str(&format!(
+            "the profile's fallback_providers hold {} (edited by hand, or written before the catalog changed); `nxr agents fallbacks {} --reset` writes the chain above\n",
+            if v.configured.is_empty() {
+                "nothing".to_string()
+            } else {
+                v.configured.join(", ")
+            },
+            v.agent
+        ));
+    }
+    super::write_stdout(&out)
 }

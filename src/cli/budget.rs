@@ -126,6 +126,13 @@ pub fn render(b: &Budget) -> String {
             );
         }
     }
+    for u in b.per_agent.iter().filter(|u| u.other_model_7d > 0) {
+        let _ = writeln!(
+            out,
+            "{} ran on another model than its own (its fallback chain): {} of {} request(s) today, {} of {} in 7 days",
+            u.agent, u.other_model_today, u.today, u.other_model_7d, u.last_7d
+        );
+    }
     for e in b.rate_limits.iter().take(5) {
         let _ = writeln!(
             out,

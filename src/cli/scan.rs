@@ -49,6 +49,13 @@ pub fn render(r: &ScanReport) -> String {
             s.agent, s.from_model, s.to_model
         );
     }
+    if !r.chains_rewritten.is_empty() {
+        let _ = writeln!(
+            out,
+            "  fallback chains rewritten for {} (`nxr agents fallbacks NAME` shows one)",
+            r.chains_rewritten.join(", ")
+        );
+    }
     match r.notifications.len() {
         0 => {
             let _ = writeln!(out, "no new notifications");

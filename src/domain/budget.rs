@@ -68,6 +68,10 @@ pub struct AgentUsage {
     pub cost_30d: f64,
     /// The newest request in the last 30 days.
     pub last_at: Option<String>,
+    /// Requests today and in the last 7 days answered by another model than the agent's own (a
+    /// fallback of its chain took over; on the day of a model change, also the earlier model).
+    pub other_model_today: u64,
+    pub other_model_7d: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -428,7 +432,33 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
             cost_7d: c(9)?,
             cost_30d: c(10)?,
             last_at: row.get::<Option<String>>(11)?,
+            other_model_today: 0,
+            other_model_7d: 0,
         });
+    }
+
+    // How often each agent ran on another model than its own (its fallback chain took over).
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT e.agent_id,
+                    SUM(CASE WHEN e.occurred_at >= ?1 THEN e.requests ELSE 0 END),
+                    SUM(e.requests)
+             FROM usage_events e JOIN agents a ON a.id = e.agent_id
+             WHERE e.occurred_at >= ?2 AND e.status = 'ok' AND e.model != a.model
+             GROUP BY e.agent_id",
+            params![day(now), day(now - Duration::days(6))],
+        )
+        .await?;
+    while let Some(row) = rows.next().await? {
+        let id: Option<i64> = row.get(0)?;
+        let n = |i: i32| -> Result<u64, StoreError> {
+            Ok(row.get::<Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+        };
+        if let Some(u) = per_agent.iter_mut().find(|u| u.agent_id == id) {
+            u.other_model_today = n(1)?;
+            u.other_model_7d = n(2)?;
+        }
     }
 
     let mut rate_limits = Vec::new();

@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod doctor;
 pub mod env;
 pub mod evals;
+pub mod fallbacks;
 pub mod fsutil;
 pub mod gateway;
 pub mod gateway_control;

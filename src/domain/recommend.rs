@@ -164,6 +164,7 @@ pub async fn revert(
             is_free: true,
             score: None,
             notes: Vec::new(),
+            fallbacks: None,
         }
     } else {
         agents::choose_model(&catalog, &prev)?

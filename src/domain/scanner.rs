@@ -100,6 +100,8 @@ pub struct ScanReport {
     pub alerts: Vec<crate::domain::guard::Alert>,
     /// Problems that did not stop the scan (e.g. a profile's state.db that cannot be read).
     pub warnings: Vec<String>,
+    /// Agents whose fallback chain this scan rewrote.
+    pub chains_rewritten: Vec<String>,
 }
 
 /// Reads `auto_upgrade_free_models` (default false).
@@ -289,6 +291,11 @@ async fn scan_inner(
         }
     }
 
+    // Chains follow the ranking: a member gone, paid now or expiring is replaced (hand-edited kept).
+    let (chains_rewritten, chain_problems) =
+        crate::domain::fallbacks::refresh_all(store, env).await;
+    warnings.extend(chain_problems);
+
     progress(Step::IngestingUsage);
     let usage =
         match crate::domain::usage::ingest_with(store, env, Some(&inputs.models), clock).await {
@@ -329,6 +336,7 @@ async fn scan_inner(
         rows_scored: report.rows_written,
         best: report.best,
         notifications: recorded,
+        chains_rewritten,
         switched,
         usage,
         alerts,

@@ -57,6 +57,17 @@ pub const SETTINGS: &[Setting] = &[
         parse: |v| telegram::valid_chat_id(v).then(|| v.trim().to_string()),
     },
     Setting {
+        name: "fallback-count",
+        key: crate::domain::fallbacks::SETTING_FALLBACK_COUNT,
+        expected: "a whole number from 0 (no fallback chains) to 10",
+        example: "3",
+        default: "3",
+        note: Some(
+            "applies when an agent's model changes, at the next scan, or with `nxr agents fallbacks NAME --reset`",
+        ),
+        parse: |v| crate::domain::fallbacks::parse_count(v).map(|n| n.to_string()),
+    },
+    Setting {
         name: "allow-stealth",
         key: crate::domain::rescore::SETTING_ALLOW_STEALTH,
         expected: "true or false",

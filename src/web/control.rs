@@ -109,6 +109,10 @@ fn budget_page(ctx: &WebCtx, req: &Req) -> Resp {
                             td { (shown(a.last_at.as_deref().unwrap_or("—"))) }
                         } }
                     } } }
+                    @for a in b.per_agent.iter().filter(|a| a.other_model_7d > 0) {
+                        p.fallback-use { (shown(&a.agent)) " ran on another model than its own (its fallback chain): "
+                            (a.other_model_today) " of " (a.today) " request(s) today, " (a.other_model_7d) " of " (a.last_7d) " in 7 days." }
+                    }
                 }
                 section.card {
                     h2 { "Rate-limit events" }

@@ -49,8 +49,13 @@ pub struct Seen {
 struct Script {
     /// path → queue of replies; the last one repeats.
     routes: BTreeMap<String, Vec<Reply>>,
+    /// path → a reply computed from the request body (takes precedence over `routes`).
+    responders: BTreeMap<String, Responder>,
     seen: Vec<Seen>,
 }
+
+/// Answers a request from its body.
+pub type Responder = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
 
 /// A loopback HTTP server that answers from a script. Dropped = stopped.
 pub struct FakeServer {
@@ -73,6 +78,7 @@ impl FakeServer {
                 let path = req.url().split('?').next().unwrap_or("").to_string();
                 let reply = {
                     let mut s = sc.lock().expect("script lock");
+                    let computed = s.responders.get(&path).map(|f| f(&body));
                     s.seen.push(Seen {
                         method: req.method().to_string(),
                         path: path.clone(),
@@ -89,6 +95,7 @@ impl FakeServer {
                         body,
                     });
                     match s.routes.get_mut(&path) {
+                        _ if computed.is_some() => computed,
                         Some(q) if q.len() > 1 => Some(q.remove(0)),
                         Some(q) => q.first().cloned(),
                         None => None,
@@ -125,6 +132,20 @@ impl FakeServer {
             .expect("script lock")
             .routes
             .insert(path.to_string(), replies);
+        self
+    }
+
+    /// Answers `path` with what `f` makes of each request's body.
+    pub fn respond_with(
+        &self,
+        path: &str,
+        f: impl Fn(&str) -> Reply + Send + Sync + 'static,
+    ) -> &Self {
+        self.script
+            .lock()
+            .expect("script lock")
+            .responders
+            .insert(path.to_string(), Arc::new(f));
         self
     }
 

@@ -64,6 +64,8 @@ pub enum CheckKind {
     LocalEndpoint,
     /// The agent's skills are on disk.
     Skills,
+    /// The fallback chain in the profile is the one nxr chooses now (never blocking).
+    Fallbacks,
     /// A real prompt through `hermes -z` (only with `--live`).
     Live,
 }
@@ -229,7 +231,76 @@ pub async fn check_agents(
         .await
         .ok()
         .map(CatalogFacts::from_shared);
-    check_agents_with(env, list, facts.as_ref(), probe_timeout).await
+    let mut out = check_agents_with(env, list, facts.as_ref(), probe_timeout).await;
+    for (check, agent) in out.iter_mut().zip(list) {
+        if check
+            .checks
+            .iter()
+            .any(|l| l.kind == CheckKind::Config && l.ok)
+        {
+            check.checks.push(fallbacks_line(store, env, agent).await);
+        }
+    }
+    out
+}
+
+/// The chain line: in step, stale (with the fix), or edited by hand (kept, reported).
+async fn fallbacks_line(store: &Store, env: &Env, agent: &Agent) -> CheckLine {
+    use crate::domain::fallbacks::ChainState;
+    let line = |ok: bool, detail: String, fix: Option<String>| CheckLine {
+        kind: CheckKind::Fallbacks,
+        ok,
+        blocking: false,
+        detail,
+        fix,
+    };
+    let v = match crate::domain::fallbacks::view(store, env, &agent.name).await {
+        Ok(v) => v,
+        Err(e) => {
+            return line(
+                false,
+                format!("the fallback chain was not checked: {e}"),
+                None,
+            );
+        }
+    };
+    let reset = format!(
+        "`nxr agents fallbacks {:?} --reset` writes the chain nxr chooses",
+        agent.name
+    );
+    match v.state {
+        ChainState::InStep if v.chosen.is_empty() => line(
+            true,
+            "no fallback chain (fallback-count is 0 or no other model qualifies)".into(),
+            None,
+        ),
+        ChainState::InStep => line(
+            true,
+            format!("fallback chain: {}", v.configured.join(" → ")),
+            None,
+        ),
+        ChainState::Stale if v.configured.is_empty() => line(
+            false,
+            "no fallback chain: a rate-limited model stops the agent".into(),
+            Some(reset),
+        ),
+        ChainState::Stale => line(
+            false,
+            format!(
+                "the fallback chain {} is out of date",
+                v.configured.join(" → ")
+            ),
+            Some(format!("{reset} (the next scan also does)")),
+        ),
+        ChainState::HandEdited => line(
+            true,
+            format!(
+                "fallback chain edited by hand, kept: {}",
+                v.configured.join(" → ")
+            ),
+            None,
+        ),
+    }
 }
 
 /// Checks these agents against a catalog the caller holds (`None`: it could not be read).

@@ -177,6 +177,10 @@ pub async fn create_with(
             true,
         ),
     };
+    let mut choice = choice;
+    choice.fallbacks = crate::domain::fallbacks::chain_for(store, new.role, &choice.id)
+        .await
+        .ok();
     // A config.yaml already in the root profile must parse before anything is written; a model the
     // user chose there is kept (a dated backup of the file, and a record) so it can be restored.
     let mut user_model = None;
@@ -232,6 +236,9 @@ pub async fn create_with(
     {
         Ok(id) => {
             disk.commit();
+            if let Some(chain) = &choice.fallbacks {
+                crate::domain::fallbacks::remember(store, id, chain).await;
+            }
             notes.extend(choice.notes.iter().cloned());
             notes.extend(paid_without_key_warning(env, &choice));
             Ok((get(store, env, id).await?, notes))

@@ -15,6 +15,8 @@ pub struct ModelChoice {
     /// What the user should know about the choice (e.g. a better-ranked model passed over for a
     /// caveat).
     pub notes: Vec<String>,
+    /// The fallback chain to write with the model; `None` leaves the profile's chain as it is.
+    pub fallbacks: Option<Vec<crate::domain::fallbacks::Member>>,
 }
 
 /// Resolves a user-given model id against the catalog: unknown ids get an error with close ids.
@@ -28,6 +30,7 @@ pub fn choose_model(catalog: &Catalog, model: &str) -> Result<ModelChoice, Agent
             is_free: m.is_free(),
             score: None,
             notes: Vec::new(),
+            fallbacks: None,
         }),
         None => {
             let needle = model.to_ascii_lowercase();
@@ -115,6 +118,7 @@ pub async fn best_free_choice(
     };
     Ok(ModelChoice {
         notes,
+        fallbacks: None,
         score: pick.score.as_ref().map(|s| i64::from(s.total)),
         id: pick.model_id,
         provider: pick.provider,
@@ -140,6 +144,16 @@ pub fn model_edits(env: &Env, choice: &ModelChoice) -> Vec<(String, ConfigValue)
             ConfigValue::Str(choice.provider.clone()),
         ));
         edits.push(("model.base_url".into(), ConfigValue::Remove));
+    }
+    if let Some(chain) = &choice.fallbacks {
+        edits.push((
+            crate::domain::fallbacks::CONFIG_KEY.into(),
+            if chain.is_empty() {
+                ConfigValue::Remove
+            } else {
+                ConfigValue::Entries(crate::domain::fallbacks::entries(env, chain))
+            },
+        ));
     }
     edits.push((
         "auxiliary.free_only".into(),
@@ -181,6 +195,13 @@ pub async fn set_model_choice(
     validate_model_syntax(&choice.id)?;
     let agent = resolve(store, env, name_or_id).await?;
     let profile = agent.usable_profile()?;
+    let mut choice = choice.clone();
+    if choice.fallbacks.is_none() {
+        choice.fallbacks = crate::domain::fallbacks::chain_for(store, agent.role, &choice.id)
+            .await
+            .ok();
+    }
+    let choice = &choice;
     // The journal row goes first: a crash after the file write is undone by the next nxr.
     switch_journal::begin(store, agent.id, &profile.config_path(), &choice.id).await?;
     let mut disk = DiskTxn::default();
@@ -229,6 +250,9 @@ pub async fn set_model_choice(
         .await;
     match result {
         Ok(()) => {
+            if let Some(chain) = &choice.fallbacks {
+                crate::domain::fallbacks::remember(store, agent_id, chain).await;
+            }
             disk.commit();
             get(store, env, agent.id).await
         }

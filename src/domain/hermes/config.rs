@@ -12,6 +12,8 @@ pub enum ConfigValue {
     Null,
     /// Delete the key (nothing happens when it is absent).
     Remove,
+    /// A list of flat mappings of strings, in order (e.g. `fallback_providers`).
+    Entries(Vec<Vec<(String, String)>>),
 }
 
 /// An error when `path` is a symlink whose target is missing: such a link is the user's, and writing
@@ -195,9 +197,16 @@ fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String>
     let (bom, text, current) = read_config_bom(config_path)?;
     for (key, value) in edits {
         check_dotted(config_path, key)?;
-        if let ConfigValue::Str(s) = value
-            && s.chars().any(|c| c.is_control())
-        {
+        let strings: Vec<&str> = match value {
+            ConfigValue::Str(s) => vec![s.as_str()],
+            ConfigValue::Entries(list) => list
+                .iter()
+                .flatten()
+                .flat_map(|(k, v)| [k.as_str(), v.as_str()])
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(s) = strings.iter().find(|s| s.chars().any(|c| c.is_control())) {
             return Err(HermesError::Edit {
                 path: config_path.display().to_string(),
                 key: key.clone(),
@@ -234,6 +243,7 @@ fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String>
                 ConfigValue::Bool(b) => doc.try_set_path(key, *b),
                 ConfigValue::Null => doc.try_set_path(key, yaml_edit::ScalarValue::null()),
                 ConfigValue::Remove => Ok(()),
+                ConfigValue::Entries(list) => doc.try_set_path(key, entries_yaml(list)),
             };
             match r {
                 Ok(()) => break,
@@ -290,6 +300,17 @@ fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String>
             ConfigValue::Bool(b) => got.and_then(|v| v.as_bool()) == Some(*b),
             ConfigValue::Null => got.is_some_and(|v| v.is_null()),
             ConfigValue::Remove => got.is_none(),
+            ConfigValue::Entries(list) => got.and_then(|v| v.as_sequence()).is_some_and(|seq| {
+                seq.len() == list.len()
+                    && seq.iter().zip(list).all(|(item, pairs)| {
+                        item.as_mapping().is_some_and(|m| {
+                            m.len() == pairs.len()
+                                && pairs.iter().all(|(k, v)| {
+                                    m.get(k.as_str()).and_then(|x| x.as_str()) == Some(v.as_str())
+                                })
+                        })
+                    })
+            }),
         };
         if !ok {
             return Err(edit_err(
@@ -302,6 +323,32 @@ fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String>
         out.insert(0, BOM);
     }
     Ok(out)
+}
+
+/// A list of flat string mappings as a YAML value.
+fn entries_yaml(list: &[Vec<(String, String)>]) -> Vec<yaml_edit::YamlValue> {
+    list.iter()
+        .map(|pairs| {
+            let map: std::collections::BTreeMap<String, yaml_edit::YamlValue> = pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), yaml_edit::YamlValue::from(v.as_str())))
+                .collect();
+            yaml_edit::YamlValue::from(map)
+        })
+        .collect()
+}
+
+/// The models of the profile's `fallback_providers` list, in order (empty when there is none).
+pub fn fallback_models(config_path: &Path) -> Result<Vec<String>> {
+    let (_, root) = read_config(config_path)?;
+    Ok(lookup(&root, "fallback_providers")
+        .and_then(|v| v.as_sequence())
+        .map(|seq| {
+            seq.iter()
+                .filter_map(|e| e.as_mapping()?.get("model")?.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// One routing slot: the main model or an `auxiliary.<name>` entry.

@@ -60,6 +60,7 @@ pub async fn ensure_default_agents(
         is_free: true,
         score: None,
         notes: Vec::new(),
+        fallbacks: None,
     };
     hermes::check_config_edits(&root.config_path(), &agents::model_edits(env, &probe))?;
     crate::domain::fsutil::check_writable(&root.config_path())

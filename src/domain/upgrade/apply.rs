@@ -68,6 +68,7 @@ fn choice(s: &Switch) -> ModelChoice {
         is_free: s.to.is_free,
         score: s.to.score,
         notes: Vec::new(),
+        fallbacks: None,
     }
 }
 

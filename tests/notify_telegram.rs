@@ -72,7 +72,8 @@ async fn scans_forward_the_kinds_turned_on_and_nothing_of_the_kinds_turned_off()
     bot.always(&send_path(), Reply::json(200, r#"{"ok":true,"result":{}}"#));
     let (_homes, mut env) = with_bot(&bot);
     let openrouter = FakeServer::start();
-    let dates = ["2026-03-02", "2026-03-13", "2026-03-23"];
+    // 04-02: the pm model lost `tools` (since 03-23) and a new best pm model (qwen3.6-plus) came.
+    let dates = ["2026-03-02", "2026-03-13", "2026-04-02"];
     openrouter.route(
         "/api/v1/models",
         dates
@@ -97,7 +98,7 @@ async fn scans_forward_the_kinds_turned_on_and_nothing_of_the_kinds_turned_off()
         }
     };
     scan(dates[0]).await;
-    // A pm on a model that loses `tools` on 03-23, an engineer on a model that is paid from 03-13.
+    // A pm on a model that loses `tools` by 04-02, an engineer on a model that is paid from 03-13.
     for (name, role, model) in [
         ("scribe", Role::Pm, "google/gemma-3-27b-it:free"),
         ("vision", Role::Engineer, "qwen/qwen3-vl-235b-a22b-thinking"),

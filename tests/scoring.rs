@@ -224,7 +224,9 @@ fn every_pick_meets_its_roles_requirements_in_the_raw_catalog() {
 #[test]
 fn a_model_expiring_within_a_day_never_wins() {
     // In the 2026-05-01 catalog, inclusionai/ling-2.6-1t:free (a 1T model with tools and 262k
-    // context) expires 2026-05-07. A day before, it must be out; a week before, it may compete.
+    // context) expires 2026-05-07. A day before, it must be out even where preview models are
+    // allowed; a week before, it competes only where they are (an announced removal keeps it from
+    // automatic picks by default).
     let models = parse(&history_json("2026-05-01"));
     let ling = models
         .iter()
@@ -235,11 +237,15 @@ fn a_model_expiring_within_a_day_never_wins() {
         .and_hms_opt(12, 0, 0)
         .unwrap()
         .and_utc();
+    let allowed = |at| ScoringConfig {
+        allow_stealth: true,
+        ..ScoringConfig::for_catalog(&models, at)
+    };
     let s = scoring::score(
         ling,
         Role::Engineer,
         &Health::default(),
-        &ScoringConfig::for_catalog(&models, day_before),
+        &allowed(day_before),
     );
     assert!(!s.passes);
     assert!(
@@ -256,9 +262,23 @@ fn a_model_expiring_within_a_day_never_wins() {
         ling,
         Role::Engineer,
         &Health::default(),
-        &ScoringConfig::for_catalog(&models, week_before),
+        &allowed(week_before),
     );
     assert!(s.passes, "{:?}", s.reasons);
+    let s = scoring::score(
+        ling,
+        Role::Engineer,
+        &Health::default(),
+        &ScoringConfig::for_catalog(&models, week_before),
+    );
+    assert!(!s.passes);
+    assert!(
+        s.reasons
+            .iter()
+            .any(|r| r.contains("expires in 7 days: never picked automatically")),
+        "{:?}",
+        s.reasons
+    );
 }
 
 /// The 57-model fixture without any free model that has tool calling: pm/engineer/hermes have

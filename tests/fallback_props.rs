@@ -62,7 +62,11 @@ fn no_chain_breaks_the_rule_on_any_dated_catalog() {
                 assert_eq!(ids.len(), chain.len(), "a duplicate: {what}");
                 let slugs: BTreeSet<String> =
                     chain.iter().map(|m| canonical_slug(&m.model_id)).collect();
-                assert_eq!(slugs.len(), chain.len(), "two variants of one model: {what}");
+                assert_eq!(
+                    slugs.len(),
+                    chain.len(),
+                    "two variants of one model: {what}"
+                );
                 for m in &chain {
                     let model = models
                         .iter()

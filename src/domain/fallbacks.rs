@@ -229,8 +229,9 @@ pub async fn reset(
     } else {
         crate::domain::hermes::ConfigValue::Entries(entries(env, &chain))
     };
+    let previous = crate::domain::hermes::fallback_models(&profile.config_path())?;
+    remember(store, agent.id, &previous, &chain).await;
     crate::domain::hermes::set_config(&profile.config_path(), &[(CONFIG_KEY.to_string(), value)])?;
-    remember(store, agent.id, &chain).await;
     Ok(())
 }
 
@@ -240,17 +241,32 @@ fn written_key(agent_id: i64) -> String {
 }
 
 /// Records the chain nxr wrote into an agent's profile (to tell a hand-edited chain from its own).
-pub async fn remember(store: &Store, agent_id: i64, chain: &[Member]) {
+///
+/// Called before the file is written, with the chain the file holds now (`previous`): a write killed
+/// between the two leaves either chain in the file, and both still read as nxr's.
+pub async fn remember(store: &Store, agent_id: i64, previous: &[String], chain: &[Member]) {
     let ids: Vec<&str> = chain.iter().map(|m| m.model_id.as_str()).collect();
-    let text = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    let text = serde_json::json!({ "chain": ids, "previous": previous }).to_string();
     // Losing this record only makes a later scan treat the chain as the user's and leave it alone.
     let _ = store.set_setting(&written_key(agent_id), &text).await;
 }
 
-/// The chain nxr last wrote for an agent, when it knows it.
-pub async fn remembered(store: &Store, agent_id: i64) -> Option<Vec<String>> {
+/// The chains nxr wrote (or was about to write) for an agent, when it knows them.
+pub async fn remembered(store: &Store, agent_id: i64) -> Option<Vec<Vec<String>>> {
     let text = store.setting(&written_key(agent_id)).await.ok()??;
-    serde_json::from_str(&text).ok()
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let list = |v: &serde_json::Value| -> Option<Vec<String>> {
+        v.as_array()?
+            .iter()
+            .map(|s| s.as_str().map(String::from))
+            .collect()
+    };
+    Some(
+        [list(&v["chain"]), list(&v["previous"])]
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
 }
 
 /// How an agent's chain stands against the one nxr would choose now.
@@ -278,7 +294,7 @@ pub async fn state_of(
         return ChainState::InStep;
     }
     match remembered(store, agent_id).await {
-        Some(written) if written == configured => ChainState::Stale,
+        Some(written) if written.iter().any(|w| w == configured) => ChainState::Stale,
         // Never written by nxr (a profile from before chains) and empty: nxr's to fill.
         None if configured.is_empty() => ChainState::Stale,
         _ => ChainState::HandEdited,

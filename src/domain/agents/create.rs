@@ -237,7 +237,7 @@ pub async fn create_with(
         Ok(id) => {
             disk.commit();
             if let Some(chain) = &choice.fallbacks {
-                crate::domain::fallbacks::remember(store, id, chain).await;
+                crate::domain::fallbacks::remember(store, id, &[], chain).await;
             }
             notes.extend(choice.notes.iter().cloned());
             notes.extend(paid_without_key_warning(env, &choice));

@@ -202,6 +202,10 @@ pub async fn set_model_choice(
             .ok();
     }
     let choice = &choice;
+    if let Some(chain) = &choice.fallbacks {
+        let previous = hermes::fallback_models(&profile.config_path()).unwrap_or_default();
+        crate::domain::fallbacks::remember(store, agent.id, &previous, chain).await;
+    }
     // The journal row goes first: a crash after the file write is undone by the next nxr.
     switch_journal::begin(store, agent.id, &profile.config_path(), &choice.id).await?;
     let mut disk = DiskTxn::default();
@@ -250,9 +254,6 @@ pub async fn set_model_choice(
         .await;
     match result {
         Ok(()) => {
-            if let Some(chain) = &choice.fallbacks {
-                crate::domain::fallbacks::remember(store, agent_id, chain).await;
-            }
             disk.commit();
             get(store, env, agent.id).await
         }

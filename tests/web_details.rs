@@ -721,3 +721,28 @@ fn deleting_r_and_d_in_chromium_deletes_r_and_d_only() {
     assert!(result.starts_with("deleted R&D"), "{result}");
     assert_eq!(r.names(), vec!["R".to_string()]);
 }
+
+#[test]
+fn manage_shows_each_agents_fallback_chain_as_its_profile_holds_it() {
+    let r = start();
+    let (_, json) = r.get("/api/agents/manage");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (status, page) = r.get("/agents/manage");
+    assert_eq!(status, StatusCode::OK);
+    for a in v["agents"].as_array().unwrap() {
+        let chain: Vec<&str> = a["fallbacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m.as_str())
+            .collect();
+        assert!(!chain.is_empty(), "{a}");
+        let profile = std::path::PathBuf::from(a["agent"]["hermes_profile_path"].as_str().unwrap());
+        let held = nxr::domain::hermes::fallback_models(&profile.join("config.yaml")).unwrap();
+        assert_eq!(chain, held, "{a}");
+        assert!(
+            page.contains(&format!("then {}", chain.join(" → "))),
+            "{page}"
+        );
+    }
+}

@@ -33,6 +33,9 @@ pub struct ManagedAgent {
     pub last_activity: Option<String>,
     /// Known skills the agent does not have yet.
     pub addable_skills: Vec<String>,
+    /// The models of the agent's fallback chain, as its profile holds them (Hermes tries them in
+    /// order when the agent's own model refuses).
+    pub fallbacks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +79,11 @@ pub async fn manage_view(
                 error_rate: (total > 0).then(|| failed as f64 / total as f64),
                 recommendation: recommendations.iter().find(|r| r.agent == a.name).cloned(),
                 last_activity: u.and_then(|u| u.last_at.clone()),
+                fallbacks: a
+                    .usable_profile()
+                    .ok()
+                    .and_then(|p| crate::domain::hermes::fallback_models(&p.config_path()).ok())
+                    .unwrap_or_default(),
                 addable_skills: all_skills
                     .iter()
                     .filter(|s| !a.skillset.iter().any(|h| h == *s))

@@ -329,7 +329,13 @@ fn agents_table(req: &Req, v: &ManageView) -> Markup {
                     @let a = &m.agent;
                     tr id=(format!("agent-{}", a.name)) {
                         td { strong { (shown(&a.name)) } br; span.muted { (a.role.as_str()) } }
-                        td.model { code { (shown(&a.model)) } }
+                        td.model { code { (shown(&a.model)) }
+                            @if !m.fallbacks.is_empty() {
+                                br; span.muted.fallbacks title="the fallback chain: tried in order when the model refuses (rate limit, billing, overload)" {
+                                    "then " (shown(&m.fallbacks.join(" → ")))
+                                }
+                            }
+                        }
                         td.recommended {
                             @match &m.recommendation {
                                 Some(r) if r.recommended_model == a.model => { span.muted { "already on it" } }

@@ -1166,9 +1166,31 @@ async fn loader_fills_every_tab_from_the_domain() {
         .unwrap();
     let d = loader::load(&st, &env, &clock, &catalog).await;
     assert_eq!(d.check_for("eng").unwrap().state, CheckState::Ready);
+    // The loader's check carries the agent's fallback chain; Tab 3's detail shows it.
+    let chain = d
+        .check_for("eng")
+        .unwrap()
+        .checks
+        .iter()
+        .find(|l| l.kind == CheckKind::Fallbacks)
+        .expect("a fallback-chain line")
+        .detail
+        .clone();
+    assert!(chain.starts_with("fallback chain: "), "{chain}");
     let mut s = State::new(d);
     apply(&mut s, [Action::GoTab(Tab::Agents)]);
-    assert!(screen(&s, 100, 30).contains("ready"));
+    let shown = screen(&s, 160, 40);
+    assert!(shown.contains("ready"));
+    let first = chain
+        .trim_start_matches("fallback chain: ")
+        .split(" → ")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        shown.contains("fallback chain: ") && shown.contains(&first),
+        "{shown}"
+    );
     let d = loader::load(&st, &env, &clock, &catalog).await;
     // Slots: main + the 7 standard ones + the file's extra `curator`.
     let names: Vec<&str> = d.slots.iter().map(|s| s.name.as_str()).collect();

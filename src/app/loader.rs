@@ -75,14 +75,17 @@ pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
 }
 
 /// Whether each agent can run, judged on the catalog the TUI already holds.
-async fn check_agents(env: &Env, data: &AppData) -> Vec<agent_check::AgentCheck> {
+async fn check_agents(store: &Store, env: &Env, data: &AppData) -> Vec<agent_check::AgentCheck> {
     let list = data.models.clone();
     let facts = agent_check::CatalogFacts {
         source: data.catalog_source.clone(),
         score: Box::new(move |id, role| list.score_id(id, role)),
     };
-    agent_check::check_agents_with(env, &data.agents, Some(&facts), agent_check::PROBE_TIMEOUT)
-        .await
+    let mut checks =
+        agent_check::check_agents_with(env, &data.agents, Some(&facts), agent_check::PROBE_TIMEOUT)
+            .await;
+    agent_check::add_fallback_lines(store, env, &data.agents, &mut checks).await;
+    checks
 }
 
 /// Which parts of [`AppData`] a refresh re-reads. A background event or a finished effect names only
@@ -317,7 +320,7 @@ pub async fn refresh(
     if parts.moves_checks() {
         let mut view = base.clone();
         fresh.apply_to(&mut view);
-        fresh.checks = Some(check_agents(env, &view).await);
+        fresh.checks = Some(check_agents(store, env, &view).await);
     }
     fresh
 }
@@ -363,7 +366,7 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
     };
     let mut view = data.clone();
     fresh.apply_to(&mut view);
-    fresh.checks = Some(check_agents(env, &view).await);
+    fresh.checks = Some(check_agents(store, env, &view).await);
     fresh.apply_to(&mut data);
     data
 }

@@ -325,6 +325,20 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             text.push_str(&format!(" — fix: {fix}"));
         }
         lines.push(Line::styled(text, state.theme.check(c.state)));
+        if let Some(chain) = c
+            .checks
+            .iter()
+            .find(|l| l.kind == crate::domain::agent_check::CheckKind::Fallbacks)
+        {
+            lines.push(Line::styled(
+                chain.detail.clone(),
+                if chain.ok {
+                    state.theme.muted
+                } else {
+                    state.theme.warn
+                },
+            ));
+        }
     }
     if let Some(r) = rec {
         lines.extend(

@@ -232,7 +232,19 @@ pub async fn check_agents(
         .ok()
         .map(CatalogFacts::from_shared);
     let mut out = check_agents_with(env, list, facts.as_ref(), probe_timeout).await;
-    for (check, agent) in out.iter_mut().zip(list) {
+    add_fallback_lines(store, env, list, &mut out).await;
+    out
+}
+
+/// Adds each agent's fallback-chain line to its check (`checks` in the order of `list`), for agents
+/// whose config.yaml parses.
+pub async fn add_fallback_lines(
+    store: &Store,
+    env: &Env,
+    list: &[Agent],
+    checks: &mut [AgentCheck],
+) {
+    for (check, agent) in checks.iter_mut().zip(list) {
         if check
             .checks
             .iter()
@@ -241,7 +253,6 @@ pub async fn check_agents(
             check.checks.push(fallbacks_line(store, env, agent).await);
         }
     }
-    out
 }
 
 /// The chain line: in step, stale (with the fix), or edited by hand (kept, reported).

@@ -189,6 +189,10 @@ fn a_garbage_body_from_the_chat_endpoint_fails_the_live_check_and_the_run() {
 #[test]
 fn a_refused_connection_fails_the_live_check_and_the_run() {
     let mut s = Setup::new();
+    // Only Hermes' route to OpenRouter refuses; without a chain there is nothing else to try (a
+    // chain's models go through nxr's own OpenRouter URL, which answers here).
+    s.ok(&["config", "set", "fallback-count", "0"]);
+    s.ok(&["agents", "fallbacks", "PM", "--reset"]);
     s.hermes_base = "http://127.0.0.1:9/api/v1".into();
     a_failing_endpoint_is_a_failure(&s, "onnection");
 }

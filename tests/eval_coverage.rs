@@ -12,15 +12,7 @@ use nxr::domain::scoring::{self, ScoringConfig};
 use nxr::domain::unmeasured;
 use std::collections::BTreeSet;
 
-const DATES: [&str; 7] = [
-    "2026-03-02",
-    "2026-03-13",
-    "2026-03-23",
-    "2026-04-02",
-    "2026-04-12",
-    "2026-04-22",
-    "2026-05-01",
-];
+const DATES: [&str; 7] = common::HISTORY_DATES;
 
 /// (model id, role) pairs of gate-passing free models without a figure of the role's main kind.
 fn unmeasured_in(date: &str) -> BTreeSet<(String, Role)> {

@@ -20,27 +20,7 @@ const CHAT: &str = "/api/v1/chat/completions";
 
 /// One streamed chat completion, as OpenRouter sends it (server-sent events).
 fn chat_reply() -> Reply {
-    let chunk = |delta: &str, finish: &str| {
-        format!(
-            "data: {{\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]{}}}\n\n",
-            if finish == "null" {
-                String::new()
-            } else {
-                ",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}".into()
-            }
-        )
-    };
-    let body = format!(
-        "{}{}data: [DONE]\n\n",
-        chunk(r#"{"role":"assistant","content":"pong"}"#, "null"),
-        chunk("{}", "\"stop\"")
-    );
-    Reply {
-        status: 200,
-        headers: vec![("Content-Type".into(), "text/event-stream".into())],
-        body: body.into_bytes(),
-        delay: std::time::Duration::ZERO,
-    }
+    common::chat_sse("pong")
 }
 
 /// A fake OpenRouter: `/key` validates any key, chat completions answer "pong"; everything else 404s

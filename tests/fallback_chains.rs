@@ -15,27 +15,7 @@ const KEY: &str = "sk-or-v1-e2e0000000000000000000000000000000000000000000000000
 const CHAT: &str = "/api/v1/chat/completions";
 
 fn pong() -> Reply {
-    let chunk = |delta: &str, finish: &str| {
-        format!(
-            "data: {{\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]{}}}\n\n",
-            if finish == "null" {
-                String::new()
-            } else {
-                ",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}".into()
-            }
-        )
-    };
-    Reply {
-        status: 200,
-        headers: vec![("Content-Type".into(), "text/event-stream".into())],
-        body: format!(
-            "{}{}data: [DONE]\n\n",
-            chunk(r#"{"role":"assistant","content":"pong"}"#, "null"),
-            chunk("{}", "\"stop\"")
-        )
-        .into_bytes(),
-        delay: std::time::Duration::ZERO,
-    }
+    common::chat_sse("pong")
 }
 
 /// The recorded 429 for one free model's high demand.

@@ -11,15 +11,7 @@ use nxr::domain::roles::Role;
 use nxr::domain::scoring::{self, Health, ScoringConfig};
 use std::collections::BTreeSet;
 
-const DATES: [&str; 7] = [
-    "2026-03-02",
-    "2026-03-13",
-    "2026-03-23",
-    "2026-04-02",
-    "2026-04-12",
-    "2026-04-22",
-    "2026-05-01",
-];
+const DATES: [&str; 7] = common::HISTORY_DATES;
 
 #[test]
 fn no_chain_breaks_the_rule_on_any_dated_catalog() {

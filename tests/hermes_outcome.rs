@@ -18,30 +18,7 @@ const CHAT: &str = "/api/v1/chat/completions";
 
 /// One streamed chat completion answering `text`.
 fn chat_reply(text: &str) -> Reply {
-    let chunk = |delta: String, finish: &str| {
-        format!(
-            "data: {{\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]{}}}\n\n",
-            if finish == "null" {
-                String::new()
-            } else {
-                ",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}".into()
-            }
-        )
-    };
-    let body = format!(
-        "{}{}data: [DONE]\n\n",
-        chunk(
-            serde_json::json!({"role": "assistant", "content": text}).to_string(),
-            "null"
-        ),
-        chunk("{}".into(), "\"stop\"")
-    );
-    Reply {
-        status: 200,
-        headers: vec![("Content-Type".into(), "text/event-stream".into())],
-        body: body.into_bytes(),
-        delay: Duration::ZERO,
-    }
+    common::chat_sse(text)
 }
 
 /// The account's `/key` answer with a free-model count.

@@ -7,15 +7,7 @@ mod common;
 use common::{FakeServer, Homes, Reply};
 use std::process::Output;
 
-const DATES: [&str; 7] = [
-    "2026-03-02",
-    "2026-03-13",
-    "2026-03-23",
-    "2026-04-02",
-    "2026-04-12",
-    "2026-04-22",
-    "2026-05-01",
-];
+const DATES: [&str; 7] = common::HISTORY_DATES;
 
 fn catalog_json(date: &str) -> String {
     common::fixture(&format!("openrouter/catalog-history/models-{date}.json"))

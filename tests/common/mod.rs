@@ -383,3 +383,42 @@ impl Rng {
         if n == 0 { 0 } else { self.next() % n }
     }
 }
+
+/// The dates of the recorded catalogs in tests/fixtures/openrouter/catalog-history.
+pub const HISTORY_DATES: [&str; 7] = [
+    "2026-03-02",
+    "2026-03-13",
+    "2026-03-23",
+    "2026-04-02",
+    "2026-04-12",
+    "2026-04-22",
+    "2026-05-01",
+];
+
+/// One streamed chat completion answering `text`, as OpenRouter sends it (server-sent events).
+pub fn chat_sse(text: &str) -> Reply {
+    let chunk = |delta: String, finish: &str| {
+        format!(
+            "data: {{\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]{}}}\n\n",
+            if finish == "null" {
+                String::new()
+            } else {
+                ",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}".into()
+            }
+        )
+    };
+    let body = format!(
+        "{}{}data: [DONE]\n\n",
+        chunk(
+            serde_json::json!({"role": "assistant", "content": text}).to_string(),
+            "null"
+        ),
+        chunk("{}".into(), "\"stop\"")
+    );
+    Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/event-stream".into())],
+        body: body.into_bytes(),
+        delay: Duration::ZERO,
+    }
+}

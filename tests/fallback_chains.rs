@@ -221,6 +221,42 @@ fn every_agent_answers_from_its_chain_when_its_own_model_answers_429() {
     for u in v["per_agent"].as_array().unwrap() {
         assert!(u["other_model_today"].as_u64().unwrap_or(0) >= 1, "{u}");
     }
+
+    // A day mostly on the chain is told once by the scan, with the swap to make.
+    let (_, eng_profile, _) = list.iter().find(|(n, _, _)| n == "Engineer").unwrap();
+    for _ in 0..3 {
+        let out = hermes(&homes, &fake, eng_profile, &["-z", "ping"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("pong"));
+    }
+    fake.always(
+        "/api/v1/models",
+        Reply::json(
+            200,
+            common::fixture("openrouter/catalog-history/models-2026-05-01.json"),
+        ),
+    );
+    nxr(&homes, &fake, &["scan"]);
+    nxr(&homes, &fake, &["scan"]);
+    let told: Value =
+        serde_json::from_str(&nxr(&homes, &fake, &["notifications", "--json"])).unwrap();
+    let on_chain: Vec<&Value> = told
+        .as_array()
+        .or_else(|| told["notifications"].as_array())
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "on_fallback")
+        .collect();
+    assert_eq!(
+        on_chain.len(),
+        1,
+        "told once, for the Engineer only: {told}"
+    );
+    let body = on_chain[0]["body"].as_str().unwrap_or_default();
+    assert!(
+        body.contains("4 of 4 requests today")
+            && body.contains("nxr upgrade --agent Engineer --to"),
+        "{body}"
+    );
 }
 
 #[test]

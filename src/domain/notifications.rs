@@ -24,6 +24,8 @@ pub const KIND_CAPABILITY_LOST: &str = "capability_lost";
 pub const KIND_EXPIRING: &str = "model_expiring";
 /// The free daily request bucket crossed 70 / 90 / 100 %.
 pub const KIND_BUDGET: &str = "budget";
+/// More than half of an agent's requests today were answered by its fallback chain, not its model.
+pub const KIND_ON_FALLBACK: &str = "on_fallback";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {

@@ -310,7 +310,31 @@ async fn scan_inner(
         };
     // The usage just read may cross a budget threshold.
     let alerts = match crate::domain::budget::load(store, clock).await {
-        Ok(b) => crate::domain::guard::check(store, env, &b, clock).await?,
+        Ok(b) => {
+            let day = now.format("%Y-%m-%d").to_string();
+            for n in crate::domain::fallbacks::on_fallback_notices(&b, &agent_list, &day) {
+                let new = NewNotification {
+                    kind: n.kind.to_string(),
+                    title: n.title.clone(),
+                    body: n.body.clone(),
+                    agent_id: Some(n.agent_id),
+                    payload: None,
+                };
+                if crate::domain::telegram_forward::record_once(
+                    store,
+                    env,
+                    new,
+                    &n.dedupe_key,
+                    clock,
+                )
+                .await?
+                .is_some()
+                {
+                    recorded.push(n);
+                }
+            }
+            crate::domain::guard::check(store, env, &b, clock).await?
+        }
         Err(e) => {
             warnings.push(format!("the budget was not read: {e}"));
             Vec::new()

@@ -11,7 +11,7 @@ use crate::domain::clock::{self, Clock};
 use crate::domain::env::Env;
 use crate::domain::notifications::{
     self, KIND_AUTO_UPGRADED, KIND_BUDGET, KIND_CAPABILITY_LOST, KIND_EXPIRING, KIND_MODEL_GONE,
-    KIND_NOW_PAID, KIND_UPGRADE, NewNotification,
+    KIND_NOW_PAID, KIND_ON_FALLBACK, KIND_UPGRADE, NewNotification,
 };
 use crate::domain::paperclip_guard::KIND_PAPERCLIP_BUDGET;
 use crate::domain::store::{Store, StoreError};
@@ -42,6 +42,10 @@ pub const KINDS: &[(&str, &str)] = &[
     (
         KIND_CAPABILITY_LOST,
         "An agent's model lost a capability its role needs",
+    ),
+    (
+        KIND_ON_FALLBACK,
+        "An agent ran mostly on its fallback chain today",
     ),
     (
         KIND_BUDGET,

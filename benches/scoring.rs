@@ -1,4 +1,4 @@
-//! Scoring figures (targets from the scoring issue; printed, never asserted):
+//! Scoring figures (with their targets; printed, never asserted):
 //! - scoring 100,000 synthetic models × 6 roles: target < 20 ms on one core
 //! - rescore-and-store of the embedded 371-model catalog: target < 100 ms
 //! - `nxr models best-free --role engineer --json` end-to-end process time

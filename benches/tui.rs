@@ -1,4 +1,4 @@
-//! TUI figures (targets from the TUI issue; printed, never asserted):
+//! TUI figures (with their targets; printed, never asserted):
 //! - filtering 100,000 model names per keystroke with nucleo (the picker), beside `fzf --filter` on the
 //!   same list in the same run: target ≤ 1.0× fzf
 //! - a full frame of the Models tab at 200×60 with 100,000 models: target < 2 ms

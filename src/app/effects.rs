@@ -127,51 +127,12 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             }
             Err(e) => failed(&e),
         },
-        Effect::Gateway(op) => {
-            use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT};
-            let env = env.clone();
-            let r = tokio::task::spawn_blocking(move || match op {
-                "start" => gateway_control::start(&env, DEFAULT_TIMEOUT)
-                    .map(|o| format!("gateway started (pid {})", o.pid)),
-                "stop" => gateway_control::stop(&env, DEFAULT_TIMEOUT).map(|o| o.describe()),
-                _ => gateway_control::restart(&env, DEFAULT_TIMEOUT).map(|o| {
-                    format!(
-                        "{}; started again (pid {})",
-                        o.stopped.describe(),
-                        o.started.pid
-                    )
-                }),
-            })
-            .await;
-            match r {
-                Ok(Ok(msg)) => Outcome::Done(msg),
-                Ok(Err(e)) => failed(&e),
-                Err(e) => failed(&e),
-            }
-        }
+        Effect::Gateway(op) => gateway(env, op).await,
         Effect::SetSlot {
             slot,
             provider,
             model,
-        } => {
-            let path = env.hermes_home.join("config.yaml");
-            // A catalog model goes through the slot editor's one rule (the main slot moves the
-            // agent living in this profile together with its row).
-            let written = if provider == "openrouter" {
-                model_switch::apply(store, env, &slot, &model, false)
-                    .await
-                    .map_err(|e| e.to_string())
-            } else {
-                hermes::set_slot(&path, &slot, &provider, &model, None).map_err(|e| e.to_string())
-            };
-            match written {
-                Ok(()) => Outcome::Done(format!(
-                    "slot {slot} → {model} ({provider}) written to {}",
-                    path.display()
-                )),
-                Err(e) => failed(&e),
-            }
-        }
+        } => set_slot(store, env, &slot, &provider, &model).await,
         Effect::SetAgentModel {
             agent,
             model,
@@ -212,6 +173,62 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
                 Err(e) => failed(&e),
             }
         }
+        effect @ (Effect::LoadUpgradePlan
+        | Effect::ApplyUpgradePlan(_)
+        | Effect::UpgradeAgentPaid { .. }
+        | Effect::RevertAgentToFree { .. }) => upgrade_outcome(store, env, clock, effect).await,
+    }
+}
+
+/// Starts, stops or restarts the Hermes gateway off the async threads.
+async fn gateway(env: &Env, op: &'static str) -> Outcome {
+    use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT};
+    let env = env.clone();
+    let r = tokio::task::spawn_blocking(move || match op {
+        "start" => gateway_control::start(&env, DEFAULT_TIMEOUT)
+            .map(|o| format!("gateway started (pid {})", o.pid)),
+        "stop" => gateway_control::stop(&env, DEFAULT_TIMEOUT).map(|o| o.describe()),
+        _ => gateway_control::restart(&env, DEFAULT_TIMEOUT).map(|o| {
+            format!(
+                "{}; started again (pid {})",
+                o.stopped.describe(),
+                o.started.pid
+            )
+        }),
+    })
+    .await;
+    match r {
+        Ok(Ok(msg)) => Outcome::Done(msg),
+        Ok(Err(e)) => Outcome::Failed(e.to_string()),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// Writes one routing slot of the root profile.
+async fn set_slot(store: &Store, env: &Env, slot: &str, provider: &str, model: &str) -> Outcome {
+    let path = env.hermes_home.join("config.yaml");
+    // A catalog model goes through the slot editor's one rule (the main slot moves the agent
+    // living in this profile together with its row).
+    let written = if provider == "openrouter" {
+        model_switch::apply(store, env, slot, model, false)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        hermes::set_slot(&path, slot, provider, model, None).map_err(|e| e.to_string())
+    };
+    match written {
+        Ok(()) => Outcome::Done(format!(
+            "slot {slot} → {model} ({provider}) written to {}",
+            path.display()
+        )),
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// The upgrade effects: load or apply a plan, move one agent to paid or back to free.
+async fn upgrade_outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) -> Outcome {
+    let failed = |e: &dyn std::fmt::Display| Outcome::Failed(e.to_string());
+    match effect {
         Effect::LoadUpgradePlan => Outcome::PlanLoaded(Box::new(
             upgrade::plan_upgrade(store, env, None, None, false, false, clock.now())
                 .await
@@ -236,6 +253,7 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
                 Err(e) => failed(&e),
             }
         }
+        _ => Outcome::Failed("not an upgrade effect".into()),
     }
 }
 

@@ -94,7 +94,7 @@ pub fn caveats(m: &Model, now: Option<i64>) -> Vec<Caveat> {
         out.push(Caveat::Cloaked);
     }
     if let Some(date) = &m.expiration_date {
-        let days = match (parse_date(date), now) {
+        let days = match (crate::domain::scoring::parse_expiry(date), now) {
             (Some(at), Some(now)) => Some((at - now).div_euclid(86_400)),
             _ => None,
         };
@@ -124,16 +124,6 @@ pub fn describe(caveats: &[Caveat]) -> String {
         .join("; ")
 }
 
-fn parse_date(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.timestamp())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +146,7 @@ mod tests {
             "Fast. All prompts and completions for this model are logged by the provider and may be used to improve the model.",
             Some("2026-03-20"),
         );
-        let now = parse_date("2026-03-13");
+        let now = crate::domain::scoring::parse_expiry("2026-03-13");
         let c = caveats(&m, now);
         assert_eq!(
             labels(&c),

@@ -58,17 +58,15 @@ pub fn choose(
         return Vec::new();
     }
     let primary_slug = canonical_slug(primary);
-    let primary_free = models
-        .iter()
-        .find(|m| m.id == primary)
-        .is_none_or(|m| m.is_free());
+    let by_id: std::collections::HashMap<&str, &Model> =
+        models.iter().map(|m| (m.id.as_str(), m)).collect();
+    let primary_free = by_id.get(primary).is_none_or(|m| m.is_free());
     let usable = |s: &scoring::ModelScore| {
         s.passes
             && s.model_id != primary
             && canonical_slug(&s.model_id) != primary_slug
-            && models
-                .iter()
-                .find(|m| m.id == s.model_id)
+            && by_id
+                .get(s.model_id.as_str())
                 .is_some_and(|m| m.expiration_date.is_none())
     };
     let mut out: Vec<Member> = Vec::new();
@@ -102,10 +100,10 @@ pub fn choose(
                 break;
             }
             let mk = maker(&s.model_id);
-            if out.iter().any(|m| m.model_id == s.model_id)
-                || out
-                    .iter()
-                    .any(|m| canonical_slug(&m.model_id) == canonical_slug(&s.model_id))
+            // The same model, or another variant of one already in (same canonical slug).
+            if out
+                .iter()
+                .any(|m| canonical_slug(&m.model_id) == canonical_slug(&s.model_id))
                 || (pass && used.iter().any(|u| u == mk))
             {
                 continue;

@@ -268,28 +268,7 @@ async fn scan_inner(
             now,
         ));
     }
-    let mut recorded = Vec::new();
-    for n in notices {
-        let new = NewNotification {
-            kind: n.kind.to_string(),
-            title: n.title.clone(),
-            body: n.body.clone(),
-            agent_id: Some(n.agent_id),
-            payload: n.payload.clone(),
-        };
-        if let Some((_, sent)) =
-            crate::domain::telegram_forward::record_once(store, env, new, &n.dedupe_key, clock)
-                .await?
-        {
-            if let crate::domain::telegram_forward::Forwarded::Failed(why) = sent {
-                warnings.push(format!(
-                    "the Telegram copy of “{}” was not sent: {why}",
-                    n.title
-                ));
-            }
-            recorded.push(n);
-        }
-    }
+    let mut recorded = record_notices(store, env, clock, notices, &mut warnings).await?;
 
     // Chains follow the ranking: a member gone, paid now or expiring is replaced (hand-edited kept).
     let (chains_rewritten, chain_problems) =
@@ -312,27 +291,8 @@ async fn scan_inner(
     let alerts = match crate::domain::budget::load(store, clock).await {
         Ok(b) => {
             let day = now.format("%Y-%m-%d").to_string();
-            for n in crate::domain::fallbacks::on_fallback_notices(&b, &agent_list, &day) {
-                let new = NewNotification {
-                    kind: n.kind.to_string(),
-                    title: n.title.clone(),
-                    body: n.body.clone(),
-                    agent_id: Some(n.agent_id),
-                    payload: None,
-                };
-                if crate::domain::telegram_forward::record_once(
-                    store,
-                    env,
-                    new,
-                    &n.dedupe_key,
-                    clock,
-                )
-                .await?
-                .is_some()
-                {
-                    recorded.push(n);
-                }
-            }
+            let told = crate::domain::fallbacks::on_fallback_notices(&b, &agent_list, &day);
+            recorded.extend(record_notices(store, env, clock, told, &mut warnings).await?);
             crate::domain::guard::check(store, env, &b, clock).await?
         }
         Err(e) => {
@@ -445,4 +405,38 @@ pub fn holder_id() -> String {
         tag[2],
         tag[3]
     )
+}
+
+/// Records each notice once (by its dedupe key) and forwards it to Telegram; returns the ones
+/// recorded now. A Telegram copy that failed is a warning.
+async fn record_notices(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    notices: Vec<Notice>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Notice>, ScanError> {
+    let mut recorded = Vec::new();
+    for n in notices {
+        let new = NewNotification {
+            kind: n.kind.to_string(),
+            title: n.title.clone(),
+            body: n.body.clone(),
+            agent_id: Some(n.agent_id),
+            payload: n.payload.clone(),
+        };
+        if let Some((_, sent)) =
+            crate::domain::telegram_forward::record_once(store, env, new, &n.dedupe_key, clock)
+                .await?
+        {
+            if let crate::domain::telegram_forward::Forwarded::Failed(why) = sent {
+                warnings.push(format!(
+                    "the Telegram copy of “{}” was not sent: {why}",
+                    n.title
+                ));
+            }
+            recorded.push(n);
+        }
+    }
+    Ok(recorded)
 }

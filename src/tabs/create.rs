@@ -134,37 +134,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         return None;
     }
     if state.create.picking_model {
-        // Only a model the domain will accept for the role can be chosen: the refusal shows inline.
-        let refusal = if matches!(action, Action::Confirm) {
-            let w = &state.create;
-            w.picker
-                .selected_model(&state.data.models)
-                .map(|m| m.id().into_owned())
-                .map(|id| (model_refusal(state, &id), id))
-        } else {
-            None
-        };
-        let models = &state.data.models;
-        let w = &mut state.create;
-        w.model_error = None;
-        match action {
-            Action::InsertChar(c) => w.picker.push_char(c, models),
-            Action::Backspace => w.picker.pop_char(models),
-            Action::Up => w.picker.up(1),
-            Action::Down => w.picker.down(1),
-            Action::PageUp => w.picker.up(page),
-            Action::PageDown => w.picker.down(page),
-            Action::Back => w.picking_model = false,
-            Action::Confirm => match refusal {
-                Some((Some(why), _)) => w.model_error = Some(format!("{why}; pick a ✓ model")),
-                Some((None, id)) => {
-                    w.model = Some(id);
-                    w.picking_model = false;
-                }
-                None => w.picking_model = false,
-            },
-            _ => {}
-        }
+        update_picker(state, action, page);
         return None;
     }
     if matches!(action, Action::ChangeModel)
@@ -175,23 +145,69 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         return None;
     }
     if state.create.step == WizardStep::Model && matches!(action, Action::Confirm) {
-        let refusal = state
-            .create
-            .model
-            .as_deref()
-            .and_then(|id| model_refusal(state, id));
-        let w = &mut state.create;
-        w.model_error = refusal.map(|why| {
-            format!(
-                "{} is {why}; press c to choose another model",
-                w.model.as_deref().unwrap_or_default()
-            )
-        });
-        if w.model_error.is_none() {
-            w.step = WizardStep::Skills;
-        }
+        confirm_model(state);
         return None;
     }
+    update_step(state, action, page);
+    None
+}
+
+/// Keys while the model picker is open. Only a model the domain will accept for the role can be
+/// chosen: the refusal shows inline.
+fn update_picker(state: &mut State, action: Action, page: usize) {
+    let refusal = if matches!(action, Action::Confirm) {
+        let w = &state.create;
+        w.picker
+            .selected_model(&state.data.models)
+            .map(|m| m.id().into_owned())
+            .map(|id| (model_refusal(state, &id), id))
+    } else {
+        None
+    };
+    let models = &state.data.models;
+    let w = &mut state.create;
+    w.model_error = None;
+    match action {
+        Action::InsertChar(c) => w.picker.push_char(c, models),
+        Action::Backspace => w.picker.pop_char(models),
+        Action::Up => w.picker.up(1),
+        Action::Down => w.picker.down(1),
+        Action::PageUp => w.picker.up(page),
+        Action::PageDown => w.picker.down(page),
+        Action::Back => w.picking_model = false,
+        Action::Confirm => match refusal {
+            Some((Some(why), _)) => w.model_error = Some(format!("{why}; pick a ✓ model")),
+            Some((None, id)) => {
+                w.model = Some(id);
+                w.picking_model = false;
+            }
+            None => w.picking_model = false,
+        },
+        _ => {}
+    }
+}
+
+/// Confirm on the model step: on to the skills unless the domain refuses the model for the role.
+fn confirm_model(state: &mut State) {
+    let refusal = state
+        .create
+        .model
+        .as_deref()
+        .and_then(|id| model_refusal(state, id));
+    let w = &mut state.create;
+    w.model_error = refusal.map(|why| {
+        format!(
+            "{} is {why}; press c to choose another model",
+            w.model.as_deref().unwrap_or_default()
+        )
+    });
+    if w.model_error.is_none() {
+        w.step = WizardStep::Skills;
+    }
+}
+
+/// The steps' own keys: category, model (back), skills, name and confirm.
+fn update_step(state: &mut State, action: Action, page: usize) {
     let w = &mut state.create;
     match (w.step, action) {
         (WizardStep::Category, Action::Up) => w.category_index = w.category_index.saturating_sub(1),
@@ -246,7 +262,6 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
         }
         _ => {}
     }
-    None
 }
 
 /// What the wizard will ask the domain to create. A fallback recommendation (the `openrouter/free`
@@ -289,23 +304,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let w = &state.create;
     let theme = &state.theme;
     let [steps, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    let mut spans = vec![Span::raw(" ")];
-    for (i, s) in WizardStep::ALL.iter().enumerate() {
-        let style = if *s == w.step {
-            theme
-                .accent
-                .add_modifier(Modifier::BOLD | Modifier::REVERSED)
-        } else if *s < w.step {
-            theme.ok
-        } else {
-            theme.muted
-        };
-        spans.push(Span::styled(format!(" {}. {} ", i + 1, s.title()), style));
-        if i + 1 < WizardStep::ALL.len() {
-            spans.push(Span::styled(" › ", theme.muted));
-        }
-    }
-    frame.render_widget(Line::from(spans), steps);
+    draw_steps(state, frame, steps);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(format!(" Create Agent · {} ", w.step.title()));
@@ -326,88 +325,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         return;
     }
     match w.step {
-        WizardStep::Category => {
-            let lines: Vec<Line> = w
-                .categories
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let marker = if i == w.category_index { "›" } else { " " };
-                    let mut l = Line::from(vec![
-                        Span::styled(
-                            format!("{marker} {:<28}", c.label()),
-                            Style::default().add_modifier(Modifier::BOLD),
-                        ),
-                        Span::styled(c.summary().to_string(), theme.subtle),
-                    ]);
-                    if i == w.category_index {
-                        l = l.style(theme.selected);
-                    }
-                    l
-                })
-                .collect();
-            frame.render_widget(
-                Paragraph::new(lines).block(block.title_bottom(" What will this agent do? ")),
-                body,
-            );
-        }
-        WizardStep::Model => {
-            let mut lines = vec![Line::from(format!("Category: {}", w.category().label()))];
-            lines.push(Line::raw(""));
-            if let Some(p) = &w.pick {
-                let recommended = Some(&p.model_id) == w.model.as_ref();
-                lines.push(Line::from(vec![
-                    Span::raw("Recommended free model: "),
-                    Span::styled(
-                        p.model_id.clone(),
-                        Style::default().add_modifier(Modifier::BOLD),
-                    ),
-                    Span::raw(match (&p.score, &p.source) {
-                        (Some(s), _) => format!("  score {}", s.total),
-                        (None, PickSource::OpenRouterFree) => "  (router fallback)".into(),
-                        (None, _) => "  (local fallback)".into(),
-                    }),
-                ]));
-                if let Some(s) = &p.score {
-                    for r in &s.reasons {
-                        lines.push(Line::styled(format!("  · {r}"), theme.subtle));
-                    }
-                }
-                for warn in &p.warnings {
-                    lines.push(Line::styled(format!("  ! {warn}"), theme.warn));
-                }
-                if !recommended && let Some(m) = &w.model {
-                    lines.push(Line::raw(""));
-                    let detail = state
-                        .data
-                        .model(m)
-                        .map(|x| {
-                            format!(
-                                "  ctx {} · {} · score {}",
-                                x.context_label(),
-                                x.price_label(),
-                                role_check(state).score(m).map_or(0, |s| s.total)
-                            )
-                        })
-                        .unwrap_or_default();
-                    lines.push(Line::from(vec![
-                        Span::raw("Your choice: "),
-                        Span::styled(m.clone(), theme.accent.add_modifier(Modifier::BOLD)),
-                        Span::raw(detail),
-                    ]));
-                }
-            }
-            if let Some(e) = &w.model_error {
-                lines.push(Line::raw(""));
-                lines.push(Line::styled(format!("✗ {e}"), theme.danger));
-            }
-            frame.render_widget(
-                Paragraph::new(lines)
-                    .wrap(Wrap { trim: false })
-                    .block(block),
-                body,
-            );
-        }
+        WizardStep::Category => draw_category(state, frame, body, block),
+        WizardStep::Model => draw_model(state, frame, body, block),
         WizardStep::Skills => {
             w.skills.render(
                 body,
@@ -417,86 +336,209 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 theme,
             );
         }
-        WizardStep::Name => {
-            let inner = block.inner(body);
-            frame.render_widget(block, body);
-            let [label, input, err, hint] = Layout::vertical([
-                Constraint::Length(1),
-                Constraint::Length(3),
-                Constraint::Length(3),
-                Constraint::Fill(1),
-            ])
-            .areas(inner);
-            frame.render_widget(Line::from("Name of the new agent:"), label);
-            let mut area = w.name.clone();
-            area.set_block(Block::default().borders(Borders::ALL).border_style(
-                if w.name_error.is_some() {
-                    theme.danger
-                } else {
-                    theme.accent
-                },
-            ));
-            frame.render_widget(&area, input);
-            if let Some(e) = &w.name_error {
-                frame.render_widget(
-                    Paragraph::new(format!("✗ {e}"))
-                        .style(theme.danger)
-                        .wrap(Wrap { trim: true }),
-                    err,
-                );
-            }
-            frame.render_widget(
-                Paragraph::new(
-                    "The name becomes a Hermes profile (`hermes -p <name>`): letters, digits, spaces, - and _.",
-                )
-                .style(theme.muted)
-                .wrap(Wrap { trim: true }),
-                hint,
-            );
-        }
-        WizardStep::Confirm => {
-            let s = spec(w);
-            let skills = s.skills.clone().unwrap_or_default();
-            let mut lines = vec![
-                Line::from(format!("Name      {}", s.name)),
-                Line::from(format!(
-                    "Role      {}{}",
-                    s.role,
-                    s.category
-                        .as_deref()
-                        .map(|c| format!(" ({c} template)"))
-                        .unwrap_or_default()
-                )),
-                Line::from(format!(
-                    "Model     {}",
-                    s.model
-                        .as_deref()
-                        .or(w.model.as_deref())
-                        .unwrap_or("(best free for the role)")
-                )),
-                Line::from(format!(
-                    "Skills    {} · {}",
-                    skills.len(),
-                    skills.join(", ")
-                )),
-                Line::raw(""),
-                Line::styled(
-                    if w.submitting {
-                        "Creating the agent and its Hermes profile …"
-                    } else {
-                        "Enter creates the agent and its Hermes profile."
-                    },
-                    theme.warn,
-                ),
-            ];
-            if let Some(e) = &w.create_error {
-                lines.push(Line::raw(""));
-                lines.push(Line::styled(format!("✗ Not created: {e}"), theme.danger));
-            }
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
-                body,
-            );
+        WizardStep::Name => draw_name(state, frame, body, block),
+        WizardStep::Confirm => draw_confirm(state, frame, body, block),
+    }
+}
+
+/// The step bar: done steps, the current one, the ones to come.
+fn draw_steps(state: &State, frame: &mut Frame, steps: Rect) {
+    let w = &state.create;
+    let theme = &state.theme;
+    let mut spans = vec![Span::raw(" ")];
+    for (i, s) in WizardStep::ALL.iter().enumerate() {
+        let style = if *s == w.step {
+            theme
+                .accent
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else if *s < w.step {
+            theme.ok
+        } else {
+            theme.muted
+        };
+        spans.push(Span::styled(format!(" {}. {} ", i + 1, s.title()), style));
+        if i + 1 < WizardStep::ALL.len() {
+            spans.push(Span::styled(" › ", theme.muted));
         }
     }
+    frame.render_widget(Line::from(spans), steps);
+}
+
+/// Step 1: the categories, the chosen one highlighted.
+fn draw_category(state: &State, frame: &mut Frame, body: Rect, block: Block) {
+    let w = &state.create;
+    let theme = &state.theme;
+    let lines: Vec<Line> = w
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let marker = if i == w.category_index { "›" } else { " " };
+            let mut l = Line::from(vec![
+                Span::styled(
+                    format!("{marker} {:<28}", c.label()),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(c.summary().to_string(), theme.subtle),
+            ]);
+            if i == w.category_index {
+                l = l.style(theme.selected);
+            }
+            l
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(block.title_bottom(" What will this agent do? ")),
+        body,
+    );
+}
+
+/// Step 2: the recommended free model with its reasons, the user's choice and a refusal.
+fn draw_model(state: &State, frame: &mut Frame, body: Rect, block: Block) {
+    let w = &state.create;
+    let theme = &state.theme;
+    let mut lines = vec![Line::from(format!("Category: {}", w.category().label()))];
+    lines.push(Line::raw(""));
+    if let Some(p) = &w.pick {
+        let recommended = Some(&p.model_id) == w.model.as_ref();
+        lines.push(Line::from(vec![
+            Span::raw("Recommended free model: "),
+            Span::styled(
+                p.model_id.clone(),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(match (&p.score, &p.source) {
+                (Some(s), _) => format!("  score {}", s.total),
+                (None, PickSource::OpenRouterFree) => "  (router fallback)".into(),
+                (None, _) => "  (local fallback)".into(),
+            }),
+        ]));
+        if let Some(s) = &p.score {
+            for r in &s.reasons {
+                lines.push(Line::styled(format!("  · {r}"), theme.subtle));
+            }
+        }
+        for warn in &p.warnings {
+            lines.push(Line::styled(format!("  ! {warn}"), theme.warn));
+        }
+        if !recommended && let Some(m) = &w.model {
+            lines.push(Line::raw(""));
+            let detail = state
+                .data
+                .model(m)
+                .map(|x| {
+                    format!(
+                        "  ctx {} · {} · score {}",
+                        x.context_label(),
+                        x.price_label(),
+                        role_check(state).score(m).map_or(0, |s| s.total)
+                    )
+                })
+                .unwrap_or_default();
+            lines.push(Line::from(vec![
+                Span::raw("Your choice: "),
+                Span::styled(m.clone(), theme.accent.add_modifier(Modifier::BOLD)),
+                Span::raw(detail),
+            ]));
+        }
+    }
+    if let Some(e) = &w.model_error {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("✗ {e}"), theme.danger));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        body,
+    );
+}
+
+/// Step 4: the name field and its error.
+fn draw_name(state: &State, frame: &mut Frame, body: Rect, block: Block) {
+    let w = &state.create;
+    let theme = &state.theme;
+    let inner = block.inner(body);
+    frame.render_widget(block, body);
+    let [label, input, err, hint] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Length(3),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Line::from("Name of the new agent:"), label);
+    let mut area = w.name.clone();
+    area.set_block(Block::default().borders(Borders::ALL).border_style(
+        if w.name_error.is_some() {
+            theme.danger
+        } else {
+            theme.accent
+        },
+    ));
+    frame.render_widget(&area, input);
+    if let Some(e) = &w.name_error {
+        frame.render_widget(
+            Paragraph::new(format!("✗ {e}"))
+                .style(theme.danger)
+                .wrap(Wrap { trim: true }),
+            err,
+        );
+    }
+    frame.render_widget(
+        Paragraph::new(
+            "The name becomes a Hermes profile (`hermes -p <name>`): letters, digits, spaces, - and _.",
+        )
+        .style(theme.muted)
+        .wrap(Wrap { trim: true }),
+        hint,
+    );
+}
+
+/// Step 5: what will be created, and a refusal from the domain.
+fn draw_confirm(state: &State, frame: &mut Frame, body: Rect, block: Block) {
+    let w = &state.create;
+    let theme = &state.theme;
+    let s = spec(w);
+    let skills = s.skills.clone().unwrap_or_default();
+    let mut lines = vec![
+        Line::from(format!("Name      {}", s.name)),
+        Line::from(format!(
+            "Role      {}{}",
+            s.role,
+            s.category
+                .as_deref()
+                .map(|c| format!(" ({c} template)"))
+                .unwrap_or_default()
+        )),
+        Line::from(format!(
+            "Model     {}",
+            s.model
+                .as_deref()
+                .or(w.model.as_deref())
+                .unwrap_or("(best free for the role)")
+        )),
+        Line::from(format!(
+            "Skills    {} · {}",
+            skills.len(),
+            skills.join(", ")
+        )),
+        Line::raw(""),
+        Line::styled(
+            if w.submitting {
+                "Creating the agent and its Hermes profile …"
+            } else {
+                "Enter creates the agent and its Hermes profile."
+            },
+            theme.warn,
+        ),
+    ];
+    if let Some(e) = &w.create_error {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!("✗ Not created: {e}"), theme.danger));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        body,
+    );
 }

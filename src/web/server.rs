@@ -357,164 +357,227 @@ fn serve_one(shared: &Shared, mut request: tiny_http::Request) {
     }
 }
 
-fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
-    let method = request.method().as_str().to_ascii_uppercase();
-    let url = request.url().to_string();
-    let (path, raw_query) = match url.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (url.clone(), String::new()),
-    };
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_ascii_lowercase(),
-                h.value.as_str().to_string(),
-            )
-        })
-        .collect();
-    let header = |name: &str| {
-        headers
+/// An error answer: JSON for the API, a message page for the rest.
+fn error_resp(is_api: bool, status: u16, title: &str, msg: &str) -> Resp {
+    if is_api {
+        Resp::json_error(status, msg)
+    } else {
+        Resp::html(status, super::pages::message_page(title, msg))
+    }
+}
+
+/// What a request's head says: method, path, raw query and lower-cased headers.
+struct Head {
+    method: String,
+    url: String,
+    path: String,
+    raw_query: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Head {
+    fn read(request: &tiny_http::Request) -> Head {
+        let url = request.url().to_string();
+        let (path, raw_query) = match url.split_once('?') {
+            Some((p, q)) => (p.to_string(), q.to_string()),
+            None => (url.clone(), String::new()),
+        };
+        let headers = request
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_string(),
+                )
+            })
+            .collect();
+        Head {
+            method: request.method().as_str().to_ascii_uppercase(),
+            url,
+            path,
+            raw_query,
+            headers,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    };
-    let is_api = path == "/api" || path.starts_with("/api/");
-    let head_bytes = url.len()
-        + headers
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 4)
-            .sum::<usize>();
-    if head_bytes > MAX_HEAD_BYTES {
-        let msg = format!(
-            "the request line and headers are larger than {MAX_HEAD_BYTES} bytes; send fewer or shorter headers"
-        );
-        let resp = if is_api {
-            Resp::json_error(431, &msg)
-        } else {
-            Resp::html(
-                431,
-                super::pages::message_page("Request headers too large", &msg),
-            )
-        };
-        return resp.with_header("Connection", "close");
     }
 
-    // ?token=… : check it, set the cookie, and send the browser to the same URL without it.
-    let raw_pairs: Vec<&str> = raw_query.split('&').filter(|p| !p.is_empty()).collect();
-    if let Some(given) = raw_pairs
+    fn is_api(&self) -> bool {
+        self.path == "/api" || self.path.starts_with("/api/")
+    }
+
+    /// 431 when the request line and headers are larger than [`MAX_HEAD_BYTES`].
+    fn too_large(&self) -> Option<Resp> {
+        let bytes = self.url.len()
+            + self
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>();
+        (bytes > MAX_HEAD_BYTES).then(|| {
+            let msg = format!(
+                "the request line and headers are larger than {MAX_HEAD_BYTES} bytes; send fewer or shorter headers"
+            );
+            error_resp(self.is_api(), 431, "Request headers too large", &msg)
+                .with_header("Connection", "close")
+        })
+    }
+}
+
+/// `?token=…`: checks it, sets the cookie and sends the browser to the same URL without it. `None`
+/// when the URL carries no token.
+fn token_sign_in(shared: &Shared, head: &Head) -> Option<Resp> {
+    let raw_pairs: Vec<&str> = head
+        .raw_query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let given = raw_pairs
         .iter()
         .find_map(|p| p.strip_prefix("token="))
-        .map(super::url_decode)
-    {
-        if !same(&given, &shared.token) {
-            return unauthorized(is_api, "the token in the URL is not this server's token");
-        }
-        let rest: Vec<&str> = raw_pairs
-            .iter()
-            .copied()
-            .filter(|p| !p.starts_with("token="))
-            .collect();
-        let target = if rest.is_empty() || path.is_empty() {
-            if path.is_empty() {
-                "/".to_string()
-            } else {
-                path.clone()
-            }
-        } else {
-            format!("{path}?{}", rest.join("&"))
-        };
-        // Only ever a path on this server ("//host" would send the browser elsewhere).
-        let target = if target.starts_with("//") || target.starts_with("/\\") {
-            "/".to_string()
-        } else {
-            target
-        };
-        let cookie = format!(
-            "{}={}; HttpOnly; SameSite=Strict; Path=/",
-            shared.cookie_name, shared.token
-        );
-        // Followed from another site's page, the browser would not send a SameSite=Strict cookie on a
-        // redirect (the navigation stays cross-site) and the user would land on "Sign-in needed". A
-        // page of ours that moves on by itself makes the next request same-site, so the cookie goes.
-        if header("sec-fetch-site").is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site")) {
-            return Resp::html(200, super::pages::signed_in_page(&target))
-                .with_header("Set-Cookie", &cookie);
-        }
-        return Resp::redirect(&target).with_header("Set-Cookie", &cookie);
+        .map(super::url_decode)?;
+    if !same(&given, &shared.token) {
+        return Some(unauthorized(
+            head.is_api(),
+            "the token in the URL is not this server's token",
+        ));
     }
+    let path = &head.path;
+    let rest: Vec<&str> = raw_pairs
+        .iter()
+        .copied()
+        .filter(|p| !p.starts_with("token="))
+        .collect();
+    let target = if path.is_empty() {
+        "/".to_string()
+    } else if rest.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    };
+    // Only ever a path on this server ("//host" would send the browser elsewhere).
+    let target = if target.starts_with("//") || target.starts_with("/\\") {
+        "/".to_string()
+    } else {
+        target
+    };
+    let cookie = format!(
+        "{}={}; HttpOnly; SameSite=Strict; Path=/",
+        shared.cookie_name, shared.token
+    );
+    // Followed from another site's page, the browser would not send a SameSite=Strict cookie on a
+    // redirect (the navigation stays cross-site) and the user would land on "Sign-in needed". A
+    // page of ours that moves on by itself makes the next request same-site, so the cookie goes.
+    if head
+        .header("sec-fetch-site")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"))
+    {
+        return Some(
+            Resp::html(200, super::pages::signed_in_page(&target))
+                .with_header("Set-Cookie", &cookie),
+        );
+    }
+    Some(Resp::redirect(&target).with_header("Set-Cookie", &cookie))
+}
 
-    let bearer = header("authorization").and_then(|v| {
+/// How the request proved it may use the server, or the 401 to answer.
+fn authenticate(shared: &Shared, head: &Head) -> Result<Auth, Resp> {
+    let bearer = head.header("authorization").and_then(|v| {
         let v = v.trim();
         v.get(..7)
             .filter(|p| p.eq_ignore_ascii_case("bearer "))
             .map(|_| v[7..].trim())
     });
-    let cookie = header("cookie").and_then(|c| super::cookie_value(c, &shared.cookie_name));
-    let auth = if bearer.is_some_and(|b| same(b, &shared.token)) {
-        Auth::Bearer
+    let cookie = head
+        .header("cookie")
+        .and_then(|c| super::cookie_value(c, &shared.cookie_name));
+    if bearer.is_some_and(|b| same(b, &shared.token)) {
+        Ok(Auth::Bearer)
     } else if cookie.is_some_and(|c| same(c, &shared.token)) {
-        Auth::Cookie
+        Ok(Auth::Cookie)
     } else if bearer.is_some() {
-        return unauthorized(is_api, "the bearer token is not this server's token");
+        Err(unauthorized(
+            head.is_api(),
+            "the bearer token is not this server's token",
+        ))
     } else {
-        return unauthorized(is_api, "no session cookie and no bearer token");
-    };
+        Err(unauthorized(
+            head.is_api(),
+            "no session cookie and no bearer token",
+        ))
+    }
+}
 
-    // Body, at most MAX_BODY_BYTES.
+/// The body, at most [`MAX_BODY_BYTES`], or the error to answer.
+fn read_body(request: &mut tiny_http::Request, is_api: bool) -> Result<Vec<u8>, Resp> {
     if request.body_length().is_some_and(|n| n > MAX_BODY_BYTES) {
-        return too_large(is_api);
+        return Err(too_large(is_api));
     }
     let mut body = Vec::new();
     let limit = (MAX_BODY_BYTES + 1) as u64;
     if let Err(e) = request.as_reader().take(limit).read_to_end(&mut body) {
         let msg = format!("could not read the request body: {e}");
-        return if is_api {
-            Resp::json_error(400, &msg)
-        } else {
-            Resp::html(400, super::pages::message_page("Bad request", &msg))
-        };
+        return Err(error_resp(is_api, 400, "Bad request", &msg));
     }
     if body.len() > MAX_BODY_BYTES {
-        return too_large(is_api);
+        return Err(too_large(is_api));
     }
+    Ok(body)
+}
 
-    let query = super::url_decode_pairs(&raw_query);
-    let req = Req {
-        method,
-        path,
-        query,
-        headers,
-        body,
-        csrf_token: shared.csrf.clone(),
-        nav: Default::default(),
-    };
-
-    let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-    if changes_state && auth == Auth::Cookie && !csrf_ok(&req, &shared.csrf) {
-        let msg = "this form is missing its CSRF token or carries a stale one; reload the page and submit it again";
-        return if is_api {
-            Resp::json_error(403, msg)
-        } else {
-            Resp::html(403, super::pages::message_page("Forbidden", msg))
-        };
-    }
-
-    let ctx = &shared.ctx;
+/// Runs the route; a panicking handler answers 500 instead of taking the server down.
+fn dispatch(shared: &Shared, req: Req, is_api: bool) -> Resp {
     let path = req.path.clone();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::route(ctx, req))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        super::route(&shared.ctx, req)
+    })) {
         Ok(resp) => resp,
         Err(_) => {
             tracing::error!(path = %path, "web handler panicked");
             let msg = "internal error while handling this request; see $NXR_HOME/logs/nxr.log";
-            if is_api {
-                Resp::json_error(500, msg)
-            } else {
-                Resp::html(500, super::pages::message_page("Internal error", msg))
-            }
+            error_resp(is_api, 500, "Internal error", msg)
         }
     }
+}
+
+fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
+    let head = Head::read(request);
+    let is_api = head.is_api();
+    if let Some(resp) = head.too_large() {
+        return resp;
+    }
+    if let Some(resp) = token_sign_in(shared, &head) {
+        return resp;
+    }
+    let auth = match authenticate(shared, &head) {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let body = match read_body(request, is_api) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let req = Req {
+        query: super::url_decode_pairs(&head.raw_query),
+        method: head.method,
+        path: head.path,
+        headers: head.headers,
+        body,
+        csrf_token: shared.csrf.clone(),
+        nav: Default::default(),
+    };
+    let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    if changes_state && auth == Auth::Cookie && !csrf_ok(&req, &shared.csrf) {
+        let msg = "this form is missing its CSRF token or carries a stale one; reload the page and submit it again";
+        return error_resp(is_api, 403, "Forbidden", msg);
+    }
+    dispatch(shared, req, is_api)
 }
 
 fn csrf_ok(req: &Req, csrf: &str) -> bool {

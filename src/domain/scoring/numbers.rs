@@ -175,7 +175,7 @@ pub(super) fn price_points(blended_micro: u64) -> u32 {
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339 → unix seconds.
-pub(super) fn parse_expiry(s: &str) -> Option<i64> {
+pub fn parse_expiry(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());

@@ -618,6 +618,24 @@ fn a_429_from_openrouter_is_logged_with_its_kind() {
     );
     let b: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(b["rate_limits"][0]["kind"], "per_day", "{b}");
+    assert_eq!(b["rate_limits_today"][0]["kind"], "per_day", "{b}");
+    assert_eq!(b["rate_limits_today"][0]["count"], 1, "{b}");
+    assert_eq!(b["used_today"], 0, "a 429 is not a used request: {b}");
+    // The text says it by kind, with what to do (its own read of /key was refused too: two now).
+    let out = homes
+        .nxr()
+        .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
+        .args(["budget"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rate limited today, by kind")
+            && text.contains(
+                "per_day 2 ((GET /key) ×2) — the free daily limit: it resets at 00:00 UTC"
+            ),
+        "{text}"
+    );
     assert!(
         b["warnings"][0]
             .as_str()

@@ -28,11 +28,13 @@ fn high_demand() -> Reply {
     )
 }
 
-/// OpenRouter's billing refusal (a negative balance).
+/// OpenRouter's billing refusal (a negative balance), as recorded.
 fn payment_required() -> Reply {
+    let recorded: Value =
+        serde_json::from_str(&common::fixture("openrouter/errors.json")).expect("errors.json");
     Reply::json(
         402,
-        r#"{"error":{"code":402,"message":"This request requires more credits, or fewer max_tokens. You requested up to 4096 tokens, but can only afford 0."}}"#,
+        recorded["insufficient_credits_402"]["body"].to_string(),
     )
 }
 
@@ -220,6 +222,11 @@ fn every_agent_answers_from_its_chain_when_its_own_model_answers_429() {
     let v: Value = serde_json::from_str(&nxr(&homes, &fake, &["budget", "--json"])).unwrap();
     for u in v["per_agent"].as_array().unwrap() {
         assert!(u["other_model_today"].as_u64().unwrap_or(0) >= 1, "{u}");
+    }
+    // The primaries' 429s are not used free requests: one answered prompt per agent is counted.
+    assert_eq!(v["agents_today"], list.len(), "{v}");
+    for u in v["per_agent"].as_array().unwrap() {
+        assert_eq!(u["today"], 1, "{u}");
     }
 
     // A day mostly on the chain is told once by the scan, with the swap to make.
@@ -453,4 +460,63 @@ fn a_paid_agent_refused_with_402_answers_from_its_chain_and_a_revert_gives_a_fre
             .all(|m| m["is_free"] == true),
         "a free agent's chain is free: {c}"
     );
+}
+
+#[test]
+fn a_tui_switch_rewrites_the_chain_that_hermes_lists() {
+    let homes = Homes::new();
+    let fake = openrouter(Arc::new(Mutex::new(BTreeSet::new())));
+    nxr(&homes, &fake, &["init", "--free"]);
+    let (_, profile, _) = agents(&homes, &fake)
+        .into_iter()
+        .find(|(n, _, _)| n == "Engineer")
+        .unwrap();
+    let before = configured(&chain(&homes, &fake, "Engineer"));
+    let to = before[0].clone();
+
+    // Tab 3's switch, carried out as the TUI's effect worker does.
+    let mut env = homes.env();
+    env.openrouter_url = format!("{}/api/v1", fake.base);
+    env.hermes_bin = common::hermes_bin().display().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(async {
+        let store = nxr::domain::store::Store::open(&env).await.unwrap();
+        let clock = nxr::domain::clock::FixedClock(chrono::Utc::now());
+        nxr::app::run_effect(
+            &store,
+            &env,
+            &clock,
+            nxr::app::Queued {
+                id: nxr::app::EffectId(1),
+                effect: nxr::app::state::Effect::SetAgentModel {
+                    agent: "Engineer".into(),
+                    model: to.clone(),
+                    reason: "switched in the TUI".into(),
+                },
+            },
+        )
+        .await
+    });
+    assert!(
+        matches!(&outcome, nxr::app::Action::Finished { outcome: nxr::app::Outcome::Done(t), .. } if t.contains(&to)),
+        "{outcome:?}"
+    );
+
+    let after = chain(&homes, &fake, "Engineer");
+    assert_eq!(after["in_step"], true, "{after}");
+    let now = configured(&after);
+    assert!(!now.is_empty() && !now.contains(&to), "{now:?}");
+    assert_ne!(now, before, "the chain follows the new primary");
+    let listed = hermes(&homes, &fake, &profile, &["fallback", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let mut at = 0;
+    for m in &now {
+        let found = listed[at..]
+            .find(m.as_str())
+            .unwrap_or_else(|| panic!("{m} not in order in `hermes fallback list`:\n{listed}"));
+        at += found + m.len();
+    }
 }

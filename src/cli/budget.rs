@@ -133,6 +133,20 @@ pub fn render(b: &Budget) -> String {
             u.agent, u.other_model_today, u.today, u.other_model_7d, u.last_7d
         );
     }
+    if !b.rate_limits_today.is_empty() {
+        let _ = writeln!(
+            out,
+            "rate limited today, by kind (not counted as requests):"
+        );
+        for t in &b.rate_limits_today {
+            let _ = writeln!(
+                out,
+                "  {} — {}",
+                crate::domain::ratelimit::tally_line(t),
+                t.kind.hint()
+            );
+        }
+    }
     for e in b.rate_limits.iter().take(5) {
         let _ = writeln!(
             out,

@@ -121,6 +121,8 @@ pub struct Budget {
     pub per_agent: Vec<AgentUsage>,
     /// Newest first.
     pub rate_limits: Vec<RateLimitEvent>,
+    /// Today's rate-limit events by kind, with the models they hit (none counted as a request).
+    pub rate_limits_today: Vec<crate::domain::ratelimit::KindTally>,
     /// True when `usage_events` holds no row at all (nothing to count yet).
     pub no_data: bool,
 }
@@ -487,6 +489,7 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
         });
     }
 
+    let rate_limits_today = crate::domain::ratelimit::tally(store, &today, &now_s).await?;
     let hours_elapsed = (now - start).num_seconds() as f64 / 3600.0;
     Ok(Budget {
         used_today,
@@ -502,6 +505,7 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
         hours_elapsed,
         per_agent,
         rate_limits,
+        rate_limits_today,
         no_data,
     })
 }

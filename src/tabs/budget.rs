@@ -137,7 +137,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Paragraph::new(lines).block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(format!(" Rate-limit events ({}) ", b.rate_limits.len())),
+                    .title(events_title(b)),
             ),
             log_area,
         );
@@ -211,5 +211,23 @@ fn dollars(v: f64) -> String {
         format!("${v:.2}")
     } else {
         format!("${v:.0}")
+    }
+}
+
+/// The event log's title: the count, and today's events by kind ("today: per_day 3 · high_demand 2").
+fn events_title(b: &crate::domain::budget::Budget) -> String {
+    let kinds: Vec<String> = b
+        .rate_limits_today
+        .iter()
+        .map(|t| format!("{} {}", t.kind.as_str(), t.count))
+        .collect();
+    if kinds.is_empty() {
+        format!(" Rate-limit events ({}) ", b.rate_limits.len())
+    } else {
+        format!(
+            " Rate-limit events ({}) · today: {} ",
+            b.rate_limits.len(),
+            kinds.join(" · ")
+        )
     }
 }

@@ -116,10 +116,21 @@ fn budget_page(ctx: &WebCtx, req: &Req) -> Resp {
                 }
                 section.card {
                     h2 { "Rate-limit events" }
+                    @if !b.rate_limits_today.is_empty() {
+                        h3 { "Today, by kind (not counted as requests)" }
+                        div.scroll { table.by-kind {
+                            tr { th { "Kind" } th.num { "Count" } th { "Models hit" } th { "What to do" } }
+                            @for t in &b.rate_limits_today { tr {
+                                td { (t.kind.as_str()) } td.num { (t.count) }
+                                td { @for (i, m) in t.models.iter().enumerate() { @if i > 0 { ", " } code { (shown(&m.model)) } " ×" (m.count) } }
+                                td { (t.kind.hint()) }
+                            } }
+                        } }
+                    }
                     @if b.rate_limits.is_empty() { p.muted { "No rate-limited (429) requests recorded." } }
                     @else { div.scroll { table {
-                        tr { th { "When" } th { "Model" } th { "Agent" } }
-                        @for e in &b.rate_limits { tr { td { (shown(&e.at)) } td { code { (shown(&e.model)) } } td { (shown(e.agent.as_deref().unwrap_or("—"))) } } }
+                        tr { th { "When" } th { "Model" } th { "Agent" } th { "Kind" } }
+                        @for e in &b.rate_limits { tr { td { (shown(&e.at)) } td { code { (shown(&e.model)) } } td { (shown(e.agent.as_deref().unwrap_or("—"))) } td { (shown(e.kind.as_deref().unwrap_or("429"))) } } }
                     } } }
                 }
                 section.card {

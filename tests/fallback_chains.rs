@@ -431,6 +431,7 @@ fn a_paid_agent_refused_with_402_answers_from_its_chain_and_a_revert_gives_a_fre
         "then free models: {c}"
     );
     let first = chosen[0]["model_id"].as_str().unwrap().to_string();
+    hermes_lists(&homes, &fake, &profile, &configured(&c));
 
     refused.lock().unwrap().insert(model.clone());
     let before = chat_models(&fake).len();
@@ -460,6 +461,20 @@ fn a_paid_agent_refused_with_402_answers_from_its_chain_and_a_revert_gives_a_fre
             .all(|m| m["is_free"] == true),
         "a free agent's chain is free: {c}"
     );
+    hermes_lists(&homes, &fake, &profile, &configured(&c));
+}
+
+/// Asserts `hermes -p PROFILE fallback list` names `members` in this order.
+fn hermes_lists(homes: &Homes, fake: &FakeServer, profile: &str, members: &[String]) {
+    let listed = hermes(homes, fake, profile, &["fallback", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let mut at = 0;
+    for m in members {
+        let found = listed[at..]
+            .find(m.as_str())
+            .unwrap_or_else(|| panic!("{m} not in order in `hermes fallback list`:\n{listed}"));
+        at += found + m.len();
+    }
 }
 
 #[test]
@@ -510,13 +525,5 @@ fn a_tui_switch_rewrites_the_chain_that_hermes_lists() {
     let now = configured(&after);
     assert!(!now.is_empty() && !now.contains(&to), "{now:?}");
     assert_ne!(now, before, "the chain follows the new primary");
-    let listed = hermes(&homes, &fake, &profile, &["fallback", "list"]);
-    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
-    let mut at = 0;
-    for m in &now {
-        let found = listed[at..]
-            .find(m.as_str())
-            .unwrap_or_else(|| panic!("{m} not in order in `hermes fallback list`:\n{listed}"));
-        at += found + m.len();
-    }
+    hermes_lists(&homes, &fake, &profile, &now);
 }

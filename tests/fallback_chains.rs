@@ -311,6 +311,13 @@ fn configured(c: &Value) -> Vec<String> {
 fn a_scan_replaces_a_member_that_left_the_catalog_and_keeps_a_hand_edited_chain() {
     let homes = Homes::new();
     let fake = openrouter(Arc::new(Mutex::new(BTreeSet::new())));
+    fake.always(
+        "/api/v1/credits",
+        Reply::json(
+            403,
+            r#"{"error":{"code":403,"message":"Only management keys can fetch credits"}}"#,
+        ),
+    );
     let full = common::fixture("openrouter/catalog-history/models-2026-03-13.json");
     let catalog = Arc::new(Mutex::new(full.clone()));
     let served = catalog.clone();
@@ -374,12 +381,27 @@ fn a_scan_replaces_a_member_that_left_the_catalog_and_keeps_a_hand_edited_chain(
         assert!(listed.contains(m.as_str()), "{m} missing from:\n{listed}");
     }
 
-    // The hand-edited chain survived the scan; --reset replaces it.
+    // The hand-edited chain survived the scan, and survives an upgrade; --reset replaces it.
     let pm = chain(&homes, &fake, "PM");
     assert_eq!(
         configured(&pm),
         ["meta-llama/llama-3.3-70b-instruct:free"],
         "{pm}"
+    );
+    nxr(&homes, &fake, &["config", "set", "openrouter-key", KEY]);
+    nxr(&homes, &fake, &["upgrade", "--agent", "PM", "--yes"]);
+    let pm = chain(&homes, &fake, "PM");
+    assert!(!pm["primary"].as_str().unwrap().ends_with(":free"), "{pm}");
+    assert_eq!(
+        configured(&pm),
+        ["meta-llama/llama-3.3-70b-instruct:free"],
+        "the user's chain is kept across the upgrade: {pm}"
+    );
+    hermes_lists(
+        &homes,
+        &fake,
+        &pm_profile,
+        &["meta-llama/llama-3.3-70b-instruct:free".to_string()],
     );
     let checked = homes
         .nxr()
@@ -394,9 +416,14 @@ fn a_scan_replaces_a_member_that_left_the_catalog_and_keeps_a_hand_edited_chain(
     );
     let shown = nxr(&homes, &fake, &["agents", "fallbacks", "PM"]);
     assert!(shown.contains("--reset"), "{shown}");
-    nxr(&homes, &fake, &["agents", "fallbacks", "PM", "--reset"]);
+    nxr(
+        &homes,
+        &fake,
+        &["agents", "fallbacks", "PM", "--reset-fallbacks"],
+    );
     let pm = chain(&homes, &fake, "PM");
     assert_eq!(pm["in_step"], true, "{pm}");
+    hermes_lists(&homes, &fake, &pm_profile, &configured(&pm));
 }
 
 #[test]

@@ -50,7 +50,7 @@ pub struct FallbacksArgs {
     /// The agent's name (or id).
     pub name: String,
     /// Write the chain nxr chooses now into the agent's profile (replacing a hand-edited one).
-    #[arg(long)]
+    #[arg(long, alias = "reset-fallbacks")]
     pub reset: bool,
 }
 

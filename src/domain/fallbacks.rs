@@ -267,6 +267,22 @@ pub async fn remembered(store: &Store, agent_id: i64) -> Option<Vec<Vec<String>>
     )
 }
 
+/// True when the agent's profile holds a chain the user edited by hand (kept across model changes:
+/// only `nxr agents fallbacks NAME --reset` replaces it).
+pub async fn edited_by_hand(
+    store: &Store,
+    agent: &crate::domain::agents::Agent,
+    config: &std::path::Path,
+) -> bool {
+    let Ok(configured) = crate::domain::hermes::fallback_models(config) else {
+        return false;
+    };
+    let chosen = chain_for(store, agent.role, &agent.model)
+        .await
+        .unwrap_or_default();
+    state_of(store, agent.id, &configured, &chosen).await == ChainState::HandEdited
+}
+
 /// How an agent's chain stands against the one nxr would choose now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

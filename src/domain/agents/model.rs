@@ -196,7 +196,9 @@ pub async fn set_model_choice(
     let agent = resolve(store, env, name_or_id).await?;
     let profile = agent.usable_profile()?;
     let mut choice = choice.clone();
-    if choice.fallbacks.is_none() {
+    if choice.fallbacks.is_none()
+        && !crate::domain::fallbacks::edited_by_hand(store, &agent, &profile.config_path()).await
+    {
         choice.fallbacks = crate::domain::fallbacks::chain_for(store, agent.role, &choice.id)
             .await
             .ok();

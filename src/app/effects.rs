@@ -165,7 +165,7 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             Err(e) => failed(&e),
         },
         Effect::ApplyNotification(id) => {
-            match notifications::apply_upgrade(store, env, id, clock).await {
+            match crate::domain::upgrade::apply_notification(store, env, id, clock).await {
                 Ok(a) => Outcome::Done(format!(
                     "{} now runs {}",
                     a.proposal.agent, a.proposal.to_model

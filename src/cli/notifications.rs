@@ -88,7 +88,9 @@ pub async fn run(ctx: &Ctx, args: NotificationsArgs) -> Result<()> {
             print_toggles(ctx, &list)
         }
         Some(NotificationsCmd::Apply { id }) => {
-            let applied = notifications::apply_upgrade(&store, &ctx.env, id, store.clock()).await?;
+            let applied =
+                crate::domain::upgrade::apply_notification(&store, &ctx.env, id, store.clock())
+                    .await?;
             if ctx.json {
                 return super::print_json(&applied);
             }

@@ -16,8 +16,7 @@ pub const FREE_DAILY_LIMIT_WITH_CREDITS: u64 = 1000;
 pub const CREDITS_FOR_HIGHER_LIMIT: f64 = 10.0;
 pub const SETTING_CREDITS_PURCHASED: &str = "openrouter.credits_purchased";
 pub const SETTING_FREE_DAILY_LIMIT: &str = "budget.free_daily_limit";
-/// `usage_events.status` values that mean "rate limited".
-pub const RATE_LIMIT_STATUSES: [&str; 2] = ["rate_limited", "429"];
+pub use crate::domain::ratelimit::STATUSES as RATE_LIMIT_STATUSES;
 
 /// The daily free-request limit for a key with this many credits purchased (None = unknown / no key).
 pub fn free_daily_limit(credits_purchased: Option<f64>) -> u64 {

@@ -66,9 +66,8 @@ pub fn remove_stale_temp_files(dir: &Path) -> usize {
         if !name.starts_with(TEMP_PREFIX) || !e.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        let writer_gone = temp_writer(&name).is_some_and(|pid| {
-            pid != std::process::id() && !crate::domain::gateway::process_alive(pid)
-        });
+        let writer_gone =
+            temp_writer(&name).is_some_and(|pid| pid != std::process::id() && !process_alive(pid));
         let old = e
             .metadata()
             .and_then(|m| m.modified())
@@ -139,6 +138,11 @@ pub fn write_atomic(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Is a process with this pid alive? (Linux: /proc; elsewhere unknown → false.)
+pub fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]

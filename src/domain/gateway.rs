@@ -70,10 +70,7 @@ fn read_pid_file(path: &Path) -> Option<u32> {
     pid_from(&serde_json::from_str(raw).ok()?)
 }
 
-/// Is a process with this pid alive? (Linux: /proc; elsewhere unknown → false.)
-pub fn process_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
+use crate::domain::fsutil::process_alive;
 
 /// When the process started, from /proc (boot time + start ticks); None elsewhere.
 pub fn process_started_at(pid: u32) -> Option<DateTime<Utc>> {

@@ -108,13 +108,26 @@ impl<K: Eq + Hash + Clone, V> Memo<K, V> {
     }
 }
 
-/// The results a store keeps (see the module documentation).
+/// The results a store keeps (see the module documentation): one [`Memo`] per result type, made on
+/// first use, so the store needs to know nothing of what is kept.
 #[derive(Default)]
 pub struct Memos {
-    /// `rescore::inputs` (the catalog and what scoring reads besides).
-    pub inputs: Memo<(), crate::domain::rescore::Inputs>,
-    /// `rescore::roster`, per role filter.
-    pub roster: Memo<Option<crate::domain::roles::Role>, crate::domain::rescore::Roster>,
-    /// `view::budget_view`.
-    pub budget_view: Memo<(), crate::domain::view::BudgetView>,
+    slots: Mutex<HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
+}
+
+impl Memos {
+    /// The memo of `V` results per key `K`.
+    pub fn of<K, V>(&self) -> Arc<Memo<K, V>>
+    where
+        K: Eq + Hash + Clone + Send + Sync + 'static,
+        V: Send + Sync + 'static,
+    {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = slots
+            .entry(std::any::TypeId::of::<Memo<K, V>>())
+            .or_insert_with(|| Arc::new(Memo::<K, V>::default()))
+            .clone();
+        // The slot was made under this very type's id, so the downcast holds; a fresh memo otherwise.
+        slot.downcast::<Memo<K, V>>().unwrap_or_default()
+    }
 }

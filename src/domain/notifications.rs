@@ -4,14 +4,14 @@
 //! budget thresholds); the TUI/web/CLI list them and mark them read.
 
 use crate::domain::clock::{self, Clock};
-use crate::domain::env::Env;
 use crate::domain::store::{Store, StoreError};
-use crate::domain::upgrade::{self, Outcome, UpgradeError};
 use libsql::params;
 use serde::{Deserialize, Serialize};
 
 /// `kind` of a notification that proposes moving an agent to a better model.
 pub const KIND_UPGRADE: &str = "upgrade";
+/// A Paperclip agent over its monthly budget (`paperclip_guard`).
+pub const KIND_PAPERCLIP_BUDGET: &str = "paperclip_budget";
 /// nxr moved an auto-assigned agent to a better free model by itself (`auto_upgrade_free_models`).
 pub const KIND_AUTO_UPGRADED: &str = "auto_upgraded";
 /// An agent's model left the catalog.
@@ -239,48 +239,5 @@ fn from_row(row: &libsql::Row) -> Result<Notification, libsql::Error> {
         payload: row.get(5)?,
         created_at: row.get(6)?,
         read_at: row.get(7)?,
-    })
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("no notification has id {0}; the list shows the ids")]
-    NotFound(i64),
-    #[error(
-        "notification {0} does not propose a model switch; only “{KIND_UPGRADE}” notifications can be applied"
-    )]
-    NotAnUpgrade(i64),
-    #[error(transparent)]
-    Upgrade(#[from] UpgradeError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// What applying an upgrade notification did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Applied {
-    pub id: i64,
-    pub proposal: UpgradePayload,
-    pub outcome: Outcome,
-}
-
-/// Carries out what an `upgrade` notification proposes — the agent to the proposed model, through the
-/// journaled switch ([`upgrade::upgrade_agent_to`]) — then marks it read. On an error nothing is
-/// changed and the notification stays as it was.
-pub async fn apply_upgrade(
-    store: &Store,
-    env: &Env,
-    id: i64,
-    clock: &dyn Clock,
-) -> Result<Applied, ApplyError> {
-    let n = get(store, id).await?.ok_or(ApplyError::NotFound(id))?;
-    let proposal = n.upgrade().ok_or(ApplyError::NotAnUpgrade(id))?;
-    let outcome =
-        upgrade::upgrade_agent_to(store, env, &proposal.agent, &proposal.to_model).await?;
-    mark_read(store, id, clock).await?;
-    Ok(Applied {
-        id,
-        proposal,
-        outcome,
     })
 }

@@ -18,7 +18,7 @@ use crate::domain::telegram_forward;
 use serde::Serialize;
 
 /// `kind` of the guard's notifications.
-pub const KIND_PAPERCLIP_BUDGET: &str = "paperclip_budget";
+pub use crate::domain::notifications::KIND_PAPERCLIP_BUDGET;
 
 /// The free daily bucket as the budget poller read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

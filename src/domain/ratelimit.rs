@@ -24,6 +24,9 @@ pub enum RateLimitKind {
     Other,
 }
 
+/// `usage_events.status` values that mean "rate limited" (`429` in rows from before the kinds).
+pub const STATUSES: [&str; 2] = ["rate_limited", "429"];
+
 /// Every kind, in the order the budget lists them.
 pub const KINDS: [RateLimitKind; 6] = [
     RateLimitKind::PerMinute,

@@ -269,6 +269,54 @@ pub fn agent_notices(
     out
 }
 
+/// Fewest requests in a day before a mostly-on-the-chain day is told.
+pub const ON_FALLBACK_MIN_REQUESTS: u64 = 4;
+
+/// A notice for each agent whose requests today were answered mostly (more than half, at least
+/// [`ON_FALLBACK_MIN_REQUESTS`]) by another model than its own, with the swap to propose: its
+/// chain's first model. At most once per agent and day.
+pub fn on_fallback_notices(
+    budget: &crate::domain::budget::Budget,
+    agents: &[crate::domain::agents::Agent],
+    day: &str,
+) -> Vec<Notice> {
+    let mut out = Vec::new();
+    for u in &budget.per_agent {
+        let Some(agent) = agents.iter().find(|a| Some(a.id) == u.agent_id) else {
+            continue;
+        };
+        if u.today < ON_FALLBACK_MIN_REQUESTS || u.other_model_today * 2 <= u.today {
+            continue;
+        }
+        let first = agent
+            .usable_profile()
+            .ok()
+            .and_then(|p| crate::domain::hermes::fallback_models(&p.config_path()).ok())
+            .and_then(|c| c.into_iter().next());
+        let swap = match &first {
+            Some(m) => format!(
+                "; its chain's first model {m} answered instead: `nxr upgrade --agent {} --to {m}` makes it the agent's own",
+                agent.name
+            ),
+            None => String::new(),
+        };
+        out.push(Notice {
+            kind: crate::domain::notifications::KIND_ON_FALLBACK,
+            agent_id: agent.id,
+            agent: agent.name.clone(),
+            model: first.clone().unwrap_or_else(|| agent.model.clone()),
+            dedupe_key: format!("on_fallback:{}:{day}", agent.id),
+            title: format!("{} ran mostly on its fallback chain today", agent.name),
+            body: format!(
+                "{} of {} requests today were answered by another model than {} (it keeps refusing: rate limits, high demand or billing){swap}.",
+                u.other_model_today, u.today, agent.model
+            ),
+            payload: None,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

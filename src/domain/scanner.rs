@@ -30,6 +30,8 @@ pub use crate::domain::scan_notices::{EXPIRY_NOTICE_DAYS, Notice};
 use crate::domain::scan_notices::{
     agent_notices, auto_upgraded_notice, is_ranked_upgrade, recommendations,
 };
+/// The largest `scan-interval-hours`: a year.
+pub const MAX_SCAN_INTERVAL_HOURS: f64 = 24.0 * 365.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -138,9 +140,10 @@ pub async fn scan_interval(store: &Store) -> Result<Duration, ScanError> {
 }
 
 pub fn parse_hours(v: &str) -> Option<f64> {
-    v.trim().parse::<f64>().ok().filter(|h| {
-        h.is_finite() && *h > 0.0 && *h <= crate::domain::settings::MAX_SCAN_INTERVAL_HOURS
-    })
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|h| h.is_finite() && *h > 0.0 && *h <= MAX_SCAN_INTERVAL_HOURS)
 }
 
 /// How long past its interval a scan may be late before it counts as overdue (`nxr serve` ticks
@@ -291,7 +294,7 @@ async fn scan_inner(
     let alerts = match crate::domain::budget::load(store, clock).await {
         Ok(b) => {
             let day = now.format("%Y-%m-%d").to_string();
-            let told = crate::domain::fallbacks::on_fallback_notices(&b, &agent_list, &day);
+            let told = crate::domain::scan_notices::on_fallback_notices(&b, &agent_list, &day);
             recorded.extend(record_notices(store, env, clock, told, &mut warnings).await?);
             crate::domain::guard::check(store, env, &b, clock).await?
         }

@@ -24,8 +24,7 @@ pub struct Setting {
     parse: fn(&str) -> Option<String>,
 }
 
-/// The largest `scan-interval-hours`: a year.
-pub const MAX_SCAN_INTERVAL_HOURS: f64 = 24.0 * 365.0;
+pub use crate::domain::scanner::MAX_SCAN_INTERVAL_HOURS;
 
 /// Every plain setting, in the order they are listed.
 pub const SETTINGS: &[Setting] = &[

@@ -13,7 +13,6 @@ use crate::domain::notifications::{
     self, KIND_AUTO_UPGRADED, KIND_BUDGET, KIND_CAPABILITY_LOST, KIND_EXPIRING, KIND_MODEL_GONE,
     KIND_NOW_PAID, KIND_ON_FALLBACK, KIND_UPGRADE, NewNotification,
 };
-use crate::domain::paperclip_guard::KIND_PAPERCLIP_BUDGET;
 use crate::domain::store::{Store, StoreError};
 use crate::domain::telegram::{self, TelegramError};
 use serde::Serialize;
@@ -52,7 +51,7 @@ pub const KINDS: &[(&str, &str)] = &[
         "The free daily budget reached 90 % (agents' tasks queue at 100 %)",
     ),
     (
-        KIND_PAPERCLIP_BUDGET,
+        notifications::KIND_PAPERCLIP_BUDGET,
         "Paperclip agents paused or resumed for the free budget",
     ),
 ];

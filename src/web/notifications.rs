@@ -1,5 +1,5 @@
 //! `/notifications`: every notification, unread first; Mark read / Mark all read; a button on an
-//! upgrade notification that carries out its switch (`notifications::apply_upgrade`, the journaled
+//! upgrade notification that carries out its switch (`upgrade::apply_notification`, the journaled
 //! path of `nxr upgrade --agent … --to …`); and the Telegram forwarding toggles per kind
 //! (`domain::telegram_forward`). JSON: `POST /api/notifications/read`, `POST /api/notifications/apply`,
 //! `GET|POST /api/notifications/telegram`. Every decision is the domain's; this module only reads
@@ -7,9 +7,10 @@
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
-use crate::domain::notifications::{self, Applied, ApplyError};
+use crate::domain::notifications;
 use crate::domain::telegram_forward::{self, Toggle};
 use crate::domain::upgrade::UpgradeError;
+use crate::domain::upgrade::{Applied, ApplyError};
 use crate::domain::view::{self, NavView, NotificationsView};
 use maud::{Markup, html};
 
@@ -219,7 +220,7 @@ fn apply(ctx: &WebCtx, req: &Req) -> Result<Applied, (u16, String)> {
             .ok_or((400, "say which notification: id=<number>".to_string()))?,
     };
     ctx.rt
-        .block_on(notifications::apply_upgrade(
+        .block_on(crate::domain::upgrade::apply_notification(
             &ctx.store,
             &ctx.env,
             id,

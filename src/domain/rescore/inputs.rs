@@ -131,7 +131,7 @@ pub fn parse_weights(key: &str, value: &str, role: Role) -> Result<Weights> {
 /// Observed success rates from `usage_events` (rate-limit rows are about our budget, not the model,
 /// and are left out). Models with fewer than [`MIN_OBSERVED_REQUESTS`] requests stay neutral.
 pub async fn load_health(store: &Store) -> Result<Health> {
-    let limited = crate::domain::budget::RATE_LIMIT_STATUSES;
+    let limited = crate::domain::ratelimit::STATUSES;
     let mut rows = store
         .conn()
         .query(
@@ -171,7 +171,7 @@ pub struct Inputs {
 pub async fn inputs_shared(store: &Store, now: DateTime<Utc>) -> Result<std::sync::Arc<Inputs>> {
     store
         .memos()
-        .inputs
+        .of::<(), Inputs>()
         .get_or_try(store, (), now, || inputs(store, now))
         .await
 }

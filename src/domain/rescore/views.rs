@@ -156,7 +156,7 @@ pub async fn roster_shared(
 ) -> Result<std::sync::Arc<Roster>> {
     store
         .memos()
-        .roster
+        .of::<Option<Role>, Roster>()
         .get_or_try(store, role, now, || async {
             let inputs = inputs(store, now).await?;
             let roles: Vec<Role> = match role {

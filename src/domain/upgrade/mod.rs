@@ -7,15 +7,18 @@
 //!   adjust it one agent at a time;
 //! - [`preview`]: the dry-run diff; [`apply`]: carry the plan out, one crash-safe switch per agent;
 //! - [`upgrade_agent`] / [`revert_agent`]: the one-agent shortcuts (Tab 3's `u` / `r`, the web buttons);
-//!   [`upgrade_agent_to`]: one agent to a given model (an upgrade notification's proposal).
+//!   [`upgrade_agent_to`]: one agent to a given model; [`apply_notification`]: what an upgrade
+//!   notification proposes.
 
 mod apply;
 mod key;
+mod notice;
 mod plan;
 mod revert;
 
 pub use apply::{Failed, Outcome, RowDiff, Switched, apply, preview};
 pub use key::{CreditsFrom, FreeLimitFrom, KeyStatus, check_key, has_stored_key, key_status};
+pub use notice::{Applied, ApplyError, apply_notification};
 pub use plan::{
     ASSUMED_COMPLETION_TOKENS, ASSUMED_PROMPT_TOKENS, ASSUMED_REQUESTS_PER_DAY, KEPT_CHOICE,
     ModelInfo, Plan, PlanKind, PlanRow, Switch, SwitchReason, USAGE_WINDOW_DAYS, UsageBasis,

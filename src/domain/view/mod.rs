@@ -182,7 +182,7 @@ pub async fn budget_view(
     let now = clock.now();
     let view = store
         .memos()
-        .budget_view
+        .of::<(), BudgetView>()
         .get_or_try(store, (), now, || async {
             // One instant for every query, the one the result is kept under.
             let clock = crate::domain::clock::FixedClock(now);

@@ -8,10 +8,10 @@
 
 use chrono::{Duration as Days, Utc};
 use libsql::Value;
-use nxr::domain::clock::{self, SystemClock};
-use nxr::domain::openrouter::OpenRouterClient;
+use nxr::domain::base::clock::{self, SystemClock};
+use nxr::domain::catalog::openrouter::OpenRouterClient;
 use nxr::domain::store::Store;
-use nxr::domain::{budget, env::Env, scanner};
+use nxr::domain::{base::env::Env, budget, watch::scanner};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -231,9 +231,9 @@ fn main() {
     scan();
     rt.block_on(async {
         for (name, role) in [
-            ("pm", nxr::domain::roles::Role::Pm),
-            ("eng", nxr::domain::roles::Role::Engineer),
-            ("hermes", nxr::domain::roles::Role::Hermes),
+            ("pm", nxr::domain::base::roles::Role::Pm),
+            ("eng", nxr::domain::base::roles::Role::Engineer),
+            ("hermes", nxr::domain::base::roles::Role::Hermes),
         ] {
             let new = nxr::domain::agents::NewAgent {
                 name: name.into(),

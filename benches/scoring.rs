@@ -6,9 +6,9 @@
 //! Run: `cargo build --release && cargo bench --bench scoring` (add `-- scoring`, `paid`,
 //! `rescore` or `cli` for one section).
 
+use nxr::domain::base::roles::Role;
 use nxr::domain::catalog::{self, Model};
-use nxr::domain::rescore;
-use nxr::domain::roles::Role;
+use nxr::domain::scoring::rescore;
 use nxr::domain::scoring::{self, Health, ScoringConfig};
 use nxr::domain::store::Store;
 use std::hint::black_box;
@@ -176,7 +176,8 @@ fn bench_paid(models: &[Model], cfg: &ScoringConfig) {
 
 fn bench_rescore() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = nxr::domain::env::Env::for_dirs(dir.path().join("nxr"), dir.path().join("hermes"));
+    let env =
+        nxr::domain::base::env::Env::for_dirs(dir.path().join("nxr"), dir.path().join("hermes"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

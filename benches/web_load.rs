@@ -178,7 +178,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut env =
-        nxr::domain::env::Env::for_dirs(dir.path().join("nxr"), dir.path().join("hermes"));
+        nxr::domain::base::env::Env::for_dirs(dir.path().join("nxr"), dir.path().join("hermes"));
     env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
     env.ollama_url = "http://127.0.0.1:9".into();
     let store = Arc::new(rt.block_on(Store::open(&env)).expect("store"));
@@ -217,7 +217,7 @@ fn main() {
             &env_for_agents,
             nxr::domain::agents::NewAgent {
                 name: format!("bench-agent-{i:03}"),
-                role: nxr::domain::roles::Role::Custom,
+                role: nxr::domain::base::roles::Role::Custom,
                 category: None,
                 model: None,
                 skills: None,

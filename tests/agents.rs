@@ -4,13 +4,13 @@
 mod common;
 
 use common::Homes;
+use nxr::domain::agents::hermes;
+use nxr::domain::agents::skills;
 use nxr::domain::agents::{self, AgentError, NewAgent};
-use nxr::domain::env::Env;
-use nxr::domain::hermes;
+use nxr::domain::base::env::Env;
+use nxr::domain::base::roles::Role;
 use nxr::domain::paperclip;
-use nxr::domain::roles::Role;
 use nxr::domain::scoring::Exclusion;
-use nxr::domain::skills;
 use nxr::domain::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -210,7 +210,7 @@ async fn without_a_model_the_agent_gets_the_best_free_model_for_its_role() {
         ("r", Role::Research),
     ] {
         // The same pick as `nxr models best-free --role R`.
-        let want = nxr::domain::rescore::best_free(&store, &env, role, chrono::Utc::now())
+        let want = nxr::domain::scoring::rescore::best_free(&store, &env, role, chrono::Utc::now())
             .await
             .unwrap()
             .pick;
@@ -1472,7 +1472,7 @@ async fn a_chosen_model_that_fails_the_role_is_refused_unless_forced_and_gets_it
     assert!(!forced.model_auto_assigned);
 
     // The score is the model's score for the role, there from creation on.
-    let inputs = nxr::domain::rescore::inputs(&store, chrono::Utc::now())
+    let inputs = nxr::domain::scoring::rescore::inputs(&store, chrono::Utc::now())
         .await
         .unwrap();
     let expect = |id: &str, role: Role| {
@@ -1518,7 +1518,7 @@ async fn a_chosen_model_that_fails_the_role_is_refused_unless_forced_and_gets_it
             "{part:?} missing from {warnings:?}"
         );
     }
-    nxr::domain::secrets::set_openrouter_key(&env, &format!("sk-or-v1-{}", "ab".repeat(32)))
+    nxr::domain::store::secrets::set_openrouter_key(&env, &format!("sk-or-v1-{}", "ab".repeat(32)))
         .unwrap();
     let (_, warnings) = agents::create_with(
         &store,
@@ -1697,7 +1697,7 @@ async fn reverting_to_a_local_ollama_model_goes_back_to_ollama() {
     agents::set_model(&store, &env, "Local", FREE, "upgrade")
         .await
         .unwrap();
-    let back = nxr::domain::recommend::revert(&store, &env, "Local")
+    let back = nxr::domain::upgrade::recommend::revert(&store, &env, "Local")
         .await
         .unwrap();
     assert_eq!(back.model, "qwen3:8b");

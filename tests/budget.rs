@@ -7,15 +7,15 @@ mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{FakeServer, Homes, Reply};
+use nxr::domain::agents::hermes::{self, ConfigValue};
 use nxr::domain::agents::{self, Agent, NewAgent};
+use nxr::domain::base::clock::{FixedClock, to_db};
+use nxr::domain::base::env::Env;
+use nxr::domain::base::roles::Role;
 use nxr::domain::budget;
-use nxr::domain::clock::{FixedClock, to_db};
-use nxr::domain::env::Env;
-use nxr::domain::guard;
-use nxr::domain::hermes::{self, ConfigValue};
+use nxr::domain::budget::guard;
+use nxr::domain::budget::queue::{self, Dispatch, RunFuture, RunOutcome, TaskRunner};
 use nxr::domain::notifications;
-use nxr::domain::queue::{self, Dispatch, RunFuture, RunOutcome, TaskRunner};
-use nxr::domain::roles::Role;
 use nxr::domain::store::Store;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -543,7 +543,7 @@ fn the_web_dashboard_and_api_show_the_budget_and_the_70_percent_warning() {
     rt.block_on(async {
         let a = agent(&store, &env, "pm").await;
         use_requests(&store, &a, 36, Utc::now() - Duration::seconds(5)).await;
-        let clock = nxr::domain::clock::SystemClock;
+        let clock = nxr::domain::base::clock::SystemClock;
         let b = budget::load(&store, &clock).await.unwrap();
         assert_eq!(
             guard::check(&store, &env, &b, &clock).await.unwrap()[0].threshold,
@@ -658,14 +658,13 @@ async fn serves_minute_tick_drains_the_queue_only_after_midnight() {
         assert!(matches!(d, Dispatch::Queued { .. }));
     }
     // OpenRouter is unreachable here: the scan part fails and says so; the rest of the tick runs.
-    let client = nxr::domain::openrouter::OpenRouterClient::from_env(&env, None).with_retry(
-        nxr::domain::openrouter::RetryPolicy {
+    let client = nxr::domain::catalog::openrouter::OpenRouterClient::from_env(&env, None)
+        .with_retry(nxr::domain::catalog::openrouter::RetryPolicy {
             max_attempts: 1,
             ..Default::default()
-        },
-    );
-    let mut state = nxr::domain::scheduler::TickState::default();
-    use nxr::domain::scheduler::tick;
+        });
+    let mut state = nxr::domain::watch::scheduler::TickState::default();
+    use nxr::domain::watch::scheduler::tick;
     let r = tick(
         &store,
         &env,
@@ -680,7 +679,7 @@ async fn serves_minute_tick_drains_the_queue_only_after_midnight() {
     assert!(r.drained.ran.is_empty());
     assert!(matches!(
         r.scan,
-        Some(nxr::domain::scheduler::ScanDecision::Failed { .. })
+        Some(nxr::domain::watch::scheduler::ScanDecision::Failed { .. })
     ));
     let r = tick(
         &store,

@@ -115,7 +115,7 @@ fn run_suite(homes: &Homes, db_url: Option<&str>, label: &str) {
                 let rt = tokio::runtime::Runtime::new().expect("runtime");
                 rt.block_on(async {
                     let store = nxr::domain::store::Store::open(&env).await.expect("store");
-                    let clock = nxr::domain::clock::SystemClock;
+                    let clock = nxr::domain::base::clock::SystemClock;
                     while Instant::now() < deadline {
                         let catalog =
                             nxr::app::loader::load_catalog(&store, chrono::Utc::now()).await;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::Homes;
-use nxr::domain::settings::SETTINGS;
+use nxr::domain::setup::settings::SETTINGS;
 use std::process::Output;
 
 fn nxr(homes: &Homes, args: &[&str]) -> Output {

@@ -58,7 +58,7 @@ fn check(homes: &Homes, api: &str) -> Result<usize, String> {
     for a in agents {
         let dir = a["hermes_profile_path"].as_str().ok_or("no profile path")?;
         let cfg = std::path::Path::new(dir).join("config.yaml");
-        let model = nxr::domain::hermes::get_config(&cfg, "model.default")
+        let model = nxr::domain::agents::hermes::get_config(&cfg, "model.default")
             .map_err(|e| format!("{}: {e}", cfg.display()))?;
         if model.as_deref() != a["model"].as_str() {
             return Err(format!(
@@ -298,7 +298,7 @@ fn slot_writes_killed_at_random_moments_leave_config_yaml_before_or_after() {
             None => homes.hermes_home(),
         };
         let cfg = dir.join("config.yaml");
-        let current = nxr::domain::hermes::routing_slots(&cfg)
+        let current = nxr::domain::agents::hermes::routing_slots(&cfg)
             .ok()
             .and_then(|s| s.into_iter().find(|s| s.name == slot))
             .and_then(|s| s.model);

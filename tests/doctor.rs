@@ -462,7 +462,7 @@ fn no_serve_and_a_scan_overdue() {
         let store = nxr::domain::store::Store::open(&s.homes.env())
             .await
             .unwrap();
-        let old = nxr::domain::clock::to_db(chrono::Utc::now() - chrono::Duration::hours(7));
+        let old = nxr::domain::base::clock::to_db(chrono::Utc::now() - chrono::Duration::hours(7));
         store
             .conn()
             .execute("UPDATE scans SET started_at = ?1", libsql::params![old])
@@ -507,7 +507,7 @@ fn paperclip_down() {
 
 #[test]
 fn the_web_page_shows_a_failing_check_with_its_fix() {
-    use nxr::domain::doctor::{Doctor, Line, Topic};
+    use nxr::domain::setup::doctor::{Doctor, Line, Topic};
     let report = Doctor {
         live: false,
         lines: vec![

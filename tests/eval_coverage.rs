@@ -4,12 +4,12 @@
 
 mod common;
 
-use nxr::domain::capability::KindWeights;
+use nxr::domain::base::roles::Role;
 use nxr::domain::catalog::parse_catalog;
-use nxr::domain::evals::Kind;
-use nxr::domain::roles::Role;
+use nxr::domain::scoring::capability::KindWeights;
+use nxr::domain::scoring::evals::Kind;
+use nxr::domain::scoring::unmeasured;
 use nxr::domain::scoring::{self, ScoringConfig};
-use nxr::domain::unmeasured;
 use std::collections::BTreeSet;
 
 const DATES: [&str; 7] = common::HISTORY_DATES;

@@ -6,9 +6,9 @@ mod common;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::Homes;
+use nxr::domain::base::roles::Role;
 use nxr::domain::catalog::{self, Model};
-use nxr::domain::evals;
-use nxr::domain::roles::Role;
+use nxr::domain::scoring::evals;
 use nxr::domain::scoring::{self, Health, Pool, ScoringConfig};
 
 const HISTORY: [&str; 7] = [

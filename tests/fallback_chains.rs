@@ -526,7 +526,7 @@ fn a_tui_switch_rewrites_the_chain_that_hermes_lists() {
         .unwrap();
     let outcome = rt.block_on(async {
         let store = nxr::domain::store::Store::open(&env).await.unwrap();
-        let clock = nxr::domain::clock::FixedClock(chrono::Utc::now());
+        let clock = nxr::domain::base::clock::FixedClock(chrono::Utc::now());
         nxr::app::run_effect(
             &store,
             &env,

@@ -91,7 +91,7 @@ fn chain_rewrites_killed_at_random_moments_leave_the_chain_before_or_after() {
         let _ = child.wait();
         let what = format!("trial {trial} (count {count}, seed {seed:#x})");
         let text = std::fs::read_to_string(&config).unwrap_or_default();
-        let now = match nxr::domain::hermes::fallback_models(&config) {
+        let now = match nxr::domain::agents::hermes::fallback_models(&config) {
             Ok(n) => n,
             Err(e) => {
                 failures.push(format!("{what}: config.yaml does not parse: {e}\n{text}"));
@@ -106,7 +106,7 @@ fn chain_rewrites_killed_at_random_moments_leave_the_chain_before_or_after() {
         if now != before {
             changed += 1;
         }
-        if nxr::domain::hermes::get_config(&config, "model.default")
+        if nxr::domain::agents::hermes::get_config(&config, "model.default")
             .ok()
             .flatten()
             .as_deref()

@@ -4,10 +4,10 @@
 
 mod common;
 
+use nxr::domain::agents::fallbacks::{self, DEFAULT_FALLBACK_COUNT};
+use nxr::domain::base::roles::Role;
 use nxr::domain::catalog::parse_catalog;
-use nxr::domain::evals::canonical_slug;
-use nxr::domain::fallbacks::{self, DEFAULT_FALLBACK_COUNT};
-use nxr::domain::roles::Role;
+use nxr::domain::scoring::evals::canonical_slug;
 use nxr::domain::scoring::{self, Health, ScoringConfig};
 use std::collections::BTreeSet;
 

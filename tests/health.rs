@@ -5,8 +5,8 @@
 mod common;
 
 use common::{FakeServer, Homes, Reply};
-use nxr::domain::health;
-use nxr::domain::openrouter::OpenRouterClient;
+use nxr::domain::catalog::openrouter::OpenRouterClient;
+use nxr::domain::scoring::health;
 use nxr::domain::store::Store;
 use serde_json::Value;
 use std::time::Duration;

@@ -322,8 +322,8 @@ fn due_task(s: &Setup, prompt: &str) {
             .await
             .unwrap();
         let yesterday =
-            nxr::domain::clock::FixedClock(chrono::Utc::now() - chrono::Duration::days(1));
-        nxr::domain::queue::enqueue(&store, &agent, prompt, &yesterday)
+            nxr::domain::base::clock::FixedClock(chrono::Utc::now() - chrono::Duration::days(1));
+        nxr::domain::budget::queue::enqueue(&store, &agent, prompt, &yesterday)
             .await
             .unwrap();
     });

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Homes;
-use nxr::domain::skills;
+use nxr::domain::agents::skills;
 use std::process::Command;
 
 /// Short enough that `hermes profile list` prints it whole (its model column holds 26 characters).

@@ -207,7 +207,7 @@ fn hermes_output_case(file: &str, bytes: Vec<u8>) -> Check {
         &env,
         nxr::domain::agents::NewAgent {
             name: "PM".into(),
-            role: nxr::domain::roles::Role::Pm,
+            role: nxr::domain::base::roles::Role::Pm,
             category: None,
             model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
             skills: None,
@@ -369,7 +369,7 @@ fn credits_case(body: Vec<u8>) -> Check {
         },
     );
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let client = nxr::domain::openrouter::OpenRouterClient::new(
+    let client = nxr::domain::catalog::openrouter::OpenRouterClient::new(
         format!("{}/api/v1", server.base),
         Some(KEY.to_string()),
     );
@@ -683,7 +683,7 @@ fn web_json_case(file: &str, body: Vec<u8>) -> Check {
         &env,
         nxr::domain::agents::NewAgent {
             name: "PM".into(),
-            role: nxr::domain::roles::Role::Pm,
+            role: nxr::domain::base::roles::Role::Pm,
             category: None,
             model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
             skills: None,
@@ -700,7 +700,7 @@ fn web_json_case(file: &str, body: Vec<u8>) -> Check {
             agent_id: None,
             payload: None,
         },
-        &nxr::domain::clock::SystemClock,
+        &nxr::domain::base::clock::SystemClock,
     ))
     .map_err(|e| e.to_string())?;
     let files = [
@@ -782,7 +782,7 @@ fn slow_drip_server() -> (String, std::thread::JoinHandle<()>) {
 /// Timeouts and a slow drip through the domain client with a 1 s request timeout (the commands'
 /// 30 s timeout with retries would make this suite slow; the code path is the same).
 fn timeout_case(drip: bool) -> Check {
-    use nxr::domain::openrouter::{OpenRouterClient, RetryPolicy, Timeouts};
+    use nxr::domain::catalog::openrouter::{OpenRouterClient, RetryPolicy, Timeouts};
     let server = FakeServer::start();
     let (base, handle) = if drip {
         let (b, h) = slow_drip_server();
@@ -855,11 +855,11 @@ fn telegram_case(status: u16, body: Vec<u8>) -> Check {
         let store = nxr::domain::store::Store::open(&env)
             .await
             .map_err(|e| e.to_string())?;
-        let gw = nxr::domain::telegram::gateway(&env, &store)
+        let gw = nxr::domain::notifications::telegram::gateway(&env, &store)
             .await
             .map_err(|e| e.to_string())?
             .ok_or("no gateway from a .env with a token and a chat")?;
-        match nxr::domain::telegram::send(&gw, "corpus").await {
+        match nxr::domain::notifications::telegram::send(&gw, "corpus").await {
             Ok(()) if want_sent => Ok(format!("HTTP {status}: sent")),
             Ok(()) => Err(format!(
                 "HTTP {status} without \"ok\": true was taken as sent"

@@ -53,7 +53,7 @@ fn hermes(homes: &Homes, args: &[&str]) -> String {
 struct Db {
     rt: tokio::runtime::Runtime,
     store: Store,
-    env: nxr::domain::env::Env,
+    env: nxr::domain::base::env::Env,
 }
 
 fn db(homes: &Homes) -> Db {

@@ -8,16 +8,16 @@ mod common;
 use chrono::{DateTime, TimeZone, Utc};
 use common::{FakeServer, Homes, Reply};
 use nxr::domain::agents::{self, NewAgent};
+use nxr::domain::base::clock::FixedClock;
+use nxr::domain::base::env::Env;
+use nxr::domain::base::roles::Role;
 use nxr::domain::budget;
-use nxr::domain::clock::FixedClock;
-use nxr::domain::env::Env;
-use nxr::domain::guard;
+use nxr::domain::budget::guard;
+use nxr::domain::catalog::openrouter::OpenRouterClient;
+use nxr::domain::notifications::telegram_forward::{self, Forwarded};
 use nxr::domain::notifications::{self, KIND_BUDGET};
-use nxr::domain::openrouter::OpenRouterClient;
-use nxr::domain::roles::Role;
-use nxr::domain::scanner;
 use nxr::domain::store::Store;
-use nxr::domain::telegram_forward::{self, Forwarded};
+use nxr::domain::watch::scanner;
 use serde_json::Value;
 
 const TOKEN: &str = "7000000002:AAH-notifyNotifyNotifyNotifyNotify02";
@@ -159,7 +159,7 @@ async fn use_requests(store: &Store, n: i64, when: DateTime<Utc>) {
         .conn()
         .execute(
             "INSERT INTO usage_events (agent_id, model, is_free, requests, occurred_at) VALUES (NULL, 'm:free', 1, ?1, ?2)",
-            libsql::params![n, nxr::domain::clock::to_db(when)],
+            libsql::params![n, nxr::domain::base::clock::to_db(when)],
         )
         .await
         .unwrap();
@@ -210,7 +210,7 @@ async fn telegram_answers_are_judged_by_ok_and_retry_after_is_honoured() {
     let bot = FakeServer::start();
     let (_homes, env) = with_bot(&bot);
     let store = Store::open(&env).await.unwrap();
-    let gw = nxr::domain::telegram::gateway(&env, &store)
+    let gw = nxr::domain::notifications::telegram::gateway(&env, &store)
         .await
         .unwrap()
         .expect("a gateway from .env");
@@ -223,7 +223,7 @@ async fn telegram_answers_are_judged_by_ok_and_retry_after_is_honoured() {
             r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#,
         ),
     );
-    let err = nxr::domain::telegram::send(&gw, "hello")
+    let err = nxr::domain::notifications::telegram::send(&gw, "hello")
         .await
         .unwrap_err()
         .to_string();
@@ -246,7 +246,9 @@ async fn telegram_answers_are_judged_by_ok_and_retry_after_is_honoured() {
         ],
     );
     let hits = bot.hits(&send_path());
-    nxr::domain::telegram::send(&gw, "hello").await.unwrap();
+    nxr::domain::notifications::telegram::send(&gw, "hello")
+        .await
+        .unwrap();
     assert_eq!(bot.hits(&send_path()), hits + 2);
 
     // A long one: not sent, and nothing is sent to Telegram until it has passed.

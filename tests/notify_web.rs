@@ -8,7 +8,7 @@ mod common;
 mod webdriver;
 
 use common::Homes;
-use nxr::domain::clock::SystemClock;
+use nxr::domain::base::clock::SystemClock;
 use nxr::domain::notifications::{self, KIND_UPGRADE, NewNotification, UpgradePayload};
 use nxr::domain::store::Store;
 use nxr::web::server::{self, ServerHandle};
@@ -131,7 +131,7 @@ fn telegram_toggles_set_in_the_browser_persist_and_the_cli_reads_them() {
 
 /// The first free model other than `current` that the role accepts.
 fn another_free_model(r: &Running, role: &str, current: &str) -> String {
-    let role: nxr::domain::roles::Role = role.parse().unwrap();
+    let role: nxr::domain::base::roles::Role = role.parse().unwrap();
     r.rt.block_on(async {
         let catalog = nxr::domain::catalog::load(&r.store).await.unwrap();
         for m in catalog

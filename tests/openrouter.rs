@@ -5,9 +5,11 @@
 mod common;
 
 use common::{FakeServer, Homes, Reply, fixture};
+use nxr::domain::base::clock::{self, FixedClock};
+use nxr::domain::catalog::openrouter::{
+    OpenRouterClient, OpenRouterError, RetryPolicy, Sleeper, Timeouts,
+};
 use nxr::domain::catalog::{self, CatalogParseError, CatalogSource};
-use nxr::domain::clock::{self, FixedClock};
-use nxr::domain::openrouter::{OpenRouterClient, OpenRouterError, RetryPolicy, Sleeper, Timeouts};
 use nxr::domain::store::Store;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};

@@ -7,10 +7,10 @@ mod common;
 
 use chrono::TimeZone;
 use common::Homes;
-use nxr::domain::clock::FixedClock;
-use nxr::domain::paperclip_guard::{self, FreeBudgetFigure};
-use nxr::domain::paperclip_links;
-use nxr::domain::paperclip_sync::{self, SyncEvent};
+use nxr::domain::base::clock::FixedClock;
+use nxr::domain::paperclip;
+use nxr::domain::paperclip::guard::FreeBudgetFigure;
+use nxr::domain::paperclip::sync::SyncEvent;
 use nxr::domain::store::Store;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -363,7 +363,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
             pc.stop();
         }
     };
-    let err = paperclip_sync::sync(&store, &env, false, &mut stop_after_first_write)
+    let err = paperclip::sync::sync(&store, &env, false, &mut stop_after_first_write)
         .await
         .expect_err("Paperclip went away mid-sync");
     assert!(stopped, "the sync wrote to Paperclip");
@@ -371,7 +371,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
     assert!(text.contains("unreachable"), "{text}");
     assert!(text.contains("nothing in nxr was changed"), "{text}");
     assert!(
-        paperclip_links::list(&store)
+        paperclip::links::list(&store)
             .await
             .expect("links")
             .is_empty()
@@ -436,7 +436,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         3,
         "one Paperclip agent per nxr agent, no duplicates: {remote:#?}"
     );
-    let links = paperclip_links::list(&store).await.expect("links");
+    let links = paperclip::links::list(&store).await.expect("links");
     for a in nxr_agents {
         let name = a["name"].as_str().expect("name");
         let r = remote
@@ -585,7 +585,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         used_today: 50,
         daily_limit: 50,
     };
-    let r = paperclip_guard::budget_guard(&store, &env, &day1, spent)
+    let r = paperclip::guard::budget_guard(&store, &env, &day1, spent)
         .await
         .expect("guard");
     assert_eq!(r.paused.len(), 3, "{r:?}");
@@ -594,7 +594,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
     }
     // Still spent later the same day: nothing more happens.
     let later = FixedClock(chrono::Utc.with_ymd_and_hms(2026, 6, 1, 23, 59, 0).unwrap());
-    let r = paperclip_guard::budget_guard(&store, &env, &later, spent)
+    let r = paperclip::guard::budget_guard(&store, &env, &later, spent)
         .await
         .expect("guard");
     assert!(r.paused.is_empty() && r.resumed.is_empty(), "{r:?}");
@@ -603,7 +603,7 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         used_today: 0,
         daily_limit: 50,
     };
-    let r = paperclip_guard::budget_guard(&store, &env, &day2, fresh)
+    let r = paperclip::guard::budget_guard(&store, &env, &day2, fresh)
         .await
         .expect("guard");
     assert_eq!(r.resumed.len(), 3, "{r:?}");
@@ -615,14 +615,14 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         .expect("notes");
     let guard_notes: Vec<_> = notes
         .iter()
-        .filter(|n| n.kind == paperclip_guard::KIND_PAPERCLIP_BUDGET)
+        .filter(|n| n.kind == paperclip::guard::KIND_PAPERCLIP_BUDGET)
         .collect();
     assert_eq!(guard_notes.len(), 2, "{guard_notes:#?}");
     assert!(guard_notes.iter().any(|n| n.title.starts_with("Paused 3")));
     assert!(guard_notes.iter().any(|n| n.title.starts_with("Resumed 3")));
 
     // Paperclip down: a clear error naming the fix, and nothing in nxr changes.
-    let before = paperclip_links::list(&store).await.expect("links");
+    let before = paperclip::links::list(&store).await.expect("links");
     let skills_before = nxr_skills(&homes, "PM");
     pc.stop();
     let out = homes
@@ -637,11 +637,11 @@ async fn nxr_agents_run_in_a_real_paperclip_company() {
         "{err}"
     );
     assert!(err.contains("nothing in nxr was changed"), "{err}");
-    assert_eq!(paperclip_links::list(&store).await.expect("links"), before);
+    assert_eq!(paperclip::links::list(&store).await.expect("links"), before);
     assert_eq!(nxr_skills(&homes, "PM"), skills_before);
-    let r = paperclip_guard::budget_guard(&store, &env, &day1, spent).await;
+    let r = paperclip::guard::budget_guard(&store, &env, &day1, spent).await;
     assert!(r.is_err(), "the guard reports a Paperclip that is down");
-    assert_eq!(paperclip_links::list(&store).await.expect("links"), before);
+    assert_eq!(paperclip::links::list(&store).await.expect("links"), before);
 }
 
 #[test]

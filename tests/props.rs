@@ -3,9 +3,9 @@
 //! fails a role's hard requirements above one that passes, and orders totally; the config.yaml
 //! editor keeps every foreign key and comment.
 
+use nxr::domain::agents::hermes::{self, ConfigValue};
+use nxr::domain::base::roles::Role;
 use nxr::domain::catalog::{self, Model};
-use nxr::domain::hermes::{self, ConfigValue};
-use nxr::domain::roles::Role;
 use nxr::domain::scoring::{self, Health, Pool, ScoringConfig};
 use proptest::prelude::*;
 use serde_json::{Value, json};

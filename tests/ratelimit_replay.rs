@@ -9,12 +9,12 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::Homes;
 use nxr::domain::agents::{self, Agent, NewAgent};
+use nxr::domain::base::clock::FixedClock;
+use nxr::domain::base::roles::Role;
+use nxr::domain::budget::usage::{self, HermesUsage};
 use nxr::domain::budget::{self, Level};
-use nxr::domain::clock::FixedClock;
-use nxr::domain::ratelimit::{self, RateLimitKind};
-use nxr::domain::roles::Role;
+use nxr::domain::catalog::ratelimit::{self, RateLimitKind};
 use nxr::domain::store::Store;
-use nxr::domain::usage::{self, HermesUsage};
 use serde_json::Value;
 
 const CODER: &str = "qwen/qwen3-coder:free";
@@ -240,7 +240,7 @@ async fn a_day_with_429s_counts_answered_requests_only_and_tells_the_limits_apar
     assert_eq!(b.rate_limits[0].kind.as_deref(), Some("funding"));
 
     // The day's table agrees: 50 requests, 11 rate limited today; yesterday 5 and 1.
-    let days = nxr::domain::budget_daily::daily_table(&r.store, &FixedClock(end), 2)
+    let days = nxr::domain::budget::daily::daily_table(&r.store, &FixedClock(end), 2)
         .await
         .unwrap();
     let sum = |day: &str| {

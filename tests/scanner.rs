@@ -9,13 +9,13 @@ mod common;
 use chrono::{DateTime, TimeZone, Utc};
 use common::{FakeServer, Homes, Reply};
 use nxr::domain::agents::{self, NewAgent};
-use nxr::domain::clock::{self, FixedClock};
-use nxr::domain::env::Env;
+use nxr::domain::base::clock::{self, FixedClock};
+use nxr::domain::base::env::Env;
+use nxr::domain::base::roles::Role;
+use nxr::domain::catalog::openrouter::OpenRouterClient;
 use nxr::domain::notifications;
-use nxr::domain::openrouter::OpenRouterClient;
-use nxr::domain::roles::Role;
-use nxr::domain::scanner::{self, ScanReport};
 use nxr::domain::store::Store;
+use nxr::domain::watch::scanner::{self, ScanReport};
 
 const DATES: [&str; 7] = [
     "2026-03-02",
@@ -351,7 +351,7 @@ async fn with_auto_upgrade_nxr_chosen_agents_follow_the_best_free_model_and_user
         // The profile Hermes reads moved with it.
         let cfg = a.profile().config_path();
         assert_eq!(
-            nxr::domain::hermes::get_config(&cfg, "model.default").unwrap(),
+            nxr::domain::agents::hermes::get_config(&cfg, "model.default").unwrap(),
             Some(model.to_string()),
             "{name}"
         );
@@ -521,7 +521,7 @@ fn every_setting_takes_the_underscore_and_the_dash_spelling() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let on = rt.block_on(async {
         let store = nxr::domain::store::Store::open(&homes.env()).await.unwrap();
-        nxr::domain::scanner::auto_upgrade_enabled(&store)
+        nxr::domain::watch::scanner::auto_upgrade_enabled(&store)
             .await
             .unwrap()
     });

@@ -5,9 +5,9 @@ mod common;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{FakeServer, Homes, Reply};
+use nxr::domain::base::roles::Role;
 use nxr::domain::catalog::{self, Model};
-use nxr::domain::rescore::{self, ScoringError};
-use nxr::domain::roles::Role;
+use nxr::domain::scoring::rescore::{self, ScoringError};
 use nxr::domain::scoring::{self, Health, PickSource, Pool, ScoringConfig};
 use nxr::domain::store::Store;
 use serde_json::Value;

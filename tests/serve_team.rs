@@ -6,8 +6,8 @@ mod common;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::{FakeServer, Homes, Reply, Sqld};
-use nxr::domain::scheduler;
 use nxr::domain::store::Store;
+use nxr::domain::watch::scheduler;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};

@@ -357,11 +357,11 @@ fn install_refuses_a_unit_it_did_not_write() {
 
 #[test]
 fn the_launchd_plist_parses_with_the_same_command_and_no_secret() {
-    use nxr::domain::service::{self, Manager};
+    use nxr::domain::setup::service::{self, Manager};
     let homes = Homes::new();
     let mut env = homes.env();
     env.db_url = Some("libsql://db.example.test".into());
-    let spec = |env: &nxr::domain::env::Env| {
+    let spec = |env: &nxr::domain::base::env::Env| {
         service::spec(
             env,
             Manager::Launchd,

@@ -4,8 +4,8 @@
 mod common;
 
 use libsql::Value;
+use nxr::domain::base::env::Env;
 use nxr::domain::catalog;
-use nxr::domain::env::Env;
 use nxr::domain::store::{MIGRATIONS, Store, StoreError};
 use std::path::PathBuf;
 
@@ -595,11 +595,13 @@ on_both!(settings_round_trip);
 
 /// Rows the domain stamps take their time from the clock injected into the store.
 async fn timestamps_come_from_the_injected_clock(b: Backend) {
-    let at = nxr::domain::clock::from_db("2026-05-01T00:00:00Z").expect("timestamp");
-    let store = b
-        .open()
-        .await
-        .with_clock(std::sync::Arc::new(nxr::domain::clock::FixedClock(at)));
+    let at = nxr::domain::base::clock::from_db("2026-05-01T00:00:00Z").expect("timestamp");
+    let store =
+        b.open()
+            .await
+            .with_clock(std::sync::Arc::new(nxr::domain::base::clock::FixedClock(
+                at,
+            )));
     assert_eq!(store.now(), at);
     store.set_setting("theme", "dark").await.expect("set");
     let mut rs = store

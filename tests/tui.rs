@@ -11,16 +11,16 @@ use nxr::app::loader::{Fresh, Parts};
 use nxr::app::state::{AppData, Effect, ModelsMode, State, Tab, WizardStep};
 use nxr::app::theme::Theme;
 use nxr::app::{Action, BackgroundEvent, EffectId, Outcome, Queued, draw, update};
-use nxr::domain::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
 use nxr::domain::agents::Agent;
+use nxr::domain::agents::gateway::{GatewayState, GatewayStatus};
+use nxr::domain::agents::hermes::Slot;
+use nxr::domain::base::clock::{FixedClock, to_db};
+use nxr::domain::base::roles::Role;
 use nxr::domain::budget::{self, Budget, RateLimitEvent};
 use nxr::domain::catalog::{self, Model};
-use nxr::domain::clock::{FixedClock, to_db};
-use nxr::domain::gateway::{GatewayState, GatewayStatus};
-use nxr::domain::hermes::Slot;
 use nxr::domain::notifications::{self, NewNotification, Notification};
-use nxr::domain::roles::Role;
-use nxr::domain::{scoring, skills};
+use nxr::domain::watch::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
+use nxr::domain::{agents::skills, scoring};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -161,8 +161,8 @@ fn full_data() -> AppData {
     ];
     d.recompute_recommendations();
     d.paperclip_links = vec![
-        (1, nxr::domain::paperclip_links::LinkState::Synced),
-        (2, nxr::domain::paperclip_links::LinkState::Stale),
+        (1, nxr::domain::paperclip::links::LinkState::Synced),
+        (2, nxr::domain::paperclip::links::LinkState::Stale),
     ];
     d.config_path = "/home/me/.hermes/config.yaml".into();
     d.slots = vec![
@@ -321,7 +321,7 @@ fn answer(s: &mut State, outcome: Outcome) {
 /// Runs one effect through the domain as the effect worker does: its outcome, under its id.
 async fn run_effect(
     st: &nxr::domain::store::Store,
-    env: &nxr::domain::env::Env,
+    env: &nxr::domain::base::env::Env,
     clock: &FixedClock,
     effect: Effect,
 ) -> Outcome {
@@ -1076,7 +1076,7 @@ async fn notifications_list_unread_and_mark_read() {
 // The loader and the effects against the real domain (temp homes, no network).
 // ------------------------------------------------------------------------------------------------
 
-fn offline_env(h: &common::Homes) -> nxr::domain::env::Env {
+fn offline_env(h: &common::Homes) -> nxr::domain::base::env::Env {
     let mut env = h.env();
     env.openrouter_url = "http://127.0.0.1:9/api/v1".into();
     env.ollama_url = "http://127.0.0.1:9".into();
@@ -1161,9 +1161,13 @@ async fn loader_fills_every_tab_from_the_domain() {
         .find(|l| l.kind == CheckKind::Role)
         .unwrap();
     assert!(!role.ok && !role.blocking, "{role:?}");
-    nxr::domain::credentials::set_openrouter_key(&env, &st, "sk-or-v1-tui0000000000000000abcd")
-        .await
-        .unwrap();
+    nxr::domain::agents::credentials::set_openrouter_key(
+        &env,
+        &st,
+        "sk-or-v1-tui0000000000000000abcd",
+    )
+    .await
+    .unwrap();
     let d = loader::load(&st, &env, &clock, &catalog).await;
     assert_eq!(d.check_for("eng").unwrap().state, CheckState::Ready);
     // The loader's check carries the agent's fallback chain; Tab 3's detail shows it.

@@ -183,7 +183,7 @@ fn wizard_in_a_real_terminal_creates_an_agent_that_nxr_and_hermes_see() {
                 agent_id: None,
                 payload: None,
             },
-            &nxr::domain::clock::SystemClock,
+            &nxr::domain::base::clock::SystemClock,
         )
         .await
         .unwrap();

@@ -498,7 +498,7 @@ fn the_estimate_uses_observed_usage_when_there_is_some() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = nxr::domain::store::Store::open(&homes.env()).await.unwrap();
-        let at = nxr::domain::clock::to_db(chrono::Utc::now() - chrono::Duration::hours(36));
+        let at = nxr::domain::base::clock::to_db(chrono::Utc::now() - chrono::Duration::hours(36));
         store
             .conn()
             .execute(

@@ -97,10 +97,12 @@ fn models(homes: &Homes, db: &Db) -> BTreeMap<String, (String, String)> {
                 .rt
                 .block_on(nxr::domain::agents::get_by_name(&db.store, &env, &name))
                 .unwrap();
-            let on_disk =
-                nxr::domain::hermes::get_config(&agent.profile().config_path(), "model.default")
-                    .expect("config.yaml stays readable (atomic writes)")
-                    .unwrap_or_default();
+            let on_disk = nxr::domain::agents::hermes::get_config(
+                &agent.profile().config_path(),
+                "model.default",
+            )
+            .expect("config.yaml stays readable (atomic writes)")
+            .unwrap_or_default();
             (name, (model, on_disk))
         })
         .collect()

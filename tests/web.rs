@@ -356,7 +356,7 @@ fn hostile_strings_are_html_escaped() {
     let agent = nxr::domain::agents::Agent {
         id: 1,
         name: hostile.into(),
-        role: nxr::domain::roles::Role::Pm,
+        role: nxr::domain::base::roles::Role::Pm,
         model: format!("evil/{hostile}:free"),
         provider: "openrouter".into(),
         status: "active".into(),
@@ -463,7 +463,7 @@ fn snapshot(name: &str, html: String) {
 }
 
 fn sample_agents() -> Vec<nxr::domain::onboarding::DefaultAgent> {
-    use nxr::domain::roles::Role;
+    use nxr::domain::base::roles::Role;
     [
         ("PM", Role::Pm, "pm", vec!["planning", "task-breakdown"]),
         (
@@ -621,7 +621,7 @@ fn agents_and_models_pages_show_the_same_state_as_the_domain() {
             &store,
             &nxr::domain::onboarding::KeyChoice::Free,
             &nxr::domain::onboarding::Probes::default(),
-            &nxr::domain::clock::SystemClock,
+            &nxr::domain::base::clock::SystemClock,
             &mut |_| {},
         ))
         .unwrap();
@@ -709,7 +709,7 @@ fn agents_page_snapshot() {
         })
         .collect();
     // The three states as the domain hands them over: ready, waiting for a key, broken.
-    use nxr::domain::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
+    use nxr::domain::watch::agent_check::{AgentCheck, CheckKind, CheckLine, CheckState};
     let failing = |kind, detail: &str, fix: &str| CheckLine {
         kind,
         ok: false,
@@ -749,7 +749,7 @@ fn agents_page_snapshot() {
             checks: line.into_iter().collect(),
         })
         .collect();
-    use nxr::domain::paperclip_links::LinkState;
+    use nxr::domain::paperclip::links::LinkState;
     let links: Vec<(i64, LinkState)> = agents
         .iter()
         .zip([
@@ -775,7 +775,7 @@ fn agents_page_snapshot() {
 
 #[test]
 fn control_characters_in_catalog_names_never_reach_the_page() {
-    use nxr::domain::rescore::RosterEntry;
+    use nxr::domain::scoring::rescore::RosterEntry;
     use nxr::domain::view::{ModelRow, ModelsQuery, ModelsView};
     let esc_id = "evil/\u{1b}[31mred\u{7}:free";
     let esc_name = "Evil\u{1b}]0;pwned\u{7} <b>model</b>\u{0}\u{202e}\u{9b}";
@@ -789,8 +789,8 @@ fn control_characters_in_catalog_names_never_reach_the_page() {
             unreadable: 0,
         },
         total: 1,
-        roles: vec![nxr::domain::roles::Role::Pm],
-        best: [(nxr::domain::roles::Role::Pm, esc_id.to_string())]
+        roles: vec![nxr::domain::base::roles::Role::Pm],
+        best: [(nxr::domain::base::roles::Role::Pm, esc_id.to_string())]
             .into_iter()
             .collect(),
         rows: vec![ModelRow {
@@ -953,8 +953,8 @@ fn model_row<'a>(body: &'a str, id: &str) -> &'a str {
 
 #[test]
 fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
+    use nxr::domain::base::roles::Role;
     use nxr::domain::catalog::{Catalog, Filter};
-    use nxr::domain::roles::Role;
     let s = Running::start();
     let catalog = Catalog::embedded();
     // The text is the fuzzy search every surface uses (Tab 2's `/`, `nxr models list --query`).
@@ -1011,7 +1011,7 @@ fn models_page_filters_like_the_cli_and_scores_free_models_per_role() {
     // One role: free models in the domain's ranking, each with the domain's score and place.
     let store = s.rt.block_on(Store::open(&s._homes.env())).unwrap();
     let roster =
-        s.rt.block_on(nxr::domain::rescore::roster(
+        s.rt.block_on(nxr::domain::scoring::rescore::roster(
             &store,
             Some(Role::Engineer),
             chrono::Utc::now(),
@@ -1086,9 +1086,9 @@ fn token_url_followed_from_another_site_answers_a_page_that_moves_on() {
 
 #[test]
 fn models_page_snapshot() {
+    use nxr::domain::base::roles::Role;
     use nxr::domain::catalog::{Catalog, CatalogSource};
-    use nxr::domain::rescore::{RoleScore, RosterEntry};
-    use nxr::domain::roles::Role;
+    use nxr::domain::scoring::rescore::{RoleScore, RosterEntry};
     use nxr::domain::view::{ModelRow, ModelsQuery, ModelsView};
     let catalog = Catalog::embedded();
     let pick = |id: &str| catalog.models.iter().find(|m| m.id == id).unwrap().clone();
@@ -1140,7 +1140,7 @@ fn models_page_snapshot() {
                 model: paid,
                 scores: None,
                 main_figures: Default::default(),
-                caveats: vec![nxr::domain::caveats::Caveat::LogsPrompts],
+                caveats: vec![nxr::domain::scoring::caveats::Caveat::LogsPrompts],
             },
         ],
     };

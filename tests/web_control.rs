@@ -7,8 +7,8 @@ mod common;
 mod webdriver;
 
 use common::Homes;
-use nxr::domain::clock::SystemClock;
-use nxr::domain::gateway_control;
+use nxr::domain::agents::gateway_control;
+use nxr::domain::base::clock::SystemClock;
 use nxr::domain::notifications::{self, NewNotification};
 use nxr::domain::store::Store;
 use nxr::web::server::{self, ServerHandle};
@@ -33,7 +33,7 @@ struct Running {
     rt: tokio::runtime::Runtime,
     store: Arc<Store>,
     server: ServerHandle,
-    env: nxr::domain::env::Env,
+    env: nxr::domain::base::env::Env,
     _tmux: TmuxServer,
 }
 
@@ -160,7 +160,7 @@ fn budget_csv_downloads_and_parses_as_rfc4180_with_a_header() {
     r.rt.block_on(async {
         let agents = nxr::domain::agents::list(store, env).await.unwrap();
         assert!(agents.is_empty());
-        let now = nxr::domain::clock::to_db(chrono::Utc::now());
+        let now = nxr::domain::base::clock::to_db(chrono::Utc::now());
         for (model, free, status, cost) in [
             ("a/one:free", 1, "ok", 0.0),
             ("a/one:free", 1, "429", 0.0),

@@ -5,7 +5,7 @@
 mod common;
 
 use common::Homes;
-use nxr::domain::clock::SystemClock;
+use nxr::domain::base::clock::SystemClock;
 use nxr::domain::notifications::{self, NewNotification};
 use nxr::domain::store::Store;
 use nxr::web::server::{self, ServerHandle};
@@ -191,8 +191,10 @@ fn posts_without_cookie_or_csrf_are_refused_and_change_nothing() {
     }
     assert_eq!(r.unread(), 1);
     let forwarded =
-        r.rt.block_on(nxr::domain::telegram_forward::toggles(&r.store))
-            .unwrap();
+        r.rt.block_on(nxr::domain::notifications::telegram_forward::toggles(
+            &r.store,
+        ))
+        .unwrap();
     assert!(forwarded.iter().all(|t| t.on), "{forwarded:?}");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), CONFIG);
     let (_, agents) = r.get("/api/agents/manage");

@@ -11,9 +11,9 @@ mod webdriver;
 
 use common::{FakeServer, Homes, Reply};
 use nxr::domain::agents::{self, NewAgent};
-use nxr::domain::clock::SystemClock;
+use nxr::domain::base::clock::SystemClock;
+use nxr::domain::base::roles::Role;
 use nxr::domain::notifications::{self, NewNotification};
-use nxr::domain::roles::Role;
 use nxr::domain::store::Store;
 use nxr::web::server::{self, ServerHandle};
 use reqwest::StatusCode;
@@ -31,7 +31,7 @@ const NAMES: [&str; 6] = ["R", "R&D", "Q", "Q#1", "a+b", "Zoë x"];
 struct Running {
     rt: tokio::runtime::Runtime,
     store: Arc<Store>,
-    env: nxr::domain::env::Env,
+    env: nxr::domain::base::env::Env,
     server: ServerHandle,
     client: reqwest::Client,
     homes: Homes,
@@ -171,7 +171,8 @@ impl Running {
     }
     fn usage(&self, agent: &str, days_ago: i64, cost: f64, status: &str) {
         let id = self.agent(agent).id;
-        let at = nxr::domain::clock::to_db(chrono::Utc::now() - chrono::Duration::days(days_ago));
+        let at =
+            nxr::domain::base::clock::to_db(chrono::Utc::now() - chrono::Duration::days(days_ago));
         self.rt
             .block_on(self.store.conn().execute(
                 "INSERT INTO usage_events (agent_id, model, is_free, requests, prompt_tokens, completion_tokens, cost_usd, status, occurred_at)
@@ -460,8 +461,10 @@ fn json_bodies_with_unknown_or_contradictory_fields_are_refused_and_change_nothi
     }
     assert_eq!(unread(&r), 2);
     let toggles =
-        r.rt.block_on(nxr::domain::telegram_forward::toggles(&r.store))
-            .unwrap();
+        r.rt.block_on(nxr::domain::notifications::telegram_forward::toggles(
+            &r.store,
+        ))
+        .unwrap();
     assert!(toggles.iter().all(|t| t.on), "{toggles:?}");
     assert!(!r.homes.hermes_home().join("gateway.pid").exists());
     // The form does the same.
@@ -738,7 +741,8 @@ fn manage_shows_each_agents_fallback_chain_as_its_profile_holds_it() {
             .collect();
         assert!(!chain.is_empty(), "{a}");
         let profile = std::path::PathBuf::from(a["agent"]["hermes_profile_path"].as_str().unwrap());
-        let held = nxr::domain::hermes::fallback_models(&profile.join("config.yaml")).unwrap();
+        let held =
+            nxr::domain::agents::hermes::fallback_models(&profile.join("config.yaml")).unwrap();
         assert_eq!(chain, held, "{a}");
         assert!(
             page.contains(&format!("then {}", chain.join(" → "))),

@@ -1,11 +1,11 @@
-//! The roster and the budget are kept between requests (`domain::memo`): a write, from this process
+//! The roster and the budget are kept between requests (`domain::store::memo`): a write, from this process
 //! or another one, shows in the very next answer, also within the same second.
 
 mod common;
 
 use common::{FakeServer, Homes, Reply, fixture};
-use nxr::domain::clock::FixedClock;
-use nxr::domain::roles::Role;
+use nxr::domain::base::clock::FixedClock;
+use nxr::domain::base::roles::Role;
 use nxr::domain::store::Store;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -131,7 +131,7 @@ fn kept_results_follow_every_write_within_the_same_second() {
     // One instant for every call: only the writes can make the answers differ.
     let now = chrono::Utc::now();
     let roster = || {
-        rt.block_on(nxr::domain::rescore::roster(&store, None, now))
+        rt.block_on(nxr::domain::scoring::rescore::roster(&store, None, now))
             .unwrap()
     };
     let before = roster();
@@ -139,7 +139,7 @@ fn kept_results_follow_every_write_within_the_same_second() {
 
     // A setting written on the store's main connection.
     rt.block_on(store.set_setting(
-        nxr::domain::rescore::SETTING_CUSTOM_MIN_CONTEXT,
+        nxr::domain::scoring::rescore::SETTING_CUSTOM_MIN_CONTEXT,
         "900000000",
     ))
     .unwrap();
@@ -158,7 +158,7 @@ fn kept_results_follow_every_write_within_the_same_second() {
             .budget
             .used_today
     };
-    let at = nxr::domain::clock::to_db(now);
+    let at = nxr::domain::base::clock::to_db(now);
     let insert = "INSERT INTO usage_events (model, is_free, requests, occurred_at) VALUES ('m:free', 1, ?1, ?2)";
     let start = used();
     let other = rt.block_on(Store::open(&env)).unwrap();

@@ -7,7 +7,7 @@ use crate::app::effects::EffectId;
 use crate::app::loader::{Fresh, Parts};
 use crate::app::state::Tab;
 use crate::domain::agents::Agent;
-use crate::domain::gateway::GatewayStatus;
+use crate::domain::agents::gateway::GatewayStatus;
 use crate::domain::upgrade::Plan;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -175,7 +175,7 @@ fn draw_help(state: &State, frame: &mut Frame, area: Rect) {
 /// not checked yet.
 pub fn check_cell(
     theme: &Theme,
-    check: Option<&crate::domain::agent_check::AgentCheck>,
+    check: Option<&crate::domain::watch::agent_check::AgentCheck>,
 ) -> ratatui::widgets::Cell<'static> {
     let Some(c) = check else {
         return ratatui::widgets::Cell::from("…");
@@ -193,7 +193,7 @@ pub fn check_column_width(table_width: u16) -> u16 {
 pub fn agent_name_cell(
     theme: &Theme,
     name: &str,
-    check: Option<&crate::domain::agent_check::AgentCheck>,
+    check: Option<&crate::domain::watch::agent_check::AgentCheck>,
     state_column: bool,
 ) -> ratatui::widgets::Cell<'static> {
     let cell = ratatui::widgets::Cell::from(name.to_string());
@@ -225,7 +225,7 @@ pub fn human_duration(secs: i64) -> String {
 
 /// How long ago an RFC 3339 time was, relative to `now`.
 pub fn ago(now: chrono::DateTime<chrono::Utc>, at: &str) -> String {
-    match crate::domain::clock::from_db(at) {
+    match crate::domain::base::clock::from_db(at) {
         Some(t) => format!("{} ago", human_duration((now - t).num_seconds())),
         None => at.to_string(),
     }

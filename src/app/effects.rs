@@ -6,10 +6,12 @@
 use crate::app::action::{Action, Outcome};
 use crate::app::loader::Parts;
 use crate::app::state::{Effect, State};
-use crate::domain::clock::Clock;
-use crate::domain::env::Env;
+use crate::domain::base::clock::Clock;
+use crate::domain::base::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{agents, hermes, model_switch, notifications, recommend, upgrade};
+use crate::domain::{
+    agents, agents::hermes, notifications, upgrade, upgrade::recommend, view::model_switch,
+};
 
 /// The id of one queued effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -182,7 +184,7 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
 
 /// Starts, stops or restarts the Hermes gateway off the async threads.
 async fn gateway(env: &Env, op: &'static str) -> Outcome {
-    use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT};
+    use crate::domain::agents::gateway_control::{self, DEFAULT_TIMEOUT};
     let env = env.clone();
     let r = tokio::task::spawn_blocking(move || match op {
         "start" => gateway_control::start(&env, DEFAULT_TIMEOUT)

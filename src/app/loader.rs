@@ -5,19 +5,21 @@
 use crate::app::action::BackgroundEvent;
 use crate::app::state::AppData;
 use crate::app::state::compact_catalog;
+use crate::domain::agents::gateway::GatewayStatus;
+use crate::domain::agents::hermes::Slot;
 use crate::domain::agents::{self, Agent};
+use crate::domain::base::clock::Clock;
+use crate::domain::base::env::Env;
 use crate::domain::budget::Budget;
 use crate::domain::catalog::{Catalog, Model};
-use crate::domain::clock::Clock;
-use crate::domain::env::Env;
-use crate::domain::gateway::GatewayStatus;
-use crate::domain::hermes::Slot;
 use crate::domain::notifications::Notification;
-use crate::domain::paperclip_links::LinkState;
+use crate::domain::paperclip::links::LinkState;
 use crate::domain::scoring::{Health, ScoringConfig};
 use crate::domain::store::Store;
 use crate::domain::view::ModelList;
-use crate::domain::{agent_check, budget, gateway, hermes, notifications, rescore};
+use crate::domain::{
+    agents::gateway, agents::hermes, budget, notifications, scoring::rescore, watch::agent_check,
+};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -260,7 +262,7 @@ impl Fresh {
 async fn read_agents(store: &Store, env: &Env) -> AgentsPart {
     match agents::list(store, env).await {
         Ok(a) => {
-            let links = crate::domain::paperclip_links::states(store, &a)
+            let links = crate::domain::paperclip::links::states(store, &a)
                 .await
                 .unwrap_or_default();
             (Ok(a), links)
@@ -339,7 +341,7 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         catalog.cfg.clone(),
     );
     data.catalog_source = catalog.source.clone();
-    let links = crate::domain::paperclip_links::states(store, &dash.agents)
+    let links = crate::domain::paperclip::links::states(store, &dash.agents)
         .await
         .unwrap_or_default();
     let mut config = read_config(env);

@@ -23,10 +23,10 @@ pub use effects::{EffectId, Queued, run_effect};
 pub use state::{AppData, Effect, State};
 pub use update::update;
 
-use crate::domain::clock::{self, SharedClock};
-use crate::domain::env::Env;
+use crate::domain::base::clock::{self, SharedClock};
+use crate::domain::base::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{gateway, watch};
+use crate::domain::{agents::gateway, watch};
 use color_eyre::Result;
 use loader::Parts;
 use ratatui::crossterm::event::{

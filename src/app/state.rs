@@ -1,19 +1,19 @@
 //! The TUI's state. [`AppData`] is plain data (agents, catalog, slots, budget, notifications, gateway,
 //! the time), so tests build a [`State`] with no database; `app::loader` fills it from the domain.
 
-use crate::domain::agent_check::AgentCheck;
+use crate::domain::agents::gateway::GatewayStatus;
+use crate::domain::agents::hermes::Slot;
 use crate::domain::agents::{Agent, NewAgent};
+use crate::domain::base::roles::Role;
 use crate::domain::budget::Budget;
 use crate::domain::catalog::Model;
-use crate::domain::gateway::GatewayStatus;
-use crate::domain::hermes::Slot;
 use crate::domain::notifications::Notification;
-use crate::domain::paperclip_links::LinkState;
-use crate::domain::recommend::Recommendation;
-use crate::domain::roles::Role;
+use crate::domain::paperclip::links::LinkState;
 use crate::domain::scoring::{Health, Pick, ScoringConfig};
 use crate::domain::upgrade::Plan;
+use crate::domain::upgrade::recommend::Recommendation;
 use crate::domain::view::{ListedModel, ModelList};
+use crate::domain::watch::agent_check::AgentCheck;
 use crate::widgets::model_picker::{ModelFilters, ModelPicker};
 use crate::widgets::skill_selector::SkillSelector;
 use crate::widgets::slot_editor::SlotEditor;
@@ -73,7 +73,7 @@ pub struct AppData {
     pub now: DateTime<Utc>,
     pub agents: Vec<Agent>,
     pub agents_error: Option<String>,
-    /// Whether each agent can run (`domain::agent_check`), in the order of `agents`.
+    /// Whether each agent can run (`domain::watch::agent_check`), in the order of `agents`.
     pub checks: Vec<AgentCheck>,
     pub recommendations: Vec<Recommendation>,
     /// The catalog as every surface lists it (`domain::view::ModelList`).
@@ -97,7 +97,7 @@ pub struct AppData {
     pub has_key: bool,
     /// Each agent's Paperclip link state, by agent id (empty when it could not be read).
     pub paperclip_links: Vec<(i64, LinkState)>,
-    /// Scoring inputs from settings and observed health (`domain::rescore::inputs`).
+    /// Scoring inputs from settings and observed health (`domain::scoring::rescore::inputs`).
     pub health: Health,
     pub cfg: ScoringConfig,
 }
@@ -176,7 +176,7 @@ impl AppData {
     pub fn recompute_recommendations(&mut self) {
         let list = &self.models;
         self.recommendations =
-            crate::domain::recommend::recommend_from(&self.agents, &self.picks, |agent| {
+            crate::domain::upgrade::recommend::recommend_from(&self.agents, &self.picks, |agent| {
                 list.score_id(&agent.model, agent.role)
             });
     }
@@ -302,7 +302,7 @@ impl Category {
     pub fn all() -> Vec<Category> {
         let mut v: Vec<Category> = Role::ALL.iter().map(|r| Category::Role(*r)).collect();
         v.extend(
-            crate::domain::skills::CATEGORIES
+            crate::domain::agents::skills::CATEGORIES
                 .iter()
                 .map(|c| Category::Template(c)),
         );
@@ -334,7 +334,7 @@ impl Category {
             Category::Role(Role::Creative) => "writing, ideas, tone",
             Category::Role(Role::Research) => "long-context reading and synthesis",
             Category::Role(Role::Custom) => "your own mix of skills",
-            Category::Template(t) => crate::domain::skills::category(t)
+            Category::Template(t) => crate::domain::agents::skills::category(t)
                 .map(|c| c.summary)
                 .unwrap_or(""),
         }
@@ -554,6 +554,6 @@ pub fn compact_catalog(
     let picks = crate::domain::scoring::best_free_all(&models, health, cfg, &[]);
     let list = ModelList::new(&models, health.clone(), cfg.clone());
     drop(models);
-    crate::domain::sysmem::release_freed_memory();
+    crate::domain::base::sysmem::release_freed_memory();
     (Arc::new(list), Arc::new(picks))
 }

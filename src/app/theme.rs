@@ -2,9 +2,9 @@
 //! never name a colour; `Theme::plain()` (chosen when NO_COLOR is set) has the same attributes (bold,
 //! reverse, dim) and no colour at all, so every screen stays readable on a monochrome terminal.
 
-use crate::domain::agent_check::CheckState;
+use crate::domain::agents::gateway::GatewayState;
 use crate::domain::budget::Level;
-use crate::domain::gateway::GatewayState;
+use crate::domain::watch::agent_check::CheckState;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

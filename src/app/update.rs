@@ -6,7 +6,7 @@ use crate::app::draw;
 use crate::app::effects::{EffectId, Origin};
 use crate::app::loader::Parts;
 use crate::app::state::{State, Tab};
-use crate::domain::gateway::GatewayStatus;
+use crate::domain::agents::gateway::GatewayStatus;
 
 /// Rows a page key moves.
 pub fn page_rows(state: &State) -> usize {

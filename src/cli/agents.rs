@@ -2,8 +2,8 @@
 
 use super::Ctx;
 use crate::domain::agents::{self, NewAgent};
+use crate::domain::base::roles::Role;
 use crate::domain::paperclip;
-use crate::domain::roles::Role;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 use color_eyre::eyre::bail;
@@ -68,7 +68,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub live: bool,
     /// With --live: the most seconds each agent's prompt may take before Hermes is stopped.
-    #[arg(long, value_name = "SECS", requires = "live", default_value_t = crate::domain::agent_check::live::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECS", requires = "live", default_value_t = crate::domain::watch::agent_check::live::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// First bring every agent profile's `.env` in step with `$HERMES_HOME/.env` (copies the stored
     /// key to profiles made by an older nxr).
@@ -165,7 +165,7 @@ async fn delete(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
             "deleted agent {name}; its profile directory was moved to {}",
             b.display()
         ),
-        None if done.agent.hermes_profile == crate::domain::hermes::ROOT_PROFILE => outln!(
+        None if done.agent.hermes_profile == crate::domain::agents::hermes::ROOT_PROFILE => outln!(
             "deleted agent {name}; the root Hermes profile stays (nxr's skills were removed)"
         ),
         None => outln!("deleted agent {name}; its profile directory was left in place"),
@@ -175,7 +175,7 @@ async fn delete(ctx: &Ctx, args: DeleteArgs) -> Result<()> {
 
 async fn revert(ctx: &Ctx, args: RevertArgs) -> Result<()> {
     let store = ctx.store().await?;
-    let done = crate::domain::user_model::revert(&store, &ctx.env, &args.name).await?;
+    let done = crate::domain::agents::user_model::revert(&store, &ctx.env, &args.name).await?;
     if ctx.json {
         return super::print_json(&done);
     }
@@ -332,11 +332,11 @@ async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
 async fn fallbacks(ctx: &Ctx, args: FallbacksArgs) -> Result<()> {
     let store = ctx.store().await?;
     if args.reset {
-        crate::domain::fallbacks::reset(&store, &ctx.env, &args.name)
+        crate::domain::agents::fallbacks::reset(&store, &ctx.env, &args.name)
             .await
             .map_err(super::agent_error)?;
     }
-    let v = crate::domain::fallbacks::view(&store, &ctx.env, &args.name)
+    let v = crate::domain::agents::fallbacks::view(&store, &ctx.env, &args.name)
         .await
         .map_err(super::agent_error)?;
     if ctx.json {

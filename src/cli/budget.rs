@@ -1,10 +1,10 @@
 //! `nxr budget`: today's free requests against the daily limit, per agent, and the projection.
 
 use super::Ctx;
+use crate::domain::budget::guard::{self, Alert};
 use crate::domain::budget::{self, Budget};
-use crate::domain::guard::{self, Alert};
-use crate::domain::openrouter::OpenRouterClient;
-use crate::domain::{secrets, usage};
+use crate::domain::catalog::openrouter::OpenRouterClient;
+use crate::domain::{budget::usage, store::secrets};
 use color_eyre::Result;
 
 #[derive(serde::Serialize)]
@@ -142,7 +142,7 @@ pub fn render(b: &Budget) -> String {
             let _ = writeln!(
                 out,
                 "  {} — {}",
-                crate::domain::ratelimit::tally_line(t),
+                crate::domain::catalog::ratelimit::tally_line(t),
                 t.kind.hint()
             );
         }

@@ -1,8 +1,8 @@
 //! `nxr catalog refresh`.
 
 use super::Ctx;
-use crate::domain::openrouter::OpenRouterClient;
-use crate::domain::{catalog, health};
+use crate::domain::catalog::openrouter::OpenRouterClient;
+use crate::domain::{catalog, scoring::health};
 use clap::Subcommand;
 use color_eyre::Result;
 use color_eyre::eyre::eyre;

@@ -2,9 +2,9 @@
 
 use super::Ctx;
 use super::agents::CheckArgs;
-use crate::domain::agent_check::{self, AgentCheck, CheckState, Readiness, live};
 use crate::domain::agents;
-use crate::domain::credentials;
+use crate::domain::agents::credentials;
+use crate::domain::watch::agent_check::{self, AgentCheck, CheckState, Readiness, live};
 use color_eyre::Result;
 use color_eyre::eyre::bail;
 
@@ -17,7 +17,7 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             _ => errln!(
                 "brought the .env of {} in step with {}",
                 wrote.join(", "),
-                crate::domain::secrets::env_file(&ctx.env).display()
+                crate::domain::store::secrets::env_file(&ctx.env).display()
             ),
         }
     }

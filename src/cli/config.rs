@@ -1,12 +1,12 @@
 //! `nxr config set|get|unset`: the OpenRouter key (in `.env` files, through `credentials`) and the
-//! plain settings of `domain::settings`.
+//! plain settings of `domain::setup::settings`.
 
 use super::Ctx;
-use crate::domain::credentials;
+use crate::domain::agents::credentials;
+use crate::domain::catalog::openrouter::{OpenRouterError, Timeouts};
 use crate::domain::onboarding;
-use crate::domain::openrouter::{OpenRouterError, Timeouts};
-use crate::domain::secrets;
-use crate::domain::settings;
+use crate::domain::setup::settings;
+use crate::domain::store::secrets;
 use clap::Subcommand;
 use color_eyre::Result;
 use color_eyre::eyre::bail;
@@ -44,8 +44,8 @@ fn setting(name: &str) -> Result<&'static settings::Setting> {
 /// `auto-upgrade-free-models`, `spread-default-agents` is `spread_default_agents`).
 pub fn canonical_name(name: &str) -> String {
     let dashed = name.trim().replace('_', "-");
-    if dashed == crate::domain::spread::SETTING_SPREAD.replace('_', "-") {
-        crate::domain::spread::SETTING_SPREAD.to_string()
+    if dashed == crate::domain::scoring::spread::SETTING_SPREAD.replace('_', "-") {
+        crate::domain::scoring::spread::SETTING_SPREAD.to_string()
     } else {
         dashed
     }

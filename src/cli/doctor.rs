@@ -2,7 +2,7 @@
 //! a non-zero exit when any check fails. It changes nothing (not even the log file).
 
 use super::{Ctx, shown};
-use crate::domain::doctor::{self, Doctor, Mark, Options};
+use crate::domain::setup::doctor::{self, Doctor, Mark, Options};
 use clap::Args;
 use color_eyre::Result;
 use color_eyre::eyre::bail;

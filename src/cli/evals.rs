@@ -1,7 +1,7 @@
 //! `nxr evals list` and `nxr evals import FILE`: the published evaluation figures the scorer uses.
 
 use super::Ctx;
-use crate::domain::evals::{self, EvalData};
+use crate::domain::scoring::evals::{self, EvalData};
 use clap::Subcommand;
 use color_eyre::Result;
 use color_eyre::eyre::eyre;
@@ -50,12 +50,12 @@ struct Listing<'a> {
     updated: &'a str,
     families: Vec<JsonFamily<'a>>,
     /// Free models without a figure of some role's main kind, with the reason.
-    unmeasured: &'static [crate::domain::unmeasured::Unmeasured],
+    unmeasured: &'static [crate::domain::scoring::unmeasured::Unmeasured],
 }
 
 fn listing(data: &EvalData) -> Listing<'_> {
     Listing {
-        unmeasured: crate::domain::unmeasured::all(),
+        unmeasured: crate::domain::scoring::unmeasured::all(),
         updated: &data.updated,
         families: data
             .families
@@ -105,7 +105,7 @@ async fn list(ctx: &Ctx) -> Result<()> {
             out.push_str(&format!("  {:<12} {}\n", g.kind.label(), g.describe()));
         }
     }
-    let unmeasured = crate::domain::unmeasured::all();
+    let unmeasured = crate::domain::scoring::unmeasured::all();
     if !unmeasured.is_empty() {
         out.push_str(&format!(
             "\nunmeasured: {} free models have no figure of some role's main kind (their capability there is the size estimate)\n",

@@ -1,9 +1,9 @@
 //! `nxr gateway start|stop|restart|status`: the Hermes gateway in its tmux session
-//! (`domain::gateway_control`, the same functions Tab 1 and the web /hermes page call).
+//! (`domain::agents::gateway_control`, the same functions Tab 1 and the web /hermes page call).
 
 use super::Ctx;
-use crate::domain::gateway::GatewayState;
-use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT};
+use crate::domain::agents::gateway::GatewayState;
+use crate::domain::agents::gateway_control::{self, DEFAULT_TIMEOUT};
 use clap::Subcommand;
 use color_eyre::Result;
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub async fn run(ctx: &Ctx, cmd: GatewayCmd) -> Result<()> {
 }
 
 fn run_blocking(
-    env: &crate::domain::env::Env,
+    env: &crate::domain::base::env::Env,
     json: bool,
     cmd: GatewayCmd,
     now: Option<chrono::DateTime<chrono::Utc>>,
@@ -76,7 +76,7 @@ fn run_blocking(
             );
         }
         GatewayCmd::Status => {
-            let now = now.unwrap_or_else(|| crate::domain::clock::system().now());
+            let now = now.unwrap_or_else(|| crate::domain::base::clock::system().now());
             let v = gateway_control::view(env, gateway_control::main_model(env), now);
             if json {
                 return super::print_json(&v);

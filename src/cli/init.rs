@@ -1,8 +1,8 @@
 //! `nxr init`: the five onboarding steps, each printed as it runs (`domain::onboarding`).
 
 use super::Ctx;
-use crate::domain::agent_check::{self, CheckState, Readiness};
 use crate::domain::onboarding::{self, KeyChoice, Mode, Probes, StepReport, Summary};
+use crate::domain::watch::agent_check::{self, CheckState, Readiness};
 use clap::Args;
 use color_eyre::Result;
 use color_eyre::eyre::bail;
@@ -141,7 +141,10 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     outln!();
     print_summary(&outcome.summary);
     print_readiness(&checks);
-    if matches!(crate::domain::service::read_record(&ctx.env), Ok(None)) {
+    if matches!(
+        crate::domain::setup::service::read_record(&ctx.env),
+        Ok(None)
+    ) {
         outln!(
             "Scans, budget thresholds and the task queue run while `nxr serve` runs; `nxr service install` keeps it running as a user service (nothing is installed unless you run it)."
         );

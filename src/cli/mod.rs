@@ -67,7 +67,7 @@ pub mod status;
 pub mod upgrade;
 mod upgrade_prompt;
 
-use crate::domain::env::Env;
+use crate::domain::base::env::Env;
 use crate::domain::store::Store;
 use clap::{CommandFactory, Parser, Subcommand};
 use color_eyre::Result;
@@ -192,7 +192,7 @@ impl Ctx {
 /// A name (or other stored text) made safe for a terminal: invisible and bidi-control characters and
 /// control characters are shown as `\u{…}` escapes instead of being printed raw.
 pub fn shown(text: &str) -> String {
-    crate::domain::text::escape_invisible(text)
+    crate::domain::base::text::escape_invisible(text)
 }
 
 /// A plain-text table: the header line, then one line per row, each column padded to its widest cell

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::domain::catalog::{self, Model};
-use crate::domain::caveats;
+use crate::domain::scoring::caveats;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
@@ -62,7 +62,7 @@ struct ListedModel<'a> {
     prompt_per_million: Option<f64>,
     completion_per_million: Option<f64>,
     /// Logs prompts, stealth, expires in N days (empty when none).
-    caveats: Vec<crate::domain::caveats::Caveat>,
+    caveats: Vec<crate::domain::scoring::caveats::Caveat>,
 }
 
 #[derive(serde::Serialize)]

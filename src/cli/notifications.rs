@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::domain::notifications;
-use crate::domain::telegram_forward::{self, Toggle};
+use crate::domain::notifications::telegram_forward::{self, Toggle};
 use clap::{Args, Subcommand, ValueEnum};
 use color_eyre::Result;
 use color_eyre::eyre::bail;

@@ -1,7 +1,8 @@
 //! `nxr paperclip …`: connect to a Paperclip and sync nxr's agents into its company.
 
 use super::Ctx;
-use crate::domain::paperclip_sync::{self, AgentAction, SkillFlow, SyncEvent};
+use crate::domain::paperclip;
+use crate::domain::paperclip::sync::{AgentAction, SkillFlow, SyncEvent};
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
@@ -43,12 +44,12 @@ pub async fn run(ctx: &Ctx, cmd: PaperclipCmd) -> Result<()> {
 async fn connect(ctx: &Ctx, args: ConnectArgs) -> Result<()> {
     let store = ctx.store().await?;
     let (conn, created) =
-        paperclip_sync::connect(&store, &args.url, args.company.as_deref()).await?;
+        paperclip::sync::connect(&store, &args.url, args.company.as_deref()).await?;
     if ctx.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
             #[serde(flatten)]
-            conn: &'a paperclip_sync::Connection,
+            conn: &'a paperclip::sync::Connection,
             created: bool,
         }
         return super::print_json(&Out {
@@ -81,7 +82,7 @@ async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
             bar.set_message(format!("{agent}: {what}"));
         }
     };
-    let outcome = paperclip_sync::sync(&store, &ctx.env, args.dry_run, &mut progress).await;
+    let outcome = paperclip::sync::sync(&store, &ctx.env, args.dry_run, &mut progress).await;
     bar.finish_and_clear();
     let report = outcome?;
     for w in &report.warnings {
@@ -139,7 +140,7 @@ async fn sync(ctx: &Ctx, args: SyncArgs) -> Result<()> {
 async fn status(ctx: &Ctx) -> Result<()> {
     let store = ctx.store().await?;
     let all = crate::domain::agents::list(&store, &ctx.env).await?;
-    let st = crate::domain::paperclip_links::status(&store, &all).await?;
+    let st = crate::domain::paperclip::links::status(&store, &all).await?;
     if ctx.json {
         return super::print_json(&st);
     }

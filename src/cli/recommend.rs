@@ -1,7 +1,7 @@
 //! `nxr agents recommend` and `nxr agents rescore`.
 
 use super::Ctx;
-use crate::domain::recommend::{self, Recommendation};
+use crate::domain::upgrade::recommend::{self, Recommendation};
 use color_eyre::Result;
 
 fn score(s: Option<u32>) -> String {

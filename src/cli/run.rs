@@ -1,9 +1,9 @@
 //! `nxr run --agent NAME "prompt"` and `nxr queue [list|run|cancel ID]`.
 
 use super::Ctx;
-use crate::domain::clock;
-use crate::domain::hermes_run::Verdict;
-use crate::domain::queue::{self, Dispatch, HermesRunner, QueuedBecause, Task};
+use crate::domain::agents::hermes_run::Verdict;
+use crate::domain::base::clock;
+use crate::domain::budget::queue::{self, Dispatch, HermesRunner, QueuedBecause, Task};
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 use color_eyre::eyre::{bail, eyre};

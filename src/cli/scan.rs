@@ -1,8 +1,8 @@
 //! `nxr scan`: one scan (catalog, rescore, notifications, usage) with progress on a terminal.
 
 use super::Ctx;
-use crate::domain::openrouter::OpenRouterClient;
-use crate::domain::scanner::{self, ScanReport};
+use crate::domain::catalog::openrouter::OpenRouterClient;
+use crate::domain::watch::scanner::{self, ScanReport};
 use color_eyre::Result;
 use color_eyre::eyre::eyre;
 

@@ -1,10 +1,10 @@
-//! `nxr models best-free|roster|rescore|explain`. Thin: one `domain::rescore` call each, rendered
+//! `nxr models best-free|roster|rescore|explain`. Thin: one `domain::scoring::rescore` call each, rendered
 //! as text (pure `render_*` functions, so tests can check them) or JSON with `--json`.
 
 use super::Ctx;
-use crate::domain::rescore::{self, BestFree, Explanation, RescoreReport, Roster};
-use crate::domain::roles::Role;
+use crate::domain::base::roles::Role;
 use crate::domain::scoring::PickSource;
+use crate::domain::scoring::rescore::{self, BestFree, Explanation, RescoreReport, Roster};
 use clap::Args;
 use color_eyre::Result;
 use color_eyre::eyre::eyre;

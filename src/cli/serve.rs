@@ -22,7 +22,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let store = Arc::new(ctx.store().await?);
     let store_bg = store.clone();
     let store_end = store.clone();
-    let holder = crate::domain::scanner::holder_id();
+    let holder = crate::domain::watch::scanner::holder_id();
     let holder_bg = holder.clone();
     let rt = tokio::runtime::Handle::current();
     let env = ctx.env.clone();
@@ -48,7 +48,9 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let background = tokio::spawn(background(ctx.env.clone(), store_bg, holder_bg));
     wait_for_shutdown().await;
     background.abort();
-    if let Err(e) = crate::domain::heartbeat::stop(&store_end, &holder, store_end.now()).await {
+    if let Err(e) =
+        crate::domain::store::heartbeat::stop(&store_end, &holder, store_end.now()).await
+    {
         tracing::warn!("could not record that nxr serve stopped: {e}");
     }
     errln!("nxr serve: stopping");
@@ -79,22 +81,24 @@ async fn wait_for_shutdown() {
     }
 }
 
-/// Every minute: the beat that says `nxr serve` runs (`domain::heartbeat`), usage, the account's count, the budget thresholds, the task queue, and the scan
+/// Every minute: the beat that says `nxr serve` runs (`domain::store::heartbeat`), usage, the account's count, the budget thresholds, the task queue, and the scan
 /// when it is due (one instance per interval in team mode). Reports go to stderr.
 async fn background(
-    env: crate::domain::env::Env,
+    env: crate::domain::base::env::Env,
     store: Arc<crate::domain::store::Store>,
     holder: String,
 ) {
-    use crate::domain::scheduler::{self, ScanDecision, TickState};
-    let key = crate::domain::secrets::openrouter_key(&env).ok().flatten();
-    let client = crate::domain::openrouter::OpenRouterClient::from_env(&env, key);
+    use crate::domain::watch::scheduler::{self, ScanDecision, TickState};
+    let key = crate::domain::store::secrets::openrouter_key(&env)
+        .ok()
+        .flatten();
+    let client = crate::domain::catalog::openrouter::OpenRouterClient::from_env(&env, key);
     let clock = store.clock();
-    let runner = crate::domain::queue::HermesRunner::default();
+    let runner = crate::domain::budget::queue::HermesRunner::default();
     let mut state = TickState::default();
     let mut first = true;
     loop {
-        if let Err(e) = crate::domain::heartbeat::beat(&store, &holder, clock.now()).await {
+        if let Err(e) = crate::domain::store::heartbeat::beat(&store, &holder, clock.now()).await {
             errln!("nxr serve: cannot record that it runs: {e}");
         }
         match scheduler::tick(&store, &env, &client, &runner, clock, &holder, &mut state).await {

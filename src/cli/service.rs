@@ -1,9 +1,9 @@
 //! `nxr service install|uninstall|status`: the user-level service that runs `nxr serve`
-//! (`domain::service`): a systemd user unit on Linux, a launchd agent on macOS.
+//! (`domain::setup::service`): a systemd user unit on Linux, a launchd agent on macOS.
 
 use super::Ctx;
-use crate::domain::doctor::{self, Mark};
-use crate::domain::service::{self, Manager};
+use crate::domain::setup::doctor::{self, Mark};
+use crate::domain::setup::service::{self, Manager};
 use clap::Subcommand;
 use color_eyre::Result;
 use color_eyre::eyre::{bail, eyre};

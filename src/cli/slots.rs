@@ -1,10 +1,10 @@
 //! `nxr slots list [--agent NAME]` and `nxr slots set SLOT MODEL [--agent NAME]`: the routing slots of
 //! a Hermes config.yaml (the main model, the 7 auxiliary slots and any other `auxiliary.<name>` the
-//! file has) through `domain::model_switch`, the same functions as the TUI slot editor's page on the
+//! file has) through `domain::view::model_switch`, the same functions as the TUI slot editor's page on the
 //! web (`/models/switch`).
 
 use super::{Ctx, shown};
-use crate::domain::model_switch;
+use crate::domain::view::model_switch;
 use clap::Subcommand;
 use color_eyre::Result;
 
@@ -70,7 +70,7 @@ pub async fn run(ctx: &Ctx, cmd: SlotsCmd) -> Result<()> {
             let owner = done
                 .agent
                 .as_deref()
-                .filter(|_| done.slot == crate::domain::hermes::MAIN_SLOT)
+                .filter(|_| done.slot == crate::domain::agents::hermes::MAIN_SLOT)
                 .map(|a| format!(" ({} now runs it)", shown(a)))
                 .unwrap_or_default();
             outln!(

@@ -3,7 +3,7 @@
 //! terminal and no choice flag).
 
 use super::Ctx;
-use crate::domain::openrouter::Timeouts;
+use crate::domain::catalog::openrouter::Timeouts;
 use crate::domain::upgrade::{self, KeyStatus, Outcome, Plan, PlanKind, RowDiff, usd};
 use clap::Args;
 use color_eyre::Result;

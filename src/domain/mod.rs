@@ -1,64 +1,37 @@
 //! All logic and storage. No terminal, no HTTP server, no clap.
+//!
+//! The domain is a stack of rooms, each a folder named by its concern. A module imports only from its
+//! own room and the rooms below it ([`ROOMS`] lists them from the ground up; `tests/rooms.rs` holds
+//! every `crate::domain` path in `src/domain` to that order), so there is no import circle between
+//! rooms and a newcomer can read the code from the ground up.
 
-pub mod agent_check;
 pub mod agents;
+pub mod base;
 pub mod budget;
-pub mod budget_daily;
-pub mod capability;
 pub mod catalog;
-pub mod caveats;
-pub mod clock;
-pub mod credentials;
-pub mod doctor;
-pub mod env;
-pub mod evals;
-pub mod fallbacks;
-pub mod fsutil;
-pub mod gateway;
-pub mod gateway_control;
-pub mod guard;
-pub mod health;
-pub mod heartbeat;
-pub mod hermes;
-pub mod hermes_run;
-pub mod leftovers;
-pub mod manage_view;
-pub mod memo;
-pub mod model_switch;
 pub mod notifications;
-pub mod ollama;
 pub mod onboarding;
-pub mod openrouter;
 pub mod paperclip;
-pub mod paperclip_client;
-pub mod paperclip_guard;
-pub mod paperclip_links;
-pub mod paperclip_sync;
-pub mod queue;
-pub mod ratelimit;
-pub mod recommend;
-pub mod rescore;
-pub mod roles;
-pub mod run_gate;
-pub mod scan_notices;
-pub mod scanner;
-pub mod scheduler;
 pub mod scoring;
-pub mod secrets;
-pub mod service;
-pub mod settings;
-pub mod skills;
-pub mod spread;
+pub mod setup;
 pub mod store;
-pub mod switch_journal;
-pub mod sysmem;
-pub mod telegram;
-pub mod telegram_forward;
-pub mod text;
-pub mod unmeasured;
 pub mod upgrade;
-pub mod usage;
-pub mod user_model;
 pub mod view;
 pub mod watch;
-pub mod whisper;
+
+/// The rooms from the ground up: a module may import from its own room and the rooms before it.
+pub const ROOMS: [&str; 13] = [
+    "base",
+    "store",
+    "catalog",
+    "scoring",
+    "agents",
+    "notifications",
+    "budget",
+    "onboarding",
+    "upgrade",
+    "paperclip",
+    "watch",
+    "view",
+    "setup",
+];

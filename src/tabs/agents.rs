@@ -328,7 +328,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         if let Some(chain) = c
             .checks
             .iter()
-            .find(|l| l.kind == crate::domain::agent_check::CheckKind::Fallbacks)
+            .find(|l| l.kind == crate::domain::watch::agent_check::CheckKind::Fallbacks)
         {
             lines.push(Line::styled(
                 chain.detail.clone(),

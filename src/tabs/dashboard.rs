@@ -7,7 +7,7 @@ use crate::app::draw::{
 };
 use crate::app::keys::{Binding, Key};
 use crate::app::state::State;
-use crate::domain::gateway::GatewayState;
+use crate::domain::agents::gateway::GatewayState;
 use crate::widgets::budget_gauge;
 use crate::widgets::model_picker::elide_middle;
 use ratatui::Frame;

@@ -5,7 +5,7 @@ use crate::app::action::Action;
 use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, ModelsMode, State};
 use crate::app::update::page_rows;
-use crate::domain::roles::Role;
+use crate::domain::base::roles::Role;
 use crate::domain::view::ListedModel;
 use crate::widgets::model_picker::PickerView;
 use ratatui::Frame;
@@ -259,7 +259,7 @@ pub fn draw_detail(state: &State, row: Option<&ListedModel>, frame: &mut Frame, 
     let mut info = info;
     if !caveats.is_empty() {
         info.push(Line::styled(
-            format!("⚠ {}", crate::domain::caveats::labels(&caveats)),
+            format!("⚠ {}", crate::domain::scoring::caveats::labels(&caveats)),
             state.theme.warn,
         ));
     }

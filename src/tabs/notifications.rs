@@ -57,13 +57,13 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
             if let Some(n) = state.data.notifications.get_mut(i)
                 && n.is_unread()
             {
-                n.read_at = Some(crate::domain::clock::to_db(state.data.now));
+                n.read_at = Some(crate::domain::base::clock::to_db(state.data.now));
                 let id = n.id;
                 state.queue(Effect::MarkRead(id));
             }
         }
         Action::MarkAllRead => {
-            let now = crate::domain::clock::to_db(state.data.now);
+            let now = crate::domain::base::clock::to_db(state.data.now);
             let mut any = false;
             for n in state
                 .data

@@ -10,9 +10,9 @@
 //! method. No logic here: each route is one domain call.
 
 use super::{Req, Resp, WebCtx, path_decode};
-use crate::domain::agent_check;
 use crate::domain::agents::{self, AgentError};
 use crate::domain::paperclip::{self, SyncRequest};
+use crate::domain::watch::agent_check;
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let path = req.path.trim_end_matches('/');

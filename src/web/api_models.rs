@@ -1,4 +1,4 @@
-//! The scoring API. Same domain calls (`domain::rescore`) as `nxr models …`, so the answers match.
+//! The scoring API. Same domain calls (`domain::scoring::rescore`) as `nxr models …`, so the answers match.
 //!
 //! - `POST /api/models/rescore` → the rescore report (best model per role, what changed)
 //! - `GET  /api/models/best-free?role=R` → the top free pick for R (fallback chain included)
@@ -8,8 +8,8 @@
 //! A bad or missing role → 400 naming the valid roles; a wrong method → 405 with `Allow`.
 
 use super::{Req, Resp, WebCtx};
-use crate::domain::rescore::{self, ScoringError};
-use crate::domain::roles::Role;
+use crate::domain::base::roles::Role;
+use crate::domain::scoring::rescore::{self, ScoringError};
 
 fn method_not_allowed(req: &Req, allowed: &str) -> Resp {
     Resp::json_error(

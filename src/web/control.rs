@@ -22,7 +22,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                     "Content-Disposition".into(),
                     "attachment; filename=\"nxr-budget.csv\"".into(),
                 )],
-                body: crate::domain::budget_daily::to_csv(&v.daily).into_bytes(),
+                body: crate::domain::budget::daily::to_csv(&v.daily).into_bytes(),
             },
             Err(e) => Resp::html(
                 500,

@@ -3,7 +3,7 @@
 
 use super::pages::{layout, shown};
 use super::{Req, Resp, WebCtx};
-use crate::domain::doctor::{self, Doctor, Mark, Options};
+use crate::domain::setup::doctor::{self, Doctor, Mark, Options};
 use maud::{Markup, html};
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {

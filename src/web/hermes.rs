@@ -1,12 +1,12 @@
 //! `/hermes`: the gateway's live status with Start / Stop / Restart forms, and the Ollama card;
 //! `/api/gateway` (GET status, POST `{"action": "start"|"stop"|"restart"}`) and `/api/ollama`.
-//! Every action is `domain::gateway_control`, the same functions as `nxr gateway`.
+//! Every action is `domain::agents::gateway_control`, the same functions as `nxr gateway`.
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
-use crate::domain::gateway::GatewayState;
-use crate::domain::gateway_control::{self, DEFAULT_TIMEOUT, GatewayView};
-use crate::domain::ollama::{self, OllamaStatus};
+use crate::domain::agents::gateway::GatewayState;
+use crate::domain::agents::gateway_control::{self, DEFAULT_TIMEOUT, GatewayView};
+use crate::domain::catalog::ollama::{self, OllamaStatus};
 use maud::{Markup, html};
 
 /// `POST /api/gateway`: `{"action": "start" | "stop" | "restart"}`.

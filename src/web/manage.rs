@@ -7,9 +7,10 @@
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx, url_with_query};
 use crate::domain::agents::{self, Agent, CreateOptions, NewAgent};
-use crate::domain::manage_view::{self, ManageView, Recommendation};
-use crate::domain::roles::Role;
+use crate::domain::base::roles::Role;
 use crate::domain::upgrade::usd;
+use crate::domain::view;
+use crate::domain::view::manage::{ManageView, Recommendation};
 use maud::{Markup, html};
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
@@ -58,7 +59,7 @@ fn field(form: &[(String, String)], k: &str) -> String {
 
 fn load(ctx: &WebCtx) -> Result<ManageView, String> {
     ctx.rt
-        .block_on(manage_view::manage_view(
+        .block_on(view::manage::manage_view(
             &ctx.store,
             &ctx.env,
             ctx.store.clock(),
@@ -69,7 +70,7 @@ fn load(ctx: &WebCtx) -> Result<ManageView, String> {
 fn role_and_category(role: &str, category: &str) -> Result<(Role, Option<String>), String> {
     let role: Role = role
         .parse()
-        .map_err(|e: crate::domain::roles::UnknownRole| e.to_string())?;
+        .map_err(|e: crate::domain::base::roles::UnknownRole| e.to_string())?;
     Ok((role, Some(category.to_string()).filter(|c| !c.is_empty())))
 }
 
@@ -79,7 +80,7 @@ fn recommend(ctx: &WebCtx, req: &Req) -> Result<Recommendation, String> {
         req.query_param("category").unwrap_or_default(),
     )?;
     ctx.rt
-        .block_on(manage_view::recommendation(
+        .block_on(view::manage::recommendation(
             &ctx.store,
             &ctx.env,
             role,
@@ -100,8 +101,8 @@ fn create(ctx: &WebCtx, req: &Req) -> (bool, String) {
         .filter(|(k, _)| k == "skills")
         .map(|(_, v)| v.clone())
         .collect();
-    let defaults =
-        crate::domain::skills::default_skills(role, category.as_deref()).unwrap_or_default();
+    let defaults = crate::domain::agents::skills::default_skills(role, category.as_deref())
+        .unwrap_or_default();
     // The template's skills unchanged → no explicit list, exactly as the CLI creates.
     let skills = (chosen != defaults).then_some(chosen);
     let new = NewAgent {

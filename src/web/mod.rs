@@ -21,7 +21,7 @@ pub mod setup;
 pub mod switch;
 pub mod upgrade;
 
-use crate::domain::env::Env;
+use crate::domain::base::env::Env;
 use crate::domain::store::Store;
 use crate::domain::view::NavView;
 use std::sync::Arc;

@@ -1,14 +1,14 @@
 //! `/notifications`: every notification, unread first; Mark read / Mark all read; a button on an
 //! upgrade notification that carries out its switch (`upgrade::apply_notification`, the journaled
 //! path of `nxr upgrade --agent … --to …`); and the Telegram forwarding toggles per kind
-//! (`domain::telegram_forward`). JSON: `POST /api/notifications/read`, `POST /api/notifications/apply`,
+//! (`domain::notifications::telegram_forward`). JSON: `POST /api/notifications/read`, `POST /api/notifications/apply`,
 //! `GET|POST /api/notifications/telegram`. Every decision is the domain's; this module only reads
 //! forms and renders.
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx};
 use crate::domain::notifications;
-use crate::domain::telegram_forward::{self, Toggle};
+use crate::domain::notifications::telegram_forward::{self, Toggle};
 use crate::domain::upgrade::UpgradeError;
 use crate::domain::upgrade::{Applied, ApplyError};
 use crate::domain::view::{self, NavView, NotificationsView};
@@ -323,7 +323,9 @@ fn load_toggles(ctx: &WebCtx) -> Result<Vec<Toggle>, String> {
 /// Whether Telegram is set up, in words.
 fn telegram_state(ctx: &WebCtx) -> Result<bool, String> {
     ctx.rt
-        .block_on(crate::domain::telegram::gateway(&ctx.env, &ctx.store))
+        .block_on(crate::domain::notifications::telegram::gateway(
+            &ctx.env, &ctx.store,
+        ))
         .map(|g| g.is_some())
         .map_err(|e| format!("cannot read the Telegram settings: {e}"))
 }

@@ -2,13 +2,14 @@
 //! catalog, config.yaml or the DB cannot inject markup. Pages work without JavaScript.
 
 use super::{Req, Resp, WebCtx};
-use crate::domain::agent_check::{self, AgentCheck, CheckState};
 use crate::domain::agents::{self, Agent};
+use crate::domain::base::roles::Role;
 use crate::domain::catalog::Filter;
-use crate::domain::paperclip_links::{self, LinkState};
-use crate::domain::rescore;
-use crate::domain::roles::Role;
+use crate::domain::paperclip;
+use crate::domain::paperclip::links::LinkState;
+use crate::domain::scoring::rescore;
 use crate::domain::view::{Dashboard, ModelsQuery, ModelsView, NavView, models_view, tokens_label};
+use crate::domain::watch::agent_check::{self, AgentCheck, CheckState};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
@@ -345,7 +346,7 @@ fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
     let links = match &agents {
         Ok(list) => ctx
             .rt
-            .block_on(paperclip_links::states(&ctx.store, list))
+            .block_on(paperclip::links::states(&ctx.store, list))
             .unwrap_or_default(),
         Err(_) => Vec::new(),
     };
@@ -564,7 +565,7 @@ pub fn models_body(view: &Result<ModelsView, String>, q: &ModelsQuery) -> Markup
                             @for r in &v.rows {
                                 tr data-model=(shown(&r.model.id)) {
                                     td.model { code.id { (shown(&r.model.id)) } br; span.muted { (shown(&r.model.name)) }
-                                        @if !r.caveats.is_empty() { br; span.caveat title=(crate::domain::caveats::describe(&r.caveats)) { (crate::domain::caveats::labels(&r.caveats)) } } }
+                                        @if !r.caveats.is_empty() { br; span.caveat title=(crate::domain::scoring::caveats::describe(&r.caveats)) { (crate::domain::scoring::caveats::labels(&r.caveats)) } } }
                                     td.num title=(r.model.context_length) { (tokens_label(r.model.context_length)) }
                                     td { @if r.model.supports_tools() { "yes" } @else { span.muted { "—" } } }
                                     td { @if r.model.supports_vision() { "yes" } @else { span.muted { "—" } } }

@@ -18,7 +18,7 @@
 //!   header `X-CSRF-Token`): HMAC-SHA256 of a fixed label keyed by the access token.
 
 use super::{Req, Resp, WebCtx};
-use crate::domain::env::Env;
+use crate::domain::base::env::Env;
 use crate::domain::store::Store;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -290,10 +290,10 @@ pub fn load_or_create_token(nxr_home: &Path) -> Result<String, ServerError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| err(std::io::Error::other(e.to_string())))?;
     let token = hex(&bytes);
-    crate::domain::fsutil::write_atomic(
+    crate::domain::base::fsutil::write_atomic(
         &path,
         token.as_bytes(),
-        crate::domain::fsutil::FileMode::Exactly(0o600),
+        crate::domain::base::fsutil::FileMode::Exactly(0o600),
         false,
     )
     .map_err(|e| err(e.source))?;

@@ -3,13 +3,13 @@
 //! the picked candidate (`&candidate=`) and a confirm form that writes config.yaml. A small script
 //! refreshes the results while typing (fetching this same page); without it the Search button does.
 //! `/api/models/switch` answers the same view model as JSON (GET) and applies a choice (POST
-//! `{"slot": …, "model": …}`). Everything comes from `domain::model_switch`.
+//! `{"slot": …, "model": …}`). Everything comes from `domain::view::model_switch`.
 
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx, url_with_query};
 use crate::domain::agents::AgentError;
 use crate::domain::catalog::Filter;
-use crate::domain::model_switch::{self, SwitchError, SwitchQuery, SwitchView};
+use crate::domain::view::model_switch::{self, SwitchError, SwitchQuery, SwitchView};
 use maud::{Markup, PreEscaped, html};
 
 /// `POST /api/models/switch`: `{"slot": …, "model": …}` and optionally `"agent"` (name or id: that

@@ -12,7 +12,7 @@
 use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx, path_decode};
 use crate::domain::agents::{self, Agent, AgentError};
-use crate::domain::openrouter::Timeouts;
+use crate::domain::catalog::openrouter::Timeouts;
 use crate::domain::upgrade::{self, Outcome, Plan, UpgradeError};
 use maud::{Markup, html};
 

@@ -3,7 +3,7 @@
 //! keys. Used by Tab 2, the slot editor and the Tab 5 wizard.
 
 use crate::app::theme::Theme;
-use crate::domain::roles::Role;
+use crate::domain::base::roles::Role;
 use crate::domain::scoring::ModelScore;
 use crate::domain::view::{ListedModel, ModelList, Search};
 pub use crate::widgets::model_filters::{MIN_CONTEXT_STEPS, ModelFilters, SortKey};

@@ -2,7 +2,7 @@
 //! Space toggles, the cursor moves with j/k or the arrows.
 
 use crate::app::theme::Theme;
-use crate::domain::skills;
+use crate::domain::agents::skills;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};

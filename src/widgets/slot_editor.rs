@@ -1,9 +1,9 @@
 //! The slot editor: Hermes' routing slots (main + the 7 auxiliary slots + any other `auxiliary.<name>`
 //! in config.yaml) with their assignment. Choosing a model writes config.yaml through
-//! `domain::hermes::set_slot` (atomic, keeps every other key).
+//! `domain::agents::hermes::set_slot` (atomic, keeps every other key).
 
 use crate::app::theme::Theme;
-use crate::domain::hermes::Slot;
+use crate::domain::agents::hermes::Slot;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};

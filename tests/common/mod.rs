@@ -224,8 +224,8 @@ impl Homes {
     pub fn hermes_home(&self) -> PathBuf {
         self.dir.path().join("hermes")
     }
-    pub fn env(&self) -> nxr::domain::env::Env {
-        nxr::domain::env::Env::for_dirs(self.nxr_home(), self.hermes_home())
+    pub fn env(&self) -> nxr::domain::base::env::Env {
+        nxr::domain::base::env::Env::for_dirs(self.nxr_home(), self.hermes_home())
     }
     /// A `Command` for the nxr binary with these homes and every URL pointed nowhere reachable
     /// (port 9 on loopback refuses at once), so nothing leaves the machine.
@@ -330,8 +330,8 @@ impl Sqld {
     }
 
     /// Temp homes next to the server's data, with `db_url` pointing at this server.
-    pub fn env(&self) -> nxr::domain::env::Env {
-        let mut env = nxr::domain::env::Env::for_dirs(
+    pub fn env(&self) -> nxr::domain::base::env::Env {
+        let mut env = nxr::domain::base::env::Env::for_dirs(
             self.dir.path().join("nxr"),
             self.dir.path().join("hermes"),
         );

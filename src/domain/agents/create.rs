@@ -33,7 +33,7 @@ pub async fn checked_choice(
     force: bool,
 ) -> Result<ModelChoice, AgentError> {
     let mut choice = choose_model(catalog, model)?;
-    let inputs = crate::domain::rescore::inputs(store, store.now())
+    let inputs = crate::domain::scoring::rescore::inputs(store, store.now())
         .await
         .map_err(|e| AgentError::Other(format!("cannot score {:?}: {e}", choice.id)))?;
     let Some(m) = inputs.models.iter().find(|m| m.id == choice.id) else {
@@ -56,12 +56,12 @@ pub(super) fn paid_without_key_warning(env: &Env, choice: &ModelChoice) -> Optio
     if choice.is_free || choice.provider != "openrouter" {
         return None;
     }
-    match crate::domain::secrets::openrouter_key(env) {
+    match crate::domain::store::secrets::openrouter_key(env) {
         Ok(Some(_)) => None,
         _ => Some(format!(
             "{} is a paid model and no OpenRouter key is set ({} has no OPENROUTER_API_KEY), so the agent's requests will fail until you add one: `nxr config set openrouter-key sk-or-…`",
             choice.id,
-            crate::domain::secrets::env_file(env).display()
+            crate::domain::store::secrets::env_file(env).display()
         )),
     }
 }
@@ -92,7 +92,7 @@ pub async fn agents_lock(env: &Env) -> Option<std::fs::File> {
         // from one that was interrupted.
         let home = env.hermes_home.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            crate::domain::leftovers::remove_staging_dirs(&home)
+            crate::domain::agents::leftovers::remove_staging_dirs(&home)
         })
         .await;
     }
@@ -140,7 +140,7 @@ pub async fn create_with(
     let mut notes = Vec::new();
     let mut adopt = false;
     if !profile.is_root() && profile.dir.exists() {
-        if crate::domain::leftovers::made_by_nxr(&profile, new.role, &name) {
+        if crate::domain::agents::leftovers::made_by_nxr(&profile, new.role, &name) {
             // nxr made this directory and no agent row has it. With the agents lock held, no other
             // nxr is creating it right now: it is left over from an interrupted change, and is
             // adopted (its model, persona and skills are set again; anything else in it is kept).
@@ -178,7 +178,7 @@ pub async fn create_with(
         ),
     };
     let mut choice = choice;
-    choice.fallbacks = crate::domain::fallbacks::chain_for(store, new.role, &choice.id)
+    choice.fallbacks = crate::domain::agents::fallbacks::chain_for(store, new.role, &choice.id)
         .await
         .ok();
     // A config.yaml already in the root profile must parse before anything is written; a model the
@@ -186,7 +186,7 @@ pub async fn create_with(
     let mut user_model = None;
     if profile.is_root() {
         hermes::get_config(&profile.config_path(), "model")?;
-        user_model = crate::domain::user_model::read(&profile.config_path())?
+        user_model = crate::domain::agents::user_model::read(&profile.config_path())?
             .filter(|u| u.model != choice.id);
         let own = profile.nxr_skills_dir();
         for s in &skillset {
@@ -198,7 +198,7 @@ pub async fn create_with(
     let mut disk = DiskTxn::default();
     if let Some(user) = &mut user_model {
         let config = profile.config_path();
-        match crate::domain::user_model::backup_config(&config, store.now()) {
+        match crate::domain::agents::user_model::backup_config(&config, store.now()) {
             Ok(backup) => {
                 disk.undo.push(Undo::RestoreFile(backup.clone(), None));
                 notes.push(format!(
@@ -237,7 +237,7 @@ pub async fn create_with(
         Ok(id) => {
             disk.commit();
             if let Some(chain) = &choice.fallbacks {
-                crate::domain::fallbacks::remember(store, id, &[], chain).await;
+                crate::domain::agents::fallbacks::remember(store, id, &[], chain).await;
             }
             notes.extend(choice.notes.iter().cloned());
             notes.extend(paid_without_key_warning(env, &choice));
@@ -271,12 +271,16 @@ pub(super) fn write_profile(
         }
         if adopt {
             disk.write_new_file(
-                &profile.dir.join(crate::domain::leftovers::MARKER_FILE),
-                crate::domain::leftovers::marker(role, name).as_bytes(),
+                &profile
+                    .dir
+                    .join(crate::domain::agents::leftovers::MARKER_FILE),
+                crate::domain::agents::leftovers::marker(role, name).as_bytes(),
             )?;
             // Like a new profile, an adopted one gets the secrets nxr manages in its own .env.
-            disk.remember_file(&crate::domain::credentials::profile_env_file(profile))?;
-            crate::domain::credentials::sync_profile(env, profile)?;
+            disk.remember_file(&crate::domain::agents::credentials::profile_env_file(
+                profile,
+            ))?;
+            crate::domain::agents::credentials::sync_profile(env, profile)?;
         }
         for s in skillset {
             write_skill(disk, profile, s)?;
@@ -296,14 +300,16 @@ pub(super) fn write_profile(
         0o644,
     )?;
     hermes::write_atomic(
-        &staged.dir.join(crate::domain::leftovers::MARKER_FILE),
-        crate::domain::leftovers::marker(role, name).as_bytes(),
+        &staged
+            .dir
+            .join(crate::domain::agents::leftovers::MARKER_FILE),
+        crate::domain::agents::leftovers::marker(role, name).as_bytes(),
         0o644,
     )?;
     // A named profile reads only its own .env: it starts with the secrets nxr manages (the key).
-    let seed = crate::domain::credentials::seed_for_new_profile(env)?;
-    crate::domain::secrets::write_private(
-        &crate::domain::credentials::profile_env_file(&staged),
+    let seed = crate::domain::agents::credentials::seed_for_new_profile(env)?;
+    crate::domain::store::secrets::write_private(
+        &crate::domain::agents::credentials::profile_env_file(&staged),
         seed.as_bytes(),
     )?;
     let mut scratch = DiskTxn::default();
@@ -395,9 +401,9 @@ pub(super) async fn insert_row(
     auto: bool,
     skillset: &[String],
     is_default: bool,
-    user_model: Option<&crate::domain::user_model::UserModel>,
+    user_model: Option<&crate::domain::agents::user_model::UserModel>,
 ) -> Result<i64, AgentError> {
-    let now = crate::domain::clock::to_db(store.now());
+    let now = crate::domain::base::clock::to_db(store.now());
     let skillset_json =
         serde_json::to_string(skillset).map_err(|e| AgentError::Other(e.to_string()))?;
     // One transaction on a connection of its own: `last_insert_rowid()` must be read on the connection
@@ -439,7 +445,7 @@ pub(super) async fn insert_row(
             )
             .await?;
             if let Some(user) = user_model {
-                crate::domain::user_model::record(&conn, id, user, &now).await?;
+                crate::domain::agents::user_model::record(&conn, id, user, &now).await?;
             }
             Ok(id)
         })

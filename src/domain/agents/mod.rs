@@ -7,15 +7,25 @@
 //! edits to existing files are atomic and remembered); then write the database in one transaction; if that
 //! fails, undo the disk changes.
 
+pub mod credentials;
+pub mod fallbacks;
+pub mod gateway;
+pub mod gateway_control;
+pub mod hermes;
+pub mod hermes_run;
+pub mod leftovers;
+pub mod skills;
+pub mod switch_journal;
+pub mod user_model;
+
+use crate::domain::base::env::Env;
+use crate::domain::base::roles::Role;
 use crate::domain::catalog::Catalog;
-use crate::domain::env::Env;
-use crate::domain::hermes::{self, ConfigValue, HermesError, Profile};
-use crate::domain::roles::Role;
-use crate::domain::skills::{self, SkillError};
 use crate::domain::store::Store;
-use crate::domain::switch_journal;
+use hermes::{ConfigValue, HermesError, Profile};
 use libsql::params;
 use serde::Serialize;
+use skills::SkillError;
 use std::path::{Path, PathBuf};
 
 mod create;
@@ -113,7 +123,7 @@ pub enum AgentError {
     #[error(transparent)]
     Hermes(#[from] HermesError),
     #[error(transparent)]
-    Secret(#[from] crate::domain::secrets::SecretError),
+    Secret(#[from] crate::domain::store::secrets::SecretError),
     #[error("database error: {0}; nothing was changed")]
     Db(String),
 }
@@ -167,7 +177,7 @@ pub fn validate_name(name: &str) -> Result<String, AgentError> {
     if trimmed.chars().any(|c| c.is_control()) {
         return bad("it contains control characters or line breaks");
     }
-    if let Some(c) = crate::domain::text::first_invisible(trimmed) {
+    if let Some(c) = crate::domain::base::text::first_invisible(trimmed) {
         return bad(&format!(
             "it contains the invisible or text-direction character U+{:04X}, which would hide or reorder what people see",
             c as u32

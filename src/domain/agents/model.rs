@@ -16,7 +16,7 @@ pub struct ModelChoice {
     /// caveat).
     pub notes: Vec<String>,
     /// The fallback chain to write with the model; `None` leaves the profile's chain as it is.
-    pub fallbacks: Option<Vec<crate::domain::fallbacks::Member>>,
+    pub fallbacks: Option<Vec<crate::domain::agents::fallbacks::Member>>,
 }
 
 /// Resolves a user-given model id against the catalog: unknown ids get an error with close ids.
@@ -79,12 +79,15 @@ pub async fn best_free_choice(
     role: Role,
     allow_stealth: bool,
 ) -> Result<ModelChoice, AgentError> {
-    let best =
-        crate::domain::rescore::best_free_allowing(store, env, role, store.now(), allow_stealth)
-            .await
-            .map_err(|e| {
-                AgentError::Other(format!("cannot pick a free model for the {role} role: {e}"))
-            })?;
+    let best = crate::domain::scoring::rescore::best_free_allowing(
+        store,
+        env,
+        role,
+        store.now(),
+        allow_stealth,
+    )
+    .await
+    .map_err(|e| AgentError::Other(format!("cannot pick a free model for the {role} role: {e}")))?;
     let pick = best.pick;
     if pick.source == (crate::domain::scoring::PickSource::LocalOllama { pulled: false }) {
         // The chain's last link is a local model, and Ollama did not answer with one: an agent put
@@ -147,11 +150,11 @@ pub fn model_edits(env: &Env, choice: &ModelChoice) -> Vec<(String, ConfigValue)
     }
     if let Some(chain) = &choice.fallbacks {
         edits.push((
-            crate::domain::fallbacks::CONFIG_KEY.into(),
+            crate::domain::agents::fallbacks::CONFIG_KEY.into(),
             if chain.is_empty() {
                 ConfigValue::Remove
             } else {
-                ConfigValue::Entries(crate::domain::fallbacks::entries(env, chain))
+                ConfigValue::Entries(crate::domain::agents::fallbacks::entries(env, chain))
             },
         ));
     }
@@ -197,16 +200,18 @@ pub async fn set_model_choice(
     let profile = agent.usable_profile()?;
     let mut choice = choice.clone();
     if choice.fallbacks.is_none()
-        && !crate::domain::fallbacks::edited_by_hand(store, &agent, &profile.config_path()).await
-    {
-        choice.fallbacks = crate::domain::fallbacks::chain_for(store, agent.role, &choice.id)
+        && !crate::domain::agents::fallbacks::edited_by_hand(store, &agent, &profile.config_path())
             .await
-            .ok();
+    {
+        choice.fallbacks =
+            crate::domain::agents::fallbacks::chain_for(store, agent.role, &choice.id)
+                .await
+                .ok();
     }
     let choice = &choice;
     if let Some(chain) = &choice.fallbacks {
         let previous = hermes::fallback_models(&profile.config_path()).unwrap_or_default();
-        crate::domain::fallbacks::remember(store, agent.id, &previous, chain).await;
+        crate::domain::agents::fallbacks::remember(store, agent.id, &previous, chain).await;
     }
     // The journal row goes first: a crash after the file write is undone by the next nxr.
     switch_journal::begin(store, agent.id, &profile.config_path(), &choice.id).await?;
@@ -219,7 +224,7 @@ pub async fn set_model_choice(
         switch_journal::abandon(store, agent.id).await;
         return Err(e.into());
     }
-    let now = crate::domain::clock::to_db(store.now());
+    let now = crate::domain::base::clock::to_db(store.now());
     let (agent_id, from_model) = (agent.id, agent.model.as_str());
     let from_auto = i64::from(agent.model_auto_assigned);
     let result = store

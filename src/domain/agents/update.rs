@@ -41,7 +41,7 @@ pub async fn set_skills(
         disk.rollback();
         return Err(e);
     }
-    let now = crate::domain::clock::to_db(store.now());
+    let now = crate::domain::base::clock::to_db(store.now());
     let json = serde_json::to_string(&desired).map_err(|e| AgentError::Other(e.to_string()))?;
     let updated = store
         .conn()
@@ -119,7 +119,7 @@ pub async fn delete_with(
         }
         r
     } else if profile.dir.exists() {
-        let to = crate::domain::leftovers::profile_backup_path(
+        let to = crate::domain::agents::leftovers::profile_backup_path(
             &env.hermes_home,
             &profile.name,
             store.now(),

@@ -63,7 +63,7 @@ pub async fn ensure_default_agents(
         fallbacks: None,
     };
     hermes::check_config_edits(&root.config_path(), &agents::model_edits(env, &probe))?;
-    crate::domain::fsutil::check_writable(&root.config_path())
+    crate::domain::base::fsutil::check_writable(&root.config_path())
         .map_err(|e| hermes::HermesError::io("write", &root.config_path(), e))?;
     let existing = agents::list(store, env).await?;
     for (name, role) in DEFAULT_AGENTS {
@@ -73,7 +73,7 @@ pub async fn ensure_default_agents(
     }
     // The defaults' models, spread over near-equal models unless `spread_default_agents` is off.
     // A role that was not spread is created exactly as `agents create` would (its best free model).
-    let picks = crate::domain::spread::stored_default_picks(store, store.now())
+    let picks = crate::domain::scoring::spread::stored_default_picks(store, store.now())
         .await
         .unwrap_or_default();
     let mut spread_notes = Vec::new();
@@ -149,7 +149,7 @@ pub async fn ensure_default_agents(
     // The scores the agents were picked by are stored as a rescore run, so the first
     // `nxr agents rescore` compares with them (and reports no change when nothing changed).
     if out.iter().any(|a| a.created)
-        && let Err(e) = crate::domain::rescore::rescore(store, env, store.now()).await
+        && let Err(e) = crate::domain::scoring::rescore::rescore(store, env, store.now()).await
     {
         notes.push(format!(
             "the model scores were not stored ({e}); `nxr agents rescore` stores them"

@@ -11,24 +11,26 @@
 //! The `onboarding` row is created at step 1 and completed at step 5. A completed record means "set up":
 //! running again reports it and creates nothing; [`reset`] is the explicit way to start over.
 
+pub mod whisper;
+
+use crate::domain::agents::credentials::{self, CredentialError};
+use crate::domain::agents::hermes::{self, ConfigValue, HermesError};
 use crate::domain::agents::{self, Agent, AgentError, NewAgent};
-use crate::domain::catalog::{self, CatalogSource};
-use crate::domain::clock::{self, Clock};
-use crate::domain::credentials::{self, CredentialError};
-use crate::domain::env::Env;
-use crate::domain::hermes::{self, ConfigValue, HermesError};
-use crate::domain::ollama;
-use crate::domain::openrouter::{
+use crate::domain::base::clock::{self, Clock};
+use crate::domain::base::env::Env;
+use crate::domain::base::roles::Role;
+use crate::domain::catalog::ollama;
+use crate::domain::catalog::openrouter::{
     KeyInfo, OpenRouterClient, OpenRouterError, RetryPolicy, Timeouts,
 };
-use crate::domain::roles::Role;
-use crate::domain::secrets::{self, SecretError};
+use crate::domain::catalog::{self, CatalogSource};
+use crate::domain::store::secrets::{self, SecretError};
 use crate::domain::store::{Store, StoreError};
-use crate::domain::whisper::{self, WhisperDetection};
 use libsql::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
+use whisper::WhisperDetection;
 
 mod agents_step;
 mod catalog_step;

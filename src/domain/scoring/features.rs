@@ -215,7 +215,7 @@ pub(super) fn passes_common(
 
 /// True when `m` has a caveat and the config does not allow such models.
 pub(super) fn caveat_blocked(m: &Model, cfg: &ScoringConfig) -> bool {
-    !cfg.allow_stealth && crate::domain::caveats::blocks_automatic_pick(m)
+    !cfg.allow_stealth && crate::domain::scoring::caveats::blocks_automatic_pick(m)
 }
 
 pub(super) fn media_out(m: &Model) -> bool {

@@ -11,10 +11,18 @@
 //! sub-scores (floored), logarithms are computed in fixed point, so the same catalog gives the same
 //! picks byte for byte on every machine. Ranking order: total desc, then context desc, then id asc.
 
-use crate::domain::capability::{self, CapabilityTable, KindWeights};
+pub mod capability;
+pub mod caveats;
+pub mod evals;
+pub mod health;
+pub mod rescore;
+pub mod spread;
+pub mod unmeasured;
+
+use crate::domain::base::roles::{Requirements, Role};
 use crate::domain::catalog::Model;
-use crate::domain::evals::EvalData;
-use crate::domain::roles::{Requirements, Role};
+use crate::domain::scoring::evals::EvalData;
+use capability::{CapabilityTable, KindWeights};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -114,7 +122,7 @@ pub struct ScoringConfig {
     /// Per-role overrides of how much each kind of figure counts; missing roles use
     /// [`KindWeights::default_for`].
     pub capability_kinds: BTreeMap<Role, KindWeights>,
-    /// Rank models with a [`caveats`](crate::domain::caveats) caveat (logs prompts, stealth,
+    /// Rank models with a [`caveats`](crate::domain::scoring::caveats) caveat (logs prompts, stealth,
     /// announced removal) like any other; `false` (the default) keeps them out of every ranking, so
     /// no automatic pick lands on one.
     pub allow_stealth: bool,
@@ -136,7 +144,7 @@ impl ScoringConfig {
             recency_reference: newest_created(models),
             ..ScoringConfig::at(now)
         }
-        .with_evals(models, &crate::domain::evals::embedded())
+        .with_evals(models, &crate::domain::scoring::evals::embedded())
     }
 
     /// This config with the capability table of `models` built from `data` (call it after the

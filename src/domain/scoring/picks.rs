@@ -158,14 +158,14 @@ pub fn note_caveat_skips(
         let Some(m) = i.map(|i| &models[i]) else {
             continue;
         };
-        if m.id == pick.model_id || !crate::domain::caveats::blocks_automatic_pick(m) {
+        if m.id == pick.model_id || !crate::domain::scoring::caveats::blocks_automatic_pick(m) {
             continue;
         }
-        let caveats = crate::domain::caveats::caveats(m, cfg.now);
+        let caveats = crate::domain::scoring::caveats::caveats(m, cfg.now);
         pick.warnings.push(format!(
             "{} would rank first for {role} but is passed over: {} (stealth and preview models are never picked automatically unless allowed with the allow-stealth setting)",
             m.id,
-            crate::domain::caveats::labels(&caveats)
+            crate::domain::scoring::caveats::labels(&caveats)
         ));
     }
 }

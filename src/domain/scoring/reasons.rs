@@ -61,7 +61,7 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
     }
     if f.caveat_blocked {
         exclusions.push(Exclusion::Caveats {
-            caveats: crate::domain::caveats::caveats(m, cfg.now),
+            caveats: crate::domain::scoring::caveats::caveats(m, cfg.now),
         });
     }
     reasons.extend(exclusions.iter().map(|x| format!("excluded: {x}")));

@@ -25,7 +25,7 @@ pub enum Exclusion {
     ContextBelow { context: u64, required: u64 },
     /// Logs prompts, a stealth model or an announced removal, while such models are not allowed.
     Caveats {
-        caveats: Vec<crate::domain::caveats::Caveat>,
+        caveats: Vec<crate::domain::scoring::caveats::Caveat>,
     },
 }
 
@@ -56,7 +56,7 @@ impl fmt::Display for Exclusion {
             Exclusion::Caveats { caveats } => write!(
                 f,
                 "{}: never picked automatically unless stealth and preview models are allowed",
-                crate::domain::caveats::labels(caveats)
+                crate::domain::scoring::caveats::labels(caveats)
             ),
         }
     }

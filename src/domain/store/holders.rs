@@ -65,7 +65,7 @@ fn command_name(cmdline: &[u8]) -> String {
         .chain(args.take_while(|a| !a.starts_with('-')).take(2))
         .collect::<Vec<_>>()
         .join(" ");
-    crate::domain::text::escape_invisible(&words.chars().take(80).collect::<String>())
+    crate::domain::base::text::escape_invisible(&words.chars().take(80).collect::<String>())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Opening a local database that may not be written, for the commands that only read.
 
 use super::{Conn, Result, Store, StoreError, open_error};
-use crate::domain::env::Env;
+use crate::domain::base::env::Env;
 use libsql::{Builder, Connection, Database};
 use std::path::Path;
 
@@ -33,7 +33,7 @@ impl Store {
             location,
             remote: false,
             read_only: true,
-            clock: crate::domain::clock::system(),
+            clock: crate::domain::base::clock::system(),
             memos: Default::default(),
         })
     }
@@ -67,7 +67,7 @@ impl Store {
             location,
             remote: false,
             read_only: true,
-            clock: crate::domain::clock::system(),
+            clock: crate::domain::base::clock::system(),
             memos: Default::default(),
         })
     }

@@ -5,9 +5,9 @@
 
 use super::UpgradeError;
 use super::plan::{Plan, PlanRow, Switch};
+use crate::domain::agents::hermes;
 use crate::domain::agents::{self, ModelChoice};
-use crate::domain::env::Env;
-use crate::domain::hermes;
+use crate::domain::base::env::Env;
 use crate::domain::store::Store;
 use serde::Serialize;
 

@@ -3,14 +3,14 @@
 //! says is used instead), and work out the free-model daily limit the account has.
 
 use super::UpgradeError;
+use crate::domain::base::env::Env;
 use crate::domain::budget;
-use crate::domain::env::Env;
-use crate::domain::onboarding::{self, OnboardingError};
-use crate::domain::openrouter::{
+use crate::domain::catalog::openrouter::{
     Credits, KeyInfo, OpenRouterClient, OpenRouterError, RetryPolicy, Timeouts,
 };
-use crate::domain::secrets;
+use crate::domain::onboarding::{self, OnboardingError};
 use crate::domain::store::Store;
+use crate::domain::store::secrets;
 use serde::Serialize;
 
 /// Where the credits-purchased figure came from.
@@ -187,7 +187,7 @@ pub async fn check_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::openrouter::FreeModelDailyRequests;
+    use crate::domain::catalog::openrouter::FreeModelDailyRequests;
 
     fn info(usage: f64) -> KeyInfo {
         serde_json::from_value(serde_json::json!({"label": "sk-or-v1-x...y", "usage": usage}))

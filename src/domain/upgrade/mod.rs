@@ -10,6 +10,8 @@
 //!   [`upgrade_agent_to`]: one agent to a given model; [`apply_notification`]: what an upgrade
 //!   notification proposes.
 
+pub mod recommend;
+
 mod apply;
 mod key;
 mod notice;
@@ -28,9 +30,9 @@ pub use plan::{
 pub use revert::{EarlierModel, last_free_model, plan_revert};
 
 use crate::domain::agents::AgentError;
-use crate::domain::env::Env;
-use crate::domain::openrouter::OpenRouterError;
-use crate::domain::rescore::ScoringError;
+use crate::domain::base::env::Env;
+use crate::domain::catalog::openrouter::OpenRouterError;
+use crate::domain::scoring::rescore::ScoringError;
 use crate::domain::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

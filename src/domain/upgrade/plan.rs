@@ -7,11 +7,11 @@
 
 use super::UpgradeError;
 use crate::domain::agents::{self, Agent};
+use crate::domain::base::env::Env;
+use crate::domain::base::roles::Role;
 use crate::domain::catalog::Model;
-use crate::domain::env::Env;
-use crate::domain::rescore;
-use crate::domain::roles::Role;
 use crate::domain::scoring;
+use crate::domain::scoring::rescore;
 use crate::domain::store::Store;
 use chrono::{DateTime, Utc};
 use libsql::params;
@@ -345,7 +345,7 @@ pub async fn observed_usage(
     agent_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<UsageEstimate>, UpgradeError> {
-    let since = crate::domain::clock::to_db(now - chrono::Duration::days(USAGE_WINDOW_DAYS));
+    let since = crate::domain::base::clock::to_db(now - chrono::Duration::days(USAGE_WINDOW_DAYS));
     let mut rows = store
         .conn()
         .query(
@@ -365,7 +365,7 @@ pub async fn observed_usage(
     let num = |i: i32| row.get::<Option<i64>>(i).ok().flatten().unwrap_or(0).max(0) as f64;
     let (requests, prompt, completion) = (num(0), num(1), num(2));
     let first: Option<String> = row.get(3).ok().flatten();
-    let Some(first) = first.and_then(|t| crate::domain::clock::from_db(&t)) else {
+    let Some(first) = first.and_then(|t| crate::domain::base::clock::from_db(&t)) else {
         return Ok(None);
     };
     if requests == 0.0 {

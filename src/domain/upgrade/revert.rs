@@ -6,9 +6,9 @@ use super::UpgradeError;
 use super::plan::{
     Plan, PlanKind, Switch, SwitchReason, base_row, finish, model_info, observed_usage, selected,
 };
+use crate::domain::base::env::Env;
 use crate::domain::catalog::Model;
-use crate::domain::env::Env;
-use crate::domain::rescore;
+use crate::domain::scoring::rescore;
 use crate::domain::store::Store;
 use chrono::{DateTime, Utc};
 use libsql::params;

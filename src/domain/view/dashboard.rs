@@ -3,16 +3,16 @@
 //! Tab 1, the web dashboard and `nxr status` (`--json`). A part that cannot be read carries its
 //! error instead of failing the whole summary. It never renders anything.
 
+use crate::domain::agents::gateway::{self, GatewayStatus};
+use crate::domain::agents::hermes;
 use crate::domain::agents::{self, Agent};
+use crate::domain::base::clock::Clock;
+use crate::domain::base::env::Env;
 use crate::domain::budget::{self, Budget};
 use crate::domain::catalog::{self, CatalogSource};
-use crate::domain::clock::Clock;
-use crate::domain::env::Env;
-use crate::domain::gateway::{self, GatewayStatus};
-use crate::domain::hermes;
 use crate::domain::notifications::{self, Notification};
-use crate::domain::scanner;
 use crate::domain::store::{Store, StoreError};
+use crate::domain::watch::scanner;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -80,7 +80,7 @@ impl Background {
 /// Reads the background part alone (the TUI re-reads it after a scan or a budget change).
 pub async fn background(store: &Store, now: DateTime<Utc>) -> Background {
     let read = async {
-        let serve = crate::domain::heartbeat::running(store, now)
+        let serve = crate::domain::store::heartbeat::running(store, now)
             .await?
             .into_iter()
             .map(|r| r.holder)

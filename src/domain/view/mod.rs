@@ -2,6 +2,9 @@
 //! domain values (docs/design.md §1). [`ModelList`] is the catalog every surface lists and searches;
 //! [`Dashboard`] is the one-screen summary of Tab 1, the web dashboard and `nxr status`.
 
+pub mod manage;
+pub mod model_switch;
+
 mod dashboard;
 mod model_list;
 
@@ -10,10 +13,10 @@ pub use dashboard::{
 };
 pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 
+use crate::domain::base::roles::Role;
 use crate::domain::catalog::{CatalogSource, Filter, Model};
-use crate::domain::rescore::{self, RosterEntry};
-use crate::domain::roles::Role;
 use crate::domain::scoring::ScoringConfig;
+use crate::domain::scoring::rescore::{self, RosterEntry};
 use std::collections::BTreeMap;
 
 /// A query over the scored catalog: the same filters as `nxr models list` (`--free`, `--tools`,
@@ -37,7 +40,7 @@ pub struct ModelRow {
     /// without one are missing (their capability is an estimate).
     pub main_figures: BTreeMap<Role, String>,
     /// What to know before running an agent on it (logs prompts, stealth, expires in N days).
-    pub caveats: Vec<crate::domain::caveats::Caveat>,
+    pub caveats: Vec<crate::domain::scoring::caveats::Caveat>,
 }
 
 /// The main published figure of `model_id` for each of `roles` in the config's capability table:
@@ -93,7 +96,7 @@ pub fn models_view(inputs: &rescore::Inputs, q: &ModelsQuery) -> ModelsView {
             model: m.clone(),
             scores: place.get(m.id.as_str()).map(|&i| roster.models[i].clone()),
             main_figures: main_figures(&inputs.cfg, &m.id, &roles),
-            caveats: crate::domain::caveats::caveats(m, inputs.cfg.now),
+            caveats: crate::domain::scoring::caveats::caveats(m, inputs.cfg.now),
         })
         .collect();
     if q.role.is_some() {
@@ -171,13 +174,13 @@ pub struct BudgetView {
     pub level: crate::domain::budget::Level,
     pub percent: u64,
     pub remaining: u64,
-    pub daily: Vec<crate::domain::budget_daily::DayRow>,
+    pub daily: Vec<crate::domain::budget::daily::DayRow>,
 }
 
-/// Kept between calls while the data and the second are unchanged (`domain::memo`).
+/// Kept between calls while the data and the second are unchanged (`domain::store::memo`).
 pub async fn budget_view(
     store: &crate::domain::store::Store,
-    clock: &dyn crate::domain::clock::Clock,
+    clock: &dyn crate::domain::base::clock::Clock,
 ) -> Result<BudgetView, crate::domain::store::StoreError> {
     let now = clock.now();
     let view = store
@@ -185,9 +188,9 @@ pub async fn budget_view(
         .of::<(), BudgetView>()
         .get_or_try(store, (), now, || async {
             // One instant for every query, the one the result is kept under.
-            let clock = crate::domain::clock::FixedClock(now);
+            let clock = crate::domain::base::clock::FixedClock(now);
             let budget = crate::domain::budget::load(store, &clock).await?;
-            let daily = crate::domain::budget_daily::daily_table(store, &clock, 30).await?;
+            let daily = crate::domain::budget::daily::daily_table(store, &clock, 30).await?;
             Ok::<_, crate::domain::store::StoreError>(BudgetView {
                 level: budget.level(),
                 percent: budget.percent(),

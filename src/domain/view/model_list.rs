@@ -7,8 +7,8 @@
 //! models and switch pages, `nxr upgrade`'s prompt and `nxr models list --query` all read it, so one
 //! query gives one list everywhere. It never renders anything.
 
+use crate::domain::base::roles::Role;
 use crate::domain::catalog::{self, Filter, Model};
-use crate::domain::roles::Role;
 use crate::domain::scoring::{self, Health, ModelScore, ScoringConfig};
 use nucleo::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo::{Matcher, Utf32String};
@@ -134,10 +134,10 @@ impl ListedModel {
         )
     }
 
-    /// What to know about the model before running an agent on it (see [`crate::domain::caveats`]),
+    /// What to know about the model before running an agent on it (see [`crate::domain::scoring::caveats`]),
     /// with the expiry measured from `now` (unix seconds).
-    pub fn caveats(&self, now: Option<i64>) -> Vec<crate::domain::caveats::Caveat> {
-        crate::domain::caveats::caveats(&self.to_model(), now)
+    pub fn caveats(&self, now: Option<i64>) -> Vec<crate::domain::scoring::caveats::Caveat> {
+        crate::domain::scoring::caveats::caveats(&self.to_model(), now)
     }
 
     /// A `Model` with every field scoring reads (slugs and knowledge cutoff are not kept; the
@@ -149,7 +149,7 @@ impl ListedModel {
             canonical_slug: None,
             hugging_face_id: None,
             description: if self.flags & LOGS_PROMPTS != 0 {
-                crate::domain::caveats::LOGGING_NOTICE.to_string()
+                crate::domain::scoring::caveats::LOGGING_NOTICE.to_string()
             } else {
                 String::new()
             },
@@ -213,7 +213,10 @@ impl ModelList {
                     (m.is_free(), FREE),
                     (m.supports_tools(), TOOLS),
                     (m.supports_vision(), VISION),
-                    (crate::domain::caveats::logs_prompts(m), LOGS_PROMPTS),
+                    (
+                        crate::domain::scoring::caveats::logs_prompts(m),
+                        LOGS_PROMPTS,
+                    ),
                     (m.supports_reasoning(), REASONING),
                     (m.is_router(), ROUTER),
                 ]

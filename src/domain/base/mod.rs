@@ -1,0 +1,9 @@
+//! The ground every room stands on: the clock, where things live (`env`), agent roles, text and file
+//! helpers. Nothing here knows the database.
+
+pub mod clock;
+pub mod env;
+pub mod fsutil;
+pub mod roles;
+pub mod sysmem;
+pub mod text;

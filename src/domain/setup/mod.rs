@@ -1,0 +1,6 @@
+//! Setting nxr up and keeping it healthy: the user settings table behind `nxr config`, the doctor,
+//! and the login service that keeps `nxr serve` running.
+
+pub mod doctor;
+pub mod service;
+pub mod settings;

@@ -1,13 +1,15 @@
-//! Load on the web server (printed, never asserted): concurrent keep-alive HTTP/1.1 clients on
-//! loopback hammer `GET /api/models/roster` and `GET /budget` for a bounded time each, then, with
-//! 100 agents created, `GET /api/agents` and `GET /agents`; each prints requests/s, the p50 / p99
-//! latency and the errors (a failed connection, a non-200 answer or one without a Content-Length).
-//! Targets for the roster and /budget: ≥ 5,000 req/s and p99 < 10 ms on 2 cores. The client runs
-//! on the same machine, so the cores and the load average are printed first.
+//! Load on the web server (printed, never asserted). With 100 agents created, every read page and
+//! the JSON API — `/`, `/agents`, `/agents/manage`, `/models`, `/budget`, `/notifications`,
+//! `/api/agents`, `/api/models/roster`, `/api/budget`, `/api/notifications` — is first fetched once
+//! to print its size as sent and gzip-compressed, then loaded for a bounded time; each load prints
+//! requests/s, the p50 / p99 latency and the errors. Targets on 2 cores: ≥ 5,000 req/s and
+//! p99 < 10 ms for every path, and no page over 150 KB before compression. The client runs on the
+//! same machine, so the cores and the load average are printed first.
 //!
 //! Each path is loaded twice: by wrk (the load tool from apt, `apt install wrk`; skipped with a note
-//! when it is not installed) with 2 threads and 8 connections, then by this file's own 8 keep-alive
-//! clients, which also check every answer's status and Content-Length.
+//! when it is not installed) with 2 threads and 32 keep-alive connections sending
+//! `Accept-Encoding: gzip` as browsers do, then by this file's own 8 keep-alive clients, which also
+//! check every answer's status and Content-Length.
 //!
 //! Run: `cargo bench --bench web_load` (seconds per path: `NXR_BENCH_SECS`, default 5).
 
@@ -70,8 +72,9 @@ fn wrk_ms(v: &str) -> Option<f64> {
 /// is not installed or its output cannot be read.
 fn run_wrk(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
     let out = std::process::Command::new("wrk")
-        .args(["-t2", "-c8", &format!("-d{secs}s"), "--latency", "-H"])
+        .args(["-t2", "-c32", &format!("-d{secs}s"), "--latency", "-H"])
         .arg(format!("Authorization: Bearer {auth}"))
+        .args(["-H", "Accept-Encoding: gzip"])
         .arg(format!("http://{addr}{path}"))
         .output();
     let out = match out {
@@ -102,7 +105,7 @@ fn run_wrk(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
     let socket = field("Socket errors:").unwrap_or_else(|| "none".into());
     match (rps, p50, p99) {
         (Some(rps), Some(p50), Some(p99)) => println!(
-            "wrk GET {path:<18} 8 conns {secs}s: {rps:>8.0} req/s   p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   non-2xx {non_2xx}, socket errors {socket}"
+            "wrk GET {path:<20} 32 conns {secs}s: {rps:>8.0} req/s   p50 {p50:>6.2} ms   p99 {p99:>6.2} ms   non-2xx {non_2xx}, socket errors {socket}"
         ),
         _ => println!("wrk {path}: unreadable output:\n{out}"),
     }
@@ -111,7 +114,7 @@ fn run_wrk(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
 fn run(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
     run_wrk(addr, path, auth, secs);
     let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {auth}\r\nConnection: keep-alive\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {auth}\r\nAccept-Encoding: gzip\r\nConnection: keep-alive\r\n\r\n"
     )
     .into_bytes();
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -162,7 +165,7 @@ fn run(addr: SocketAddr, path: &str, auth: &str, secs: u64) {
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     println!(
-        "own GET {path:<18} {CLIENTS} clients {secs}s: {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   errors {errors}",
+        "own GET {path:<20} {CLIENTS} clients {secs}s: {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   errors {errors}",
         all.len() as f64 / secs as f64,
         pct(0.50),
         pct(0.99),
@@ -208,9 +211,6 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    for path in ["/api/models/roster", "/budget"] {
-        run(server.addr, path, &server.token, secs);
-    }
     for i in 0..100 {
         rt.block_on(nxr::domain::agents::create(
             &store_for_agents,
@@ -226,7 +226,61 @@ fn main() {
         ))
         .expect("agent created");
     }
-    for path in ["/api/agents", "/agents"] {
+    for path in PATHS {
+        print_size(server.addr, path, &server.token);
+    }
+    for path in PATHS {
         run(server.addr, path, &server.token, secs);
+    }
+}
+
+/// Every read page and the JSON API.
+const PATHS: [&str; 10] = [
+    "/",
+    "/agents",
+    "/agents/manage",
+    "/models",
+    "/budget",
+    "/notifications",
+    "/api/agents",
+    "/api/models/roster",
+    "/api/budget",
+    "/api/notifications",
+];
+
+/// The size of one answer for `path`: as sent without compression, and with gzip when asked.
+fn print_size(addr: SocketAddr, path: &str, auth: &str) {
+    let size = |gzip: bool| -> Option<(usize, bool)> {
+        let mut s = TcpStream::connect(addr).ok()?;
+        let enc = if gzip {
+            "Accept-Encoding: gzip\r\n"
+        } else {
+            ""
+        };
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {auth}\r\n{enc}Connection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .ok()?;
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).ok()?;
+        let split = all.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&all[..split]).to_ascii_lowercase();
+        Some((
+            all.len() - split - 4,
+            head.contains("content-encoding: gzip"),
+        ))
+    };
+    match (size(false), size(true)) {
+        (Some((plain, _)), Some((sent, gz))) => println!(
+            "size {path:<20} {:>7.1} KB{}",
+            plain as f64 / 1024.0,
+            if gz {
+                format!(", {:.1} KB gzip", sent as f64 / 1024.0)
+            } else {
+                ", not compressed".to_string()
+            }
+        ),
+        _ => println!("size {path}: no answer"),
     }
 }

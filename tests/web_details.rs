@@ -297,6 +297,7 @@ fn skill_and_upgrade_forms_name_their_agent_by_id() {
         .iter()
         .map(|n| (n.to_string(), r.agent(n).skillset))
         .collect();
+    let before_all = before.clone();
     let skill = ab.skillset[0].clone();
     let (_, page) = r.get("/agents/manage");
     assert!(
@@ -315,6 +316,39 @@ fn skill_and_upgrade_forms_name_their_agent_by_id() {
             assert_eq!(now, skills, "{name} changed");
         }
     }
+    // The page's own controls: a skill's × sends `remove=ID:SKILL`, Add sends `add-to=ID` with the
+    // row's field; each names its agent by id.
+    let (_, page) = r.get("/agents/manage");
+    let again = ab.skillset[1].clone();
+    let value = format!("{id}:{again}");
+    assert!(
+        page.contains(&format!("name=\"remove\" value=\"{}\"", value)),
+        "the page offers the × of {again} for a+b"
+    );
+    let (status, body) = r.post_form(
+        "/agents/manage/skills",
+        &[("remove", &value), (&format!("add-{id}"), "")],
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!r.agent("a+b").skillset.contains(&again));
+    let (status, body) = r.post_form(
+        "/agents/manage/skills",
+        &[("add-to", &id), (&format!("add-{id}"), &again)],
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(r.agent("a+b").skillset.contains(&again));
+    for n in NAMES.iter().filter(|n| **n != "a+b") {
+        assert_eq!(
+            r.agent(n).skillset,
+            before_all
+                .iter()
+                .find(|(b, _)| b == n)
+                .map(|(_, s)| s.clone())
+                .unwrap(),
+            "{n} changed"
+        );
+    }
+
     // The agents page posts upgrade / revert to the agent's id.
     let (_, page) = r.get("/agents");
     let actions: Vec<String> = attrs(&page, "action")

@@ -156,15 +156,33 @@ fn form_agent(ctx: &WebCtx, id: &str) -> Result<Agent, String> {
         })
 }
 
+/// What a skills form asks: (agent id, skill to add, skill to remove). The page has one form for
+/// every row: a skill's × button sends `remove=ID:SKILL`, a row's Add button `add-to=ID` with the
+/// row's field `add-ID`. A form of its own (`id`, `add` / `remove`) works too.
+fn skill_change(form: &[(String, String)]) -> (String, String, String) {
+    let remove = field(form, "remove");
+    if let Some((id, skill)) = remove.split_once(':')
+        && field(form, "id").is_empty()
+    {
+        return (id.to_string(), String::new(), skill.to_string());
+    }
+    let to = field(form, "add-to");
+    if !to.is_empty() {
+        let add = field(form, &format!("add-{to}"));
+        return (to, add, String::new());
+    }
+    (field(form, "id"), field(form, "add"), remove)
+}
+
 fn skills(ctx: &WebCtx, req: &Req) -> (bool, String) {
     let form = req.form();
-    let agent = match form_agent(ctx, &field(&form, "id")) {
+    let (id, add, remove) = skill_change(&form);
+    let agent = match form_agent(ctx, &id) {
         Ok(a) => a,
         Err(e) => return (false, e),
     };
     let name = agent.name.clone();
     let mut desired = agent.skillset.clone();
-    let (add, remove) = (field(&form, "add"), field(&form, "remove"));
     if !add.is_empty() && !desired.contains(&add) {
         desired.push(add.clone());
     }
@@ -323,6 +341,9 @@ fn agents_table(req: &Req, v: &ManageView) -> Markup {
         @if v.agents.is_empty() {
             p.muted #no-agents { "No agents yet: create one below, or run " code { "nxr init" } "." }
         } @else {
+            p.muted { "Under each model, its fallback chain: the models Hermes tries in order when it refuses (rate limit, billing, overload). A skill's × removes it." }
+            form #sk method="post" action="/agents/manage/skills" { (csrf_field(req)) }
+            datalist #nxr-skills { @for s in &v.all_skills { option value=(s) {} } }
             div.scroll { table #manage {
                 tr { th { "Agent" } th { "Model" } th { "Recommended for the role" } th.num { "Requests today" } th.num { "Requests 30 d" }
                      th.num { "Cost today" } th.num { "Cost 7 d" } th.num { "Cost 30 d" } th.num { "Errors 30 d" } th { "Last activity" } th { "Skills" } th { "" } }
@@ -332,9 +353,7 @@ fn agents_table(req: &Req, v: &ManageView) -> Markup {
                         td { strong { (shown(&a.name)) } br; span.muted { (a.role.as_str()) } }
                         td.model { code { (shown(&a.model)) }
                             @if !m.fallbacks.is_empty() {
-                                br; span.muted.fallbacks title="the fallback chain: tried in order when the model refuses (rate limit, billing, overload)" {
-                                    "then " (shown(&m.fallbacks.join(" → ")))
-                                }
+                                br; span.muted.fallbacks { "then " (shown(&m.fallbacks.join(" → "))) }
                             }
                         }
                         td.recommended {
@@ -355,19 +374,14 @@ fn agents_table(req: &Req, v: &ManageView) -> Markup {
                         } }
                         td { (shown(m.last_activity.as_deref().unwrap_or("—"))) }
                         td.skills {
+                            // The page's one skills form: each skill's button removes it, the field adds
+                            // one from the page's single list of skills.
                             @for s in &a.skillset {
-                                form method="post" action="/agents/manage/skills" style="display:inline" {
-                                    (csrf_field(req)) input type="hidden" name="id" value=(a.id);
-                                    input type="hidden" name="remove" value=(s);
-                                    button.remove-skill type="submit" title="remove" style="padding:.1rem .4rem; margin:.1rem" { (shown(s)) " ×" }
-                                }
+                                button form="sk" name="remove" value=(format!("{}:{s}", a.id)) { (shown(s)) " ×" }
                             }
                             @if !m.addable_skills.is_empty() {
-                                form method="post" action="/agents/manage/skills" {
-                                    (csrf_field(req)) input type="hidden" name="id" value=(a.id);
-                                    select name="add" aria-label="skill to add" { @for s in &m.addable_skills { option value=(s) { (shown(s)) } } }
-                                    " " button type="submit" { "Add" }
-                                }
+                                input form="sk" name=(format!("add-{}", a.id)) list="nxr-skills" aria-label="skill to add" size="12";
+                                button form="sk" name="add-to" value=(a.id) { "Add" }
                             }
                         }
                         td { a.delete href=(url_with_query("/agents/manage/delete", &[("id", &a.id.to_string())])) { "Delete…" } }

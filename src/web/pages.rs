@@ -27,7 +27,7 @@ main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1.5rem; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; width: 100%; background: var(--card); }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.skills { min-width: 14rem; } td.model { min-width: 12rem; }
+td.skills { min-width: 14rem; } td.skills button { padding: .1rem .4rem; margin: .1rem; } td.model { min-width: 12rem; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: .85rem; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .9em; }

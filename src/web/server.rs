@@ -163,6 +163,7 @@ pub fn start(
     let server = Arc::new(server);
     let stopping = Arc::new(AtomicBool::new(false));
     let shared = Arc::new(Shared {
+        cache: super::cache::PageCache::new(env.hermes_home.clone()),
         ctx: WebCtx { env, store, rt },
         csrf: csrf_for(&token),
         cookie_name: cookie_name(addr.port()),
@@ -317,6 +318,7 @@ fn restrict_mode(_path: &Path) -> std::io::Result<()> {
 
 struct Shared {
     ctx: WebCtx,
+    cache: super::cache::PageCache,
     token: String,
     csrf: String,
     cookie_name: String,
@@ -329,9 +331,25 @@ enum Auth {
 }
 
 fn serve_one(shared: &Shared, mut request: tiny_http::Request) {
-    let resp = answer(shared, &mut request);
+    let gzip_ok = super::cache::accepts_gzip(
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Accept-Encoding"))
+            .map(|h| h.value.as_str()),
+    );
+    let super::cache::Answer { resp, gzip } = answer(shared, &mut request);
+    let gzip = if gzip_ok {
+        gzip.map(|g| g.to_vec())
+            .or_else(|| super::cache::compress(&resp))
+    } else {
+        None
+    };
+    let compressible =
+        resp.content_type.starts_with("text/") || resp.content_type.starts_with("application/json");
+    let encoded = gzip.is_some();
     // The whole body is in memory: always send its length (no chunked encoding).
-    let mut out = tiny_http::Response::from_data(resp.body)
+    let mut out = tiny_http::Response::from_data(gzip.unwrap_or(resp.body))
         .with_status_code(resp.status)
         .with_chunked_threshold(usize::MAX);
     let mut headers: Vec<(String, String)> = vec![
@@ -345,6 +363,12 @@ fn serve_one(shared: &Shared, mut request: tiny_http::Request) {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'".into(),
         ),
     ];
+    if compressible {
+        headers.push(("Vary".into(), "Accept-Encoding".into()));
+    }
+    if encoded {
+        headers.push(("Content-Encoding".into(), "gzip".into()));
+    }
     headers.extend(resp.headers);
     for (k, v) in headers {
         match tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
@@ -546,22 +570,23 @@ fn dispatch(shared: &Shared, req: Req, is_api: bool) -> Resp {
     }
 }
 
-fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
+fn answer(shared: &Shared, request: &mut tiny_http::Request) -> super::cache::Answer {
+    let plain = |resp: Resp| super::cache::Answer { resp, gzip: None };
     let head = Head::read(request);
     let is_api = head.is_api();
     if let Some(resp) = head.too_large() {
-        return resp;
+        return plain(resp);
     }
     if let Some(resp) = token_sign_in(shared, &head) {
-        return resp;
+        return plain(resp);
     }
     let auth = match authenticate(shared, &head) {
         Ok(a) => a,
-        Err(resp) => return resp,
+        Err(resp) => return plain(resp),
     };
     let body = match read_body(request, is_api) {
         Ok(b) => b,
-        Err(resp) => return resp,
+        Err(resp) => return plain(resp),
     };
     let req = Req {
         query: super::url_decode_pairs(&head.raw_query),
@@ -575,9 +600,27 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> Resp {
     let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
     if changes_state && auth == Auth::Cookie && !csrf_ok(&req, &shared.csrf) {
         let msg = "this form is missing its CSRF token or carries a stale one; reload the page and submit it again";
-        return error_resp(is_api, 403, "Forbidden", msg);
+        return plain(error_resp(is_api, 403, "Forbidden", msg));
     }
-    dispatch(shared, req, is_api)
+    if req.method == "GET" && super::cache::cacheable(&req.path) {
+        let key = format!("{}?{}", req.path, head_query(&req));
+        let ctx = &shared.ctx;
+        return shared
+            .cache
+            .get_or_build(&ctx.store, &ctx.rt, &key, || dispatch(shared, req, is_api));
+    }
+    plain(dispatch(shared, req, is_api))
+}
+
+/// The decoded query as one cache key part.
+fn head_query(req: &Req) -> String {
+    super::url_with_query(
+        "",
+        &req.query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn csrf_ok(req: &Req, csrf: &str) -> bool {

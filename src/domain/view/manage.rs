@@ -41,6 +41,8 @@ pub struct ManagedAgent {
 #[derive(Debug, Clone, Serialize)]
 pub struct ManageView {
     pub agents: Vec<ManagedAgent>,
+    /// Every skill nxr manages, once for the page (each row's add field offers from it).
+    pub all_skills: Vec<String>,
     pub roles: Vec<String>,
     pub categories: Vec<String>,
 }
@@ -97,6 +99,7 @@ pub async fn manage_view(
         .collect();
     Ok(ManageView {
         agents,
+        all_skills: all_skills.iter().map(|s| s.to_string()).collect(),
         roles: Role::ALL.iter().map(|r| r.as_str().to_string()).collect(),
         categories: skills::CATEGORIES.iter().map(|c| c.to_string()).collect(),
     })

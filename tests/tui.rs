@@ -8,7 +8,7 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use nxr::app::keys::{self, Key};
 use nxr::app::loader::{Fresh, Parts};
-use nxr::app::state::{AppData, Effect, ModelsMode, State, Tab, WizardStep};
+use nxr::app::state::{AppData, Effect, GatewayOp, ModelsMode, State, Tab, WizardStep};
 use nxr::app::theme::Theme;
 use nxr::app::{Action, BackgroundEvent, EffectId, Outcome, Queued, draw, update};
 use nxr::domain::agents::Agent;
@@ -798,18 +798,6 @@ fn footer_and_help_come_from_the_bindings_that_handle_keys() {
             "Esc closes help without quitting"
         );
     }
-}
-
-#[test]
-fn actions_round_trip_through_serde_snake_case() {
-    let a: Action = serde_json::from_str(r#"{"go_tab":"models"}"#).unwrap();
-    assert!(matches!(a, Action::GoTab(Tab::Models)));
-    let a: Action = serde_json::from_str(r#""toggle_help""#).unwrap();
-    assert!(matches!(a, Action::ToggleHelp));
-    assert_eq!(
-        serde_json::to_string(&Action::MarkAllRead).unwrap(),
-        r#""mark_all_read""#
-    );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -2063,9 +2051,9 @@ fn tab3_u_goes_paid_with_a_key_and_r_reverts_a_paid_agent_to_free() {
 fn tab1_keys_start_stop_and_restart_the_gateway() {
     let mut s = State::new(full_data());
     for (code, op) in [
-        (KeyCode::Char('s'), "start"),
-        (KeyCode::Char('x'), "stop"),
-        (KeyCode::Char('R'), "restart"),
+        (KeyCode::Char('s'), GatewayOp::Start),
+        (KeyCode::Char('x'), GatewayOp::Stop),
+        (KeyCode::Char('R'), GatewayOp::Restart),
     ] {
         s.effects.clear();
         press(&mut s, code);
@@ -2220,36 +2208,6 @@ fn background_events_refresh_only_the_part_they_concern() {
     assert_eq!(s.data.agents, agents_before, "agents untouched");
     assert!(s.data.budget.is_some(), "budget untouched");
     assert!(screen(&s, 100, 30).contains("A brand-new notification"));
-}
-
-#[test]
-fn a_key_map_cannot_name_an_internal_action() {
-    for name in [
-        "tick",
-        "refresh",
-        "refreshed",
-        "background",
-        "finished",
-        "resize",
-        "click",
-    ] {
-        let err = serde_json::from_str::<Action>(&format!("\"{name}\""))
-            .expect_err(name)
-            .to_string();
-        assert!(err.contains(&format!("unknown variant `{name}`")), "{err}");
-        assert!(
-            err.contains("`quit`"),
-            "the error lists what may be named: {err}"
-        );
-    }
-    let err = serde_json::from_str::<Action>(r#"{"finished": {"id": 1}}"#).unwrap_err();
-    assert!(
-        err.to_string().contains("unknown variant `finished`"),
-        "{err}"
-    );
-    for ok in ["\"reload\"", "\"quit\"", "\"mark_all_read\""] {
-        serde_json::from_str::<Action>(ok).unwrap();
-    }
 }
 
 #[tokio::test]

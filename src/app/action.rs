@@ -1,7 +1,5 @@
-//! The one `Action` enum: everything that can happen to the TUI's state. serde `snake_case`, so a key
-//! map in a config file deserialises straight into it. The runtime's own actions (ticks, terminal
-//! events, background events, loaded data, finished effects) are `#[serde(skip)]`: a key map naming
-//! one is refused with "unknown variant".
+//! The one `Action` enum: everything that can happen to the TUI's state, from a key, the mouse, the
+//! runtime (ticks, terminal events, background events, loaded data) or a finished effect.
 
 use crate::app::effects::EffectId;
 use crate::app::loader::{Fresh, Parts};
@@ -10,20 +8,16 @@ use crate::domain::agents::Agent;
 use crate::domain::agents::gateway::GatewayStatus;
 use crate::domain::upgrade::Plan;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum Action {
     Quit,
     /// A tick from the ticker task: the time and the gateway status it read (its `model` is left to
     /// config.yaml).
-    #[serde(skip)]
     Tick {
         now: DateTime<Utc>,
         gateway: GatewayStatus,
     },
-    #[serde(skip)]
     Resize {
         width: u16,
         height: u16,
@@ -72,7 +66,6 @@ pub enum Action {
     GatewayStop,
     GatewayRestart,
     /// A mouse click at a cell.
-    #[serde(skip)]
     Click {
         column: u16,
         row: u16,
@@ -80,16 +73,12 @@ pub enum Action {
     /// Re-read everything but the catalog (the `r` key).
     Reload,
     /// Re-read these parts on a task (what a background event or a finished effect concerns).
-    #[serde(skip)]
     Refresh(Parts),
     /// A background event: something changed on disk / in the database.
-    #[serde(skip)]
     Background(BackgroundEvent),
     /// Re-read parts from the loader.
-    #[serde(skip)]
     Refreshed(Box<Fresh>),
     /// An effect finished; `id` is the one `State::queue` gave it.
-    #[serde(skip)]
     Finished {
         id: EffectId,
         outcome: Outcome,
@@ -109,8 +98,7 @@ pub enum Outcome {
 }
 
 /// What background work tells the TUI (docs/design.md §1): it re-reads the part that moved and redraws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackgroundEvent {
     ScanFinished,
     BudgetChanged,

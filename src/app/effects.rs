@@ -183,14 +183,15 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
 }
 
 /// Starts, stops or restarts the Hermes gateway off the async threads.
-async fn gateway(env: &Env, op: &'static str) -> Outcome {
+async fn gateway(env: &Env, op: crate::app::state::GatewayOp) -> Outcome {
+    use crate::app::state::GatewayOp;
     use crate::domain::agents::gateway_control::{self, DEFAULT_TIMEOUT};
     let env = env.clone();
     let r = tokio::task::spawn_blocking(move || match op {
-        "start" => gateway_control::start(&env, DEFAULT_TIMEOUT)
+        GatewayOp::Start => gateway_control::start(&env, DEFAULT_TIMEOUT)
             .map(|o| format!("gateway started (pid {})", o.pid)),
-        "stop" => gateway_control::stop(&env, DEFAULT_TIMEOUT).map(|o| o.describe()),
-        _ => gateway_control::restart(&env, DEFAULT_TIMEOUT).map(|o| {
+        GatewayOp::Stop => gateway_control::stop(&env, DEFAULT_TIMEOUT).map(|o| o.describe()),
+        GatewayOp::Restart => gateway_control::restart(&env, DEFAULT_TIMEOUT).map(|o| {
             format!(
                 "{}; started again (pid {})",
                 o.stopped.describe(),

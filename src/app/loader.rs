@@ -11,7 +11,7 @@ use crate::domain::agents::{self, Agent};
 use crate::domain::base::clock::Clock;
 use crate::domain::base::env::Env;
 use crate::domain::budget::Budget;
-use crate::domain::catalog::{Catalog, Model};
+use crate::domain::catalog::Model;
 use crate::domain::notifications::Notification;
 use crate::domain::paperclip::links::LinkState;
 use crate::domain::scoring::{Health, ScoringConfig};
@@ -53,27 +53,12 @@ impl CatalogPart {
 }
 
 pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
-    match rescore::inputs(store, now).await {
-        Ok(inputs) => CatalogPart::build(
-            inputs.models,
-            inputs.catalog.describe(),
-            inputs.health,
-            inputs.cfg,
-        ),
-        Err(e) => {
-            let c = Catalog::embedded();
-            let cfg = ScoringConfig::for_catalog(&c.models, now);
-            CatalogPart::build(
-                c.models,
-                format!(
-                    "{} (the stored catalog could not be read: {e})",
-                    c.source.describe()
-                ),
-                Health::default(),
-                cfg,
-            )
-        }
-    }
+    let (inputs, why) = rescore::inputs_or_embedded(store, now).await;
+    let source = match why {
+        None => inputs.catalog.describe(),
+        Some(why) => format!("{} ({why})", inputs.catalog.describe()),
+    };
+    CatalogPart::build(inputs.models, source, inputs.health, inputs.cfg)
 }
 
 /// Whether each agent can run, judged on the catalog the TUI already holds.

@@ -184,11 +184,19 @@ impl AppData {
 
 /// Something the state asks the runtime to do through the domain (the runtime executes it and answers
 /// with an `Action`). Tests read them instead of touching a database.
+/// What to do with the Hermes gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayOp {
+    Start,
+    Stop,
+    Restart,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     CreateAgent(NewAgentSpec),
-    /// `start`, `stop` or `restart` the Hermes gateway.
-    Gateway(&'static str),
+    /// Start, stop or restart the Hermes gateway.
+    Gateway(GatewayOp),
     SetSlot {
         slot: String,
         provider: String,

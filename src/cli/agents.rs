@@ -116,7 +116,7 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
         AgentsCmd::List => list(ctx).await,
         AgentsCmd::Skills(args) => skills(ctx, args).await,
         AgentsCmd::Recommend => super::recommend::recommend(ctx).await,
-        AgentsCmd::Rescore => super::recommend::rescore(ctx).await,
+        AgentsCmd::Rescore => super::recommend::agents_rescore(ctx).await,
         AgentsCmd::Delete(args) => delete(ctx, args).await,
         AgentsCmd::Revert(args) => revert(ctx, args).await,
         AgentsCmd::Check(args) => super::check::run(ctx, args).await,

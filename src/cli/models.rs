@@ -45,7 +45,7 @@ pub async fn run(ctx: &Ctx, cmd: ModelsCmd) -> Result<()> {
         ModelsCmd::List(args) => list(ctx, args).await,
         ModelsCmd::BestFree(args) => super::scoring::best_free(ctx, args).await,
         ModelsCmd::Roster(args) => super::scoring::roster(ctx, args).await,
-        ModelsCmd::Rescore => super::scoring::rescore(ctx).await,
+        ModelsCmd::Rescore => super::scoring::models_rescore(ctx).await,
         ModelsCmd::Explain(args) => super::scoring::explain(ctx, args).await,
     }
 }

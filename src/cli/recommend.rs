@@ -71,7 +71,7 @@ pub async fn recommend(ctx: &Ctx) -> Result<()> {
 }
 
 /// `nxr agents rescore [--json]`.
-pub async fn rescore(ctx: &Ctx) -> Result<()> {
+pub async fn agents_rescore(ctx: &Ctx) -> Result<()> {
     let store = ctx.store().await?;
     let report = recommend::rescore_agents(&store, &ctx.env, store.now()).await?;
     if ctx.json {

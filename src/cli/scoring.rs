@@ -179,7 +179,8 @@ pub fn render_rescore(r: &RescoreReport) -> String {
     out
 }
 
-pub async fn rescore(ctx: &Ctx) -> Result<()> {
+/// `nxr models rescore [--json]`: scores the stored catalog again, with a spinner while it runs.
+pub async fn models_rescore(ctx: &Ctx) -> Result<()> {
     let store = ctx.store().await?;
     let spinner = (!ctx.json).then(|| {
         let s = indicatif::ProgressBar::new_spinner();

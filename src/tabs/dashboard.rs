@@ -26,10 +26,11 @@ pub fn commands(_state: &State) -> Vec<Binding> {
 }
 
 pub fn update(state: &mut State, action: Action) -> Option<Action> {
+    use crate::app::state::GatewayOp;
     let op = match action {
-        Action::GatewayStart => "start",
-        Action::GatewayStop => "stop",
-        Action::GatewayRestart => "restart",
+        Action::GatewayStart => GatewayOp::Start,
+        Action::GatewayStop => GatewayOp::Stop,
+        Action::GatewayRestart => GatewayOp::Restart,
         _ => return None,
     };
     state.queue(crate::app::state::Effect::Gateway(op));

@@ -11,7 +11,9 @@
 //!   `state.db`) do not move it. Where inotify is not available, nothing is kept.
 //!
 //! The stamp is read before the answer is built, so a change made while building it makes the next
-//! request build again: a kept answer never hides a change it does not show.
+//! request build again: a kept answer never hides a change it does not show. When only the second
+//! has moved, one request builds the new answer while the others get the previous second's (so a
+//! page that takes long to build does not hold every client at each new second).
 
 use super::Resp;
 use crate::domain::store::Store;
@@ -51,6 +53,15 @@ struct Entry {
     stamp: Stamp,
     resp: Resp,
     gzip: Option<Arc<Vec<u8>>>,
+    /// A request is building this answer for a later second.
+    rebuilding: bool,
+}
+
+impl Stamp {
+    /// Nothing but the clock's second moved between the two.
+    fn same_data(&self, other: &Stamp) -> bool {
+        self.data == other.data && self.files == other.files
+    }
 }
 
 /// The kept answers (one per path and query) and the file generation.
@@ -77,12 +88,18 @@ impl PageCache {
     ) -> Answer {
         let stamp = self.stamp(store, rt);
         if let Some(stamp) = stamp
-            && let Some(e) = lock(&self.entries).get(key).filter(|e| e.stamp == stamp)
+            && let Some(e) = lock(&self.entries).get_mut(key)
         {
-            return Answer {
+            let kept = || Answer {
                 resp: e.resp.clone(),
                 gzip: e.gzip.clone(),
             };
+            if e.stamp == stamp || (e.rebuilding && e.stamp.same_data(&stamp)) {
+                return kept();
+            }
+            if e.stamp.same_data(&stamp) {
+                e.rebuilding = true;
+            }
         }
         let resp = build();
         let gzip = compress(&resp).map(Arc::new);
@@ -99,8 +116,11 @@ impl PageCache {
                     stamp,
                     resp: resp.clone(),
                     gzip: gzip.clone(),
+                    rebuilding: false,
                 },
             );
+        } else if let Some(e) = lock(&self.entries).get_mut(key) {
+            e.rebuilding = false;
         }
         Answer { resp, gzip }
     }

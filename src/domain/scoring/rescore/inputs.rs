@@ -190,6 +190,28 @@ pub async fn inputs(store: &Store, now: DateTime<Utc>) -> Result<Inputs> {
     })
 }
 
+/// [`inputs`], or — when the stored state cannot be read — the catalog built into the binary with
+/// the default scoring settings and no health, together with the reason, so a surface can still
+/// show and score models and say why it shows the embedded catalog.
+pub async fn inputs_or_embedded(store: &Store, now: DateTime<Utc>) -> (Inputs, Option<String>) {
+    match inputs(store, now).await {
+        Ok(i) => (i, None),
+        Err(e) => {
+            let c = catalog::Catalog::embedded();
+            let cfg = ScoringConfig::for_catalog(&c.models, now);
+            (
+                Inputs {
+                    models: c.models,
+                    catalog: c.source,
+                    health: Health::default(),
+                    cfg,
+                },
+                Some(format!("the stored catalog could not be read: {e}")),
+            )
+        }
+    }
+}
+
 /// Ollama's model list, asked only when a pick for `roles` would need the local fallback.
 /// Returns the names and, when Ollama could not be asked, a warning.
 pub async fn ollama_models_if_needed(

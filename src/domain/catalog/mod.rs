@@ -131,8 +131,39 @@ fn usd(v: f64) -> String {
     format!("${}", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
-fn price_is_zero(p: &str) -> bool {
-    matches!(p.trim().parse::<f64>(), Ok(v) if v == 0.0)
+/// `str::trim`, skipping the work when both ends are plain ASCII non-space (the usual case).
+pub fn trim_fast(s: &str) -> &str {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l))
+            if f.is_ascii()
+                && l.is_ascii()
+                && !f.is_ascii_whitespace()
+                && !l.is_ascii_whitespace() =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
+/// A price string that means zero: the one rule of [`Model::is_free`], with fast paths for "0"
+/// and plain decimals (scoring asks it for every model of every catalog).
+pub fn price_is_zero(p: &str) -> bool {
+    let p = trim_fast(p);
+    if p == "0" {
+        return true;
+    }
+    // Plain decimals ("0.0000002", "0.000") are answered without float parsing; anything else
+    // (exponents, signs, odd text) are parsed as numbers.
+    let plain = p.len() <= 64
+        && p.bytes().any(|b| b.is_ascii_digit())
+        && p.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && p.bytes().filter(|b| *b == b'.').count() <= 1;
+    if plain {
+        return p.bytes().all(|b| b == b'0' || b == b'.');
+    }
+    matches!(p.parse::<f64>(), Ok(v) if v == 0.0)
 }
 
 /// USD per million tokens from a per-token price; `None` when unreadable, negative, or so large that

@@ -44,39 +44,7 @@ pub(super) struct Features {
     pub(super) caveat_blocked: bool,
 }
 
-/// A price string that means zero (the same rule as `Model::is_free`, with a fast path for "0").
-/// `str::trim`, skipping the work when both ends are plain ASCII non-space (the usual case).
-pub(super) fn trim_fast(s: &str) -> &str {
-    let b = s.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l))
-            if f.is_ascii()
-                && l.is_ascii()
-                && !f.is_ascii_whitespace()
-                && !l.is_ascii_whitespace() =>
-        {
-            s
-        }
-        _ => s.trim(),
-    }
-}
-
-pub(super) fn price_is_zero(p: &str) -> bool {
-    let p = trim_fast(p);
-    if p == "0" {
-        return true;
-    }
-    // Plain decimals ("0.0000002", "0.000") are answered without float parsing; anything else
-    // (exponents, signs, odd text) goes through the same parse as `Model::is_free`.
-    let plain = p.len() <= 64
-        && p.bytes().any(|b| b.is_ascii_digit())
-        && p.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && p.bytes().filter(|b| *b == b'.').count() <= 1;
-    if plain {
-        return p.bytes().all(|b| b == b'0' || b == b'.');
-    }
-    matches!(p.parse::<f64>(), Ok(v) if v == 0.0)
-}
+pub(super) use crate::domain::catalog::{price_is_zero, trim_fast};
 
 /// (is_free, is_router) with the rules of [`Model::is_free`] / [`Model::is_router`], computed once.
 pub(super) fn free_and_router(m: &Model) -> (bool, bool) {

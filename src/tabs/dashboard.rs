@@ -10,6 +10,7 @@ use crate::app::state::State;
 use crate::domain::agents::gateway::GatewayState;
 use crate::widgets::budget_gauge;
 use crate::widgets::model_picker::elide_middle;
+use crate::widgets::notification_row;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -252,26 +253,7 @@ fn draw_notifications(state: &State, frame: &mut Frame, area: Rect) {
         .notifications
         .iter()
         .take(area.height.saturating_sub(2) as usize)
-        .map(|n| {
-            Line::from(vec![
-                Span::styled(
-                    if n.is_unread() { " ● " } else { "   " },
-                    state.theme.accent,
-                ),
-                Span::styled(
-                    n.title.clone(),
-                    if n.is_unread() {
-                        Style::default().add_modifier(Modifier::BOLD)
-                    } else {
-                        Style::default()
-                    },
-                ),
-                Span::styled(
-                    format!("  {}", ago(d.now, &n.created_at)),
-                    state.theme.muted,
-                ),
-            ])
-        })
+        .map(|n| notification_row::line(&state.theme, n, d.now, false))
         .collect();
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),

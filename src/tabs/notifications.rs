@@ -1,14 +1,13 @@
 //! Tab 6 Notifications: the list with an unread marker; mark read / all read; act on an upgrade.
 
 use crate::app::action::Action;
-use crate::app::draw::{ago, empty_state};
+use crate::app::draw::empty_state;
 use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, State};
 use crate::app::update::page_rows;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 pub fn commands(state: &State) -> Vec<Binding> {
@@ -116,25 +115,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .skip(offset)
         .take(h)
         .map(|(i, n)| {
-            let mut line = Line::from(vec![
-                Span::styled(
-                    if n.is_unread() { " ● " } else { "   " },
-                    state.theme.accent,
-                ),
-                Span::styled(format!("{:<8} ", n.kind), state.theme.muted),
-                Span::styled(
-                    n.title.clone(),
-                    if n.is_unread() {
-                        Style::default().add_modifier(Modifier::BOLD)
-                    } else {
-                        Style::default()
-                    },
-                ),
-                Span::styled(
-                    format!("  {}", ago(d.now, &n.created_at)),
-                    state.theme.muted,
-                ),
-            ]);
+            let mut line = crate::widgets::notification_row::line(&state.theme, n, d.now, true);
             if i == sel {
                 line = line.style(state.theme.selected);
             }

@@ -125,6 +125,22 @@ pub fn price_label(
     }
 }
 
+/// A token count as every surface shows it: `131072` → `131k`, `1048576` → `1M`, `1500000` → `1.5M`.
+pub fn tokens_label(n: u64) -> String {
+    if n >= 1_000_000 {
+        let m = n as f64 / 1_000_000.0;
+        if m.fract() < 0.05 {
+            format!("{}M", m as u64)
+        } else {
+            format!("{m:.1}M")
+        }
+    } else if n >= 1000 {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
 /// Dollars with up to four decimals and no trailing zeros ("$0.15", "$2").
 fn usd(v: f64) -> String {
     let s = format!("{v:.4}");

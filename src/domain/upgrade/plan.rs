@@ -34,16 +34,8 @@ pub const DAYS_PER_MONTH: f64 = 30.0;
 pub fn assumption_text() -> String {
     format!(
         "{ASSUMED_REQUESTS_PER_DAY} requests/day of {} prompt + {ASSUMED_COMPLETION_TOKENS} completion tokens",
-        thousands(ASSUMED_PROMPT_TOKENS)
+        crate::domain::catalog::tokens_label(ASSUMED_PROMPT_TOKENS)
     )
-}
-
-fn thousands(n: u64) -> String {
-    if n.is_multiple_of(1000) {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

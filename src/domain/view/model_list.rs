@@ -25,21 +25,7 @@ const ROUTER: u8 = 16;
 /// The catalog description says the provider logs prompts (the description itself is not kept).
 const LOGS_PROMPTS: u8 = 32;
 
-/// A token count as every surface shows it: `131072` → `131k`, `1048576` → `1M`, `1500000` → `1.5M`.
-pub fn tokens_label(n: u64) -> String {
-    if n >= 1_000_000 {
-        let m = n as f64 / 1_000_000.0;
-        if m.fract() < 0.05 {
-            format!("{}M", m as u64)
-        } else {
-            format!("{m:.1}M")
-        }
-    } else if n >= 1000 {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
-}
+pub use crate::domain::catalog::tokens_label;
 
 /// One model of a [`ModelList`]: exactly the fields the surfaces show, filter, search and score on.
 /// The fuzzy haystack (`id name`) doubles as the storage of the id and the name.

@@ -19,14 +19,12 @@ use crate::widgets::skill_selector::SkillSelector;
 use crate::widgets::slot_editor::SlotEditor;
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The best free pick per role.
 pub type Picks = Arc<Vec<(Role, Pick)>>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tab {
     Dashboard,
     Models,
@@ -349,8 +347,7 @@ impl Category {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WizardStep {
     Category,
     Model,

@@ -6,11 +6,13 @@
 use crate::app::action::Action;
 use crate::app::draw::{agent_name_cell, check_cell, check_column_width, empty_state};
 use crate::app::keys::{Binding, Key};
-use crate::app::state::{Effect, State, UpgradeDialog};
+use crate::app::state::{AppData, Effect, State, UpgradeDialog};
 use crate::app::update::page_rows;
+use crate::domain::agents::Agent;
 use crate::domain::upgrade::Plan;
 use crate::widgets::model_picker::elide_middle;
 use crate::widgets::skill_selector::SkillSelector;
+use crate::widgets::upgrade_dialog::NO_KEY;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -79,9 +81,6 @@ fn dialog_update(state: &mut State, action: Action) {
         _ => {}
     }
 }
-
-/// What the dialog and `u` say when no key is stored.
-pub const NO_KEY: &str = "no OpenRouter key is stored: add one with `nxr config set openrouter-key <key>` or `nxr upgrade --key <key>`";
 
 pub fn update(state: &mut State, action: Action) -> Option<Action> {
     if state.agents.upgrade.is_some() {
@@ -195,28 +194,58 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     let [table_area, detail] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(11)]).areas(area);
-    let recommended = |a: &crate::domain::agents::Agent| match d.recommendation_for(&a.name) {
+    draw_table(state, frame, table_area);
+    let Some(agent) = d.agents.get(state.agents.selected) else {
+        return;
+    };
+    if let Some(sel) = &state.agents.skills {
+        sel.render(
+            detail,
+            frame.buffer_mut(),
+            &format!("Skills of {}", agent.name),
+            true,
+            &state.theme,
+        );
+        return;
+    }
+    draw_detail(state, agent, frame, detail);
+    if let Some(dialog) = &state.agents.upgrade {
+        crate::widgets::upgrade_dialog::render(&state.theme, dialog, d.has_key, frame, area);
+    }
+}
+
+/// The recommended model column's text: the model, `(same)` when the agent is already on it, `—` without
+/// a recommendation.
+fn recommended(d: &AppData, a: &Agent) -> String {
+    match d.recommendation_for(&a.name) {
         Some(r) if r.recommended_model == a.model => "(same)".to_string(),
         Some(r) => r.recommended_model.clone(),
         None => "—".into(),
-    };
+    }
+}
+
+/// The widths of the current and recommended model columns for a table `width` wide whose state column
+/// is `state_w` wide.
+fn model_widths(d: &AppData, width: u16, state_w: u16) -> (usize, usize) {
     // The two model columns share what the fixed columns leave; ids that still do not fit are cut in the
     // middle, so the provider and the `:free` suffix stay visible.
-    let state_w = check_column_width(table_area.width);
-    let room = (table_area
-        .width
-        .saturating_sub(2 + 14 + 9 + state_w + 2 + 6 + 6)) as usize;
-    let longest = |f: &dyn Fn(&crate::domain::agents::Agent) -> usize| {
-        d.agents.iter().map(f).max().unwrap_or(0)
-    };
+    let room = (width.saturating_sub(2 + 14 + 9 + state_w + 2 + 6 + 6)) as usize;
+    let longest = |f: &dyn Fn(&Agent) -> usize| d.agents.iter().map(f).max().unwrap_or(0);
     let cur_need = longest(&|a| a.model.chars().count()).max(13);
-    let rec_need = longest(&|a| recommended(a).chars().count()).max(11);
-    let (cur_w, rec_w) = if cur_need + rec_need <= room {
+    let rec_need = longest(&|a| recommended(d, a).chars().count()).max(11);
+    if cur_need + rec_need <= room {
         (cur_need, room - cur_need)
     } else {
         let cur = cur_need.min(room.saturating_sub(rec_need.min(room / 2)));
         (cur, room.saturating_sub(cur))
-    };
+    }
+}
+
+/// The agents table: name, role, state, current and recommended model, upgrade mark, skill count.
+fn draw_table(state: &State, frame: &mut Frame, area: Rect) {
+    let d = &state.data;
+    let state_w = check_column_width(area.width);
+    let (cur_w, rec_w) = model_widths(d, area.width, state_w);
     let any_upgrade = d.agents.iter().any(|a| {
         d.recommendation_for(&a.name)
             .is_some_and(|r| r.upgrade_available)
@@ -233,7 +262,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 Cell::from("")
             },
             Cell::from(elide_middle(&a.model, cur_w).0),
-            Cell::from(elide_middle(&recommended(a), rec_w).0),
+            Cell::from(elide_middle(&recommended(d, a), rec_w).0),
             Cell::from(if upgrade { "▲" } else { "✓" }).style(if upgrade {
                 state.theme.warn
             } else {
@@ -280,21 +309,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     format!(" Agents ({}) ", d.agents.len())
                 }),
         ),
-        table_area,
+        area,
     );
-    let Some(agent) = d.agents.get(state.agents.selected) else {
-        return;
-    };
-    if let Some(sel) = &state.agents.skills {
-        sel.render(
-            detail,
-            frame.buffer_mut(),
-            &format!("Skills of {}", agent.name),
-            true,
-            &state.theme,
-        );
-        return;
-    }
+}
+
+/// The selected agent's detail pane: profile, provider, status and Paperclip link, the scores, the
+/// skills, whether it can run (with its fallback chain) and the recommendation's reasons.
+fn draw_detail(state: &State, agent: &Agent, frame: &mut Frame, area: Rect) {
+    let d = &state.data;
     let rec = d.recommendation_for(&agent.name);
     let mut lines = vec![
         Line::from(format!(
@@ -316,30 +338,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         )),
         Line::from(format!("skills: {}", agent.skillset.join(", "))),
     ];
-    if let Some(c) = d.check_for(&agent.name) {
-        let mut text = format!("can run: {}", c.state.label());
-        if !c.reasons.is_empty() {
-            text.push_str(&format!(" — {}", c.reasons.join("; ")));
-        }
-        if let Some(fix) = c.first_fix() {
-            text.push_str(&format!(" — fix: {fix}"));
-        }
-        lines.push(Line::styled(text, state.theme.check(c.state)));
-        if let Some(chain) = c
-            .checks
-            .iter()
-            .find(|l| l.kind == crate::domain::watch::agent_check::CheckKind::Fallbacks)
-        {
-            lines.push(Line::styled(
-                chain.detail.clone(),
-                if chain.ok {
-                    state.theme.muted
-                } else {
-                    state.theme.warn
-                },
-            ));
-        }
-    }
+    check_lines(state, agent, &mut lines);
     if let Some(r) = rec {
         lines.extend(
             r.reasons
@@ -354,9 +353,36 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 .borders(Borders::ALL)
                 .title(format!(" {} ", agent.name)),
         ),
-        detail,
+        area,
     );
-    if let Some(dialog) = &state.agents.upgrade {
-        crate::widgets::upgrade_dialog::render(&state.theme, dialog, d.has_key, frame, area);
+}
+
+/// Whether the agent can run (with the reasons and the first fix) and its fallback chain, when it was
+/// checked.
+fn check_lines(state: &State, agent: &Agent, lines: &mut Vec<Line<'_>>) {
+    let Some(c) = state.data.check_for(&agent.name) else {
+        return;
+    };
+    let mut text = format!("can run: {}", c.state.label());
+    if !c.reasons.is_empty() {
+        text.push_str(&format!(" — {}", c.reasons.join("; ")));
+    }
+    if let Some(fix) = c.first_fix() {
+        text.push_str(&format!(" — fix: {fix}"));
+    }
+    lines.push(Line::styled(text, state.theme.check(c.state)));
+    if let Some(chain) = c
+        .checks
+        .iter()
+        .find(|l| l.kind == crate::domain::watch::agent_check::CheckKind::Fallbacks)
+    {
+        lines.push(Line::styled(
+            chain.detail.clone(),
+            if chain.ok {
+                state.theme.muted
+            } else {
+                state.theme.warn
+            },
+        ));
     }
 }

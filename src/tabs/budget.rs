@@ -5,6 +5,7 @@ use crate::app::action::Action;
 use crate::app::draw::{ago, empty_state};
 use crate::app::keys::{Binding, Key};
 use crate::app::state::State;
+use crate::domain::budget::Budget;
 use crate::widgets::budget_gauge;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -47,102 +48,116 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest);
     let [agents_area, log_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(left);
+    draw_per_agent(state, b, frame, agents_area);
+    draw_rate_limits(state, b, frame, log_area);
+    draw_projection(state, b, frame, right);
+}
+
+/// Requests and cost per agent: today, the last 7 and the last 30 days.
+fn draw_per_agent(state: &State, b: &Budget, frame: &mut Frame, area: Rect) {
     if b.per_agent.is_empty() {
         empty_state(
             &state.theme,
             frame,
-            agents_area,
+            area,
             "Per agent",
             "No requests in the last 30 days.",
         );
-    } else {
-        let rows = b.per_agent.iter().map(|u| {
-            Row::new(vec![
-                u.agent.clone(),
-                format!("{:>5}", u.today),
-                format!("{:>5}", u.last_7d),
-                format!("{:>5}", u.last_30d),
-                format!("{:>6}", dollars(u.cost_today)),
-                format!("{:>6}", dollars(u.cost_7d)),
-                format!("{:>6}", dollars(u.cost_30d)),
-            ])
-        });
-        frame.render_widget(
-            Table::new(
-                rows,
-                [
-                    Constraint::Fill(1),
-                    Constraint::Length(5),
-                    Constraint::Length(5),
-                    Constraint::Length(5),
-                    Constraint::Length(6),
-                    Constraint::Length(6),
-                    Constraint::Length(6),
-                ],
-            )
-            .header(
-                Row::new(vec![
-                    "agent", "today", "   7d", "  30d", "  $ 1d", "  $ 7d", " $ 30d",
-                ])
-                .style(Style::default().add_modifier(Modifier::UNDERLINED)),
-            )
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(match b.outside_agents {
-                        Some(n) => format!(" Requests per agent · {n} today outside nxr's agents "),
-                        None => " Requests per agent ".to_string(),
-                    }),
-            ),
-            agents_area,
-        );
+        return;
     }
+    let rows = b.per_agent.iter().map(|u| {
+        Row::new(vec![
+            u.agent.clone(),
+            format!("{:>5}", u.today),
+            format!("{:>5}", u.last_7d),
+            format!("{:>5}", u.last_30d),
+            format!("{:>6}", dollars(u.cost_today)),
+            format!("{:>6}", dollars(u.cost_7d)),
+            format!("{:>6}", dollars(u.cost_30d)),
+        ])
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Fill(1),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(6),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                "agent", "today", "   7d", "  30d", "  $ 1d", "  $ 7d", " $ 30d",
+            ])
+            .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(match b.outside_agents {
+                    Some(n) => format!(" Requests per agent · {n} today outside nxr's agents "),
+                    None => " Requests per agent ".to_string(),
+                }),
+        ),
+        area,
+    );
+}
+
+/// The rate-limit event log: when, which agent, which model and the limit's kind.
+fn draw_rate_limits(state: &State, b: &Budget, frame: &mut Frame, area: Rect) {
     if b.rate_limits.is_empty() {
         empty_state(
             &state.theme,
             frame,
-            log_area,
+            area,
             "Rate-limit events",
             "No 429 so far: nothing was rate limited.",
         );
-    } else {
-        // The model id gets what the time and agent leave, cut in the middle so its end stays visible.
-        let inner_w = log_area.width.saturating_sub(2) as usize;
-        let lines: Vec<Line> = b
-            .rate_limits
-            .iter()
-            .map(|e| {
-                let head = format!(
-                    "{} · {} · ",
-                    ago(d.now, &e.at),
-                    e.agent.as_deref().unwrap_or("(no agent)")
-                );
-                let room = inner_w.saturating_sub(head.chars().count());
-                // The limit's kind after the model, when both fit; else the model alone.
-                let kind = e
-                    .kind
-                    .as_deref()
-                    .map(|k| format!(" · {k}"))
-                    .unwrap_or_default();
-                if e.model.chars().count() + kind.chars().count() <= room {
-                    return Line::from(format!("{head}{}{kind}", e.model));
-                }
-                Line::from(format!(
-                    "{head}{}",
-                    crate::widgets::model_picker::elide_middle(&e.model, room.max(12)).0
-                ))
-            })
-            .collect();
-        frame.render_widget(
-            Paragraph::new(lines).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(events_title(b)),
-            ),
-            log_area,
-        );
+        return;
     }
-    // Chart: used so far (by hour), the projection to midnight, the limit.
+    // The model id gets what the time and agent leave, cut in the middle so its end stays visible.
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = b
+        .rate_limits
+        .iter()
+        .map(|e| {
+            let head = format!(
+                "{} · {} · ",
+                ago(state.data.now, &e.at),
+                e.agent.as_deref().unwrap_or("(no agent)")
+            );
+            let room = inner_w.saturating_sub(head.chars().count());
+            // The limit's kind after the model, when both fit; else the model alone.
+            let kind = e
+                .kind
+                .as_deref()
+                .map(|k| format!(" · {k}"))
+                .unwrap_or_default();
+            if e.model.chars().count() + kind.chars().count() <= room {
+                return Line::from(format!("{head}{}{kind}", e.model));
+            }
+            Line::from(format!(
+                "{head}{}",
+                crate::widgets::model_picker::elide_middle(&e.model, room.max(12)).0
+            ))
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(events_title(b)),
+        ),
+        area,
+    );
+}
+
+/// The chart: used so far (by hour), the projection to midnight, the limit.
+fn draw_projection(state: &State, b: &Budget, frame: &mut Frame, area: Rect) {
     let mut used: Vec<(f64, f64)> = vec![(0.0, 0.0)];
     for (h, v) in b.cumulative_by_hour.iter().enumerate() {
         let x = ((h + 1) as f64).min(b.hours_elapsed.max(0.0));
@@ -202,7 +217,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 .labels(["0".to_string(), format!("{}", top.round() as u64)])
                 .style(state.theme.muted),
         );
-    frame.render_widget(chart, right);
+    frame.render_widget(chart, area);
 }
 
 /// Dollars in at most 6 columns: cents below $100, whole dollars above.
@@ -215,7 +230,7 @@ fn dollars(v: f64) -> String {
 }
 
 /// The event log's title: the count, and today's events by kind ("today: per_day 3 · high_demand 2").
-fn events_title(b: &crate::domain::budget::Budget) -> String {
+fn events_title(b: &Budget) -> String {
     let kinds: Vec<String> = b
         .rate_limits_today
         .iter()

@@ -6,6 +6,8 @@ use crate::app::keys::{Binding, Key};
 use crate::app::state::{Effect, ModelsMode, State};
 use crate::app::update::page_rows;
 use crate::domain::base::roles::Role;
+use crate::domain::catalog::Model;
+use crate::domain::scoring::ModelScore;
 use crate::domain::view::ListedModel;
 use crate::widgets::model_picker::PickerView;
 use ratatui::Frame;
@@ -225,6 +227,24 @@ pub fn draw_detail(state: &State, row: Option<&ListedModel>, frame: &mut Frame, 
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let model = &row.to_model();
+    let info = info_lines(state, row, model);
+    let [info_area, scores_area, reasons_area] = Layout::vertical([
+        Constraint::Length(5),
+        Constraint::Length(8),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(info).wrap(Wrap { trim: true }), info_area);
+    let scores: Vec<_> = Role::ALL
+        .iter()
+        .map(|r| state.data.models.score_of(row, *r))
+        .collect();
+    draw_scores(state, &scores, frame, scores_area);
+    draw_reasons(state, model, &scores, frame, reasons_area);
+}
+
+/// The model's id, name, context, price, release date, capabilities and caveats.
+fn info_lines(state: &State, row: &ListedModel, model: &Model) -> Vec<Line<'static>> {
     let caps = [
         model.supports_tools().then_some("tools"),
         model.supports_vision().then_some("vision"),
@@ -237,7 +257,7 @@ pub fn draw_detail(state: &State, row: Option<&ListedModel>, frame: &mut Frame, 
     let created = chrono::DateTime::from_timestamp(model.created, 0)
         .map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "?".into());
-    let info = vec![
+    let mut info = vec![
         Line::styled(
             model.id.clone(),
             Style::default().add_modifier(Modifier::BOLD),
@@ -256,26 +276,18 @@ pub fn draw_detail(state: &State, row: Option<&ListedModel>, frame: &mut Frame, 
         }),
     ];
     let caveats = row.caveats(state.data.cfg.now);
-    let mut info = info;
     if !caveats.is_empty() {
         info.push(Line::styled(
             format!("⚠ {}", crate::domain::scoring::caveats::labels(&caveats)),
             state.theme.warn,
         ));
     }
-    let [info_area, scores_area, reasons_area] = Layout::vertical([
-        Constraint::Length(5),
-        Constraint::Length(8),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(info).wrap(Wrap { trim: true }), info_area);
-    let scores: Vec<_> = Role::ALL
-        .iter()
-        .map(|r| state.data.models.score_of(row, *r))
-        .collect();
-    // role, total, then sub-scores; narrow panes keep the first five columns.
-    let cols = if scores_area.width >= 38 { 7 } else { 5 };
+    info
+}
+
+/// The score table: role, total, then sub-scores; narrow panes keep the first five columns.
+fn draw_scores(state: &State, scores: &[ModelScore], frame: &mut Frame, area: Rect) {
+    let cols = if area.width >= 38 { 7 } else { 5 };
     let rows = scores.iter().map(|s| {
         let sub = &s.sub;
         let n = |v: u32| format!("{v:>4}");
@@ -307,33 +319,41 @@ pub fn draw_detail(state: &State, row: Option<&ListedModel>, frame: &mut Frame, 
         Table::new(rows, widths)
             .header(Row::new(header).style(Style::default().add_modifier(Modifier::UNDERLINED)))
             .column_spacing(1),
-        scores_area,
+        area,
     );
-    // Why: the reasons for the first role this model fails, or the engineer role's reasons.
+}
+
+/// Why: the model's published figures, then the reasons for the first role this model fails, or the
+/// engineer role's reasons.
+fn draw_reasons(
+    state: &State,
+    model: &Model,
+    scores: &[ModelScore],
+    frame: &mut Frame,
+    area: Rect,
+) {
     let explain = scores
         .iter()
         .find(|s| !s.passes)
         .or_else(|| scores.iter().find(|s| s.role == Role::Engineer));
-    if let Some(s) = explain {
-        let mut lines: Vec<Line> =
-            crate::domain::view::main_figures(&state.data.cfg, &model.id, &Role::ALL)
-                .into_iter()
-                .map(|(role, f)| Line::from(format!("{role}: {f}")))
-                .collect();
-        if lines.is_empty() {
-            lines.push(Line::styled(
-                "no published figure: capability is a size estimate",
-                state.theme.muted,
-            ));
-        }
+    let Some(s) = explain else {
+        return;
+    };
+    let mut lines: Vec<Line> =
+        crate::domain::view::main_figures(&state.data.cfg, &model.id, &Role::ALL)
+            .into_iter()
+            .map(|(role, f)| Line::from(format!("{role}: {f}")))
+            .collect();
+    if lines.is_empty() {
         lines.push(Line::styled(
-            format!("why ({}):", s.role),
+            "no published figure: capability is a size estimate",
             state.theme.muted,
         ));
-        lines.extend(s.reasons.iter().map(|r| Line::from(format!("· {r}"))));
-        frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }),
-            reasons_area,
-        );
     }
+    lines.push(Line::styled(
+        format!("why ({}):", s.role),
+        state.theme.muted,
+    ));
+    lines.extend(s.reasons.iter().map(|r| Line::from(format!("· {r}"))));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
 }

@@ -185,6 +185,40 @@ impl ModelPicker {
 
     /// Draws the table (visible rows only, so a 100k catalog costs what a 50-row one does).
     pub fn render(&self, models: &ModelList, area: Rect, buf: &mut Buffer, view: PickerView<'_>) {
+        let inner = self.render_block(area, buf, &view);
+        if inner.height < 2 {
+            return;
+        }
+        self.render_filter(inner, buf, &view);
+        // With a role check, the last line says whether the selected model passes (or shows the error).
+        let status_h: u16 = if view.error.is_some() {
+            2
+        } else {
+            u16::from(view.check.is_some())
+        };
+        let table_area = Rect {
+            y: inner.y + 1,
+            height: inner.height - 1 - status_h.min(inner.height - 1),
+            ..inner
+        };
+        if self.matched.is_empty() {
+            self.render_no_match(table_area, buf, view.theme);
+        }
+        let selected_score = self.render_table(models, table_area, buf, &view);
+        if status_h == 0 || inner.height < 2 + status_h {
+            return;
+        }
+        let status_area = Rect {
+            y: inner.y + inner.height - status_h,
+            height: status_h,
+            ..inner
+        };
+        render_status(&view, selected_score, status_area, buf);
+    }
+
+    /// The border, titled with the picker's name, the match counter, the filters and the sort key;
+    /// returns the area inside it.
+    fn render_block(&self, area: Rect, buf: &mut Buffer, view: &PickerView<'_>) -> Rect {
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Line::from(vec![
@@ -206,10 +240,11 @@ impl ModelPicker {
             });
         let inner = block.inner(area);
         block.render(area, buf);
-        if inner.height < 2 {
-            return;
-        }
-        // Filter line.
+        inner
+    }
+
+    /// The filter line at the top of `inner`: the query, with a cursor when focused.
+    fn render_filter(&self, inner: Rect, buf: &mut Buffer, view: &PickerView<'_>) {
         let filter_style = if view.filter_focused {
             view.theme.warn
         } else {
@@ -225,80 +260,47 @@ impl ModelPicker {
             filter.push(Span::styled("type / to filter", view.theme.muted));
         }
         Line::from(filter).render(Rect { height: 1, ..inner }, buf);
-        // With a role check, the last line says whether the selected model passes (or shows the error).
-        let status_h: u16 = if view.error.is_some() {
-            2
+    }
+
+    /// Under the table's header: why no model is listed (an empty catalog or a filter matching none).
+    fn render_no_match(&self, table_area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let msg = if self.total() == 0 {
+            "The catalog is empty: run `nxr catalog refresh`."
         } else {
-            u16::from(view.check.is_some())
+            "No model matches this filter. Backspace widens it; Esc leaves it."
         };
-        let table_area = Rect {
-            y: inner.y + 1,
-            height: inner.height - 1 - status_h.min(inner.height - 1),
-            ..inner
-        };
-        let rows_visible = table_area.height.saturating_sub(1) as usize;
-        if self.matched.is_empty() {
-            let msg = if self.total() == 0 {
-                "The catalog is empty: run `nxr catalog refresh`."
-            } else {
-                "No model matches this filter. Backspace widens it; Esc leaves it."
-            };
-            Line::styled(msg, view.theme.muted).render(
-                Rect {
-                    y: table_area.y + 1,
-                    height: 1,
-                    ..table_area
-                },
-                buf,
-            );
-        }
+        Line::styled(msg, theme.muted).render(
+            Rect {
+                y: table_area.y + 1,
+                height: 1,
+                ..table_area
+            },
+            buf,
+        );
+    }
+
+    /// The table of the visible matches, scrolled so the selected row shows; returns the role check's
+    /// score of the selected model when it is drawn.
+    fn render_table<'a>(
+        &self,
+        models: &ModelList,
+        area: Rect,
+        buf: &mut Buffer,
+        view: &PickerView<'a>,
+    ) -> Option<&'a ModelScore> {
+        let rows_visible = area.height.saturating_sub(1) as usize;
         let offset = if rows_visible == 0 || self.selected < rows_visible {
             0
         } else {
             self.selected + 1 - rows_visible
         };
-        let hl = view.theme.matched;
-        let dim = view.theme.muted.add_modifier(Modifier::DIM);
-        // Column widths: ctx 5, the price as wide as the visible rows' labels (at least its header;
-        // none below 50 columns), T V 3 and the spacing; the id gets the most of the rest (cut in the
-        // middle when it is still too long, so `:free` stays visible); the second column (name, or with
-        // a role check why a model fails it) only from 64 columns up.
-        let visible = || {
-            self.matched
-                .iter()
-                .skip(offset)
-                .take(rows_visible)
-                .filter_map(|&i| models.get(i))
-        };
-        // A narrow table (under 50 columns) leaves the price to the details pane: the id needs the room.
-        let price_w = if table_area.width < 50 {
-            0
-        } else {
-            visible()
-                .map(|m| m.price_label().chars().count())
-                .max()
-                .unwrap_or(0)
-                .clamp(PRICE_HEADER.len(), 17) as u16
-        };
-        let rest = table_area.width.saturating_sub(5 + price_w + 3 + 4) as usize;
-        let show_second = table_area.width >= 64;
-        let longest_id = visible().map(|m| m.id_chars() as usize).max().unwrap_or(0);
-        // The second column keeps at least 12 characters (20 with a role check: the reason matters).
-        let second_min = if view.check.is_some() { 20 } else { 12 };
-        let id_w = if show_second {
-            // At least 3/5 of the room, more when the ids need it.
-            longest_id
-                .max(rest * 3 / 5)
-                .min(rest.saturating_sub(second_min + 1))
-                .max(1)
-        } else {
-            rest
-        };
-        let second_w = if show_second {
-            rest.saturating_sub(id_w)
-        } else {
-            0
-        };
+        let cols = self.columns(
+            models,
+            area.width,
+            offset,
+            rows_visible,
+            view.check.is_some(),
+        );
         let mut selected_score = None;
         let rows = self
             .matched
@@ -309,67 +311,18 @@ impl ModelPicker {
             .filter_map(|(pos, &i)| {
                 let m = models.get(i)?;
                 let verdict = view.check.and_then(|c| c.score_at(i));
-                let fails = verdict.and_then(failure);
                 if pos == self.selected {
                     selected_score = verdict;
                 }
-                let idx = self.highlight(m);
-                let id_len = m.id_chars();
-                let id = m.id();
-                let (id_text, id_map) = elide_middle(&id, id_w);
-                let id_hl: Vec<u32> = id_map
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, orig)| idx.binary_search(orig).is_ok())
-                    .map(|(shown, _)| shown as u32)
-                    .collect();
-                let name_hl: Vec<u32> = idx
-                    .iter()
-                    .filter(|&&x| x > id_len)
-                    .map(|&x| x - id_len - 1)
-                    .collect();
-                let second = match (&fails, show_second) {
-                    (_, false) => Cell::from(""),
-                    (Some(why), true) => Cell::from(format!("✗ {}", without_asides(why))),
-                    (None, true) if view.check.is_some() => Cell::from(Line::from(vec![
-                        Span::styled("✓ ", view.theme.ok),
-                        Span::raw(m.name().into_owned()),
-                    ])),
-                    (None, true) => Cell::from(highlighted(&m.name(), &name_hl, hl)),
-                };
-                let mut row = Row::new(vec![
-                    Cell::from(highlighted(&id_text, &id_hl, hl)),
-                    second,
-                    Cell::from(Line::from(m.context_label()).right_aligned()),
-                    Cell::from(Line::from(m.price_label()).right_aligned()),
-                    Cell::from(format!(
-                        "{} {}",
-                        if m.supports_tools() { "T" } else { "·" },
-                        if m.supports_vision() { "V" } else { "·" }
-                    )),
-                ]);
-                if fails.is_some() {
-                    row = row.style(dim);
-                }
-                if pos == self.selected {
-                    row = row.style(
-                        if fails.is_some() {
-                            dim
-                        } else {
-                            Style::default()
-                        }
-                        .add_modifier(Modifier::REVERSED),
-                    );
-                }
-                Some(row)
+                Some(self.row(m, verdict, pos == self.selected, &cols, view))
             });
         let table = Table::new(
             rows,
             [
-                Constraint::Length(id_w as u16),
-                Constraint::Length(second_w as u16),
+                Constraint::Length(cols.id as u16),
+                Constraint::Length(cols.second as u16),
                 Constraint::Length(5),
-                Constraint::Length(price_w),
+                Constraint::Length(cols.price),
                 Constraint::Length(3),
             ],
         )
@@ -377,44 +330,177 @@ impl ModelPicker {
             Row::new(vec![
                 "id",
                 match view.check {
-                    Some(_) if show_second => "for this role",
-                    _ if show_second => "name",
+                    Some(_) if cols.show_second => "for this role",
+                    _ if cols.show_second => "name",
                     _ => "",
                 },
                 "  ctx",
-                if price_w > 0 { PRICE_HEADER } else { "" },
+                if cols.price > 0 { PRICE_HEADER } else { "" },
                 "T V",
             ])
             .style(Style::default().add_modifier(Modifier::UNDERLINED)),
         )
         .column_spacing(1);
-        table.render(table_area, buf);
-        if status_h == 0 || inner.height < 2 + status_h {
-            return;
-        }
-        let status_area = Rect {
-            y: inner.y + inner.height - status_h,
-            height: status_h,
-            ..inner
-        };
-        let status = match (view.error, selected_score, view.check) {
-            (Some(e), _, _) => Line::styled(format!("✗ {e}"), view.theme.danger),
-            (None, Some(s), Some(c)) => match failure(s) {
-                Some(why) => Line::styled(format!("✗ fails {}: {why}", c.role), view.theme.warn),
-                None => Line::styled(
-                    format!(
-                        "✓ meets the {} role's requirements · score {}",
-                        c.role, s.total
-                    ),
-                    view.theme.ok,
-                ),
-            },
-            _ => Line::raw(""),
-        };
-        Paragraph::new(status)
-            .wrap(Wrap { trim: true })
-            .render(status_area, buf);
+        table.render(area, buf);
+        selected_score
     }
+
+    /// Column widths for a table `width` wide showing `rows_visible` matches from `offset`: ctx 5, the
+    /// price as wide as the visible rows' labels (at least its header; none below 50 columns), T V 3
+    /// and the spacing; the id gets the most of the rest (cut in the middle when it is still too long,
+    /// so `:free` stays visible); the second column (name, or with a role check why a model fails it)
+    /// only from 64 columns up.
+    fn columns(
+        &self,
+        models: &ModelList,
+        width: u16,
+        offset: usize,
+        rows_visible: usize,
+        check: bool,
+    ) -> Columns {
+        let visible = || {
+            self.matched
+                .iter()
+                .skip(offset)
+                .take(rows_visible)
+                .filter_map(|&i| models.get(i))
+        };
+        // A narrow table (under 50 columns) leaves the price to the details pane: the id needs the room.
+        let price = if width < 50 {
+            0
+        } else {
+            visible()
+                .map(|m| m.price_label().chars().count())
+                .max()
+                .unwrap_or(0)
+                .clamp(PRICE_HEADER.len(), 17) as u16
+        };
+        let rest = width.saturating_sub(5 + price + 3 + 4) as usize;
+        let show_second = width >= 64;
+        let longest_id = visible().map(|m| m.id_chars() as usize).max().unwrap_or(0);
+        // The second column keeps at least 12 characters (20 with a role check: the reason matters).
+        let second_min = if check { 20 } else { 12 };
+        let id = if show_second {
+            // At least 3/5 of the room, more when the ids need it.
+            longest_id
+                .max(rest * 3 / 5)
+                .min(rest.saturating_sub(second_min + 1))
+                .max(1)
+        } else {
+            rest
+        };
+        let second = if show_second {
+            rest.saturating_sub(id)
+        } else {
+            0
+        };
+        Columns {
+            id,
+            second,
+            price,
+            show_second,
+        }
+    }
+
+    /// One model's row: the id (cut to its column, the match highlighted), the name or the role
+    /// verdict, context, price and the tools / vision flags; dimmed when the model fails the role,
+    /// reversed when selected.
+    fn row(
+        &self,
+        m: &ListedModel,
+        verdict: Option<&ModelScore>,
+        selected: bool,
+        cols: &Columns,
+        view: &PickerView<'_>,
+    ) -> Row<'static> {
+        let hl = view.theme.matched;
+        let dim = view.theme.muted.add_modifier(Modifier::DIM);
+        let fails = verdict.and_then(failure);
+        let idx = self.highlight(m);
+        let id_len = m.id_chars();
+        let id = m.id();
+        let (id_text, id_map) = elide_middle(&id, cols.id);
+        let id_hl: Vec<u32> = id_map
+            .iter()
+            .enumerate()
+            .filter(|(_, orig)| idx.binary_search(orig).is_ok())
+            .map(|(shown, _)| shown as u32)
+            .collect();
+        let name_hl: Vec<u32> = idx
+            .iter()
+            .filter(|&&x| x > id_len)
+            .map(|&x| x - id_len - 1)
+            .collect();
+        let second = match (&fails, cols.show_second) {
+            (_, false) => Cell::from(""),
+            (Some(why), true) => Cell::from(format!("✗ {}", without_asides(why))),
+            (None, true) if view.check.is_some() => Cell::from(Line::from(vec![
+                Span::styled("✓ ", view.theme.ok),
+                Span::raw(m.name().into_owned()),
+            ])),
+            (None, true) => Cell::from(highlighted(&m.name(), &name_hl, hl)),
+        };
+        let mut row = Row::new(vec![
+            Cell::from(highlighted(&id_text, &id_hl, hl)),
+            second,
+            Cell::from(Line::from(m.context_label()).right_aligned()),
+            Cell::from(Line::from(m.price_label()).right_aligned()),
+            Cell::from(format!(
+                "{} {}",
+                if m.supports_tools() { "T" } else { "·" },
+                if m.supports_vision() { "V" } else { "·" }
+            )),
+        ]);
+        if fails.is_some() {
+            row = row.style(dim);
+        }
+        if selected {
+            row = row.style(
+                if fails.is_some() {
+                    dim
+                } else {
+                    Style::default()
+                }
+                .add_modifier(Modifier::REVERSED),
+            );
+        }
+        row
+    }
+}
+
+/// The picker table's column widths.
+struct Columns {
+    id: usize,
+    second: usize,
+    price: u16,
+    /// The second column (name, or the role verdict) is shown.
+    show_second: bool,
+}
+
+/// The line under the table: the error, or whether the selected model meets the checked role.
+fn render_status(
+    view: &PickerView<'_>,
+    selected_score: Option<&ModelScore>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let status = match (view.error, selected_score, view.check) {
+        (Some(e), _, _) => Line::styled(format!("✗ {e}"), view.theme.danger),
+        (None, Some(s), Some(c)) => match failure(s) {
+            Some(why) => Line::styled(format!("✗ fails {}: {why}", c.role), view.theme.warn),
+            None => Line::styled(
+                format!(
+                    "✓ meets the {} role's requirements · score {}",
+                    c.role, s.total
+                ),
+                view.theme.ok,
+            ),
+        },
+        _ => Line::raw(""),
+    };
+    Paragraph::new(status)
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
 }
 
 /// How a picker is drawn in a given place.

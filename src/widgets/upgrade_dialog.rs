@@ -4,7 +4,7 @@
 
 use crate::app::state::UpgradeDialog;
 use crate::app::theme::Theme;
-use crate::domain::upgrade::{self, PlanKind};
+use crate::domain::upgrade::{self, Plan, PlanKind};
 use crate::widgets::model_picker::elide_middle;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,23 +12,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
+/// What the dialog and `u` say when no key is stored.
+pub const NO_KEY: &str = "no OpenRouter key is stored: add one with `nxr config set openrouter-key <key>` or `nxr upgrade --key <key>`";
+
 pub fn render(theme: &Theme, dialog: &UpgradeDialog, has_key: bool, frame: &mut Frame, area: Rect) {
-    let rows = dialog.plan.as_ref().map_or(1, |p| p.rows.len().max(1)) as u16;
-    let w = area.width.saturating_sub(4).min(110);
-    let h = (rows + 9).min(area.height.saturating_sub(2));
-    let popup = Rect {
-        x: area.x + (area.width.saturating_sub(w)) / 2,
-        y: area.y + 1,
-        width: w,
-        height: h,
-    };
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Upgrade to paid models · Enter confirm · Esc cancel ")
-        .border_style(theme.accent);
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
+    let inner = draw_frame(theme, dialog, frame, area);
     let plan = match (&dialog.plan, &dialog.error) {
         (_, Some(e)) => {
             frame.render_widget(
@@ -47,8 +35,37 @@ pub fn render(theme: &Theme, dialog: &UpgradeDialog, has_key: bool, frame: &mut 
     };
     let [table_area, foot] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(inner);
+    draw_table(theme, plan, frame, inner.width, table_area);
+    draw_footer(theme, plan, has_key, frame, foot);
+}
+
+/// Clears the popup (centred, one row per agent plus the frame, header and footer) and draws its
+/// border with the keys; returns the area inside it.
+fn draw_frame(theme: &Theme, dialog: &UpgradeDialog, frame: &mut Frame, area: Rect) -> Rect {
+    let rows = dialog.plan.as_ref().map_or(1, |p| p.rows.len().max(1)) as u16;
+    let w = area.width.saturating_sub(4).min(110);
+    let h = (rows + 9).min(area.height.saturating_sub(2));
+    let popup = Rect {
+        x: area.x + (area.width.saturating_sub(w)) / 2,
+        y: area.y + 1,
+        width: w,
+        height: h,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Upgrade to paid models · Enter confirm · Esc cancel ")
+        .border_style(theme.accent);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    inner
+}
+
+/// The plan's table: agent, current model, the pick (or why it keeps its model), price, monthly cost.
+/// The two model columns share what the fixed columns leave of `inner_w`.
+fn draw_table(theme: &Theme, plan: &Plan, frame: &mut Frame, inner_w: u16, area: Rect) {
     let fixed = 12 + 17 + 12 + 4 * 2;
-    let model_w = (inner.width.saturating_sub(fixed) / 2) as usize;
+    let model_w = (inner_w.saturating_sub(fixed) / 2) as usize;
     let body = plan.rows.iter().map(|r| {
         let target = r.switch.as_ref().map(|s| &s.to);
         let to = match (target, &r.note) {
@@ -94,8 +111,12 @@ pub fn render(theme: &Theme, dialog: &UpgradeDialog, has_key: bool, frame: &mut 
             ])
             .style(Style::default().add_modifier(Modifier::UNDERLINED)),
         ),
-        table_area,
+        area,
     );
+}
+
+/// The total, the usage assumption when no usage was observed, and the missing key.
+fn draw_footer(theme: &Theme, plan: &Plan, has_key: bool, frame: &mut Frame, area: Rect) {
     let mut lines = vec![Line::styled(
         format!(
             "Total estimated: {} a month · {} of {} agents switch",
@@ -112,7 +133,7 @@ pub fn render(theme: &Theme, dialog: &UpgradeDialog, has_key: bool, frame: &mut 
         ));
     }
     if !has_key {
-        lines.push(Line::styled(crate::tabs::agents::NO_KEY, theme.danger));
+        lines.push(Line::styled(NO_KEY, theme.danger));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), foot);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
 }

@@ -346,13 +346,61 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
     let daily_limit = account.map(|a| a.limit).unwrap_or(limit_setting);
     let no_data = count(store, "SELECT EXISTS (SELECT 1 FROM usage_events)", ()).await? == 0;
 
+    let cumulative_by_hour = cumulative_by_hour(store, now, &today, &now_s).await?;
+    let agents_today = cumulative_by_hour.last().copied().unwrap_or(0);
+    let (from, _) = recent_window(now);
+    let recent = count(
+        store,
+        "SELECT SUM(requests) FROM usage_events WHERE is_free = 1 AND occurred_at >= ?1 AND occurred_at <= ?2",
+        params![clock::to_db(from), now_s.clone()],
+    )
+    .await?;
+    let used_today = account
+        .map(|a| a.used.max(agents_today))
+        .unwrap_or(agents_today);
+    let outside_agents = account.map(|a| a.used.saturating_sub(agents_today));
+    let f = forecast(used_today, daily_limit, recent, now);
+
+    let mut per_agent = per_agent_usage(store, now).await?;
+    add_other_model_counts(store, now, &mut per_agent).await?;
+    let rate_limits = recent_rate_limits(store).await?;
+
+    let rate_limits_today = crate::domain::catalog::ratelimit::tally(store, &today, &now_s).await?;
+    let hours_elapsed = (now - start).num_seconds() as f64 / 3600.0;
+    Ok(Budget {
+        used_today,
+        daily_limit,
+        agents_today,
+        account,
+        outside_agents,
+        resets_at: clock::to_db(next_reset(now)),
+        projected_at_midnight: f.projected_at_midnight,
+        rate_per_hour: f.rate_per_hour,
+        hits_limit_at: f.hits_limit_at.map(clock::to_db),
+        cumulative_by_hour,
+        hours_elapsed,
+        per_agent,
+        rate_limits,
+        rate_limits_today,
+        no_data,
+    })
+}
+
+/// Cumulative free requests at the end of each UTC hour from `today` (the day's start) up to
+/// `now_s`, one slot per hour so far (index = hour); the last slot is the day's total.
+async fn cumulative_by_hour(
+    store: &Store,
+    now: DateTime<Utc>,
+    today: &str,
+    now_s: &str,
+) -> Result<Vec<u64>, StoreError> {
     let mut cumulative_by_hour = vec![0u64; now.hour() as usize + 1];
     let mut rows = store
         .conn()
         .query(
             "SELECT CAST(substr(occurred_at, 12, 2) AS INTEGER), SUM(requests) FROM usage_events
              WHERE is_free = 1 AND occurred_at >= ?1 AND occurred_at <= ?2 GROUP BY 1",
-            params![today.clone(), now_s.clone()],
+            params![today.to_string(), now_s.to_string()],
         )
         .await?;
     while let Some(row) = rows.next().await? {
@@ -370,20 +418,12 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
         acc += *v;
         *v = acc;
     }
-    let agents_today = acc;
-    let (from, _) = recent_window(now);
-    let recent = count(
-        store,
-        "SELECT SUM(requests) FROM usage_events WHERE is_free = 1 AND occurred_at >= ?1 AND occurred_at <= ?2",
-        params![clock::to_db(from), now_s.clone()],
-    )
-    .await?;
-    let used_today = account
-        .map(|a| a.used.max(agents_today))
-        .unwrap_or(agents_today);
-    let outside_agents = account.map(|a| a.used.saturating_sub(agents_today));
-    let f = forecast(used_today, daily_limit, recent, now);
+    Ok(cumulative_by_hour)
+}
 
+/// Requests, tokens and cost per agent today and over the last 7 and 30 UTC days (from
+/// `usage_daily`), busiest over 30 days first; the other-model counts are left at 0.
+async fn per_agent_usage(store: &Store, now: DateTime<Utc>) -> Result<Vec<AgentUsage>, StoreError> {
     let mut per_agent = Vec::new();
     let mut rows = store
         .conn()
@@ -412,39 +452,53 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
         )
         .await?;
     while let Some(row) = rows.next().await? {
-        let v = |i: i32| -> Result<u64, StoreError> {
-            Ok(row.get::<Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
-        };
-        // SQLite's SUM gives an integer or a real by what it summed: take either.
-        let c = |i: i32| -> Result<f64, StoreError> {
-            Ok(match row.get_value(i)? {
-                libsql::Value::Real(r) if r.is_finite() => r.max(0.0),
-                libsql::Value::Integer(n) => n.max(0) as f64,
-                _ => 0.0,
-            })
-        };
-        let id: i64 = row.get::<Option<i64>>(0)?.unwrap_or(0);
-        per_agent.push(AgentUsage {
-            agent_id: (id != 0).then_some(id),
-            agent: row
-                .get::<Option<String>>(1)?
-                .unwrap_or_else(|| "(no agent)".to_string()),
-            today: v(2)?,
-            last_7d: v(3)?,
-            last_30d: v(4)?,
-            tokens_today: v(5)?,
-            tokens_7d: v(6)?,
-            tokens_30d: v(7)?,
-            cost_today: c(8)?,
-            cost_7d: c(9)?,
-            cost_30d: c(10)?,
-            last_at: row.get::<Option<String>>(11)?,
-            other_model_today: 0,
-            other_model_7d: 0,
-        });
+        per_agent.push(agent_usage(&row)?);
     }
+    Ok(per_agent)
+}
 
-    // How often each agent ran on another model than its own (its fallback chain took over).
+/// One row of the per-agent query as an [`AgentUsage`]; requests and tokens below 0 count as 0,
+/// and a cost is read whether SQLite summed it as an integer or a real.
+fn agent_usage(row: &libsql::Row) -> Result<AgentUsage, StoreError> {
+    let v = |i: i32| -> Result<u64, StoreError> {
+        Ok(row.get::<Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+    };
+    // SQLite's SUM gives an integer or a real by what it summed: take either.
+    let c = |i: i32| -> Result<f64, StoreError> {
+        Ok(match row.get_value(i)? {
+            libsql::Value::Real(r) if r.is_finite() => r.max(0.0),
+            libsql::Value::Integer(n) => n.max(0) as f64,
+            _ => 0.0,
+        })
+    };
+    let id: i64 = row.get::<Option<i64>>(0)?.unwrap_or(0);
+    Ok(AgentUsage {
+        agent_id: (id != 0).then_some(id),
+        agent: row
+            .get::<Option<String>>(1)?
+            .unwrap_or_else(|| "(no agent)".to_string()),
+        today: v(2)?,
+        last_7d: v(3)?,
+        last_30d: v(4)?,
+        tokens_today: v(5)?,
+        tokens_7d: v(6)?,
+        tokens_30d: v(7)?,
+        cost_today: c(8)?,
+        cost_7d: c(9)?,
+        cost_30d: c(10)?,
+        last_at: row.get::<Option<String>>(11)?,
+        other_model_today: 0,
+        other_model_7d: 0,
+    })
+}
+
+/// Fills in how often each agent ran on another model than its own today and over the last 7
+/// days (its fallback chain took over), counting successful requests only.
+async fn add_other_model_counts(
+    store: &Store,
+    now: DateTime<Utc>,
+    per_agent: &mut [AgentUsage],
+) -> Result<(), StoreError> {
     let mut rows = store
         .conn()
         .query(
@@ -467,7 +521,11 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
             u.other_model_7d = n(2)?;
         }
     }
+    Ok(())
+}
 
+/// The newest 50 rate-limit events over both rate-limit statuses, newest first.
+async fn recent_rate_limits(store: &Store) -> Result<Vec<RateLimitEvent>, StoreError> {
     let mut rate_limits = Vec::new();
     let mut rows = store
         .conn()
@@ -493,26 +551,7 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
             kind: row.get(3)?,
         });
     }
-
-    let rate_limits_today = crate::domain::catalog::ratelimit::tally(store, &today, &now_s).await?;
-    let hours_elapsed = (now - start).num_seconds() as f64 / 3600.0;
-    Ok(Budget {
-        used_today,
-        daily_limit,
-        agents_today,
-        account,
-        outside_agents,
-        resets_at: clock::to_db(next_reset(now)),
-        projected_at_midnight: f.projected_at_midnight,
-        rate_per_hour: f.rate_per_hour,
-        hits_limit_at: f.hits_limit_at.map(clock::to_db),
-        cumulative_by_hour,
-        hours_elapsed,
-        per_agent,
-        rate_limits,
-        rate_limits_today,
-        no_data,
-    })
+    Ok(rate_limits)
 }
 
 #[cfg(test)]

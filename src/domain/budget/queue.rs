@@ -296,72 +296,20 @@ pub async fn drain(
     let mut report = DrainReport::default();
     loop {
         let now = clock.now();
-        let mut rows = store
-            .conn()
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 ORDER BY id LIMIT 1"
-                ),
-                params![clock::to_db(now)],
-            )
-            .await?;
-        let Some(next) = rows.next().await? else {
+        let Some(next) = next_due(store, now).await? else {
             break;
         };
-        let next = task(&next)?;
-        drop(rows);
-        let started_last_minute = count_started_since(store, now - Duration::seconds(60)).await?;
-        let empty = run_gate::stored_bucket(store, clock).await?.is_some();
-        if started_last_minute >= PER_MINUTE || empty {
+        if let Some(hold) = hold(store, clock, now).await? {
             report.waiting = count_due(store, now).await? as usize;
-            report.held_by = Some(if empty {
-                Hold::DailyLimit
-            } else {
-                Hold::PerMinute
-            });
+            report.held_by = Some(hold);
             break;
         }
         // Claim it (another nxr serve may drain the same queue).
-        let claimed = store
-            .conn()
-            .execute(
-                "UPDATE task_queue SET status = 'running', started_at = ?1 WHERE id = ?2 AND status = 'queued'",
-                params![clock::to_db(now), next.id],
-            )
-            .await?;
-        if claimed == 0 {
+        if !claim(store, next.id, now).await? {
             continue;
         }
-        let (outcome, agent) = match agents::resolve(store, env, &next.agent).await {
-            Ok(agent) => (runner.run(env, &agent, &next.prompt).await, Some(agent)),
-            Err(e) => (RunOutcome::not_started(e.to_string()), None),
-        };
-        let verdict = outcome.verdict();
-        let output: String = outcome.stdout.chars().take(OUTPUT_KEEP).collect();
-        let failure = match &verdict {
-            Verdict::Answered { .. } => None,
-            Verdict::Failed(f) => Some(f),
-        };
-        let per_day = match (failure, &agent) {
-            (Some(f), Some(a)) => {
-                run_gate::record_failure(store, a, f, clock).await?
-                    == Some(crate::domain::catalog::ratelimit::RateLimitKind::PerDay)
-            }
-            _ => false,
-        };
-        if per_day {
+        if run_claimed(store, env, runner, clock, &next).await? {
             // OpenRouter's free daily bucket ran out: the task waits for the reset, and so do the rest.
-            store
-                .conn()
-                .execute(
-                    "UPDATE task_queue SET status = 'queued', started_at = NULL, run_after = ?1, error = ?2 WHERE id = ?3",
-                    params![
-                        clock::to_db(budget::next_reset(clock.now())),
-                        failure.map(|f| f.error.clone()),
-                        next.id
-                    ],
-                )
-                .await?;
             if let Some(t) = get(store, next.id).await? {
                 report.requeued.push(t);
             }
@@ -369,21 +317,6 @@ pub async fn drain(
             report.held_by = Some(Hold::DailyLimit);
             break;
         }
-        let error = failure.map(|f| f.error.chars().take(OUTPUT_KEEP).collect::<String>());
-        store
-            .conn()
-            .execute(
-                "UPDATE task_queue SET status = ?1, finished_at = ?2, exit_code = ?3, output = ?4, error = ?5 WHERE id = ?6",
-                params![
-                    if failure.is_none() { "done" } else { "failed" },
-                    clock::to_db(clock.now()),
-                    outcome.exit_code.map(i64::from),
-                    output,
-                    error,
-                    next.id
-                ],
-            )
-            .await?;
         if let Some(t) = get(store, next.id).await? {
             report.ran.push(t);
         }
@@ -393,6 +326,119 @@ pub async fn drain(
     report.not_due = not_due as usize;
     report.next_run_after = next;
     Ok(report)
+}
+
+/// The oldest queued task due at `now`, if any.
+async fn next_due(
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Task>, QueueError> {
+    let mut rows = store
+        .conn()
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 ORDER BY id LIMIT 1"
+            ),
+            params![clock::to_db(now)],
+        )
+        .await?;
+    Ok(match rows.next().await? {
+        Some(row) => Some(task(&row)?),
+        None => None,
+    })
+}
+
+/// What keeps a task from starting at `now`: the free bucket used up (it wins), or
+/// [`PER_MINUTE`] tasks started in the last minute; `None` when it may start.
+async fn hold(
+    store: &Store,
+    clock: &dyn Clock,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Hold>, QueueError> {
+    let started_last_minute = count_started_since(store, now - Duration::seconds(60)).await?;
+    let empty = run_gate::stored_bucket(store, clock).await?.is_some();
+    Ok(if empty {
+        Some(Hold::DailyLimit)
+    } else if started_last_minute >= PER_MINUTE {
+        Some(Hold::PerMinute)
+    } else {
+        None
+    })
+}
+
+/// Marks the queued task `id` running, started at `now`; false when it is no longer queued.
+async fn claim(
+    store: &Store,
+    id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, QueueError> {
+    let claimed = store
+        .conn()
+        .execute(
+            "UPDATE task_queue SET status = 'running', started_at = ?1 WHERE id = ?2 AND status = 'queued'",
+            params![clock::to_db(now), id],
+        )
+        .await?;
+    Ok(claimed != 0)
+}
+
+/// Runs a claimed task with its agent and records the result. True when OpenRouter answered with
+/// its per-day 429: the task is queued again to run after the next reset, with the error. Else
+/// it ends done or failed with its exit code, output and error (each cut to [`OUTPUT_KEEP`]).
+async fn run_claimed(
+    store: &Store,
+    env: &Env,
+    runner: &dyn TaskRunner,
+    clock: &dyn Clock,
+    next: &Task,
+) -> Result<bool, QueueError> {
+    let (outcome, agent) = match agents::resolve(store, env, &next.agent).await {
+        Ok(agent) => (runner.run(env, &agent, &next.prompt).await, Some(agent)),
+        Err(e) => (RunOutcome::not_started(e.to_string()), None),
+    };
+    let verdict = outcome.verdict();
+    let output: String = outcome.stdout.chars().take(OUTPUT_KEEP).collect();
+    let failure = match &verdict {
+        Verdict::Answered { .. } => None,
+        Verdict::Failed(f) => Some(f),
+    };
+    let per_day = match (failure, &agent) {
+        (Some(f), Some(a)) => {
+            run_gate::record_failure(store, a, f, clock).await?
+                == Some(crate::domain::catalog::ratelimit::RateLimitKind::PerDay)
+        }
+        _ => false,
+    };
+    if per_day {
+        store
+            .conn()
+            .execute(
+                "UPDATE task_queue SET status = 'queued', started_at = NULL, run_after = ?1, error = ?2 WHERE id = ?3",
+                params![
+                    clock::to_db(budget::next_reset(clock.now())),
+                    failure.map(|f| f.error.clone()),
+                    next.id
+                ],
+            )
+            .await?;
+        return Ok(true);
+    }
+    let error = failure.map(|f| f.error.chars().take(OUTPUT_KEEP).collect::<String>());
+    store
+        .conn()
+        .execute(
+            "UPDATE task_queue SET status = ?1, finished_at = ?2, exit_code = ?3, output = ?4, error = ?5 WHERE id = ?6",
+            params![
+                if failure.is_none() { "done" } else { "failed" },
+                clock::to_db(clock.now()),
+                outcome.exit_code.map(i64::from),
+                output,
+                error,
+                next.id
+            ],
+        )
+        .await?;
+    Ok(false)
 }
 
 /// How many queued tasks are not due at `now`, and the earliest time one becomes due.

@@ -110,40 +110,71 @@ pub async fn budget_guard(
         })
         .collect();
     if !due.is_empty() {
-        // What Paperclip did is recorded even when a later call fails, so no pause is forgotten.
-        let (done, failed) = each(&due, |id| client.resume_agent(id)).await;
-        let ids: Vec<i64> = done.iter().map(|l| l.agent_id).collect();
-        links::set_budget_paused(store, &ids, None).await?;
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        report.resumed = due.iter().map(|l| l.agent_name.clone()).collect();
-        telegram_forward::record(
-            store,
-            env,
-            NewNotification {
-                kind: KIND_PAPERCLIP_BUDGET.into(),
-                title: format!(
-                    "Resumed {} Paperclip agent(s) after the free-budget reset",
-                    ids.len()
-                ),
-                body: format!(
-                    "The free daily bucket reset at 00:00 UTC; Paperclip runs {} again.",
-                    report.resumed.join(", ")
-                ),
-                agent_id: None,
-                payload: None,
-            },
-            clock,
-        )
-        .await?;
+        report.resumed = resume(store, env, clock, &client, &due).await?;
     }
 
     if !figure.is_spent() {
         return Ok(report);
     }
+    let to_pause = pausable(store, env, &client, &conn.company_id, &mine, &due).await?;
+    if to_pause.is_empty() {
+        return Ok(report);
+    }
+    report.paused = pause(store, env, clock, &client, &to_pause, &today, figure).await?;
+    Ok(report)
+}
+
+/// Resumes the Paperclip agents of `due`, clears the guard's mark of those Paperclip resumed (even
+/// when a later call fails, so no pause is forgotten) and notifies; returns the names resumed.
+async fn resume(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    client: &PaperclipClient,
+    due: &[&links::Link],
+) -> Result<Vec<String>, SyncError> {
+    let (done, failed) = each(due, |id| client.resume_agent(id)).await;
+    let ids: Vec<i64> = done.iter().map(|l| l.agent_id).collect();
+    links::set_budget_paused(store, &ids, None).await?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let resumed: Vec<String> = due.iter().map(|l| l.agent_name.clone()).collect();
+    telegram_forward::record(
+        store,
+        env,
+        NewNotification {
+            kind: KIND_PAPERCLIP_BUDGET.into(),
+            title: format!(
+                "Resumed {} Paperclip agent(s) after the free-budget reset",
+                ids.len()
+            ),
+            body: format!(
+                "The free daily bucket reset at 00:00 UTC; Paperclip runs {} again.",
+                resumed.join(", ")
+            ),
+            agent_id: None,
+            payload: None,
+        },
+        clock,
+    )
+    .await?;
+    Ok(resumed)
+}
+
+/// The links of `mine` the guard may pause: not marked as paused by it (or just resumed, in
+/// `due`), with an nxr agent on a free model and a Paperclip agent that is neither paused (by
+/// hand) nor terminated.
+async fn pausable<'a>(
+    store: &Store,
+    env: &Env,
+    client: &PaperclipClient,
+    company_id: &str,
+    mine: &'a [links::Link],
+    due: &[&links::Link],
+) -> Result<Vec<&'a links::Link>, SyncError> {
     let catalog = catalog::load(store).await?;
-    let remote = client.agents(&conn.company_id).await?;
+    let remote = client.agents(company_id).await?;
     let all = agents::list(store, env).await?;
     let mut to_pause = Vec::new();
     for l in mine
@@ -162,16 +193,27 @@ pub async fn budget_guard(
         }
         to_pause.push(l);
     }
-    if to_pause.is_empty() {
-        return Ok(report);
-    }
-    let (done, failed) = each(&to_pause, |id| client.pause_agent(id)).await;
+    Ok(to_pause)
+}
+
+/// Pauses the Paperclip agents of `to_pause`, marks those Paperclip paused as paused by the guard
+/// on `today` (even when a later call fails) and notifies with `figure`; returns the names paused.
+async fn pause(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    client: &PaperclipClient,
+    to_pause: &[&links::Link],
+    today: &str,
+    figure: FreeBudgetFigure,
+) -> Result<Vec<String>, SyncError> {
+    let (done, failed) = each(to_pause, |id| client.pause_agent(id)).await;
     let ids: Vec<i64> = done.iter().map(|l| l.agent_id).collect();
-    links::set_budget_paused(store, &ids, Some(&today)).await?;
+    links::set_budget_paused(store, &ids, Some(today)).await?;
     if let Some(e) = failed {
         return Err(e.into());
     }
-    report.paused = to_pause.iter().map(|l| l.agent_name.clone()).collect();
+    let paused: Vec<String> = to_pause.iter().map(|l| l.agent_name.clone()).collect();
     telegram_forward::record(
         store,
         env,
@@ -185,7 +227,7 @@ pub async fn budget_guard(
                 "{} of {} free requests used today; Paperclip holds {} until the 00:00 UTC reset, when nxr resumes them.",
                 figure.used_today,
                 figure.daily_limit,
-                report.paused.join(", ")
+                paused.join(", ")
             ),
             agent_id: None,
             payload: None,
@@ -193,5 +235,5 @@ pub async fn budget_guard(
         clock,
     )
     .await?;
-    Ok(report)
+    Ok(paused)
 }

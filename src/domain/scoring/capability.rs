@@ -172,23 +172,8 @@ impl CapabilityTable {
         if index.is_empty() {
             return CapabilityTable::default();
         }
-        // The catalog's models with figures, in id order (the input order never matters).
-        let mut found: Vec<(&Model, &crate::domain::scoring::evals::Family)> = models
-            .iter()
-            .filter_map(|m| index.get(&m.id).map(|f| (m, f)))
-            .collect();
-        found.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        found.dedup_by(|a, b| a.0.id == b.0.id);
-        let passes: Vec<[bool; 6]> = found
-            .iter()
-            .map(|(m, _)| {
-                let mut p = [false; 6];
-                for (i, role) in Role::ALL.iter().enumerate() {
-                    p[i] = scoring::passes_gates(m, *role, cfg);
-                }
-                p
-            })
-            .collect();
+        let found = catalog_families(models, &index);
+        let passes = gate_passes(&found, cfg);
         let mut table = CapabilityTable {
             data: data.clone(),
             ..CapabilityTable::default()
@@ -206,69 +191,12 @@ impl CapabilityTable {
                 .get(role)
                 .copied()
                 .unwrap_or(KindWeights::default_for(*role));
-            // Population per benchmark: the gate-passing models' values.
-            let mut population: BTreeMap<(Kind, &str), Vec<u32>> = BTreeMap::new();
-            for ((_, fam), p) in found.iter().zip(&passes) {
-                if !p[ri] {
-                    continue;
-                }
-                for g in &fam.figures {
-                    population
-                        .entry((g.kind, g.benchmark.as_str()))
-                        .or_default()
-                        .push(g.value_centi);
-                }
-            }
-            for values in population.values_mut() {
-                values.sort_unstable();
-            }
+            let population = population(&found, &passes, ri);
             let mut passing_points = Vec::new();
             for (k, ((_, fam), p)) in found.iter().zip(&passes).enumerate() {
-                let mut uses = Vec::new();
-                let (mut sum, mut wsum) = (0u64, 0u64);
-                let kinds = w.ranked();
-                if !kinds
-                    .iter()
-                    .any(|k| fam.figures.iter().any(|g| g.kind == *k))
-                {
+                let Some((points, uses)) = role_points(fam, &w, &population, ri, p[ri]) else {
                     continue;
-                }
-                for kind in kinds {
-                    let figs: Vec<(usize, &Figure)> = fam
-                        .figures
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, g)| g.kind == kind)
-                        .collect();
-                    let kw = w.get(kind) as u64;
-                    if figs.is_empty() {
-                        // A kind the model has no figure for counts as the middle.
-                        sum += kw * MISSING_KIND_POINTS as u64;
-                        wsum += kw;
-                        continue;
-                    }
-                    let mut kind_sum = 0u64;
-                    for (fi, g) in &figs {
-                        let empty = Vec::new();
-                        let values = population
-                            .get(&(g.kind, g.benchmark.as_str()))
-                            .unwrap_or(&empty);
-                        let pct = percentile(values, g.value_centi, p[ri]);
-                        kind_sum += pct as u64;
-                        uses.push(UseRef {
-                            role: ri as u8,
-                            figure: *fi as u16,
-                            percentile: pct,
-                            among: values.len() as u32,
-                        });
-                    }
-                    sum += kw * (kind_sum / figs.len() as u64);
-                    wsum += kw;
-                }
-                if wsum == 0 {
-                    continue;
-                }
-                let points = (sum / wsum) as u32;
+                };
                 measured[k].points[ri] = Some(points);
                 measured[k].uses.extend(uses);
                 if p[ri] {
@@ -336,6 +264,121 @@ impl CapabilityTable {
             .into_iter()
             .next()
     }
+}
+
+/// The catalog's models with figures and their families, in id order with each id once (the input
+/// order never matters).
+fn catalog_families<'a>(
+    models: &'a [Model],
+    index: &Index<'a>,
+) -> Vec<(&'a Model, &'a crate::domain::scoring::evals::Family)> {
+    let mut found: Vec<(&Model, &crate::domain::scoring::evals::Family)> = models
+        .iter()
+        .filter_map(|m| index.get(&m.id).map(|f| (m, f)))
+        .collect();
+    found.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    found.dedup_by(|a, b| a.0.id == b.0.id);
+    found
+}
+
+/// Per found model, whether it passes each role's gates ([`Role::ALL`] order).
+fn gate_passes(
+    found: &[(&Model, &crate::domain::scoring::evals::Family)],
+    cfg: &ScoringConfig,
+) -> Vec<[bool; 6]> {
+    found
+        .iter()
+        .map(|(m, _)| {
+            let mut p = [false; 6];
+            for (i, role) in Role::ALL.iter().enumerate() {
+                p[i] = scoring::passes_gates(m, *role, cfg);
+            }
+            p
+        })
+        .collect()
+}
+
+/// The population per benchmark for the role at `ri`: the values of the models that pass the
+/// role's gates, sorted ascending.
+fn population<'a>(
+    found: &[(&Model, &'a crate::domain::scoring::evals::Family)],
+    passes: &[[bool; 6]],
+    ri: usize,
+) -> BTreeMap<(Kind, &'a str), Vec<u32>> {
+    let mut population: BTreeMap<(Kind, &str), Vec<u32>> = BTreeMap::new();
+    for ((_, fam), p) in found.iter().zip(passes) {
+        if !p[ri] {
+            continue;
+        }
+        for g in &fam.figures {
+            population
+                .entry((g.kind, g.benchmark.as_str()))
+                .or_default()
+                .push(g.value_centi);
+        }
+    }
+    for values in population.values_mut() {
+        values.sort_unstable();
+    }
+    population
+}
+
+/// A family's points for the role at `ri` and the figures used: per kind the role weighs (most
+/// weighted first), the mean percentile of its figures among `population` (`passes`: the model is
+/// one of it), or [`MISSING_KIND_POINTS`] for a kind without a figure; the points are the kinds'
+/// weighted mean. `None` when the family has no figure of a kind the role weighs.
+fn role_points(
+    fam: &crate::domain::scoring::evals::Family,
+    w: &KindWeights,
+    population: &BTreeMap<(Kind, &str), Vec<u32>>,
+    ri: usize,
+    passes: bool,
+) -> Option<(u32, Vec<UseRef>)> {
+    let mut uses = Vec::new();
+    let (mut sum, mut wsum) = (0u64, 0u64);
+    let kinds = w.ranked();
+    if !kinds
+        .iter()
+        .any(|k| fam.figures.iter().any(|g| g.kind == *k))
+    {
+        return None;
+    }
+    for kind in kinds {
+        let figs: Vec<(usize, &Figure)> = fam
+            .figures
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.kind == kind)
+            .collect();
+        let kw = w.get(kind) as u64;
+        if figs.is_empty() {
+            // A kind the model has no figure for counts as the middle.
+            sum += kw * MISSING_KIND_POINTS as u64;
+            wsum += kw;
+            continue;
+        }
+        let mut kind_sum = 0u64;
+        for (fi, g) in &figs {
+            let empty = Vec::new();
+            let values = population
+                .get(&(g.kind, g.benchmark.as_str()))
+                .unwrap_or(&empty);
+            let pct = percentile(values, g.value_centi, passes);
+            kind_sum += pct as u64;
+            uses.push(UseRef {
+                role: ri as u8,
+                figure: *fi as u16,
+                percentile: pct,
+                among: values.len() as u32,
+            });
+        }
+        sum += kw * (kind_sum / figs.len() as u64);
+        wsum += kw;
+    }
+    if wsum == 0 {
+        return None;
+    }
+    Some(((sum / wsum) as u32, uses))
 }
 
 /// The explain line of a measured capability: each figure with its source, date and percentile.

@@ -143,96 +143,159 @@ pub(super) fn best_indices(
     let mut router: [Option<bool>; SCAN_CHUNK] = [None; SCAN_CHUNK];
     for (c, chunk) in models.chunks(SCAN_CHUNK).enumerate() {
         for (k, m) in chunk.iter().enumerate() {
-            // Below every role's minimum context it fails them all.
-            let (f, r) = if m.context_length < min_context {
-                (false, None)
-            } else if m.id.ends_with(":free") {
-                // Free by its id; whether it is a router only matters if it would win.
-                (true, None)
-            } else {
-                let (f, r) = free_and_router(m);
-                (f, Some(r))
-            };
-            admitted[k] = m.context_length >= min_context && pool.admits(f);
-            free[k] = f;
-            router[k] = r;
+            (admitted[k], free[k], router[k]) = admission(m, min_context, pool);
         }
         for (k, m) in chunk.iter().enumerate() {
             if !admitted[k] {
                 continue;
             }
-            let i = c * SCAN_CHUNK + k;
-            let context = m.context_length;
-            let params = model_params(m);
-            let size_max = params.as_ref().map_or(NEUTRAL_PARAMS, |p| {
-                let eff = p.effective_millions().max(1);
-                clamp_points((log2_milli_upper(eff) - LOG2_ONE_BILLION_IN_MILLIONS) / 10)
-            });
-            let (recency, _) = recency_of(m, cfg);
-            let (reliability, _, _) = reliability_of(m, health);
-            let context_log_max = log2_milli_upper(context.max(1));
-            let measured = measured_of(m, cfg);
-            let cap_max = capability_points(size_max, MAX_FLAGS);
-            let tools_max = tools_points(MAX_FLAGS);
-            let hopeful = rcs.iter().zip(&best).any(|(rc, slot)| {
-                context >= rc.req.min_context && {
-                    let ub = rc.total([
-                        rc.context_points(context, context_log_max),
-                        rc.capability(cap_max, measured),
-                        tools_max,
-                        recency,
-                        reliability,
-                        1000,
-                    ]);
-                    beats(models, ub, context, i, slot)
-                }
-            });
-            if !hopeful {
-                continue;
-            }
-            let size = params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
-            let context_log = log2_milli(context.max(1));
-            let (price, _) = price_of(m, free[k]);
-            let flags = param_flags(m);
-            let estimate = capability_points(size, flags);
-            let tools = tools_points(flags);
-            let mut common: Option<bool> = None;
-            for (rc, slot) in rcs.iter().zip(best.iter_mut()) {
-                if !rc.passes_role(context, flags.tools) {
-                    continue;
-                }
-                let total = rc.total([
-                    rc.context_points(context, context_log),
-                    rc.capability(estimate, measured),
-                    tools,
-                    recency,
-                    reliability,
-                    price,
-                ]);
-                if !beats(models, total, context, i, slot) {
-                    continue;
-                }
-                let ok = *common.get_or_insert_with(|| {
-                    let is_router = router[k].unwrap_or_else(|| free_and_router(m).1);
-                    passes_common(
-                        is_router,
-                        m.has_text_output(),
-                        media_out(m),
-                        expiry_of(m, cfg),
-                        caveat_blocked(m, cfg),
-                    )
-                });
-                if !ok {
-                    // Fails the shared requirements: it can take no role's slot.
-                    break;
-                }
-                *slot = Some(Slot {
-                    index: i,
-                    total,
-                    context,
-                });
+            let candidate = Candidate::read(m, c * SCAN_CHUNK + k, free[k], router[k], health, cfg);
+            if could_take_a_slot(models, &rcs, &best, &candidate) {
+                take_slots(models, &rcs, &mut best, &candidate, cfg);
             }
         }
     }
     best.into_iter().map(|b| b.map(|s| s.index)).collect()
+}
+
+/// Whether the scan looks further at `m`: (admitted, free, router). Admitted when its context
+/// reaches the smallest of the roles' minimums and `pool` takes it; below that minimum it fails
+/// every role and nothing more is read. A `:free` id is free without reading its prices, and
+/// whether it is a router is left unread (it only matters if it would win).
+fn admission(m: &Model, min_context: u64, pool: Pool) -> (bool, bool, Option<bool>) {
+    let (f, r) = if m.context_length < min_context {
+        (false, None)
+    } else if m.id.ends_with(":free") {
+        (true, None)
+    } else {
+        let (f, r) = free_and_router(m);
+        (f, Some(r))
+    };
+    (m.context_length >= min_context && pool.admits(f), f, r)
+}
+
+/// An admitted model of the ranking scan with what is read before its exact total.
+struct Candidate<'m> {
+    model: &'m Model,
+    /// Position in the scanned models.
+    index: usize,
+    free: bool,
+    /// Whether it is a router, when already read.
+    router: Option<bool>,
+    params: Option<Params>,
+    recency: u32,
+    reliability: u32,
+    measured: Option<[Option<u32>; 6]>,
+}
+
+impl<'m> Candidate<'m> {
+    /// Reads the parameter count, recency, reliability and measured capability of `model`.
+    fn read(
+        model: &'m Model,
+        index: usize,
+        free: bool,
+        router: Option<bool>,
+        health: &Health,
+        cfg: &ScoringConfig,
+    ) -> Candidate<'m> {
+        let (recency, _) = recency_of(model, cfg);
+        let (reliability, _, _) = reliability_of(model, health);
+        Candidate {
+            model,
+            index,
+            free,
+            router,
+            params: model_params(model),
+            recency,
+            reliability,
+            measured: measured_of(model, cfg),
+        }
+    }
+}
+
+/// True when an upper bound of the candidate's total (best possible flags and price, logarithms
+/// rounded up) beats the current best of some role whose minimum context it meets.
+fn could_take_a_slot(
+    models: &[Model],
+    rcs: &[RoleCtx],
+    best: &[Option<Slot>],
+    c: &Candidate,
+) -> bool {
+    let context = c.model.context_length;
+    let size_max = c.params.as_ref().map_or(NEUTRAL_PARAMS, |p| {
+        let eff = p.effective_millions().max(1);
+        clamp_points((log2_milli_upper(eff) - LOG2_ONE_BILLION_IN_MILLIONS) / 10)
+    });
+    let context_log_max = log2_milli_upper(context.max(1));
+    let cap_max = capability_points(size_max, MAX_FLAGS);
+    let tools_max = tools_points(MAX_FLAGS);
+    rcs.iter().zip(best).any(|(rc, slot)| {
+        context >= rc.req.min_context && {
+            let ub = rc.total([
+                rc.context_points(context, context_log_max),
+                rc.capability(cap_max, c.measured),
+                tools_max,
+                c.recency,
+                c.reliability,
+                1000,
+            ]);
+            beats(models, ub, context, c.index, slot)
+        }
+    })
+}
+
+/// Puts the candidate in the slot of every role whose requirements it meets and whose current
+/// best its exact total beats; the shared requirements are checked once, at the first such role,
+/// and a candidate failing them takes no slot.
+fn take_slots(
+    models: &[Model],
+    rcs: &[RoleCtx],
+    best: &mut [Option<Slot>],
+    c: &Candidate,
+    cfg: &ScoringConfig,
+) {
+    let m = c.model;
+    let context = m.context_length;
+    let size = c.params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
+    let context_log = log2_milli(context.max(1));
+    let (price, _) = price_of(m, c.free);
+    let flags = param_flags(m);
+    let estimate = capability_points(size, flags);
+    let tools = tools_points(flags);
+    let mut common: Option<bool> = None;
+    for (rc, slot) in rcs.iter().zip(best.iter_mut()) {
+        if !rc.passes_role(context, flags.tools) {
+            continue;
+        }
+        let total = rc.total([
+            rc.context_points(context, context_log),
+            rc.capability(estimate, c.measured),
+            tools,
+            c.recency,
+            c.reliability,
+            price,
+        ]);
+        if !beats(models, total, context, c.index, slot) {
+            continue;
+        }
+        let ok = *common.get_or_insert_with(|| {
+            let is_router = c.router.unwrap_or_else(|| free_and_router(m).1);
+            passes_common(
+                is_router,
+                m.has_text_output(),
+                media_out(m),
+                expiry_of(m, cfg),
+                caveat_blocked(m, cfg),
+            )
+        });
+        if !ok {
+            // Fails the shared requirements: it can take no role's slot.
+            break;
+        }
+        *slot = Some(Slot {
+            index: c.index,
+            total,
+            context,
+        });
+    }
 }

@@ -33,11 +33,59 @@ pub(super) fn usd_per_million(micro: u64) -> String {
 
 pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> ModelScore {
     let q = rc.quick(f);
-    let mut reasons = Vec::new();
+    let capability = rc.capability(f.estimate, f.measured);
+    let mut exclusions = hard_exclusions(m, f, cfg);
+    let mut reasons: Vec<String> = exclusions
+        .iter()
+        .map(|x| format!("excluded: {x}"))
+        .collect();
+    if f.expiry == Expiry::Later {
+        reasons.push(format!(
+            "note: OpenRouter will remove it on {}",
+            expiration_date(m)
+        ));
+    }
+    let role_exclusions = role_exclusions(f, rc);
+    reasons.extend(role_exclusions.iter().map(|x| format!("excluded: {x}")));
+    exclusions.extend(role_exclusions);
+    if f.context >= rc.req.min_context {
+        reasons.push(context_reason(f, rc, q));
+    }
+    reasons.push(capability_reason(m, f, rc, cfg, capability));
+    reasons.push(tools_reason(f));
+    reasons.push(recency_reason(f));
+    reasons.push(reliability_reason(f));
+    reasons.push(price_reason(f));
+    reasons.push(total_reason(f, rc, q, capability));
+    ModelScore {
+        model_id: m.id.clone(),
+        role: rc.role,
+        is_free: f.is_free,
+        passes: q.passes,
+        total: q.total,
+        sub: SubScores {
+            context: q.context,
+            capability,
+            tools: f.tools_points,
+            recency: f.recency,
+            reliability: f.reliability,
+            price: f.price,
+        },
+        reasons,
+        exclusions,
+        context_length: f.context,
+    }
+}
+
+/// The model's expiration date as written in the catalog, empty when it has none.
+fn expiration_date(m: &Model) -> String {
+    m.expiration_date.clone().unwrap_or_default()
+}
+
+/// The exclusions that hold for every role: a router, no text output, media output, expiry
+/// (soon or unreadable) and blocking caveats, in that order.
+fn hard_exclusions(m: &Model, f: &Features, cfg: &ScoringConfig) -> Vec<Exclusion> {
     let mut exclusions = Vec::new();
-    let req = rc.req;
-    let date = || m.expiration_date.clone().unwrap_or_default();
-    // Hard requirements first.
     if f.is_router {
         exclusions.push(Exclusion::Router);
     }
@@ -55,8 +103,12 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
         });
     }
     match f.expiry {
-        Expiry::Soon => exclusions.push(Exclusion::Expiring { date: date() }),
-        Expiry::Unreadable => exclusions.push(Exclusion::ExpiryUnreadable { date: date() }),
+        Expiry::Soon => exclusions.push(Exclusion::Expiring {
+            date: expiration_date(m),
+        }),
+        Expiry::Unreadable => exclusions.push(Exclusion::ExpiryUnreadable {
+            date: expiration_date(m),
+        }),
         Expiry::Later | Expiry::None => {}
     }
     if f.caveat_blocked {
@@ -64,11 +116,13 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
             caveats: crate::domain::scoring::caveats::caveats(m, cfg.now),
         });
     }
-    reasons.extend(exclusions.iter().map(|x| format!("excluded: {x}")));
-    if f.expiry == Expiry::Later {
-        reasons.push(format!("note: OpenRouter will remove it on {}", date()));
-    }
-    let before = exclusions.len();
+    exclusions
+}
+
+/// The exclusions from the role's own requirements: missing tools, then too small a context.
+fn role_exclusions(f: &Features, rc: &RoleCtx) -> Vec<Exclusion> {
+    let req = rc.req;
+    let mut exclusions = Vec::new();
     if req.needs_tools && !f.tools {
         exclusions.push(Exclusion::MissingTools { role: rc.role });
     }
@@ -78,21 +132,24 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
             required: req.min_context,
         });
     }
-    reasons.extend(
-        exclusions[before..]
-            .iter()
-            .map(|x| format!("excluded: {x}")),
-    );
-    if f.context >= req.min_context {
-        reasons.push(format!(
-            "context {} ≥ {} required: {}",
-            thousands(f.context),
-            thousands(req.min_context),
-            q.context
-        ));
-    }
+    exclusions
+}
+
+/// The context line: the model's context against the role's minimum, with its points.
+fn context_reason(f: &Features, rc: &RoleCtx, q: Quick) -> String {
+    format!(
+        "context {} ≥ {} required: {}",
+        thousands(f.context),
+        thousands(rc.req.min_context),
+        q.context
+    )
+}
+
+/// The size part of an estimated capability: total (and active, for a mixture of experts)
+/// parameters with their size points, or the neutral points when the size is unknown.
+fn size_text(f: &Features) -> String {
     let size = f.params.as_ref().map_or(NEUTRAL_PARAMS, param_points);
-    let size_text = match &f.params {
+    match &f.params {
         Some(p) => match p.active_millions {
             Some(a) if a < p.total_millions => format!(
                 "{} total, {} active → {} effective: {size}",
@@ -103,29 +160,42 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
             _ => format!("{} parameters: {size}", billions(p.total_millions)),
         },
         None => format!("unknown (no parameter count in the id or name), neutral {size}"),
-    };
-    let capability = rc.capability(f.estimate, f.measured);
-    let table = cfg.capability.as_deref();
-    match table.and_then(|t| t.role_capability(&m.id, rc.role)) {
-        Some(measured) => reasons.push(capability::figures_reason(&measured, rc.role)),
-        None => {
-            let cap = match table {
-                Some(t) if f.estimate > rc.estimate_cap => format!(
-                    ", capped at {} (the median of the {} measured models)",
-                    rc.estimate_cap,
-                    t.measured_count(rc.role)
-                ),
-                _ => String::new(),
-            };
-            reasons.push(format!(
-                "capability {capability}: estimate (no published figure for the {} role) from size {size_text}; reasoning {}; structured outputs {}{cap}",
-                rc.role,
-                if f.reasoning { "yes" } else { "no" },
-                if f.structured { "yes" } else { "no" },
-            ));
-        }
     }
-    reasons.push(format!(
+}
+
+/// The capability line: the measured figures for the role when the table has them, else the
+/// size estimate with its flags and, when it applies, the cap at the measured median.
+fn capability_reason(
+    m: &Model,
+    f: &Features,
+    rc: &RoleCtx,
+    cfg: &ScoringConfig,
+    capability: u32,
+) -> String {
+    let table = cfg.capability.as_deref();
+    if let Some(measured) = table.and_then(|t| t.role_capability(&m.id, rc.role)) {
+        return capability::figures_reason(&measured, rc.role);
+    }
+    let cap = match table {
+        Some(t) if f.estimate > rc.estimate_cap => format!(
+            ", capped at {} (the median of the {} measured models)",
+            rc.estimate_cap,
+            t.measured_count(rc.role)
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "capability {capability}: estimate (no published figure for the {} role) from size {}; reasoning {}; structured outputs {}{cap}",
+        rc.role,
+        size_text(f),
+        if f.reasoning { "yes" } else { "no" },
+        if f.structured { "yes" } else { "no" },
+    )
+}
+
+/// The tools line: the points and whether tools and `tool_choice` are supported.
+fn tools_reason(f: &Features) -> String {
+    format!(
         "tools {}: tools {}, tool_choice {}",
         f.tools_points,
         if f.tools { "yes" } else { "no" },
@@ -134,16 +204,29 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
         } else {
             "no"
         },
-    ));
-    reasons.push(match f.age_days {
+    )
+}
+
+/// The recency line: the points and the age relative to the newest model in the catalog.
+fn recency_reason(f: &Features) -> String {
+    match f.age_days {
         Some(age) => format!(
             "recency {}: created {age} days before the newest model in the catalog",
             f.recency
         ),
         None => format!("recency {}: no time reference, neutral", f.recency),
-    });
-    let permille = |s: u32| format!("{}.{}%", s / 10, s % 10);
-    reasons.push(match (f.success, f.uptime) {
+    }
+}
+
+/// A permille figure as a percentage with one decimal (`987` → `98.7%`).
+fn permille(s: u32) -> String {
+    format!("{}.{}%", s / 10, s % 10)
+}
+
+/// The reliability line: the points with the observed success rate and endpoint uptime, as far
+/// as they are known.
+fn reliability_reason(f: &Features) -> String {
+    match (f.success, f.uptime) {
         (Some(s), None) => format!(
             "reliability {}: {} of observed requests succeeded",
             f.reliability,
@@ -164,8 +247,12 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
             "reliability {}: nothing observed yet, neutral",
             f.reliability
         ),
-    });
-    reasons.push(match (f.is_free, f.blended_micro) {
+    }
+}
+
+/// The price line: free, the blended price per million tokens, or unknown.
+fn price_reason(f: &Features) -> String {
+    match (f.is_free, f.blended_micro) {
         (true, _) => "price 1000: free".to_string(),
         (false, Some(b)) => format!(
             "price {}: {} blended (3 prompt : 1 completion)",
@@ -173,9 +260,13 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
             usd_per_million(b)
         ),
         (false, None) => "price 0: price unknown or variable".to_string(),
-    });
+    }
+}
+
+/// The total line: the weighted sum of the sub-scores over the sum of the weights.
+fn total_reason(f: &Features, rc: &RoleCtx, q: Quick, capability: u32) -> String {
     let w = rc.w;
-    reasons.push(format!(
+    format!(
         "total {} = (context {}×{} + capability {}×{} + tools {}×{} + recency {}×{} + reliability {}×{} + price {}×{}) / {}",
         q.total,
         w.context,
@@ -191,23 +282,5 @@ pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringCon
         w.price,
         f.price,
         rc.wsum
-    ));
-    ModelScore {
-        model_id: m.id.clone(),
-        role: rc.role,
-        is_free: f.is_free,
-        passes: q.passes,
-        total: q.total,
-        sub: SubScores {
-            context: q.context,
-            capability,
-            tools: f.tools_points,
-            recency: f.recency,
-            reliability: f.reliability,
-            price: f.price,
-        },
-        reasons,
-        exclusions,
-        context_length: f.context,
-    }
+    )
 }

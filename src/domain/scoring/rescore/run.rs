@@ -71,7 +71,52 @@ pub async fn rescore_with(
     let mut picks =
         scoring::best_free_all(&inputs.models, &inputs.health, &inputs.cfg, ollama_models);
     scoring::note_caveat_skips(&inputs.models, &inputs.health, &inputs.cfg, &mut picks);
-    // (model, role) → total, for agents.
+    let (totals, values) = score_rows(inputs);
+    let rows = values.len() / COLUMNS;
+    let best = role_bests(&picks);
+    let best_ids: BTreeMap<Role, String> =
+        best.iter().map(|b| (b.role, b.model_id.clone())).collect();
+
+    // One IMMEDIATE transaction on a connection of its own (Store::in_transaction), so a concurrent
+    // caller sharing the store never runs inside it.
+    let step = store
+        .in_transaction(|tx| async move {
+            let previous = previous_best(&tx).await?;
+            let scored_at = next_scored_at(&tx, now).await?;
+            let this_best_json = serde_json::to_string(&LastBest {
+                scored_at: scored_at.clone(),
+                best: best_ids.clone(),
+            })
+            .unwrap_or_default();
+            insert_scores(&tx, values, &scored_at).await?;
+            let agents_updated = update_agent_scores(&tx, &totals).await?;
+            tx.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![SETTING_LAST_BEST, this_best_json.clone(), scored_at.clone()],
+            )
+            .await?;
+            Ok::<_, libsql::Error>((previous, agents_updated, scored_at))
+        })
+        .await;
+    let (previous, agents_updated, scored_at) = step?;
+    let changes = changes(&best, previous.as_ref());
+    Ok(RescoreReport {
+        scored_at,
+        previous_scored_at: previous.map(|p| p.scored_at),
+        catalog: inputs.catalog.clone(),
+        models_scored: inputs.models.len(),
+        rows_written: rows,
+        agents_updated,
+        best,
+        changes,
+    })
+}
+
+/// Every (model, role) score of `inputs.models`: the totals by (model id, role), for the agents,
+/// and the `model_scores` values, [`COLUMNS`] per row (all but `scored_at`), in model then role
+/// order.
+fn score_rows(inputs: &Inputs) -> (BTreeMap<(&str, Role), u32>, Vec<Value>) {
     let mut totals: BTreeMap<(&str, Role), u32> = BTreeMap::new();
     let mut values: Vec<Value> =
         Vec::with_capacity(inputs.models.len() * Role::ALL.len() * COLUMNS);
@@ -95,8 +140,12 @@ pub async fn rescore_with(
             ]);
         }
     }
-    let rows = values.len() / COLUMNS;
-    let best: Vec<RoleBest> = picks
+    (totals, values)
+}
+
+/// The best pick of each role as reported: model, provider, source, total and warnings.
+fn role_bests(picks: &[(Role, Pick)]) -> Vec<RoleBest> {
+    picks
         .iter()
         .map(|(role, p)| RoleBest {
             role: *role,
@@ -106,115 +155,120 @@ pub async fn rescore_with(
             total: p.score.as_ref().map(|s| s.total),
             warnings: p.warnings.clone(),
         })
-        .collect();
-    let best_ids: BTreeMap<Role, String> =
-        best.iter().map(|b| (b.role, b.model_id.clone())).collect();
+        .collect()
+}
 
-    // One IMMEDIATE transaction on a connection of its own (Store::in_transaction), so a concurrent
-    // caller sharing the store never runs inside it.
-    let step = store
-        .in_transaction(|tx| async move {
-        // The previous run's picks (read inside the transaction, so two rescores cannot interleave).
-        let mut r = tx
-            .query("SELECT value FROM settings WHERE key = ?1", params![SETTING_LAST_BEST])
-            .await?;
-        let previous: Option<LastBest> = match r.next().await? {
-            Some(row) => serde_json::from_str(&row.get::<String>(0)?).ok(),
-            None => None,
-        };
-        drop(r);
-        // One scored_at per run, strictly after the last run's (a run in the same second as the
-        // previous one, or with a clock that went back, is stamped one second after it).
-        let mut r = tx.query("SELECT MAX(scored_at) FROM model_scores", ()).await?;
-        let last: Option<String> = match r.next().await? {
-            Some(row) => row.get::<Option<String>>(0)?,
-            None => None,
-        };
-        drop(r);
-        let mut at = clock::from_db(&clock::to_db(now)).unwrap_or(now);
-        if let Some(last) = last.as_deref().and_then(clock::from_db)
-            && last >= at
-        {
-            at = last + chrono::Duration::seconds(1);
-        }
-        let scored_at = clock::to_db(at);
-        let this_best_json = serde_json::to_string(&LastBest {
-            scored_at: scored_at.clone(),
-            best: best_ids.clone(),
-        })
-        .unwrap_or_default();
-        let mut values = values.into_iter();
-        let mut left = rows;
-        while left > 0 {
-            let n = left.min(ROWS_PER_INSERT);
-            let mut sql = String::from(
-                "INSERT INTO model_scores (model_id, role, total_score, context_score, capability_score, tools_score, recency_score, reliability_score, price_score, passes, is_free, reasons, scored_at) VALUES ",
-            );
-            for i in 0..n {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-            }
-            let mut chunk: Vec<Value> = Vec::with_capacity(n * (COLUMNS + 1));
-            for _ in 0..n {
-                chunk.extend(values.by_ref().take(COLUMNS));
-                chunk.push(Value::Text(scored_at.clone()));
-            }
-            tx.execute(&sql, libsql::params_from_iter(chunk)).await?;
-            left -= n;
-        }
-        // Agents whose model was scored get its total for their role.
-        let mut r = tx.query("SELECT id, model, role FROM agents", ()).await?;
-        let mut updates: Vec<(i64, u32)> = Vec::new();
-        while let Some(row) = r.next().await? {
-            let id: i64 = row.get(0)?;
-            let model: String = row.get(1)?;
-            let role: String = row.get(2)?;
-            let role = role.parse::<Role>().unwrap_or(Role::Custom);
-            if let Some(total) = totals.get(&(model.as_str(), role)) {
-                updates.push((id, *total));
-            }
-        }
-        drop(r);
-        for (id, total) in &updates {
-            tx.execute(
-                "UPDATE agents SET model_score = ?1 WHERE id = ?2",
-                params![*total as i64, *id],
-            )
-            .await?;
-        }
-        tx.execute(
-            "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            params![SETTING_LAST_BEST, this_best_json.clone(), scored_at.clone()],
+/// The previous run's picks (read inside the transaction, so two rescores cannot interleave);
+/// `None` on the first run or when the stored value does not parse.
+async fn previous_best(
+    tx: &crate::domain::store::Conn,
+) -> std::result::Result<Option<LastBest>, libsql::Error> {
+    let mut r = tx
+        .query(
+            "SELECT value FROM settings WHERE key = ?1",
+            params![SETTING_LAST_BEST],
         )
         .await?;
-        Ok::<_, libsql::Error>((previous, updates.len(), scored_at))
-        })
-        .await;
-    let (previous, agents_updated, scored_at) = step?;
-    let changes = best
-        .iter()
+    Ok(match r.next().await? {
+        Some(row) => serde_json::from_str(&row.get::<String>(0)?).ok(),
+        None => None,
+    })
+}
+
+/// The run's `scored_at`: `now` to the second, strictly after the last run's (a run in the same
+/// second as the previous one, or with a clock that went back, is stamped one second after it).
+async fn next_scored_at(
+    tx: &crate::domain::store::Conn,
+    now: DateTime<Utc>,
+) -> std::result::Result<String, libsql::Error> {
+    let mut r = tx
+        .query("SELECT MAX(scored_at) FROM model_scores", ())
+        .await?;
+    let last: Option<String> = match r.next().await? {
+        Some(row) => row.get::<Option<String>>(0)?,
+        None => None,
+    };
+    drop(r);
+    let mut at = clock::from_db(&clock::to_db(now)).unwrap_or(now);
+    if let Some(last) = last.as_deref().and_then(clock::from_db)
+        && last >= at
+    {
+        at = last + chrono::Duration::seconds(1);
+    }
+    Ok(clock::to_db(at))
+}
+
+/// Inserts the rows of `values` ([`COLUMNS`] each) into `model_scores` with `scored_at`, up to
+/// [`ROWS_PER_INSERT`] rows per statement.
+async fn insert_scores(
+    tx: &crate::domain::store::Conn,
+    values: Vec<Value>,
+    scored_at: &str,
+) -> std::result::Result<(), libsql::Error> {
+    let mut left = values.len() / COLUMNS;
+    let mut values = values.into_iter();
+    while left > 0 {
+        let n = left.min(ROWS_PER_INSERT);
+        let mut sql = String::from(
+            "INSERT INTO model_scores (model_id, role, total_score, context_score, capability_score, tools_score, recency_score, reliability_score, price_score, passes, is_free, reasons, scored_at) VALUES ",
+        );
+        for i in 0..n {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        }
+        let mut chunk: Vec<Value> = Vec::with_capacity(n * (COLUMNS + 1));
+        for _ in 0..n {
+            chunk.extend(values.by_ref().take(COLUMNS));
+            chunk.push(Value::Text(scored_at.to_string()));
+        }
+        tx.execute(&sql, libsql::params_from_iter(chunk)).await?;
+        left -= n;
+    }
+    Ok(())
+}
+
+/// Gives every agent whose model was scored that model's total for the agent's role (an unknown
+/// role reads as custom); returns how many agents were updated.
+async fn update_agent_scores(
+    tx: &crate::domain::store::Conn,
+    totals: &BTreeMap<(&str, Role), u32>,
+) -> std::result::Result<usize, libsql::Error> {
+    let mut r = tx.query("SELECT id, model, role FROM agents", ()).await?;
+    let mut updates: Vec<(i64, u32)> = Vec::new();
+    while let Some(row) = r.next().await? {
+        let id: i64 = row.get(0)?;
+        let model: String = row.get(1)?;
+        let role: String = row.get(2)?;
+        let role = role.parse::<Role>().unwrap_or(Role::Custom);
+        if let Some(total) = totals.get(&(model.as_str(), role)) {
+            updates.push((id, *total));
+        }
+    }
+    drop(r);
+    for (id, total) in &updates {
+        tx.execute(
+            "UPDATE agents SET model_score = ?1 WHERE id = ?2",
+            params![*total as i64, *id],
+        )
+        .await?;
+    }
+    Ok(updates.len())
+}
+
+/// The roles whose best pick differs from the previous run's (every role on the first run).
+fn changes(best: &[RoleBest], previous: Option<&LastBest>) -> Vec<Change> {
+    best.iter()
         .filter_map(|b| {
-            let before = previous.as_ref().and_then(|p| p.best.get(&b.role)).cloned();
+            let before = previous.and_then(|p| p.best.get(&b.role)).cloned();
             (before.as_deref() != Some(b.model_id.as_str())).then(|| Change {
                 role: b.role,
                 before,
                 after: b.model_id.clone(),
             })
         })
-        .collect();
-    Ok(RescoreReport {
-        scored_at,
-        previous_scored_at: previous.map(|p| p.scored_at),
-        catalog: inputs.catalog.clone(),
-        models_scored: inputs.models.len(),
-        rows_written: rows,
-        agents_updated,
-        best,
-        changes,
-    })
+        .collect()
 }
 
 /// One stored `model_scores` row.

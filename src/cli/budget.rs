@@ -91,6 +91,15 @@ pub fn render(b: &Budget) -> String {
             at.get(11..16).unwrap_or(at)
         );
     }
+    render_per_agent(&mut out, b);
+    render_rate_limits(&mut out, b);
+    out
+}
+
+/// Appends the per-agent table (requests, tokens and cost over today, 7 and 30 days), and a line
+/// for each agent that ran on its fallback chain.
+fn render_per_agent(out: &mut String, b: &Budget) {
+    use std::fmt::Write;
     if b.per_agent.is_empty() {
         let _ = writeln!(out, "no requests in the last 30 days");
     } else {
@@ -133,6 +142,11 @@ pub fn render(b: &Budget) -> String {
             u.agent, u.other_model_today, u.today, u.other_model_7d, u.last_7d
         );
     }
+}
+
+/// Appends today's rate limits by kind (with what to do about each) and the last five 429s.
+fn render_rate_limits(out: &mut String, b: &Budget) {
+    use std::fmt::Write;
     if !b.rate_limits_today.is_empty() {
         let _ = writeln!(
             out,
@@ -160,5 +174,4 @@ pub fn render(b: &Budget) -> String {
                 .unwrap_or_default()
         );
     }
-    out
 }

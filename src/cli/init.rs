@@ -29,78 +29,13 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
     let store = ctx.store().await?;
     let interactive = std::io::stdin().is_terminal();
 
-    if args.reset {
-        if !args.yes {
-            if !interactive {
-                bail!(
-                    "--reset forgets the onboarding record and runs the setup again; confirm with `nxr init --reset -y`"
-                );
-            }
-            let answer = ask(
-                "Start the setup over? The onboarding record is forgotten; agents, keys and config are kept. [y/N] ",
-            )?;
-            if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-                errln!("nxr init: nothing changed");
-                return Ok(());
-            }
-        }
-        let n = onboarding::reset(&store).await?;
-        errln!("nxr init: forgot {n} onboarding record(s); starting over");
-    }
-
-    if let Some(done) = onboarding::completed(&store).await? {
-        // nxr is set up already; a key given now is still the user's wish: validated and stored,
-        // exactly as `nxr config set openrouter-key` does.
-        let key_stored = match &args.key {
-            Some(k) => {
-                onboarding::store_key(&ctx.env, &store, k, Probes::default().openrouter).await?;
-                true
-            }
-            None => false,
-        };
-        let summary = onboarding::summary(&ctx.env, &store).await?;
-        let checks = check_agents(ctx, &store).await;
-        if ctx.json {
-            return super::print_json(&serde_json::json!({
-                "already_done": true,
-                "key_stored": key_stored,
-                "summary": summary,
-                "checks": checks,
-                "readiness": Readiness::of(&checks),
-            }));
-        }
-        if key_stored {
-            outln!(
-                "nxr is already set up (completed {}); the key was checked with OpenRouter and stored in $HERMES_HOME/.env (mode 0600).",
-                done.completed_at.as_deref().unwrap_or("?")
-            );
-        } else {
-            outln!(
-                "nxr is already set up (completed {}); nothing was changed.",
-                done.completed_at.as_deref().unwrap_or("?")
-            );
-        }
-        print_summary(&summary);
-        print_readiness(&checks);
-        outln!("`nxr init --reset` starts over (agents are kept and never created twice).");
+    if args.reset && !start_over(&store, &args, interactive).await? {
         return Ok(());
     }
-
-    let choice = match (&args.key, args.free) {
-        (Some(k), _) => KeyChoice::Key(k.clone()),
-        (None, true) => KeyChoice::Free,
-        (None, false) if interactive && !ctx.json => {
-            let k = ask_secret(
-                "OpenRouter key (sk-or-…, not shown as you type), or press Enter to start on free models with no key: ",
-            )?;
-            if k.trim().is_empty() {
-                KeyChoice::Free
-            } else {
-                KeyChoice::Key(k.trim().to_string())
-            }
-        }
-        (None, false) => KeyChoice::Free,
-    };
+    if let Some(done) = onboarding::completed(&store).await? {
+        return report_already_done(ctx, &store, &args, &done).await;
+    }
+    let choice = key_choice(ctx, &args, interactive)?;
 
     let json = ctx.json;
     // Step lines go to stdout, or to stderr when stdout carries the JSON end state.
@@ -128,7 +63,108 @@ pub async fn run(ctx: &Ctx, args: InitArgs) -> Result<()> {
         &mut report,
     )
     .await?;
-    let checks = check_agents(ctx, &store).await;
+    report_outcome(ctx, &store, &outcome, started).await
+}
+
+/// `--reset`: forgets the onboarding record once confirmed (`-y`, or yes at the prompt). False when
+/// the user said no (nothing changed, and the setup does not run).
+async fn start_over(
+    store: &crate::domain::store::Store,
+    args: &InitArgs,
+    interactive: bool,
+) -> Result<bool> {
+    if !args.yes {
+        if !interactive {
+            bail!(
+                "--reset forgets the onboarding record and runs the setup again; confirm with `nxr init --reset -y`"
+            );
+        }
+        let answer = ask(
+            "Start the setup over? The onboarding record is forgotten; agents, keys and config are kept. [y/N] ",
+        )?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            errln!("nxr init: nothing changed");
+            return Ok(false);
+        }
+    }
+    let n = onboarding::reset(store).await?;
+    errln!("nxr init: forgot {n} onboarding record(s); starting over");
+    Ok(true)
+}
+
+/// nxr is set up already: a key given now is still the user's wish, so it is validated and stored
+/// (exactly as `nxr config set openrouter-key` does); then reports the setup and whether the agents
+/// can run.
+async fn report_already_done(
+    ctx: &Ctx,
+    store: &crate::domain::store::Store,
+    args: &InitArgs,
+    done: &onboarding::Record,
+) -> Result<()> {
+    let key_stored = match &args.key {
+        Some(k) => {
+            onboarding::store_key(&ctx.env, store, k, Probes::default().openrouter).await?;
+            true
+        }
+        None => false,
+    };
+    let summary = onboarding::summary(&ctx.env, store).await?;
+    let checks = check_agents(ctx, store).await;
+    if ctx.json {
+        return super::print_json(&serde_json::json!({
+            "already_done": true,
+            "key_stored": key_stored,
+            "summary": summary,
+            "checks": checks,
+            "readiness": Readiness::of(&checks),
+        }));
+    }
+    if key_stored {
+        outln!(
+            "nxr is already set up (completed {}); the key was checked with OpenRouter and stored in $HERMES_HOME/.env (mode 0600).",
+            done.completed_at.as_deref().unwrap_or("?")
+        );
+    } else {
+        outln!(
+            "nxr is already set up (completed {}); nothing was changed.",
+            done.completed_at.as_deref().unwrap_or("?")
+        );
+    }
+    print_summary(&summary);
+    print_readiness(&checks);
+    outln!("`nxr init --reset` starts over (agents are kept and never created twice).");
+    Ok(())
+}
+
+/// The key choice: `--key`, `--free`, else asked on a terminal (Enter alone means free models),
+/// else free models.
+fn key_choice(ctx: &Ctx, args: &InitArgs, interactive: bool) -> Result<KeyChoice> {
+    Ok(match (&args.key, args.free) {
+        (Some(k), _) => KeyChoice::Key(k.clone()),
+        (None, true) => KeyChoice::Free,
+        (None, false) if interactive && !ctx.json => {
+            let k = ask_secret(
+                "OpenRouter key (sk-or-…, not shown as you type), or press Enter to start on free models with no key: ",
+            )?;
+            if k.trim().is_empty() {
+                KeyChoice::Free
+            } else {
+                KeyChoice::Key(k.trim().to_string())
+            }
+        }
+        (None, false) => KeyChoice::Free,
+    })
+}
+
+/// The end of a setup run: the summary, whether the agents can run, and how long it took (or all of
+/// it as JSON).
+async fn report_outcome(
+    ctx: &Ctx,
+    store: &crate::domain::store::Store,
+    outcome: &onboarding::Outcome,
+    started: std::time::Instant,
+) -> Result<()> {
+    let checks = check_agents(ctx, store).await;
     if ctx.json {
         return super::print_json(&serde_json::json!({
             "already_done": outcome.already_done,

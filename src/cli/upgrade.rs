@@ -209,25 +209,7 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
         args.key = Some(s.trim().to_string());
     }
-    let now = store.now();
-    let mut plan = if args.revert {
-        upgrade::plan_revert(&store, env, args.agent.as_deref(), args.include_chosen, now).await?
-    } else {
-        upgrade::plan_upgrade(
-            &store,
-            env,
-            args.agent.as_deref(),
-            args.to.as_deref(),
-            args.force,
-            args.include_chosen,
-            now,
-        )
-        .await
-        .map_err(|e| match e {
-            upgrade::UpgradeError::Agents(e) => super::agent_error(e),
-            e => e.into(),
-        })?
-    };
+    let mut plan = make_plan(&store, env, &args).await?;
     // A key is checked when one is given or a paid model is in the plan (a free model needs none).
     let mut key = if args.key.is_some() || plan.needs_key() {
         Some(check_key(&store, ctx, &args).await?)
@@ -236,58 +218,12 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
     };
 
     if args.dry_run {
-        let diff = upgrade::preview(env, &plan)?;
-        if ctx.json {
-            return super::print_json(&serde_json::json!({
-                "key": key, "plan": plan, "dry_run": true, "diff": diff,
-            }));
-        }
-        if let Some(k) = &key {
-            outln!("{}", key_line(k));
-        }
-        out!("{}", plan_table(&plan));
-        outln!("dry run: these changes would be made (nothing was written):");
-        out!("{}", diff_text(&diff));
-        return Ok(());
+        return show_dry_run(ctx, &plan, key.as_ref());
     }
 
     let chosen = args.all || args.agent.is_some() || args.yes;
-    if !chosen {
-        use std::io::IsTerminal;
-        let interactive =
-            !ctx.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-        if !interactive {
-            if ctx.json {
-                return super::print_json(&serde_json::json!({
-                    "key": key, "plan": plan, "applied": false,
-                }));
-            }
-            if let Some(k) = &key {
-                outln!("{}", key_line(k));
-            }
-            out!("{}", plan_table(&plan));
-            let what = if args.revert { "--revert " } else { "" };
-            outln!(
-                "nothing was changed; to apply: `nxr upgrade {what}--all` (or --yes), one agent: `nxr upgrade {what}--agent NAME`{}",
-                if args.revert {
-                    ""
-                } else {
-                    ", a model of your choice: `nxr upgrade --agent NAME --to MODEL`"
-                }
-            );
-            return Ok(());
-        }
-        if let Some(k) = &key {
-            outln!("{}", key_line(k));
-        }
-        out!("{}", plan_table(&plan));
-        if !super::upgrade_prompt::ask(&store, &mut plan).await? {
-            outln!("nothing was changed");
-            return Ok(());
-        }
-        if key.is_none() && plan.needs_key() {
-            key = Some(check_key(&store, ctx, &args).await?);
-        }
+    if !chosen && !confirm_plan(&store, ctx, &args, &mut plan, &mut key).await? {
+        return Ok(());
     }
 
     let outcome = upgrade::apply(&store, env, &plan).await;
@@ -301,6 +237,110 @@ pub async fn run(ctx: &Ctx, args: UpgradeArgs) -> Result<()> {
     if let Some(f) = outcome.failure_summary() {
         bail!("{f} (that agent was left as it was)");
     }
+    Ok(())
+}
+
+/// The plan the flags ask for: back to the free models (`--revert`), else the paid picks (or the
+/// `--to` model for `--agent`).
+async fn make_plan(
+    store: &crate::domain::store::Store,
+    env: &crate::domain::base::env::Env,
+    args: &UpgradeArgs,
+) -> Result<Plan> {
+    let now = store.now();
+    Ok(if args.revert {
+        upgrade::plan_revert(store, env, args.agent.as_deref(), args.include_chosen, now).await?
+    } else {
+        upgrade::plan_upgrade(
+            store,
+            env,
+            args.agent.as_deref(),
+            args.to.as_deref(),
+            args.force,
+            args.include_chosen,
+            now,
+        )
+        .await
+        .map_err(|e| match e {
+            upgrade::UpgradeError::Agents(e) => super::agent_error(e),
+            e => e.into(),
+        })?
+    })
+}
+
+/// `--dry-run`: the key, the plan and the changes it would make, writing nothing.
+fn show_dry_run(ctx: &Ctx, plan: &Plan, key: Option<&KeyStatus>) -> Result<()> {
+    let diff = upgrade::preview(&ctx.env, plan)?;
+    if ctx.json {
+        return super::print_json(&serde_json::json!({
+            "key": key, "plan": plan, "dry_run": true, "diff": diff,
+        }));
+    }
+    if let Some(k) = key {
+        outln!("{}", key_line(k));
+    }
+    out!("{}", plan_table(plan));
+    outln!("dry run: these changes would be made (nothing was written):");
+    out!("{}", diff_text(&diff));
+    Ok(())
+}
+
+/// No choice flag: on a terminal, shows the plan and asks (Y / n / c, which may narrow `plan`), then
+/// checks the key when the plan now needs one; elsewhere only shows the plan. True when the plan is
+/// to be applied.
+async fn confirm_plan(
+    store: &crate::domain::store::Store,
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    plan: &mut Plan,
+    key: &mut Option<KeyStatus>,
+) -> Result<bool> {
+    use std::io::IsTerminal;
+    let interactive =
+        !ctx.json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if !interactive {
+        show_plan_only(ctx, args, plan, key.as_ref())?;
+        return Ok(false);
+    }
+    if let Some(k) = key.as_ref() {
+        outln!("{}", key_line(k));
+    }
+    out!("{}", plan_table(plan));
+    if !super::upgrade_prompt::ask(store, plan).await? {
+        outln!("nothing was changed");
+        return Ok(false);
+    }
+    if key.is_none() && plan.needs_key() {
+        *key = Some(check_key(store, ctx, args).await?);
+    }
+    Ok(true)
+}
+
+/// No choice flag and no terminal: the key and the plan, and the commands that apply it.
+fn show_plan_only(
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    plan: &Plan,
+    key: Option<&KeyStatus>,
+) -> Result<()> {
+    if ctx.json {
+        return super::print_json(&serde_json::json!({
+            "key": key, "plan": plan, "applied": false,
+        }));
+    }
+    if let Some(k) = key {
+        outln!("{}", key_line(k));
+    }
+    out!("{}", plan_table(plan));
+    let what = if args.revert { "--revert " } else { "" };
+    outln!(
+        "nothing was changed; to apply: `nxr upgrade {what}--all` (or --yes), one agent: `nxr upgrade {what}--agent NAME`{}",
+        if args.revert {
+            ""
+        } else {
+            ", a model of your choice: `nxr upgrade --agent NAME --to MODEL`"
+        }
+    );
     Ok(())
 }
 

@@ -116,102 +116,29 @@ pub async fn create_with(
     new: NewAgent,
     opts: CreateOptions,
 ) -> Result<(Agent, Vec<String>), AgentError> {
-    let _lock = agents_lock(env).await;
+    let lock = agents_lock(env).await;
     // 1. Validate everything before touching anything.
-    let name = validate_name(&new.name)?;
-    if get_by_name(store, env, &name).await.is_ok() {
-        return Err(AgentError::Duplicate(name));
-    }
-    let profile = hermes::profile_for(&env.hermes_home, new.role, &name)?;
-    for other in list(store, env).await? {
-        if other.hermes_profile == profile.name {
-            return Err(AgentError::InvalidName(format!(
-                "the agent name {name:?} would share the Hermes profile {:?} with agent {:?}; each agent needs its own profile, so pick a name that differs in more than case or punctuation{}",
-                profile.name,
-                other.name,
-                if profile.is_root() {
-                    " (only one agent can have the hermes role: it uses the root profile)"
-                } else {
-                    ""
-                }
-            )));
-        }
-    }
+    let (name, profile) = check_name_free(store, env, &new).await?;
     let mut notes = Vec::new();
-    let mut adopt = false;
-    if !profile.is_root() && profile.dir.exists() {
-        if crate::domain::agents::leftovers::made_by_nxr(&profile, new.role, &name) {
-            // nxr made this directory and no agent row has it. With the agents lock held, no other
-            // nxr is creating it right now: it is left over from an interrupted change, and is
-            // adopted (its model, persona and skills are set again; anything else in it is kept).
-            // Without the lock, it may be another nxr's create in progress.
-            if _lock.is_none() {
-                return Err(AgentError::Duplicate(name));
-            }
-            adopt = true;
-            notes.push(format!(
-                "adopted the profile directory {} that an interrupted change left without its agent: its model, persona and skills were set again, anything else in it was kept",
-                profile.dir.display()
-            ));
-        } else {
-            return Err(AgentError::InvalidName(format!(
-                "a Hermes profile named {:?} already exists at {} and nxr did not create it; pick another agent name, or remove that profile (`hermes profile delete {}`)",
-                profile.name,
-                profile.dir.display(),
-                profile.name
-            )));
-        }
-    }
+    let adopt = adopt_leftover(&profile, new.role, &name, lock.is_some(), &mut notes)?;
     let skillset = match &new.skills {
         Some(list) => skills::validate(list)?,
         None => skills::default_skills(new.role, new.category.as_deref())?,
     };
-    let catalog = crate::domain::catalog::load(store).await?;
-    let (choice, auto) = match new.model.as_deref().map(str::trim) {
-        Some(m) if !m.is_empty() => (
-            checked_choice(store, &catalog, new.role, m, opts.force).await?,
-            false,
-        ),
-        _ => (
-            best_free_choice(store, env, &catalog, new.role, opts.allow_stealth).await?,
-            true,
-        ),
-    };
-    let mut choice = choice;
-    choice.fallbacks = crate::domain::agents::fallbacks::chain_for(store, new.role, &choice.id)
-        .await
-        .ok();
-    // A config.yaml already in the root profile must parse before anything is written; a model the
-    // user chose there is kept (a dated backup of the file, and a record) so it can be restored.
-    let mut user_model = None;
-    if profile.is_root() {
-        hermes::get_config(&profile.config_path(), "model")?;
-        user_model = crate::domain::agents::user_model::read(&profile.config_path())?
-            .filter(|u| u.model != choice.id);
-        let own = profile.nxr_skills_dir();
-        for s in &skillset {
-            check_skill_dir_is_ours(&own.join(s))?;
-        }
-    }
+    let (choice, auto) = pick_model(store, env, &new, opts).await?;
+    let mut user_model = check_root_profile(&profile, &choice, &skillset)?;
 
     // 2. Disk.
     let mut disk = DiskTxn::default();
     if let Some(user) = &mut user_model {
-        let config = profile.config_path();
-        match crate::domain::agents::user_model::backup_config(&config, store.now()) {
-            Ok(backup) => {
-                disk.undo.push(Undo::RestoreFile(backup.clone(), None));
-                notes.push(format!(
-                    "{name} uses the root Hermes profile, whose model you set to {}: it changes to {} (in {}); your config.yaml was backed up to {}; `nxr agents revert {name}` goes back to your model",
-                    user.describe(),
-                    choice.id,
-                    config.display(),
-                    backup.display()
-                ));
-                user.config_backup = Some(backup.display().to_string());
-            }
-            Err(e) => return Err(e.into()),
-        }
+        notes.push(back_up_user_config(
+            &mut disk,
+            &profile,
+            &name,
+            &choice,
+            user,
+            store.now(),
+        )?);
     }
     let written = write_profile(
         &mut disk, env, &profile, new.role, &name, &choice, &skillset, adopt,
@@ -248,6 +175,142 @@ pub async fn create_with(
             Err(e)
         }
     }
+}
+
+/// The new agent's validated name and its Hermes profile, refused when an agent of that name exists
+/// or another agent already has that profile.
+async fn check_name_free(
+    store: &Store,
+    env: &Env,
+    new: &NewAgent,
+) -> Result<(String, Profile), AgentError> {
+    let name = validate_name(&new.name)?;
+    if get_by_name(store, env, &name).await.is_ok() {
+        return Err(AgentError::Duplicate(name));
+    }
+    let profile = hermes::profile_for(&env.hermes_home, new.role, &name)?;
+    for other in list(store, env).await? {
+        if other.hermes_profile == profile.name {
+            return Err(AgentError::InvalidName(format!(
+                "the agent name {name:?} would share the Hermes profile {:?} with agent {:?}; each agent needs its own profile, so pick a name that differs in more than case or punctuation{}",
+                profile.name,
+                other.name,
+                if profile.is_root() {
+                    " (only one agent can have the hermes role: it uses the root profile)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    Ok((name, profile))
+}
+
+/// Whether the agent's named profile directory, already on disk, is adopted: true for one nxr made
+/// that an interrupted change left behind (said in `notes`), false when there is none (or for the
+/// root profile); an error for a directory nxr did not make, or when `locked` is false.
+fn adopt_leftover(
+    profile: &Profile,
+    role: Role,
+    name: &str,
+    locked: bool,
+    notes: &mut Vec<String>,
+) -> Result<bool, AgentError> {
+    if profile.is_root() || !profile.dir.exists() {
+        return Ok(false);
+    }
+    if crate::domain::agents::leftovers::made_by_nxr(profile, role, name) {
+        // nxr made this directory and no agent row has it. With the agents lock held, no other
+        // nxr is creating it right now: it is left over from an interrupted change, and is
+        // adopted (its model, persona and skills are set again; anything else in it is kept).
+        // Without the lock, it may be another nxr's create in progress.
+        if !locked {
+            return Err(AgentError::Duplicate(name.to_string()));
+        }
+        notes.push(format!(
+            "adopted the profile directory {} that an interrupted change left without its agent: its model, persona and skills were set again, anything else in it was kept",
+            profile.dir.display()
+        ));
+        Ok(true)
+    } else {
+        Err(AgentError::InvalidName(format!(
+            "a Hermes profile named {:?} already exists at {} and nxr did not create it; pick another agent name, or remove that profile (`hermes profile delete {}`)",
+            profile.name,
+            profile.dir.display(),
+            profile.name
+        )))
+    }
+}
+
+/// The new agent's model with its fallback chain, and whether nxr picked it: the user's model
+/// (checked against the role) when given, else the best free model for the role.
+async fn pick_model(
+    store: &Store,
+    env: &Env,
+    new: &NewAgent,
+    opts: CreateOptions,
+) -> Result<(ModelChoice, bool), AgentError> {
+    let catalog = crate::domain::catalog::load(store).await?;
+    let (mut choice, auto) = match new.model.as_deref().map(str::trim) {
+        Some(m) if !m.is_empty() => (
+            checked_choice(store, &catalog, new.role, m, opts.force).await?,
+            false,
+        ),
+        _ => (
+            best_free_choice(store, env, &catalog, new.role, opts.allow_stealth).await?,
+            true,
+        ),
+    };
+    choice.fallbacks = crate::domain::agents::fallbacks::chain_for(store, new.role, &choice.id)
+        .await
+        .ok();
+    Ok((choice, auto))
+}
+
+/// For the root profile: checks that its config.yaml parses and that no skill dir nxr would write is
+/// the user's, and returns the model the user set there (when it differs from `choice`), to keep.
+fn check_root_profile(
+    profile: &Profile,
+    choice: &ModelChoice,
+    skillset: &[String],
+) -> Result<Option<crate::domain::agents::user_model::UserModel>, AgentError> {
+    // A config.yaml already in the root profile must parse before anything is written; a model the
+    // user chose there is kept (a dated backup of the file, and a record) so it can be restored.
+    if !profile.is_root() {
+        return Ok(None);
+    }
+    hermes::get_config(&profile.config_path(), "model")?;
+    let user_model = crate::domain::agents::user_model::read(&profile.config_path())?
+        .filter(|u| u.model != choice.id);
+    let own = profile.nxr_skills_dir();
+    for s in skillset {
+        check_skill_dir_is_ours(&own.join(s))?;
+    }
+    Ok(user_model)
+}
+
+/// Backs up the root profile's config.yaml, whose model the user set (restored by `disk`'s
+/// rollback), records the backup in `user`, and returns the note telling the user.
+fn back_up_user_config(
+    disk: &mut DiskTxn,
+    profile: &Profile,
+    name: &str,
+    choice: &ModelChoice,
+    user: &mut crate::domain::agents::user_model::UserModel,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, AgentError> {
+    let config = profile.config_path();
+    let backup = crate::domain::agents::user_model::backup_config(&config, now)?;
+    disk.undo.push(Undo::RestoreFile(backup.clone(), None));
+    let note = format!(
+        "{name} uses the root Hermes profile, whose model you set to {}: it changes to {} (in {}); your config.yaml was backed up to {}; `nxr agents revert {name}` goes back to your model",
+        user.describe(),
+        choice.id,
+        config.display(),
+        backup.display()
+    );
+    user.config_backup = Some(backup.display().to_string());
+    Ok(note)
 }
 
 /// Writes an agent's profile: a new one is built whole in a temp dir and renamed into place; the root

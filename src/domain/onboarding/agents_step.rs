@@ -48,6 +48,35 @@ pub async fn ensure_default_agents(
     store: &Store,
     found: &Detections,
 ) -> Result<AgentsStep> {
+    let existing = check_configs_before_creating(env, store).await?;
+    let (out, mut notes) = create_missing_defaults(env, store, &existing).await?;
+    let base_url = ollama::openai_base_url(&found.ollama.url);
+    let local = found
+        .ollama
+        .local_model
+        .clone()
+        .filter(|_| found.ollama.available);
+    let stt_local = found.faster_whisper.available;
+    if found.ollama.available && local.is_none() {
+        notes.push(found.ollama.detail.clone());
+    }
+    store_first_scores(env, store, &out, &mut notes).await;
+    let local_slots =
+        route_to_local_tools(env, &out, local.as_deref(), &base_url, stt_local).await?;
+    Ok(AgentsStep {
+        agents: out,
+        local_slots,
+        local_base_url: local.as_ref().map(|_| base_url),
+        local_model: local,
+        stt_local,
+        notes,
+    })
+}
+
+/// Checks that every config.yaml this step may touch parses, and that the root profile (the Hermes
+/// agent's) takes the edits that put it on a model, before anything is created; returns the agents
+/// that exist now.
+async fn check_configs_before_creating(env: &Env, store: &Store) -> Result<Vec<Agent>> {
     // Every config.yaml this step may touch must parse before anything is created, so a broken file
     // stops the step with nothing half done.
     let root = hermes::profile_named(&env.hermes_home, hermes::ROOT_PROFILE);
@@ -71,6 +100,17 @@ pub async fn ensure_default_agents(
             hermes::get_config(&a.profile().config_path(), "model")?;
         }
     }
+    Ok(existing)
+}
+
+/// Creates each default agent missing from `existing` (an existing one is reported as kept), on
+/// its spread model where the defaults are spread; returns the agents and the notes for the user
+/// (the spread notes first).
+async fn create_missing_defaults(
+    env: &Env,
+    store: &Store,
+    existing: &[Agent],
+) -> Result<(Vec<DefaultAgent>, Vec<String>)> {
     // The defaults' models, spread over near-equal models unless `spread_default_agents` is off.
     // A role that was not spread is created exactly as `agents create` would (its best free model).
     let picks = crate::domain::scoring::spread::stored_default_picks(store, store.now())
@@ -80,7 +120,7 @@ pub async fn ensure_default_agents(
     let mut out = Vec::new();
     let mut notes = Vec::new();
     for (name, role) in DEFAULT_AGENTS {
-        if let Some(a) = find_default(&existing, name, role) {
+        if let Some(a) = find_default(existing, name, role) {
             out.push(default_view(a, false));
             continue;
         }
@@ -99,83 +139,90 @@ pub async fn ensure_default_agents(
         match agents::create_with(store, env, new, agents::CreateOptions::default()).await {
             Ok((a, said)) => {
                 if spread.is_some() {
-                    // nxr chose the spread model, as it chooses the best one: still auto-assigned.
-                    store
-                        .conn()
-                        .execute(
-                            "UPDATE agents SET model_auto_assigned = 1 WHERE id = ?1",
-                            params![a.id],
-                        )
-                        .await?;
+                    mark_auto_assigned(store, a.id).await?;
                 }
                 out.push(default_view(&a, true));
                 notes.extend(said);
             }
             // Created meanwhile by the other surface: report it, do not create it twice.
-            // Another run (a second `nxr init`, the web wizard) may be half-way through creating
-            // it: its profile is on disk but its row is not committed yet. Wait for that row (a
-            // bounded wait on the condition), then report the agent as existing.
             Err(AgentError::Duplicate(_)) => {
-                let mut found = None;
-                for _ in 0..100 {
-                    let now = agents::list(store, env).await?;
-                    if let Some(a) = find_default(&now, name, role) {
-                        found = Some(default_view(a, false));
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                match found {
-                    Some(view) => out.push(view),
-                    None => return Err(AgentError::Duplicate(name.to_string()).into()),
-                }
+                out.push(wait_for_other_creator(env, store, name, role).await?);
             }
             Err(e) => return Err(e.into()),
         }
     }
+    Ok((out, spread_notes.into_iter().chain(notes).collect()))
+}
 
-    let mut notes: Vec<String> = spread_notes.into_iter().chain(notes).collect();
-    let mut local_slots = BTreeMap::new();
-    let base_url = ollama::openai_base_url(&found.ollama.url);
-    let local = found
-        .ollama
-        .local_model
-        .clone()
-        .filter(|_| found.ollama.available);
-    let stt_local = found.faster_whisper.available;
-    if found.ollama.available && local.is_none() {
-        notes.push(found.ollama.detail.clone());
+/// Marks an agent's model as chosen by nxr: the spread model is nxr's choice, as the best one is,
+/// so the agent stays auto-assigned.
+async fn mark_auto_assigned(store: &Store, id: i64) -> Result<()> {
+    store
+        .conn()
+        .execute(
+            "UPDATE agents SET model_auto_assigned = 1 WHERE id = ?1",
+            params![id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The default agent `(name, role)` that another run (a second `nxr init`, the web wizard) is
+/// creating: its profile is on disk but its row may not be committed yet. Waits for that row (a
+/// bounded wait on the condition) and reports the agent as existing; still a duplicate when the row
+/// never shows.
+async fn wait_for_other_creator(
+    env: &Env,
+    store: &Store,
+    name: &str,
+    role: Role,
+) -> Result<DefaultAgent> {
+    for _ in 0..100 {
+        let now = agents::list(store, env).await?;
+        if let Some(a) = find_default(&now, name, role) {
+            return Ok(default_view(a, false));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    // The scores the agents were picked by are stored as a rescore run, so the first
-    // `nxr agents rescore` compares with them (and reports no change when nothing changed).
-    if out.iter().any(|a| a.created)
+    Err(AgentError::Duplicate(name.to_string()).into())
+}
+
+/// Stores the scores the agents were picked by as a rescore run (when an agent was created), so the
+/// first `nxr agents rescore` compares with them (and reports no change when nothing changed); a
+/// failure is a note.
+async fn store_first_scores(
+    env: &Env,
+    store: &Store,
+    agents: &[DefaultAgent],
+    notes: &mut Vec<String>,
+) {
+    if agents.iter().any(|a| a.created)
         && let Err(e) = crate::domain::scoring::rescore::rescore(store, env, store.now()).await
     {
         notes.push(format!(
             "the model scores were not stored ({e}); `nxr agents rescore` stores them"
         ));
     }
+}
+
+/// Points each agent's Hermes profile at the local tools found: the local slots at the Ollama
+/// model, speech-to-text at faster-whisper. Returns the slots given to the local model, per profile.
+async fn route_to_local_tools(
+    env: &Env,
+    agents: &[DefaultAgent],
+    local: Option<&str>,
+    base_url: &str,
+    stt_local: bool,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut local_slots = BTreeMap::new();
     // The same lock as every agent change, so a model change from the TUI or CLI cannot land between
     // this read and write of a profile's config.yaml.
     let _lock = agents::agents_lock(env).await;
-    for agent in &out {
+    for agent in agents {
         let profile = hermes::profile_named(&env.hermes_home, &agent.hermes_profile);
         let mut edits: Vec<(String, ConfigValue)> = Vec::new();
-        if let Some(model) = &local {
-            for slot in LOCAL_SLOTS {
-                let base = format!("auxiliary.{slot}");
-                edits.push((
-                    format!("{base}.provider"),
-                    ConfigValue::Str("custom".into()),
-                ));
-                edits.push((format!("{base}.model"), ConfigValue::Str(model.clone())));
-                edits.push((
-                    format!("{base}.base_url"),
-                    ConfigValue::Str(base_url.clone()),
-                ));
-                // Ollama ignores the key; Hermes wants one for a custom endpoint.
-                edits.push((format!("{base}.api_key"), ConfigValue::Str("ollama".into())));
-            }
+        if let Some(model) = local {
+            edits.extend(local_slot_edits(model, base_url));
             local_slots.insert(
                 agent.hermes_profile.clone(),
                 LOCAL_SLOTS.iter().map(|s| s.to_string()).collect(),
@@ -188,14 +235,27 @@ pub async fn ensure_default_agents(
             hermes::set_config(&profile.config_path(), &edits)?;
         }
     }
-    Ok(AgentsStep {
-        agents: out,
-        local_slots,
-        local_base_url: local.as_ref().map(|_| base_url),
-        local_model: local,
-        stt_local,
-        notes,
-    })
+    Ok(local_slots)
+}
+
+/// The config.yaml edits that send every local slot to `model` on the Ollama endpoint `base_url`.
+fn local_slot_edits(model: &str, base_url: &str) -> Vec<(String, ConfigValue)> {
+    let mut edits = Vec::new();
+    for slot in LOCAL_SLOTS {
+        let base = format!("auxiliary.{slot}");
+        edits.push((
+            format!("{base}.provider"),
+            ConfigValue::Str("custom".into()),
+        ));
+        edits.push((format!("{base}.model"), ConfigValue::Str(model.to_string())));
+        edits.push((
+            format!("{base}.base_url"),
+            ConfigValue::Str(base_url.to_string()),
+        ));
+        // Ollama ignores the key; Hermes wants one for a custom endpoint.
+        edits.push((format!("{base}.api_key"), ConfigValue::Str("ollama".into())));
+    }
+    edits
 }
 
 /// Step 4: the default agents (and local routing), recorded in the row.

@@ -174,19 +174,10 @@ pub fn agent_notices(
     now: DateTime<Utc>,
 ) -> Vec<Notice> {
     let mut out = Vec::new();
-    let notice = |kind, model: &str, key: String, title: String, body: String| Notice {
-        kind,
-        agent_id: agent.id,
-        agent: agent.name.clone(),
-        model: model.to_string(),
-        dedupe_key: key,
-        title,
-        body,
-        payload: None,
-    };
     let current = after.iter().find(|m| m.id == agent.model);
     match current {
-        None if agent.provider != "ollama" => out.push(notice(
+        None if agent.provider != "ollama" => out.push(agent_notice(
+            agent,
             notifications::KIND_MODEL_GONE,
             &agent.model,
             format!("gone:{}:{}", agent.id, agent.model),
@@ -197,76 +188,120 @@ pub fn agent_notices(
             ),
         )),
         None => {}
-        Some(m) => {
-            let was = before.and_then(|b| b.iter().find(|o| o.id == m.id));
-            if !m.is_free() && was.is_some_and(|o| o.is_free()) {
-                out.push(notice(
-                    notifications::KIND_NOW_PAID,
-                    &m.id,
-                    format!("paid:{}:{}", agent.id, m.id),
-                    format!("{}'s model is not free any more", agent.name),
-                    format!(
-                        "{} now costs {}; {} spends credits on it (or fails without a key).",
-                        m.id,
-                        m.price_label(),
-                        agent.name
-                    ),
-                ));
-            }
-            let missing = missing_capabilities(m, agent, cfg);
-            let had_them = was.is_some_and(|old| missing_capabilities(old, agent, cfg).is_empty());
-            if !missing.is_empty() && had_them {
-                out.push(notice(
-                    notifications::KIND_CAPABILITY_LOST,
-                    &m.id,
-                    format!("capability:{}:{}", agent.id, m.id),
-                    format!("{}'s model lost what its role needs", agent.name),
-                    format!(
-                        "{} no longer offers {}, which the {} role needs.",
-                        m.id,
-                        missing.join(" and "),
-                        agent.role
-                    ),
-                ));
-            }
-            if let Some(date) = m.expiration_date.as_deref()
-                && expires_within_notice(m, now)
-            {
-                out.push(notice(
-                    notifications::KIND_EXPIRING,
-                    &m.id,
-                    format!("expiring:{}:{}:{}", agent.id, m.id, date.trim()),
-                    format!("{}'s model expires {}", agent.name, date.trim()),
-                    format!(
-                        "OpenRouter will remove {} on {}; {} needs another model by then.",
-                        m.id,
-                        date.trim(),
-                        agent.name
-                    ),
-                ));
-            }
-        }
+        Some(m) => out.extend(model_notices(agent, m, before, cfg, now)),
     }
     if let Some(rec) = rec.filter(|r| is_ranked_upgrade(r)) {
-        let mut n = notice(
-            notifications::KIND_UPGRADE,
-            &rec.recommended_model,
-            recommend::upgrade_key(agent.id, &rec.recommended_model),
-            format!("{} can move to a better free model", agent.name),
-            format!(
-                "{} is the best free model for the {} role{}; {} runs {}. Apply: {}",
-                rec.recommended_model,
-                agent.role,
-                scores(rec),
-                agent.name,
-                agent.model,
-                notifications::upgrade_action(&agent.name, &rec.recommended_model)
-            ),
-        );
-        n.payload = payload(agent, rec);
-        out.push(n);
+        out.push(upgrade_notice(agent, rec));
     }
     out
+}
+
+/// A notice about `agent`, without a payload.
+fn agent_notice(
+    agent: &Agent,
+    kind: &'static str,
+    model: &str,
+    key: String,
+    title: String,
+    body: String,
+) -> Notice {
+    Notice {
+        kind,
+        agent_id: agent.id,
+        agent: agent.name.clone(),
+        model: model.to_string(),
+        dedupe_key: key,
+        title,
+        body,
+        payload: None,
+    }
+}
+
+/// The facts about the agent's model `m`, still in the catalog: paid now or without a capability
+/// its role needs (where the previous stored catalog had it free / capable), and an expiration date
+/// within [`EXPIRY_NOTICE_DAYS`].
+fn model_notices(
+    agent: &Agent,
+    m: &Model,
+    before: Option<&[Model]>,
+    cfg: &ScoringConfig,
+    now: DateTime<Utc>,
+) -> Vec<Notice> {
+    let mut out = Vec::new();
+    let was = before.and_then(|b| b.iter().find(|o| o.id == m.id));
+    if !m.is_free() && was.is_some_and(|o| o.is_free()) {
+        out.push(agent_notice(
+            agent,
+            notifications::KIND_NOW_PAID,
+            &m.id,
+            format!("paid:{}:{}", agent.id, m.id),
+            format!("{}'s model is not free any more", agent.name),
+            format!(
+                "{} now costs {}; {} spends credits on it (or fails without a key).",
+                m.id,
+                m.price_label(),
+                agent.name
+            ),
+        ));
+    }
+    let missing = missing_capabilities(m, agent, cfg);
+    let had_them = was.is_some_and(|old| missing_capabilities(old, agent, cfg).is_empty());
+    if !missing.is_empty() && had_them {
+        out.push(agent_notice(
+            agent,
+            notifications::KIND_CAPABILITY_LOST,
+            &m.id,
+            format!("capability:{}:{}", agent.id, m.id),
+            format!("{}'s model lost what its role needs", agent.name),
+            format!(
+                "{} no longer offers {}, which the {} role needs.",
+                m.id,
+                missing.join(" and "),
+                agent.role
+            ),
+        ));
+    }
+    if let Some(date) = m.expiration_date.as_deref()
+        && expires_within_notice(m, now)
+    {
+        out.push(agent_notice(
+            agent,
+            notifications::KIND_EXPIRING,
+            &m.id,
+            format!("expiring:{}:{}:{}", agent.id, m.id, date.trim()),
+            format!("{}'s model expires {}", agent.name, date.trim()),
+            format!(
+                "OpenRouter will remove {} on {}; {} needs another model by then.",
+                m.id,
+                date.trim(),
+                agent.name
+            ),
+        ));
+    }
+    out
+}
+
+/// The notice proposing the agent's move to the better free model `rec` recommends, with the
+/// payload that applies it.
+fn upgrade_notice(agent: &Agent, rec: &Recommendation) -> Notice {
+    let mut n = agent_notice(
+        agent,
+        notifications::KIND_UPGRADE,
+        &rec.recommended_model,
+        recommend::upgrade_key(agent.id, &rec.recommended_model),
+        format!("{} can move to a better free model", agent.name),
+        format!(
+            "{} is the best free model for the {} role{}; {} runs {}. Apply: {}",
+            rec.recommended_model,
+            agent.role,
+            scores(rec),
+            agent.name,
+            agent.model,
+            notifications::upgrade_action(&agent.name, &rec.recommended_model)
+        ),
+    );
+    n.payload = payload(agent, rec);
+    n
 }
 
 /// Fewest requests in a day before a mostly-on-the-chain day is told.

@@ -204,6 +204,8 @@ pub async fn scan(
     outcome
 }
 
+/// The scan's work between its `scans` row being opened and closed: refresh, rescore, notices and
+/// auto-upgrades, fallback chains, usage ingest and budget alerts.
 async fn scan_inner(
     store: &Store,
     env: &Env,
@@ -211,33 +213,12 @@ async fn scan_inner(
     clock: &dyn Clock,
     progress: &(dyn Fn(Step) + Sync),
 ) -> Result<ScanReport, ScanError> {
-    let now = clock.now();
     let mut warnings = Vec::new();
-    // A bad value must not stop the scan: it counts as off, and the scan says so.
-    let auto_upgrade = auto_upgrade_enabled(store).await.unwrap_or_else(|e| {
-        warnings.push(e.to_string());
-        false
-    });
-    let before = catalog::load(store).await?;
-    let before_models =
-        matches!(before.source, CatalogSource::Stored { .. }).then_some(before.models);
+    let start = scan_start(store, clock, &mut warnings).await?;
+    let now = start.now;
 
     progress(Step::FetchingCatalog);
-    let refreshed = match catalog::refresh_with_report(store, client, clock).await {
-        Ok(r) => r,
-        Err(e) => {
-            if let RefreshError::Fetch(fetch) = &e {
-                crate::domain::catalog::ratelimit::record_error(
-                    store,
-                    "(GET /models)",
-                    fetch,
-                    clock,
-                )
-                .await?;
-            }
-            return Err(e.into());
-        }
-    };
+    let refreshed = fetch_catalog(store, client, clock).await?;
 
     progress(Step::Rescoring);
     let report = rescore::rescore(store, env, now).await?;
@@ -245,38 +226,16 @@ async fn scan_inner(
     progress(Step::Notifying);
     let inputs = rescore::inputs(store, now).await?;
     let agent_list = agents::list(store, env).await?;
-    let recs = recommendations(&agent_list, &inputs, now);
-    let mut switched = Vec::new();
-    let mut notices = Vec::new();
-    for agent in &agent_list {
-        let rec = recs.iter().find(|r| r.agent == agent.name);
-        if auto_upgrade
-            && let Some(rec) = rec.filter(|r| is_ranked_upgrade(r))
-            && agent.model_auto_assigned
-            && runs_free_model(store, before_models.as_deref(), &inputs.models, agent).await?
-        {
-            match switch(store, env, &inputs.models, agent, rec).await {
-                Ok(s) => {
-                    notices.push(auto_upgraded_notice(agent, rec, &inputs.models));
-                    switched.push(s);
-                    continue;
-                }
-                Err(e) => warnings.push(format!(
-                    "could not move {} to {}: {e}",
-                    agent.name, rec.recommended_model
-                )),
-            }
-        }
-        notices.extend(agent_notices(
-            agent,
-            before_models.as_deref(),
-            &inputs.models,
-            rec,
-            &inputs.cfg,
-            now,
-        ));
-    }
-    let mut recorded = record_notices(store, env, clock, notices, &mut warnings).await?;
+    let (switched, mut recorded) = notify_agents(
+        store,
+        env,
+        clock,
+        &start,
+        &inputs,
+        &agent_list,
+        &mut warnings,
+    )
+    .await?;
 
     // Chains follow the ranking: a member gone, paid now or expiring is replaced (hand-edited kept).
     let (chains_rewritten, chain_problems) =
@@ -284,33 +243,18 @@ async fn scan_inner(
     warnings.extend(chain_problems);
 
     progress(Step::IngestingUsage);
-    let usage =
-        match crate::domain::budget::usage::ingest_with(store, env, Some(&inputs.models), clock)
-            .await
-        {
-            Ok(u) => {
-                warnings.extend(u.warnings.iter().cloned());
-                Some(u)
-            }
-            Err(e) => {
-                warnings.push(format!("usage was not read: {e}"));
-                None
-            }
-        };
+    let usage = ingest_usage(store, env, &inputs.models, clock, &mut warnings).await;
     // The usage just read may cross a budget threshold.
-    let alerts = match crate::domain::budget::load(store, clock).await {
-        Ok(b) => {
-            let day = now.format("%Y-%m-%d").to_string();
-            let told =
-                crate::domain::watch::scan_notices::on_fallback_notices(&b, &agent_list, &day);
-            recorded.extend(record_notices(store, env, clock, told, &mut warnings).await?);
-            crate::domain::budget::guard::check(store, env, &b, clock).await?
-        }
-        Err(e) => {
-            warnings.push(format!("the budget was not read: {e}"));
-            Vec::new()
-        }
-    };
+    let alerts = budget_alerts(
+        store,
+        env,
+        clock,
+        now,
+        &agent_list,
+        &mut recorded,
+        &mut warnings,
+    )
+    .await?;
     tracing::info!(
         models = refreshed.catalog.models.len(),
         notifications = recorded.len(),
@@ -337,6 +281,186 @@ async fn scan_inner(
         alerts,
         warnings,
     })
+}
+
+/// What a scan reads before it fetches the catalog.
+struct ScanStart {
+    /// The scan's time.
+    now: DateTime<Utc>,
+    /// `auto_upgrade_free_models`.
+    auto_upgrade: bool,
+    /// The stored catalog as it was before the refresh (`None` when only the embedded one was there).
+    before_models: Option<Vec<Model>>,
+}
+
+/// Reads the scan's time, the auto-upgrade setting (a bad value counts as off, and a warning says
+/// so: it must not stop the scan) and the catalog before the refresh.
+async fn scan_start(
+    store: &Store,
+    clock: &dyn Clock,
+    warnings: &mut Vec<String>,
+) -> Result<ScanStart, ScanError> {
+    let now = clock.now();
+    let auto_upgrade = auto_upgrade_enabled(store).await.unwrap_or_else(|e| {
+        warnings.push(e.to_string());
+        false
+    });
+    let before = catalog::load(store).await?;
+    let before_models =
+        matches!(before.source, CatalogSource::Stored { .. }).then_some(before.models);
+    Ok(ScanStart {
+        now,
+        auto_upgrade,
+        before_models,
+    })
+}
+
+/// Checks each agent against the new catalog: moves it to a better free model when auto-upgrade
+/// allows, else gathers the facts about its model; records the notices once each. Returns the
+/// switches and the notices recorded now.
+async fn notify_agents(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    start: &ScanStart,
+    inputs: &rescore::Inputs,
+    agent_list: &[Agent],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Switch>, Vec<Notice>), ScanError> {
+    let before_models = start.before_models.as_deref();
+    let recs = recommendations(agent_list, inputs, start.now);
+    let mut switched = Vec::new();
+    let mut notices = Vec::new();
+    for agent in agent_list {
+        let rec = recs.iter().find(|r| r.agent == agent.name);
+        if start.auto_upgrade
+            && let Some((s, n)) = try_auto_upgrade(
+                store,
+                env,
+                before_models,
+                &inputs.models,
+                agent,
+                rec,
+                warnings,
+            )
+            .await?
+        {
+            notices.push(n);
+            switched.push(s);
+            continue;
+        }
+        notices.extend(agent_notices(
+            agent,
+            before_models,
+            &inputs.models,
+            rec,
+            &inputs.cfg,
+            start.now,
+        ));
+    }
+    let recorded = record_notices(store, env, clock, notices, warnings).await?;
+    Ok((switched, recorded))
+}
+
+/// Fetches and stores the OpenRouter catalog; a failed fetch is also recorded as a rate-limit
+/// event when it was one.
+async fn fetch_catalog(
+    store: &Store,
+    client: &OpenRouterClient,
+    clock: &dyn Clock,
+) -> Result<catalog::RefreshReport, ScanError> {
+    match catalog::refresh_with_report(store, client, clock).await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            if let RefreshError::Fetch(fetch) = &e {
+                crate::domain::catalog::ratelimit::record_error(
+                    store,
+                    "(GET /models)",
+                    fetch,
+                    clock,
+                )
+                .await?;
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Moves the agent to its recommended model when that is a ranked upgrade, nxr chose its current
+/// model and that model is free; returns the switch and the notice telling it. `None` when the agent
+/// does not qualify, or when the switch failed (then a warning says so).
+async fn try_auto_upgrade(
+    store: &Store,
+    env: &Env,
+    before: Option<&[Model]>,
+    models: &[Model],
+    agent: &Agent,
+    rec: Option<&Recommendation>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(Switch, Notice)>, ScanError> {
+    let Some(rec) = rec.filter(|r| is_ranked_upgrade(r)) else {
+        return Ok(None);
+    };
+    if !agent.model_auto_assigned || !runs_free_model(store, before, models, agent).await? {
+        return Ok(None);
+    }
+    match switch(store, env, models, agent, rec).await {
+        Ok(s) => Ok(Some((s, auto_upgraded_notice(agent, rec, models)))),
+        Err(e) => {
+            warnings.push(format!(
+                "could not move {} to {}: {e}",
+                agent.name, rec.recommended_model
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Reads the agents' usage from their profiles; its problems, or the failure to read it, are
+/// warnings.
+async fn ingest_usage(
+    store: &Store,
+    env: &Env,
+    models: &[Model],
+    clock: &dyn Clock,
+    warnings: &mut Vec<String>,
+) -> Option<crate::domain::budget::usage::IngestReport> {
+    match crate::domain::budget::usage::ingest_with(store, env, Some(models), clock).await {
+        Ok(u) => {
+            warnings.extend(u.warnings.iter().cloned());
+            Some(u)
+        }
+        Err(e) => {
+            warnings.push(format!("usage was not read: {e}"));
+            None
+        }
+    }
+}
+
+/// Reads today's budget, records the on-the-fallback-chain notices for the day of `now` (added to
+/// `recorded`) and returns the budget thresholds crossed; a budget that cannot be read is a warning.
+async fn budget_alerts(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    now: DateTime<Utc>,
+    agent_list: &[Agent],
+    recorded: &mut Vec<Notice>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<crate::domain::budget::guard::Alert>, ScanError> {
+    match crate::domain::budget::load(store, clock).await {
+        Ok(b) => {
+            let day = now.format("%Y-%m-%d").to_string();
+            let told =
+                crate::domain::watch::scan_notices::on_fallback_notices(&b, agent_list, &day);
+            recorded.extend(record_notices(store, env, clock, told, warnings).await?);
+            Ok(crate::domain::budget::guard::check(store, env, &b, clock).await?)
+        }
+        Err(e) => {
+            warnings.push(format!("the budget was not read: {e}"));
+            Ok(Vec::new())
+        }
+    }
 }
 
 /// True when the agent runs a free model: free in the new or the previous catalog (a free model that

@@ -195,6 +195,41 @@ pub fn check_config_edits(config_path: &Path, edits: &[(String, ConfigValue)]) -
 /// The text config.yaml would have after `edits`, checked to read back exactly.
 fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String> {
     let (bom, text, current) = read_config_bom(config_path)?;
+    check_edit_values(config_path, edits)?;
+    let file = yaml_edit::YamlFile::from_str(&text).map_err(|e| HermesError::BrokenConfig {
+        path: config_path.display().to_string(),
+        line: 0,
+        column: 0,
+        message: e.to_string(),
+    })?;
+    let doc = file.ensure_document();
+    for (key, value) in edits {
+        apply_edit(config_path, &doc, &current, key, value)?;
+    }
+    let mut out = file.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    // Read the result back strictly and check every edit landed exactly; otherwise write nothing.
+    check_read_back(config_path, &out, edits)?;
+    if bom {
+        out.insert(0, BOM);
+    }
+    Ok(out)
+}
+
+/// The error for an edit of `key` in `config_path` that cannot be made.
+fn edit_error(config_path: &Path, key: &str, message: String) -> HermesError {
+    HermesError::Edit {
+        path: config_path.display().to_string(),
+        key: key.to_string(),
+        message,
+    }
+}
+
+/// Refuses a key that is not a dotted path of names, and a value with control characters or line
+/// breaks, before any edit is made.
+fn check_edit_values(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<()> {
     for (key, value) in edits {
         check_dotted(config_path, key)?;
         let strings: Vec<&str> = match value {
@@ -207,78 +242,89 @@ fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String>
             _ => Vec::new(),
         };
         if let Some(s) = strings.iter().find(|s| s.chars().any(|c| c.is_control())) {
-            return Err(HermesError::Edit {
-                path: config_path.display().to_string(),
-                key: key.clone(),
-                message: format!("the value {s:?} contains control characters or line breaks"),
-            });
+            return Err(edit_error(
+                config_path,
+                key,
+                format!("the value {s:?} contains control characters or line breaks"),
+            ));
         }
     }
-    let edit_err = |key: &str, message: String| HermesError::Edit {
-        path: config_path.display().to_string(),
-        key: key.to_string(),
-        message,
+    Ok(())
+}
+
+/// Applies one edit to the document. A removal of an absent key (or of one under a non-mapping) does
+/// nothing. A scalar where a mapping is needed (`model: some/id`, Hermes' older form) is replaced by a
+/// mapping when [`replaceable`]; anything else in the way is refused, never replaced.
+fn apply_edit(
+    config_path: &Path,
+    doc: &yaml_edit::Document,
+    current: &serde_norway::Value,
+    key: &str,
+    value: &ConfigValue,
+) -> Result<()> {
+    if matches!(value, ConfigValue::Remove) {
+        return match doc.try_remove_path(key) {
+            Ok(_) | Err(PathError::NotFound { .. }) => Ok(()),
+            Err(PathError::TypeMismatch { .. }) => Ok(()),
+            Err(e) => Err(edit_error(config_path, key, path_error_text(&e))),
+        };
+    }
+    let mut tries = 0;
+    loop {
+        match set_value(doc, key, value) {
+            Ok(()) => return Ok(()),
+            Err(PathError::TypeMismatch { at })
+                if tries < 4 && at != key && replaceable(current, &at) =>
+            {
+                tries += 1;
+                doc.try_remove_path(&at)
+                    .map_err(|e| edit_error(config_path, key, path_error_text(&e)))?;
+            }
+            Err(PathError::TypeMismatch { at }) => {
+                return Err(edit_error(
+                    config_path,
+                    key,
+                    in_the_way_text(current, &at, key),
+                ));
+            }
+            Err(e) => return Err(edit_error(config_path, key, path_error_text(&e))),
+        }
+    }
+}
+
+/// Writes `value` at the dotted path `key` of the document (a removal writes nothing).
+fn set_value(
+    doc: &yaml_edit::Document,
+    key: &str,
+    value: &ConfigValue,
+) -> std::result::Result<(), PathError> {
+    match value {
+        ConfigValue::Str(s) => doc.try_set_path(key, s.as_str()),
+        ConfigValue::Bool(b) => doc.try_set_path(key, *b),
+        ConfigValue::Null => doc.try_set_path(key, yaml_edit::ScalarValue::null()),
+        ConfigValue::Remove => Ok(()),
+        ConfigValue::Entries(list) => doc.try_set_path(key, entries_yaml(list)),
+    }
+}
+
+/// Why `key` cannot be written: `at`, above it, is not a mapping in the file and nxr does not
+/// replace it.
+fn in_the_way_text(current: &serde_norway::Value, at: &str, key: &str) -> String {
+    let what = match lookup(current, at) {
+        Some(serde_norway::Value::Sequence(_)) => "a list",
+        Some(serde_norway::Value::String(_)) => "a text value",
+        Some(serde_norway::Value::Number(_)) => "a number",
+        Some(serde_norway::Value::Bool(_)) => "true/false",
+        _ => "not a mapping",
     };
-    let file = yaml_edit::YamlFile::from_str(&text).map_err(|e| HermesError::BrokenConfig {
-        path: config_path.display().to_string(),
-        line: 0,
-        column: 0,
-        message: e.to_string(),
-    })?;
-    let doc = file.ensure_document();
-    for (key, value) in edits {
-        if matches!(value, ConfigValue::Remove) {
-            match doc.try_remove_path(key) {
-                Ok(_) | Err(PathError::NotFound { .. }) => {}
-                Err(PathError::TypeMismatch { .. }) => {}
-                Err(e) => return Err(edit_err(key, path_error_text(&e))),
-            }
-            continue;
-        }
-        // A scalar where a mapping is needed (`model: some/id`, Hermes' older form) is replaced by a mapping.
-        let mut tries = 0;
-        loop {
-            let r = match value {
-                ConfigValue::Str(s) => doc.try_set_path(key, s.as_str()),
-                ConfigValue::Bool(b) => doc.try_set_path(key, *b),
-                ConfigValue::Null => doc.try_set_path(key, yaml_edit::ScalarValue::null()),
-                ConfigValue::Remove => Ok(()),
-                ConfigValue::Entries(list) => doc.try_set_path(key, entries_yaml(list)),
-            };
-            match r {
-                Ok(()) => break,
-                Err(PathError::TypeMismatch { at })
-                    if tries < 4 && at != *key && replaceable(&current, &at) =>
-                {
-                    tries += 1;
-                    doc.try_remove_path(&at)
-                        .map_err(|e| edit_err(key, path_error_text(&e)))?;
-                }
-                Err(PathError::TypeMismatch { at }) => {
-                    let what = match lookup(&current, &at) {
-                        Some(serde_norway::Value::Sequence(_)) => "a list",
-                        Some(serde_norway::Value::String(_)) => "a text value",
-                        Some(serde_norway::Value::Number(_)) => "a number",
-                        Some(serde_norway::Value::Bool(_)) => "true/false",
-                        _ => "not a mapping",
-                    };
-                    return Err(edit_err(
-                        key,
-                        format!(
-                            "`{at}` is {what} in the file, and nxr writes `{key}` only into a mapping: it never replaces what is there; make `{at}` a mapping of `key: value` lines (or set the value by hand)"
-                        ),
-                    ));
-                }
-                Err(e) => return Err(edit_err(key, path_error_text(&e))),
-            }
-        }
-    }
-    let mut out = file.to_string();
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    // Read the result back strictly and check every edit landed exactly; otherwise write nothing.
-    let check = parse_strict(config_path, &out).map_err(|e| {
+    format!(
+        "`{at}` is {what} in the file, and nxr writes `{key}` only into a mapping: it never replaces what is there; make `{at}` a mapping of `key: value` lines (or set the value by hand)"
+    )
+}
+
+/// Reads the edited text `out` back strictly and checks that every edit landed exactly.
+fn check_read_back(config_path: &Path, out: &str, edits: &[(String, ConfigValue)]) -> Result<()> {
+    let check = parse_strict(config_path, out).map_err(|e| {
         let why = match e {
             HermesError::BrokenConfig {
                 line,
@@ -288,41 +334,43 @@ fn edited(config_path: &Path, edits: &[(String, ConfigValue)]) -> Result<String>
             } => format!("line {line}, column {column}: {message}"),
             other => other.to_string(),
         };
-        edit_err(
+        edit_error(
+            config_path,
             edits.first().map(|e| e.0.as_str()).unwrap_or(""),
             format!("the edited file would not parse ({why})"),
         )
     })?;
     for (key, value) in edits {
-        let got = lookup(&check, key);
-        let ok = match value {
-            ConfigValue::Str(s) => got.and_then(|v| v.as_str()) == Some(s.as_str()),
-            ConfigValue::Bool(b) => got.and_then(|v| v.as_bool()) == Some(*b),
-            ConfigValue::Null => got.is_some_and(|v| v.is_null()),
-            ConfigValue::Remove => got.is_none(),
-            ConfigValue::Entries(list) => got.and_then(|v| v.as_sequence()).is_some_and(|seq| {
-                seq.len() == list.len()
-                    && seq.iter().zip(list).all(|(item, pairs)| {
-                        item.as_mapping().is_some_and(|m| {
-                            m.len() == pairs.len()
-                                && pairs.iter().all(|(k, v)| {
-                                    m.get(k.as_str()).and_then(|x| x.as_str()) == Some(v.as_str())
-                                })
-                        })
-                    })
-            }),
-        };
-        if !ok {
-            return Err(edit_err(
+        if !reads_back(lookup(&check, key), value) {
+            return Err(edit_error(
+                config_path,
                 key,
                 "the edit did not read back as written".into(),
             ));
         }
     }
-    if bom {
-        out.insert(0, BOM);
+    Ok(())
+}
+
+/// Whether the value found at an edited key (`got`) is exactly what the edit wrote.
+fn reads_back(got: Option<&serde_norway::Value>, value: &ConfigValue) -> bool {
+    match value {
+        ConfigValue::Str(s) => got.and_then(|v| v.as_str()) == Some(s.as_str()),
+        ConfigValue::Bool(b) => got.and_then(|v| v.as_bool()) == Some(*b),
+        ConfigValue::Null => got.is_some_and(|v| v.is_null()),
+        ConfigValue::Remove => got.is_none(),
+        ConfigValue::Entries(list) => got.and_then(|v| v.as_sequence()).is_some_and(|seq| {
+            seq.len() == list.len()
+                && seq.iter().zip(list).all(|(item, pairs)| {
+                    item.as_mapping().is_some_and(|m| {
+                        m.len() == pairs.len()
+                            && pairs.iter().all(|(k, v)| {
+                                m.get(k.as_str()).and_then(|x| x.as_str()) == Some(v.as_str())
+                            })
+                    })
+                })
+        }),
     }
-    Ok(out)
 }
 
 /// A list of flat string mappings as a YAML value.

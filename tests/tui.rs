@@ -2364,3 +2364,41 @@ async fn the_slot_editor_refuses_a_text_only_model_for_vision_through_the_domain
     let a = run_effect(&st, &env, &clock, set("google/gemma-3-27b-it:free")).await;
     assert!(matches!(&a, Outcome::Done(_)), "{a:?}");
 }
+
+#[tokio::test]
+async fn the_wizard_refuses_a_name_by_the_domains_own_rule() {
+    let h = common::Homes::new();
+    let env = offline_env(&h);
+    let st = store(&h).await;
+    nxr::domain::agents::create_with(
+        &st,
+        &env,
+        new_agent("Q#1", Role::Pm, Some("openai/gpt-oss-120b:free")),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let existing = nxr::domain::agents::list(&st, &env).await.unwrap();
+    // Taken (letters without case), sharing a profile, not a name at all, and a free one: the wizard
+    // says what creating would say.
+    for (name, role) in [
+        ("q#1", Role::Pm),
+        ("Q-1", Role::Engineer),
+        ("   ", Role::Pm),
+        ("Scout", Role::Research),
+    ] {
+        let wizard = nxr::tabs::create::name_error(name, role, &existing);
+        let created = nxr::domain::agents::create_with(
+            &st,
+            &env,
+            new_agent(name, role, Some("openai/gpt-oss-120b:free")),
+            Default::default(),
+        )
+        .await;
+        match (&wizard, &created) {
+            (Some(w), Err(e)) => assert_eq!(w, &e.to_string(), "{name:?}"),
+            (None, Ok(_)) => {}
+            _ => panic!("{name:?}: the wizard said {wizard:?}, creating gave {created:?}"),
+        }
+    }
+}

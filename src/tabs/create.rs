@@ -9,6 +9,7 @@ use crate::app::state::{Effect, NewAgentSpec, State, Tab, Wizard, WizardStep, ne
 use crate::app::update::page_rows;
 use crate::domain::agents::skills;
 use crate::domain::agents::{self, Agent};
+use crate::domain::base::roles::Role;
 use crate::domain::scoring::PickSource;
 use crate::widgets::model_picker::{PickerView, RoleCheck, failure};
 use crate::widgets::skill_selector::SkillSelector;
@@ -100,18 +101,12 @@ fn open_picker(state: &mut State) {
     w.picking_model = true;
 }
 
-/// The inline error for a name, or None when `domain::agents::create` would accept it.
-pub fn name_error(name: &str, existing: &[Agent]) -> Option<String> {
-    let name = match agents::validate_name(name) {
-        Ok(n) => n,
-        Err(e) => return Some(e.to_string()),
-    };
-    if existing.iter().any(|a| a.name.eq_ignore_ascii_case(&name)) {
-        return Some(format!(
-            "an agent named {name:?} already exists; pick another name"
-        ));
-    }
-    None
+/// The inline error for a name, or None when `domain::agents::create` would accept it (the
+/// domain's own rule: [`agents::check_new_name`]).
+pub fn name_error(name: &str, role: Role, existing: &[Agent]) -> Option<String> {
+    agents::check_new_name(name, role, existing)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// Chooses the category under the cursor: the scorer's pick and the skill template.
@@ -234,16 +229,16 @@ fn update_step(state: &mut State, action: Action, page: usize) {
         (WizardStep::Skills, Action::Back) => w.step = WizardStep::Model,
         (WizardStep::Name, Action::InsertChar(c)) => {
             w.name.insert_char(c);
-            w.name_error = name_error(&w.name_text(), &state.data.agents)
+            w.name_error = name_error(&w.name_text(), w.category().role(), &state.data.agents)
                 .filter(|_| !w.name_text().is_empty());
         }
         (WizardStep::Name, Action::Backspace) => {
             w.name.delete_char();
-            w.name_error = name_error(&w.name_text(), &state.data.agents)
+            w.name_error = name_error(&w.name_text(), w.category().role(), &state.data.agents)
                 .filter(|_| !w.name_text().is_empty());
         }
         (WizardStep::Name, Action::Confirm) => {
-            w.name_error = name_error(&w.name_text(), &state.data.agents);
+            w.name_error = name_error(&w.name_text(), w.category().role(), &state.data.agents);
             if w.name_error.is_none() {
                 w.step = WizardStep::Confirm;
             }

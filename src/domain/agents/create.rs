@@ -184,26 +184,35 @@ async fn check_name_free(
     env: &Env,
     new: &NewAgent,
 ) -> Result<(String, Profile), AgentError> {
-    let name = validate_name(&new.name)?;
-    if get_by_name(store, env, &name).await.is_ok() {
+    let name = check_new_name(&new.name, new.role, &list(store, env).await?)?;
+    let profile = hermes::profile_for(&env.hermes_home, new.role, &name)?;
+    Ok((name, profile))
+}
+
+/// The name a new agent of `role` gets (trimmed), or why it cannot have it: not a valid name, the
+/// name of an agent in `existing` (letters compared without case, as the database looks names up),
+/// or a name whose Hermes profile already belongs to another agent. Every surface asks this one
+/// rule before it offers to create (the TUI wizard as the name is typed).
+pub fn check_new_name(name: &str, role: Role, existing: &[Agent]) -> Result<String, AgentError> {
+    let name = validate_name(name)?;
+    if existing.iter().any(|a| a.name.eq_ignore_ascii_case(&name)) {
         return Err(AgentError::Duplicate(name));
     }
-    let profile = hermes::profile_for(&env.hermes_home, new.role, &name)?;
-    for other in list(store, env).await? {
-        if other.hermes_profile == profile.name {
-            return Err(AgentError::InvalidName(format!(
-                "the agent name {name:?} would share the Hermes profile {:?} with agent {:?}; each agent needs its own profile, so pick a name that differs in more than case or punctuation{}",
-                profile.name,
-                other.name,
-                if profile.is_root() {
-                    " (only one agent can have the hermes role: it uses the root profile)"
-                } else {
-                    ""
-                }
-            )));
-        }
+    // Only the profile's name matters here: where it lives does not.
+    let profile = hermes::profile_for(std::path::Path::new(""), role, &name)?;
+    if let Some(other) = existing.iter().find(|o| o.hermes_profile == profile.name) {
+        return Err(AgentError::InvalidName(format!(
+            "the agent name {name:?} would share the Hermes profile {:?} with agent {:?}; each agent needs its own profile, so pick a name that differs in more than case or punctuation{}",
+            profile.name,
+            other.name,
+            if profile.is_root() {
+                " (only one agent can have the hermes role: it uses the root profile)"
+            } else {
+                ""
+            }
+        )));
     }
-    Ok((name, profile))
+    Ok(name)
 }
 
 /// Whether the agent's named profile directory, already on disk, is adopted: true for one nxr made
@@ -473,6 +482,15 @@ pub(super) async fn insert_row(
     // that ran the INSERT, and the shared connection may be running other callers' statements.
     let outcome = store
         .in_transaction(|conn| async move {
+            // The name is checked in the transaction that inserts it (the constraint's own rule:
+            // exact text), so a duplicate is told as one rather than as a failed write.
+            let mut taken = conn
+                .query("SELECT 1 FROM agents WHERE name = ?1", params![name])
+                .await?;
+            if taken.next().await?.is_some() {
+                return Ok(None);
+            }
+            drop(taken);
             conn.execute(
                 "INSERT INTO agents (name, model, provider, status, created_at, updated_at, role, skillset, \
                  model_score, model_auto_assigned, workspace_id, is_default) \
@@ -510,12 +528,8 @@ pub(super) async fn insert_row(
             if let Some(user) = user_model {
                 crate::domain::agents::user_model::record(&conn, id, user, &now).await?;
             }
-            Ok(id)
+            Ok(Some(id))
         })
-        .await;
-    match outcome {
-        Ok(id) => Ok(id),
-        Err(e) if e.to_string().contains("UNIQUE") => Err(AgentError::Duplicate(name.to_string())),
-        Err(e) => Err(e.into()),
-    }
+        .await?;
+    outcome.ok_or_else(|| AgentError::Duplicate(name.to_string()))
 }

@@ -885,15 +885,8 @@ fn slot_editor_queues_a_slot_write_for_the_chosen_model() {
     apply(&mut s, [Action::Confirm]);
     assert_eq!(s.models.mode, ModelsMode::Slots);
     match queued(&s).as_slice() {
-        [
-            Effect::SetSlot {
-                slot,
-                provider,
-                model,
-            },
-        ] => {
+        [Effect::SetSlot { slot, model }] => {
             assert_eq!(slot, "web_extract");
-            assert_eq!(provider, "openrouter");
             assert_eq!(model, "google/gemma-3-12b-it:free");
         }
         other => panic!("expected one SetSlot, got {other:?}"),
@@ -2349,7 +2342,6 @@ async fn the_slot_editor_refuses_a_text_only_model_for_vision_through_the_domain
     std::fs::write(&cfg, "model:\n  default: a/b\n").unwrap();
     let set = |model: &str| Effect::SetSlot {
         slot: "vision".into(),
-        provider: "openrouter".into(),
         model: model.into(),
     };
     let a = run_effect(&st, &env, &clock, set("qwen/qwen3-coder:free")).await;

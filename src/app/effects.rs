@@ -9,9 +9,7 @@ use crate::app::state::{Effect, State};
 use crate::domain::base::clock::Clock;
 use crate::domain::base::env::Env;
 use crate::domain::store::Store;
-use crate::domain::{
-    agents, agents::hermes, notifications, upgrade, upgrade::recommend, view::model_switch,
-};
+use crate::domain::{agents, notifications, upgrade, upgrade::recommend, view::model_switch};
 
 /// The id of one queued effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,11 +128,7 @@ async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) ->
             Err(e) => failed(&e),
         },
         Effect::Gateway(op) => gateway(env, op).await,
-        Effect::SetSlot {
-            slot,
-            provider,
-            model,
-        } => set_slot(store, env, &slot, &provider, &model).await,
+        Effect::SetSlot { slot, model } => set_slot(store, env, &slot, &model).await,
         Effect::SetAgentModel {
             agent,
             model,
@@ -207,24 +201,15 @@ async fn gateway(env: &Env, op: crate::app::state::GatewayOp) -> Outcome {
     }
 }
 
-/// Writes one routing slot of the root profile.
-async fn set_slot(store: &Store, env: &Env, slot: &str, provider: &str, model: &str) -> Outcome {
-    let path = env.hermes_home.join("config.yaml");
-    // A catalog model goes through the slot editor's one rule (the main slot moves the agent
-    // living in this profile together with its row).
-    let written = if provider == "openrouter" {
-        model_switch::apply(store, env, slot, model, false)
-            .await
-            .map_err(|e| e.to_string())
-    } else {
-        hermes::set_slot(&path, slot, provider, model, None).map_err(|e| e.to_string())
-    };
-    match written {
+/// Points one routing slot of the root profile at a catalog model, through the slot editor's one
+/// rule (`view::model_switch`: the main slot moves the agent living in this profile with its row).
+async fn set_slot(store: &Store, env: &Env, slot: &str, model: &str) -> Outcome {
+    match model_switch::apply(store, env, slot, model, false).await {
         Ok(()) => Outcome::Done(format!(
-            "slot {slot} → {model} ({provider}) written to {}",
-            path.display()
+            "slot {slot} → {model} (openrouter) written to {}",
+            env.hermes_home.join("config.yaml").display()
         )),
-        Err(e) => Outcome::Failed(e),
+        Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 

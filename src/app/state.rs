@@ -195,9 +195,9 @@ pub enum Effect {
     CreateAgent(NewAgentSpec),
     /// Start, stop or restart the Hermes gateway.
     Gateway(GatewayOp),
+    /// Point a routing slot of the root profile at a catalog model (the slot editor's one rule).
     SetSlot {
         slot: String,
-        provider: String,
         model: String,
     },
     SetAgentModel {

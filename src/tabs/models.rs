@@ -129,7 +129,6 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
                         tab.slots.error = None;
                         state.queue(Effect::SetSlot {
                             slot: slot.clone(),
-                            provider: "openrouter".into(),
                             model: model.clone(),
                         });
                         state.info(format!("setting {slot} → {model} …"));

@@ -121,15 +121,15 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    /// "free", "unknown", or USD per million tokens, prompt / completion ("$0.15 / $0.60").
+    /// The one price label (`catalog::price_label`): "free", "price unknown", or USD per million
+    /// tokens, prompt / completion ("$0.15 / $0.6").
     pub fn price_label(&self) -> String {
-        if self.is_free {
-            return "free".into();
-        }
-        match (self.prompt_per_million, self.completion_per_million) {
-            (Some(p), Some(c)) => format!("{} / {}", usd(p), usd(c)),
-            _ => "unknown".into(),
-        }
+        crate::domain::catalog::price_label(
+            false,
+            self.is_free,
+            self.prompt_per_million,
+            self.completion_per_million,
+        )
     }
 }
 

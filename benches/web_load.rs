@@ -226,27 +226,17 @@ fn main() {
         ))
         .expect("agent created");
     }
-    for path in PATHS {
+    // Every read page and the JSON API.
+    let paths = nxr::web::cache::CACHED
+        .iter()
+        .chain(nxr::web::cache::API_READS.iter());
+    for path in paths.clone() {
         print_size(server.addr, path, &server.token);
     }
-    for path in PATHS {
+    for path in paths {
         run(server.addr, path, &server.token, secs);
     }
 }
-
-/// Every read page and the JSON API.
-const PATHS: [&str; 10] = [
-    "/",
-    "/agents",
-    "/agents/manage",
-    "/models",
-    "/budget",
-    "/notifications",
-    "/api/agents",
-    "/api/models/roster",
-    "/api/budget",
-    "/api/notifications",
-];
 
 /// The size of one answer for `path`: as sent without compression, and with gzip when asked.
 fn print_size(addr: SocketAddr, path: &str, auth: &str) {

@@ -354,16 +354,10 @@ fn with_100_agents_no_read_page_is_over_150_kb() {
     let server =
         nxr::web::server::start(env, store, rt.handle().clone(), "127.0.0.1", 0, false).unwrap();
     let mut sizes = Vec::new();
-    for path in [
-        "/",
-        "/agents",
-        "/agents/manage",
-        "/models",
-        "/budget",
-        "/notifications",
-        "/api/agents",
-        "/api/models/roster",
-    ] {
+    for path in nxr::web::cache::CACHED
+        .iter()
+        .chain(nxr::web::cache::API_READS.iter())
+    {
         let resp = rt
             .block_on(
                 reqwest::Client::new()

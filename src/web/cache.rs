@@ -32,6 +32,14 @@ pub const CACHED: [&str; 6] = [
     "/notifications",
 ];
 
+/// The JSON answers the read pages' figures come from (kept like every `/api/` path but the doctor).
+pub const API_READS: [&str; 4] = [
+    "/api/agents",
+    "/api/models/roster",
+    "/api/budget",
+    "/api/notifications",
+];
+
 /// Most answers kept; past it the cache starts again (queries are the client's to vary).
 const MAX_ENTRIES: usize = 256;
 /// Smallest body worth compressing.

@@ -246,7 +246,7 @@ async fn upgrade_outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Ef
 }
 
 /// "PM now runs a, Engineer now runs b" for the status bar.
-fn switched_line(out: &upgrade::Outcome) -> String {
+fn switched_line(out: &upgrade::PlanOutcome) -> String {
     if out.switched.is_empty() {
         return "nothing to change".into();
     }

@@ -161,7 +161,7 @@ fn key_choice(ctx: &Ctx, args: &InitArgs, interactive: bool) -> Result<KeyChoice
 async fn report_outcome(
     ctx: &Ctx,
     store: &crate::domain::store::Store,
-    outcome: &onboarding::Outcome,
+    outcome: &onboarding::InitOutcome,
     started: std::time::Instant,
 ) -> Result<()> {
     let checks = check_agents(ctx, store).await;

@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::domain::catalog::openrouter::Timeouts;
-use crate::domain::upgrade::{self, KeyStatus, Outcome, Plan, PlanKind, RowDiff, usd};
+use crate::domain::upgrade::{self, KeyStatus, Plan, PlanKind, PlanOutcome, RowDiff, usd};
 use clap::Args;
 use color_eyre::Result;
 use color_eyre::eyre::bail;
@@ -178,7 +178,7 @@ fn diff_text(diffs: &[RowDiff]) -> String {
     out
 }
 
-fn outcome_text(plan: &Plan, o: &Outcome) -> String {
+fn outcome_text(plan: &Plan, o: &PlanOutcome) -> String {
     let mut out = String::new();
     for s in &o.switched {
         out.push_str(&format!(

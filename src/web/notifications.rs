@@ -10,7 +10,7 @@ use super::{Req, Resp, WebCtx};
 use crate::domain::notifications;
 use crate::domain::notifications::telegram_forward::{self, Toggle};
 use crate::domain::upgrade::UpgradeError;
-use crate::domain::upgrade::{Applied, ApplyError};
+use crate::domain::upgrade::{ApplyError, NotificationApplied};
 use crate::domain::view::{self, NavView, NotificationsView};
 use maud::{Markup, html};
 
@@ -212,7 +212,7 @@ fn apply_status(e: &ApplyError) -> u16 {
 }
 
 /// `id=N`: carries out that upgrade notification's switch.
-fn apply(ctx: &WebCtx, req: &Req) -> Result<Applied, (u16, String)> {
+fn apply(ctx: &WebCtx, req: &Req) -> Result<NotificationApplied, (u16, String)> {
     let id = match super::json_body::<ApplyBody>(req, "{\"id\": <number>}") {
         Some(body) => body.map_err(|e| (400, e))?.id,
         None => form_id(req)
@@ -229,7 +229,7 @@ fn apply(ctx: &WebCtx, req: &Req) -> Result<Applied, (u16, String)> {
         .map_err(|e| (apply_status(&e), e.to_string()))
 }
 
-fn applied_text(a: &Applied) -> String {
+fn applied_text(a: &NotificationApplied) -> String {
     let moved: Vec<String> = a
         .outcome
         .switched

@@ -13,7 +13,7 @@ use super::pages::{csrf_field, layout, method_not_allowed, shown};
 use super::{Req, Resp, WebCtx, path_decode};
 use crate::domain::agents::{self, Agent, AgentError};
 use crate::domain::catalog::openrouter::Timeouts;
-use crate::domain::upgrade::{self, Outcome, Plan, UpgradeError};
+use crate::domain::upgrade::{self, Plan, PlanOutcome, UpgradeError};
 use maud::{Markup, html};
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
@@ -53,7 +53,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
 }
 
 /// Upgrades (`action` "upgrade") or reverts one agent, by name.
-fn run(ctx: &WebCtx, action: &str, name: &str) -> Result<Outcome, UpgradeError> {
+fn run(ctx: &WebCtx, action: &str, name: &str) -> Result<PlanOutcome, UpgradeError> {
     if action == "upgrade" {
         ctx.rt
             .block_on(upgrade::upgrade_agent(&ctx.store, &ctx.env, name))
@@ -185,7 +185,7 @@ fn apply_plan(ctx: &WebCtx, req: &Req) -> Resp {
     result_page(req, done)
 }
 
-fn result_page(req: &Req, done: Result<Outcome, UpgradeError>) -> Resp {
+fn result_page(req: &Req, done: Result<PlanOutcome, UpgradeError>) -> Resp {
     match done {
         Ok(out) => Resp::html(
             200,
@@ -195,7 +195,7 @@ fn result_page(req: &Req, done: Result<Outcome, UpgradeError>) -> Resp {
     }
 }
 
-fn outcome_body(out: &Outcome) -> Markup {
+fn outcome_body(out: &PlanOutcome) -> Markup {
     html! {
         h1 { "Agents changed" }
         ul #upgrade-result {

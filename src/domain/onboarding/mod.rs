@@ -314,7 +314,7 @@ pub enum StepReport {
 
 /// The outcome of a whole run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outcome {
+pub struct InitOutcome {
     /// True when nxr was already set up and nothing was done.
     pub already_done: bool,
     pub summary: Summary,
@@ -328,9 +328,9 @@ pub async fn run(
     probes: &Probes,
     clock: &dyn Clock,
     report: &mut (dyn FnMut(&StepReport) + Send),
-) -> Result<Outcome> {
+) -> Result<InitOutcome> {
     if completed(store).await?.is_some() {
-        return Ok(Outcome {
+        return Ok(InitOutcome {
             already_done: true,
             summary: summary(env, store).await?,
         });
@@ -373,7 +373,7 @@ pub async fn run(
         return already_done(env, store).await;
     }
     report(&StepReport::Finish(record(store, rec.id).await?));
-    Ok(Outcome {
+    Ok(InitOutcome {
         already_done: false,
         summary: summary(env, store).await?,
     })
@@ -381,14 +381,14 @@ pub async fn run(
 
 /// The outcome when another run completed the setup first; an error when the record is gone instead
 /// (a reset meanwhile).
-async fn already_done(env: &Env, store: &Store) -> Result<Outcome> {
+async fn already_done(env: &Env, store: &Store) -> Result<InitOutcome> {
     if completed(store).await?.is_none() {
         return Err(OnboardingError::OutOfOrder {
             step: "finish",
             needs: "key",
         });
     }
-    Ok(Outcome {
+    Ok(InitOutcome {
         already_done: true,
         summary: summary(env, store).await?,
     })

@@ -28,7 +28,7 @@ pub struct Failed {
 
 /// What applying a plan did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Outcome {
+pub struct PlanOutcome {
     pub switched: Vec<Switched>,
     /// Agents the plan left on their model.
     pub kept: Vec<String>,
@@ -36,7 +36,7 @@ pub struct Outcome {
     pub failed: Vec<Failed>,
 }
 
-impl Outcome {
+impl PlanOutcome {
     pub fn ok(&self) -> bool {
         self.failed.is_empty()
     }
@@ -74,8 +74,8 @@ fn choice(s: &Switch) -> ModelChoice {
 
 /// Switches every agent the plan switches, one change each, in the plan's order; a failing switch is
 /// reported and the others still run.
-pub async fn apply(store: &Store, env: &Env, plan: &Plan) -> Outcome {
-    let mut out = Outcome::default();
+pub async fn apply(store: &Store, env: &Env, plan: &Plan) -> PlanOutcome {
+    let mut out = PlanOutcome::default();
     for row in &plan.rows {
         let Some(s) = &row.switch else {
             out.kept.push(row.agent.clone());

@@ -18,9 +18,9 @@ mod notice;
 mod plan;
 mod revert;
 
-pub use apply::{Failed, Outcome, RowDiff, Switched, apply, preview};
+pub use apply::{Failed, PlanOutcome, RowDiff, Switched, apply, preview};
 pub use key::{CreditsFrom, FreeLimitFrom, KeyStatus, check_key, has_stored_key, key_status};
-pub use notice::{Applied, ApplyError, apply_notification};
+pub use notice::{ApplyError, NotificationApplied, apply_notification};
 pub use plan::{
     ASSUMED_COMPLETION_TOKENS, ASSUMED_PROMPT_TOKENS, ASSUMED_REQUESTS_PER_DAY, KEPT_CHOICE,
     ModelInfo, Plan, PlanKind, PlanRow, Switch, SwitchReason, USAGE_WINDOW_DAYS, UsageBasis,
@@ -66,7 +66,11 @@ pub enum UpgradeError {
 
 /// One agent to the best paid model for its role (needs a stored key; Tab 3's `u`, the web's per-agent
 /// button). An agent already there is left as it is.
-pub async fn upgrade_agent(store: &Store, env: &Env, agent: &str) -> Result<Outcome, UpgradeError> {
+pub async fn upgrade_agent(
+    store: &Store,
+    env: &Env,
+    agent: &str,
+) -> Result<PlanOutcome, UpgradeError> {
     if !has_stored_key(env) {
         return Err(UpgradeError::NoKey);
     }
@@ -82,7 +86,7 @@ pub async fn upgrade_agent_to(
     env: &Env,
     agent: &str,
     model: &str,
-) -> Result<Outcome, UpgradeError> {
+) -> Result<PlanOutcome, UpgradeError> {
     let plan = plan_upgrade(
         store,
         env,
@@ -100,12 +104,16 @@ pub async fn upgrade_agent_to(
 }
 
 /// One agent back to the last free model it had (Tab 3's `r` on a paid model, the web's button).
-pub async fn revert_agent(store: &Store, env: &Env, agent: &str) -> Result<Outcome, UpgradeError> {
+pub async fn revert_agent(
+    store: &Store,
+    env: &Env,
+    agent: &str,
+) -> Result<PlanOutcome, UpgradeError> {
     let plan = plan_revert(store, env, Some(agent), true, store.now()).await?;
     finish_one(store, env, &plan).await
 }
 
-async fn finish_one(store: &Store, env: &Env, plan: &Plan) -> Result<Outcome, UpgradeError> {
+async fn finish_one(store: &Store, env: &Env, plan: &Plan) -> Result<PlanOutcome, UpgradeError> {
     if let Some(row) = plan.rows.first()
         && row.switch.is_none()
     {

@@ -1,7 +1,7 @@
 //! Carrying out what an `upgrade` notification proposes (the Notifications tab's Enter, the web
 //! page's Apply button, `nxr notifications apply ID`).
 
-use super::{Outcome, UpgradeError};
+use super::{PlanOutcome, UpgradeError};
 use crate::domain::base::clock::Clock;
 use crate::domain::base::env::Env;
 use crate::domain::notifications::{KIND_UPGRADE, UpgradePayload, get, mark_read};
@@ -24,10 +24,10 @@ pub enum ApplyError {
 
 /// What applying an upgrade notification did.
 #[derive(Debug, Clone, Serialize)]
-pub struct Applied {
+pub struct NotificationApplied {
     pub id: i64,
     pub proposal: UpgradePayload,
-    pub outcome: Outcome,
+    pub outcome: PlanOutcome,
 }
 
 /// Carries out what an `upgrade` notification proposes — the agent to the proposed model, through the
@@ -38,12 +38,12 @@ pub async fn apply_notification(
     env: &Env,
     id: i64,
     clock: &dyn Clock,
-) -> Result<Applied, ApplyError> {
+) -> Result<NotificationApplied, ApplyError> {
     let n = get(store, id).await?.ok_or(ApplyError::NotFound(id))?;
     let proposal = n.upgrade().ok_or(ApplyError::NotAnUpgrade(id))?;
     let outcome = super::upgrade_agent_to(store, env, &proposal.agent, &proposal.to_model).await?;
     mark_read(store, id, clock).await?;
-    Ok(Applied {
+    Ok(NotificationApplied {
         id,
         proposal,
         outcome,

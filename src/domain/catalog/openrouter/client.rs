@@ -179,7 +179,7 @@ impl OpenRouterClient {
             tracing::debug!(%url, attempt, "openrouter request");
             let outcome = match req.send().await {
                 Ok(resp) => self.answer(resp, &url, limit).await,
-                Err(e) => Outcome::Retry {
+                Err(e) => Attempt::Retry {
                     error: OpenRouterError::Unavailable {
                         reason: describe_reqwest(&e, limit),
                     },
@@ -187,8 +187,8 @@ impl OpenRouterClient {
                 },
             };
             let (error, wait) = match outcome {
-                Outcome::Done(r) => return r,
-                Outcome::Retry { error, wait } => (error, wait),
+                Attempt::Done(r) => return r,
+                Attempt::Retry { error, wait } => (error, wait),
             };
             tracing::info!(%url, attempt, error = %error, "openrouter request failed");
             let give_up = |error| with_attempts(error, attempt, started.elapsed());
@@ -214,13 +214,13 @@ impl OpenRouterClient {
         resp: reqwest::Response,
         url: &str,
         limit: Duration,
-    ) -> Outcome {
+    ) -> Attempt {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = match resp.text().await {
             Ok(b) => b,
             Err(e) => {
-                return Outcome::Retry {
+                return Attempt::Retry {
                     error: OpenRouterError::Unavailable {
                         reason: describe_reqwest(&e, limit),
                     },
@@ -229,7 +229,7 @@ impl OpenRouterClient {
             }
         };
         if (200..300).contains(&status) {
-            return Outcome::Done(Ok(body));
+            return Attempt::Done(Ok(body));
         }
         let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
         let message = parsed
@@ -266,12 +266,12 @@ impl OpenRouterClient {
             .or_else(|| hint("x-ratelimit-reset").and_then(|v| parse_reset(&v)));
         let wait = until.map(|t| (t - now).to_std().unwrap_or(Duration::ZERO));
         match status {
-            401 | 403 => Outcome::Done(Err(OpenRouterError::Unauthorized { status, message })),
-            429 => Outcome::Retry {
+            401 | 403 => Attempt::Done(Err(OpenRouterError::Unauthorized { status, message })),
+            429 => Attempt::Retry {
                 error: OpenRouterError::RateLimited { until, message },
                 wait,
             },
-            500..=599 | 408 => Outcome::Retry {
+            500..=599 | 408 => Attempt::Retry {
                 error: OpenRouterError::ServerError {
                     url: url.to_string(),
                     status,
@@ -279,7 +279,7 @@ impl OpenRouterClient {
                 },
                 wait,
             },
-            _ => Outcome::Done(Err(OpenRouterError::Rejected { status, message })),
+            _ => Attempt::Done(Err(OpenRouterError::Rejected { status, message })),
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use super::*;
 
-pub(super) enum Outcome {
+/// What one attempt at a request came to: the answer (or a final error), or an error worth another try
+/// after `wait`.
+pub(super) enum Attempt {
     Done(Result<String>),
     Retry {
         error: OpenRouterError,

@@ -27,22 +27,11 @@ pub async fn run(ctx: &Ctx, cmd: EvalsCmd) -> Result<()> {
 }
 
 #[derive(serde::Serialize)]
-struct JsonFigure<'a> {
-    kind: &'static str,
-    benchmark: &'a str,
-    value: f64,
-    note: &'a Option<String>,
-    source: &'a str,
-    url: &'a Option<String>,
-    date: &'a str,
-}
-
-#[derive(serde::Serialize)]
 struct JsonFamily<'a> {
     id: &'a str,
     name: &'a str,
     origin: &'static str,
-    figures: Vec<JsonFigure<'a>>,
+    figures: Vec<evals::FigureOut<'a>>,
 }
 
 #[derive(serde::Serialize)]
@@ -64,19 +53,7 @@ fn listing(data: &EvalData) -> Listing<'_> {
                 id: &f.id,
                 name: &f.name,
                 origin: f.origin,
-                figures: f
-                    .figures
-                    .iter()
-                    .map(|g| JsonFigure {
-                        kind: g.kind.as_str(),
-                        benchmark: &g.benchmark,
-                        value: g.value_centi as f64 / 100.0,
-                        note: &g.note,
-                        source: &g.source,
-                        url: &g.url,
-                        date: &g.date,
-                    })
-                    .collect(),
+                figures: f.figures.iter().map(evals::FigureOut::from).collect(),
             })
             .collect(),
     }

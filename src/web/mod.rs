@@ -10,6 +10,7 @@
 pub mod api_agents;
 pub mod api_budget;
 pub mod api_models;
+mod auth;
 pub mod cache;
 pub mod control;
 pub mod doctor;

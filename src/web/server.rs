@@ -1,5 +1,5 @@
-//! The listener: tiny_http worker threads, the access token, the session cookie, CSRF, body limits
-//! and security headers (docs/design.md §7). Everything past authentication goes through [`super::route`].
+//! The listener: tiny_http worker threads, request heads, body limits, dispatch to [`super::route`]
+//! past authentication ([`super::auth`]), the page cache, gzip and security headers.
 //!
 //! - Binds loopback unless `allow_remote`.
 //! - What one client may hold is bounded by tiny_http's connection limits ([`connection_limits`],
@@ -17,19 +17,17 @@
 //! - Cookie-authenticated POST/PUT/PATCH/DELETE must carry the CSRF token (form field `csrf` or
 //!   header `X-CSRF-Token`): HMAC-SHA256 of a fixed label keyed by the access token.
 
+use super::auth::{Auth, Session, authenticate, cookie_name, csrf_ok, token_sign_in};
+pub use super::auth::{csrf_for, load_or_create_token, token_path};
 use super::{Req, Resp, WebCtx};
 use crate::domain::base::env::Env;
 use crate::domain::store::Store;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use subtle::ConstantTimeEq;
 
 /// Largest request body accepted; bigger → 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -45,7 +43,6 @@ pub const MAX_CONNECTIONS: usize = 32;
 pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// Time a client has to send a request body.
 pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
-const CSRF_LABEL: &[u8] = b"nxr web csrf v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -165,9 +162,11 @@ pub fn start(
     let shared = Arc::new(Shared {
         cache: super::cache::PageCache::new(env.hermes_home.clone()),
         ctx: WebCtx { env, store, rt },
-        csrf: csrf_for(&token),
-        cookie_name: cookie_name(addr.port()),
-        token: token.clone(),
+        session: Session {
+            csrf: csrf_for(&token),
+            cookie_name: cookie_name(addr.port()),
+            token: token.clone(),
+        },
     });
     let count = worker_count();
     let mut workers = Vec::with_capacity(count);
@@ -238,96 +237,10 @@ fn parse_bind(bind: &str) -> Result<IpAddr, ServerError> {
         })
 }
 
-fn cookie_name(port: u16) -> String {
-    format!("nxr_session_{port}")
-}
-
-/// The CSRF token for sessions of `token`: hex HMAC-SHA256 of a fixed label keyed by the token.
-pub fn csrf_for(token: &str) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(token.as_bytes()) {
-        Ok(m) => m,
-        // HMAC accepts keys of any length; this branch cannot be reached.
-        Err(_) => return String::new(),
-    };
-    mac.update(CSRF_LABEL);
-    hex(&mac.finalize().into_bytes())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Constant-time string equality (lengths are not secret).
-fn same(a: &str, b: &str) -> bool {
-    !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// The path of the token file.
-pub fn token_path(nxr_home: &Path) -> PathBuf {
-    nxr_home.join(TOKEN_FILE)
-}
-
-fn valid_token(t: &str) -> bool {
-    t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Reads `$NXR_HOME/web_token`, or creates it (32 random bytes, hex, mode 0600, atomically).
-pub fn load_or_create_token(nxr_home: &Path) -> Result<String, ServerError> {
-    let path = token_path(nxr_home);
-    let err = |source: std::io::Error| ServerError::Token {
-        path: path.display().to_string(),
-        source,
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(s) if valid_token(s.trim()) => {
-            restrict_mode(&path).map_err(err)?;
-            return Ok(s.trim().to_string());
-        }
-        Ok(_) => tracing::warn!(path = %path.display(), "web token file malformed; replacing it"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(err(e)),
-    }
-    std::fs::create_dir_all(nxr_home).map_err(err)?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| err(std::io::Error::other(e.to_string())))?;
-    let token = hex(&bytes);
-    crate::domain::base::fsutil::write_atomic(
-        &path,
-        token.as_bytes(),
-        crate::domain::base::fsutil::FileMode::Exactly(0o600),
-        false,
-    )
-    .map_err(|e| err(e.source))?;
-    Ok(token)
-}
-
-#[cfg(unix)]
-fn restrict_mode(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)?;
-    if meta.permissions().mode() & 0o777 != 0o600 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn restrict_mode(_path: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
 struct Shared {
     ctx: WebCtx,
     cache: super::cache::PageCache,
-    token: String,
-    csrf: String,
-    cookie_name: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Auth {
-    Cookie,
-    Bearer,
+    session: Session,
 }
 
 fn serve_one(shared: &Shared, mut request: tiny_http::Request) {
@@ -382,7 +295,7 @@ fn serve_one(shared: &Shared, mut request: tiny_http::Request) {
 }
 
 /// An error answer: JSON for the API, a message page for the rest.
-fn error_resp(is_api: bool, status: u16, title: &str, msg: &str) -> Resp {
+pub(super) fn error_resp(is_api: bool, status: u16, title: &str, msg: &str) -> Resp {
     if is_api {
         Resp::json_error(status, msg)
     } else {
@@ -391,12 +304,12 @@ fn error_resp(is_api: bool, status: u16, title: &str, msg: &str) -> Resp {
 }
 
 /// What a request's head says: method, path, raw query and lower-cased headers.
-struct Head {
-    method: String,
-    url: String,
-    path: String,
-    raw_query: String,
-    headers: Vec<(String, String)>,
+pub(super) struct Head {
+    pub(super) method: String,
+    pub(super) url: String,
+    pub(super) path: String,
+    pub(super) raw_query: String,
+    pub(super) headers: Vec<(String, String)>,
 }
 
 impl Head {
@@ -425,14 +338,14 @@ impl Head {
         }
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn is_api(&self) -> bool {
+    pub(super) fn is_api(&self) -> bool {
         self.path == "/api" || self.path.starts_with("/api/")
     }
 
@@ -451,90 +364,6 @@ impl Head {
             error_resp(self.is_api(), 431, "Request headers too large", &msg)
                 .with_header("Connection", "close")
         })
-    }
-}
-
-/// `?token=…`: checks it, sets the cookie and sends the browser to the same URL without it. `None`
-/// when the URL carries no token.
-fn token_sign_in(shared: &Shared, head: &Head) -> Option<Resp> {
-    let raw_pairs: Vec<&str> = head
-        .raw_query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .collect();
-    let given = raw_pairs
-        .iter()
-        .find_map(|p| p.strip_prefix("token="))
-        .map(super::url_decode)?;
-    if !same(&given, &shared.token) {
-        return Some(unauthorized(
-            head.is_api(),
-            "the token in the URL is not this server's token",
-        ));
-    }
-    let path = &head.path;
-    let rest: Vec<&str> = raw_pairs
-        .iter()
-        .copied()
-        .filter(|p| !p.starts_with("token="))
-        .collect();
-    let target = if path.is_empty() {
-        "/".to_string()
-    } else if rest.is_empty() {
-        path.clone()
-    } else {
-        format!("{path}?{}", rest.join("&"))
-    };
-    // Only ever a path on this server ("//host" would send the browser elsewhere).
-    let target = if target.starts_with("//") || target.starts_with("/\\") {
-        "/".to_string()
-    } else {
-        target
-    };
-    let cookie = format!(
-        "{}={}; HttpOnly; SameSite=Strict; Path=/",
-        shared.cookie_name, shared.token
-    );
-    // Followed from another site's page, the browser would not send a SameSite=Strict cookie on a
-    // redirect (the navigation stays cross-site) and the user would land on "Sign-in needed". A
-    // page of ours that moves on by itself makes the next request same-site, so the cookie goes.
-    if head
-        .header("sec-fetch-site")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"))
-    {
-        return Some(
-            Resp::html(200, super::pages::signed_in_page(&target))
-                .with_header("Set-Cookie", &cookie),
-        );
-    }
-    Some(Resp::redirect(&target).with_header("Set-Cookie", &cookie))
-}
-
-/// How the request proved it may use the server, or the 401 to answer.
-fn authenticate(shared: &Shared, head: &Head) -> Result<Auth, Resp> {
-    let bearer = head.header("authorization").and_then(|v| {
-        let v = v.trim();
-        v.get(..7)
-            .filter(|p| p.eq_ignore_ascii_case("bearer "))
-            .map(|_| v[7..].trim())
-    });
-    let cookie = head
-        .header("cookie")
-        .and_then(|c| super::cookie_value(c, &shared.cookie_name));
-    if bearer.is_some_and(|b| same(b, &shared.token)) {
-        Ok(Auth::Bearer)
-    } else if cookie.is_some_and(|c| same(c, &shared.token)) {
-        Ok(Auth::Cookie)
-    } else if bearer.is_some() {
-        Err(unauthorized(
-            head.is_api(),
-            "the bearer token is not this server's token",
-        ))
-    } else {
-        Err(unauthorized(
-            head.is_api(),
-            "no session cookie and no bearer token",
-        ))
     }
 }
 
@@ -577,10 +406,10 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> super::cache::An
     if let Some(resp) = head.too_large() {
         return plain(resp);
     }
-    if let Some(resp) = token_sign_in(shared, &head) {
+    if let Some(resp) = token_sign_in(&shared.session, &head) {
         return plain(resp);
     }
-    let auth = match authenticate(shared, &head) {
+    let auth = match authenticate(&shared.session, &head) {
         Ok(a) => a,
         Err(resp) => return plain(resp),
     };
@@ -594,11 +423,11 @@ fn answer(shared: &Shared, request: &mut tiny_http::Request) -> super::cache::An
         path: head.path,
         headers: head.headers,
         body,
-        csrf_token: shared.csrf.clone(),
+        csrf_token: shared.session.csrf.clone(),
         nav: Default::default(),
     };
     let changes_state = !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-    if changes_state && auth == Auth::Cookie && !csrf_ok(&req, &shared.csrf) {
+    if changes_state && auth == Auth::Cookie && !csrf_ok(&req, &shared.session.csrf) {
         let msg = "this form is missing its CSRF token or carries a stale one; reload the page and submit it again";
         return plain(error_resp(is_api, 403, "Forbidden", msg));
     }
@@ -623,23 +452,6 @@ fn head_query(req: &Req) -> String {
     )
 }
 
-fn csrf_ok(req: &Req, csrf: &str) -> bool {
-    if req
-        .header("x-csrf-token")
-        .is_some_and(|h| same(h.trim(), csrf))
-    {
-        return true;
-    }
-    let is_form = req
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    is_form
-        && req
-            .form()
-            .iter()
-            .any(|(k, v)| k == CSRF_FIELD && same(v, csrf))
-}
-
 fn too_large(is_api: bool) -> Resp {
     let msg = format!(
         "the request body is larger than {} bytes; send less",
@@ -651,19 +463,4 @@ fn too_large(is_api: bool) -> Resp {
         Resp::html(413, super::pages::message_page("Request too large", &msg))
     };
     resp.with_header("Connection", "close")
-}
-
-fn unauthorized(is_api: bool, why: &str) -> Resp {
-    let help = "Open the URL that `nxr serve` printed when it started (it ends in ?token=…); it sets a session cookie. Scripts may send `Authorization: Bearer <token>` instead; the token is in the file web_token in nxr's data directory ($NXR_HOME).";
-    if is_api {
-        Resp::json_error(401, &format!("not authenticated: {why}. {help}"))
-    } else {
-        Resp::html(
-            401,
-            super::pages::message_page(
-                "Sign-in needed",
-                &format!("Not authenticated: {why}. {help}"),
-            ),
-        )
-    }
 }

@@ -140,25 +140,15 @@ async fn resume(
         return Err(e.into());
     }
     let resumed: Vec<String> = due.iter().map(|l| l.agent_name.clone()).collect();
-    telegram_forward::record(
-        store,
-        env,
-        NewNotification {
-            kind: KIND_PAPERCLIP_BUDGET.into(),
-            title: format!(
-                "Resumed {} Paperclip agent(s) after the free-budget reset",
-                ids.len()
-            ),
-            body: format!(
-                "The free daily bucket reset at 00:00 UTC; Paperclip runs {} again.",
-                resumed.join(", ")
-            ),
-            agent_id: None,
-            payload: None,
-        },
-        clock,
-    )
-    .await?;
+    let title = format!(
+        "Resumed {} Paperclip agent(s) after the free-budget reset",
+        ids.len()
+    );
+    let body = format!(
+        "The free daily bucket reset at 00:00 UTC; Paperclip runs {} again.",
+        resumed.join(", ")
+    );
+    notify(store, env, clock, title, body).await?;
     Ok(resumed)
 }
 
@@ -214,26 +204,35 @@ async fn pause(
         return Err(e.into());
     }
     let paused: Vec<String> = to_pause.iter().map(|l| l.agent_name.clone()).collect();
-    telegram_forward::record(
-        store,
-        env,
-        NewNotification {
-            kind: KIND_PAPERCLIP_BUDGET.into(),
-            title: format!(
-                "Paused {} Paperclip agent(s): the free daily budget is spent",
-                ids.len()
-            ),
-            body: format!(
-                "{} of {} free requests used today; Paperclip holds {} until the 00:00 UTC reset, when nxr resumes them.",
-                figure.used_today,
-                figure.daily_limit,
-                paused.join(", ")
-            ),
-            agent_id: None,
-            payload: None,
-        },
-        clock,
-    )
-    .await?;
+    let title = format!(
+        "Paused {} Paperclip agent(s): the free daily budget is spent",
+        ids.len()
+    );
+    let body = format!(
+        "{} of {} free requests used today; Paperclip holds {} until the 00:00 UTC reset, when nxr resumes them.",
+        figure.used_today,
+        figure.daily_limit,
+        paused.join(", ")
+    );
+    notify(store, env, clock, title, body).await?;
     Ok(paused)
+}
+
+/// Records the guard's notification (forwarded to Telegram when connected).
+async fn notify(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    title: String,
+    body: String,
+) -> Result<(), SyncError> {
+    let n = NewNotification {
+        kind: KIND_PAPERCLIP_BUDGET.into(),
+        title,
+        body,
+        agent_id: None,
+        payload: None,
+    };
+    telegram_forward::record(store, env, n, clock).await?;
+    Ok(())
 }

@@ -417,25 +417,39 @@ pub async fn import(store: &Store, path: &Path) -> Result<ImportReport, EvalErro
     Ok(report)
 }
 
+/// One figure as the file and `--json` listings write it (the value in percent).
+#[derive(Debug, Serialize)]
+pub struct FigureOut<'a> {
+    pub kind: Kind,
+    pub benchmark: &'a str,
+    pub value: f64,
+    pub note: &'a Option<String>,
+    pub source: &'a str,
+    pub url: &'a Option<String>,
+    pub date: &'a str,
+}
+
+impl<'a> From<&'a Figure> for FigureOut<'a> {
+    fn from(g: &'a Figure) -> FigureOut<'a> {
+        FigureOut {
+            kind: g.kind,
+            benchmark: &g.benchmark,
+            value: g.value_centi as f64 / 100.0,
+            note: &g.note,
+            source: &g.source,
+            url: &g.url,
+            date: &g.date,
+        }
+    }
+}
+
 /// The data in the file format (for storing a merged import).
 pub fn to_yaml(data: &EvalData) -> String {
-    #[derive(Serialize)]
-    struct OutFigure<'a> {
-        kind: Kind,
-        benchmark: &'a str,
-        value: f64,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        note: &'a Option<String>,
-        source: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        url: &'a Option<String>,
-        date: &'a str,
-    }
     #[derive(Serialize)]
     struct OutFamily<'a> {
         id: &'a str,
         name: &'a str,
-        figures: Vec<OutFigure<'a>>,
+        figures: Vec<FigureOut<'a>>,
     }
     #[derive(Serialize)]
     struct Out<'a> {
@@ -454,19 +468,7 @@ pub fn to_yaml(data: &EvalData) -> String {
             .map(|f| OutFamily {
                 id: &f.id,
                 name: &f.name,
-                figures: f
-                    .figures
-                    .iter()
-                    .map(|g| OutFigure {
-                        kind: g.kind,
-                        benchmark: &g.benchmark,
-                        value: g.value_centi as f64 / 100.0,
-                        note: &g.note,
-                        source: &g.source,
-                        url: &g.url,
-                        date: &g.date,
-                    })
-                    .collect(),
+                figures: f.figures.iter().map(FigureOut::from).collect(),
             })
             .collect(),
     };

@@ -12,111 +12,13 @@ use std::time::Duration;
 
 mod conn;
 mod holders;
+mod migrations;
 mod ownership;
 mod read_only;
 pub use holders::lock_holders;
+pub use migrations::{MIGRATIONS, Migration};
 
 pub use conn::{Conn, REMOTE_CALL_TIMEOUT};
-
-/// A migration compiled into the binary.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
-/// Every migration, in order. Add new ones at the end; never edit a released one.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "0001_baseline",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0001_baseline.sql"
-        )),
-    },
-    Migration {
-        version: 2,
-        name: "0002_agents_v14",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0002_agents_v14.sql"
-        )),
-    },
-    Migration {
-        version: 3,
-        name: "0003_model_scores",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0003_model_scores.sql"
-        )),
-    },
-    Migration {
-        version: 4,
-        name: "0004_onboarding",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0004_onboarding.sql"
-        )),
-    },
-    Migration {
-        version: 5,
-        name: "0005_catalog_cache",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0005_catalog_cache.sql"
-        )),
-    },
-    Migration {
-        version: 6,
-        name: "0006_agent_user_models",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0006_agent_user_models.sql"
-        )),
-    },
-    Migration {
-        version: 7,
-        name: "0007_model_switch_journal",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0007_model_switch_journal.sql"
-        )),
-    },
-    Migration {
-        version: 8,
-        name: "0008_scanner_budget_queue",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0008_scanner_budget_queue.sql"
-        )),
-    },
-    Migration {
-        version: 9,
-        name: "0009_model_health",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0009_model_health.sql"
-        )),
-    },
-    Migration {
-        version: 11,
-        name: "0011_paperclip_links",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0011_paperclip_links.sql"
-        )),
-    },
-    Migration {
-        version: 12,
-        name: "0012_model_history_auto",
-        sql: include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/migrations/0012_model_history_auto.sql"
-        )),
-    },
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -269,17 +171,7 @@ impl Store {
             })?;
         }
         let location = format!("file:{}", path.display());
-        let db = Builder::new_local(path)
-            .build()
-            .await
-            .map_err(|reason| StoreError::Open {
-                location: location.clone(),
-                reason,
-            })?;
-        let conn = db.connect().map_err(|reason| StoreError::Open {
-            location: location.clone(),
-            reason,
-        })?;
+        let (db, conn) = connect(Builder::new_local(path).build().await, &location)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // The first read of the file: a file that is not a database (corrupt, or something else)
         // fails here, before anything is written to it.
@@ -332,17 +224,10 @@ impl Store {
 
     pub async fn open_remote(url: &str, token: &str) -> Result<Store> {
         let location = redact_url(url);
-        let db = Builder::new_remote(url.to_string(), token.to_string())
+        let built = Builder::new_remote(url.to_string(), token.to_string())
             .build()
-            .await
-            .map_err(|reason| StoreError::Open {
-                location: location.clone(),
-                reason,
-            })?;
-        let conn = db.connect().map_err(|reason| StoreError::Open {
-            location: location.clone(),
-            reason,
-        })?;
+            .await;
+        let (db, conn) = connect(built, &location)?;
         let conn = Conn::remote(conn, &location);
         // The remote connection is lazy: ask once now, so a wrong URL or token (or a server that
         // never answers) fails here, clearly.
@@ -591,6 +476,20 @@ impl Store {
 }
 
 /// The error for a local file that cannot be opened: not a database, or another reason.
+/// The built database and its first connection, or why `location` cannot be opened.
+fn connect(
+    built: std::result::Result<Database, libsql::Error>,
+    location: &str,
+) -> Result<(Database, Connection)> {
+    let open = |reason| StoreError::Open {
+        location: location.to_string(),
+        reason,
+    };
+    let db = built.map_err(open)?;
+    let conn = db.connect().map_err(open)?;
+    Ok((db, conn))
+}
+
 fn open_error(path: &Path, location: &str, reason: libsql::Error) -> StoreError {
     match reason {
         libsql::Error::SqliteFailure(SQLITE_NOTADB | SQLITE_CORRUPT, _) => {

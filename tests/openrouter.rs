@@ -514,10 +514,8 @@ async fn unauthorized_is_reported_with_the_servers_message_and_not_retried() {
         }
         other => panic!("expected Unauthorized, got {other:?}"),
     }
-    assert!(
-        err.to_string().contains("nxr config set openrouter-key"),
-        "{err}"
-    );
+    let said = nxr::cli::hints::explain(&err);
+    assert!(said.contains("nxr config set openrouter-key"), "{said}");
     assert!(!err.to_string().contains("bad-key-9999"));
     assert_eq!(server.hits("/api/v1/key"), 1);
 

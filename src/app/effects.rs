@@ -117,14 +117,10 @@ pub async fn run_effect(store: &Store, env: &Env, clock: &dyn Clock, queued: Que
 }
 
 async fn outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) -> Outcome {
-    let failed = |e: &dyn std::fmt::Display| Outcome::Failed(e.to_string());
+    let failed = |e: &(dyn std::error::Error + 'static)| Outcome::Failed(super::hints::explain(e));
     match effect {
         Effect::CreateAgent(spec) => match agents::create(store, env, spec.into()).await {
             Ok(a) => Outcome::AgentCreated(Box::new(a)),
-            // The wizard's way past a refused model is its Confirm step's `c` key.
-            Err(e @ agents::AgentError::ModelFailsRole { .. }) => {
-                Outcome::Failed(format!("{e}; press c to choose another model"))
-            }
             Err(e) => failed(&e),
         },
         Effect::Gateway(op) => gateway(env, op).await,
@@ -196,7 +192,7 @@ async fn gateway(env: &Env, op: crate::app::state::GatewayOp) -> Outcome {
     .await;
     match r {
         Ok(Ok(msg)) => Outcome::Done(msg),
-        Ok(Err(e)) => Outcome::Failed(e.to_string()),
+        Ok(Err(e)) => Outcome::Failed(super::hints::explain(&e)),
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
@@ -209,18 +205,18 @@ async fn set_slot(store: &Store, env: &Env, slot: &str, model: &str) -> Outcome 
             "slot {slot} → {model} (openrouter) written to {}",
             env.hermes_home.join("config.yaml").display()
         )),
-        Err(e) => Outcome::Failed(e.to_string()),
+        Err(e) => Outcome::Failed(super::hints::explain(&e)),
     }
 }
 
 /// The upgrade effects: load or apply a plan, move one agent to paid or back to free.
 async fn upgrade_outcome(store: &Store, env: &Env, clock: &dyn Clock, effect: Effect) -> Outcome {
-    let failed = |e: &dyn std::fmt::Display| Outcome::Failed(e.to_string());
+    let failed = |e: &(dyn std::error::Error + 'static)| Outcome::Failed(super::hints::explain(e));
     match effect {
         Effect::LoadUpgradePlan => Outcome::PlanLoaded(Box::new(
             upgrade::plan_upgrade(store, env, None, None, false, false, clock.now())
                 .await
-                .map_err(|e| e.to_string()),
+                .map_err(|e| super::hints::explain(&e)),
         )),
         Effect::ApplyUpgradePlan(plan) => {
             let out = upgrade::apply(store, env, &plan).await;

@@ -11,6 +11,7 @@
 pub mod action;
 pub mod draw;
 pub mod effects;
+pub mod hints;
 pub mod keys;
 pub mod loader;
 pub mod state;

@@ -204,9 +204,7 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         force: args.force,
         allow_stealth: args.allow_stealth,
     };
-    let (agent, warnings) = agents::create_with(&store, &ctx.env, new, opts)
-        .await
-        .map_err(super::agent_error)?;
+    let (agent, warnings) = agents::create_with(&store, &ctx.env, new, opts).await?;
     for w in &warnings {
         errln!("warning: {w}");
     }
@@ -332,13 +330,9 @@ async fn skills(ctx: &Ctx, args: SkillsArgs) -> Result<()> {
 async fn fallbacks(ctx: &Ctx, args: FallbacksArgs) -> Result<()> {
     let store = ctx.store().await?;
     if args.reset {
-        crate::domain::agents::fallbacks::reset(&store, &ctx.env, &args.name)
-            .await
-            .map_err(super::agent_error)?;
+        crate::domain::agents::fallbacks::reset(&store, &ctx.env, &args.name).await?;
     }
-    let v = crate::domain::agents::fallbacks::view(&store, &ctx.env, &args.name)
-        .await
-        .map_err(super::agent_error)?;
+    let v = crate::domain::agents::fallbacks::view(&store, &ctx.env, &args.name).await?;
     if ctx.json {
         return super::print_json(&v);
     }

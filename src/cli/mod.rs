@@ -52,6 +52,7 @@ pub mod db;
 pub mod doctor;
 pub mod evals;
 pub mod gateway;
+pub mod hints;
 pub mod init;
 pub mod models;
 pub mod notifications;
@@ -343,23 +344,14 @@ pub fn main() -> i32 {
     }
 }
 
-/// An agent error in the CLI's words: a model the role refuses gets the CLI's ways past it (another
-/// model, or `--force`); every other error reads as the domain says it.
-pub fn agent_error(e: crate::domain::agents::AgentError) -> color_eyre::Report {
-    use crate::domain::agents::AgentError;
-    match &e {
-        AgentError::ModelFailsRole { model, role, .. } => color_eyre::eyre::eyre!(
-            "{e}; pick another model (`nxr models best-free --role {role}` shows the best free one, `nxr models explain {model} --role {role}` the details), or pass --force to use it anyway"
-        ),
-        _ => e.into(),
-    }
-}
-
-/// `error: …` then each cause that the messages before it do not already say (domain errors often
-/// embed their source's text).
+/// `error: …` with the CLI's words for what to do next (the hints of the error and its causes), then
+/// each cause that the messages before it do not already say (domain errors often embed their
+/// source's text).
 pub fn render_error(e: &color_eyre::Report) -> String {
     let mut said = e.to_string();
-    let mut out = format!("error: {said}\n");
+    let root: &(dyn std::error::Error + 'static) = e.as_ref();
+    let first = hints::with_hints(said.clone(), &crate::domain::setup::errors::hints_of(root));
+    let mut out = format!("error: {first}\n");
     for cause in e.chain().skip(1) {
         let text = cause.to_string();
         if !said.contains(&text) {

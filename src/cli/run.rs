@@ -6,7 +6,7 @@ use crate::domain::base::clock;
 use crate::domain::budget::queue::{self, Dispatch, HermesRunner, QueuedBecause, Task};
 use clap::{Args, Subcommand};
 use color_eyre::Result;
-use color_eyre::eyre::{bail, eyre};
+use color_eyre::eyre::bail;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -54,8 +54,7 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<()> {
         &runner,
         store.clock(),
     )
-    .await
-    .map_err(|e| eyre!("{e}"))?;
+    .await?;
     if ctx.json {
         super::print_json(&d)?;
     }
@@ -180,7 +179,7 @@ pub async fn queue_cmd(ctx: &Ctx, cmd: Option<QueueCmd>) -> Result<()> {
     let store = ctx.store().await?;
     match cmd.unwrap_or(QueueCmd::List { all: false }) {
         QueueCmd::List { all } => {
-            let tasks = queue::list(&store, all).await.map_err(|e| eyre!("{e}"))?;
+            let tasks = queue::list(&store, all).await?;
             if ctx.json {
                 return super::print_json(&tasks);
             }
@@ -188,9 +187,7 @@ pub async fn queue_cmd(ctx: &Ctx, cmd: Option<QueueCmd>) -> Result<()> {
             Ok(())
         }
         QueueCmd::Run => {
-            let r = queue::drain(&store, &ctx.env, &HermesRunner::default(), store.clock())
-                .await
-                .map_err(|e| eyre!("{e}"))?;
+            let r = queue::drain(&store, &ctx.env, &HermesRunner::default(), store.clock()).await?;
             if ctx.json {
                 return super::print_json(&r);
             }
@@ -201,9 +198,7 @@ pub async fn queue_cmd(ctx: &Ctx, cmd: Option<QueueCmd>) -> Result<()> {
             Ok(())
         }
         QueueCmd::Cancel { id } => {
-            let t = queue::cancel(&store, id, store.clock())
-                .await
-                .map_err(|e| eyre!("{e}"))?;
+            let t = queue::cancel(&store, id, store.clock()).await?;
             if ctx.json {
                 return super::print_json(&t);
             }

@@ -260,11 +260,7 @@ async fn make_plan(
             args.include_chosen,
             now,
         )
-        .await
-        .map_err(|e| match e {
-            upgrade::UpgradeError::Agents(e) => super::agent_error(e),
-            e => e.into(),
-        })?
+        .await?
     })
 }
 

@@ -56,12 +56,15 @@ fn error(e: AgentError) -> Resp {
         AgentError::InvalidName(_)
         | AgentError::Duplicate(_)
         | AgentError::InvalidModel(_)
+        | AgentError::NotInCatalog { .. }
         | AgentError::ModelFailsRole { .. }
         | AgentError::Skills(_) => 400,
-        AgentError::Other(_) | AgentError::NoFreeModel(_) => 409,
+        AgentError::Other(_)
+        | AgentError::NoReachableModel { .. }
+        | AgentError::NothingToRevert { .. } => 409,
         AgentError::Hermes(_) | AgentError::Secret(_) | AgentError::Db(_) => 500,
     };
-    Resp::json_error(status, &e.to_string())
+    Resp::json_error(status, &super::hints::explain(&e))
 }
 
 fn list(ctx: &WebCtx) -> Resp {

@@ -35,7 +35,7 @@ fn role_param(req: &Req, required: bool) -> Result<Option<Role>, Resp> {
         Some(r) => r
             .parse::<Role>()
             .map(Some)
-            .map_err(|e| Resp::json_error(400, &e.to_string())),
+            .map_err(|e| Resp::json_error(400, &super::hints::explain(&e))),
     }
 }
 
@@ -44,7 +44,7 @@ fn domain_error(e: ScoringError) -> Resp {
         ScoringError::UnknownModel { .. } => 404,
         _ => 500,
     };
-    Resp::json_error(status, &e.to_string())
+    Resp::json_error(status, &super::hints::explain(&e))
 }
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {

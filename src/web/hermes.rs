@@ -70,7 +70,7 @@ fn view(ctx: &WebCtx) -> GatewayView {
 fn ollama_status(ctx: &WebCtx) -> Result<OllamaStatus, String> {
     ctx.rt
         .block_on(ollama::status(&ctx.env.ollama_url, ollama::DEFAULT_TIMEOUT))
-        .map_err(|e| e.to_string())
+        .map_err(|e| super::hints::explain(&e))
 }
 
 /// Runs one action; (succeeded, what happened).
@@ -90,7 +90,7 @@ fn act(ctx: &WebCtx, action: &str) -> (bool, String) {
     };
     match r {
         Ok(m) => (true, m),
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, super::hints::explain(&e)),
     }
 }
 

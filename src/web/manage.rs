@@ -64,13 +64,13 @@ fn load(ctx: &WebCtx) -> Result<ManageView, String> {
             &ctx.env,
             ctx.store.clock(),
         ))
-        .map_err(|e| e.to_string())
+        .map_err(|e| super::hints::explain(&e))
 }
 
 fn role_and_category(role: &str, category: &str) -> Result<(Role, Option<String>), String> {
     let role: Role = role
         .parse()
-        .map_err(|e: crate::domain::base::roles::UnknownRole| e.to_string())?;
+        .map_err(|e: crate::domain::base::roles::UnknownRole| super::hints::explain(&e))?;
     Ok((role, Some(category.to_string()).filter(|c| !c.is_empty())))
 }
 
@@ -86,7 +86,7 @@ fn recommend(ctx: &WebCtx, req: &Req) -> Result<Recommendation, String> {
             role,
             category.as_deref(),
         ))
-        .map_err(|e| e.to_string())
+        .map_err(|e| super::hints::explain(&e))
 }
 
 fn create(ctx: &WebCtx, req: &Req) -> (bool, String) {
@@ -133,7 +133,7 @@ fn create(ctx: &WebCtx, req: &Req) -> (bool, String) {
             }
             (true, msg)
         }
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, super::hints::explain(&e)),
     }
 }
 
@@ -195,7 +195,7 @@ fn skills(ctx: &WebCtx, req: &Req) -> (bool, String) {
             true,
             format!("{} now has skills: {}", a.name, a.skillset.join(", ")),
         ),
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, super::hints::explain(&e)),
     }
 }
 
@@ -225,7 +225,7 @@ fn delete(ctx: &WebCtx, req: &Req) -> (bool, String) {
                 a.name
             ),
         ),
-        Err(e) => (false, e.to_string()),
+        Err(e) => (false, super::hints::explain(&e)),
     }
 }
 

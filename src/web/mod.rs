@@ -15,6 +15,7 @@ pub mod cache;
 pub mod control;
 pub mod doctor;
 pub mod hermes;
+pub mod hints;
 pub mod manage;
 pub mod notifications;
 pub mod pages;

@@ -226,7 +226,7 @@ fn apply(ctx: &WebCtx, req: &Req) -> Result<NotificationApplied, (u16, String)> 
             id,
             ctx.store.clock(),
         ))
-        .map_err(|e| (apply_status(&e), e.to_string()))
+        .map_err(|e| (apply_status(&e), super::hints::explain(&e)))
 }
 
 fn applied_text(a: &NotificationApplied) -> String {

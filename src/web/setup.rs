@@ -44,15 +44,16 @@ fn after(ctx: &WebCtx, req: &Req, step: &str, result: Result<(), OnboardingError
             &format!("{NOTICE_COOKIE}={step}; Path=/setup; Max-Age=30; HttpOnly; SameSite=Strict"),
         ),
         Err(OnboardingError::AlreadyDone { .. }) => Resp::redirect("/setup"),
-        Err(e @ OnboardingError::OutOfOrder { .. }) => {
-            Resp::html(409, message_page("Setup: out of order", &e.to_string()))
-        }
+        Err(e @ OnboardingError::OutOfOrder { .. }) => Resp::html(
+            409,
+            message_page("Setup: out of order", &super::hints::explain(&e)),
+        ),
         Err(
             e @ (OnboardingError::InvalidKey(_)
             | OnboardingError::KeyCheck(_)
             | OnboardingError::Secret(_)),
-        ) => page_with_status(ctx, req, 400, Some(e.to_string())),
-        Err(e) => page_with_status(ctx, req, 500, Some(e.to_string())),
+        ) => page_with_status(ctx, req, 400, Some(super::hints::explain(&e))),
+        Err(e) => page_with_status(ctx, req, 500, Some(super::hints::explain(&e))),
     }
 }
 

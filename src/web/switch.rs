@@ -46,7 +46,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                     true,
                     format!("slot {slot} now uses {model} (written to config.yaml)"),
                 ),
-                Err(e) => (false, e.to_string()),
+                Err(e) => (false, super::hints::explain(&e)),
             };
             let retry = forceable.then_some((slot, model));
             page_with(ctx, req, Some(result), retry)
@@ -85,7 +85,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                         "no agent is called {name:?}; nothing was changed. Drop \"agent\" for the root profile's config.yaml, or name one from GET /api/agents"
                     ),
                 ),
-                Err(e) => Resp::json_error(400, &e.to_string()),
+                Err(e) => Resp::json_error(400, &super::hints::explain(&e)),
             }
         }
         "/api/models/switch" => {
@@ -124,7 +124,7 @@ fn load(ctx: &WebCtx, q: &SwitchQuery) -> Result<SwitchView, String> {
             ctx.store.clock(),
             q,
         ))
-        .map_err(|e| e.to_string())
+        .map_err(|e| super::hints::explain(&e))
 }
 
 fn page(ctx: &WebCtx, req: &Req, result: Option<(bool, String)>) -> Resp {

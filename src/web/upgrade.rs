@@ -41,7 +41,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                 Ok(a) => result_page(req, run(ctx, action, &a.name)),
                 Err(e) => {
                     let e = UpgradeError::from(e);
-                    error_page(req, status_of(&e), &e.to_string())
+                    error_page(req, status_of(&e), &super::hints::explain(&e))
                 }
             }
         })),
@@ -103,7 +103,7 @@ fn plan_page(ctx: &WebCtx, req: &Req) -> Resp {
                 plan_body(&plan, has_key, &csrf_field(req)),
             ),
         ),
-        Err(e) => error_page(req, status_of(&e), &e.to_string()),
+        Err(e) => error_page(req, status_of(&e), &super::hints::explain(&e)),
     }
 }
 
@@ -191,7 +191,7 @@ fn result_page(req: &Req, done: Result<PlanOutcome, UpgradeError>) -> Resp {
             200,
             layout(&req.nav, "Agents changed", "/agents", outcome_body(&out)),
         ),
-        Err(e) => error_page(req, status_of(&e), &e.to_string()),
+        Err(e) => error_page(req, status_of(&e), &super::hints::explain(&e)),
     }
 }
 

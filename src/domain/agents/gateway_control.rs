@@ -15,9 +15,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error(
-        "the Hermes gateway is already running (pid {pid}); stop it first with `nxr gateway stop`, or use `nxr gateway restart`"
-    )]
+    #[error("the Hermes gateway is already running (pid {pid})")]
     AlreadyRunning { pid: u32 },
     #[error(
         "a tmux session named {session:?} already exists; attach to it with `tmux{socket} attach -t {session}` and stop what runs there, or pick another name with NXR_GATEWAY_SESSION"
@@ -361,6 +359,17 @@ pub fn restart(env: &Env, timeout: Duration) -> Result<RestartOutcome, GatewayEr
     let stopped = stop(env, timeout)?;
     let started = start(env, timeout)?;
     Ok(RestartOutcome { stopped, started })
+}
+
+impl crate::domain::base::hint::Hinted for GatewayError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            GatewayError::AlreadyRunning { .. } => vec![Hint::StopOrRestartGateway],
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -100,16 +100,42 @@ pub enum AgentError {
     InvalidName(String),
     #[error("an agent named {:?} already exists (or is being created right now); pick another name or remove the old agent", echo(.0))]
     Duplicate(String),
-    #[error("no agent named {:?}; `nxr agents list` shows the agents", echo(.0))]
+    #[error("no agent named {:?}", echo(.0))]
     NotFound(String),
     #[error("{0}")]
     Other(String),
     /// No free model, no router and no local model: no agent is put on a dead endpoint.
-    #[error("{0}")]
-    NoFreeModel(String),
-    /// A model id that is malformed or not in the catalog.
-    #[error("{0}")]
+    #[error(
+        "no model nxr can reach for the {role} role: no free model in the catalog meets its requirements, the catalog has no openrouter/free router, and Ollama at {ollama_url} offers no local Qwen model{}; nxr put no agent on a model it cannot reach",
+        aside(.why)
+    )]
+    NoReachableModel {
+        role: Role,
+        ollama_url: String,
+        /// Why each link of the chain was passed over.
+        why: String,
+        /// The local model Ollama would need.
+        local_model: String,
+    },
+    /// A model id that is malformed.
+    #[error(
+        "invalid model id {:?}: a model id has only letters, digits and / . _ : - @ ~ + (e.g. \"meta-llama/llama-3.3-70b-instruct:free\")",
+        echo(.0)
+    )]
     InvalidModel(String),
+    /// A well-formed model id the catalog does not have.
+    #[error("model {:?} is not in the catalog{}", echo(.model), close_ids(.close))]
+    NotInCatalog {
+        model: String,
+        /// Catalog ids that look alike.
+        close: Vec<String>,
+    },
+    /// Going back to a model nxr never recorded.
+    #[error("{}", match .kind {
+        RevertKind::UserModel => format!("nxr did not replace a model of yours for agent {:?} (it recorded none when it set the agent up), so there is nothing to go back to", echo(.agent)),
+        RevertKind::Earlier => format!("{} has no earlier model to go back to (its model was never changed)", .agent),
+    })]
+    NothingToRevert { agent: String, kind: RevertKind },
     /// A model that fails the role's hard requirements, chosen without forcing it. Each surface words
     /// its own way past it (another model, or forcing it).
     #[error("model {model:?} fails {role}: {}", crate::domain::scoring::describe_exclusions(.exclusions))]
@@ -126,6 +152,69 @@ pub enum AgentError {
     Secret(#[from] crate::domain::store::secrets::SecretError),
     #[error("database error: {0}; nothing was changed")]
     Db(String),
+}
+
+/// Which earlier model a revert looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevertKind {
+    /// The user's own model, from before nxr set the agent up.
+    UserModel,
+    /// The model before the last change.
+    Earlier,
+}
+
+fn aside(why: &str) -> String {
+    if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({why})")
+    }
+}
+
+fn close_ids(close: &[String]) -> String {
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!("; close ids: {}", close.join(", "))
+    }
+}
+
+impl crate::domain::base::hint::Hinted for AgentError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        use crate::domain::base::hint::Hint;
+        match self {
+            AgentError::NotFound(_) => vec![Hint::ListAgents],
+            AgentError::InvalidModel(_) => vec![Hint::ListModels],
+            AgentError::NotInCatalog { .. } => vec![Hint::ListModels, Hint::RefreshCatalog],
+            AgentError::NoReachableModel { local_model, .. } => vec![
+                Hint::RefreshCatalog,
+                Hint::PullLocalModel {
+                    model: local_model.clone(),
+                },
+                Hint::PickModel,
+            ],
+            AgentError::NothingToRevert { agent, kind } => match kind {
+                RevertKind::UserModel => vec![Hint::ListAgents],
+                RevertKind::Earlier => vec![Hint::ChooseModelFor {
+                    agent: agent.clone(),
+                }],
+            },
+            AgentError::ModelFailsRole { model, role, .. } => vec![
+                Hint::OtherModelForRole {
+                    model: model.clone(),
+                    role: *role,
+                },
+                Hint::ForceModel,
+            ],
+            AgentError::InvalidName(_)
+            | AgentError::Skills(_)
+            | AgentError::Duplicate(_)
+            | AgentError::Other(_)
+            | AgentError::Hermes(_)
+            | AgentError::Secret(_)
+            | AgentError::Db(_) => Vec::new(),
+        }
+    }
 }
 
 impl From<libsql::Error> for AgentError {
@@ -198,10 +287,7 @@ pub fn validate_model_syntax(model: &str) -> Result<(), AgentError> {
     if crate::domain::catalog::is_valid_model_id(model) {
         Ok(())
     } else {
-        Err(AgentError::InvalidModel(format!(
-            "invalid model id {:?}: a model id has only letters, digits and / . _ : - @ ~ + (e.g. \"meta-llama/llama-3.3-70b-instruct:free\"); `nxr models list` shows the ids",
-            echo(model)
-        )))
+        Err(AgentError::InvalidModel(model.to_string()))
     }
 }
 

@@ -56,15 +56,10 @@ pub fn choose_model(catalog: &Catalog, model: &str) -> Result<ModelChoice, Agent
                     .take(5)
                     .collect();
             }
-            let hint = if close.is_empty() {
-                String::new()
-            } else {
-                format!("; close ids: {}", close.join(", "))
-            };
-            Err(AgentError::InvalidModel(format!(
-                "model {:?} is not in the catalog{hint}; `nxr models list` shows every id (`nxr catalog refresh` fetches the newest)",
-                echo(model)
-            )))
+            Err(AgentError::NotInCatalog {
+                model: model.to_string(),
+                close: close.into_iter().map(str::to_string).collect(),
+            })
         }
     }
 }
@@ -99,16 +94,12 @@ pub async fn best_free_choice(
             .map(String::as_str)
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(AgentError::NoFreeModel(format!(
-            "no model nxr can reach for the {role} role: no free model in the catalog meets its requirements, the catalog has no openrouter/free router, and Ollama at {} offers no local Qwen model{}; nxr put no agent on a model it cannot reach. Fetch a newer catalog (`nxr catalog refresh`), or start Ollama and `ollama pull {}`, or pick a model with --model",
-            env.ollama_url,
-            if why.is_empty() {
-                String::new()
-            } else {
-                format!(" ({why})")
-            },
-            crate::domain::scoring::DEFAULT_LOCAL_QWEN
-        )));
+        return Err(AgentError::NoReachableModel {
+            role,
+            ollama_url: env.ollama_url.clone(),
+            why,
+            local_model: crate::domain::scoring::DEFAULT_LOCAL_QWEN.to_string(),
+        });
     }
     let is_free = pick.provider == "ollama"
         || catalog

@@ -152,10 +152,10 @@ pub async fn revert(store: &Store, env: &Env, name_or_id: &str) -> Result<Revert
     let _lock = agents::agents_lock(env).await;
     let agent = agents::resolve(store, env, name_or_id).await?;
     let Some(user) = get(store, agent.id).await? else {
-        return Err(AgentError::Other(format!(
-            "nxr did not replace a model of yours for agent {:?} (it recorded none when it set the agent up), so there is nothing to go back to; `nxr agents list` shows its model",
-            agents::echo(&agent.name)
-        )));
+        return Err(AgentError::NothingToRevert {
+            agent: agent.name.clone(),
+            kind: agents::RevertKind::UserModel,
+        });
     };
     let profile = agent.usable_profile()?;
     let config = profile.config_path();

@@ -554,6 +554,17 @@ async fn recent_rate_limits(store: &Store) -> Result<Vec<RateLimitEvent>, StoreE
     Ok(rate_limits)
 }
 
+impl crate::domain::base::hint::Hinted for BudgetError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            BudgetError::Store(e) => e.hints(),
+            BudgetError::OpenRouter(e) => e.hints(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,7 +75,7 @@ pub enum QueueError {
     Store(#[from] StoreError),
     #[error("the prompt is empty; say what the agent should do")]
     EmptyPrompt,
-    #[error("no queued task with id {0}; `nxr queue list` shows them")]
+    #[error("no queued task with id {0}")]
     NotQueued(i64),
 }
 
@@ -488,4 +488,17 @@ async fn count_due(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<
         Some(r) => r.get::<i64>(0)?.max(0) as u64,
         None => 0,
     })
+}
+
+impl crate::domain::base::hint::Hinted for QueueError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            QueueError::Agents(e) => e.hints(),
+            QueueError::Store(e) => e.hints(),
+            QueueError::NotQueued(_) => vec![Hint::ListQueue],
+            QueueError::EmptyPrompt => Vec::new(),
+        }
+    }
 }

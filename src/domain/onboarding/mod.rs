@@ -81,9 +81,7 @@ pub const FREE_TIER_NOTES: [&str; 3] = [
 pub enum OnboardingError {
     #[error("{0} — nothing was created or stored")]
     InvalidKey(OpenRouterError),
-    #[error(
-        "cannot check the OpenRouter key: {0} — nothing was created or stored; run `nxr init --free` now and add the key later with `nxr config set openrouter-key <key>`"
-    )]
+    #[error("cannot check the OpenRouter key: {0} — nothing was created or stored")]
     KeyCheck(OpenRouterError),
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -95,16 +93,12 @@ pub enum OnboardingError {
     Agent(#[from] AgentError),
     #[error("cannot write the Hermes configuration: {0}")]
     Hermes(#[from] HermesError),
-    #[error(
-        "onboarding step {step:?} must come after {needs:?}; start again from /setup or `nxr init`"
-    )]
+    #[error("onboarding step {step:?} must come after {needs:?}")]
     OutOfOrder {
         step: &'static str,
         needs: &'static str,
     },
-    #[error(
-        "nxr is already set up (completed {completed_at}); `nxr init --reset` starts over (agents are kept)"
-    )]
+    #[error("nxr is already set up (completed {completed_at})")]
     AlreadyDone { completed_at: String },
 }
 
@@ -392,6 +386,22 @@ async fn already_done(env: &Env, store: &Store) -> Result<InitOutcome> {
         already_done: true,
         summary: summary(env, store).await?,
     })
+}
+
+impl crate::domain::base::hint::Hinted for OnboardingError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            OnboardingError::InvalidKey(e) => e.hints(),
+            OnboardingError::KeyCheck(_) => vec![Hint::SetUpWithoutKey, Hint::AddOpenRouterKey],
+            OnboardingError::OutOfOrder { .. } => vec![Hint::RestartSetup],
+            OnboardingError::AlreadyDone { .. } => vec![Hint::StartSetupOver],
+            OnboardingError::Store(e) => e.hints(),
+            OnboardingError::Agent(e) => e.hints(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,16 +12,14 @@ pub const STATUS_PAUSED: &str = "paused";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaperclipError {
-    #[error(
-        "nxr is not connected to a Paperclip yet; run `nxr paperclip connect --url http://127.0.0.1:3100` first"
-    )]
+    #[error("nxr is not connected to a Paperclip yet (it usually runs at http://127.0.0.1:3100)")]
     NotConnected,
     #[error(
-        "{0:?} is not a Paperclip URL nxr can use; give its base URL, e.g. `--url http://127.0.0.1:3100`"
+        "{0:?} is not a Paperclip URL nxr can use; give its base URL, e.g. http://127.0.0.1:3100"
     )]
     BadUrl(String),
     #[error(
-        "Paperclip at {url} is unreachable ({reason}); start it (`paperclipai run`) or fix the URL with `nxr paperclip connect --url …`"
+        "Paperclip at {url} is unreachable ({reason}); start it (`paperclipai run`), or connect to where it runs now"
     )]
     Unreachable { url: String, reason: String },
     #[error("Paperclip at {url} answered {method} {path} with HTTP {status}: {message}")]
@@ -355,6 +353,19 @@ fn describe(e: &reqwest::Error) -> String {
         "connection refused or no route".into()
     } else {
         e.to_string()
+    }
+}
+
+impl crate::domain::base::hint::Hinted for PaperclipError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            PaperclipError::NotConnected | PaperclipError::Unreachable { .. } => {
+                vec![Hint::ConnectPaperclip]
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -589,6 +589,19 @@ pub async fn sync(
     })
 }
 
+impl crate::domain::base::hint::Hinted for SyncError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            SyncError::Paperclip(e) => e.hints(),
+            SyncError::Store(e) => e.hints(),
+            SyncError::Agent(e) => e.hints(),
+            SyncError::Home { .. } | SyncError::BadCompany(_) => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,5 +2,6 @@
 //! and the login service that keeps `nxr serve` running.
 
 pub mod doctor;
+pub mod errors;
 pub mod service;
 pub mod settings;

@@ -42,6 +42,14 @@ impl Manager {
 pub enum ServiceError {
     #[error("{0}")]
     Bad(String),
+    /// A launchd agent cannot read the token a libSQL server needs.
+    #[error(
+        "the database is a libSQL server reached with a token, and a launchd agent can read no environment file while nxr never writes a secret into the plist (a local database needs no token)"
+    )]
+    LaunchdNeedsToken,
+    /// A unit file of the same name that nxr did not write.
+    #[error("{path} exists and was not written by nxr; move it aside")]
+    NotOurs { path: String },
     #[error(
         "cannot {action} {path}: {source}; make that directory writable (or set HOME / XDG_CONFIG_HOME)"
     )]
@@ -50,6 +58,20 @@ pub enum ServiceError {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl crate::domain::base::hint::Hinted for ServiceError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        match self {
+            ServiceError::LaunchdNeedsToken => {
+                vec![crate::domain::base::hint::Hint::RunServeInTerminal]
+            }
+            ServiceError::NotOurs { .. } => {
+                vec![crate::domain::base::hint::Hint::InstallServiceAgain]
+            }
+            ServiceError::Bad(_) | ServiceError::Io { .. } => Vec::new(),
+        }
+    }
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ServiceError {
@@ -142,9 +164,7 @@ pub fn spec(
         }
     }
     if manager == Manager::Launchd && secret_env_file.is_some() {
-        return Err(ServiceError::Bad(
-            "the database is a libSQL server reached with a token, and a launchd agent can read no environment file while nxr never writes a secret into the plist; run `nxr serve` in a terminal (or a local database needs no token)".into(),
-        ));
+        return Err(ServiceError::LaunchdNeedsToken);
     }
     if let Some(p) = path.filter(|p| !p.is_empty()) {
         vars.push(("PATH".into(), p));
@@ -327,10 +347,9 @@ pub fn install(
     if let Some(existing) = std::fs::read_to_string(unit).ok()
         && !existing.contains(MARKER)
     {
-        return Err(ServiceError::Bad(format!(
-            "{} exists and was not written by nxr; move it aside, then run `nxr service install` again",
-            unit.display()
-        )));
+        return Err(ServiceError::NotOurs {
+            path: unit.display().to_string(),
+        });
     }
     let changed = std::fs::read_to_string(unit).ok().as_deref() != Some(text.as_str());
     let mut made = Vec::new();

@@ -91,7 +91,7 @@ pub enum SettingError {
     #[error("unknown setting {name:?}; known settings: {known}")]
     Unknown { name: String, known: String },
     #[error(
-        "{name} = {value:?} is not valid: expected {expected}; nothing was changed (e.g. `nxr config set {name} {example}`)"
+        "{name} = {value:?} is not valid: expected {expected} (e.g. {example}); nothing was changed"
     )]
     Invalid {
         name: &'static str,
@@ -149,6 +149,20 @@ impl Setting {
     /// Removes the stored value so the default applies again; true when one was stored.
     pub async fn unset(&self, store: &Store) -> Result<bool, SettingError> {
         Ok(store.delete_setting(self.key).await?)
+    }
+}
+
+impl crate::domain::base::hint::Hinted for SettingError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            SettingError::Invalid { name, example, .. } => vec![Hint::SetSetting {
+                name: name.to_string(),
+                example: example.to_string(),
+            }],
+            _ => Vec::new(),
+        }
     }
 }
 

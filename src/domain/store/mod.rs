@@ -45,7 +45,7 @@ pub enum StoreError {
         known: i64,
     },
     #[error(
-        "migration {name} failed: {reason}; the database was left as it was before this migration (see `nxr db status`)"
+        "migration {name} failed: {reason}; the database was left as it was before this migration"
     )]
     Migration {
         name: &'static str,
@@ -518,6 +518,17 @@ fn redact_url(url: &str) -> String {
             format!("{scheme}://{host}{path}")
         }
         None => no_query.to_string(),
+    }
+}
+
+impl crate::domain::base::hint::Hinted for StoreError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            StoreError::Migration { .. } => vec![Hint::ShowDatabase],
+            _ => Vec::new(),
+        }
     }
 }
 

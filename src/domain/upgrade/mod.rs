@@ -38,11 +38,11 @@ use crate::domain::store::{Store, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum UpgradeError {
     #[error(
-        "no OpenRouter API key is stored; pass one with `nxr upgrade --key sk-or-…` or store it with `nxr config set openrouter-key <key>` (keys at https://openrouter.ai/keys); nothing was changed"
+        "no OpenRouter API key is stored (keys at https://openrouter.ai/keys); nothing was changed"
     )]
     NoKey,
     #[error(
-        "the key given is empty; pass the key itself (`--key sk-or-v1-…`, or `--key -` to read it from stdin), or leave --key out to use the stored key; nothing was changed"
+        "the key given is empty; give the key itself, or none to use the stored key; nothing was changed"
     )]
     EmptyKey,
     #[error("{0}; nothing was changed")]
@@ -127,5 +127,21 @@ async fn finish_one(store: &Store, env: &Env, plan: &Plan) -> Result<PlanOutcome
     match out.first_failure() {
         Some(f) => Err(UpgradeError::Other(f)),
         None => Ok(out),
+    }
+}
+
+impl crate::domain::base::hint::Hinted for UpgradeError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            UpgradeError::NoKey => vec![Hint::PassKeyOnce, Hint::AddOpenRouterKey],
+            UpgradeError::EmptyKey => vec![Hint::PassKeyOnce],
+            UpgradeError::KeyCheck { source, .. } => source.hints(),
+            UpgradeError::Agents(e) => e.hints(),
+            UpgradeError::Scoring(e) => e.hints(),
+            UpgradeError::Store(e) => e.hints(),
+            UpgradeError::InvalidKey(_) | UpgradeError::Other(_) => Vec::new(),
+        }
     }
 }

@@ -49,3 +49,14 @@ pub async fn apply_notification(
         outcome,
     })
 }
+
+impl crate::domain::base::hint::Hinted for ApplyError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            ApplyError::Upgrade(e) => e.hints(),
+            _ => Vec::new(),
+        }
+    }
+}

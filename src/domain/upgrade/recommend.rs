@@ -147,12 +147,13 @@ pub async fn revert(
 ) -> Result<Agent, crate::domain::agents::AgentError> {
     use crate::domain::agents::{self, AgentError};
     let a = agents::resolve(store, env, agent).await?;
-    let (prev, auto) = previous_model(store, a.id).await?.ok_or_else(|| {
-        AgentError::Other(format!(
-            "{} has no earlier model to go back to (its model was never changed)",
-            a.name
-        ))
-    })?;
+    let (prev, auto) =
+        previous_model(store, a.id)
+            .await?
+            .ok_or_else(|| AgentError::NothingToRevert {
+                agent: a.name.clone(),
+                kind: agents::RevertKind::Earlier,
+            })?;
     // A model outside the catalog without an `author/` prefix is a local Ollama model (the scorer's
     // last fallback); going back to it goes back to Ollama.
     let catalog = crate::domain::catalog::load(store).await?;
@@ -281,4 +282,15 @@ pub async fn rescore_agents(
         changed,
         recommendations,
     })
+}
+
+impl crate::domain::base::hint::Hinted for RecommendError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            RecommendError::Scoring(e) => e.hints(),
+            RecommendError::Agents(e) => e.hints(),
+        }
+    }
 }

@@ -167,23 +167,23 @@ pub enum SwitchError {
     #[error("cannot read the catalog or usage: {0}")]
     Store(String),
     #[error(
-        "{:?} is not a routing slot in config.yaml; pick main or one of the slots `nxr slots list` (or /models/switch) shows",
+        "{:?} is not a routing slot in config.yaml; pick main or one of its slots",
         echo(.0)
     )]
     NoSuchSlot(String),
     #[error(
-        "{:?} is not in the catalog; refresh it with `nxr catalog refresh` or pick a model from the list",
+        "{:?} is not in the catalog",
         echo(.0)
     )]
     NoSuchModel(String),
     #[error("{0}")]
     Write(String),
     #[error(
-        "{model} does not take images (its catalog input is {inputs}), so it cannot serve the vision slot; pick a model with image input (`nxr models list --vision`), or pass --force to use it anyway (nxr changed nothing)"
+        "{model} does not take images (its catalog input is {inputs}), so it cannot serve the vision slot (nxr changed nothing)"
     )]
     NoImageInput { model: String, inputs: String },
     #[error(
-        "slot {slot} has its own endpoint (provider {provider}, base_url {base_url}); Hermes would send an OpenRouter model there, and nxr does not drop your endpoint silently. Pass --force to replace it with OpenRouter (its base_url and api_key are removed, every other key is kept), or edit the slot by hand (nxr changed nothing)"
+        "slot {slot} has its own endpoint (provider {provider}, base_url {base_url}); Hermes would send an OpenRouter model there, and nxr does not drop your endpoint silently; a forced switch replaces it with OpenRouter (its base_url and api_key are removed, every other key is kept), or edit the slot by hand (nxr changed nothing)"
     )]
     OwnEndpoint {
         slot: String,
@@ -399,6 +399,20 @@ pub async fn apply_for(
             hermes::set_slot_endpoint(&path, slot, "openrouter", model, &endpoint)
                 .map_err(|e| SwitchError::Write(e.to_string()))?;
             Ok(applied(owner.map(|a| a.name)))
+        }
+    }
+}
+
+impl crate::domain::base::hint::Hinted for SwitchError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            SwitchError::NoSuchSlot(_) => vec![Hint::ListSlots],
+            SwitchError::NoSuchModel(_) => vec![Hint::RefreshCatalog, Hint::ListModels],
+            SwitchError::NoImageInput { .. } => vec![Hint::ListVisionModels, Hint::ForceModel],
+            SwitchError::OwnEndpoint { .. } => vec![Hint::ForceModel],
+            _ => Vec::new(),
         }
     }
 }

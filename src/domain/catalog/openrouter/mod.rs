@@ -89,7 +89,7 @@ pub fn tokio_sleeper() -> Sleeper {
 #[derive(Debug, thiserror::Error)]
 pub enum OpenRouterError {
     #[error(
-        "OpenRouter refused the API key (HTTP {status}: {message}); check it with `nxr config set openrouter-key <key>` or create one at https://openrouter.ai/keys"
+        "OpenRouter refused the API key (HTTP {status}: {message}); check the key, or create one at https://openrouter.ai/keys"
     )]
     Unauthorized { status: u16, message: String },
     #[error("OpenRouter rate limit reached ({message}); {}", retry_hint(.until))]
@@ -121,10 +121,19 @@ pub enum OpenRouterError {
         "`{0}` is not an OpenRouter model id; use the form author/slug, e.g. qwen/qwen3-coder:free"
     )]
     InvalidModelId(String),
-    #[error(
-        "no OpenRouter API key is set; set one with `nxr config set openrouter-key <key>` (free keys at https://openrouter.ai/keys)"
-    )]
+    #[error("no OpenRouter API key is set (free keys at https://openrouter.ai/keys)")]
     NoKey,
+}
+
+impl crate::domain::base::hint::Hinted for OpenRouterError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        match self {
+            OpenRouterError::Unauthorized { .. } | OpenRouterError::NoKey => {
+                vec![crate::domain::base::hint::Hint::AddOpenRouterKey]
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 fn retry_hint(until: &Option<DateTime<Utc>>) -> String {

@@ -55,7 +55,7 @@ pub enum ScoringError {
         problem: String,
         example: String,
     },
-    #[error("no model {given:?} in the catalog{}; `nxr models list` shows the ids", suggest(.suggestions))]
+    #[error("no model {given:?} in the catalog{}", suggest(.suggestions))]
     UnknownModel {
         given: String,
         suggestions: Vec<String>,
@@ -82,5 +82,17 @@ fn truncate(s: &str) -> String {
         format!("{clean}…")
     } else {
         clean
+    }
+}
+
+impl crate::domain::base::hint::Hinted for ScoringError {
+    fn hints(&self) -> Vec<crate::domain::base::hint::Hint> {
+        #[allow(unused_imports)]
+        use crate::domain::base::hint::{Hint, Hinted};
+        match self {
+            ScoringError::UnknownModel { .. } => vec![Hint::ListModels],
+            ScoringError::Store(e) => e.hints(),
+            _ => Vec::new(),
+        }
     }
 }

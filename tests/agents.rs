@@ -320,7 +320,13 @@ async fn set_model_changes_config_and_db_and_records_history() {
         let err = agents::set_model(&store, &env, "pm", bad, "x")
             .await
             .unwrap_err();
-        assert!(matches!(err, AgentError::InvalidModel(_)), "{bad:?}: {err}");
+        assert!(
+            matches!(
+                err,
+                AgentError::InvalidModel(_) | AgentError::NotInCatalog { .. }
+            ),
+            "{bad:?}: {err}"
+        );
     }
     let err = agents::set_model(&store, &env, "pm", "gpt-4o", "x")
         .await

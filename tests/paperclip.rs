@@ -671,7 +671,10 @@ fn paperclip_that_is_not_there_is_a_clear_error_and_changes_nothing() {
         .output()
         .expect("connect");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("e.g. `--url http://127.0.0.1:3100`"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("give its base URL, e.g. http://127.0.0.1:3100")
+    );
     // Nothing was stored: still not connected.
     let out = homes
         .nxr()

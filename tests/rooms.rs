@@ -1,7 +1,7 @@
 //! The domain's rooms keep their direction: every `crate::domain::…` path in `src/domain` names the
 //! file's own room or a room below it (`nxr::domain::ROOMS`, from the ground up), and no `super::`
 //! climbs out of a room. So no import circle can run between files of different rooms. The map in
-//! docs/architecture.md names every source file.
+//! docs/architecture.md names every source file, and no function in src is over 100 lines.
 
 use std::path::{Path, PathBuf};
 
@@ -153,5 +153,64 @@ fn every_room_is_a_folder_and_every_source_file_is_on_the_map() {
         missing.is_empty(),
         "docs/architecture.md does not name:\n{}",
         missing.join("\n")
+    );
+}
+
+/// The length in lines of every `fn` in `text` (from its `fn` line to the `}` at the same indent).
+fn fn_lengths(text: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let rest = [
+            "pub ",
+            "pub(crate) ",
+            "pub(super) ",
+            "async ",
+            "const ",
+            "unsafe ",
+        ]
+        .iter()
+        .fold(body, |b, p| b.strip_prefix(p).unwrap_or(b));
+        let rest = rest.strip_prefix("async ").unwrap_or(rest);
+        let Some(sig) = rest.strip_prefix("fn ") else {
+            continue;
+        };
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+            out.push((first_ident(sig), end + 2));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_in_src_is_over_100_lines() {
+    assert_eq!(
+        fn_lengths("fn a() {\n    x();\n}\n    pub async fn b(\n        y: u8,\n    ) {\n    }\n"),
+        vec![("a".to_string(), 3), ("b".to_string(), 4)]
+    );
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let long: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            fn_lengths(&text)
+                .into_iter()
+                .filter(|(_, n)| *n > 100)
+                .map(move |(name, n)| format!("{}: fn {name} is {n} lines", f.display()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(files.len() > 100, "the sources were not found");
+    assert!(
+        long.is_empty(),
+        "split these into named blocks:\n{}",
+        long.join("\n")
     );
 }

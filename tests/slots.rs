@@ -114,7 +114,7 @@ fn slots_set_refuses_bad_input_with_a_clear_error_and_changes_nothing() {
         ),
         (
             vec!["slots", "set", "vision", "nobody/no-such-model"],
-            "is not in the catalog; refresh it with `nxr catalog refresh`",
+            "is not in the catalog; `nxr catalog refresh` fetches the newest catalog",
         ),
         (
             vec!["slots", "set", "vision", "<script>alert(1)</script>"],

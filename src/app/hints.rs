@@ -16,6 +16,10 @@ pub fn say(h: &Hint) -> Option<String> {
         Hint::ListQueue => "q, then `nxr queue list` shows the queued tasks".into(),
         Hint::AddOpenRouterKey => "type a key into the upgrade dialog (u on Tab 3)".into(),
         Hint::PassKeyOnce => "type the key into the upgrade dialog (u on Tab 3)".into(),
+        Hint::UseStoredKey => {
+            "or leave the key field of the upgrade dialog (u on Tab 3) empty to use the stored key"
+                .into()
+        }
         Hint::SetUpWithoutKey => "q, then `nxr init --free` sets up on free models".into(),
         Hint::StartSetupOver => "q, then `nxr init --reset` starts over (agents are kept)".into(),
         Hint::RestartSetup => "q, then `nxr init` starts again".into(),

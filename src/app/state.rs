@@ -14,12 +14,13 @@ use crate::domain::upgrade::Plan;
 use crate::domain::upgrade::recommend::Recommendation;
 use crate::domain::view::{ListedModel, ModelList};
 use crate::domain::watch::agent_check::AgentCheck;
-use crate::widgets::model_picker::{ModelFilters, ModelPicker};
 use crate::widgets::skill_selector::SkillSelector;
-use crate::widgets::slot_editor::SlotEditor;
 use chrono::{DateTime, Utc};
-use ratatui_textarea::TextArea;
 use std::sync::Arc;
+
+pub use crate::tabs::create::wizard::{Category, Wizard, WizardStep, new_name_area};
+pub use crate::tabs::models::{ModelsMode, ModelsTab};
+pub use crate::tabs::notifications::NotificationsTab;
 
 /// The best free pick per role.
 pub type Picks = Arc<Vec<(Role, Pick)>>;
@@ -259,23 +260,6 @@ pub struct Message {
     pub is_error: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelsMode {
-    Browse,
-    Slots,
-    /// Choosing a model for the selected slot.
-    PickForSlot,
-}
-
-#[derive(Debug, Clone)]
-pub struct ModelsTab {
-    pub picker: ModelPicker,
-    pub filter_focused: bool,
-    pub mode: ModelsMode,
-    pub slots: SlotEditor,
-    pub slot_picker: ModelPicker,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct AgentsTab {
     pub selected: usize,
@@ -290,155 +274,6 @@ pub struct AgentsTab {
 pub struct UpgradeDialog {
     pub plan: Option<Plan>,
     pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct NotificationsTab {
-    pub selected: usize,
-}
-
-/// A wizard category: a role, or a custom role with a category template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Category {
-    Role(Role),
-    Template(&'static str),
-}
-
-impl Category {
-    pub fn all() -> Vec<Category> {
-        let mut v: Vec<Category> = Role::ALL.iter().map(|r| Category::Role(*r)).collect();
-        v.extend(
-            crate::domain::agents::skills::CATEGORIES
-                .iter()
-                .map(|c| Category::Template(c)),
-        );
-        v
-    }
-    pub fn role(self) -> Role {
-        match self {
-            Category::Role(r) => r,
-            Category::Template(_) => Role::Custom,
-        }
-    }
-    pub fn template(self) -> Option<&'static str> {
-        match self {
-            Category::Role(_) => None,
-            Category::Template(t) => Some(t),
-        }
-    }
-    pub fn label(self) -> String {
-        match self {
-            Category::Role(r) => r.title().to_string(),
-            Category::Template(t) => format!("Custom · {t} template"),
-        }
-    }
-    pub fn summary(self) -> &'static str {
-        match self {
-            Category::Role(Role::Pm) => "plans, breaks work down, reports status",
-            Category::Role(Role::Engineer) => "writes, tests and reviews code",
-            Category::Role(Role::Hermes) => "the always-on Hermes agent: memory, search, cron",
-            Category::Role(Role::Creative) => "writing, ideas, tone",
-            Category::Role(Role::Research) => "long-context reading and synthesis",
-            Category::Role(Role::Custom) => "your own mix of skills",
-            Category::Template(t) => crate::domain::agents::skills::category(t)
-                .map(|c| c.summary)
-                .unwrap_or(""),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum WizardStep {
-    Category,
-    Model,
-    Skills,
-    Name,
-    Confirm,
-}
-
-impl WizardStep {
-    pub const ALL: [WizardStep; 5] = [
-        WizardStep::Category,
-        WizardStep::Model,
-        WizardStep::Skills,
-        WizardStep::Name,
-        WizardStep::Confirm,
-    ];
-    pub fn title(self) -> &'static str {
-        match self {
-            WizardStep::Category => "Category",
-            WizardStep::Model => "Model",
-            WizardStep::Skills => "Skills",
-            WizardStep::Name => "Name",
-            WizardStep::Confirm => "Confirm",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Wizard {
-    pub step: WizardStep,
-    pub categories: Vec<Category>,
-    pub category_index: usize,
-    /// The scorer's recommendation for the chosen category.
-    pub pick: Option<Pick>,
-    /// The model the agent will get (the pick, or what the user chose in the picker).
-    pub model: Option<String>,
-    pub picking_model: bool,
-    pub picker: ModelPicker,
-    pub skills: SkillSelector,
-    pub name: TextArea<'static>,
-    pub name_error: Option<String>,
-    /// Why the model under the picker cursor (or the chosen model) cannot be used for the role.
-    pub model_error: Option<String>,
-    /// Why the domain refused to create the agent (shown on the Confirm step).
-    pub create_error: Option<String>,
-    /// Waiting for the domain to create the agent.
-    pub submitting: bool,
-}
-
-impl Wizard {
-    pub fn new(data: &AppData) -> Wizard {
-        Wizard {
-            step: WizardStep::Category,
-            categories: Category::all(),
-            category_index: 0,
-            pick: None,
-            model: None,
-            picking_model: false,
-            picker: ModelPicker::new(
-                &data.models,
-                ModelFilters {
-                    free_only: true,
-                    ..Default::default()
-                },
-            ),
-            skills: SkillSelector::new(Vec::new()),
-            name: new_name_area(),
-            name_error: None,
-            model_error: None,
-            create_error: None,
-            submitting: false,
-        }
-    }
-
-    pub fn category(&self) -> Category {
-        self.categories
-            .get(self.category_index)
-            .copied()
-            .unwrap_or(Category::Role(Role::Custom))
-    }
-
-    pub fn name_text(&self) -> String {
-        self.name.lines().join("").trim().to_string()
-    }
-}
-
-pub fn new_name_area() -> TextArea<'static> {
-    let mut t = TextArea::default();
-    t.set_placeholder_text("e.g. ada");
-    t.set_cursor_line_style(ratatui::style::Style::default());
-    t
 }
 
 /// The whole TUI state.
@@ -469,8 +304,6 @@ pub struct State {
 
 impl State {
     pub fn new(data: AppData) -> State {
-        let picker = ModelPicker::new(&data.models, ModelFilters::default());
-        let slot_picker = ModelPicker::new(&data.models, ModelFilters::default());
         let create = Wizard::new(&data);
         State {
             tab: Tab::Dashboard,
@@ -478,13 +311,7 @@ impl State {
             should_quit: false,
             size: (100, 30),
             message: None,
-            models: ModelsTab {
-                picker,
-                filter_focused: false,
-                mode: ModelsMode::Browse,
-                slots: SlotEditor::default(),
-                slot_picker,
-            },
+            models: ModelsTab::new(&data.models),
             agents: AgentsTab::default(),
             create,
             notifications: NotificationsTab::default(),
@@ -514,15 +341,8 @@ impl State {
     /// True when typed characters go to a text input rather than to key commands.
     pub fn text_input_active(&self) -> bool {
         match self.tab {
-            Tab::Models => match self.models.mode {
-                ModelsMode::Browse => self.models.filter_focused,
-                ModelsMode::PickForSlot => true,
-                ModelsMode::Slots => false,
-            },
-            Tab::Create => {
-                self.create.picking_model
-                    || (self.create.step == WizardStep::Name && !self.create.submitting)
-            }
+            Tab::Models => self.models.text_input_active(),
+            Tab::Create => self.create.text_input_active(),
             _ => false,
         }
     }
@@ -532,18 +352,14 @@ impl State {
         let old = std::mem::replace(&mut self.data, data);
         if !Arc::ptr_eq(&old.models, &self.data.models) {
             let m = &self.data.models;
-            self.models.picker.set_catalog(m, &old.models);
-            self.models.slot_picker.set_catalog(m, &old.models);
+            self.models.set_catalog(m, &old.models);
             self.create.picker.set_catalog(m, &old.models);
         }
         self.agents.selected = self
             .agents
             .selected
             .min(self.data.agents.len().saturating_sub(1));
-        self.notifications.selected = self
-            .notifications
-            .selected
-            .min(self.data.notifications.len().saturating_sub(1));
+        self.notifications.clamp(self.data.notifications.len());
         self.models.slots.clamp(self.data.slots.len());
         self.dirty = true;
     }

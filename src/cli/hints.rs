@@ -18,6 +18,7 @@ pub fn say(h: &Hint) -> String {
         Hint::PassKeyOnce => {
             "pass a key with `--key sk-or-v1-…` (or `--key -` to read it from stdin)".into()
         }
+        Hint::UseStoredKey => "or leave --key out to use the stored key".into(),
         Hint::SetUpWithoutKey => {
             "`nxr init --free` sets up on free models now; add the key later".into()
         }

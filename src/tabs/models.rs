@@ -3,13 +3,16 @@
 
 use crate::app::action::Action;
 use crate::app::keys::{Binding, Key};
-use crate::app::state::{Effect, ModelsMode, State};
+use crate::app::state::{Effect, State};
 use crate::app::update::page_rows;
 use crate::domain::base::roles::Role;
 use crate::domain::catalog::Model;
 use crate::domain::scoring::ModelScore;
 use crate::domain::view::ListedModel;
+use crate::domain::view::ModelList;
 use crate::widgets::model_picker::PickerView;
+use crate::widgets::model_picker::{ModelFilters, ModelPicker};
+use crate::widgets::slot_editor::SlotEditor;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -355,4 +358,50 @@ fn draw_reasons(
     ));
     lines.extend(s.reasons.iter().map(|r| Line::from(format!("· {r}"))));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+}
+
+/// Tab 2's own state: the catalog picker, the slot editor and the slot's model picker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelsMode {
+    Browse,
+    Slots,
+    /// Choosing a model for the selected slot.
+    PickForSlot,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelsTab {
+    pub picker: ModelPicker,
+    pub filter_focused: bool,
+    pub mode: ModelsMode,
+    pub slots: SlotEditor,
+    pub slot_picker: ModelPicker,
+}
+
+impl ModelsTab {
+    /// Browsing the whole catalog, no filter typed.
+    pub fn new(models: &ModelList) -> ModelsTab {
+        ModelsTab {
+            picker: ModelPicker::new(models, ModelFilters::default()),
+            filter_focused: false,
+            mode: ModelsMode::Browse,
+            slots: SlotEditor::default(),
+            slot_picker: ModelPicker::new(models, ModelFilters::default()),
+        }
+    }
+
+    /// True when typed characters go to the filter or the slot's model search.
+    pub fn text_input_active(&self) -> bool {
+        match self.mode {
+            ModelsMode::Browse => self.filter_focused,
+            ModelsMode::PickForSlot => true,
+            ModelsMode::Slots => false,
+        }
+    }
+
+    /// A new catalog: both pickers keep their query, filters and selection where they can.
+    pub fn set_catalog(&mut self, models: &ModelList, old: &ModelList) {
+        self.picker.set_catalog(models, old);
+        self.slot_picker.set_catalog(models, old);
+    }
 }

@@ -153,3 +153,16 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         );
     }
 }
+
+/// Tab 6's own state: the selected notification.
+#[derive(Debug, Clone, Default)]
+pub struct NotificationsTab {
+    pub selected: usize,
+}
+
+impl NotificationsTab {
+    /// Keeps the cursor on the list after it shrank to `len` rows.
+    pub fn clamp(&mut self, len: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+    }
+}

@@ -17,6 +17,9 @@ pub fn say(h: &Hint) -> String {
         Hint::ListQueue => "`nxr queue list` shows the queued tasks".into(),
         Hint::AddOpenRouterKey => "add a key on /setup".into(),
         Hint::PassKeyOnce => "paste a key into the form on /agents/upgrade".into(),
+        Hint::UseStoredKey => {
+            "or leave the key field on /agents/upgrade empty to use the stored key".into()
+        }
         Hint::SetUpWithoutKey => "continue on /setup without a key".into(),
         Hint::StartSetupOver => "Start over on /setup (agents are kept)".into(),
         Hint::RestartSetup => "start again from /setup".into(),

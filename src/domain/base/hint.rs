@@ -23,6 +23,8 @@ pub enum Hint {
     AddOpenRouterKey,
     /// Give the key with this one request instead of the stored one.
     PassKeyOnce,
+    /// Give no key, so the stored one is used.
+    UseStoredKey,
     /// Set up on free models without a key.
     SetUpWithoutKey,
     /// Start the setup over (agents are kept).
@@ -65,6 +67,7 @@ impl Hint {
             Hint::ListQueue,
             Hint::AddOpenRouterKey,
             Hint::PassKeyOnce,
+            Hint::UseStoredKey,
             Hint::SetUpWithoutKey,
             Hint::StartSetupOver,
             Hint::RestartSetup,
@@ -112,26 +115,27 @@ mod tests {
             Hint::ListQueue => 5,
             Hint::AddOpenRouterKey => 6,
             Hint::PassKeyOnce => 7,
-            Hint::SetUpWithoutKey => 8,
-            Hint::StartSetupOver => 9,
-            Hint::RestartSetup => 10,
-            Hint::StopOrRestartGateway => 11,
-            Hint::ShowDatabase => 12,
-            Hint::ConnectPaperclip => 13,
-            Hint::ChooseModelFor { .. } => 14,
-            Hint::OtherModelForRole { .. } => 15,
-            Hint::ForceModel => 16,
-            Hint::PickModel => 17,
-            Hint::PullLocalModel { .. } => 18,
-            Hint::SetSetting { .. } => 19,
-            Hint::RunServeInTerminal => 20,
-            Hint::InstallServiceAgain => 21,
+            Hint::UseStoredKey => 8,
+            Hint::SetUpWithoutKey => 9,
+            Hint::StartSetupOver => 10,
+            Hint::RestartSetup => 11,
+            Hint::StopOrRestartGateway => 12,
+            Hint::ShowDatabase => 13,
+            Hint::ConnectPaperclip => 14,
+            Hint::ChooseModelFor { .. } => 15,
+            Hint::OtherModelForRole { .. } => 16,
+            Hint::ForceModel => 17,
+            Hint::PickModel => 18,
+            Hint::PullLocalModel { .. } => 19,
+            Hint::SetSetting { .. } => 20,
+            Hint::RunServeInTerminal => 21,
+            Hint::InstallServiceAgain => 22,
         }
     }
 
     #[test]
     fn every_kind_has_one_example() {
         let places: Vec<usize> = Hint::examples().iter().map(place).collect();
-        assert_eq!(places, (0..22).collect::<Vec<_>>());
+        assert_eq!(places, (0..23).collect::<Vec<_>>());
     }
 }

@@ -3,16 +3,7 @@
 //! comes from `features`.
 
 use super::*;
-
-pub(super) fn thousands(n: u64) -> String {
-    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
-        format!("{}M", n / 1_000_000)
-    } else if n >= 1000 {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
-}
+use crate::domain::catalog::tokens_label;
 
 pub(super) fn billions(millions: u64) -> String {
     if millions >= 1000 {
@@ -139,8 +130,8 @@ fn role_exclusions(f: &Features, rc: &RoleCtx) -> Vec<Exclusion> {
 fn context_reason(f: &Features, rc: &RoleCtx, q: Quick) -> String {
     format!(
         "context {} ≥ {} required: {}",
-        thousands(f.context),
-        thousands(rc.req.min_context),
+        tokens_label(f.context),
+        tokens_label(rc.req.min_context),
         q.context
     )
 }

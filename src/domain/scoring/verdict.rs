@@ -3,6 +3,7 @@
 //! human reasons. Nothing here decides a requirement: `features` does, `reasons` records them.
 
 use super::*;
+use crate::domain::catalog::tokens_label;
 use std::fmt;
 
 /// A hard requirement a model fails for a role: while it fails one, it is never ranked there.
@@ -50,8 +51,8 @@ impl fmt::Display for Exclusion {
             Exclusion::ContextBelow { context, required } => write!(
                 f,
                 "context {} < {} required",
-                thousands(*context),
-                thousands(*required)
+                tokens_label(*context),
+                tokens_label(*required)
             ),
             Exclusion::Caveats { caveats } => write!(
                 f,

@@ -136,7 +136,7 @@ impl crate::domain::base::hint::Hinted for UpgradeError {
         use crate::domain::base::hint::{Hint, Hinted};
         match self {
             UpgradeError::NoKey => vec![Hint::PassKeyOnce, Hint::AddOpenRouterKey],
-            UpgradeError::EmptyKey => vec![Hint::PassKeyOnce],
+            UpgradeError::EmptyKey => vec![Hint::PassKeyOnce, Hint::UseStoredKey],
             UpgradeError::KeyCheck { source, .. } => source.hints(),
             UpgradeError::Agents(e) => e.hints(),
             UpgradeError::Scoring(e) => e.hints(),

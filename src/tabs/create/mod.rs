@@ -3,9 +3,11 @@
 //! `Effect::CreateAgent`, which the runtime sends to `domain::agents::create` — the call
 //! `nxr agents create` makes.
 
+pub mod wizard;
+
 use crate::app::action::Action;
 use crate::app::keys::{Binding, Key};
-use crate::app::state::{Effect, NewAgentSpec, State, Tab, Wizard, WizardStep, new_name_area};
+use crate::app::state::{Effect, NewAgentSpec, State, Tab};
 use crate::app::update::page_rows;
 use crate::domain::agents::skills;
 use crate::domain::agents::{self, Agent};
@@ -18,6 +20,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use wizard::{Wizard, WizardStep, new_name_area};
 
 pub fn commands(state: &State) -> Vec<Binding> {
     use Key::*;

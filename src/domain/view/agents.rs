@@ -12,7 +12,7 @@ use crate::domain::base::env::Env;
 use crate::domain::budget::{self, AgentUsage};
 use crate::domain::paperclip::links::{self, LinkState};
 use crate::domain::store::{Store, StoreError};
-use crate::domain::watch::agent_check::{self, AgentCheck, CatalogFacts};
+use crate::domain::watch::agent_check::{self, AgentCheck, CatalogFacts, CheckState};
 use serde::Serialize;
 
 /// Which checks the view runs.
@@ -61,13 +61,17 @@ impl Usage {
 }
 
 /// One agent and its facts. It reads as its [`Agent`] (`row.name`, `row.model`); as JSON the agent's
-/// fields come first, then `check` (when checked), `fallbacks`, `usage` and `paperclip`.
+/// fields come first, then `check` (when checked: its state, reasons and first fix; every line is in
+/// [`CheckAnswer`]), `fallbacks`, `usage` and `paperclip`.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentRow {
     #[serde(flatten)]
     pub agent: Agent,
     /// Whether it can run; `None` when the view was built without checks.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "check_summary"
+    )]
     pub check: Option<AgentCheck>,
     /// The models of its fallback chain, as its profile holds them (Hermes tries them in order when
     /// the agent's own model refuses); empty without a readable profile.
@@ -75,6 +79,24 @@ pub struct AgentRow {
     pub usage: Usage,
     /// Its Paperclip link; `None` when the links could not be read.
     pub paperclip: Option<LinkState>,
+}
+
+/// A row's check as the agent lists answer it.
+#[derive(Serialize)]
+struct CheckSummary<'a> {
+    state: CheckState,
+    reasons: &'a [String],
+    fix: Option<&'a str>,
+}
+
+fn check_summary<S: serde::Serializer>(c: &Option<AgentCheck>, s: S) -> Result<S::Ok, S::Error> {
+    c.as_ref()
+        .map(|c| CheckSummary {
+            state: c.state,
+            reasons: &c.reasons,
+            fix: c.first_fix(),
+        })
+        .serialize(s)
 }
 
 impl std::ops::Deref for AgentRow {

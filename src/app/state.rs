@@ -166,6 +166,22 @@ impl AppData {
             .map(|(_, u)| u)
     }
 
+    /// When the agent last made a request: its usage in the agents view, or the budget's per-agent
+    /// figure when the view's usage was not read.
+    pub fn last_activity(&self, agent_id: i64) -> Option<&str> {
+        match self.usage_for(agent_id) {
+            Some(u) => u.last_activity.as_deref(),
+            None => self
+                .budget
+                .as_ref()?
+                .per_agent
+                .iter()
+                .find(|u| u.agent_id == Some(agent_id))?
+                .last_at
+                .as_deref(),
+        }
+    }
+
     /// The Paperclip link state of the agent with this id, when known.
     pub fn paperclip_link(&self, agent_id: i64) -> Option<LinkState> {
         self.paperclip_links

@@ -59,19 +59,24 @@ pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
     CatalogPart::build(inputs.models, source, inputs.health, inputs.cfg)
 }
 
+/// The catalog facts the checks judge on: the TUI's own catalog, so the checks and Tab 2 agree.
+fn facts(models: &Arc<ModelList>, source: &str) -> agent_check::CatalogFacts<'static> {
+    let list = models.clone();
+    agent_check::CatalogFacts {
+        source: source.to_string(),
+        score: Box::new(move |id, role| list.score_id(id, role)),
+    }
+}
+
 /// The agents view (`domain::view::Agents`) with each agent's check judged on the catalog `data`
-/// holds (the TUI's own, so the checks and Tab 2 agree).
+/// holds.
 async fn agents_view(
     store: &Store,
     env: &Env,
     clock: &dyn Clock,
     data: &AppData,
 ) -> Result<Agents, String> {
-    let list = data.models.clone();
-    let facts = agent_check::CatalogFacts {
-        source: data.catalog_source.clone(),
-        score: Box::new(move |id, role| list.score_id(id, role)),
-    };
+    let facts = facts(&data.models, &data.catalog_source);
     view::agents(store, env, clock, Checks::With(&facts))
         .await
         .map_err(|e| e.to_string())
@@ -312,13 +317,13 @@ fn set_agents(fresh: &mut Fresh, view: Result<Agents, String>) {
     fresh.agents = Some(view);
 }
 
-/// Everything but the catalog, read into data that holds `catalog`: the dashboard part (gateway,
-/// budget, notifications) from the one `domain::view::Dashboard` that the web dashboard and
-/// `nxr status` also show, the agents from the one `domain::view::Agents` (with the checks judged on
-/// `catalog`), then the routing slots; later [`refresh`]es re-read single parts with the same domain
-/// calls.
+/// Everything but the catalog, read into data that holds `catalog`: the one `domain::view::Dashboard`
+/// that the web dashboard and `nxr status` also show (gateway, budget, notifications, and the agents
+/// view with each agent's check judged on `catalog`), then the routing slots; later [`refresh`]es
+/// re-read single parts with the same domain calls.
 pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &CatalogPart) -> AppData {
-    let dash = crate::domain::view::dashboard(store, env, clock, 200).await;
+    let facts = facts(&catalog.models, &catalog.source);
+    let dash = view::dashboard_with(store, env, clock, 200, Checks::With(&facts)).await;
     let mut data = AppData::with_catalog(
         dash.now,
         catalog.models.clone(),
@@ -342,7 +347,13 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         background: Some(dash.background),
         ..Fresh::default()
     };
-    set_agents(&mut fresh, agents_view(store, env, clock, &data).await);
+    set_agents(
+        &mut fresh,
+        match dash.agents_error {
+            Some(e) => Err(e),
+            None => Ok(dash.agents),
+        },
+    );
     fresh.apply_to(&mut data);
     data
 }

@@ -25,7 +25,7 @@ pub struct Dashboard {
     /// When it was read (the store's clock).
     pub now: DateTime<Utc>,
     pub gateway: GatewayStatus,
-    /// The agents view without its checks (usage, fallback chain, Paperclip link per agent).
+    /// The agents view (usage, fallback chain, Paperclip link per agent; checks when asked for).
     pub agents: Agents,
     pub agents_error: Option<String>,
     /// Where the catalog came from, e.g. "catalog: embedded snapshot of 2026-05-01".
@@ -133,7 +133,18 @@ pub async fn dashboard(
     clock: &dyn Clock,
     notifications: u32,
 ) -> Dashboard {
-    let (agents, agents_error) = match agents_view::agents(store, env, clock, Checks::Skip).await {
+    dashboard_with(store, env, clock, notifications, Checks::Skip).await
+}
+
+/// [`dashboard`] with the agents' checks (Tab 1 shows whether each agent can run).
+pub async fn dashboard_with(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    notifications: u32,
+    checks: Checks<'_>,
+) -> Dashboard {
+    let (agents, agents_error) = match agents_view::agents(store, env, clock, checks).await {
         Ok(a) => (a, None),
         Err(e) => (Agents::default(), Some(e.to_string())),
     };

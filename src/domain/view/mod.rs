@@ -13,6 +13,7 @@ mod model_list;
 pub use agents::{AgentRow, Agents, CheckAnswer, Checks, Usage, agents, agents_of, usage_of};
 pub use dashboard::{
     Background, Dashboard, NEWEST_NOTIFICATIONS, background, catalog_summary, dashboard,
+    dashboard_with,
 };
 pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 

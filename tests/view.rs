@@ -562,7 +562,7 @@ fn every_surface_shows_the_one_agents_view() {
     let from_check = |a: &Value| a["state"].as_str().unwrap().to_string();
     assert_eq!(seen_in_json(&check, "agent", from_check), want);
 
-    // The web: /api/agents, /api/agents/check and the /agents page.
+    // The web: /api/agents, /api/agents/check, /api/agents/manage and the /agents page.
     let server = nxr::web::server::start(
         env.clone(),
         store.clone(),
@@ -586,6 +586,32 @@ fn every_surface_shows_the_one_agents_view() {
     ))
     .unwrap();
     assert_eq!(seen_in_json(&api_check, "agent", from_check), want);
+    // /api/agents/manage (the manage page's rows): the same agents, chains and usage.
+    let manage: Value = serde_json::from_str(&get(
+        &rt,
+        &format!("{}/api/agents/manage", server.base_url()),
+        &server.token,
+    ))
+    .unwrap();
+    let managed: Vec<(String, Vec<String>, u64, u64, u64)> = manage["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["agent"]["name"].as_str().unwrap().to_string(),
+                serde_json::from_value(m["fallbacks"].clone()).unwrap(),
+                m["requests_today"].as_u64().unwrap(),
+                m["requests_30d"].as_u64().unwrap(),
+                m["failed_30d"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want_managed: Vec<(String, Vec<String>, u64, u64, u64)> = want
+        .iter()
+        .map(|w| (w.0.clone(), w.3.clone(), w.4, w.5, w.6))
+        .collect();
+    assert_eq!(managed, want_managed);
     let page = get(&rt, &format!("{}/agents", server.base_url()), &server.token);
     let rows: Vec<&str> = page
         .split("<tbody>")

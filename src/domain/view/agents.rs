@@ -351,3 +351,99 @@ async fn failures_30d(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::base::roles::Role;
+    use crate::domain::watch::agent_check::{CheckKind, CheckLine};
+
+    fn agent() -> Agent {
+        Agent {
+            id: 7,
+            name: "eng".into(),
+            role: Role::Engineer,
+            model: "a/b:free".into(),
+            provider: "openrouter".into(),
+            status: "active".into(),
+            skillset: vec!["coding".into()],
+            model_score: None,
+            model_auto_assigned: true,
+            workspace_id: "default".into(),
+            is_default: false,
+            hermes_profile: "eng".into(),
+            hermes_profile_path: "/h/profiles/eng".into(),
+            created_at: "2026-05-01T00:00:00Z".into(),
+            updated_at: "2026-05-01T00:00:00Z".into(),
+        }
+    }
+
+    fn check() -> AgentCheck {
+        AgentCheck {
+            agent: "eng".into(),
+            role: Role::Engineer,
+            profile: "eng".into(),
+            model: "a/b:free".into(),
+            provider: "openrouter".into(),
+            state: CheckState::NeedsKey,
+            reasons: vec!["no key".into()],
+            checks: vec![CheckLine {
+                kind: CheckKind::Credentials,
+                ok: false,
+                blocking: true,
+                detail: "no key".into(),
+                fix: Some("add one".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_row_answers_as_its_agent_plus_its_facts() {
+        let usage = Usage {
+            requests_today: 3,
+            ..Usage::default()
+        };
+        let v = Agents::from_parts(
+            vec![agent()],
+            &[check()],
+            &[(7, LinkState::Stale)],
+            &[(7, usage)],
+        );
+        let json = serde_json::to_value(&v).unwrap();
+        let row = &json[0];
+        assert_eq!(row["name"], "eng");
+        assert_eq!(row["hermes_profile"], "eng");
+        assert_eq!(row["check"]["state"], "needs_key");
+        assert_eq!(row["check"]["fix"], "add one");
+        assert!(row["check"].get("checks").is_none(), "{row}");
+        assert_eq!(row["usage"]["requests_today"], 3);
+        assert_eq!(row["paperclip"], "stale");
+        // Without checks there is no `check` key at all.
+        let plain = Agents::from_parts(vec![agent()], &[], &[], &[]);
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json[0].get("check").is_none(), "{json}");
+        assert_eq!(json[0]["paperclip"], serde_json::Value::Null);
+        // The check answer keeps every line of the check.
+        let answers = serde_json::to_value(v.check_answers()).unwrap();
+        assert_eq!(answers[0]["agent"], "eng");
+        assert_eq!(answers[0]["checks"][0]["kind"], "credentials");
+        assert_eq!(answers[0]["usage"]["requests_today"], 3);
+    }
+
+    #[test]
+    fn usage_summary_is_said_only_once_there_is_usage() {
+        assert_eq!(Usage::default().summary(), None);
+        let u = Usage {
+            requests_today: 12,
+            requests_30d: 18,
+            cost_30d: 0.5,
+            failed_30d: 1,
+            error_rate: Some(1.0 / 18.0),
+            ..Usage::default()
+        };
+        assert_eq!(
+            u.summary().unwrap(),
+            "12 requests today · 18 in 30 d · $0.00 today · $0.50 in 30 d · 1 failed in 30 d"
+        );
+    }
+}

@@ -7,16 +7,14 @@ use crate::app::state::AppData;
 use crate::app::state::compact_catalog;
 use crate::domain::agents::gateway::GatewayStatus;
 use crate::domain::agents::hermes::Slot;
-use crate::domain::agents::{self, Agent};
 use crate::domain::base::clock::Clock;
 use crate::domain::base::env::Env;
 use crate::domain::budget::Budget;
 use crate::domain::catalog::Model;
 use crate::domain::notifications::Notification;
-use crate::domain::paperclip::links::LinkState;
 use crate::domain::scoring::{Health, ScoringConfig};
 use crate::domain::store::Store;
-use crate::domain::view::ModelList;
+use crate::domain::view::{self, Agents, Checks, ModelList, Usage};
 use crate::domain::{
     agents::gateway, agents::hermes, budget, notifications, scoring::rescore, watch::agent_check,
 };
@@ -61,18 +59,27 @@ pub async fn load_catalog(store: &Store, now: DateTime<Utc>) -> CatalogPart {
     CatalogPart::build(inputs.models, source, inputs.health, inputs.cfg)
 }
 
-/// Whether each agent can run, judged on the catalog the TUI already holds.
-async fn check_agents(store: &Store, env: &Env, data: &AppData) -> Vec<agent_check::AgentCheck> {
-    let list = data.models.clone();
-    let facts = agent_check::CatalogFacts {
-        source: data.catalog_source.clone(),
+/// The catalog facts the checks judge on: the TUI's own catalog, so the checks and Tab 2 agree.
+fn facts(models: &Arc<ModelList>, source: &str) -> agent_check::CatalogFacts<'static> {
+    let list = models.clone();
+    agent_check::CatalogFacts {
+        source: source.to_string(),
         score: Box::new(move |id, role| list.score_id(id, role)),
-    };
-    let mut checks =
-        agent_check::check_agents_with(env, &data.agents, Some(&facts), agent_check::PROBE_TIMEOUT)
-            .await;
-    agent_check::add_fallback_lines(store, env, &data.agents, &mut checks).await;
-    checks
+    }
+}
+
+/// The agents view (`domain::view::Agents`) with each agent's check judged on the catalog `data`
+/// holds.
+async fn agents_view(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    data: &AppData,
+) -> Result<Agents, String> {
+    let facts = facts(&data.models, &data.catalog_source);
+    view::agents(store, env, clock, Checks::With(&facts))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Which parts of [`AppData`] a refresh re-reads. A background event or a finished effect names only
@@ -82,7 +89,7 @@ async fn check_agents(store: &Store, env: &Env, data: &AppData) -> Vec<agent_che
 pub struct Parts {
     /// The stored catalog and its scoring inputs (after a scan or a refresh).
     pub catalog: bool,
-    /// The agents and their Paperclip links.
+    /// The agents view: the agents, their checks, chains, usage and Paperclip links.
     pub agents: bool,
     /// config.yaml: the routing slots, the gateway, whether a key is stored.
     pub config: bool,
@@ -142,8 +149,8 @@ impl Parts {
         self == Parts::NONE
     }
 
-    /// The checks depend on the agents, their profiles and the catalog.
-    fn moves_checks(self) -> bool {
+    /// The agents view (its checks) depends on the agents, their profiles and the catalog.
+    fn moves_agents(self) -> bool {
         self.catalog || self.agents || self.config
     }
 }
@@ -169,18 +176,19 @@ pub struct ConfigPart {
     pub has_key: bool,
 }
 
-/// The agents (or why they could not be read) and their Paperclip links.
-pub type AgentsPart = (Result<Vec<Agent>, String>, Vec<(i64, LinkState)>);
-
 /// The parts a refresh re-read; `None` for the parts it left alone.
 #[derive(Debug, Clone, Default)]
 pub struct Fresh {
     pub catalog: Option<CatalogPart>,
-    pub agents: Option<AgentsPart>,
+    /// The agents view (or why it could not be built): agents, Paperclip links, usage.
+    pub agents: Option<Result<Agents, String>>,
     pub config: Option<ConfigPart>,
     pub budget: Option<Result<Budget, String>>,
     pub notifications: Option<Result<Vec<Notification>, String>>,
+    /// The checks of that same view (kept as they were when it could not be built).
     pub checks: Option<Vec<agent_check::AgentCheck>>,
+    /// Each agent's usage, re-read after a budget change (`view::usage_of`, the view's own figures).
+    pub usage: Option<Vec<(i64, Usage)>>,
     pub background: Option<crate::domain::view::Background>,
 }
 
@@ -194,15 +202,18 @@ impl Fresh {
             data.health = c.health.clone();
             data.cfg = c.cfg.clone();
         }
-        if let Some((agents, links)) = &self.agents {
-            match agents {
-                Ok(a) => {
-                    data.agents = a.clone();
-                    data.agents_error = None;
-                }
-                Err(e) => data.agents_error = Some(e.clone()),
+        match &self.agents {
+            Some(Ok(v)) => {
+                data.agents = v.agents();
+                data.agents_error = None;
+                data.paperclip_links = v.links();
+                data.agent_usage = v.usage();
             }
-            data.paperclip_links = links.clone();
+            Some(Err(e)) => data.agents_error = Some(e.clone()),
+            None => {}
+        }
+        if let Some(u) = &self.usage {
+            data.agent_usage = u.clone();
         }
         if let Some(c) = &self.config {
             data.config_path = c.config_path.clone();
@@ -244,18 +255,6 @@ impl Fresh {
     }
 }
 
-async fn read_agents(store: &Store, env: &Env) -> AgentsPart {
-    match agents::list(store, env).await {
-        Ok(a) => {
-            let links = crate::domain::paperclip::links::states(store, &a)
-                .await
-                .unwrap_or_default();
-            (Ok(a), links)
-        }
-        Err(e) => (Err(e.to_string()), Vec::new()),
-    }
-}
-
 fn read_config(env: &Env) -> ConfigPart {
     let path = env.hermes_home.join("config.yaml");
     let slots = hermes::routing_slots(&path).map_err(|e| e.to_string());
@@ -285,14 +284,14 @@ pub async fn refresh(
     if parts.catalog {
         fresh.catalog = Some(load_catalog(store, clock.now()).await);
     }
-    if parts.agents {
-        fresh.agents = Some(read_agents(store, env).await);
-    }
     if parts.config {
         fresh.config = Some(read_config(env));
     }
     if parts.budget {
         fresh.budget = Some(budget::load(store, clock).await.map_err(|e| e.to_string()));
+        if !parts.moves_agents() {
+            fresh.usage = view::usage_of(store, clock, &base.agents).await.ok();
+        }
     }
     if parts.catalog || parts.budget {
         fresh.background = Some(crate::domain::view::background(store, clock.now()).await);
@@ -304,20 +303,27 @@ pub async fn refresh(
                 .map_err(|e| e.to_string()),
         );
     }
-    if parts.moves_checks() {
-        let mut view = base.clone();
-        fresh.apply_to(&mut view);
-        fresh.checks = Some(check_agents(store, env, &view).await);
+    if parts.moves_agents() {
+        let mut data = base.clone();
+        fresh.apply_to(&mut data);
+        set_agents(&mut fresh, agents_view(store, env, clock, &data).await);
     }
     fresh
 }
 
-/// Everything but the catalog, read into data that holds `catalog`: the dashboard part (gateway,
-/// agents, budget, notifications) from the one `domain::view::Dashboard` that the web dashboard and
-/// `nxr status` also show, then the TUI's own parts (slots, Paperclip links, checks); later
-/// [`refresh`]es re-read single parts with the same domain calls.
+/// The agents view into `fresh`: the view, and its checks unless it could not be built.
+fn set_agents(fresh: &mut Fresh, view: Result<Agents, String>) {
+    fresh.checks = view.as_ref().ok().map(Agents::checks);
+    fresh.agents = Some(view);
+}
+
+/// Everything but the catalog, read into data that holds `catalog`: the one `domain::view::Dashboard`
+/// that the web dashboard and `nxr status` also show (gateway, budget, notifications, and the agents
+/// view with each agent's check judged on `catalog`), then the routing slots; later [`refresh`]es
+/// re-read single parts with the same domain calls.
 pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &CatalogPart) -> AppData {
-    let dash = crate::domain::view::dashboard(store, env, clock, 200).await;
+    let facts = facts(&catalog.models, &catalog.source);
+    let dash = view::dashboard_with(store, env, clock, 200, Checks::With(&facts)).await;
     let mut data = AppData::with_catalog(
         dash.now,
         catalog.models.clone(),
@@ -326,19 +332,9 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         catalog.cfg.clone(),
     );
     data.catalog_source = catalog.source.clone();
-    let links = crate::domain::paperclip::links::states(store, &dash.agents)
-        .await
-        .unwrap_or_default();
     let mut config = read_config(env);
     config.gateway = dash.gateway;
     let mut fresh = Fresh {
-        agents: Some((
-            match dash.agents_error {
-                Some(e) => Err(e),
-                None => Ok(dash.agents),
-            },
-            links,
-        )),
         config: Some(config),
         budget: Some(match (dash.budget, dash.budget_error) {
             (Some(b), _) => Ok(b),
@@ -351,9 +347,13 @@ pub async fn load(store: &Store, env: &Env, clock: &dyn Clock, catalog: &Catalog
         background: Some(dash.background),
         ..Fresh::default()
     };
-    let mut view = data.clone();
-    fresh.apply_to(&mut view);
-    fresh.checks = Some(check_agents(store, env, &view).await);
+    set_agents(
+        &mut fresh,
+        match dash.agents_error {
+            Some(e) => Err(e),
+            None => Ok(dash.agents),
+        },
+    );
     fresh.apply_to(&mut data);
     data
 }

@@ -72,8 +72,11 @@ pub struct AppData {
     pub now: DateTime<Utc>,
     pub agents: Vec<Agent>,
     pub agents_error: Option<String>,
-    /// Whether each agent can run (`domain::watch::agent_check`), in the order of `agents`.
+    /// Whether each agent can run (`domain::watch::agent_check`), in the order of `agents`. The
+    /// agents, their checks, links and usage all come from one `domain::view::Agents`.
     pub checks: Vec<AgentCheck>,
+    /// Each agent's requests, cost and failures, by agent id (the agents view's `Usage`).
+    pub agent_usage: Vec<(i64, crate::domain::view::Usage)>,
     pub recommendations: Vec<Recommendation>,
     /// The catalog as every surface lists it (`domain::view::ModelList`).
     pub models: Arc<ModelList>,
@@ -122,6 +125,7 @@ impl AppData {
             agents: Vec::new(),
             agents_error: None,
             checks: Vec::new(),
+            agent_usage: Vec::new(),
             recommendations: Vec::new(),
             models,
             picks,
@@ -153,6 +157,30 @@ impl AppData {
 
     pub fn check_for(&self, agent: &str) -> Option<&AgentCheck> {
         self.checks.iter().find(|c| c.agent == agent)
+    }
+
+    /// The usage of the agent with this id, when read.
+    pub fn usage_for(&self, agent_id: i64) -> Option<&crate::domain::view::Usage> {
+        self.agent_usage
+            .iter()
+            .find(|(id, _)| *id == agent_id)
+            .map(|(_, u)| u)
+    }
+
+    /// When the agent last made a request: its usage in the agents view, or the budget's per-agent
+    /// figure when the view's usage was not read.
+    pub fn last_activity(&self, agent_id: i64) -> Option<&str> {
+        match self.usage_for(agent_id) {
+            Some(u) => u.last_activity.as_deref(),
+            None => self
+                .budget
+                .as_ref()?
+                .per_agent
+                .iter()
+                .find(|u| u.agent_id == Some(agent_id))?
+                .last_at
+                .as_deref(),
+        }
     }
 
     /// The Paperclip link state of the agent with this id, when known.

@@ -233,7 +233,13 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
 
 async fn list(ctx: &Ctx) -> Result<()> {
     let store = ctx.store_read().await?;
-    let all = agents::list(&store, &ctx.env).await?;
+    // The agents view: with `--json` each agent carries its check, fallback chain, usage and link.
+    let checks = if ctx.json {
+        crate::domain::view::Checks::Stored
+    } else {
+        crate::domain::view::Checks::Skip
+    };
+    let all = crate::domain::view::agents(&store, &ctx.env, store.clock(), checks).await?;
     if ctx.json {
         return super::print_json(&all);
     }

@@ -1,10 +1,12 @@
-//! `nxr agents check [NAME] [--live] [--fix]`: the domain's [`AgentCheck`] per agent, one line per check.
+//! `nxr agents check [NAME] [--live] [--fix]`: the agents view's [`AgentCheck`] per agent, one line per
+//! check (`--json`: each check with the same row's fallback chain, usage and Paperclip link).
 
 use super::Ctx;
 use super::agents::CheckArgs;
 use crate::domain::agents;
 use crate::domain::agents::credentials;
-use crate::domain::watch::agent_check::{self, AgentCheck, CheckState, Readiness, live};
+use crate::domain::view::{self, Checks};
+use crate::domain::watch::agent_check::{AgentCheck, CheckState, Readiness, live};
 use color_eyre::Result;
 use color_eyre::eyre::bail;
 
@@ -32,22 +34,26 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         outln!("no agents yet; `nxr init` sets up the PM, Engineer and Hermes agents");
         return Ok(());
     }
-    let mut checks =
-        agent_check::check_agents(&ctx.env, &store, &list, agent_check::PROBE_TIMEOUT).await;
+    let mut rows = view::agents_of(&store, &ctx.env, store.clock(), list, Checks::Stored).await?;
     if args.live {
-        let runnable = checks
+        let runnable = rows
             .iter()
-            .filter(|c| c.state == CheckState::Ready)
+            .filter(|r| {
+                r.check
+                    .as_ref()
+                    .is_some_and(|c| c.state == CheckState::Ready)
+            })
             .count();
         let limit = std::time::Duration::from_secs(args.timeout);
         errln!(
             "--live sends one tiny prompt per ready agent through Hermes: {runnable} request(s), each counted against the free daily bucket (50 a day below 10 credits purchased); each agent gets up to {} s (--timeout changes it)",
             limit.as_secs()
         );
-        for (agent, check) in list.iter().zip(checks.iter_mut()) {
-            if check.state != CheckState::Ready {
+        for row in rows.rows.iter_mut() {
+            let Some(check) = row.check.as_mut().filter(|c| c.state == CheckState::Ready) else {
                 continue;
-            }
+            };
+            let agent = &row.agent;
             let spinner = indicatif::ProgressBar::new_spinner();
             spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             spinner.set_message(format!("asking {} …", agent.name));
@@ -57,9 +63,10 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             live::add_to(check, &answer);
         }
     }
+    let checks = rows.checks();
     let readiness = Readiness::of(&checks);
     if ctx.json {
-        super::print_json(&checks)?;
+        super::print_json(&rows.check_answers())?;
     } else {
         for c in &checks {
             for line in check_lines(c) {

@@ -314,7 +314,7 @@ fn draw_table(state: &State, frame: &mut Frame, area: Rect) {
 }
 
 /// The selected agent's detail pane: profile, provider, status and Paperclip link, the scores, the
-/// skills, whether it can run (with its fallback chain) and the recommendation's reasons.
+/// skills, its usage (when it made requests), whether it can run (with its fallback chain) and the recommendation's reasons.
 fn draw_detail(state: &State, agent: &Agent, frame: &mut Frame, area: Rect) {
     let d = &state.data;
     let rec = d.recommendation_for(&agent.name);
@@ -338,6 +338,9 @@ fn draw_detail(state: &State, agent: &Agent, frame: &mut Frame, area: Rect) {
         )),
         Line::from(format!("skills: {}", agent.skillset.join(", "))),
     ];
+    if let Some(usage) = d.usage_for(agent.id).and_then(|u| u.summary()) {
+        lines.push(Line::from(format!("usage: {usage}")));
+    }
     check_lines(state, agent, &mut lines);
     if let Some(r) = rec {
         lines.extend(

@@ -195,10 +195,7 @@ fn draw_agents(state: &State, frame: &mut Frame, area: Rect) {
             })
             .style(state.theme.warn),
             Cell::from(
-                d.budget
-                    .as_ref()
-                    .and_then(|b| b.per_agent.iter().find(|u| u.agent_id == Some(a.id)))
-                    .and_then(|u| u.last_at.as_deref())
+                d.last_activity(a.id)
                     .map(|t| ago(d.now, t))
                     .unwrap_or_else(|| "no requests yet".into()),
             ),

@@ -1,7 +1,8 @@
 //! The agents API and Paperclip's skill contract over HTTP:
-//! - `GET /api/agents` → every agent (the same JSON as `nxr agents list --json`);
-//! - `GET /api/agents/check` → whether each agent can run (the same JSON as `nxr agents check --json`);
-//!   `GET /api/agents/{id}/check` → one agent's;
+//! - `GET /api/agents` → every agent of the agents view with its check, fallback chain, usage and
+//!   Paperclip link (the same JSON as `nxr agents list --json`);
+//! - `GET /api/agents/check` → whether each agent can run, with the same row's chain, usage and link
+//!   (the same JSON as `nxr agents check --json`); `GET /api/agents/{id}/check` → one agent's;
 //! - `GET /api/agents/{id}/skills` → the agent's `AdapterSkillSnapshot` (`{id}` = id or name);
 //! - `POST /api/agents/{id}/skills/sync` with `{"desiredSkills": [...]}` → makes disk and database match
 //!   and returns the new snapshot.
@@ -12,7 +13,7 @@
 use super::{Req, Resp, WebCtx, path_decode};
 use crate::domain::agents::{self, AgentError};
 use crate::domain::paperclip::{self, SyncRequest};
-use crate::domain::watch::agent_check;
+use crate::domain::view::{self, Agents, Checks};
 
 pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     let path = req.path.trim_end_matches('/');
@@ -67,8 +68,18 @@ fn error(e: AgentError) -> Resp {
     Resp::json_error(status, &super::hints::explain(&e))
 }
 
+/// The agents view with its checks (against the stored catalog).
+fn checked(ctx: &WebCtx) -> Result<Agents, AgentError> {
+    ctx.rt.block_on(view::agents(
+        &ctx.store,
+        &ctx.env,
+        ctx.store.clock(),
+        Checks::Stored,
+    ))
+}
+
 fn list(ctx: &WebCtx) -> Resp {
-    match ctx.rt.block_on(agents::list(&ctx.store, &ctx.env)) {
+    match checked(ctx) {
         Ok(all) => Resp::json(200, &all),
         Err(e) => error(e),
     }
@@ -76,16 +87,21 @@ fn list(ctx: &WebCtx) -> Resp {
 
 fn check(ctx: &WebCtx, id: Option<&str>) -> Resp {
     let result = match id {
-        None => ctx
-            .rt
-            .block_on(agent_check::check_all(&ctx.env, &ctx.store)),
-        Some(id) => ctx
-            .rt
-            .block_on(agent_check::check_one(&ctx.env, &ctx.store, id))
-            .map(|c| vec![c]),
+        None => checked(ctx),
+        Some(id) => ctx.rt.block_on(async {
+            let agent = agents::resolve(&ctx.store, &ctx.env, id).await?;
+            view::agents_of(
+                &ctx.store,
+                &ctx.env,
+                ctx.store.clock(),
+                vec![agent],
+                Checks::Stored,
+            )
+            .await
+        }),
     };
     match result {
-        Ok(checks) => Resp::json(200, &checks),
+        Ok(v) => Resp::json(200, &v.check_answers()),
         Err(e) => error(e),
     }
 }

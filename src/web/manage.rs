@@ -348,12 +348,13 @@ fn agents_table(req: &Req, v: &ManageView) -> Markup {
                 tr { th { "Agent" } th { "Model" } th { "Recommended for the role" } th.num { "Requests today" } th.num { "Requests 30 d" }
                      th.num { "Cost today" } th.num { "Cost 7 d" } th.num { "Cost 30 d" } th.num { "Errors 30 d" } th { "Last activity" } th { "Skills" } th { "" } }
                 @for m in &v.agents {
-                    @let a = &m.agent;
+                    @let a = &m.row.agent;
+                    @let u = &m.row.usage;
                     tr id=(format!("agent-{}", a.name)) {
                         td { strong { (shown(&a.name)) } br; span.muted { (a.role.as_str()) } }
                         td.model { code { (shown(&a.model)) }
-                            @if !m.fallbacks.is_empty() {
-                                br; span.muted.fallbacks { "then " (shown(&m.fallbacks.join(" → "))) }
+                            @if !m.row.fallbacks.is_empty() {
+                                br; span.muted.fallbacks { "then " (shown(&m.row.fallbacks.join(" → "))) }
                             }
                         }
                         td.recommended {
@@ -366,13 +367,13 @@ fn agents_table(req: &Req, v: &ManageView) -> Markup {
                                 None => { span.muted { "— (no catalog yet)" } }
                             }
                         }
-                        td.num { (m.requests_today) } td.num { (m.requests_30d) }
-                        td.num.cost-today { (usd(m.cost_today)) } td.num.cost-7d { (usd(m.cost_7d)) } td.num.cost-30d { (usd(m.cost_30d)) }
-                        td.num.error-rate { @match m.error_rate {
-                            Some(r) => { (format!("{:.0} %", r * 100.0)) " (" (m.failed_30d) ")" }
+                        td.num { (u.requests_today) } td.num { (u.requests_30d) }
+                        td.num.cost-today { (usd(u.cost_today)) } td.num.cost-7d { (usd(u.cost_7d)) } td.num.cost-30d { (usd(u.cost_30d)) }
+                        td.num.error-rate { @match u.error_rate {
+                            Some(r) => { (format!("{:.0} %", r * 100.0)) " (" (u.failed_30d) ")" }
                             None => { span.muted { "—" } }
                         } }
-                        td { (shown(m.last_activity.as_deref().unwrap_or("—"))) }
+                        td { (shown(u.last_activity.as_deref().unwrap_or("—"))) }
                         td.skills {
                             // The page's one skills form: each skill's button removes it, the field adds
                             // one from the page's single list of skills.

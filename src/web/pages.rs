@@ -2,14 +2,15 @@
 //! catalog, config.yaml or the DB cannot inject markup. Pages work without JavaScript.
 
 use super::{Req, Resp, WebCtx};
-use crate::domain::agents::{self, Agent};
+use crate::domain::agents::Agent;
 use crate::domain::base::roles::Role;
 use crate::domain::catalog::Filter;
-use crate::domain::paperclip;
 use crate::domain::paperclip::links::LinkState;
 use crate::domain::scoring::rescore;
-use crate::domain::view::{Dashboard, ModelsQuery, ModelsView, NavView, models_view, tokens_label};
-use crate::domain::watch::agent_check::{self, AgentCheck, CheckState};
+use crate::domain::view::{
+    Agents, Checks, Dashboard, ModelsQuery, ModelsView, NavView, models_view, tokens_label,
+};
+use crate::domain::watch::agent_check::{AgentCheck, CheckState};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const CSS: &str = r#"
@@ -225,7 +226,7 @@ fn dashboard(ctx: &WebCtx, req: &Req) -> Resp {
 pub fn dashboard_page(dash: &Dashboard, setup: &SetupStatus) -> Markup {
     let agents = match &dash.agents_error {
         Some(e) => Err(e.clone()),
-        None => Ok(dash.agents.clone()),
+        None => Ok(dash.agents.agents()),
     };
     let budget = match (&dash.budget, &dash.budget_error) {
         (Some(b), _) => Ok(b.clone()),
@@ -330,29 +331,18 @@ pub fn dashboard_body(
 }
 
 fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
-    let agents = ctx
+    let view = ctx
         .rt
-        .block_on(agents::list(&ctx.store, &ctx.env))
-        .map_err(|e| e.to_string());
-    let checks = match &agents {
-        Ok(list) => ctx.rt.block_on(agent_check::check_agents(
-            &ctx.env,
+        .block_on(crate::domain::view::agents(
             &ctx.store,
-            list,
-            agent_check::PROBE_TIMEOUT,
-        )),
-        Err(_) => Vec::new(),
-    };
-    let links = match &agents {
-        Ok(list) => ctx
-            .rt
-            .block_on(paperclip::links::states(&ctx.store, list))
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+            &ctx.env,
+            ctx.store.clock(),
+            Checks::Stored,
+        ))
+        .map_err(|e| e.to_string());
     let catalog = catalog_source(ctx);
-    let controls = match &agents {
-        Ok(list) if !list.is_empty() => super::upgrade::agent_controls(list, &csrf_field(req)),
+    let controls = match &view {
+        Ok(v) if !v.is_empty() => super::upgrade::agent_controls(&v.agents(), &csrf_field(req)),
         _ => html! {},
     };
     Resp::html(
@@ -361,7 +351,7 @@ fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
             &req.nav,
             "Agents",
             "/agents",
-            html! { (agents_body(&agents, &catalog, &links, &checks)) (controls) },
+            html! { (agents_view_body(&view, &catalog)) (controls) },
         ),
     )
 }
@@ -385,43 +375,53 @@ fn check_cell(check: Option<&AgentCheck>) -> Markup {
     }
 }
 
-/// The agents page's content (pure). `links`: each agent's Paperclip link state, by agent id;
-/// `checks`: whether each agent can run, matched by name.
+/// The agents page's content from facts read apart (pure): `links`, each agent's Paperclip link
+/// state by agent id; `checks`, whether each agent can run, matched by name.
 pub fn agents_body(
     agents: &Result<Vec<Agent>, String>,
     catalog: &str,
     links: &[(i64, LinkState)],
     checks: &[AgentCheck],
 ) -> Markup {
-    let link_of = |id: i64| {
-        links
-            .iter()
-            .find(|(a, _)| *a == id)
-            .map(|(_, s)| s.label())
-            .unwrap_or("—")
-    };
+    let view = agents
+        .as_ref()
+        .map(|list| Agents::from_parts(list.clone(), checks, links, &[]))
+        .map_err(Clone::clone);
+    agents_view_body(&view, catalog)
+}
+
+/// The agents page's content from the agents view (pure): each row's agent, check, fallback chain,
+/// usage and Paperclip link.
+pub fn agents_view_body(view: &Result<Agents, String>, catalog: &str) -> Markup {
     html! {
         h1 { "Agents" }
         p.muted #catalog { (shown(catalog)) " · " a href="/models" { "Compare models" } }
-        @match agents {
-            Ok(list) if list.is_empty() => {
+        @match view {
+            Ok(v) if v.is_empty() => {
                 p { "No agents yet. " a href="/setup" { "Run the setup" } " for the three defaults, or " code { "nxr agents create" } "." }
             }
-            Ok(list) => {
+            Ok(v) => {
                 div.scroll { table #agents-list {
                     thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Can run" } th { "Paperclip" } } }
                     tbody {
-                        @for a in list {
+                        @for r in v {
+                            @let a = &r.agent;
                             tr {
                                 td { (shown(&a.name)) @if a.is_default { " " span.muted { "(default)" } } }
                                 td { (a.role.title()) }
-                                td.model { code.id { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } } }
+                                td.model { code.id { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } }
+                                    @if !r.fallbacks.is_empty() {
+                                        br; span.muted.fallbacks { "then " (shown(&r.fallbacks.join(" → "))) }
+                                    }
+                                }
                                 td { (shown(&a.provider)) }
                                 td { code { (shown(&a.hermes_profile)) } }
                                 td.skills { (shown(&a.skillset.join(", "))) }
-                                td { (shown(&a.status)) }
-                                td.check { (check_cell(checks.iter().find(|c| c.agent == a.name))) }
-                                td.paperclip { (link_of(a.id)) }
+                                td { (shown(&a.status))
+                                    @if let Some(line) = r.usage.summary() { br; span.muted.usage { (line) } }
+                                }
+                                td.check { (check_cell(r.check.as_ref())) }
+                                td.paperclip { (r.paperclip.map_or("—", |s| s.label())) }
                             }
                         }
                     }

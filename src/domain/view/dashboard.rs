@@ -1,17 +1,18 @@
 //! [`Dashboard`]: the one-screen summary — the Hermes gateway, the agents, today's free budget, the
-//! newest notifications, where the catalog came from and whether `nxr serve` runs (the last scan's age) — built once by [`dashboard`] and shown by
+//! newest notifications, where the catalog came from and whether `nxr serve` runs (the last scan's
+//! age) — built once by [`dashboard`] (its agents from the agents view, [`Agents`]) and shown by
 //! Tab 1, the web dashboard and `nxr status` (`--json`). A part that cannot be read carries its
 //! error instead of failing the whole summary. It never renders anything.
 
 use crate::domain::agents::gateway::{self, GatewayStatus};
 use crate::domain::agents::hermes;
-use crate::domain::agents::{self, Agent};
 use crate::domain::base::clock::Clock;
 use crate::domain::base::env::Env;
 use crate::domain::budget::{self, Budget};
 use crate::domain::catalog::{self, CatalogSource};
 use crate::domain::notifications::{self, Notification};
 use crate::domain::store::{Store, StoreError};
+use crate::domain::view::agents::{self as agents_view, Agents, Checks};
 use crate::domain::watch::scanner;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,7 +25,8 @@ pub struct Dashboard {
     /// When it was read (the store's clock).
     pub now: DateTime<Utc>,
     pub gateway: GatewayStatus,
-    pub agents: Vec<Agent>,
+    /// The agents view (usage, fallback chain, Paperclip link per agent; checks when asked for).
+    pub agents: Agents,
     pub agents_error: Option<String>,
     /// Where the catalog came from, e.g. "catalog: embedded snapshot of 2026-05-01".
     pub catalog: String,
@@ -112,15 +114,9 @@ impl Dashboard {
         format!("{} ({} models)", self.catalog, self.catalog_models)
     }
 
-    /// When the agent last made a request today (from the budget's per-agent usage).
+    /// When the agent last made a request (its usage in the agents view).
     pub fn last_activity(&self, agent_id: i64) -> Option<&str> {
-        self.budget
-            .as_ref()?
-            .per_agent
-            .iter()
-            .find(|u| u.agent_id == Some(agent_id))?
-            .last_at
-            .as_deref()
+        self.agents.get(agent_id)?.usage.last_activity.as_deref()
     }
 
     /// The newest notifications, at most `n`.
@@ -137,9 +133,20 @@ pub async fn dashboard(
     clock: &dyn Clock,
     notifications: u32,
 ) -> Dashboard {
-    let (agents, agents_error) = match agents::list(store, env).await {
+    dashboard_with(store, env, clock, notifications, Checks::Skip).await
+}
+
+/// [`dashboard`] with the agents' checks (Tab 1 shows whether each agent can run).
+pub async fn dashboard_with(
+    store: &Store,
+    env: &Env,
+    clock: &dyn Clock,
+    notifications: u32,
+    checks: Checks<'_>,
+) -> Dashboard {
+    let (agents, agents_error) = match agents_view::agents(store, env, clock, checks).await {
         Ok(a) => (a, None),
-        Err(e) => (Vec::new(), Some(e.to_string())),
+        Err(e) => (Agents::default(), Some(e.to_string())),
     };
     let (catalog, catalog_models) = match catalog_summary(store).await {
         Ok((source, n)) => (source.describe(), n),

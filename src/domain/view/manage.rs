@@ -1,41 +1,56 @@
-//! What the web `/agents/manage` page shows: every agent with its usage (today's and 30-day requests,
-//! cost today / 7 days / 30 days, the share of its last 30 days' requests that failed, last activity,
-//! from the budget view and `usage_events`), its role-aware recommendation (`nxr agents recommend`'s),
+//! What the web `/agents/manage` page shows: every agent of the agents view ([`super::Agents`]: usage,
+//! fallback chain, Paperclip link), its role-aware recommendation (`nxr agents recommend`'s),
 //! the skills it may add, and the create wizard's recommendation for a role (the same pick as
 //! `nxr agents create` without `--model`).
 
 use crate::domain::agents::skills;
-use crate::domain::agents::{self, Agent, AgentError};
-use crate::domain::base::clock::{self, Clock};
+use crate::domain::agents::{Agent, AgentError};
+use crate::domain::base::clock::Clock;
 use crate::domain::base::env::Env;
 use crate::domain::base::roles::Role;
-use crate::domain::budget;
+use crate::domain::paperclip::links::LinkState;
 use crate::domain::store::Store;
 use crate::domain::upgrade::recommend;
+use crate::domain::view::agents::{self as agents_view, AgentRow, Checks, Usage};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+/// One agent of the page: its row of the agents view ([`AgentRow`]: usage, fallback chain, link),
+/// its recommendation and the skills it may add.
+#[derive(Debug, Clone)]
 pub struct ManagedAgent {
-    pub agent: Agent,
-    pub requests_today: u64,
-    pub requests_30d: u64,
-    /// USD spent today / in the last 7 / 30 days (the budget view's figures).
-    pub cost_today: f64,
-    pub cost_7d: f64,
-    pub cost_30d: f64,
-    /// Requests in the last 30 days that did not succeed (rate-limited or failed).
-    pub failed_30d: u64,
-    /// `failed_30d` over every request of the last 30 days; `None` without requests.
-    pub error_rate: Option<f64>,
+    pub row: AgentRow,
     /// The best free model for the agent's role (`nxr agents recommend`); `None` when the catalog
     /// cannot be scored (no catalog yet).
     pub recommendation: Option<recommend::Recommendation>,
-    pub last_activity: Option<String>,
     /// Known skills the agent does not have yet.
     pub addable_skills: Vec<String>,
-    /// The models of the agent's fallback chain, as its profile holds them (Hermes tries them in
-    /// order when the agent's own model refuses).
-    pub fallbacks: Vec<String>,
+}
+
+/// `/api/agents/manage`'s shape per agent: `agent`, the usage figures beside it, `recommendation`,
+/// `addable_skills`, `fallbacks` and `paperclip`.
+#[derive(Serialize)]
+struct ManagedJson<'a> {
+    agent: &'a Agent,
+    #[serde(flatten)]
+    usage: &'a Usage,
+    recommendation: &'a Option<recommend::Recommendation>,
+    addable_skills: &'a [String],
+    fallbacks: &'a [String],
+    paperclip: Option<LinkState>,
+}
+
+impl Serialize for ManagedAgent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ManagedJson {
+            agent: &self.row.agent,
+            usage: &self.row.usage,
+            recommendation: &self.recommendation,
+            addable_skills: &self.addable_skills,
+            fallbacks: &self.row.fallbacks,
+            paperclip: self.row.paperclip,
+        }
+        .serialize(s)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,54 +62,31 @@ pub struct ManageView {
     pub categories: Vec<String>,
 }
 
+/// The page over the agents view (built without checks: the page does not show them).
 pub async fn manage_view(
     store: &Store,
     env: &Env,
     clock: &dyn Clock,
 ) -> Result<ManageView, AgentError> {
-    let list = agents::list(store, env).await?;
-    let usage = budget::load(store, clock)
-        .await
-        .map_err(|e| AgentError::Other(format!("cannot read usage: {e}")))?;
-    let failures = failures_30d(store, clock)
-        .await
-        .map_err(|e| AgentError::Other(format!("cannot read usage: {e}")))?;
+    let view = agents_view::agents(store, env, clock, Checks::Skip).await?;
     let recommendations = recommend::for_store(store, env, clock.now())
         .await
         .unwrap_or_default();
     let all_skills = skills::all_names();
-    let agents = list
+    let agents = view
+        .rows
         .into_iter()
-        .map(|a| {
-            let u = usage.per_agent.iter().find(|u| u.agent_id == Some(a.id));
-            let (failed, total) = failures
+        .map(|row| ManagedAgent {
+            recommendation: recommendations
                 .iter()
-                .find(|(id, _, _)| *id == a.id)
-                .map_or((0, 0), |(_, f, t)| (*f, *t));
-            ManagedAgent {
-                requests_today: u.map_or(0, |u| u.today),
-                requests_30d: u.map_or(0, |u| u.last_30d),
-                cost_today: u.map_or(0.0, |u| u.cost_today),
-                cost_7d: u.map_or(0.0, |u| u.cost_7d),
-                cost_30d: u.map_or(0.0, |u| u.cost_30d),
-                failed_30d: failed,
-                error_rate: (total > 0).then(|| failed as f64 / total as f64),
-                recommendation: recommendations.iter().find(|r| r.agent == a.name).cloned(),
-                last_activity: u.and_then(|u| u.last_at.clone()),
-                fallbacks: a
-                    .usable_profile()
-                    .ok()
-                    .and_then(|p| {
-                        crate::domain::agents::hermes::fallback_models(&p.config_path()).ok()
-                    })
-                    .unwrap_or_default(),
-                addable_skills: all_skills
-                    .iter()
-                    .filter(|s| !a.skillset.iter().any(|h| h == *s))
-                    .map(|s| s.to_string())
-                    .collect(),
-                agent: a,
-            }
+                .find(|r| r.agent == row.agent.name)
+                .cloned(),
+            addable_skills: all_skills
+                .iter()
+                .filter(|s| !row.agent.skillset.iter().any(|h| h == *s))
+                .map(|s| s.to_string())
+                .collect(),
+            row,
         })
         .collect();
     Ok(ManageView {
@@ -103,37 +95,6 @@ pub async fn manage_view(
         roles: Role::ALL.iter().map(|r| r.as_str().to_string()).collect(),
         categories: skills::CATEGORIES.iter().map(|c| c.to_string()).collect(),
     })
-}
-
-/// Per agent id: requests in the last 30 days that did not succeed (`status` other than `ok`), and
-/// all its requests in that time.
-async fn failures_30d(
-    store: &Store,
-    clock: &dyn Clock,
-) -> Result<Vec<(i64, u64, u64)>, crate::domain::store::StoreError> {
-    let now = clock.now();
-    let mut rows = store
-        .conn()
-        .query(
-            "SELECT agent_id, SUM(CASE WHEN status <> 'ok' THEN MAX(requests, 1) ELSE 0 END),
-                    SUM(CASE WHEN status <> 'ok' THEN MAX(requests, 1) ELSE requests END)
-             FROM usage_events
-             WHERE agent_id IS NOT NULL AND occurred_at >= ?1 AND occurred_at <= ?2
-             GROUP BY agent_id",
-            libsql::params![
-                clock::to_db(now - chrono::Duration::days(30)),
-                clock::to_db(now)
-            ],
-        )
-        .await?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().await? {
-        let n = |i: i32| -> Result<u64, crate::domain::store::StoreError> {
-            Ok(row.get::<Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
-        };
-        out.push((row.get::<i64>(0)?, n(1)?, n(2)?));
-    }
-    Ok(out)
 }
 
 /// The wizard's second step: the model `nxr agents create` would give this role, with the scorer's

@@ -1,15 +1,19 @@
 //! View models shared by the surfaces: what a page, a tab or a `--json` answer shows, built once from
 //! domain values (docs/design.md §1). [`ModelList`] is the catalog every surface lists and searches;
-//! [`Dashboard`] is the one-screen summary of Tab 1, the web dashboard and `nxr status`.
+//! [`Dashboard`] is the one-screen summary of Tab 1, the web dashboard and `nxr status`; [`Agents`] is
+//! every agent with its check, fallback chain, usage and Paperclip link.
 
+pub mod agents;
 pub mod manage;
 pub mod model_switch;
 
 mod dashboard;
 mod model_list;
 
+pub use agents::{AgentRow, Agents, CheckAnswer, Checks, Usage, agents, agents_of, usage_of};
 pub use dashboard::{
     Background, Dashboard, NEWEST_NOTIFICATIONS, background, catalog_summary, dashboard,
+    dashboard_with,
 };
 pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 

@@ -260,7 +260,7 @@ fn status_the_web_dashboard_and_tab1_show_one_dashboard() {
     let want: Vec<(String, String)> = dash
         .agents
         .iter()
-        .map(|a| (a.name.clone(), a.model.clone()))
+        .map(|a| (a.agent.name.clone(), a.agent.model.clone()))
         .collect();
     assert_eq!(names(&json), want);
     assert_eq!(json["budget"]["used_today"], 12);
@@ -481,7 +481,7 @@ fn every_surface_shows_the_one_agents_view() {
     let v = rt
         .block_on(view::agents(&store, &env, store.clock(), Checks::Stored))
         .unwrap();
-    let names: Vec<&str> = v.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = v.iter().map(|r| r.agent.name.as_str()).collect();
     assert_eq!(names, ["pm", "eng", "research", "writer"]);
     let state = |i: usize| v.rows[i].check.as_ref().unwrap().state;
     assert_eq!(state(0), CheckState::Ready, "{:?}", v.rows[0].check);
@@ -531,7 +531,7 @@ fn every_surface_shows_the_one_agents_view() {
         .iter()
         .map(|r| {
             (
-                r.name.clone(),
+                r.agent.name.clone(),
                 r.model().to_string(),
                 snake(r.check.as_ref().unwrap().state).to_string(),
                 r.fallbacks.clone(),
@@ -625,7 +625,7 @@ fn every_surface_shows_the_one_agents_view() {
         .collect();
     assert_eq!(rows.len(), v.len(), "{page}");
     for (row, r) in rows.iter().zip(v.iter()) {
-        assert!(row.contains(&format!("<td>{}", r.name)), "{row}");
+        assert!(row.contains(&format!("<td>{}", r.agent.name)), "{row}");
         assert!(row.contains(r.model()), "{row}");
         let c = r.check.as_ref().unwrap();
         assert!(row.contains(c.state.label()), "{row}");
@@ -651,8 +651,8 @@ fn every_surface_shows_the_one_agents_view() {
         // The table row: name, state and model on one line, in the view's order.
         let line = text
             .lines()
-            .find(|l| l.contains(&format!("│{} ", r.name)) && l.contains(r.model()))
-            .unwrap_or_else(|| panic!("{} not in the table:\n{text}", r.name));
+            .find(|l| l.contains(&format!("│{} ", r.agent.name)) && l.contains(r.model()))
+            .unwrap_or_else(|| panic!("{} not in the table:\n{text}", r.agent.name));
         assert!(line.contains(c.state.label()), "{text}");
         // The detail pane: the check, the chain, the usage and the link.
         assert!(

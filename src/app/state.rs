@@ -14,13 +14,14 @@ use crate::domain::upgrade::Plan;
 use crate::domain::upgrade::recommend::Recommendation;
 use crate::domain::view::{ListedModel, ModelList};
 use crate::domain::watch::agent_check::AgentCheck;
-use crate::widgets::skill_selector::SkillSelector;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use crate::tabs::agents::AgentsTab;
 pub use crate::tabs::create::wizard::{Category, Wizard, WizardStep, new_name_area};
 pub use crate::tabs::models::{ModelsMode, ModelsTab};
 pub use crate::tabs::notifications::NotificationsTab;
+pub use crate::widgets::upgrade_dialog::UpgradeDialog;
 
 /// The best free pick per role.
 pub type Picks = Arc<Vec<(Role, Pick)>>;
@@ -286,22 +287,6 @@ impl From<NewAgentSpec> for NewAgent {
 pub struct Message {
     pub text: String,
     pub is_error: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct AgentsTab {
-    pub selected: usize,
-    /// Editing the selected agent's skills.
-    pub skills: Option<SkillSelector>,
-    /// The bulk upgrade dialog (`U`).
-    pub upgrade: Option<UpgradeDialog>,
-}
-
-/// The bulk upgrade dialog: the plan once loaded (or why it could not be made).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UpgradeDialog {
-    pub plan: Option<Plan>,
-    pub error: Option<String>,
 }
 
 /// The whole TUI state.

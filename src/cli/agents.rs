@@ -258,7 +258,8 @@ async fn list(ctx: &Ctx) -> Result<()> {
     };
     let rows: Vec<[String; 6]> = all
         .iter()
-        .map(|a| {
+        .map(|row| {
+            let a = &row.agent;
             [
                 super::shown(&a.name),
                 a.role.to_string(),

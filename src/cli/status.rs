@@ -54,10 +54,11 @@ pub fn summary(d: &Dashboard) -> String {
     let name_w = d
         .agents
         .iter()
-        .map(|a| a.name.chars().count())
+        .map(|a| a.agent.name.chars().count())
         .max()
         .unwrap_or(0);
-    for a in &d.agents {
+    for row in &d.agents {
+        let a = &row.agent;
         out.push_str(&format!(
             "  {:<name_w$}  {:<9}  {}  ({})\n",
             shown(&a.name),

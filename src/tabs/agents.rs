@@ -6,13 +6,14 @@
 use crate::app::action::Action;
 use crate::app::draw::{agent_name_cell, check_cell, check_column_width, empty_state};
 use crate::app::keys::{Binding, Key};
-use crate::app::state::{AppData, Effect, State, UpgradeDialog};
+use crate::app::state::{AppData, Effect, State};
 use crate::app::update::page_rows;
 use crate::domain::agents::Agent;
 use crate::domain::upgrade::Plan;
 use crate::widgets::model_picker::elide_middle;
 use crate::widgets::skill_selector::SkillSelector;
 use crate::widgets::upgrade_dialog::NO_KEY;
+use crate::widgets::upgrade_dialog::UpgradeDialog;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -388,4 +389,14 @@ fn check_lines(state: &State, agent: &Agent, lines: &mut Vec<Line<'_>>) {
             },
         ));
     }
+}
+
+/// Tab 3's own state: the selected agent, the skill editor and the bulk upgrade dialog.
+#[derive(Debug, Clone, Default)]
+pub struct AgentsTab {
+    pub selected: usize,
+    /// Editing the selected agent's skills.
+    pub skills: Option<SkillSelector>,
+    /// The bulk upgrade dialog (`U`).
+    pub upgrade: Option<UpgradeDialog>,
 }

@@ -2,7 +2,6 @@
 //! the paid pick, its price per million tokens, the estimated monthly cost), the total, and
 //! confirm / cancel.
 
-use crate::app::state::UpgradeDialog;
 use crate::app::theme::Theme;
 use crate::domain::upgrade::{self, Plan, PlanKind};
 use crate::widgets::model_picker::elide_middle;
@@ -11,6 +10,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+
+/// The bulk upgrade dialog: the plan once loaded (or why it could not be made).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpgradeDialog {
+    pub plan: Option<Plan>,
+    pub error: Option<String>,
+}
 
 /// What the dialog and `u` say when no key is stored.
 pub const NO_KEY: &str = "no OpenRouter key is stored: add one with `nxr config set openrouter-key <key>` or `nxr upgrade --key <key>`";

@@ -99,13 +99,6 @@ fn check_summary<S: serde::Serializer>(c: &Option<AgentCheck>, s: S) -> Result<S
         .serialize(s)
 }
 
-impl std::ops::Deref for AgentRow {
-    type Target = Agent;
-    fn deref(&self) -> &Agent {
-        &self.agent
-    }
-}
-
 impl AgentRow {
     /// The model it runs on (the database's, which its profile's main slot holds).
     pub fn model(&self) -> &str {

@@ -129,7 +129,7 @@ fn a_model_without_figures_is_an_estimate_never_above_the_median_of_the_measured
     let cfg = ScoringConfig::for_catalog(&models, end_of("2026-05-01"));
     let table = cfg.capability.clone().unwrap();
     for role in Role::ALL {
-        let Some(median) = table.median(role) else {
+        let Some(median) = table.median(role, true) else {
             continue;
         };
         for s in scoring::rank(&models, role, Pool::All, &Health::default(), &cfg) {

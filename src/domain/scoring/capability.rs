@@ -2,21 +2,24 @@
 //!
 //! For each role, the figures that matter to it (engineer: coding, then tool use; pm and hermes: tool
 //! use and general; research: long context and general; creative: general; custom: coding, tool use
-//! and general) become a percentile among the catalog's models that pass the role's gates and have the
-//! same benchmark: `(2 × below + equal) × 1000 / (2 × n)` in integer points, so the best of five gets
-//! 900, a lone figure 500. A kind's points are the mean over its benchmarks; the role's points are the
-//! kinds' weighted mean, a weighed kind without a figure counting 500. A model with none keeps the size
-//! heuristic, marked as an estimate and capped at the median of the measured models (see `scoring`).
+//! and general) become a percentile among the catalog's models that pass the role's gates and have a
+//! figure of the same setting (benchmark, variant, harness and reasoning effort), each family counted
+//! once: `(2 × below + equal) × 1000 / (2 × n)` in integer points, so the best of five gets 900. A
+//! setting fewer than three families hold does not count, and where a family has an independent
+//! leaderboard's figure of a kind, only those count for that kind. A kind's points are the mean over
+//! its counting figures; the role's points are the kinds' weighted mean, a weighed kind without one
+//! counting 500. A model with none keeps the size heuristic, marked as an estimate and capped at the
+//! median of the measured models (see `scoring`).
 //!
 //! The table is built once per catalog (its ids → points per role), so scoring a model costs one hash
 //! lookup; the same catalog and data give the same table on every run.
 
 use crate::domain::base::roles::Role;
 use crate::domain::catalog::Model;
-use crate::domain::scoring::evals::{EvalData, Figure, Index, Kind};
+use crate::domain::scoring::evals::{EvalData, Figure, Index, Kind, Setting, SourceKind};
 use crate::domain::scoring::{self, ScoringConfig};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// How much each kind of figure counts for a role, in [`Kind::ALL`] order.
@@ -133,10 +136,11 @@ pub type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 pub struct CapabilityTable {
     data: Arc<EvalData>,
     by_id: HashMap<String, Measured, FnvBuild>,
-    /// Per role: the median of the gate-passing measured models' points (the estimates' cap).
-    median: [Option<u32>; 6],
-    /// Per role: how many gate-passing models are measured.
-    measured_count: [usize; 6],
+    /// Per price class ([`class`]) and role: the median of the gate-passing measured models'
+    /// points (the estimates' cap).
+    median: [[Option<u32>; 6]; 2],
+    /// Per price class and role: how many gate-passing models are measured.
+    measured_count: [[usize; 6]; 2],
 }
 
 /// The points of a kind the role weighs but the model has no figure for (when it has figures of
@@ -145,6 +149,14 @@ pub const MISSING_KIND_POINTS: u32 = 500;
 
 pub fn role_index(role: Role) -> usize {
     Role::ALL.iter().position(|r| *r == role).unwrap_or(0)
+}
+
+/// The price class a model is compared within: 0 for free models, 1 for paid ones. Free models
+/// are ranked against free ones and paid against paid (the picks, the chains and the upgrade
+/// plan each choose within one class), so a free model's figure is not judged against the
+/// frontier models no free agent could use.
+pub fn class(free: bool) -> usize {
+    usize::from(!free)
 }
 
 /// `x`'s percentile points among `values` (sorted ascending); `includes_self`: `x` is one of them.
@@ -191,22 +203,37 @@ impl CapabilityTable {
                 .get(role)
                 .copied()
                 .unwrap_or(KindWeights::default_for(*role));
-            let population = population(&found, &passes, ri);
-            let mut passing_points = Vec::new();
-            for (k, ((_, fam), p)) in found.iter().zip(&passes).enumerate() {
-                let Some((points, uses)) = role_points(fam, &w, &population, ri, p[ri]) else {
-                    continue;
-                };
-                measured[k].points[ri] = Some(points);
-                measured[k].uses.extend(uses);
-                if p[ri] {
-                    passing_points.push(points);
+            let everyone = vec![true; found.len()];
+            let held: BTreeMap<Setting<'_>, usize> = population(&found, &passes, &everyone, ri)
+                .into_iter()
+                .map(|(setting, values)| (setting, values.len()))
+                .collect();
+            for c in 0..2 {
+                let in_class: Vec<bool> = found
+                    .iter()
+                    .map(|(m, _)| class(m.is_free()) == c)
+                    .collect();
+                let population = population(&found, &passes, &in_class, ri);
+                let mut passing_points = Vec::new();
+                for (k, ((_, fam), p)) in found.iter().zip(&passes).enumerate() {
+                    if !in_class[k] {
+                        continue;
+                    }
+                    let Some((points, uses)) = role_points(fam, &w, &population, &held, ri, p[ri])
+                    else {
+                        continue;
+                    };
+                    measured[k].points[ri] = Some(points);
+                    measured[k].uses.extend(uses);
+                    if p[ri] {
+                        passing_points.push(points);
+                    }
                 }
+                passing_points.sort_unstable();
+                table.measured_count[c][ri] = passing_points.len();
+                table.median[c][ri] = (!passing_points.is_empty())
+                    .then(|| passing_points[(passing_points.len() - 1) / 2]);
             }
-            passing_points.sort_unstable();
-            table.measured_count[ri] = passing_points.len();
-            table.median[ri] = (!passing_points.is_empty())
-                .then(|| passing_points[(passing_points.len() - 1) / 2]);
         }
         for ((m, _), ms) in found.iter().zip(measured) {
             table.by_id.insert(m.id.clone(), ms);
@@ -227,13 +254,14 @@ impl CapabilityTable {
         self.get(model_id).map(|m| m.points)
     }
 
-    /// The cap for a role's estimates.
-    pub fn median(&self, role: Role) -> Option<u32> {
-        self.median[role_index(role)]
+    /// The cap for a role's estimates of free (`free`) or paid models.
+    pub fn median(&self, role: Role, free: bool) -> Option<u32> {
+        self.median[class(free)][role_index(role)]
     }
 
-    pub fn measured_count(&self, role: Role) -> usize {
-        self.measured_count[role_index(role)]
+    /// How many gate-passing free (or paid) models are measured for `role`.
+    pub fn measured_count(&self, role: Role, free: bool) -> usize {
+        self.measured_count[class(free)][role_index(role)]
     }
 
     /// A measured model's capability for `role`, with the figures used (most weighted kind first).
@@ -298,23 +326,34 @@ fn gate_passes(
         .collect()
 }
 
-/// The population per benchmark for the role at `ri`: the values of the models that pass the
-/// role's gates, sorted ascending.
+/// The fewest families that must hold a setting for its figures to count: a benchmark only one or
+/// two families report says nothing about the rest of the catalog.
+pub const MIN_FAMILIES: usize = 3;
+
+/// The population per setting for the role at `ri` within one price class (`in_class`): one value
+/// per family (two variants of one family count once) among the models that pass the role's
+/// gates, sorted ascending.
 fn population<'a>(
     found: &[(&Model, &'a crate::domain::scoring::evals::Family)],
     passes: &[[bool; 6]],
+    in_class: &[bool],
     ri: usize,
-) -> BTreeMap<(Kind, &'a str), Vec<u32>> {
-    let mut population: BTreeMap<(Kind, &str), Vec<u32>> = BTreeMap::new();
-    for ((_, fam), p) in found.iter().zip(passes) {
-        if !p[ri] {
+) -> BTreeMap<Setting<'a>, Vec<u32>> {
+    let mut population: BTreeMap<Setting<'a>, Vec<u32>> = BTreeMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (((_, fam), p), inside) in found.iter().zip(passes).zip(in_class) {
+        if !inside || !p[ri] || !seen.insert(fam.id.as_str()) {
             continue;
         }
+        let mut settings: Vec<Setting<'a>> = Vec::new();
         for g in &fam.figures {
-            population
-                .entry((g.kind, g.benchmark.as_str()))
-                .or_default()
-                .push(g.value_centi);
+            let setting = g.setting();
+            // A family with two figures of one setting counts once, with the first.
+            if settings.contains(&setting) {
+                continue;
+            }
+            settings.push(setting);
+            population.entry(setting).or_default().push(g.value_centi);
         }
     }
     for values in population.values_mut() {
@@ -323,46 +362,73 @@ fn population<'a>(
     population
 }
 
+/// The figures of `kind` that count for a family: those whose setting at least [`MIN_FAMILIES`]
+/// families of the catalog hold (`held`: per setting, the gate-passing families of both price
+/// classes; the family itself included), and of those only the independent leaderboards' when
+/// there are any.
+fn counting<'f>(
+    fam: &'f crate::domain::scoring::evals::Family,
+    kind: Kind,
+    held: &BTreeMap<Setting<'_>, usize>,
+    passes: bool,
+) -> Vec<(usize, &'f Figure)> {
+    let held = |g: &Figure| {
+        let n = held.get(&g.setting()).copied().unwrap_or(0);
+        n + usize::from(!passes) >= MIN_FAMILIES
+    };
+    let figs: Vec<(usize, &Figure)> = fam
+        .figures
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.kind == kind && held(g))
+        .collect();
+    if figs
+        .iter()
+        .any(|(_, g)| g.source_kind == SourceKind::Leaderboard)
+    {
+        figs.into_iter()
+            .filter(|(_, g)| g.source_kind == SourceKind::Leaderboard)
+            .collect()
+    } else {
+        figs
+    }
+}
+
 /// A family's points for the role at `ri` and the figures used: per kind the role weighs (most
-/// weighted first), the mean percentile of its figures among `population` (`passes`: the model is
-/// one of it), or [`MISSING_KIND_POINTS`] for a kind without a figure; the points are the kinds'
-/// weighted mean. `None` when the family has no figure of a kind the role weighs.
+/// weighted first), the mean percentile of its counting figures (see [`counting`]) among
+/// `population` (`passes`: the model is one of it), or [`MISSING_KIND_POINTS`] for a kind without
+/// one; the points are the kinds' weighted mean. `None` when no figure of a kind the role weighs
+/// counts.
 fn role_points(
     fam: &crate::domain::scoring::evals::Family,
     w: &KindWeights,
-    population: &BTreeMap<(Kind, &str), Vec<u32>>,
+    population: &BTreeMap<Setting<'_>, Vec<u32>>,
+    held: &BTreeMap<Setting<'_>, usize>,
     ri: usize,
     passes: bool,
 ) -> Option<(u32, Vec<UseRef>)> {
-    let mut uses = Vec::new();
-    let (mut sum, mut wsum) = (0u64, 0u64);
-    let kinds = w.ranked();
-    if !kinds
-        .iter()
-        .any(|k| fam.figures.iter().any(|g| g.kind == *k))
-    {
+    let per_kind: Vec<(Kind, Vec<(usize, &Figure)>)> = w
+        .ranked()
+        .into_iter()
+        .map(|k| (k, counting(fam, k, held, passes)))
+        .collect();
+    if per_kind.iter().all(|(_, figs)| figs.is_empty()) {
         return None;
     }
-    for kind in kinds {
-        let figs: Vec<(usize, &Figure)> = fam
-            .figures
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.kind == kind)
-            .collect();
+    let mut uses = Vec::new();
+    let (mut sum, mut wsum) = (0u64, 0u64);
+    for (kind, figs) in per_kind {
         let kw = w.get(kind) as u64;
+        wsum += kw;
         if figs.is_empty() {
-            // A kind the model has no figure for counts as the middle.
+            // A kind the model has no counting figure for counts as the middle.
             sum += kw * MISSING_KIND_POINTS as u64;
-            wsum += kw;
             continue;
         }
         let mut kind_sum = 0u64;
         for (fi, g) in &figs {
             let empty = Vec::new();
-            let values = population
-                .get(&(g.kind, g.benchmark.as_str()))
-                .unwrap_or(&empty);
+            let values = population.get(&g.setting()).unwrap_or(&empty);
             let pct = percentile(values, g.value_centi, passes);
             kind_sum += pct as u64;
             uses.push(UseRef {
@@ -373,7 +439,6 @@ fn role_points(
             });
         }
         sum += kw * (kind_sum / figs.len() as u64);
-        wsum += kw;
     }
     if wsum == 0 {
         return None;

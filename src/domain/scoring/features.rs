@@ -248,7 +248,8 @@ pub(super) struct RoleCtx {
     pub(super) w: Weights,
     pub(super) wsum: u32,
     /// The cap of the size estimate: the median of the measured models.
-    pub(super) estimate_cap: u32,
+    /// The estimates' cap for free and for paid models ([`capability::class`] order).
+    pub(super) estimate_cap: [u32; 2],
 }
 
 impl RoleCtx {
@@ -262,20 +263,26 @@ impl RoleCtx {
             min_log: log2_milli(req.min_context.max(1)),
             w,
             wsum: w.sum().max(1),
-            estimate_cap: cfg
-                .capability
-                .as_ref()
-                .and_then(|t| t.median(role))
-                .unwrap_or(1000),
+            estimate_cap: [true, false].map(|free| {
+                cfg.capability
+                    .as_ref()
+                    .and_then(|t| t.median(role, free))
+                    .unwrap_or(1000)
+            }),
         }
     }
 
     /// Capability points: the role's figure-based points, else the size estimate capped at the
     /// median of the measured models.
-    pub(super) fn capability(&self, estimate: u32, measured: Option<[Option<u32>; 6]>) -> u32 {
+    pub(super) fn capability(
+        &self,
+        estimate: u32,
+        measured: Option<[Option<u32>; 6]>,
+        is_free: bool,
+    ) -> u32 {
         match measured.and_then(|p| p[self.idx]) {
             Some(points) => points,
-            None => estimate.min(self.estimate_cap),
+            None => estimate.min(self.estimate_cap[capability::class(is_free)]),
         }
     }
 
@@ -314,7 +321,7 @@ impl RoleCtx {
             passes,
             total: self.total([
                 context,
-                self.capability(f.estimate, f.measured),
+                self.capability(f.estimate, f.measured, f.is_free),
                 f.tools_points,
                 f.recency,
                 f.reliability,

@@ -233,7 +233,7 @@ fn could_take_a_slot(
         context >= rc.req.min_context && {
             let ub = rc.total([
                 rc.context_points(context, context_log_max),
-                rc.capability(cap_max, c.measured),
+                rc.capability(cap_max, c.measured, c.free),
                 tools_max,
                 c.recency,
                 c.reliability,
@@ -269,7 +269,7 @@ fn take_slots(
         }
         let total = rc.total([
             rc.context_points(context, context_log),
-            rc.capability(estimate, c.measured),
+            rc.capability(estimate, c.measured, c.free),
             tools,
             c.recency,
             c.reliability,

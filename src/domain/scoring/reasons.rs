@@ -24,7 +24,7 @@ pub(super) fn usd_per_million(micro: u64) -> String {
 
 pub(super) fn full_score(m: &Model, f: &Features, rc: &RoleCtx, cfg: &ScoringConfig) -> ModelScore {
     let q = rc.quick(f);
-    let capability = rc.capability(f.estimate, f.measured);
+    let capability = rc.capability(f.estimate, f.measured, f.is_free);
     let mut exclusions = hard_exclusions(m, f, cfg);
     let mut reasons: Vec<String> = exclusions
         .iter()
@@ -168,10 +168,11 @@ fn capability_reason(
         return capability::figures_reason(&measured, rc.role);
     }
     let cap = match table {
-        Some(t) if f.estimate > rc.estimate_cap => format!(
-            ", capped at {} (the median of the {} measured models)",
-            rc.estimate_cap,
-            t.measured_count(rc.role)
+        Some(t) if f.estimate > rc.estimate_cap[capability::class(f.is_free)] => format!(
+            ", capped at {} (the median of the {} measured {} models)",
+            rc.estimate_cap[capability::class(f.is_free)],
+            t.measured_count(rc.role, f.is_free),
+            if f.is_free { "free" } else { "paid" }
         ),
         _ => String::new(),
     };

@@ -7,7 +7,12 @@ use crate::domain::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+
 use std::sync::{Arc, OnceLock};
+
+mod file;
+use file::invalid;
+pub use file::{FigureOut, parse, to_yaml};
 
 /// The data file compiled into nxr.
 pub const EMBEDDED_EVALS_YAML: &str = include_str!(concat!(
@@ -57,15 +62,66 @@ impl Kind {
     }
 }
 
+/// Who published a figure: the model's maker (model card, paper, announcement), an independent
+/// leaderboard that runs many models under one harness, or a third party quoting or measuring it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Maker,
+    Leaderboard,
+    #[default]
+    ThirdParty,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Maker => "maker",
+            SourceKind::Leaderboard => "leaderboard",
+            SourceKind::ThirdParty => "third_party",
+        }
+    }
+
+    /// Words for a listing.
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceKind::Maker => "maker's card or paper",
+            SourceKind::Leaderboard => "independent leaderboard",
+            SourceKind::ThirdParty => "third party",
+        }
+    }
+}
+
+/// What makes two figures comparable: the same kind, benchmark, variant, harness and reasoning
+/// effort. Figures are ranked only against figures of the same setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Setting<'a> {
+    pub kind: Kind,
+    pub benchmark: &'a str,
+    pub variant: Option<&'a str>,
+    pub harness: Option<&'a str>,
+    pub effort: Option<&'a str>,
+}
+
 /// One published figure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Figure {
     pub kind: Kind,
+    /// The benchmark's name without its variant: `SWE-bench Verified`, `τ²-bench`, `BFCL`.
     pub benchmark: String,
+    /// The benchmark's version, split or window: `Retail`, `v3`, `v6 (2025-02 to 2025-05)`.
+    pub variant: Option<String>,
+    /// The scaffold or harness the model ran in: `mini-SWE-agent (bash only)`, `OpenHands`.
+    pub harness: Option<String>,
+    /// The reasoning effort or mode: `high`, `medium`, `thinking`.
+    pub effort: Option<String>,
+    pub source_kind: SourceKind,
     /// The published percentage in hundredths (67.0 % → 6700), so comparisons are exact.
     pub value_centi: u32,
     pub note: Option<String>,
-    /// Who published it (model card, blog post, paper title).
+    /// Who published it (model card, blog post, paper title, leaderboard).
     pub source: String,
     /// Where it was read.
     pub url: Option<String>,
@@ -84,16 +140,53 @@ impl Figure {
         }
     }
 
-    /// `SWE-bench Verified 67.0% (Qwen3-Coder blog …, 2025-07-22)`.
+    /// The figures this one is ranked against share this.
+    pub fn setting(&self) -> Setting<'_> {
+        Setting {
+            kind: self.kind,
+            benchmark: &self.benchmark,
+            variant: self.variant.as_deref(),
+            harness: self.harness.as_deref(),
+            effort: self.effort.as_deref(),
+        }
+    }
+
+    /// The benchmark with its variant: `τ²-bench Retail`.
+    pub fn label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{} {v}", self.benchmark),
+            None => self.benchmark.clone(),
+        }
+    }
+
+    /// The harness and effort in words (`harness OpenHands, effort high`), empty when neither is known.
+    pub fn setting_text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(h) = &self.harness {
+            parts.push(format!("harness {h}"));
+        }
+        if let Some(e) = &self.effort {
+            parts.push(format!("effort {e}"));
+        }
+        parts.join(", ")
+    }
+
+    /// `SWE-bench Verified 67.0% [harness OpenHands; maker's card or paper] (Qwen3-Coder blog, 2025-07-22)`.
     pub fn describe(&self) -> String {
+        let setting = self.setting_text();
+        let setting = if setting.is_empty() {
+            self.source_kind.label().to_string()
+        } else {
+            format!("{setting}; {}", self.source_kind.label())
+        };
         let note = self
             .note
             .as_deref()
             .map(|n| format!(", {n}"))
             .unwrap_or_default();
         format!(
-            "{} {}{note} ({}, {})",
-            self.benchmark,
+            "{} {} [{setting}]{note} ({}, {})",
+            self.label(),
             self.value_text(),
             self.source,
             self.date
@@ -134,36 +227,6 @@ pub enum EvalError {
     Store(#[from] StoreError),
 }
 
-// The file's shape, as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    updated: String,
-    families: Vec<RawFamily>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFamily {
-    id: String,
-    name: String,
-    figures: Vec<RawFigure>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFigure {
-    kind: Kind,
-    benchmark: String,
-    value: f64,
-    #[serde(default)]
-    note: Option<String>,
-    source: String,
-    #[serde(default)]
-    url: Option<String>,
-    date: String,
-}
-
 /// The id a catalog model is matched by: lower case, without `:free` (or any `:variant`) and without
 /// trailing date parts (`-2507`, `-0528`, `-20250722`, `-2025-07-22`).
 pub fn canonical_slug(id: &str) -> String {
@@ -187,129 +250,6 @@ pub fn canonical_slug(id: &str) -> String {
         s.truncate(head.len());
     }
     s
-}
-
-fn invalid(file: &str, problem: impl Into<String>) -> EvalError {
-    EvalError::Invalid {
-        file: file.to_string(),
-        problem: problem.into(),
-    }
-}
-
-fn valid_date(d: &str) -> bool {
-    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
-        || chrono::NaiveDate::parse_from_str(&format!("{d}-01"), "%Y-%m-%d").is_ok()
-}
-
-/// True for an `http://` or `https://` address with a host and no spaces: the only links nxr shows.
-fn web_address(u: &str) -> bool {
-    let lower = u.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    rest.is_some_and(|r| {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        !host.is_empty() && !r.contains(char::is_whitespace)
-    })
-}
-
-fn clean(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect::<String>()
-}
-
-/// Parses and validates a data file. `file` names it in errors; `origin` is recorded per family.
-pub fn parse(text: &str, file: &str, origin: &'static str) -> Result<EvalData, EvalError> {
-    let raw: RawFile = serde_norway::from_str(text).map_err(|e| invalid(file, e.to_string()))?;
-    if !valid_date(raw.updated.trim()) {
-        return Err(invalid(
-            file,
-            format!(
-                "updated {:?} is not a date (YYYY-MM-DD)",
-                clean(&raw.updated)
-            ),
-        ));
-    }
-    let mut families = BTreeMap::new();
-    for f in raw.families {
-        let id = canonical_slug(&f.id);
-        if id.is_empty() || !id.contains('/') || id != f.id.trim().to_ascii_lowercase() {
-            return Err(invalid(
-                file,
-                format!(
-                    "family id {:?} is not a canonical slug (author/model, no :free, no date suffix; e.g. {:?})",
-                    clean(&f.id),
-                    id
-                ),
-            ));
-        }
-        if f.figures.is_empty() {
-            return Err(invalid(file, format!("family {id} has no figures")));
-        }
-        let mut figures = Vec::new();
-        for g in f.figures {
-            let what = format!("{id} {}", clean(&g.benchmark));
-            if g.benchmark.trim().is_empty() {
-                return Err(invalid(file, format!("a figure of {id} has no benchmark")));
-            }
-            if !(g.value.is_finite() && (0.0..=100.0).contains(&g.value)) {
-                return Err(invalid(
-                    file,
-                    format!(
-                        "{what}: value {} is not a percentage from 0 to 100",
-                        g.value
-                    ),
-                ));
-            }
-            if g.source.trim().is_empty() {
-                return Err(invalid(
-                    file,
-                    format!("{what}: no source (every figure needs one)"),
-                ));
-            }
-            if !valid_date(g.date.trim()) {
-                return Err(invalid(
-                    file,
-                    format!(
-                        "{what}: date {:?} is not YYYY-MM-DD or YYYY-MM; give the day (or month) the figure was published",
-                        clean(&g.date)
-                    ),
-                ));
-            }
-            let url = g.url.map(|u| clean(u.trim())).filter(|u| !u.is_empty());
-            if let Some(u) = &url
-                && !web_address(u)
-            {
-                return Err(invalid(
-                    file,
-                    format!(
-                        "{what}: url {u:?} is not a web address; give the page as https://… (or http://…), or leave url out"
-                    ),
-                ));
-            }
-            figures.push(Figure {
-                kind: g.kind,
-                benchmark: clean(g.benchmark.trim()),
-                value_centi: (g.value * 100.0).round() as u32,
-                note: g.note.map(|n| clean(n.trim())).filter(|n| !n.is_empty()),
-                source: clean(g.source.trim()),
-                url,
-                date: g.date.trim().to_string(),
-            });
-        }
-        let family = Family {
-            id: id.clone(),
-            name: clean(f.name.trim()),
-            figures,
-            origin,
-        };
-        if families.insert(id.clone(), family).is_some() {
-            return Err(invalid(file, format!("family {id} appears twice")));
-        }
-    }
-    Ok(EvalData {
-        updated: raw.updated.trim().to_string(),
-        families,
-    })
 }
 
 impl EvalData {
@@ -417,64 +357,6 @@ pub async fn import(store: &Store, path: &Path) -> Result<ImportReport, EvalErro
     Ok(report)
 }
 
-/// One figure as the file and `--json` listings write it (the value in percent).
-#[derive(Debug, Serialize)]
-pub struct FigureOut<'a> {
-    pub kind: Kind,
-    pub benchmark: &'a str,
-    pub value: f64,
-    pub note: &'a Option<String>,
-    pub source: &'a str,
-    pub url: &'a Option<String>,
-    pub date: &'a str,
-}
-
-impl<'a> From<&'a Figure> for FigureOut<'a> {
-    fn from(g: &'a Figure) -> FigureOut<'a> {
-        FigureOut {
-            kind: g.kind,
-            benchmark: &g.benchmark,
-            value: g.value_centi as f64 / 100.0,
-            note: &g.note,
-            source: &g.source,
-            url: &g.url,
-            date: &g.date,
-        }
-    }
-}
-
-/// The data in the file format (for storing a merged import).
-pub fn to_yaml(data: &EvalData) -> String {
-    #[derive(Serialize)]
-    struct OutFamily<'a> {
-        id: &'a str,
-        name: &'a str,
-        figures: Vec<FigureOut<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Out<'a> {
-        updated: &'a str,
-        families: Vec<OutFamily<'a>>,
-    }
-    let out = Out {
-        updated: if data.updated.is_empty() {
-            "1970-01-01"
-        } else {
-            &data.updated
-        },
-        families: data
-            .families
-            .values()
-            .map(|f| OutFamily {
-                id: &f.id,
-                name: &f.name,
-                figures: f.figures.iter().map(FigureOut::from).collect(),
-            })
-            .collect(),
-    };
-    serde_norway::to_string(&out).unwrap_or_default()
-}
-
 /// A lookup from catalog ids to families that avoids allocating for ids with no figures: the
 /// canonical slug is compared as a slice of the id.
 #[derive(Debug, Clone, Default)]
@@ -518,6 +400,7 @@ impl<'a> Index<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::file::valid_date;
     use super::*;
 
     #[test]

@@ -49,7 +49,9 @@ const NUM_ENTRIES: usize = 29;
 
 fn history(date: &str) -> Vec<Model> {
     let json = common::fixture(&format!("openrouter/catalog-history/models-{date}.json"));
-    catalog::parse_catalog(&json).expect("a dated catalog").models
+    catalog::parse_catalog(&json)
+        .expect("a dated catalog")
+        .models
 }
 
 fn end_of(date: &str) -> chrono::DateTime<chrono::Utc> {
@@ -133,9 +135,7 @@ fn the_engineers_free_ranking_follows_a_single_harness_leaderboard() {
         let models = history(date);
         let cfg = ScoringConfig::for_catalog(&models, end_of(date));
         let order = ranking(&models, Role::Engineer, Pool::Free, &cfg);
-        let placed = with_reference(&order, |id| {
-            index.get(canonical_slug(id).as_str()).copied()
-        });
+        let placed = with_reference(&order, |id| index.get(canonical_slug(id).as_str()).copied());
         assert!(placed.len() >= 2, "{date}: {placed:?}");
         let rho = agreement(&placed);
         println!(
@@ -167,9 +167,7 @@ fn the_paid_ranking_the_upgrade_picks_from_follows_the_same_leaderboard() {
         let models = history(date);
         let cfg = ScoringConfig::for_catalog(&models, end_of(date));
         let order = ranking(&models, Role::Engineer, Pool::Paid, &cfg);
-        let placed = with_reference(&order, |id| {
-            index.get(canonical_slug(id).as_str()).copied()
-        });
+        let placed = with_reference(&order, |id| index.get(canonical_slug(id).as_str()).copied());
         assert!(placed.len() >= 5, "{date}: {placed:?}");
         let rho = agreement(&placed);
         println!(

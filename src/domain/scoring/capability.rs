@@ -209,10 +209,8 @@ impl CapabilityTable {
                 .map(|(setting, values)| (setting, values.len()))
                 .collect();
             for c in 0..2 {
-                let in_class: Vec<bool> = found
-                    .iter()
-                    .map(|(m, _)| class(m.is_free()) == c)
-                    .collect();
+                let in_class: Vec<bool> =
+                    found.iter().map(|(m, _)| class(m.is_free()) == c).collect();
                 let population = population(&found, &passes, &in_class, ri);
                 let mut passing_points = Vec::new();
                 for (k, ((_, fam), p)) in found.iter().zip(&passes).enumerate() {

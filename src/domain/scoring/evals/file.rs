@@ -44,7 +44,6 @@ struct RawFigure {
     date: String,
 }
 
-
 pub(super) fn invalid(file: &str, problem: impl Into<String>) -> EvalError {
     EvalError::Invalid {
         file: file.to_string(),
@@ -177,7 +176,6 @@ pub fn parse(text: &str, file: &str, origin: &'static str) -> Result<EvalData, E
     })
 }
 
-
 /// One figure as the file and `--json` listings write it (the value in percent).
 #[derive(Debug, Serialize)]
 pub struct FigureOut<'a> {
@@ -243,4 +241,3 @@ pub fn to_yaml(data: &EvalData) -> String {
     };
     serde_norway::to_string(&out).unwrap_or_default()
 }
-

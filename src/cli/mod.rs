@@ -58,6 +58,7 @@ pub mod models;
 pub mod notifications;
 pub mod paperclip;
 pub mod recommend;
+pub mod relay;
 pub mod run;
 pub mod scan;
 pub mod scoring;
@@ -153,6 +154,9 @@ pub enum Command {
     Status,
     /// Run the web control plane (HTML pages + JSON API) on 127.0.0.1.
     Serve(serve::ServeArgs),
+    /// The loopback relay that paces every agent's free OpenRouter requests account-wide.
+    #[command(subcommand)]
+    Relay(relay::RelayCmd),
     /// Keep `nxr serve` running as a user service (systemd user unit / launchd agent): install,
     /// uninstall, status.
     #[command(subcommand)]
@@ -412,6 +416,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Evals(cmd) => evals::run(&ctx, cmd).await,
             Command::Paperclip(cmd) => paperclip::run(&ctx, cmd).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
+            Command::Relay(cmd) => relay::run(&ctx, cmd).await,
             Command::Service(cmd) => service::run(&ctx, cmd).await,
             Command::Gateway(cmd) => gateway::run(&ctx, cmd).await,
             Command::Status => status::run(&ctx).await,

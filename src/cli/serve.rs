@@ -59,7 +59,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
 }
 
 /// Ctrl-C or SIGTERM.
-async fn wait_for_shutdown() {
+pub(super) async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

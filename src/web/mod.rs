@@ -19,6 +19,7 @@ pub mod hints;
 pub mod manage;
 pub mod notifications;
 pub mod pages;
+pub mod relay;
 pub mod server;
 pub mod setup;
 pub mod switch;

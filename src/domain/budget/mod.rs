@@ -7,6 +7,7 @@
 
 pub mod daily;
 pub mod guard;
+pub mod pacer;
 pub mod queue;
 pub mod run_gate;
 pub mod usage;

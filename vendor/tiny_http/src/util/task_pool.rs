@@ -73,7 +73,11 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0
+        // nxr patch: a new thread unless enough idle threads are left for the queued tasks. Published
+        // tiny_http only counted idle threads, which stay counted until they wake, so a burst of
+        // connections was queued behind the first four threads (each keeps its connection until
+        // the keep-alive idle time ends).
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len()
             && self.sharing.active_tasks.load(Ordering::Acquire) < self.max_threads
         {
             self.add_thread(Some(code));

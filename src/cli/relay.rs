@@ -1,0 +1,130 @@
+//! `nxr relay run`: the loopback relay that paces every agent's free OpenRouter requests.
+
+use super::Ctx;
+use crate::domain::budget::pacer::{DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, Limits};
+use clap::{Args, Subcommand};
+use color_eyre::Result;
+use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum RelayCmd {
+    /// Serve the relay on 127.0.0.1 until stopped: agents point at
+    /// http://127.0.0.1:PORT/agents/NAME/v1 and their free requests share one paced budget.
+    Run(RunArgs),
+    /// Ask a running relay for its counts: free requests today, requests held now, and per agent
+    /// and model what was forwarded, answered, held, refused and limited.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The relay's port.
+    #[arg(long, default_value_t = 7879)]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 7879)]
+    pub port: u16,
+    /// Free requests a minute the account may send (OpenRouter: 20).
+    #[arg(long, default_value_t = DEFAULT_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_minute: u32,
+    /// Free requests a day (OpenRouter: 50, or 1000 once credits were bought).
+    #[arg(long, default_value_t = DEFAULT_PER_DAY, value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_day: u32,
+    /// The length of the per-minute window in seconds (shorter only to try the pacing out).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub minute_seconds: u64,
+    /// The longest a request is held for a slot before it is answered 429, in seconds.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub max_wait_seconds: u64,
+}
+
+pub async fn run(ctx: &Ctx, cmd: RelayCmd) -> Result<()> {
+    match cmd {
+        RelayCmd::Run(args) => serve_relay(ctx, args).await,
+        RelayCmd::Status(args) => status(ctx, args).await,
+    }
+}
+
+async fn status(ctx: &Ctx, args: StatusArgs) -> Result<()> {
+    let s = crate::web::relay::fetch_status(args.port).await?;
+    if ctx.json {
+        return super::print_json(&s);
+    }
+    outln!(
+        "relay on 127.0.0.1:{}: {} of {} free requests used today, {} held now ({} a minute)",
+        args.port,
+        s.free_today,
+        s.per_day,
+        s.waiting,
+        s.per_minute
+    );
+    for (agent, models) in &s.agents {
+        for (model, c) in models {
+            let mut limited: Vec<String> =
+                c.limited.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            limited.extend(
+                c.upstream_errors
+                    .iter()
+                    .map(|(s, n)| format!("HTTP {s} {n}")),
+            );
+            outln!(
+                "  {agent:<14} {model:<40} forwarded {} answered {} held {} ({} ms) refused {}{}",
+                c.forwarded,
+                c.answered,
+                c.held,
+                c.held_ms,
+                c.refused,
+                if limited.is_empty() {
+                    String::new()
+                } else {
+                    format!(" not answered: {}", limited.join(", "))
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn serve_relay(ctx: &Ctx, args: RunArgs) -> Result<()> {
+    let key = crate::domain::store::secrets::openrouter_key(&ctx.env)?;
+    let cfg = crate::web::relay::RelayConfig {
+        upstream: ctx.env.openrouter_url.clone(),
+        key,
+        limits: Limits {
+            per_minute: args.per_minute,
+            per_day: args.per_day,
+            minute: Duration::from_secs(args.minute_seconds),
+            max_wait: Duration::from_secs(args.max_wait_seconds),
+        },
+    };
+    let rt = tokio::runtime::Handle::current();
+    let port = args.port;
+    let mut handle =
+        tokio::task::spawn_blocking(move || crate::web::relay::start(cfg, rt, port)).await??;
+    if ctx.json {
+        super::print_json(&serde_json::json!({
+            "url": handle.base_url(),
+            "agent_url": handle.agent_url("NAME"),
+            "addr": handle.addr.to_string(),
+        }))?;
+    } else {
+        outln!("nxr relay: listening on {}", handle.base_url());
+        outln!("  agents use {}", handle.agent_url("NAME"));
+        outln!(
+            "  free requests paced to {} a minute and {} a day for the whole account",
+            args.per_minute,
+            args.per_day
+        );
+        outln!("Stop with Ctrl-C.");
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    super::serve::wait_for_shutdown().await;
+    errln!("nxr relay: stopping");
+    tokio::task::spawn_blocking(move || handle.stop()).await?;
+    Ok(())
+}

@@ -91,6 +91,8 @@ fn cases() -> Vec<Case> {
         ("status", &["status"]),
         // A running serve never ends; on a port already taken it stops at once with its error.
         ("serve", &["serve", "--port", BUSY_PORT]),
+        ("relay run", &["relay", "run", "--port", BUSY_PORT]),
+        ("relay status", &["relay", "status", "--port", "1"]),
         ("completions", &["completions", "bash"]),
         ("doctor", &["doctor"]),
         ("service install", &["service", "install", "--no-start"]),

@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod guard;
+pub mod home;
 pub mod links;
 pub mod sync;
 

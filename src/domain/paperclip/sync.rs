@@ -12,17 +12,17 @@
 //! Order of work, so that a Paperclip that is down or answers errors changes nothing in nxr: every read
 //! from Paperclip first, then the writes to Paperclip, then nxr's own changes (homes, skills, links).
 
+pub use super::home::{agent_home, ensure_home, paperclip_role};
 use crate::domain::agents::{self, Agent, AgentError};
 use crate::domain::base::clock;
 use crate::domain::base::env::Env;
-use crate::domain::base::roles::Role;
 use crate::domain::paperclip::client::{AgentSpec, PaperclipClient, PaperclipError, RemoteAgent};
 use crate::domain::paperclip::links::{self as links, Link};
 use crate::domain::store::{Store, StoreError};
 use crate::domain::{agents::skills, paperclip};
 use serde::Serialize;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const SETTING_URL: &str = "paperclip.url";
 pub const SETTING_COMPANY_ID: &str = "paperclip.company_id";
@@ -122,50 +122,6 @@ pub async fn connect(
         })
         .await?;
     Ok((conn, created))
-}
-
-/// Paperclip's role for an nxr role (Paperclip knows ceo, cto, engineer, pm, researcher, general, …).
-pub fn paperclip_role(role: Role) -> &'static str {
-    match role {
-        Role::Pm => "pm",
-        Role::Engineer => "engineer",
-        Role::Research => "researcher",
-        Role::Hermes | Role::Creative | Role::Custom => "general",
-    }
-}
-
-/// The HOME Paperclip runs an agent with: `$NXR_HOME/paperclip/homes/<profile>`, whose `.hermes` links to
-/// the agent's Hermes profile (the `hermes_local` adapter reads `$HOME/.hermes/skills`).
-pub fn agent_home(env: &Env, agent: &Agent) -> PathBuf {
-    env.nxr_home
-        .join("paperclip")
-        .join("homes")
-        .join(&agent.hermes_profile)
-}
-
-/// Creates (or points again) `home/.hermes` at `profile_dir`, atomically (a new link renamed over).
-pub fn ensure_home(home: &Path, profile_dir: &Path) -> Result<(), SyncError> {
-    let fail = |path: &Path, reason| SyncError::Home {
-        path: path.display().to_string(),
-        reason,
-    };
-    std::fs::create_dir_all(home).map_err(|e| fail(home, e))?;
-    let link = home.join(".hermes");
-    if std::fs::read_link(&link).is_ok_and(|t| t == profile_dir) {
-        return Ok(());
-    }
-    // A real directory there was made by Paperclip's adapter before the link existed (it holds only
-    // Paperclip's own skill links); the home is nxr's, so it goes.
-    if std::fs::symlink_metadata(&link).is_ok_and(|m| m.is_dir()) {
-        std::fs::remove_dir_all(&link).map_err(|e| fail(&link, e))?;
-    }
-    let tmp = home.join(format!(".hermes.nxr-tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(profile_dir, &tmp).map_err(|e| fail(&tmp, e))?;
-    std::fs::rename(&tmp, &link).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(&link, e)
-    })
 }
 
 /// What a sync does to one Paperclip agent.
@@ -605,6 +561,7 @@ impl crate::domain::base::hint::Hinted for SyncError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::base::roles::Role;
 
     fn v(x: &[&str]) -> Vec<String> {
         x.iter().map(|s| s.to_string()).collect()

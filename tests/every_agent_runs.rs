@@ -41,7 +41,7 @@ fn nxr(homes: &Homes, fake: &FakeServer, args: &[&str]) -> Output {
         .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
         .env("NXR_HERMES_BIN", common::hermes_bin())
         .env("OPENROUTER_BASE_URL", format!("{}/api/v1", fake.base))
-        .env("HOME", home_dir(homes))
+        .env("HOME", homes.user_home())
         .env_remove("OPENROUTER_API_KEY")
         .args(args)
         .output()
@@ -56,12 +56,6 @@ fn nxr_ok(homes: &Homes, fake: &FakeServer, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn home_dir(homes: &Homes) -> PathBuf {
-    let home = homes.dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    home
 }
 
 /// An agent as `nxr agents list --json` shows it.
@@ -154,7 +148,7 @@ fn each_agent_answers(homes: &Homes, fake: &FakeServer, key: &str) {
         let out = cmd
             .args(["-z", "ping"])
             .env("HERMES_HOME", homes.hermes_home())
-            .env("HOME", home_dir(homes))
+            .env("HOME", homes.user_home())
             .env("OPENROUTER_BASE_URL", format!("{}/api/v1", fake.base))
             .env("NO_COLOR", "1")
             .env_remove("OPENROUTER_API_KEY")

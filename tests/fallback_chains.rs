@@ -7,7 +7,6 @@ mod common;
 use common::{FakeServer, Homes, Reply};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
@@ -63,19 +62,13 @@ fn openrouter(refused: Arc<Mutex<BTreeSet<String>>>) -> FakeServer {
     fake
 }
 
-fn home_dir(homes: &Homes) -> PathBuf {
-    let home = homes.dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    home
-}
-
 fn nxr(homes: &Homes, fake: &FakeServer, args: &[&str]) -> String {
     let out = homes
         .nxr()
         .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
         .env("NXR_HERMES_BIN", common::hermes_bin())
         .env("OPENROUTER_BASE_URL", format!("{}/api/v1", fake.base))
-        .env("HOME", home_dir(homes))
+        .env("HOME", homes.user_home())
         .env_remove("OPENROUTER_API_KEY")
         .args(args)
         .output()
@@ -95,7 +88,7 @@ fn hermes(homes: &Homes, fake: &FakeServer, profile: &str, args: &[&str]) -> Out
     }
     cmd.args(args)
         .env("HERMES_HOME", homes.hermes_home())
-        .env("HOME", home_dir(homes))
+        .env("HOME", homes.user_home())
         .env("OPENROUTER_BASE_URL", format!("{}/api/v1", fake.base))
         .env("NO_COLOR", "1")
         .env_remove("OPENROUTER_API_KEY")

@@ -11,7 +11,6 @@ use nxr::domain::budget::pacer::Limits;
 use nxr::web::relay::{self, RelayConfig};
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -49,18 +48,12 @@ fn limited_openrouter(limit: usize, window: Duration) -> (FakeServer, Arc<Atomic
     (fake, refused)
 }
 
-fn home_dir(homes: &Homes) -> PathBuf {
-    let home = homes.dir.path().join("home");
-    std::fs::create_dir_all(&home).expect("a home");
-    home
-}
-
 fn nxr(homes: &Homes, fake: &FakeServer, args: &[&str]) -> String {
     let out = homes
         .nxr()
         .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
         .env("NXR_HERMES_BIN", common::hermes_bin())
-        .env("HOME", home_dir(homes))
+        .env("HOME", homes.user_home())
         .env_remove("OPENROUTER_API_KEY")
         .args(args)
         .output()
@@ -80,7 +73,7 @@ fn hermes(homes: &Homes, profile: &str) -> Output {
     }
     cmd.args(["-z", "ping"])
         .env("HERMES_HOME", homes.hermes_home())
-        .env("HOME", home_dir(homes))
+        .env("HOME", homes.user_home())
         .env("NO_COLOR", "1")
         .env_remove("OPENROUTER_API_KEY")
         .env_remove("OPENAI_API_KEY")

@@ -224,6 +224,12 @@ impl Homes {
     pub fn hermes_home(&self) -> PathBuf {
         self.dir.path().join("hermes")
     }
+    /// A `$HOME` of its own (created), so Hermes never reads the real user's files.
+    pub fn user_home(&self) -> PathBuf {
+        let home = self.dir.path().join("home");
+        std::fs::create_dir_all(&home).expect("a home directory");
+        home
+    }
     pub fn env(&self) -> nxr::domain::base::env::Env {
         nxr::domain::base::env::Env::for_dirs(self.nxr_home(), self.hermes_home())
     }

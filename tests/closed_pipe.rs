@@ -93,6 +93,8 @@ fn cases() -> Vec<Case> {
         ("serve", &["serve", "--port", BUSY_PORT]),
         ("relay run", &["relay", "run", "--port", BUSY_PORT]),
         ("relay status", &["relay", "status", "--port", "1"]),
+        ("relay enable", &["relay", "enable", "--port", "1"]),
+        ("relay disable", &["relay", "disable"]),
         ("completions", &["completions", "bash"]),
         ("doctor", &["doctor"]),
         ("service install", &["service", "install", "--no-start"]),

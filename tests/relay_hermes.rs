@@ -11,6 +11,7 @@ use nxr::domain::budget::pacer::Limits;
 use nxr::web::relay::{self, RelayConfig};
 use serde_json::Value;
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -66,7 +67,7 @@ fn nxr(homes: &Homes, fake: &FakeServer, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn hermes(homes: &Homes, profile: &str) -> Output {
+fn hermes(homes: &Homes, upstream: &str, profile: &str) -> Output {
     let mut cmd = Command::new(common::hermes_bin());
     if profile != "default" {
         cmd.args(["-p", profile]);
@@ -75,6 +76,7 @@ fn hermes(homes: &Homes, profile: &str) -> Output {
         .env("HERMES_HOME", homes.hermes_home())
         .env("HOME", homes.user_home())
         .env("NO_COLOR", "1")
+        .env("OPENROUTER_BASE_URL", upstream)
         .env_remove("OPENROUTER_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .env_remove("ANTHROPIC_API_KEY")
@@ -83,12 +85,12 @@ fn hermes(homes: &Homes, profile: &str) -> Output {
 }
 
 /// Every agent's prompts at once; how many answered "pong".
-fn burst(homes: &Homes, profiles: &[String]) -> usize {
+fn burst(homes: &Homes, upstream: &str, profiles: &[String]) -> usize {
     std::thread::scope(|s| {
         let runs: Vec<_> = profiles
             .iter()
             .flat_map(|p| (0..PROMPTS_PER_AGENT).map(move |_| p))
-            .map(|p| s.spawn(move || hermes(homes, p)))
+            .map(|p| s.spawn(move || hermes(homes, upstream, p)))
             .collect();
         runs.into_iter()
             .map(|r| r.join().expect("a hermes run"))
@@ -97,16 +99,16 @@ fn burst(homes: &Homes, profiles: &[String]) -> usize {
     })
 }
 
-/// Points every OpenRouter URL of `profile`'s config.yaml (model and chain) from `from` to `to`.
-fn repoint(homes: &Homes, profile: &str, from: &str, to: &str) {
-    let dir = match profile {
-        "default" => homes.hermes_home(),
-        p => homes.hermes_home().join("profiles").join(p),
-    };
-    let path = dir.join("config.yaml");
-    let text = std::fs::read_to_string(&path).expect("the profile's config.yaml");
-    assert!(text.contains(from), "{profile}: {text}");
-    std::fs::write(&path, text.replace(from, to)).expect("config.yaml written");
+/// The config.yaml of `profile` (`default`: the root profile).
+fn config_path(homes: &Homes, profile: &str) -> PathBuf {
+    match profile {
+        "default" => homes.hermes_home().join("config.yaml"),
+        p => homes
+            .hermes_home()
+            .join("profiles")
+            .join(p)
+            .join("config.yaml"),
+    }
 }
 
 #[test]
@@ -118,13 +120,23 @@ fn prompts_from_three_hermes_agents_at_once_are_all_answered_through_the_relay()
     nxr(&homes, &fake, &["config", "set", "openrouter-key", KEY]);
     let list: Value = serde_json::from_str(&nxr(&homes, &fake, &["agents", "list", "--json"]))
         .expect("agents list --json");
-    let profiles: Vec<String> = list
+    let agents: Vec<(String, String)> = list
         .as_array()
         .expect("a list")
         .iter()
-        .filter_map(|a| a["hermes_profile"].as_str().map(String::from))
+        .filter_map(|a| {
+            Some((
+                a["hermes_profile"].as_str()?.to_string(),
+                a["model"].as_str()?.to_string(),
+            ))
+        })
         .collect();
-    assert_eq!(profiles.len(), 3, "{list}");
+    assert_eq!(agents.len(), 3, "{list}");
+    let profiles: Vec<String> = agents.iter().map(|(p, _)| p.clone()).collect();
+    let before: Vec<Vec<u8>> = profiles
+        .iter()
+        .map(|p| std::fs::read(config_path(&homes, p)).expect("config.yaml"))
+        .collect();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -147,16 +159,26 @@ fn prompts_from_three_hermes_agents_at_once_are_all_answered_through_the_relay()
         0,
     )
     .expect("the relay starts");
+    let port = relay.addr.port().to_string();
+    nxr(&homes, &fake, &["relay", "enable", "--port", &port]);
     for p in &profiles {
-        repoint(&homes, p, &upstream, &relay.agent_url(p));
+        let text = std::fs::read_to_string(config_path(&homes, p)).expect("config.yaml");
+        assert!(text.contains(&relay.agent_url(p)), "{p}: {text}");
     }
     let started = Instant::now();
-    let answered = burst(&homes, &profiles);
+    let answered = burst(&homes, &upstream, &profiles);
     let took = started.elapsed();
     let total = profiles.len() * PROMPTS_PER_AGENT;
     assert_eq!(answered, total, "every prompt answered through the relay");
     assert_eq!(refused.load(Ordering::SeqCst), 0, "the server refused none");
     let stats = relay.stats.snapshot();
+    for (p, model) in &agents {
+        let own = stats.get(p).and_then(|m| m.get(model)).map(|c| c.answered);
+        assert!(
+            own.is_some_and(|n| n >= 1),
+            "{p} answered on its own model through the relay: {stats:?}"
+        );
+    }
     for p in &profiles {
         let per_agent: u64 = stats
             .get(p)
@@ -189,11 +211,17 @@ fn prompts_from_three_hermes_agents_at_once_are_all_answered_through_the_relay()
         ),
     );
 
-    // The relay off: the same burst straight at the server meets its limit.
-    for p in &profiles {
-        repoint(&homes, p, &relay.agent_url(p), &upstream);
+    // Disabled: every profile is byte for byte what it was; the same burst straight at the server
+    // meets its limit.
+    nxr(&homes, &fake, &["relay", "disable"]);
+    for (p, bytes) in profiles.iter().zip(&before) {
+        let now = std::fs::read(config_path(&homes, p)).expect("config.yaml");
+        assert!(
+            &now == bytes,
+            "{p}'s config.yaml differs after enable + disable"
+        );
     }
-    burst(&homes, &profiles);
+    burst(&homes, &upstream, &profiles);
     assert!(
         refused.load(Ordering::SeqCst) > 0,
         "without the relay the server answered 429"

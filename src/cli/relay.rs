@@ -14,6 +14,12 @@ pub enum RelayCmd {
     /// Ask a running relay for its counts: free requests today, requests held now, and per agent
     /// and model what was forwarded, answered, held, refused and limited.
     Status(StatusArgs),
+    /// Point every agent's Hermes profile (main model and fallback chain) at the running relay;
+    /// each profile's config.yaml is kept first, so `disable` puts it back byte for byte.
+    Enable(StatusArgs),
+    /// Take every agent's profile off the relay: the kept config.yaml comes back unless the profile
+    /// was changed since (then the change stays).
+    Disable,
 }
 
 #[derive(Debug, Args)]
@@ -46,7 +52,92 @@ pub async fn run(ctx: &Ctx, cmd: RelayCmd) -> Result<()> {
     match cmd {
         RelayCmd::Run(args) => serve_relay(ctx, args).await,
         RelayCmd::Status(args) => status(ctx, args).await,
+        RelayCmd::Enable(args) => enable(ctx, args).await,
+        RelayCmd::Disable => disable(ctx).await,
     }
+}
+
+async fn enable(ctx: &Ctx, args: StatusArgs) -> Result<()> {
+    use crate::domain::agents::relay_route;
+    // Agents pointed at a relay that is not there cannot answer: refuse before changing anything.
+    crate::web::relay::fetch_status(args.port).await?;
+    let store = ctx.store().await?;
+    let base = format!("http://127.0.0.1:{}", args.port);
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for agent in crate::domain::agents::list(&store, &ctx.env).await? {
+        let profile = agent.profile();
+        match relay_route::point(&ctx.env, &profile, &base) {
+            Ok(changed) => rows.push(serde_json::json!({
+                "agent": agent.name,
+                "profile": profile.name,
+                "url": relay_route::agent_url(&base, &profile.name),
+                "changed": changed,
+            })),
+            Err(e) => failed.push(format!("{}: {e}", agent.name)),
+        }
+    }
+    if ctx.json {
+        super::print_json(&serde_json::json!({"pointed": rows, "failed": failed}))?;
+    } else {
+        for r in &rows {
+            outln!(
+                "{:<14} → {}{}",
+                r["agent"].as_str().unwrap_or(""),
+                r["url"].as_str().unwrap_or(""),
+                if r["changed"] == true {
+                    ""
+                } else {
+                    " (already)"
+                }
+            );
+        }
+    }
+    if !failed.is_empty() {
+        color_eyre::eyre::bail!(
+            "could not point {} at the relay: {}; the others are pointed — fix the file and run `nxr relay enable` again, or `nxr relay disable`",
+            failed.len(),
+            failed.join("; ")
+        );
+    }
+    Ok(())
+}
+
+async fn disable(ctx: &Ctx) -> Result<()> {
+    use crate::domain::agents::relay_route::{self, Unpointed};
+    let store = ctx.store().await?;
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for agent in crate::domain::agents::list(&store, &ctx.env).await? {
+        match relay_route::unpoint(&ctx.env, &agent.profile()) {
+            Ok(done) => rows.push((agent.name, done)),
+            Err(e) => failed.push(format!("{}: {e}", agent.name)),
+        }
+    }
+    if ctx.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(name, done)| serde_json::json!({"agent": name, "result": done}))
+            .collect();
+        super::print_json(&serde_json::json!({"unpointed": list, "failed": failed}))?;
+    } else {
+        for (name, done) in &rows {
+            let what = match done {
+                Unpointed::Restored => "back on its own config.yaml (as before the relay)",
+                Unpointed::KeptChanged => "changed since it was pointed: kept as it is",
+                Unpointed::NotPointed => "was not on the relay",
+            };
+            outln!("{name:<14} {what}");
+        }
+    }
+    if !failed.is_empty() {
+        color_eyre::eyre::bail!(
+            "could not take {} off the relay: {}; run `nxr relay disable` again",
+            failed.len(),
+            failed.join("; ")
+        );
+    }
+    Ok(())
 }
 
 async fn status(ctx: &Ctx, args: StatusArgs) -> Result<()> {

@@ -14,6 +14,7 @@ pub mod gateway_control;
 pub mod hermes;
 pub mod hermes_run;
 pub mod leftovers;
+pub mod relay_route;
 pub mod skills;
 pub mod switch_journal;
 pub mod user_model;

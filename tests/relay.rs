@@ -67,6 +67,7 @@ fn start_relay(fake: &FakeServer, rt: &tokio::runtime::Runtime, limits: Limits) 
             upstream: format!("{}/api/v1", fake.base),
             key: Some(KEY.into()),
             limits,
+            store: None,
         },
         rt.handle().clone(),
         0,

@@ -88,6 +88,7 @@ fn kill_9_during_enable_and_disable_never_leaves_a_profile_half_on_the_relay() {
             upstream: format!("{}/api/v1", server.base),
             key: Some(KEY.into()),
             limits: Limits::default(),
+            store: None,
         },
         rt.handle().clone(),
         0,

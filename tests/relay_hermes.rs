@@ -154,6 +154,7 @@ fn prompts_from_three_hermes_agents_at_once_are_all_answered_through_the_relay()
                 minute: window,
                 max_wait: Duration::from_secs(120),
             },
+            store: None,
         },
         rt.handle().clone(),
         0,

@@ -191,6 +191,7 @@ async fn serve_relay(ctx: &Ctx, args: RunArgs) -> Result<()> {
             minute: Duration::from_secs(args.minute_seconds),
             max_wait: Duration::from_secs(args.max_wait_seconds),
         },
+        store: None,
     };
     let rt = tokio::runtime::Handle::current();
     let port = args.port;

@@ -67,6 +67,8 @@ pub struct RelayConfig {
     /// The stored OpenRouter key (secret).
     pub key: Option<String>,
     pub limits: Limits,
+    /// Where each answered request is recorded (`usage_events`), when set.
+    pub store: Option<Arc<crate::domain::store::Store>>,
 }
 
 impl std::fmt::Debug for RelayConfig {
@@ -75,6 +77,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("upstream", &self.upstream)
             .field("key", &self.key.as_ref().map(|_| "(stored)"))
             .field("limits", &self.limits)
+            .field("records", &self.store.is_some())
             .finish()
     }
 }

@@ -61,6 +61,7 @@ impl Replay {
                     output_tokens: 30,
                     cost_usd: 0.0,
                     last_seen: Some(at),
+                    via_relay: false,
                 };
                 usage::ingest_agent(&self.store, agent, &[row], &[], &clock)
                     .await

@@ -147,6 +147,9 @@ fn render_per_agent(out: &mut String, b: &Budget) {
 /// Appends today's rate limits by kind (with what to do about each) and the last five 429s.
 fn render_rate_limits(out: &mut String, b: &Budget) {
     use std::fmt::Write;
+    if !b.relay.is_empty() {
+        let _ = writeln!(out, "relay today: {}", b.relay.summary());
+    }
     if !b.rate_limits_today.is_empty() {
         let _ = writeln!(
             out,

@@ -1,7 +1,8 @@
 //! `nxr relay run`: the loopback relay that paces every agent's free OpenRouter requests.
 
 use super::Ctx;
-use crate::domain::budget::pacer::{DEFAULT_PER_DAY, DEFAULT_PER_MINUTE, Limits};
+use crate::domain::budget::pacer::{DEFAULT_PER_MINUTE, Limits};
+use crate::domain::store::Store;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 use std::time::Duration;
@@ -37,9 +38,10 @@ pub struct RunArgs {
     /// Free requests a minute the account may send (OpenRouter: 20).
     #[arg(long, default_value_t = DEFAULT_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub per_minute: u32,
-    /// Free requests a day (OpenRouter: 50, or 1000 once credits were bought).
-    #[arg(long, default_value_t = DEFAULT_PER_DAY, value_parser = clap::value_parser!(u32).range(1..))]
-    pub per_day: u32,
+    /// Free requests a day; by default the account's daily limit as the budget knows it (from
+    /// OpenRouter's `/key` when a key is stored: 50, or 1000 once credits were bought).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_day: Option<u32>,
     /// The length of the per-minute window in seconds (shorter only to try the pacing out).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub minute_seconds: u64,
@@ -77,6 +79,9 @@ async fn enable(ctx: &Ctx, args: StatusArgs) -> Result<()> {
             Err(e) => failed.push(format!("{}: {e}", agent.name)),
         }
     }
+    store
+        .set_setting(relay_route::SETTING_PORT, &args.port.to_string())
+        .await?;
     if ctx.json {
         super::print_json(&serde_json::json!({"pointed": rows, "failed": failed}))?;
     } else {
@@ -113,6 +118,9 @@ async fn disable(ctx: &Ctx) -> Result<()> {
             Ok(done) => rows.push((agent.name, done)),
             Err(e) => failed.push(format!("{}: {e}", agent.name)),
         }
+    }
+    if failed.is_empty() {
+        store.delete_setting(relay_route::SETTING_PORT).await?;
     }
     if ctx.json {
         let list: Vec<_> = rows
@@ -180,36 +188,56 @@ async fn status(ctx: &Ctx, args: StatusArgs) -> Result<()> {
     Ok(())
 }
 
-async fn serve_relay(ctx: &Ctx, args: RunArgs) -> Result<()> {
+/// The relay's pacing from the budget: the account's daily limit (unless `per_day` says
+/// otherwise), with the free requests already made today counted.
+pub(super) async fn start(
+    ctx: &Ctx,
+    store: std::sync::Arc<Store>,
+    port: u16,
+    limits: impl FnOnce(u32) -> Limits,
+) -> Result<(crate::web::relay::RelayHandle, Limits)> {
     let key = crate::domain::store::secrets::openrouter_key(&ctx.env)?;
+    let budget = crate::domain::budget::load(&store, store.clock()).await?;
+    let limits = limits(u32::try_from(budget.daily_limit).unwrap_or(u32::MAX));
     let cfg = crate::web::relay::RelayConfig {
         upstream: ctx.env.openrouter_url.clone(),
         key,
-        limits: Limits {
-            per_minute: args.per_minute,
-            per_day: args.per_day,
-            minute: Duration::from_secs(args.minute_seconds),
-            max_wait: Duration::from_secs(args.max_wait_seconds),
-        },
-        store: None,
+        limits,
+        store: Some(store),
     };
+    let used = u32::try_from(budget.used_today).unwrap_or(u32::MAX);
     let rt = tokio::runtime::Handle::current();
-    let port = args.port;
-    let mut handle =
-        tokio::task::spawn_blocking(move || crate::web::relay::start(cfg, rt, port)).await??;
+    let handle = tokio::task::spawn_blocking(move || {
+        crate::web::relay::start(cfg, rt, port).inspect(|h| h.seed_today(used))
+    })
+    .await??;
+    Ok((handle, limits))
+}
+
+async fn serve_relay(ctx: &Ctx, args: RunArgs) -> Result<()> {
+    let store = std::sync::Arc::new(ctx.store().await?);
+    let (mut handle, limits) = start(ctx, store, args.port, |daily| Limits {
+        per_minute: args.per_minute,
+        per_day: args.per_day.unwrap_or(daily),
+        minute: Duration::from_secs(args.minute_seconds),
+        max_wait: Duration::from_secs(args.max_wait_seconds),
+    })
+    .await?;
     if ctx.json {
         super::print_json(&serde_json::json!({
             "url": handle.base_url(),
             "agent_url": handle.agent_url("NAME"),
             "addr": handle.addr.to_string(),
+            "per_minute": limits.per_minute,
+            "per_day": limits.per_day,
         }))?;
     } else {
         outln!("nxr relay: listening on {}", handle.base_url());
         outln!("  agents use {}", handle.agent_url("NAME"));
         outln!(
             "  free requests paced to {} a minute and {} a day for the whole account",
-            args.per_minute,
-            args.per_day
+            limits.per_minute,
+            limits.per_day
         );
         outln!("Stop with Ctrl-C.");
     }

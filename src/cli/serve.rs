@@ -32,12 +32,22 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
         crate::web::server::start(env, store, rt, &bind, port, allow_remote)
     })
     .await??;
+    let relay = start_relay(ctx, &store_end).await;
     if ctx.json {
         super::print_json(&serde_json::json!({
             "url": handle.login_url(),
             "addr": handle.addr.to_string(),
+            "relay": relay.as_ref().map(|(r, _)| r.base_url()),
         }))?;
     } else {
+        if let Some((r, l)) = &relay {
+            outln!(
+                "nxr serve: relay on {} for the agents ({} free requests a minute, {} a day)",
+                r.base_url(),
+                l.per_minute,
+                l.per_day
+            );
+        }
         outln!("nxr serve: listening on {}", handle.base_url());
         outln!("Open this URL once to sign in (it sets a session cookie):");
         outln!("  {}", handle.login_url());
@@ -54,8 +64,45 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
         tracing::warn!("could not record that nxr serve stopped: {e}");
     }
     errln!("nxr serve: stopping");
-    tokio::task::spawn_blocking(move || handle.stop()).await?;
+    tokio::task::spawn_blocking(move || {
+        handle.stop();
+        drop(relay);
+    })
+    .await?;
     Ok(())
+}
+
+/// The relay, when `nxr relay enable` pointed the agents at one: started on its port with the
+/// account's limits. A relay that cannot start is reported and the web server runs on.
+async fn start_relay(
+    ctx: &Ctx,
+    store: &Arc<crate::domain::store::Store>,
+) -> Option<(
+    crate::web::relay::RelayHandle,
+    crate::domain::budget::pacer::Limits,
+)> {
+    use crate::domain::agents::relay_route::SETTING_PORT;
+    let port = match store.setting(SETTING_PORT).await {
+        Ok(Some(p)) => p.trim().parse::<u16>().ok()?,
+        Ok(None) => return None,
+        Err(e) => {
+            errln!("nxr serve: cannot read whether the relay is enabled: {e}");
+            return None;
+        }
+    };
+    let limits = |daily| crate::domain::budget::pacer::Limits {
+        per_day: daily,
+        ..Default::default()
+    };
+    match super::relay::start(ctx, store.clone(), port, limits).await {
+        Ok(started) => Some(started),
+        Err(e) => {
+            errln!(
+                "nxr serve: the relay the agents point at could not start: {e}; their free requests fail until it runs (`nxr relay run --port {port}`), or take them off it with `nxr relay disable`"
+            );
+            None
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM.

@@ -50,7 +50,23 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(left);
     draw_per_agent(state, b, frame, agents_area);
     draw_rate_limits(state, b, frame, log_area);
-    draw_projection(state, b, frame, right);
+    if b.relay.is_empty() {
+        draw_projection(state, b, frame, right);
+    } else {
+        let [chart, relay] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(right);
+        draw_projection(state, b, frame, chart);
+        frame.render_widget(
+            Paragraph::new(b.relay.summary())
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" Relay today "),
+                ),
+            relay,
+        );
+    }
 }
 
 /// Requests and cost per agent: today, the last 7 and the last 30 days.

@@ -114,6 +114,10 @@ fn budget_page(ctx: &WebCtx, req: &Req) -> Resp {
                             (a.other_model_today) " of " (a.today) " request(s) today, " (a.other_model_7d) " of " (a.last_7d) " in 7 days." }
                     }
                 }
+                @if !b.relay.is_empty() { section.card {
+                    h2 { "Relay today" }
+                    p.relay-today { (b.relay.summary()) }
+                } }
                 section.card {
                     h2 { "Rate-limit events" }
                     @if !b.rate_limits_today.is_empty() {

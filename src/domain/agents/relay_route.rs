@@ -11,12 +11,32 @@ use super::hermes::{self, ConfigValue, HermesError, Profile, Result};
 use crate::domain::base::env::Env;
 use std::path::PathBuf;
 
+/// Setting: the port of the relay the profiles were pointed at (`nxr serve` starts the relay there).
+pub const SETTING_PORT: &str = "relay.port";
+
 /// The folder of the kept copies, under `$NXR_HOME`.
 pub const COPIES_DIR: &str = "relay-profiles";
 
 /// The OpenAI-compatible base URL of `profile` on the relay at `relay_base` (`http://127.0.0.1:PORT`).
 pub fn agent_url(relay_base: &str, profile: &str) -> String {
     format!("{}/agents/{profile}/v1", relay_base.trim_end_matches('/'))
+}
+
+/// The port of a relay's per-agent URL (loopback, `/agents/NAME/v1`), or `None` for any other URL:
+/// calls Hermes made to such a URL were recorded by the relay itself.
+pub fn relay_port(url: &str) -> Option<u16> {
+    let url = url.trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://127.0.0.1:")
+        .or_else(|| url.strip_prefix("http://localhost:"))?;
+    let (port, tail) = rest.split_once("/agents/")?;
+    tail.ends_with("/v1").then_some(())?;
+    port.parse::<u16>().ok()
+}
+
+/// Whether `url` is a relay's per-agent URL (see [`relay_port`]).
+pub fn is_relay_url(url: &str) -> bool {
+    relay_port(url).is_some()
 }
 
 fn copy_path(env: &Env, profile: &Profile) -> PathBuf {

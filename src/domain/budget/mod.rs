@@ -9,6 +9,8 @@ pub mod daily;
 pub mod guard;
 pub mod pacer;
 pub mod queue;
+pub mod relay_log;
+pub mod relay_status;
 pub mod run_gate;
 pub mod usage;
 
@@ -131,6 +133,8 @@ pub struct Budget {
     pub rate_limits_today: Vec<crate::domain::catalog::ratelimit::KindTally>,
     /// True when `usage_events` holds no row at all (nothing to count yet).
     pub no_data: bool,
+    /// What the relay did today (empty when no agent went through it).
+    pub relay: relay_log::RelayToday,
 }
 
 impl Budget {
@@ -368,6 +372,7 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
 
     let rate_limits_today = crate::domain::catalog::ratelimit::tally(store, &today, &now_s).await?;
     let hours_elapsed = (now - start).num_seconds() as f64 / 3600.0;
+    let relay = relay_log::today(store, clock).await?;
     Ok(Budget {
         used_today,
         daily_limit,
@@ -384,6 +389,7 @@ pub async fn load(store: &Store, clock: &dyn Clock) -> Result<Budget, StoreError
         rate_limits,
         rate_limits_today,
         no_data,
+        relay,
     })
 }
 

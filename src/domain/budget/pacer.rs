@@ -221,6 +221,21 @@ impl Schedule {
         self.window.first().map(|(t, _)| *t + self.limits.minute)
     }
 
+    /// Starts the day's count at no less than `used`: the requests made before the relay started,
+    /// as the budget counts them.
+    pub fn seed_today(&mut self, used: u32, now: DateTime<Utc>) {
+        self.roll_day(now.date_naive());
+        self.used_today = self.used_today.max(used);
+    }
+
+    /// A let-through request that never reached the server: its place in the window and its
+    /// slot of the day come back.
+    pub fn release(&mut self, ticket: Ticket, sent: Instant) {
+        if self.window.remove(&(sent, ticket)) {
+            self.used_today = self.used_today.saturating_sub(1);
+        }
+    }
+
     /// Moves a let-through request's place in the window from `sent` to `answered`: the server
     /// counts a request when it arrives, which is after it was let through, so the window keeps
     /// it until a minute after its answer came back.
@@ -281,6 +296,17 @@ impl Pacer {
     pub fn settle(&self, a: &Admission) {
         self.lock().settle(a.ticket, a.sent, Instant::now());
         self.changed.notify_all();
+    }
+
+    /// Gives `a`'s place back: its request never reached the server.
+    pub fn release(&self, a: &Admission) {
+        self.lock().release(a.ticket, a.sent);
+        self.changed.notify_all();
+    }
+
+    /// Starts the day's count at no less than `used` (see [`Schedule::seed_today`]).
+    pub fn seed_today(&self, used: u32) {
+        self.lock().seed_today(used, (self.clock)());
     }
 
     /// Blocks until `agent`'s request may go, or refuses it.
@@ -383,6 +409,22 @@ mod tests {
             s.enqueue("b", reset).is_ok(),
             "a new day has its count again"
         );
+    }
+
+    #[test]
+    fn a_seeded_day_counts_the_earlier_requests_and_a_released_one_comes_back() {
+        let mut s = Schedule::new(limits(100, 3));
+        s.seed_today(2, noon());
+        let t = s.enqueue("a", noon()).expect("one left");
+        let now = Instant::now();
+        assert_eq!(s.dispatch(now), vec![t]);
+        let sent = s.take_granted(t).expect("let through");
+        assert!(s.enqueue("a", noon()).is_err(), "2 earlier + 1 = the day");
+        s.release(t, sent);
+        assert_eq!(s.used_today(), 2);
+        assert!(s.enqueue("a", noon()).is_ok(), "the unsent one came back");
+        s.release(t, sent);
+        assert_eq!(s.used_today(), 2, "released once");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Usage from Hermes: each agent's profile keeps a `state.db` whose `session_model_usage` table counts
 //! API calls, tokens and cost per (session, model, billing route, task), growing while a session runs.
 //! [`ingest`] opens each one read-only and adds to `usage_events` only what grew since the last ingest
-//! (remembered per row in `usage_ingest`), so running it twice adds nothing.
+//! (remembered per row in `usage_ingest`), so running it twice adds nothing. Rows whose billing URL is
+//! the relay's are not added: the relay recorded those calls as they happened.
 
 use crate::domain::agents::{self, Agent};
 use crate::domain::base::clock::{self, Clock};
@@ -42,6 +43,8 @@ pub struct HermesUsage {
     pub output_tokens: i64,
     pub cost_usd: f64,
     pub last_seen: Option<DateTime<Utc>>,
+    /// The calls went through the relay, which recorded them itself.
+    pub via_relay: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +151,9 @@ pub async fn read_state_db(path: &Path) -> Result<Vec<HermesUsage>, UsageError> 
                 real(cols.get("estimated_cost_usd")).max(0.0)
             },
             last_seen: unix(cols.get("last_seen")).or_else(|| unix(cols.get("first_seen"))),
+            via_relay: crate::domain::agents::relay_route::is_relay_url(&text(
+                cols.get("billing_base_url"),
+            )),
         });
     }
     Ok(out)
@@ -254,7 +260,9 @@ pub async fn ingest_agent(
                 let input = (u.input_tokens - before.1).max(0);
                 let output = (u.output_tokens - before.2).max(0);
                 let cost = (u.cost_usd - before.3).max(0.0);
-                if calls > 0 || input > 0 || output > 0 || cost > 0.0 {
+                // Calls through the relay are in `usage_events` already (source `relay`): only the
+                // remembered counters move.
+                if !u.via_relay && (calls > 0 || input > 0 || output > 0 || cost > 0.0) {
                     let at = clock::to_db(u.last_seen.unwrap_or(now));
                     tx.execute(
                         "INSERT INTO usage_events (agent_id, model, is_free, requests, prompt_tokens, completion_tokens, cost_usd, status, occurred_at, source, detail)

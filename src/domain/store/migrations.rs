@@ -98,4 +98,12 @@ pub const MIGRATIONS: &[Migration] = &[
             "/migrations/0012_model_history_auto.sql"
         )),
     },
+    Migration {
+        version: 13,
+        name: "0013_relay_usage",
+        sql: include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/0013_relay_usage.sql"
+        )),
+    },
 ];

@@ -441,8 +441,22 @@ where
                 Some(TransferEncoding::Chunked) => {
                     use chunked_transfer::Encoder;
 
-                    let mut writer = Encoder::new(writer);
-                    io::copy(&mut reader, &mut writer)?;
+                    // nxr patch: each read of the body goes out as its own chunk and the socket
+                    // is flushed, so a streamed body (server-sent events) reaches the client as it
+                    // is produced; published tiny_http gathered 8 KB per chunk behind a buffered
+                    // writer flushed only at the end.
+                    let mut writer = Encoder::with_flush_after_write(writer);
+                    let mut buf = vec![0u8; 8192];
+                    loop {
+                        let n = match reader.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(e),
+                        };
+                        writer.write_all(&buf[..n])?;
+                        writer.get_mut().flush()?;
+                    }
                 }
 
                 Some(TransferEncoding::Identity) => {

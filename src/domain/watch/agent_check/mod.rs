@@ -62,6 +62,8 @@ pub enum CheckKind {
     Credentials,
     /// A local endpoint a slot uses answers and has the model.
     LocalEndpoint,
+    /// The relay the profile is pointed at runs.
+    Relay,
     /// The agent's skills are on disk.
     Skills,
     /// The fallback chain in the profile is the one nxr chooses now (never blocking).
@@ -433,7 +435,14 @@ fn model_lines(agent: &Agent, profile: &Profile, main: &Slot) -> Vec<CheckLine> 
         CheckKind::Model,
         format!("model {model} on provider {provider}"),
     )];
-    if model == agent.model && provider == want_provider {
+    // On the relay, the profile says `custom` with the relay's URL for an OpenRouter model.
+    let on_relay = provider == "custom"
+        && want_provider == "openrouter"
+        && main
+            .base_url
+            .as_deref()
+            .is_some_and(crate::domain::agents::relay_route::is_relay_url);
+    if model == agent.model && (provider == want_provider || on_relay) {
         out.push(CheckLine::pass(
             CheckKind::Database,
             "config.yaml agrees with the database",

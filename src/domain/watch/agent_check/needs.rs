@@ -2,9 +2,10 @@
 //! local endpoint (Ollama) a slot uses, answering and holding the slot's model.
 
 use super::{CheckKind, CheckLine, Shared};
-use crate::domain::agents::credentials;
 use crate::domain::agents::hermes::{Profile, Slot};
+use crate::domain::agents::{credentials, relay_route};
 use crate::domain::base::env::Env;
+use crate::domain::budget::relay_status;
 use crate::domain::catalog::ollama;
 use crate::domain::store::secrets;
 use std::collections::BTreeMap;
@@ -98,7 +99,12 @@ fn ollama_base(base_url: &str) -> String {
 pub(super) async fn endpoint_lines(slots: &[Slot], shared: &mut Shared<'_>) -> Vec<CheckLine> {
     // (endpoint, model) → the slots that use it, in slot order.
     let mut uses: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut relays: BTreeMap<u16, Vec<String>> = BTreeMap::new();
     for s in slots {
+        if let Some(port) = s.base_url.as_deref().and_then(relay_route::relay_port) {
+            relays.entry(port).or_default().push(s.name.clone());
+            continue;
+        }
         if let (Some(url), Some(model)) = (&s.base_url, &s.model)
             && s.provider.as_deref() == Some("custom")
         {
@@ -108,6 +114,9 @@ pub(super) async fn endpoint_lines(slots: &[Slot], shared: &mut Shared<'_>) -> V
         }
     }
     let mut out = Vec::new();
+    for (port, names) in relays {
+        out.push(relay_line(port, &names.join(", "), shared).await);
+    }
     for ((base, model), names) in uses {
         if !shared.endpoints.contains_key(&base) {
             let answer = ollama::list_models(&base, shared.probe_timeout)
@@ -134,6 +143,33 @@ pub(super) async fn endpoint_lines(slots: &[Slot], shared: &mut Shared<'_>) -> V
         });
     }
     out
+}
+
+/// Whether the relay on `port` that `slots` go through runs.
+async fn relay_line(port: u16, slots: &str, shared: &mut Shared<'_>) -> CheckLine {
+    let key = format!("relay:{port}");
+    if !shared.endpoints.contains_key(&key) {
+        let answer = relay_status::fetch_status(port, shared.probe_timeout)
+            .await
+            .map(|_| Vec::new())
+            .map_err(|e| e.message);
+        shared.endpoints.insert(key.clone(), answer);
+    }
+    match &shared.endpoints[&key] {
+        Ok(_) => CheckLine::pass(
+            CheckKind::Relay,
+            format!("the relay on 127.0.0.1:{port} runs ({slots})"),
+        ),
+        Err(e) => CheckLine::fail(
+            CheckKind::Relay,
+            format!(
+                "the profile points at the relay on 127.0.0.1:{port}, which does not run ({slots}: {e})"
+            ),
+            format!(
+                "start it: `nxr serve` (it starts the relay) or `nxr relay run --port {port}`; or take the agents off it: `nxr relay disable`"
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -8,55 +8,39 @@
 //! forwarded and the stored key never leaves for a client or a log line. Only loopback clients are
 //! served.
 
+mod stream;
+
 use crate::domain::budget::pacer::{Limits, Pacer, Refusal};
-use crate::domain::catalog::ratelimit;
-use serde::Serialize;
+use crate::domain::budget::relay_log::{self, AnswerUsage, Outcome, RelayRecord};
+use crate::domain::catalog::ratelimit::RateLimitKind;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use stream::{Pending, Streamed, forward};
 
 /// The largest request body forwarded (a chat request with long context stays far below).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
+
+pub use crate::domain::budget::relay_status::{Counts, RelayDown, RelayStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     #[error("the relay cannot listen on {addr}: {message}; choose another port with --port")]
     Bind { addr: String, message: String },
-    #[error(
-        "no relay answers on 127.0.0.1:{port} ({message}); start one with `nxr relay run --port {port}`"
-    )]
-    NotRunning { port: u16, message: String },
-}
-
-/// A relay's counts, as `GET /status` answers them.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct RelayStatus {
-    pub free_today: u32,
-    pub waiting: usize,
-    pub per_minute: u32,
-    pub per_day: u32,
-    pub agents: BTreeMap<String, BTreeMap<String, Counts>>,
+    #[error("{down}: `nxr relay run --port {port}` (or `nxr serve`, once the agents are on it)", port = down.port)]
+    NotRunning {
+        #[from]
+        down: RelayDown,
+    },
 }
 
 /// Asks the relay on 127.0.0.1:`port` for its counts.
 pub async fn fetch_status(port: u16) -> Result<RelayStatus, RelayError> {
-    let fail = |message: String| RelayError::NotRunning { port, message };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let resp = client
-        .get(format!("http://127.0.0.1:{port}/status"))
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    resp.json::<RelayStatus>()
-        .await
-        .map_err(|e| fail(format!("its answer is not a relay status: {e}")))
+    Ok(crate::domain::budget::relay_status::fetch_status(port, Duration::from_secs(5)).await?)
 }
 
 /// What the relay forwards to and how it paces.
@@ -80,27 +64,6 @@ impl std::fmt::Debug for RelayConfig {
             .field("records", &self.store.is_some())
             .finish()
     }
-}
-
-/// Per agent and model: what happened to its requests.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct Counts {
-    /// Requests forwarded upstream.
-    pub forwarded: u64,
-    /// Answered 2xx by OpenRouter.
-    pub answered: u64,
-    /// Held for a slot of the minute before going.
-    pub held: u64,
-    /// Total time held, in milliseconds.
-    pub held_ms: u64,
-    /// Refused by the relay (daily count used, or held past its bound): never sent.
-    pub refused: u64,
-    /// Answered 429 or 402 by OpenRouter, by kind (per_minute, per_day, high_demand, funding, …).
-    pub limited: BTreeMap<String, u64>,
-    /// Other non-2xx answers by status.
-    pub upstream_errors: BTreeMap<u16, u64>,
-    /// Answers the client stopped reading before their end.
-    pub client_closed: u64,
 }
 
 /// The relay's counts, keyed by `agent` then `model`.
@@ -131,10 +94,24 @@ struct Shared {
     rt: tokio::runtime::Handle,
 }
 
+impl Shared {
+    /// Writes `r` to `usage_events` in the background, when the relay has a store.
+    fn record(&self, r: RelayRecord) {
+        if let Some(store) = self.cfg.store.clone() {
+            self.rt.spawn(async move {
+                if let Err(e) = relay_log::record(&store, &r).await {
+                    tracing::warn!(error = %e, agent = r.profile, "relay: cannot record a request");
+                }
+            });
+        }
+    }
+}
+
 /// A running relay; dropping it stops it.
 pub struct RelayHandle {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
+    shared: Arc<Shared>,
     server: Arc<tiny_http::Server>,
     stopping: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
@@ -149,6 +126,11 @@ impl RelayHandle {
     /// The OpenAI-compatible base URL an agent's profile points at.
     pub fn agent_url(&self, agent: &str) -> String {
         format!("{}/agents/{agent}/v1", self.base_url())
+    }
+
+    /// Counts `used` free requests as made today already (before the relay started).
+    pub fn seed_today(&self, used: u32) {
+        self.shared.pacer.seed_today(used);
     }
 
     pub fn stop(&mut self) {
@@ -196,6 +178,7 @@ pub fn start(
         http,
         rt,
     });
+    let handle_shared = shared.clone();
     let (srv, stop) = (server.clone(), stopping.clone());
     let accept = std::thread::Builder::new()
         .name("nxr-relay".into())
@@ -222,6 +205,7 @@ pub fn start(
     Ok(RelayHandle {
         addr,
         stats,
+        shared: handle_shared,
         server,
         stopping,
         accept: Some(accept),
@@ -255,7 +239,7 @@ fn route(path: &str) -> Option<(&str, &str)> {
     plain.then_some((agent, rest))
 }
 
-fn serve(shared: &Shared, mut request: tiny_http::Request) {
+fn serve(shared: &Arc<Shared>, mut request: tiny_http::Request) {
     let loopback = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
     let answer = if !loopback {
         Err(error(
@@ -274,8 +258,15 @@ fn serve(shared: &Shared, mut request: tiny_http::Request) {
                     chat(shared, &agent, &mut request)
                 }
                 Some((agent, "models")) if m == tiny_http::Method::Get => {
-                    let agent = agent.to_string();
-                    forward(shared, &agent, "-", reqwest::Method::GET, "models", None)
+                    let p = Pending {
+                        chat: false,
+                        agent: agent.to_string(),
+                        model: "-".into(),
+                        free: false,
+                        held_ms: 0,
+                        admission: None,
+                    };
+                    forward(shared, p, reqwest::Method::GET, "models", None)
                 }
                 _ => Err(error(
                     404,
@@ -309,7 +300,7 @@ fn status(shared: &Shared) -> tiny_http::ResponseBox {
 }
 
 fn chat(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     agent: &str,
     request: &mut tiny_http::Request,
 ) -> Result<Streamed, tiny_http::ResponseBox> {
@@ -337,37 +328,58 @@ fn chat(
                 "the body is not a JSON chat request with a \"model\" string",
             )
         })?;
-    let admission = if model.ends_with(":free") {
+    let free = model.ends_with(":free");
+    let (admission, held_ms) = if free {
         match shared.pacer.admit(agent) {
             Ok(a) => {
+                let held_ms = a.waited.as_millis() as u64;
                 if a.waited >= Duration::from_millis(1) {
                     shared.stats.update(agent, &model, |c| {
                         c.held += 1;
-                        c.held_ms += a.waited.as_millis() as u64;
+                        c.held_ms += held_ms;
                     });
                 }
-                Some(a)
+                (Some(a), held_ms)
             }
             Err(refusal) => {
                 shared.stats.update(agent, &model, |c| c.refused += 1);
+                let (kind, held_ms) = match &refusal {
+                    Refusal::Daily { .. } => (RateLimitKind::PerDay, 0),
+                    Refusal::Waited { waited, .. } => {
+                        (RateLimitKind::PerMinute, waited.as_millis() as u64)
+                    }
+                };
+                shared.record(RelayRecord {
+                    profile: agent.to_string(),
+                    model: model.clone(),
+                    free,
+                    outcome: Outcome::Refused(kind),
+                    usage: AnswerUsage::default(),
+                    held_ms,
+                    latency_ms: held_ms,
+                    at: chrono::Utc::now(),
+                });
                 return Err(refused(&refusal));
             }
         }
     } else {
-        None
+        (None, 0)
     };
-    let answer = forward(
+    let p = Pending {
+        chat: true,
+        agent: agent.to_string(),
+        model,
+        free,
+        held_ms,
+        admission,
+    };
+    forward(
         shared,
-        agent,
-        &model,
+        p,
         reqwest::Method::POST,
         "chat/completions",
         Some(body),
-    );
-    if let Some(a) = admission {
-        shared.pacer.settle(&a);
-    }
-    answer
+    )
 }
 
 fn refused(r: &Refusal) -> tiny_http::ResponseBox {
@@ -376,162 +388,17 @@ fn refused(r: &Refusal) -> tiny_http::ResponseBox {
         Refusal::Waited { .. } => "free-models-per-min",
     };
     let mut resp = error(429, kind, &format!("Rate limit exceeded: {}", r.message()));
-    let retry = r.retry_after(chrono::Utc::now()).to_string();
+    // The daily refusal's Retry-After is the reset as an HTTP date; the minute's, seconds. A client
+    // that sleeps on a count of seconds (Hermes sleeps up to 600 s before each retry) would
+    // otherwise sit out the day's remaining minutes instead of ending with the message.
+    let retry = match r {
+        Refusal::Daily { reset, .. } => reset.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        Refusal::Waited { .. } => r.retry_after(chrono::Utc::now()).to_string(),
+    };
     if let Ok(h) = tiny_http::Header::from_bytes("Retry-After", retry.as_bytes()) {
         resp.add_header(h);
     }
     resp
-}
-
-/// An upstream answer being passed on as it arrives.
-struct Streamed {
-    status: u16,
-    content_type: String,
-    chunks: mpsc::Receiver<Vec<u8>>,
-    /// Tells the reading task the client is gone.
-    closed: Arc<AtomicBool>,
-}
-
-impl Streamed {
-    fn respond(self, request: tiny_http::Request) {
-        let header = tiny_http::Header::from_bytes("Content-Type", self.content_type.as_bytes())
-            .unwrap_or_else(|_| json_header());
-        let reader = ChannelReader {
-            rx: self.chunks,
-            buf: Vec::new(),
-            pos: 0,
-        };
-        let response = tiny_http::Response::new(
-            tiny_http::StatusCode(self.status),
-            vec![header],
-            reader,
-            None,
-            None,
-        );
-        if request.respond(response).is_err() {
-            self.closed.store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-/// Reads the chunks a task sends, in order, until it hangs up.
-struct ChannelReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.recv() {
-                Ok(chunk) => {
-                    self.buf = chunk;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-fn forward(
-    shared: &Shared,
-    agent: &str,
-    model: &str,
-    method: reqwest::Method,
-    rest: &str,
-    body: Option<Vec<u8>>,
-) -> Result<Streamed, tiny_http::ResponseBox> {
-    let url = format!("{}/{rest}", shared.cfg.upstream.trim_end_matches('/'));
-    let mut req = shared.http.request(method, &url);
-    if let Some(key) = &shared.cfg.key {
-        req = req.bearer_auth(key);
-    }
-    if let Some(body) = body {
-        req = req.header("Content-Type", "application/json").body(body);
-    }
-    shared.stats.update(agent, model, |c| c.forwarded += 1);
-    let started = Instant::now();
-    let resp = shared.rt.block_on(req.send()).map_err(|e| {
-        shared.stats.update(agent, model, |c| {
-            *c.upstream_errors.entry(502).or_default() += 1
-        });
-        error(
-            502,
-            "upstream_unreachable",
-            &format!("OpenRouter did not answer at {url}: {e}"),
-        )
-    })?;
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json")
-        .to_string();
-    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(64);
-    let closed = Arc::new(AtomicBool::new(false));
-    let (stats, agent, model, gone) = (
-        shared.stats.clone(),
-        agent.to_string(),
-        model.to_string(),
-        closed.clone(),
-    );
-    shared.rt.spawn(async move {
-        let mut resp = resp;
-        let mut head = Vec::new();
-        let mut cut = false;
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if head.len() < 4096 {
-                        head.extend_from_slice(&chunk[..chunk.len().min(4096 - head.len())]);
-                    }
-                    if gone.load(Ordering::SeqCst) || tx.send(chunk.to_vec()).is_err() {
-                        cut = true;
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(_) => {
-                    cut = true;
-                    break;
-                }
-            }
-        }
-        drop(tx);
-        let text = String::from_utf8_lossy(&head);
-        stats.update(&agent, &model, |c| {
-            if cut {
-                c.client_closed += 1;
-            }
-            if (200..300).contains(&status) {
-                c.answered += 1;
-            } else if let Some(kind) = ratelimit::classify(status, &text) {
-                *c.limited.entry(kind.as_str().to_string()).or_default() += 1;
-            } else {
-                *c.upstream_errors.entry(status).or_default() += 1;
-            }
-        });
-        tracing::debug!(
-            agent,
-            model,
-            status,
-            ms = started.elapsed().as_millis() as u64,
-            "relay: answer ended"
-        );
-    });
-    Ok(Streamed {
-        status,
-        content_type,
-        chunks: rx,
-        closed,
-    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! What the relay (`src/web/relay.rs`) costs an agent, printed and never asserted (the targets are
+//! What the relay (`src/web/relay/`) costs an agent, printed and never asserted (the targets are
 //! printed next to each figure). Every figure compares the same requests sent through the relay with
 //! the same requests sent straight to the upstream, a loopback OpenRouter in this file; every client
 //! keeps its connection alive, as the relay keeps its own to the upstream.

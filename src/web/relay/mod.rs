@@ -7,20 +7,25 @@
 //! not, are passed through unchanged as they arrive. The client's own `Authorization` is never
 //! forwarded and the stored key never leaves for a client or a log line. Only loopback clients are
 //! served.
+//!
+//! The relay runs on the tokio runtime (hyper's HTTP/1 server): a request is a task, not a thread,
+//! so 50 open streams cost neither 50 threads nor the hops between them. Only a free request held
+//! for a slot of the minute waits on a blocking-pool thread ([`Pacer::admit`] blocks).
 
 mod stream;
 
 use crate::domain::budget::pacer::{Limits, Pacer, Refusal};
 use crate::domain::budget::relay_log::{self, AnswerUsage, Outcome, RelayRecord};
 use crate::domain::catalog::ratelimit::RateLimitKind;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::{Method, Request, Response, StatusCode, body::Incoming, header};
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
-use stream::{Pending, Streamed, forward};
+use stream::{Pending, RelayBody, forward};
 
 /// The largest request body forwarded (a chat request with long context stays far below).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -107,14 +112,12 @@ impl Shared {
     }
 }
 
-/// A running relay; dropping it stops it.
+/// A running relay; dropping it stops it taking connections.
 pub struct RelayHandle {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
     shared: Arc<Shared>,
-    server: Arc<tiny_http::Server>,
-    stopping: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
+    accept: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RelayHandle {
@@ -133,11 +136,10 @@ impl RelayHandle {
         self.shared.pacer.seed_today(used);
     }
 
+    /// Stops taking connections (the listener closes); requests under way run to their end.
     pub fn stop(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        self.server.unblock();
         if let Some(t) = self.accept.take() {
-            let _ = t.join();
+            t.abort();
         }
     }
 }
@@ -148,7 +150,7 @@ impl Drop for RelayHandle {
     }
 }
 
-/// Starts the relay on 127.0.0.1:`port` (0 picks a free one).
+/// Starts the relay on 127.0.0.1:`port` (0 picks a free one), serving on `rt`.
 pub fn start(
     cfg: RelayConfig,
     rt: tokio::runtime::Handle,
@@ -159,13 +161,15 @@ pub fn start(
         addr: want.to_string(),
         message,
     };
-    let server = tiny_http::Server::http(want).map_err(|e| bind_err(e.to_string()))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| bind_err("the listener has no IP address".into()))?;
-    let server = Arc::new(server);
-    let stopping = Arc::new(AtomicBool::new(false));
+    let listener = std::net::TcpListener::bind(want).map_err(|e| bind_err(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|e| bind_err(e.to_string()))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| bind_err(e.to_string()))?;
+    let listener = {
+        let _in_runtime = rt.enter();
+        tokio::net::TcpListener::from_std(listener).map_err(|e| bind_err(e.to_string()))?
+    };
     let stats = Arc::new(Stats::default());
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -176,54 +180,63 @@ pub fn start(
         cfg,
         stats: stats.clone(),
         http,
-        rt,
+        rt: rt.clone(),
     });
-    let handle_shared = shared.clone();
-    let (srv, stop) = (server.clone(), stopping.clone());
-    let accept = std::thread::Builder::new()
-        .name("nxr-relay".into())
-        .spawn(move || {
-            while !stop.load(Ordering::SeqCst) {
-                match srv.recv_timeout(Duration::from_millis(250)) {
-                    Ok(Some(request)) => {
-                        let shared = shared.clone();
-                        // Each request holds its own thread: a held request must not block others.
-                        let _ = std::thread::Builder::new()
-                            .name("nxr-relay-req".into())
-                            .spawn(move || serve(&shared, request));
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "relay: receive failed");
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                }
-            }
-        })
-        .map_err(|e| bind_err(format!("cannot start the accept thread: {e}")))?;
+    let accept = rt.spawn(accept_loop(listener, shared.clone()));
     tracing::info!(%addr, "relay listening");
     Ok(RelayHandle {
         addr,
         stats,
-        shared: handle_shared,
-        server,
-        stopping,
+        shared,
         accept: Some(accept),
     })
 }
 
-/// An OpenAI-style error answer.
-fn error(status: u16, code: &str, message: &str) -> tiny_http::ResponseBox {
-    let body = serde_json::json!({"error": {"code": status, "message": message, "type": code}});
-    tiny_http::Response::from_string(body.to_string())
-        .with_status_code(status)
-        .with_header(json_header())
-        .boxed()
+/// Takes connections until aborted, each served on its own task.
+async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    loop {
+        let (conn, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                tracing::warn!(error = %e, "relay: accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = conn.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(serve(shared, peer, req).await) }
+            });
+            let served = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(conn), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "relay: connection ended");
+            }
+        });
+    }
 }
 
-fn json_header() -> tiny_http::Header {
-    // Both halves are constant ASCII, which `from_bytes` always accepts.
-    tiny_http::Header::from_bytes("Content-Type", "application/json").expect("a constant header")
+type Answer = Response<RelayBody>;
+
+/// An OpenAI-style error answer.
+fn error(status: u16, code: &str, message: &str) -> Answer {
+    let body = serde_json::json!({"error": {"code": status, "message": message, "type": code}});
+    json(status, body.to_string())
+}
+
+fn json(status: u16, body: String) -> Answer {
+    let mut r = Response::new(RelayBody::whole(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 /// `/agents/NAME/v1/REST` → (NAME, REST), NAME being a plain agent name.
@@ -239,52 +252,41 @@ fn route(path: &str) -> Option<(&str, &str)> {
     plain.then_some((agent, rest))
 }
 
-fn serve(shared: &Arc<Shared>, mut request: tiny_http::Request) {
-    let loopback = request.remote_addr().is_some_and(|a| a.ip().is_loopback());
-    let answer = if !loopback {
-        Err(error(
-            403,
-            "forbidden",
-            "the relay serves loopback clients only",
-        ))
-    } else {
-        let method = request.method().clone();
-        let url = request.url().to_string();
-        match (method, url.as_str()) {
-            (tiny_http::Method::Get, "/status") => Err(status(shared)),
-            (m, _) => match route(&url) {
-                Some((agent, "chat/completions")) if m == tiny_http::Method::Post => {
-                    let agent = agent.to_string();
-                    chat(shared, &agent, &mut request)
-                }
-                Some((agent, "models")) if m == tiny_http::Method::Get => {
-                    let p = Pending {
-                        chat: false,
-                        agent: agent.to_string(),
-                        model: "-".into(),
-                        free: false,
-                        held_ms: 0,
-                        admission: None,
-                    };
-                    forward(shared, p, reqwest::Method::GET, "models", None)
-                }
-                _ => Err(error(
-                    404,
-                    "not_found",
-                    "unknown path: use /agents/NAME/v1/chat/completions or /agents/NAME/v1/models",
-                )),
-            },
-        }
-    };
-    match answer {
-        Err(response) => {
-            let _ = request.respond(response);
-        }
-        Ok(streamed) => streamed.respond(request),
+async fn serve(shared: Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Answer {
+    if !peer.ip().is_loopback() {
+        return error(403, "forbidden", "the relay serves loopback clients only");
     }
+    let path = req.uri().path().to_string();
+    if req.method() == Method::GET && path == "/status" {
+        return status(&shared);
+    }
+    let method = req.method().clone();
+    let answer = match route(&path) {
+        Some((agent, "chat/completions")) if method == Method::POST => {
+            let agent = agent.to_string();
+            chat(&shared, agent, req.into_body()).await
+        }
+        Some((agent, "models")) if method == Method::GET => {
+            let p = Pending {
+                chat: false,
+                agent: agent.to_string(),
+                model: "-".into(),
+                free: false,
+                held_ms: 0,
+                admission: None,
+            };
+            forward(&shared, p, reqwest::Method::GET, "models", None).await
+        }
+        _ => Err(error(
+            404,
+            "not_found",
+            "unknown path: use /agents/NAME/v1/chat/completions or /agents/NAME/v1/models",
+        )),
+    };
+    answer.unwrap_or_else(|refusal| refusal)
 }
 
-fn status(shared: &Shared) -> tiny_http::ResponseBox {
+fn status(shared: &Shared) -> Answer {
     let (free_today, waiting) = shared.pacer.counts();
     let limits = shared.pacer.limits();
     let body = RelayStatus {
@@ -294,30 +296,22 @@ fn status(shared: &Shared) -> tiny_http::ResponseBox {
         per_day: limits.per_day,
         agents: shared.stats.snapshot(),
     };
-    tiny_http::Response::from_string(serde_json::to_string(&body).unwrap_or_default())
-        .with_header(json_header())
-        .boxed()
+    json(200, serde_json::to_string(&body).unwrap_or_default())
 }
 
-fn chat(
-    shared: &Arc<Shared>,
-    agent: &str,
-    request: &mut tiny_http::Request,
-) -> Result<Streamed, tiny_http::ResponseBox> {
-    let mut body = Vec::new();
-    if request
-        .as_reader()
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .is_err()
-        || body.len() as u64 > MAX_BODY
-    {
-        return Err(error(
+async fn chat(shared: &Arc<Shared>, agent: String, body: Incoming) -> Result<Answer, Answer> {
+    let too_big = || {
+        error(
             400,
             "bad_request",
             "the request body could not be read or is over 16 MB",
-        ));
-    }
+        )
+    };
+    let body = http_body_util::Limited::new(body, MAX_BODY as usize)
+        .collect()
+        .await
+        .map_err(|_| too_big())?
+        .to_bytes();
     let model = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v.get("model")?.as_str().map(str::to_string))
@@ -330,11 +324,17 @@ fn chat(
         })?;
     let free = model.ends_with(":free");
     let (admission, held_ms) = if free {
-        match shared.pacer.admit(agent) {
+        let (pacing, who) = (shared.clone(), agent.clone());
+        // Admission may hold the request for a slot of the minute: a blocking wait, kept off the
+        // runtime's workers.
+        let admitted = tokio::task::spawn_blocking(move || pacing.pacer.admit(&who))
+            .await
+            .map_err(|e| error(500, "internal", &format!("the pacer failed: {e}")))?;
+        match admitted {
             Ok(a) => {
                 let held_ms = a.waited.as_millis() as u64;
                 if a.waited >= Duration::from_millis(1) {
-                    shared.stats.update(agent, &model, |c| {
+                    shared.stats.update(&agent, &model, |c| {
                         c.held += 1;
                         c.held_ms += held_ms;
                     });
@@ -342,7 +342,7 @@ fn chat(
                 (Some(a), held_ms)
             }
             Err(refusal) => {
-                shared.stats.update(agent, &model, |c| c.refused += 1);
+                shared.stats.update(&agent, &model, |c| c.refused += 1);
                 let (kind, held_ms) = match &refusal {
                     Refusal::Daily { .. } => (RateLimitKind::PerDay, 0),
                     Refusal::Waited { waited, .. } => {
@@ -350,7 +350,7 @@ fn chat(
                     }
                 };
                 shared.record(RelayRecord {
-                    profile: agent.to_string(),
+                    profile: agent.clone(),
                     model: model.clone(),
                     free,
                     outcome: Outcome::Refused(kind),
@@ -367,7 +367,7 @@ fn chat(
     };
     let p = Pending {
         chat: true,
-        agent: agent.to_string(),
+        agent,
         model,
         free,
         held_ms,
@@ -380,9 +380,10 @@ fn chat(
         "chat/completions",
         Some(body),
     )
+    .await
 }
 
-fn refused(r: &Refusal) -> tiny_http::ResponseBox {
+fn refused(r: &Refusal) -> Answer {
     let kind = match r {
         Refusal::Daily { .. } => "free-models-per-day",
         Refusal::Waited { .. } => "free-models-per-min",
@@ -395,8 +396,8 @@ fn refused(r: &Refusal) -> tiny_http::ResponseBox {
         Refusal::Daily { reset, .. } => reset.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
         Refusal::Waited { .. } => r.retry_after(chrono::Utc::now()).to_string(),
     };
-    if let Ok(h) = tiny_http::Header::from_bytes("Retry-After", retry.as_bytes()) {
-        resp.add_header(h);
+    if let Ok(h) = header::HeaderValue::from_str(&retry) {
+        resp.headers_mut().insert(header::RETRY_AFTER, h);
     }
     resp
 }

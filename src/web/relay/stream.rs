@@ -1,17 +1,19 @@
-//! Forwarding one request to OpenRouter and passing its answer on as it arrives. When both the
-//! upstream answer and the write to the client have ended, the request's outcome is counted once
+//! Forwarding one request to OpenRouter and passing its answer on as it arrives. When the answer
+//! has ended, or the client went away before its end, the request's outcome is counted once
 //! in the relay's [`Stats`](super::Stats) and, with a store, recorded in `usage_events`
 //! ([`crate::domain::budget::relay_log`]).
 
-use super::{Shared, error, json_header};
+use super::{Answer, Shared, error};
 use crate::domain::budget::pacer::Admission;
 use crate::domain::budget::relay_log::{self, AnswerUsage, Outcome, RelayRecord};
 use crate::domain::catalog::ratelimit;
-use std::io::Read;
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
-use tokio::sync::mpsc;
 
 /// The head of an answer kept for classifying an error.
 const HEAD: usize = 4096;
@@ -32,8 +34,8 @@ pub(super) struct Pending {
 }
 
 /// What is known of a request once its answer ended; counted and recorded when dropped, that is
-/// when both the task reading upstream and the thread writing to the client let go of it.
-struct Finish {
+/// when the body written to the client is dropped (at its end, or when the client went away).
+pub(super) struct Finish {
     shared: Arc<Shared>,
     chat: bool,
     agent: String,
@@ -145,72 +147,104 @@ impl Drop for Finish {
     }
 }
 
-/// An upstream answer being passed on as it arrives.
-pub(super) struct Streamed {
-    status: u16,
-    content_type: String,
-    chunks: mpsc::Receiver<Vec<u8>>,
-    finish: Arc<Finish>,
+/// An answer's body: whole (the relay's own answers), or the upstream's, polled by the client's
+/// connection itself so that each chunk is written the moment it arrives.
+pub(super) enum RelayBody {
+    Whole(Option<Bytes>),
+    Passed {
+        upstream: reqwest::Body,
+        finish: Arc<Finish>,
+        ended: bool,
+    },
 }
 
-impl Streamed {
-    pub(super) fn respond(self, request: tiny_http::Request) {
-        let header = tiny_http::Header::from_bytes("Content-Type", self.content_type.as_bytes())
-            .unwrap_or_else(|_| json_header());
-        let reader = ChannelReader {
-            rx: self.chunks,
-            buf: Vec::new(),
-            pos: 0,
+impl RelayBody {
+    pub(super) fn whole(b: Bytes) -> RelayBody {
+        RelayBody::Whole(Some(b))
+    }
+}
+
+impl Body for RelayBody {
+    type Data = Bytes;
+    type Error = reqwest::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, reqwest::Error>>> {
+        let (upstream, finish, ended) = match self.get_mut() {
+            RelayBody::Whole(b) => return Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            RelayBody::Passed {
+                upstream,
+                finish,
+                ended,
+            } => (upstream, finish, ended),
         };
-        let response = tiny_http::Response::new(
-            tiny_http::StatusCode(self.status),
-            vec![header],
-            reader,
-            None,
-            None,
-        );
-        if request.respond(response).is_err() {
-            self.finish.client_closed.store(true, Ordering::SeqCst);
+        if *ended {
+            return Poll::Ready(None);
+        }
+        let frame = std::task::ready!(Pin::new(upstream).poll_frame(cx));
+        match &frame {
+            Some(Ok(f)) => {
+                if let Some(data) = f.data_ref() {
+                    finish
+                        .kept
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(data);
+                }
+            }
+            Some(Err(_)) => {
+                // The client's connection is closed with the error: it sees the answer break off.
+                finish.upstream_cut.store(true, Ordering::SeqCst);
+                *ended = true;
+            }
+            None => *ended = true,
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RelayBody::Whole(b) => b.is_none(),
+            RelayBody::Passed { ended, .. } => *ended,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            RelayBody::Whole(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            RelayBody::Whole(None) => SizeHint::with_exact(0),
+            RelayBody::Passed { .. } => SizeHint::default(),
         }
     }
 }
 
-/// Reads the chunks a task sends, in order, until it hangs up.
-struct ChannelReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            // A request thread, not a runtime worker: blocking here is what it is for.
-            match self.rx.blocking_recv() {
-                Some(chunk) => {
-                    self.buf = chunk;
-                    self.pos = 0;
-                }
-                None => return Ok(0),
-            }
+impl Drop for RelayBody {
+    /// Dropped before its end: the client went away (hyper drops the body of a connection that
+    /// failed), and with it the upstream request.
+    fn drop(&mut self) {
+        if let RelayBody::Passed {
+            finish,
+            ended: false,
+            ..
+        } = self
+        {
+            finish.client_closed.store(true, Ordering::SeqCst);
         }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
 
 /// Sends `body` to OpenRouter's `rest` path with the stored key and returns the answer as it
 /// arrives. A free request's place in the pacer is settled when the answer's head arrives, and
 /// given back when OpenRouter was not reached.
-pub(super) fn forward(
+pub(super) async fn forward(
     shared: &Arc<Shared>,
     p: Pending,
     method: reqwest::Method,
     rest: &str,
-    body: Option<Vec<u8>>,
-) -> Result<Streamed, tiny_http::ResponseBox> {
+    body: Option<Bytes>,
+) -> Result<Answer, Answer> {
     let url = format!("{}/{rest}", shared.cfg.upstream.trim_end_matches('/'));
     let mut req = shared.http.request(method, &url);
     if let Some(key) = &shared.cfg.key {
@@ -223,7 +257,7 @@ pub(super) fn forward(
         .stats
         .update(&p.agent, &p.model, |c| c.forwarded += 1);
     let started = Instant::now();
-    let sent = shared.rt.block_on(req.send());
+    let sent = req.send().await;
     if let Some(a) = &p.admission {
         match &sent {
             Ok(_) => shared.pacer.settle(a),
@@ -278,42 +312,17 @@ pub(super) fn forward(
         upstream_cut: AtomicBool::new(false),
         client_closed: AtomicBool::new(false),
     });
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
-    let task = finish.clone();
-    shared.rt.spawn(pump(resp, tx, task));
-    Ok(Streamed {
-        status,
-        content_type,
-        chunks: rx,
+    let mut answer = hyper::Response::new(RelayBody::Passed {
+        upstream: reqwest::Body::from(resp),
         finish,
-    })
-}
-
-/// Reads the upstream answer chunk by chunk into `tx` (keeping what the record needs) until it
-/// ends, breaks off, or the client is gone.
-async fn pump(resp: reqwest::Response, tx: mpsc::Sender<Vec<u8>>, task: Arc<Finish>) {
-    let mut resp = resp;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                task.kept
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(&chunk);
-                // Waits (without holding a runtime worker) while a slow client's 64 chunks
-                // are unread.
-                if task.client_closed.load(Ordering::SeqCst)
-                    || tx.send(chunk.to_vec()).await.is_err()
-                {
-                    task.client_closed.store(true, Ordering::SeqCst);
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                task.upstream_cut.store(true, Ordering::SeqCst);
-                break;
-            }
-        }
-    }
+        ended: false,
+    });
+    *answer.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    let content_type = hyper::header::HeaderValue::from_str(&content_type)
+        .unwrap_or(hyper::header::HeaderValue::from_static("application/json"));
+    answer
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, content_type);
+    Ok(answer)
 }

@@ -242,6 +242,7 @@ fn main() {
                 model: None,
                 skills: None,
                 is_default: false,
+                host: None,
             };
             if let Err(e) = nxr::domain::agents::create(&store, &env, new).await {
                 fail("create agent", e);

@@ -222,6 +222,7 @@ fn main() {
                 model: None,
                 skills: None,
                 is_default: false,
+                host: None,
             },
         ))
         .expect("agent created");

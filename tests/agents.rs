@@ -26,6 +26,7 @@ fn new_agent(name: &str, role: Role, model: Option<&str>) -> NewAgent {
         model: model.map(String::from),
         skills: None,
         is_default: false,
+        host: None,
     }
 }
 

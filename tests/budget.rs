@@ -163,6 +163,7 @@ async fn agent(store: &Store, env: &Env, name: &str) -> Agent {
             model: Some(MODEL.into()),
             skills: None,
             is_default: false,
+            host: None,
         },
     )
     .await

@@ -212,6 +212,7 @@ fn hermes_output_case(file: &str, bytes: Vec<u8>) -> Check {
             model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
             skills: None,
             is_default: true,
+            host: None,
         },
     ))
     .map_err(|e| e.to_string())?;
@@ -688,6 +689,7 @@ fn web_json_case(file: &str, body: Vec<u8>) -> Check {
             model: Some("meta-llama/llama-3.3-70b-instruct:free".into()),
             skills: None,
             is_default: true,
+            host: None,
         },
     ))
     .map_err(|e| e.to_string())?;

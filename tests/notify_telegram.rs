@@ -113,6 +113,7 @@ async fn scans_forward_the_kinds_turned_on_and_nothing_of_the_kinds_turned_off()
                 model: Some(model.into()),
                 skills: None,
                 is_default: false,
+                host: None,
             },
         )
         .await

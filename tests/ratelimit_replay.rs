@@ -89,6 +89,7 @@ async fn agent(store: &Store, homes: &Homes, name: &str, role: Role, model: &str
             model: Some(model.into()),
             skills: None,
             is_default: false,
+            host: None,
         },
     )
     .await

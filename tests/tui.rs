@@ -50,6 +50,7 @@ fn agent(id: i64, name: &str, role: Role, model: &str, skills: &[&str]) -> Agent
         is_default: true,
         hermes_profile: name.to_lowercase(),
         hermes_profile_path: format!("/tmp/hermes/profiles/{}", name.to_lowercase()),
+        host: String::new(),
         created_at: to_db(now() - Duration::days(3)),
         updated_at: to_db(now() - Duration::hours(5)),
     }
@@ -405,6 +406,7 @@ fn tab1_says_whether_nxr_serve_runs_and_how_old_the_last_scan_is() {
         scan_interval_secs: 6 * 3600,
         overdue: true,
         error: None,
+        hosts: Vec::new(),
     });
     let text = screen(&State::new(d.clone()), 100, 30);
     assert!(
@@ -417,8 +419,41 @@ fn tab1_says_whether_nxr_serve_runs_and_how_old_the_last_scan_is() {
         scan_interval_secs: 6 * 3600,
         overdue: false,
         error: None,
+        hosts: vec![
+            nxr::domain::store::hosts::Host {
+                name: "laptop".into(),
+                first_seen: "2026-05-01T09:00:00Z".into(),
+                last_seen: "2026-05-01T12:00:03Z".into(),
+                version: "0.1.0".into(),
+                serving: true,
+                up: true,
+                reconciled_at: Some("2026-05-01T12:00:03Z".into()),
+                last_error: None,
+            },
+            nxr::domain::store::hosts::Host {
+                name: "build-box".into(),
+                first_seen: "2026-05-01T09:00:00Z".into(),
+                last_seen: "2026-05-01T10:00:00Z".into(),
+                version: "0.1.0".into(),
+                serving: true,
+                up: false,
+                reconciled_at: None,
+                last_error: None,
+            },
+        ],
     });
     let text = screen(&State::new(d), 100, 30);
+    // Team mode: a line per host with its last heartbeat.
+    assert!(
+        text.contains(
+            "host laptop: up (nxr serve), last heartbeat 2026-05-01 12:00:03, profiles in step"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("host build-box: down, last heartbeat 2026-05-01 10:00:00"),
+        "{text}"
+    );
     assert!(
         text.contains("nxr serve running; last scan 2h 0m ago (every 6h 0m)"),
         "{text}"
@@ -1073,6 +1108,7 @@ fn new_agent(name: &str, role: Role, model: Option<&str>) -> nxr::domain::agents
         model: model.map(str::to_string),
         skills: None,
         is_default: false,
+        host: None,
     }
 }
 

@@ -194,6 +194,7 @@ fn status_the_web_dashboard_and_tab1_show_one_dashboard() {
                     model: None,
                     skills: None,
                     is_default: false,
+                    host: None,
                 },
             ))
             .unwrap()
@@ -415,6 +416,7 @@ fn every_surface_shows_the_one_agents_view() {
                 model: None,
                 skills: None,
                 is_default: false,
+                host: None,
             },
         ))
         .unwrap()

@@ -367,6 +367,7 @@ fn hostile_strings_are_html_escaped() {
         is_default: true,
         hermes_profile: "pm".into(),
         hermes_profile_path: "/tmp/x".into(),
+        host: String::new(),
         created_at: "2026-05-01T00:00:00Z".into(),
         updated_at: "2026-05-01T00:00:00Z".into(),
     };
@@ -579,6 +580,7 @@ fn dashboard_page_snapshots() {
             is_default: true,
             hermes_profile: a.hermes_profile,
             hermes_profile_path: "/h".into(),
+            host: String::new(),
             created_at: "2026-05-01T00:00:00Z".into(),
             updated_at: "2026-05-01T00:00:00Z".into(),
         })
@@ -704,6 +706,7 @@ fn agents_page_snapshot() {
             is_default: true,
             hermes_profile: a.hermes_profile,
             hermes_profile_path: "/h".into(),
+            host: String::new(),
             created_at: "2026-05-01T00:00:00Z".into(),
             updated_at: "2026-05-01T00:00:00Z".into(),
         })

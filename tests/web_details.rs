@@ -67,6 +67,7 @@ fn start_with(ollama_url: &str, names: &[&str]) -> Running {
                 model: Some(FREE.into()),
                 skills: None,
                 is_default: false,
+                host: None,
             },
         ))
         .unwrap();

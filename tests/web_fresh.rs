@@ -347,6 +347,7 @@ fn with_100_agents_no_read_page_is_over_150_kb() {
                 model: None,
                 skills: None,
                 is_default: false,
+                host: None,
             },
         ))
         .unwrap();

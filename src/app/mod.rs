@@ -61,6 +61,14 @@ pub fn run(env: Env) -> Result<()> {
 async fn run_async(env: Env) -> Result<()> {
     // Everything that can fail for a reason the user must fix happens before the terminal changes.
     let store = Arc::new(Store::open(&env).await?);
+    if env.db_url.is_some() {
+        // Team mode: this host's profiles agree with the database before the first screen; what
+        // could not be done is in the log (the screen is not up yet to say it).
+        match crate::domain::agents::reconcile::reconcile(&store, &env).await {
+            Ok(r) => r.lines().iter().for_each(|l| tracing::info!("{l}")),
+            Err(e) => tracing::warn!("cannot bring this host's profiles in step: {e}"),
+        }
+    }
     let clock = clock::system();
     let catalog = loader::load_catalog(&store, clock.now()).await;
     let data = loader::load(&store, &env, &*clock, &catalog).await;

@@ -279,6 +279,7 @@ impl From<NewAgentSpec> for NewAgent {
             model: s.model,
             skills: s.skills,
             is_default: false,
+            host: None,
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum AgentsCmd {
     /// Show an agent's fallback chain: the models Hermes tries when its own model refuses (rate
     /// limit, billing, overload), each with its score and why it was chosen.
     Fallbacks(FallbacksArgs),
+    /// Team mode: run an agent on another host; the host it leaves moves its profile to the backup
+    /// folder and the new host makes it.
+    Move(MoveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +102,18 @@ pub struct CreateArgs {
     /// remove (passed over by default)
     #[arg(long)]
     pub allow_stealth: bool,
+    /// Team mode: the host the agent runs on (default: this one); that host makes its profile.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The agent's name (or id).
+    pub name: String,
+    /// The host it runs on from now (team mode).
+    #[arg(long)]
+    pub host: String,
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +136,7 @@ pub async fn run(ctx: &Ctx, cmd: AgentsCmd) -> Result<()> {
         AgentsCmd::Revert(args) => revert(ctx, args).await,
         AgentsCmd::Check(args) => super::check::run(ctx, args).await,
         AgentsCmd::Fallbacks(args) => fallbacks(ctx, args).await,
+        AgentsCmd::Move(args) => super::hosts::move_agent(ctx, args).await,
     }
 }
 
@@ -199,6 +215,7 @@ async fn create(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         model: if args.free { None } else { args.model },
         skills: None,
         is_default: false,
+        host: args.host,
     };
     let opts = agents::CreateOptions {
         force: args.force,
@@ -256,22 +273,43 @@ async fn list(ctx: &Ctx) -> Result<()> {
             s.to_string()
         }
     };
-    let rows: Vec<[String; 6]> = all
+    // In team mode each agent's host is a column, and a profile on another host has no path here.
+    let team = ctx.env.db_url.is_some();
+    let rows: Vec<Vec<String>> = all
         .iter()
         .map(|row| {
             let a = &row.agent;
-            [
+            let mut cells = vec![
                 super::shown(&a.name),
                 a.role.to_string(),
                 a.model.clone(),
                 a.skillset.len().to_string(),
                 a.hermes_profile.clone(),
-                a.hermes_profile_path.clone(),
-            ]
+            ];
+            if team {
+                let here = a.is_here(&ctx.env);
+                cells.push(if a.host.is_empty() {
+                    "(none yet)".into()
+                } else {
+                    a.host.clone()
+                });
+                cells.push(if here {
+                    a.hermes_profile_path.clone()
+                } else {
+                    "(on its host)".into()
+                });
+            } else {
+                cells.push(a.hermes_profile_path.clone());
+            }
+            cells
         })
         .collect();
-    let header = ["NAME", "ROLE", "MODEL", "SKILLS", "PROFILE", "PATH"];
-    let (head, lines) = super::table_lines(&header, &rows);
+    let header: &[&str] = if team {
+        &["NAME", "ROLE", "MODEL", "SKILLS", "PROFILE", "HOST", "PATH"]
+    } else {
+        &["NAME", "ROLE", "MODEL", "SKILLS", "PROFILE", "PATH"]
+    };
+    let (head, lines) = super::table_lines(header, &rows);
     outln!("{}", bold(&head));
     for l in lines {
         outln!("{l}");

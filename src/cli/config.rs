@@ -29,13 +29,15 @@ pub enum ConfigCmd {
 
 /// The name of the one setting kept in `.env` files rather than in the database.
 const KEY_NAME: &str = "openrouter-key";
+/// This machine's name in team mode, kept in `$NXR_HOME/host-name` (see `base::host`).
+const HOST_NAME: &str = "host-name";
 
 /// A plain setting by name, or the error that lists every name.
 fn setting(name: &str) -> Result<&'static settings::Setting> {
     settings::find(name).ok_or_else(|| {
         color_eyre::eyre::eyre!(
             "{}; e.g. `nxr config get scan-interval-hours`",
-            settings::unknown(name, &[KEY_NAME])
+            settings::unknown(name, &[KEY_NAME, HOST_NAME])
         )
     })
 }
@@ -68,6 +70,13 @@ pub async fn run(ctx: &Ctx, cmd: ConfigCmd) -> Result<()> {
         ConfigCmd::Set { key, value } if key == KEY_NAME => set_openrouter_key(ctx, &value).await,
         ConfigCmd::Unset { key } if key == KEY_NAME => unset_openrouter_key(ctx).await,
         ConfigCmd::Get { key } if key == KEY_NAME => get_openrouter_key(ctx),
+        ConfigCmd::Set { key, value } if key == HOST_NAME => {
+            super::hosts::set_host_name(ctx, &value).await
+        }
+        ConfigCmd::Get { key } if key == HOST_NAME => super::hosts::get_host_name(ctx),
+        ConfigCmd::Unset { key } if key == HOST_NAME => bail!(
+            "host-name cannot be unset: agents are assigned to it; set another name with `nxr config set host-name NAME`"
+        ),
         ConfigCmd::Set { key, value } => {
             let s = setting(&key)?;
             let store = ctx.store().await?;

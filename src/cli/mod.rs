@@ -53,6 +53,7 @@ pub mod doctor;
 pub mod evals;
 pub mod gateway;
 pub mod hints;
+pub mod hosts;
 pub mod init;
 pub mod models;
 pub mod notifications;
@@ -124,6 +125,8 @@ pub enum Command {
     Upgrade(upgrade::UpgradeArgs),
     /// Today's free requests against the daily limit, per agent, and the projection to 00:00 UTC.
     Budget,
+    /// Team mode: the hosts sharing the database, with their last heartbeat.
+    Hosts,
     /// Run a prompt with an agent through Hermes (queued when the free daily limit is used up).
     Run(run::RunArgs),
     /// Agents' tasks waiting for the free bucket's reset.
@@ -184,13 +187,40 @@ pub struct Ctx {
 impl Ctx {
     /// Opens (and migrates) the store.
     pub async fn store(&self) -> Result<Store> {
-        Ok(Store::open(&self.env).await?)
+        let store = Store::open(&self.env).await?;
+        reconcile_once(&self.env, &store).await;
+        Ok(store)
     }
 
     /// Opens the store for a command that only reads: a database that cannot be written is opened
     /// read-only instead of failing.
     pub async fn store_read(&self) -> Result<Store> {
-        Ok(Store::open_for_reading(&self.env).await?)
+        let store = Store::open_for_reading(&self.env).await?;
+        if !store.is_read_only() {
+            reconcile_once(&self.env, &store).await;
+        }
+        Ok(store)
+    }
+}
+
+/// In team mode (a shared database), the first store a command opens first makes this host's
+/// profiles agree with the database (`agents::reconcile`); what it changed or could not do goes to
+/// stderr, and a failure never stops the command.
+async fn reconcile_once(env: &Env, store: &Store) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if env.db_url.is_none() || DONE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    match crate::domain::agents::reconcile::reconcile(store, env).await {
+        Ok(report) => {
+            for line in report.lines() {
+                errln!("nxr: {line}");
+            }
+        }
+        Err(e) => {
+            errln!("nxr: could not bring this host's agent profiles in step with the database: {e}")
+        }
     }
 }
 
@@ -410,6 +440,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Upgrade(args) => upgrade::run(&ctx, args).await,
             Command::Scan => scan::run(&ctx).await,
             Command::Budget => budget::run(&ctx).await,
+            Command::Hosts => hosts::list(&ctx).await,
             Command::Run(args) => run::run(&ctx, args).await,
             Command::Queue { command } => run::queue_cmd(&ctx, command).await,
             Command::Notifications(args) => notifications::run(&ctx, args).await,

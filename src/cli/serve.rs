@@ -16,6 +16,10 @@ pub struct ServeArgs {
     /// Allow binding to a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// In team mode (NXR_DB_URL), how often this host makes its agents' profiles agree with the
+    /// database, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub reconcile_every: u64,
 }
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
@@ -26,7 +30,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let holder_bg = holder.clone();
     let rt = tokio::runtime::Handle::current();
     let env = ctx.env.clone();
-    let (bind, port, allow_remote) = (args.bind, args.port, args.allow_remote);
+    let (bind, port, allow_remote) = (args.bind.clone(), args.port, args.allow_remote);
     // Binding is blocking work; keep it off the async workers.
     let mut handle = tokio::task::spawn_blocking(move || {
         crate::web::server::start(env, store, rt, &bind, port, allow_remote)
@@ -56,8 +60,20 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let background = tokio::spawn(background(ctx.env.clone(), store_bg, holder_bg));
+    let team = ctx.env.db_url.is_some().then(|| {
+        tokio::spawn(team_loop(
+            ctx.env.clone(),
+            store_end.clone(),
+            std::time::Duration::from_secs(args.reconcile_every),
+        ))
+    });
     wait_for_shutdown().await;
     background.abort();
+    if let Some(team) = team {
+        team.abort();
+        let me = crate::domain::base::host::this_host(&ctx.env);
+        let _ = crate::domain::store::hosts::beat(&store_end, &me, false, store_end.now()).await;
+    }
     if let Err(e) =
         crate::domain::store::heartbeat::stop(&store_end, &holder, store_end.now()).await
     {
@@ -102,6 +118,44 @@ async fn start_relay(
             );
             None
         }
+    }
+}
+
+/// Team mode: every `every`, this host beats in `hosts` (as serving) and makes its agents' profiles
+/// agree with the database; each change and each problem goes to stderr once.
+async fn team_loop(
+    env: crate::domain::base::env::Env,
+    store: Arc<crate::domain::store::Store>,
+    every: std::time::Duration,
+) {
+    let me = crate::domain::base::host::this_host(&env);
+    let mut last_error = String::new();
+    loop {
+        let beat = crate::domain::store::hosts::beat(&store, &me, true, store.now()).await;
+        let result = match beat {
+            Ok(()) => crate::domain::agents::reconcile::reconcile(&store, &env)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(report) => {
+                let problems = report.problems.join("; ");
+                for line in report.lines() {
+                    // A problem that stays is said once, not every few seconds.
+                    if !report.problems.contains(&line) || problems != last_error {
+                        errln!("nxr serve: {line}");
+                    }
+                }
+                last_error = problems;
+            }
+            Err(e) if e != last_error => {
+                errln!("nxr serve: cannot bring this host's agents in step: {e}");
+                last_error = e;
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -94,5 +94,8 @@ pub fn summary(d: &Dashboard) -> String {
     }
     out.push_str(&format!("{}\n", d.catalog_line()));
     out.push_str(&format!("{}\n", d.background.line(d.now)));
+    for line in d.background.host_lines() {
+        out.push_str(&format!("{}\n", shown(&line)));
+    }
     out
 }

@@ -39,7 +39,15 @@ pub fn update(state: &mut State, action: Action) -> Option<Action> {
 }
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let background_rows = u16::from(state.data.background.is_some());
+    // The background line, then (team mode) a line per host.
+    let host_lines = state
+        .data
+        .background
+        .as_ref()
+        .map(|b| b.host_lines())
+        .unwrap_or_default();
+    let background_rows =
+        u16::from(state.data.background.is_some()) + host_lines.len().min(4) as u16;
     let [top, background, agents, notes] = Layout::vertical([
         Constraint::Length(6),
         Constraint::Length(background_rows),
@@ -53,10 +61,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         } else {
             state.theme.muted
         };
-        frame.render_widget(
-            Paragraph::new(Line::styled(format!(" {}", b.line(state.data.now)), style)),
-            background,
+        let mut lines = vec![Line::styled(format!(" {}", b.line(state.data.now)), style)];
+        lines.extend(
+            host_lines
+                .iter()
+                .take(4)
+                .map(|h| Line::styled(format!(" {h}"), state.theme.muted)),
         );
+        frame.render_widget(Paragraph::new(lines), background);
     }
     let [gw, budget] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);

@@ -112,6 +112,7 @@ fn create(ctx: &WebCtx, req: &Req) -> (bool, String) {
         model: None,
         skills,
         is_default: false,
+        host: Some(field(&form, "host")).filter(|h| !h.trim().is_empty()),
     };
     match ctx.rt.block_on(agents::create_with(
         &ctx.store,
@@ -272,6 +273,18 @@ fn confirm_delete(ctx: &WebCtx, req: &Req) -> Resp {
 
 fn wizard(ctx: &WebCtx, req: &Req) -> Resp {
     let rec = recommend(ctx, req);
+    // Team mode: the host to run on (this one by default), among the hosts that share the database.
+    let team = ctx.env.db_url.is_some().then(|| {
+        let now = ctx.store.now();
+        let hosts = ctx
+            .rt
+            .block_on(crate::domain::store::hosts::list(&ctx.store, now))
+            .unwrap_or_default();
+        (
+            crate::domain::base::host::this_host(&ctx.env),
+            hosts.into_iter().map(|h| h.name).collect::<Vec<_>>(),
+        )
+    });
     let body = html! {
         h1 { "Create an agent" }
         @match &rec {
@@ -299,6 +312,14 @@ fn wizard(ctx: &WebCtx, req: &Req) -> Resp {
                     section.card {
                         h2 { "4. Name" }
                         input #agent-name type="text" name="name" required aria-label="agent name";
+                    }
+                    @if let Some((here, hosts)) = &team {
+                        section.card {
+                            h2 { "Host" }
+                            p.muted { "The machine the agent runs on; its nxr makes the Hermes profile there." }
+                            input #agent-host type="text" name="host" value=(here) list="nxr-hosts" aria-label="host";
+                            datalist #nxr-hosts { @for h in hosts { option value=(h) {} } }
+                        }
                     }
                     button #create type="submit" { "5. Create the agent" }
                 }

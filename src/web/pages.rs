@@ -255,6 +255,7 @@ pub fn dashboard_page(dash: &Dashboard, setup: &SetupStatus) -> Markup {
             } @else {
                 p { (shown(&line)) }
             }
+            @for h in dash.background.host_lines() { p.host { (shown(&h)) } }
             p { a href="/doctor" { "Check the whole setup" } " (the same checks as " code { "nxr doctor" } ")" }
         }
         (crate::web::api_budget::alerts_body(&budget, &notes, dash.unread_notifications))
@@ -415,7 +416,8 @@ pub fn agents_view_body(view: &Result<Agents, String>, catalog: &str) -> Markup 
                                     }
                                 }
                                 td { (shown(&a.provider)) }
-                                td { code { (shown(&a.hermes_profile)) } }
+                                td { code { (shown(&a.hermes_profile)) }
+                                    @if !a.host.is_empty() { br; span.muted.host { "on " (shown(&a.host)) } } }
                                 td.skills { (shown(&a.skillset.join(", "))) }
                                 td { (shown(&a.status))
                                     @if let Some(line) = r.usage.summary() { br; span.muted.usage { (line) } }

@@ -119,6 +119,20 @@ pub async fn create_with(
     let lock = agents_lock(env).await;
     // 1. Validate everything before touching anything.
     let (name, profile) = check_name_free(store, env, &new).await?;
+    let here = crate::domain::base::host::this_host(env);
+    let host = match new.host.as_deref() {
+        Some(h) => crate::domain::base::host::validate(h)
+            .map_err(|e| AgentError::InvalidName(e.to_string()))?,
+        None => here.clone(),
+    };
+    if host != here {
+        if env.db_url.is_none() {
+            return Err(crate::domain::agents::reconcile::needs_shared_database(
+                &host,
+            ));
+        }
+        return create_elsewhere(store, env, &new, opts, &name, &host).await;
+    }
     let mut notes = Vec::new();
     let adopt = adopt_leftover(&profile, new.role, &name, lock.is_some(), &mut notes)?;
     let skillset = match &new.skills {
@@ -158,6 +172,7 @@ pub async fn create_with(
         &skillset,
         new.is_default,
         user_model.as_ref(),
+        &host,
     )
     .await
     {
@@ -175,6 +190,38 @@ pub async fn create_with(
             Err(e)
         }
     }
+}
+
+/// `create_with` for an agent that runs on another host: everything is checked as for one made
+/// here, and only the row is written; that host's reconcile makes the profile.
+async fn create_elsewhere(
+    store: &Store,
+    env: &Env,
+    new: &NewAgent,
+    opts: CreateOptions,
+    name: &str,
+    host: &str,
+) -> Result<(Agent, Vec<String>), AgentError> {
+    let skillset = match &new.skills {
+        Some(list) => skills::validate(list)?,
+        None => skills::default_skills(new.role, new.category.as_deref())?,
+    };
+    let (choice, auto) = pick_model(store, env, new, opts).await?;
+    let id = insert_row(
+        store,
+        name,
+        new.role,
+        &choice,
+        auto,
+        &skillset,
+        new.is_default,
+        None,
+        host,
+    )
+    .await?;
+    let mut notes = vec![crate::domain::agents::reconcile::elsewhere_note(store, host).await];
+    notes.extend(choice.notes.iter().cloned());
+    Ok((get(store, env, id).await?, notes))
 }
 
 /// The new agent's validated name and its Hermes profile, refused when an agent of that name exists
@@ -474,6 +521,7 @@ pub(super) async fn insert_row(
     skillset: &[String],
     is_default: bool,
     user_model: Option<&crate::domain::agents::user_model::UserModel>,
+    host: &str,
 ) -> Result<i64, AgentError> {
     let now = crate::domain::base::clock::to_db(store.now());
     let skillset_json =
@@ -493,8 +541,8 @@ pub(super) async fn insert_row(
             drop(taken);
             conn.execute(
                 "INSERT INTO agents (name, model, provider, status, created_at, updated_at, role, skillset, \
-                 model_score, model_auto_assigned, workspace_id, is_default) \
-                 VALUES (?1, ?2, ?3, 'active', ?4, ?4, ?5, ?6, ?7, ?8, 'default', ?9)",
+                 model_score, model_auto_assigned, workspace_id, is_default, host) \
+                 VALUES (?1, ?2, ?3, 'active', ?4, ?4, ?5, ?6, ?7, ?8, 'default', ?9, ?10)",
                 params![
                     name,
                     choice.id.as_str(),
@@ -504,7 +552,8 @@ pub(super) async fn insert_row(
                     skillset_json.as_str(),
                     choice.score,
                     i64::from(auto),
-                    i64::from(is_default)
+                    i64::from(is_default),
+                    host
                 ],
             )
             .await?;

@@ -14,6 +14,7 @@ pub mod gateway_control;
 pub mod hermes;
 pub mod hermes_run;
 pub mod leftovers;
+pub mod reconcile;
 pub mod relay_route;
 pub mod skills;
 pub mod switch_journal;
@@ -50,6 +51,8 @@ pub struct NewAgent {
     /// None = the role's (or category's) skill template.
     pub skills: Option<Vec<String>>,
     pub is_default: bool,
+    /// The host the agent runs on; None = this host (`base::host`).
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -71,9 +74,20 @@ pub struct Agent {
     pub hermes_profile_path: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The host the agent runs on (its Hermes profile lives there; see `base::host`); empty for an
+    /// agent from before hosts that no host has claimed yet.
+    pub host: String,
 }
 
 impl Agent {
+    /// True when this machine keeps the agent's profile: the agent is assigned to this host, or (with
+    /// a database file of this machine's own, where there is one host) to none yet. Changes to an
+    /// agent that is not here go to the database only; its own host makes its files agree.
+    pub fn is_here(&self, env: &Env) -> bool {
+        self.host == crate::domain::base::host::this_host(env)
+            || (self.host.is_empty() && env.db_url.is_none())
+    }
+
     /// The agent's Hermes profile.
     pub fn profile(&self) -> Profile {
         Profile {
@@ -293,7 +307,7 @@ pub fn validate_model_syntax(model: &str) -> Result<(), AgentError> {
 }
 
 const COLUMNS: &str = "id, name, role, model, provider, status, skillset, model_score, model_auto_assigned, \
-                       workspace_id, is_default, created_at, updated_at";
+                       workspace_id, is_default, created_at, updated_at, host";
 
 fn row_to_agent(env: &Env, row: &libsql::Row) -> Result<Agent, AgentError> {
     let name: String = row.get(1)?;
@@ -323,6 +337,7 @@ fn row_to_agent(env: &Env, row: &libsql::Row) -> Result<Agent, AgentError> {
         hermes_profile_path: profile.dir.display().to_string(),
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
+        host: row.get(13)?,
     })
 }
 
@@ -331,6 +346,12 @@ pub async fn list(store: &Store, env: &Env) -> Result<Vec<Agent>, AgentError> {
     // A model switch a killed process left half done is undone first, so no caller sees an agent
     // whose config.yaml and row disagree.
     switch_journal::recover(store, env).await?;
+    list_rows(store, env).await
+}
+
+/// Every agent, oldest first, as the database has them (no journal recovery: for a caller that
+/// holds the agents lock).
+pub(crate) async fn list_rows(store: &Store, env: &Env) -> Result<Vec<Agent>, AgentError> {
     let mut rows = store
         .conn()
         .query(&format!("SELECT {COLUMNS} FROM agents ORDER BY id"), ())

@@ -185,9 +185,15 @@ pub async fn set_model_choice(
     auto_assigned: bool,
 ) -> Result<Agent, AgentError> {
     let _lock = agents_lock(env).await;
-    switch_journal::recover_locked(store).await?;
+    switch_journal::recover_locked(store, env).await?;
     validate_model_syntax(&choice.id)?;
     let agent = resolve(store, env, name_or_id).await?;
+    if !agent.is_here(env) {
+        // Another host keeps this agent's profile: the database says what it should be, and that
+        // host's reconcile writes its config.yaml.
+        record_switch(store, &agent, choice, reason, auto_assigned).await?;
+        return get(store, env, agent.id).await;
+    }
     let profile = agent.usable_profile()?;
     let mut choice = choice.clone();
     if choice.fallbacks.is_none()
@@ -205,7 +211,7 @@ pub async fn set_model_choice(
         crate::domain::agents::fallbacks::remember(store, agent.id, &previous, chain).await;
     }
     // The journal row goes first: a crash after the file write is undone by the next nxr.
-    switch_journal::begin(store, agent.id, &profile.config_path(), &choice.id).await?;
+    switch_journal::begin(store, env, agent.id, &profile.config_path(), &choice.id).await?;
     let mut disk = DiskTxn::default();
     if let Err(e) = disk
         .create_dir_all(&profile.dir)
@@ -215,10 +221,33 @@ pub async fn set_model_choice(
         switch_journal::abandon(store, agent.id).await;
         return Err(e.into());
     }
+    let result = record_switch(store, &agent, choice, reason, auto_assigned).await;
+    match result {
+        Ok(()) => {
+            disk.commit();
+            get(store, env, agent.id).await
+        }
+        Err(e) => {
+            disk.rollback();
+            switch_journal::abandon(store, agent.id).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// The database half of a model switch, in one transaction: the agent's row, its history, and the
+/// end of its journal row.
+async fn record_switch(
+    store: &Store,
+    agent: &Agent,
+    choice: &ModelChoice,
+    reason: &str,
+    auto_assigned: bool,
+) -> Result<(), libsql::Error> {
     let now = crate::domain::base::clock::to_db(store.now());
     let (agent_id, from_model) = (agent.id, agent.model.as_str());
     let from_auto = i64::from(agent.model_auto_assigned);
-    let result = store
+    store
         .in_transaction(|conn| async move {
             conn.execute(
                 "UPDATE agents SET model = ?1, provider = ?2, model_score = ?3, model_auto_assigned = ?4, \
@@ -249,16 +278,5 @@ pub async fn set_model_choice(
             .await?;
             switch_journal::finish_in(&conn, agent_id).await
         })
-        .await;
-    match result {
-        Ok(()) => {
-            disk.commit();
-            get(store, env, agent.id).await
-        }
-        Err(e) => {
-            disk.rollback();
-            switch_journal::abandon(store, agent.id).await;
-            Err(e.into())
-        }
-    }
+        .await
 }

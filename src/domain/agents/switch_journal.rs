@@ -18,6 +18,7 @@ use std::path::Path;
 /// Records that `agent_id`'s config.yaml at `config_path` is about to change to `to_model`.
 pub async fn begin(
     store: &Store,
+    env: &Env,
     agent_id: i64,
     config_path: &Path,
     to_model: &str,
@@ -34,12 +35,14 @@ pub async fn begin(
     };
     let now = crate::domain::base::clock::to_db(store.now());
     let path = config_path.display().to_string();
+    let host = crate::domain::base::host::this_host(env);
     store
         .in_transaction(|conn| async move {
             conn.execute(
                 "INSERT OR REPLACE INTO model_switch_journal \
-                 (agent_id, config_path, config_before, to_model, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![agent_id, path, before, to_model, now],
+                 (agent_id, config_path, config_before, to_model, started_at, host) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![agent_id, path, before, to_model, now, host],
             )
             .await
         })
@@ -88,17 +91,20 @@ pub async fn recover(store: &Store, env: &Env) -> Result<Vec<String>, JournalErr
         return Ok(Vec::new());
     }
     let _lock = crate::domain::agents::agents_lock(env).await;
-    recover_locked(store).await
+    recover_locked(store, env).await
 }
 
-/// [`recover`] for a caller that already holds the agents lock.
-pub async fn recover_locked(store: &Store) -> Result<Vec<String>, JournalError> {
+/// [`recover`] for a caller that already holds the agents lock. Only this host's rows: a path in
+/// another host's row names a file on that host.
+pub async fn recover_locked(store: &Store, env: &Env) -> Result<Vec<String>, JournalError> {
     let db = |e: libsql::Error| JournalError::Db(e.to_string());
+    let host = crate::domain::base::host::this_host(env);
     let mut rows = store
         .conn()
         .query(
-            "SELECT agent_id, config_path, config_before FROM model_switch_journal ORDER BY agent_id",
-            (),
+            "SELECT agent_id, config_path, config_before FROM model_switch_journal \
+             WHERE host = ?1 OR host = '' ORDER BY agent_id",
+            params![host],
         )
         .await
         .map_err(db)?;
@@ -180,11 +186,12 @@ mod tests {
             std::fs::create_dir(&profile).unwrap();
             let config = profile.join("config.yaml");
             std::fs::write(&config, "model:\n  default: a:free\n").unwrap();
-            begin(&store, 1, &config, "b").await.unwrap();
+            let env = Env::for_dirs(dir.path(), dir.path().join("h"));
+            begin(&store, &env, 1, &config, "b").await.unwrap();
             // The process wrote the new file and died before its transaction.
             std::fs::write(&config, "model:\n  default: b\n").unwrap();
             assert!(pending(&store).await.unwrap());
-            let restored = recover_locked(&store).await.unwrap();
+            let restored = recover_locked(&store, &env).await.unwrap();
             assert_eq!(restored, [config.display().to_string()]);
             assert_eq!(
                 std::fs::read_to_string(&config).unwrap(),
@@ -194,17 +201,46 @@ mod tests {
 
             // A file that did not exist before is removed again.
             let fresh = profile.join("new.yaml");
-            begin(&store, 2, &fresh, "b").await.unwrap();
+            begin(&store, &env, 2, &fresh, "b").await.unwrap();
             std::fs::write(&fresh, "x").unwrap();
-            recover_locked(&store).await.unwrap();
+            recover_locked(&store, &env).await.unwrap();
             assert!(!fresh.exists());
 
             // The profile was deleted since: the row goes, nothing is written.
-            begin(&store, 3, &config, "c").await.unwrap();
+            begin(&store, &env, 3, &config, "c").await.unwrap();
             std::fs::remove_dir_all(&profile).unwrap();
-            assert!(recover_locked(&store).await.unwrap().is_empty());
+            assert!(recover_locked(&store, &env).await.unwrap().is_empty());
             assert!(!pending(&store).await.unwrap());
             assert!(!profile.exists());
+        });
+    }
+}
+
+#[cfg(test)]
+mod other_hosts {
+    use super::*;
+
+    #[test]
+    fn a_row_of_another_host_is_left_to_that_host() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(async {
+            let store = Store::open_local(&dir.path().join("db.sqlite"))
+                .await
+                .unwrap();
+            store.migrate().await.unwrap();
+            let config = dir.path().join("config.yaml");
+            std::fs::write(&config, "before").unwrap();
+            let mut there = Env::for_dirs(dir.path(), dir.path().join("h"));
+            there.host_name = Some("there".into());
+            begin(&store, &there, 1, &config, "b").await.unwrap();
+            std::fs::write(&config, "after").unwrap();
+            let mut here = there.clone();
+            here.host_name = Some("here".into());
+            assert!(recover_locked(&store, &here).await.unwrap().is_empty());
+            assert_eq!(std::fs::read_to_string(&config).unwrap(), "after");
+            assert_eq!(recover_locked(&store, &there).await.unwrap().len(), 1);
+            assert_eq!(std::fs::read_to_string(&config).unwrap(), "before");
         });
     }
 }

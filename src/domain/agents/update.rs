@@ -14,43 +14,19 @@ pub async fn set_skills(
     let _lock = agents_lock(env).await;
     let agent = resolve(store, env, name_or_id).await?;
     let desired = skills::validate(desired)?;
+    if !agent.is_here(env) {
+        // Another host keeps this agent's profile: its reconcile writes the skills.
+        record_skills(store, agent.id, &desired).await?;
+        return get(store, env, agent.id).await;
+    }
     let profile = agent.usable_profile()?;
     let own = profile.nxr_skills_dir();
-    for s in &desired {
-        check_skill_dir_is_ours(&own.join(s))?;
-    }
-    let stale: Vec<PathBuf> = hermes::skills_on_disk(&profile)
-        .into_iter()
-        .filter(|s| s.category == hermes::NXR_SKILL_CATEGORY && s.nxr_managed)
-        .filter(|s| !desired.contains(&s.name))
-        .filter_map(|s| s.path.parent().map(Path::to_path_buf))
-        .collect();
-
     let mut disk = DiskTxn::default();
-    let written = async {
-        for dir in &stale {
-            disk.move_aside(dir)?;
-        }
-        for s in &desired {
-            write_skill(&mut disk, &profile, s)?;
-        }
-        Ok::<(), AgentError>(())
-    }
-    .await;
-    if let Err(e) = written {
+    if let Err(e) = write_skills(&mut disk, &profile, &desired) {
         disk.rollback();
         return Err(e);
     }
-    let now = crate::domain::base::clock::to_db(store.now());
-    let json = serde_json::to_string(&desired).map_err(|e| AgentError::Other(e.to_string()))?;
-    let updated = store
-        .conn()
-        .execute(
-            "UPDATE agents SET skillset = ?1, updated_at = ?2 WHERE id = ?3",
-            params![json.as_str(), now.as_str(), agent.id],
-        )
-        .await;
-    match updated {
+    match record_skills(store, agent.id, &desired).await {
         Ok(_) => {
             disk.commit();
             // An empty skills/nxr dir is left by removing the last skill; tidy it.
@@ -59,9 +35,49 @@ pub async fn set_skills(
         }
         Err(e) => {
             disk.rollback();
-            Err(e.into())
+            Err(e)
         }
     }
+}
+
+/// Makes the nxr-managed skills in `profile` exactly `desired` (stale ones moved aside, undone by
+/// `disk`'s rollback); refuses a skill dir nxr did not write.
+pub(super) fn write_skills(
+    disk: &mut DiskTxn,
+    profile: &Profile,
+    desired: &[String],
+) -> Result<(), AgentError> {
+    let own = profile.nxr_skills_dir();
+    for s in desired {
+        check_skill_dir_is_ours(&own.join(s))?;
+    }
+    let stale: Vec<PathBuf> = hermes::skills_on_disk(profile)
+        .into_iter()
+        .filter(|s| s.category == hermes::NXR_SKILL_CATEGORY && s.nxr_managed)
+        .filter(|s| !desired.contains(&s.name))
+        .filter_map(|s| s.path.parent().map(Path::to_path_buf))
+        .collect();
+    for dir in &stale {
+        disk.move_aside(dir)?;
+    }
+    for s in desired {
+        write_skill(disk, profile, s)?;
+    }
+    Ok(())
+}
+
+/// The agent's skill set in its row.
+async fn record_skills(store: &Store, agent_id: i64, desired: &[String]) -> Result<(), AgentError> {
+    let now = crate::domain::base::clock::to_db(store.now());
+    let json = serde_json::to_string(desired).map_err(|e| AgentError::Other(e.to_string()))?;
+    store
+        .conn()
+        .execute(
+            "UPDATE agents SET skillset = ?1, updated_at = ?2 WHERE id = ?3",
+            params![json.as_str(), now.as_str(), agent_id],
+        )
+        .await?;
+    Ok(())
 }
 
 /// How [`delete_with`] treats the agent's profile directory.
@@ -102,7 +118,9 @@ pub async fn delete_with(
     let mut disk = DiskTxn::default();
     let mut backup = None;
     // An agent without a usable profile (from an older nxr) loses only its row: no directory is its own.
-    let moved = if agent.usable_profile().is_err() || opts.keep_profile {
+    // An agent of another host loses its row here; that host's reconcile moves its profile to the
+    // backup folder.
+    let moved = if agent.usable_profile().is_err() || opts.keep_profile || !agent.is_here(env) {
         Ok(())
     } else if profile.is_root() {
         let mut r = Ok(());
@@ -163,7 +181,7 @@ pub async fn delete_with(
     match result {
         Ok(_) => {
             disk.commit();
-            if !opts.keep_profile {
+            if !opts.keep_profile && agent.is_here(env) {
                 let _ = std::fs::remove_dir(profile.nxr_skills_dir());
             }
             Ok(Deleted {

@@ -31,6 +31,9 @@ pub struct Env {
     pub tmux_socket: Option<String>,
     /// `$NXR_GATEWAY_SESSION`: the tmux session that runs `hermes gateway run` (default `hermes`).
     pub gateway_session: String,
+    /// `$NXR_HOST_NAME`: this machine's name in team mode (see `base::host`); `None` = the name kept
+    /// in `$NXR_HOME/host-name`, else the machine's hostname.
+    pub host_name: Option<String>,
 }
 
 /// The tmux session name the gateway runs in unless `$NXR_GATEWAY_SESSION` says otherwise.
@@ -73,6 +76,7 @@ impl Env {
             tmux_socket: var("NXR_TMUX_SOCKET"),
             gateway_session: var("NXR_GATEWAY_SESSION")
                 .unwrap_or_else(|| DEFAULT_GATEWAY_SESSION.into()),
+            host_name: var("NXR_HOST_NAME"),
         })
     }
 
@@ -90,6 +94,7 @@ impl Env {
             telegram_api_url: DEFAULT_TELEGRAM_API_URL.into(),
             tmux_socket: None,
             gateway_session: DEFAULT_GATEWAY_SESSION.into(),
+            host_name: None,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod env;
 pub mod fsutil;
 pub mod hint;
+pub mod host;
 pub mod roles;
 pub mod sysmem;
 pub mod text;

@@ -135,6 +135,7 @@ async fn create_missing_defaults(
             model: spread.map(|p| p.model_id.clone()),
             skills: None,
             is_default: true,
+            host: None,
         };
         match agents::create_with(store, env, new, agents::CreateOptions::default()).await {
             Ok((a, said)) => {

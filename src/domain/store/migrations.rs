@@ -106,4 +106,12 @@ pub const MIGRATIONS: &[Migration] = &[
             "/migrations/0013_relay_usage.sql"
         )),
     },
+    Migration {
+        version: 14,
+        name: "0014_hosts",
+        sql: include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/0014_hosts.sql"
+        )),
+    },
 ];

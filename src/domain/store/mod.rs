@@ -2,6 +2,7 @@
 //! (`NXR_DB_URL` + `NXR_DB_TOKEN`). Opening the store applies pending migrations.
 
 pub mod heartbeat;
+pub mod hosts;
 pub mod memo;
 pub mod secrets;
 

@@ -366,6 +366,7 @@ mod tests {
             is_default: false,
             hermes_profile: "eng".into(),
             hermes_profile_path: "/h/profiles/eng".into(),
+            host: String::new(),
             created_at: "2026-05-01T00:00:00Z".into(),
             updated_at: "2026-05-01T00:00:00Z".into(),
         }

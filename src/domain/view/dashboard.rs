@@ -51,6 +51,9 @@ pub struct Background {
     /// No scan yet, or the last one is older than the interval (and a grace).
     pub overdue: bool,
     pub error: Option<String>,
+    /// Team mode: every host that shares the database, with its last heartbeat (empty with a
+    /// database of this machine's own).
+    pub hosts: Vec<crate::domain::store::hosts::Host>,
 }
 
 impl Background {
@@ -79,6 +82,33 @@ impl Background {
     }
 }
 
+impl Background {
+    /// One line per host of the team, e.g. "host build-box: up (nxr serve), last heartbeat
+    /// 2026-12-06 10:00:03, profiles in step" — every surface shows these.
+    pub fn host_lines(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .map(|h| {
+                let state = match (h.up, h.serving) {
+                    (true, true) => "up (nxr serve)",
+                    (true, false) => "up (commands only, no nxr serve)",
+                    (false, _) => "down",
+                };
+                let step = match (&h.reconciled_at, &h.last_error) {
+                    (_, Some(e)) => format!("last reconcile failed: {e}"),
+                    (Some(_), None) => "profiles in step".to_string(),
+                    (None, None) => "no reconcile yet".to_string(),
+                };
+                format!(
+                    "host {}: {state}, last heartbeat {}, {step}",
+                    h.name,
+                    h.last_seen.replace('T', " ").trim_end_matches('Z')
+                )
+            })
+            .collect()
+    }
+}
+
 /// Reads the background part alone (the TUI re-reads it after a scan or a budget change).
 pub async fn background(store: &Store, now: DateTime<Utc>) -> Background {
     let read = async {
@@ -88,14 +118,16 @@ pub async fn background(store: &Store, now: DateTime<Utc>) -> Background {
             .map(|r| r.holder)
             .collect();
         let last_scan = scanner::last_scan_at(store).await?;
-        Ok::<_, StoreError>((serve, last_scan))
+        let hosts = crate::domain::store::hosts::list(store, now).await?;
+        Ok::<_, StoreError>((serve, last_scan, hosts))
     };
     let interval = scanner::scan_interval(store)
         .await
         .unwrap_or_else(|_| chrono::Duration::hours(scanner::DEFAULT_SCAN_INTERVAL_HOURS as i64));
     match read.await {
-        Ok((serve, last_scan)) => Background {
+        Ok((serve, last_scan, hosts)) => Background {
             serve,
+            hosts,
             last_scan,
             scan_interval_secs: interval.num_seconds(),
             overdue: scanner::scan_overdue(last_scan, interval, now),

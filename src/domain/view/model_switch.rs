@@ -367,6 +367,24 @@ pub async fn apply_for(
     force: bool,
 ) -> Result<Applied, SwitchError> {
     let (path, owner) = target(store, env, agent).await?;
+    if let Some(a) = owner.as_ref().filter(|a| !a.is_here(env)) {
+        // The agent's profile is on its host: its main model is in the database (that host's
+        // reconcile writes it); its other slots live in that config.yaml alone.
+        if slot != hermes::MAIN_SLOT {
+            return Err(SwitchError::Write(format!(
+                "agent {:?} runs on host {:?}, and its {slot} slot is kept only in its config.yaml there; change it on that host (nxr changed nothing)",
+                echo(&a.name),
+                a.host
+            )));
+        }
+        let a = agents::set_model(store, env, &a.id.to_string(), model, "slot editor").await?;
+        return Ok(Applied {
+            config_path: format!("{} on host {}", path.display(), a.host),
+            slot: slot.to_string(),
+            model: model.to_string(),
+            agent: Some(a.name),
+        });
+    }
     let slots = read_slots(&path)?;
     let Some(current) = slots.iter().find(|s| s.name == slot) else {
         return Err(SwitchError::NoSuchSlot(slot.to_string()));

@@ -397,6 +397,7 @@ mod tests {
             is_default: false,
             hermes_profile: "pm".into(),
             hermes_profile_path: "/nonexistent".into(),
+            host: String::new(),
             created_at: String::new(),
             updated_at: String::new(),
         }

@@ -1,0 +1,376 @@
+//! Team mode that carries agents: a real libSQL server (sqld) and three "hosts" on this machine,
+//! each with its own NXR_HOME, HERMES_HOME and host name, each running `nxr serve` against the
+//! server. An agent created on one host for another becomes a Hermes profile there that the real
+//! Hermes reads and answers through (a loopback OpenRouter); a model switch made through another
+//! host's web server reaches it; moving it carries the profile across; deleting it anywhere removes
+//! it everywhere (to the backup folder); a profile nxr did not make is never touched.
+
+mod common;
+
+use common::{FakeServer, Homes, Reply, Sqld};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "sk-or-v1-team000000000000000000000000000000000000000000000000000cccc";
+const CHAT: &str = "/api/v1/chat/completions";
+const M1: &str = "openai/gpt-oss-120b:free";
+const M2: &str = "meta-llama/llama-3.3-70b-instruct:free";
+
+struct Host {
+    name: &'static str,
+    homes: Homes,
+}
+
+struct Serve {
+    child: Child,
+    base: String,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Host {
+    fn new(name: &'static str) -> Host {
+        Host {
+            name,
+            homes: Homes::new(),
+        }
+    }
+
+    /// `nxr` on this host: the shared server, this host's name, the loopback OpenRouter.
+    fn nxr(&self, sqld: &Sqld, fake: &FakeServer) -> Command {
+        let mut c = self.homes.nxr();
+        c.env("NXR_DB_URL", &sqld.url)
+            .env("NXR_HOST_NAME", self.name)
+            .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
+            .env("NXR_HERMES_BIN", common::hermes_bin())
+            .env("HOME", self.homes.user_home())
+            .env_remove("OPENROUTER_API_KEY");
+        c
+    }
+
+    fn run(&self, sqld: &Sqld, fake: &FakeServer, args: &[&str]) -> Output {
+        self.nxr(sqld, fake).args(args).output().unwrap()
+    }
+
+    fn ok(&self, sqld: &Sqld, fake: &FakeServer, args: &[&str]) -> String {
+        let out = self.run(sqld, fake, args);
+        assert!(
+            out.status.success(),
+            "host {}: nxr {args:?} failed: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn serve(&self, sqld: &Sqld, fake: &FakeServer) -> Serve {
+        let mut child = self
+            .nxr(sqld, fake)
+            .args(["serve", "--port", "0", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), lines.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        // `--json` prints one JSON object (pretty) with the address, then runs.
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut text = String::new();
+        let started: Value = loop {
+            let mut line = String::new();
+            assert!(
+                out.read_line(&mut line).unwrap() > 0,
+                "host {}: nxr serve ended: {:?}",
+                self.name,
+                lines.lock().unwrap()
+            );
+            text.push_str(&line);
+            if let Ok(v) = serde_json::from_str(&text) {
+                break v;
+            }
+        };
+        std::thread::spawn(move || {
+            let mut rest = Vec::new();
+            let _ = out.read_to_end(&mut rest);
+        });
+        Serve {
+            child,
+            base: format!("http://{}", started["addr"].as_str().unwrap()),
+            lines,
+        }
+    }
+
+    fn profile(&self, profile: &str) -> PathBuf {
+        self.homes.hermes_home().join("profiles").join(profile)
+    }
+
+    fn backups(&self, profile: &str) -> Vec<PathBuf> {
+        let dir = self.homes.hermes_home().join(".nxr-backups/profiles");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name().is_some_and(|n| {
+                            n.to_string_lossy().starts_with(&format!("{profile}-"))
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+
+    /// `hermes -p PROFILE ARGS` on this host, as a user of it runs it.
+    fn hermes(&self, fake: &FakeServer, profile: &str, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(common::hermes_bin())
+            .args(["-p", profile])
+            .args(args)
+            .env("HERMES_HOME", self.homes.hermes_home())
+            .env("HOME", self.homes.user_home())
+            .env("OPENROUTER_BASE_URL", format!("{}/api/v1", fake.base))
+            .env("COLUMNS", "200")
+            .env("NO_COLOR", "1")
+            .env_remove("OPENROUTER_API_KEY")
+            .env_remove("OPENAI_API_KEY")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn configured_model(profile_dir: &Path) -> Option<String> {
+    nxr::domain::agents::hermes::get_config(&profile_dir.join("config.yaml"), "model.default")
+        .ok()
+        .flatten()
+}
+
+fn fake_openrouter() -> FakeServer {
+    let fake = FakeServer::start();
+    fake.always(
+        "/api/v1/key",
+        Reply::json(200, common::fixture("openrouter/key.json")),
+    );
+    fake.always(CHAT, common::chat_sse("pong"));
+    fake
+}
+
+/// The real Hermes on `host` answers through `profile` on `model`, with the stored key.
+fn answers(host: &Host, fake: &FakeServer, profile: &str, model: &str) {
+    let before = fake.seen().len();
+    let (ok, out, err) = host.hermes(fake, profile, &["-z", "ping"]);
+    assert!(
+        ok && out.contains("pong"),
+        "host {}: {profile} did not answer\nstdout: {out}\nstderr: {err}",
+        host.name
+    );
+    let sent: Vec<common::Seen> = fake
+        .seen()
+        .into_iter()
+        .skip(before)
+        .filter(|s| s.method == "POST" && s.path == CHAT)
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let body: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(body["model"], model);
+    assert!(
+        sent[0]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == &format!("Bearer {KEY}")),
+        "the host's stored key"
+    );
+}
+
+/// The skill names in `hermes skills list` (first column of its table) that nxr knows.
+fn listed_skills(out: &str) -> Vec<String> {
+    let known = nxr::domain::agents::skills::all_names();
+    let mut v: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            l.split(['│', '┃', '|'])
+                .map(str::trim)
+                .find(|c| !c.is_empty())
+                .map(String::from)
+        })
+        .filter(|c| known.contains(&c.as_str()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn web_switch(host: &Host, serve: &Serve, agent: &str, model: &str) -> (u16, Value) {
+    let token = std::fs::read_to_string(host.homes.nxr_home().join("web_token")).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/models/switch", serve.base))
+            .bearer_auth(token.trim())
+            .json(&serde_json::json!({ "agent": agent, "slot": "main", "model": model }))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn an_agent_lives_on_its_host_and_follows_the_database() {
+    let sqld = Sqld::start();
+    let fake = fake_openrouter();
+    let (a, b, c) = (Host::new("a"), Host::new("b"), Host::new("c"));
+    for h in [&a, &b, &c] {
+        h.ok(&sqld, &fake, &["config", "set", "openrouter-key", KEY]);
+    }
+    // A profile of the user's own on B, which nxr must never touch.
+    let mine = b.profile("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("config.yaml"), "model:\n  default: my/own\n").unwrap();
+
+    let serves: Vec<Serve> = [&a, &b, &c].iter().map(|h| h.serve(&sqld, &fake)).collect();
+    common::wait_until(
+        "the three hosts to register",
+        Duration::from_secs(60),
+        || {
+            let hosts: Value = serde_json::from_str(&a.ok(&sqld, &fake, &["hosts", "--json"]))
+                .unwrap_or(Value::Null);
+            hosts.as_array().is_some_and(|l| {
+                ["a", "b", "c"].iter().all(|n| {
+                    l.iter()
+                        .any(|h| h["name"] == *n && h["up"] == true && h["serving"] == true)
+                })
+            })
+        },
+    );
+
+    // Created on A for B: the row says B, and only B gets the profile, within 10 s.
+    let created: Value = serde_json::from_str(&a.ok(
+        &sqld,
+        &fake,
+        &[
+            "agents", "create", "--role", "engineer", "--name", "Builder", "--model", M1, "--host",
+            "b", "--json",
+        ],
+    ))
+    .unwrap();
+    let start = Instant::now();
+    assert_eq!(created["host"], "b");
+    let profile = created["hermes_profile"].as_str().unwrap().to_string();
+    let skills: Vec<String> = serde_json::from_value(created["skillset"].clone()).unwrap();
+    common::wait_until("B to make the profile", Duration::from_secs(10), || {
+        configured_model(&b.profile(&profile)).as_deref() == Some(M1)
+    });
+    let took = start.elapsed();
+    assert!(!a.profile(&profile).exists() && !c.profile(&profile).exists());
+    let (ok, out, err) = b.hermes(&fake, &profile, &["config", "get", "model.default"]);
+    assert!(ok && out.contains(M1), "{out}{err}");
+    let (_, out, _) = b.hermes(&fake, &profile, &["skills", "list"]);
+    let mut want = skills.clone();
+    want.sort();
+    assert_eq!(listed_skills(&out), want, "{out}");
+    let chain =
+        nxr::domain::agents::hermes::fallback_models(&b.profile(&profile).join("config.yaml"))
+            .unwrap();
+    assert!(
+        !chain.is_empty(),
+        "the engineer's fallback chain is written"
+    );
+    let (_, listed, _) = b.hermes(&fake, &profile, &["fallback", "list"]);
+    for m in &chain {
+        assert!(listed.contains(m.as_str()), "{m} in {listed}");
+    }
+    answers(&b, &fake, &profile, M1);
+    common::figures(
+        "team",
+        &format!(
+            "team: agent created on host a for host b became b's Hermes profile in {} ms",
+            took.as_millis()
+        ),
+    );
+
+    // A switch made through C's web server reaches B's config.yaml.
+    let (status, body) = web_switch(&c, &serves[2], "Builder", M2);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !c.profile(&profile).exists(),
+        "C wrote no file for B's agent"
+    );
+    common::wait_until("B to apply the switch", Duration::from_secs(10), || {
+        configured_model(&b.profile(&profile)).as_deref() == Some(M2)
+    });
+    answers(&b, &fake, &profile, M2);
+
+    // Moved to A (from C): B's profile goes to its backup folder, A makes it.
+    c.ok(&sqld, &fake, &["agents", "move", "Builder", "--host", "a"]);
+    common::wait_until("the move", Duration::from_secs(10), || {
+        !b.profile(&profile).exists()
+            && configured_model(&a.profile(&profile)).as_deref() == Some(M2)
+    });
+    assert_eq!(
+        b.backups(&profile).len(),
+        1,
+        "B kept the profile it removed"
+    );
+    answers(&a, &fake, &profile, M2);
+
+    // Deleted on B: A's profile goes to its backup folder; no host lists the agent.
+    b.ok(&sqld, &fake, &["agents", "delete", "Builder", "--yes"]);
+    common::wait_until("the delete", Duration::from_secs(10), || {
+        !a.profile(&profile).exists()
+    });
+    assert_eq!(a.backups(&profile).len(), 1);
+    for h in [&a, &b, &c] {
+        let list: Value =
+            serde_json::from_str(&h.ok(&sqld, &fake, &["agents", "list", "--json"])).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 0, "host {}: {list}", h.name);
+        assert!(!h.profile(&profile).exists());
+    }
+    assert_eq!(
+        std::fs::read_to_string(mine.join("config.yaml")).unwrap(),
+        "model:\n  default: my/own\n",
+        "the user's own profile is untouched"
+    );
+    for s in &serves {
+        let said = s.lines.lock().unwrap().join("\n");
+        assert!(!said.contains("panicked"), "{said}");
+    }
+}
+
+#[test]
+fn another_host_needs_a_shared_database() {
+    let homes = Homes::new();
+    let out = homes
+        .nxr()
+        .args([
+            "agents", "create", "--role", "pm", "--name", "P", "--host", "other",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("NXR_DB_URL"), "{err}");
+    let list = homes.json(&["agents", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 0, "nothing was created");
+    assert!(!homes.hermes_home().join("profiles/p").exists());
+}

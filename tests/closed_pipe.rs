@@ -54,6 +54,7 @@ fn cases() -> Vec<Case> {
         ("agents revert", &["agents", "revert", "PM"]),
         ("agents check", &["agents", "check", "PM"]),
         ("agents fallbacks", &["agents", "fallbacks", "PM"]),
+        ("agents move", &["agents", "move", "PM", "--host", "other"]),
         (
             "config set",
             &["config", "set", "scan-interval-hours", "12"],
@@ -64,6 +65,7 @@ fn cases() -> Vec<Case> {
         ("db migrate", &["db", "migrate"]),
         ("upgrade", &["upgrade", "--all", "--dry-run"]),
         ("budget", &["budget"]),
+        ("hosts", &["hosts"]),
         ("run", &["run", "--agent", "PM", "hello"]),
         ("queue", &["queue"]),
         ("queue list", &["queue", "list", "--all"]),

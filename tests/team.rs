@@ -374,3 +374,62 @@ fn another_host_needs_a_shared_database() {
     assert_eq!(list.as_array().unwrap().len(), 0, "nothing was created");
     assert!(!homes.hermes_home().join("profiles/p").exists());
 }
+
+#[test]
+fn the_ninety_percent_threshold_fires_once_for_the_account_with_three_hosts() {
+    let sqld = Sqld::start();
+    let fake = fake_openrouter();
+    // 46 of the 50 free requests a day used (92 %), by agents of every host.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = nxr::domain::store::Store::open(&sqld.env()).await.unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO usage_events (agent_id, model, is_free, requests, occurred_at) VALUES (NULL, 'm:free', 1, 46, ?1)",
+                libsql::params![nxr::domain::base::clock::to_db(chrono::Utc::now())],
+            )
+            .await
+            .unwrap();
+    });
+    let hosts = [Host::new("a"), Host::new("b"), Host::new("c")];
+    // All three start at once and each runs its first round of background work at once.
+    let serves: Vec<Serve> = hosts.iter().map(|h| h.serve(&sqld, &fake)).collect();
+    let scanned = |s: &Serve| {
+        s.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("nxr serve: scan"))
+    };
+    common::wait_until(
+        "every host's first background round",
+        Duration::from_secs(120),
+        || serves.iter().all(scanned),
+    );
+    let told: usize = serves
+        .iter()
+        .map(|s| {
+            s.lines
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains("free budget at 90 %"))
+                .count()
+        })
+        .sum();
+    assert_eq!(told, 1, "one host tells the 90 % threshold");
+    let notes: Value =
+        serde_json::from_str(&hosts[2].ok(&sqld, &fake, &["notifications", "--json"])).unwrap();
+    let ninety = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| {
+            n["payload"]
+                .as_str()
+                .is_some_and(|p| p.contains("\"threshold\":90"))
+        })
+        .count();
+    assert_eq!(ninety, 1, "{notes}");
+}

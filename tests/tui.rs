@@ -407,6 +407,7 @@ fn tab1_says_whether_nxr_serve_runs_and_how_old_the_last_scan_is() {
         overdue: true,
         error: None,
         hosts: Vec::new(),
+        database_down_since: None,
     });
     let text = screen(&State::new(d.clone()), 100, 30);
     assert!(
@@ -441,8 +442,9 @@ fn tab1_says_whether_nxr_serve_runs_and_how_old_the_last_scan_is() {
                 last_error: None,
             },
         ],
+        database_down_since: None,
     });
-    let text = screen(&State::new(d), 100, 30);
+    let text = screen(&State::new(d.clone()), 100, 30);
     // Team mode: a line per host with its last heartbeat.
     assert!(
         text.contains(
@@ -453,6 +455,30 @@ fn tab1_says_whether_nxr_serve_runs_and_how_old_the_last_scan_is() {
     assert!(
         text.contains("host build-box: down, last heartbeat 2026-05-01 10:00:00"),
         "{text}"
+    );
+    // The libSQL server stops answering: every tab's status line and Tab 1 say since when, and the
+    // hosts read before stay on screen.
+    let mut down = d.clone();
+    if let Some(b) = down.background.as_mut() {
+        b.database_down_since = Some(now() - chrono::Duration::minutes(5));
+        b.error = Some("cannot open the database".into());
+    }
+    let since = (now() - chrono::Duration::minutes(5))
+        .format("%H:%M")
+        .to_string();
+    for tab in [Tab::Dashboard, Tab::Agents] {
+        let mut st = State::new(down.clone());
+        st.tab = tab;
+        let text = screen(&st, 140, 30);
+        assert!(
+            text.contains(&format!("database unreachable since {since} UTC")),
+            "tab {tab:?}: {text}"
+        );
+    }
+    let down_text = screen(&State::new(down), 140, 30);
+    assert!(
+        down_text.contains("host laptop: up (nxr serve)"),
+        "{down_text}"
     );
     assert!(
         text.contains("nxr serve running; last scan 2h 0m ago (every 6h 0m)"),

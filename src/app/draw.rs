@@ -99,7 +99,18 @@ fn draw_status(state: &State, frame: &mut Frame, area: Rect) {
     let line = match &state.message {
         Some(m) if m.is_error => Line::styled(format!(" ✗ {}", m.text), state.theme.danger),
         Some(m) => Line::styled(format!(" ✓ {}", m.text), state.theme.ok),
-        None => Line::styled(format!(" {}", state.data.catalog_source), state.theme.muted),
+        None => match state
+            .data
+            .background
+            .as_ref()
+            .and_then(|b| b.database_down_since)
+        {
+            Some(since) => Line::styled(
+                format!(" {}", crate::domain::view::database_down_line(since)),
+                state.theme.danger,
+            ),
+            None => Line::styled(format!(" {}", state.data.catalog_source), state.theme.muted),
+        },
     };
     frame.render_widget(line, area);
 }

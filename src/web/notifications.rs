@@ -335,9 +335,9 @@ fn page(ctx: &WebCtx, req: &Req, done: Option<Done>) -> Resp {
     let nav = if done.is_some() {
         ctx.rt
             .block_on(view::nav_view(&ctx.store))
-            .unwrap_or(req.nav)
+            .unwrap_or_else(|_| req.nav.clone())
     } else {
-        req.nav
+        req.nav.clone()
     };
     let v = ctx
         .rt

@@ -90,6 +90,9 @@ pub fn layout(nav: &NavView, title: &str, current: &str, body: Markup) -> Markup
                         }
                     }
                 }
+                @if let Some(down) = &nav.database_down {
+                    p.bad #database-down role="alert" { (down) }
+                }
                 main { (body) }
             }
         }

@@ -95,7 +95,7 @@ pub async fn sync_all(env: &Env, store: &Store) -> Result<Vec<String>, Credentia
         let Ok(profile) = agent.usable_profile() else {
             continue;
         };
-        if profile.is_root() || !profile.dir.is_dir() {
+        if profile.is_root() || !profile.dir.is_dir() || !agent.is_here(env) {
             continue;
         }
         match sync_file(&profile_env_file(&profile), &values) {

@@ -332,7 +332,8 @@ pub async fn refresh_all(store: &Store, env: &Env) -> (Vec<String>, Vec<String>)
             );
         }
     };
-    for agent in list {
+    // Team mode: only the profiles on this host (`reset` writes the file).
+    for agent in list.into_iter().filter(|a| a.is_here(env)) {
         let Ok(profile) = agent.usable_profile() else {
             continue;
         };

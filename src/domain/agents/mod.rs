@@ -80,12 +80,11 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// True when this machine keeps the agent's profile: the agent is assigned to this host, or (with
-    /// a database file of this machine's own, where there is one host) to none yet. Changes to an
-    /// agent that is not here go to the database only; its own host makes its files agree.
+    /// True when this machine keeps the agent's profile: always with a database file of this
+    /// machine's own (there is one host), else when the agent is assigned to this host. Changes to
+    /// an agent that is not here go to the database only; its own host makes its files agree.
     pub fn is_here(&self, env: &Env) -> bool {
-        self.host == crate::domain::base::host::this_host(env)
-            || (self.host.is_empty() && env.db_url.is_none())
+        env.db_url.is_none() || self.host == crate::domain::base::host::this_host(env)
     }
 
     /// The agent's Hermes profile.

@@ -294,9 +294,14 @@ pub async fn drain(
     clock: &dyn Clock,
 ) -> Result<DrainReport, QueueError> {
     let mut report = DrainReport::default();
+    // Team mode: a task runs on the host of its agent, where the agent's profile is.
+    let host = env
+        .db_url
+        .is_some()
+        .then(|| crate::domain::base::host::this_host(env));
     loop {
         let now = clock.now();
-        let Some(next) = next_due(store, now).await? else {
+        let Some(next) = next_due(store, now, host.as_deref()).await? else {
             break;
         };
         if let Some(hold) = hold(store, clock, now).await? {
@@ -328,20 +333,40 @@ pub async fn drain(
     Ok(report)
 }
 
-/// The oldest queued task due at `now`, if any.
+/// The oldest queued task due at `now`, if any; with `host`, only tasks of agents assigned to it (or
+/// of agents deleted since, which fail wherever they run).
 async fn next_due(
     store: &Store,
     now: chrono::DateTime<chrono::Utc>,
+    host: Option<&str>,
 ) -> Result<Option<Task>, QueueError> {
-    let mut rows = store
-        .conn()
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 ORDER BY id LIMIT 1"
-            ),
-            params![clock::to_db(now)],
-        )
-        .await?;
+    let mut rows = match host {
+        None => {
+            store
+                .conn()
+                .query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 ORDER BY id LIMIT 1"
+                    ),
+                    params![clock::to_db(now)],
+                )
+                .await?
+        }
+        Some(host) => {
+            store
+                .conn()
+                .query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 \
+                         AND (agent_id IS NULL OR agent_id NOT IN (SELECT id FROM agents) \
+                              OR agent_id IN (SELECT id FROM agents WHERE host = ?2)) \
+                         ORDER BY id LIMIT 1"
+                    ),
+                    params![clock::to_db(now), host],
+                )
+                .await?
+        }
+    };
     Ok(match rows.next().await? {
         Some(row) => Some(task(&row)?),
         None => None,

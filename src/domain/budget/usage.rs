@@ -197,7 +197,9 @@ pub async fn ingest_with(
             return Ok(report);
         }
     };
-    for agent in list {
+    // Team mode: only this host's profiles (another host's agent may share a profile name here,
+    // the root profile above all).
+    for agent in list.into_iter().filter(|a| a.is_here(env)) {
         let path = state_db(&agent);
         if agent.hermes_profile_path.is_empty() || !path.is_file() {
             continue;

@@ -281,6 +281,11 @@ impl Store {
         &self.location
     }
 
+    /// Since when the libSQL server has not answered; `None` while it answers (and for a file).
+    pub fn unreachable_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.conn.unreachable_since()
+    }
+
     pub fn is_remote(&self) -> bool {
         self.remote
     }

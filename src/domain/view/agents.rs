@@ -241,16 +241,18 @@ pub async fn agents_of(
         .await
         .map_err(|e| AgentError::Other(format!("cannot read usage: {e}")))?;
     let checked = !matches!(checks, Checks::Skip);
+    // An agent is checked on its own host, where its profile is (team mode).
+    let here: Vec<Agent> = list.iter().filter(|a| a.is_here(env)).cloned().collect();
     let found = match checks {
         Checks::Skip => Vec::new(),
         Checks::Stored => {
-            agent_check::check_agents(env, store, &list, agent_check::PROBE_TIMEOUT).await
+            agent_check::check_agents(env, store, &here, agent_check::PROBE_TIMEOUT).await
         }
         Checks::With(facts) => {
             let mut out =
-                agent_check::check_agents_with(env, &list, Some(facts), agent_check::PROBE_TIMEOUT)
+                agent_check::check_agents_with(env, &here, Some(facts), agent_check::PROBE_TIMEOUT)
                     .await;
-            agent_check::add_fallback_lines(store, env, &list, &mut out).await;
+            agent_check::add_fallback_lines(store, env, &here, &mut out).await;
             out
         }
     };
@@ -260,7 +262,11 @@ pub async fn agents_of(
     let rows = list
         .into_iter()
         .map(|a| AgentRow {
-            check: if checked { found.next() } else { None },
+            check: if checked && a.is_here(env) {
+                found.next()
+            } else {
+                None
+            },
             fallbacks: a
                 .usable_profile()
                 .ok()

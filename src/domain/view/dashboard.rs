@@ -54,6 +54,17 @@ pub struct Background {
     /// Team mode: every host that shares the database, with its last heartbeat (empty with a
     /// database of this machine's own).
     pub hosts: Vec<crate::domain::store::hosts::Host>,
+    /// Since when the libSQL server has not answered (what is shown was read before).
+    pub database_down_since: Option<DateTime<Utc>>,
+}
+
+/// "database unreachable since 14:03 UTC: …", the words every surface shows while the libSQL
+/// server does not answer.
+pub fn database_down_line(since: DateTime<Utc>) -> String {
+    format!(
+        "database unreachable since {} UTC: showing what was last read; changes wait until it answers (the agents keep running on their files)",
+        since.format("%H:%M")
+    )
 }
 
 impl Background {
@@ -61,6 +72,9 @@ impl Background {
     /// "last scan 7h 0m ago: is `nxr serve` running?".
     pub fn line(&self, now: DateTime<Utc>) -> String {
         use crate::domain::view::duration_text;
+        if let Some(since) = self.database_down_since {
+            return database_down_line(since);
+        }
         if let Some(e) = &self.error {
             return format!("background: cannot be read: {e}");
         }
@@ -128,6 +142,7 @@ pub async fn background(store: &Store, now: DateTime<Utc>) -> Background {
         Ok((serve, last_scan, hosts)) => Background {
             serve,
             hosts,
+            database_down_since: store.unreachable_since(),
             last_scan,
             scan_interval_secs: interval.num_seconds(),
             overdue: scanner::scan_overdue(last_scan, interval, now),
@@ -135,6 +150,7 @@ pub async fn background(store: &Store, now: DateTime<Utc>) -> Background {
         },
         Err(e) => Background {
             error: Some(e.to_string()),
+            database_down_since: store.unreachable_since(),
             ..Background::default()
         },
     }

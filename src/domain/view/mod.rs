@@ -13,7 +13,7 @@ mod model_list;
 pub use agents::{AgentRow, Agents, CheckAnswer, Checks, Usage, agents, agents_of, usage_of};
 pub use dashboard::{
     Background, Dashboard, NEWEST_NOTIFICATIONS, background, catalog_summary, dashboard,
-    dashboard_with,
+    dashboard_with, database_down_line,
 };
 pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 
@@ -135,19 +135,31 @@ pub fn duration_text(secs: i64) -> String {
 }
 
 /// What every page's navigation shows besides its links.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NavView {
     /// Unread notifications (the badge; hidden at 0).
     pub unread_notifications: u64,
+    /// While the libSQL server does not answer: the line every page shows on top.
+    pub database_down: Option<String>,
 }
 
-/// The navigation's view model, from the notifications table.
+/// The navigation's view model, from the notifications table and the connection's state.
 pub async fn nav_view(
     store: &crate::domain::store::Store,
 ) -> Result<NavView, crate::domain::store::StoreError> {
-    Ok(NavView {
-        unread_notifications: crate::domain::notifications::unread_count(store).await?,
-    })
+    let unread = crate::domain::notifications::unread_count(store).await;
+    let database_down = store.unreachable_since().map(dashboard::database_down_line);
+    match unread {
+        Ok(unread_notifications) => Ok(NavView {
+            unread_notifications,
+            database_down,
+        }),
+        Err(_) if database_down.is_some() => Ok(NavView {
+            unread_notifications: 0,
+            database_down,
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// What /notifications shows: unread first (newest first within each group).

@@ -210,13 +210,22 @@ struct Shared<'a> {
 
 /// Checks every agent, oldest first.
 pub async fn check_all(env: &Env, store: &Store) -> Result<Vec<AgentCheck>, AgentError> {
-    let all = agents::list(store, env).await?;
+    let mut all = agents::list(store, env).await?;
+    // Team mode: the agents whose profiles are on this host (the others are checked on theirs).
+    all.retain(|a| a.is_here(env));
     Ok(check_agents(env, store, &all, PROBE_TIMEOUT).await)
 }
 
 /// Checks one agent by name (or id).
 pub async fn check_one(env: &Env, store: &Store, name: &str) -> Result<AgentCheck, AgentError> {
     let agent = agents::resolve(store, env, name).await?;
+    if !agent.is_here(env) {
+        return Err(AgentError::Other(format!(
+            "agent {:?} runs on host {:?}, where its Hermes profile is; run the check there",
+            agents::echo(&agent.name),
+            agent.host
+        )));
+    }
     let mut out = check_agents(env, store, std::slice::from_ref(&agent), PROBE_TIMEOUT).await;
     out.pop()
         .ok_or_else(|| AgentError::NotFound(name.to_string()))

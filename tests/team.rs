@@ -74,9 +74,14 @@ impl Host {
     }
 
     fn serve(&self, sqld: &Sqld, fake: &FakeServer) -> Serve {
+        self.serve_with(sqld, fake, &[])
+    }
+
+    fn serve_with(&self, sqld: &Sqld, fake: &FakeServer, extra: &[&str]) -> Serve {
         let mut child = self
             .nxr(sqld, fake)
             .args(["serve", "--port", "0", "--json"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -432,4 +437,188 @@ fn the_ninety_percent_threshold_fires_once_for_the_account_with_three_hosts() {
         })
         .count();
     assert_eq!(ninety, 1, "{notes}");
+}
+
+/// Every agent as the database has it: (name, host, profile, model), by name.
+fn rows(sqld: &Sqld) -> Vec<(String, String, String, String)> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = nxr::domain::store::Store::open_remote(&sqld.url, "")
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = nxr::domain::base::env::Env::for_dirs(dir.path(), dir.path());
+        let mut out: Vec<_> = nxr::domain::agents::list(&store, &env)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.name, a.host, a.hermes_profile, a.model))
+            .collect();
+        out.sort();
+        out
+    })
+}
+
+/// True when every profile on every host is exactly the agents the database assigns there, each on
+/// its model.
+fn converged(hosts: &[&Host], sqld: &Sqld) -> bool {
+    let rows = rows(sqld);
+    hosts.iter().all(|h| {
+        let mine: Vec<&(String, String, String, String)> =
+            rows.iter().filter(|r| r.1 == h.name).collect();
+        let mut on_disk: Vec<String> = std::fs::read_dir(h.homes.hermes_home().join("profiles"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        on_disk.sort();
+        let mut want: Vec<String> = mine.iter().map(|r| r.2.clone()).collect();
+        want.sort();
+        on_disk == want
+            && mine
+                .iter()
+                .all(|r| configured_model(&h.profile(&r.2)).as_deref() == Some(r.3.as_str()))
+    })
+}
+
+fn alive(s: &mut Serve) -> bool {
+    s.child.try_wait().map(|st| st.is_none()).unwrap_or(false)
+}
+
+#[test]
+fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
+    let mut sqld = Sqld::start();
+    let fake = fake_openrouter();
+    let (a, b, c) = (Host::new("a"), Host::new("b"), Host::new("c"));
+    let hosts = [&a, &b, &c];
+    for h in hosts {
+        h.ok(&sqld, &fake, &["config", "set", "openrouter-key", KEY]);
+    }
+    for i in 0..9 {
+        let host = hosts[i % 3].name;
+        a.ok(
+            &sqld,
+            &fake,
+            &[
+                "agents",
+                "create",
+                "--role",
+                "pm",
+                "--name",
+                &format!("pm-{i}"),
+                "--model",
+                M1,
+                "--host",
+                host,
+            ],
+        );
+    }
+    let every = ["--reconcile-every", "1"];
+    let mut serves: Vec<Serve> = hosts
+        .iter()
+        .map(|h| h.serve_with(&sqld, &fake, &every))
+        .collect();
+    common::wait_until("the hosts to converge", Duration::from_secs(30), || {
+        converged(&hosts, &sqld)
+    });
+
+    // A bulk model change, then the server dies for 20 s while the hosts apply it.
+    let switched: Vec<String> = rows(&sqld).iter().map(|r| r.0.clone()).collect();
+    for name in &switched {
+        let (status, body) = web_switch(&a, &serves[0], name, M2);
+        assert_eq!(status, 200, "{body}");
+    }
+    sqld.stop();
+    let down_at = Instant::now();
+    // Commands fail within their timeout, naming the server; nothing hangs.
+    for h in hosts {
+        let t = Instant::now();
+        let out = h.run(&sqld, &fake, &["agents", "list"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(&sqld.url), "{err}");
+        assert!(
+            t.elapsed() < nxr::domain::store::REMOTE_CALL_TIMEOUT + Duration::from_secs(5),
+            "host {} waited {:?}",
+            h.name,
+            t.elapsed()
+        );
+    }
+    // The agents keep answering on their files.
+    let on_b = rows_before_outage_profile(&b);
+    answers(&b, &fake, &on_b.0, &on_b.1);
+    while down_at.elapsed() < Duration::from_secs(20) {
+        for s in serves.iter_mut() {
+            assert!(alive(s), "an nxr serve ended while the server was down");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    sqld.restart();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !converged(&hosts, &sqld) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !converged(&hosts, &sqld) {
+        for s in &serves {
+            let l = s.lines.lock().unwrap();
+            eprintln!("--- serve:\n{}", l[l.len().saturating_sub(8)..].join("\n"));
+        }
+        eprintln!("rows: {:?}", rows(&sqld));
+    }
+    common::wait_until(
+        "the hosts to converge after the server came back",
+        Duration::from_secs(60),
+        || converged(&hosts, &sqld),
+    );
+    let after = rows(&sqld);
+    assert_eq!(after.len(), 9, "no agent lost or duplicated: {after:?}");
+    assert!(after.iter().all(|r| r.3 == M2), "{after:?}");
+
+    // kill -9 of host b in the middle of its reconciles: its profiles are before or after each
+    // change, never torn, and the next run finishes the rest.
+    let mut rng = common::Rng(27);
+    for round in 0..12 {
+        let model = if round % 2 == 0 { M1 } else { M2 };
+        for r in rows(&sqld).iter().filter(|r| r.1 == "b") {
+            let (status, body) = web_switch(&a, &serves[0], &r.0, model);
+            assert_eq!(status, 200, "{body}");
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(1500)));
+        let _ = serves[1].child.kill();
+        let _ = serves[1].child.wait();
+        for r in rows(&sqld).iter().filter(|r| r.1 == "b") {
+            let m = configured_model(&b.profile(&r.2));
+            assert!(
+                m.as_deref() == Some(M1) || m.as_deref() == Some(M2),
+                "round {round}: {} holds {m:?}",
+                r.0
+            );
+        }
+        serves[1] = b.serve_with(&sqld, &fake, &every);
+        common::wait_until("b to converge again", Duration::from_secs(30), || {
+            converged(&hosts, &sqld)
+        });
+    }
+    for s in &serves {
+        let said = s.lines.lock().unwrap().join("\n");
+        assert!(!said.contains("panicked"), "{said}");
+    }
+}
+
+/// One of host b's agents (profile, model), read from its files (the database may be away).
+fn rows_before_outage_profile(b: &Host) -> (String, String) {
+    let dir = std::fs::read_dir(b.homes.hermes_home().join("profiles"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join(".nxr-profile").is_file())
+        .expect("b has a profile");
+    let model = configured_model(&dir).unwrap();
+    (
+        dir.file_name().unwrap().to_string_lossy().to_string(),
+        model,
+    )
 }

@@ -335,6 +335,35 @@ impl Sqld {
         sqld
     }
 
+    /// Kills the server (as a crash would); its data stays for [`Sqld::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and data, and waits until it answers.
+    pub fn restart(&mut self) {
+        use std::process::{Command, Stdio};
+        self.stop();
+        self.child = Command::new(sqld_bin())
+            .arg("--db-path")
+            .arg(self.dir.path().join("data.sqld"))
+            .arg("--http-listen-addr")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("restart sqld");
+        let port = self.port;
+        wait_until(
+            "sqld to answer /health again",
+            Duration::from_secs(30),
+            || sqld_health_ok(port),
+        );
+    }
+
     /// Temp homes next to the server's data, with `db_url` pointing at this server.
     pub fn env(&self) -> nxr::domain::base::env::Env {
         let mut env = nxr::domain::base::env::Env::for_dirs(

@@ -12,7 +12,7 @@
 use crate::domain::agents::hermes;
 use crate::domain::base::env::Env;
 use crate::domain::store::{Store, StoreError};
-use libsql::{Connection, Value, params};
+use libsql::{Value, params};
 use std::path::Path;
 
 /// Records that `agent_id`'s config.yaml at `config_path` is about to change to `to_model`.
@@ -52,7 +52,10 @@ pub async fn begin(
 }
 
 /// Inside the transaction that records the switch: the switch is complete.
-pub async fn finish_in(conn: &Connection, agent_id: i64) -> Result<(), libsql::Error> {
+pub async fn finish_in(
+    conn: &crate::domain::store::Conn,
+    agent_id: i64,
+) -> Result<(), libsql::Error> {
     conn.execute(
         "DELETE FROM model_switch_journal WHERE agent_id = ?1",
         params![agent_id],

@@ -99,7 +99,7 @@ const SQLITE_NOTADB: std::ffi::c_int = 26;
 
 /// Puts a local database in WAL mode (the first read of the file, so a file that is not a database
 /// fails here).
-async fn set_wal(conn: &Connection) -> std::result::Result<(), libsql::Error> {
+async fn set_wal(conn: &Conn) -> std::result::Result<(), libsql::Error> {
     let mut rows = conn.query("PRAGMA journal_mode=WAL", ()).await?;
     while rows.next().await?.is_some() {}
     Ok(())
@@ -127,7 +127,7 @@ pub struct DbStatus {
 
 pub struct Store {
     // Keep the database alive as long as the connection.
-    _db: Database,
+    _db: std::sync::Arc<Database>,
     conn: Conn,
     /// The connection every transaction runs on, one at a time (see `in_transaction`).
     writer: tokio::sync::Mutex<Conn>,
@@ -182,7 +182,7 @@ impl Store {
         let writer = db.connect()?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
         let store = Store {
-            _db: db,
+            _db: std::sync::Arc::new(db),
             conn: Conn::local(conn),
             writer: tokio::sync::Mutex::new(Conn::local(writer)),
             location: location.clone(),
@@ -229,7 +229,8 @@ impl Store {
             .build()
             .await;
         let (db, conn) = connect(built, &location)?;
-        let conn = Conn::remote(conn, &location);
+        let db = std::sync::Arc::new(db);
+        let conn = Conn::remote(conn, db.clone(), &location);
         // The remote connection is lazy: ask once now, so a wrong URL or token (or a server that
         // never answers) fails here, clearly.
         if let Err(reason) = conn.query("SELECT 1", ()).await {
@@ -309,7 +310,10 @@ impl Store {
         F: FnOnce(Conn) -> Fut,
         Fut: std::future::Future<Output = Result<T, libsql::Error>>,
     {
-        let conn = self.writer.lock().await;
+        let writer = self.writer.lock().await;
+        // On a server, the stream in use now (a lost one replaced): the whole transaction runs on
+        // it, and fails rather than go on on another.
+        let conn = writer.pin()?;
         // A transaction a cancelled or panicked caller left open would hold the write lock and make
         // every later BEGIN fail: end it first.
         if !conn.is_autocommit() {

@@ -2,7 +2,7 @@
 //! early nxr made without recording it). Anything else is refused before nxr writes a byte.
 
 use super::{MIGRATIONS, Result, Store, StoreError};
-use libsql::{Builder, Connection, params};
+use libsql::{Builder, params};
 
 impl Store {
     /// The database's own tables (not SQLite's or the server's internal ones).
@@ -91,7 +91,7 @@ impl Store {
     /// as another application's `agents(x)`, is not.)
     async fn is_unrecorded_baseline(&self, tables: &[String]) -> Result<bool> {
         let reference = Builder::new_local(":memory:").build().await?;
-        let reference = reference.connect()?;
+        let reference = super::Conn::local(reference.connect()?);
         reference.execute_batch(MIGRATIONS[0].sql).await?;
         for table in tables {
             let want = table_columns(&reference, table).await?;
@@ -108,7 +108,7 @@ impl Store {
 }
 
 /// The column names of `table` (empty when there is no such table).
-async fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+async fn table_columns(conn: &super::Conn, table: &str) -> Result<Vec<String>> {
     let mut rows = conn
         .query("SELECT name FROM pragma_table_info(?1)", params![table])
         .await?;

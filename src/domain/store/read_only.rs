@@ -27,7 +27,7 @@ impl Store {
         };
         let writer = db.connect()?;
         Ok(Store {
-            _db: db,
+            _db: std::sync::Arc::new(db),
             conn: Conn::local(conn),
             writer: tokio::sync::Mutex::new(Conn::local(writer)),
             location,
@@ -61,7 +61,7 @@ impl Store {
             .map_err(|reason| open_error(path, &location, reason))?;
         let writer = db.connect()?;
         Ok(Store {
-            _db: db,
+            _db: std::sync::Arc::new(db),
             conn: Conn::local(conn),
             writer: tokio::sync::Mutex::new(Conn::local(writer)),
             location,

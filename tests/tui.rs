@@ -1379,6 +1379,7 @@ async fn effects_go_through_the_domain() {
             category: Some("media".into()),
             model: None,
             skills: Some(vec!["brainstorming".into()]),
+            host: None,
         }),
     )
     .await;
@@ -1397,6 +1398,7 @@ async fn effects_go_through_the_domain() {
             category: None,
             model: None,
             skills: None,
+            host: None,
         }),
     )
     .await;
@@ -1777,6 +1779,7 @@ async fn a_refused_create_shows_the_domain_reason_on_confirm_without_cli_advice(
             category: None,
             model: Some("meta-llama/llama-3.2-3b-instruct:free".into()),
             skills: None,
+            host: None,
         }),
     )
     .await;
@@ -2455,4 +2458,45 @@ async fn the_wizard_refuses_a_name_by_the_domains_own_rule() {
             _ => panic!("{name:?}: the wizard said {wizard:?}, creating gave {created:?}"),
         }
     }
+}
+
+#[test]
+fn in_team_mode_the_wizard_chooses_the_host_the_agent_runs_on() {
+    let host = |name: &str| nxr::domain::store::hosts::Host {
+        name: name.into(),
+        first_seen: "2026-05-01T09:00:00Z".into(),
+        last_seen: "2026-05-01T12:00:00Z".into(),
+        version: "0.1.0".into(),
+        serving: true,
+        up: true,
+        reconciled_at: None,
+        last_error: None,
+    };
+    let mut d = full_data();
+    // Without a team there is no host to choose.
+    let mut s = State::new(d.clone());
+    s.tab = Tab::Create;
+    s.create.step = WizardStep::Confirm;
+    apply(&mut s, [Action::ToggleItem]);
+    assert_eq!(s.create.host, None);
+    assert!(!screen(&s, 100, 30).contains("Host "));
+
+    d.background = Some(nxr::domain::view::Background {
+        hosts: vec![host("laptop"), host("build-box")],
+        ..Default::default()
+    });
+    let mut s = State::new(d);
+    s.tab = Tab::Create;
+    s.create.step = WizardStep::Confirm;
+    assert!(screen(&s, 100, 30).contains("Host      this host"));
+    apply(&mut s, [Action::ToggleItem, Action::ToggleItem]);
+    assert_eq!(s.create.host.as_deref(), Some("build-box"));
+    assert!(screen(&s, 100, 30).contains("Host      build-box"));
+    apply(&mut s, [Action::ToggleItem]);
+    assert_eq!(s.create.host, None, "round to this host again");
+    apply(&mut s, [Action::ToggleItem, Action::Confirm]);
+    let Some(Effect::CreateAgent(spec)) = queued(&s).first().cloned() else {
+        panic!("expected a CreateAgent effect, got {:?}", s.effects);
+    };
+    assert_eq!(spec.host.as_deref(), Some("laptop"));
 }

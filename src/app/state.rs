@@ -268,6 +268,8 @@ pub struct NewAgentSpec {
     pub category: Option<String>,
     pub model: Option<String>,
     pub skills: Option<Vec<String>>,
+    /// Team mode: the host the agent runs on (`None` = this one).
+    pub host: Option<String>,
 }
 
 impl From<NewAgentSpec> for NewAgent {
@@ -279,7 +281,7 @@ impl From<NewAgentSpec> for NewAgent {
             model: s.model,
             skills: s.skills,
             is_default: false,
-            host: None,
+            host: s.host,
         }
     }
 }

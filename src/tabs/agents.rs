@@ -321,8 +321,13 @@ fn draw_detail(state: &State, agent: &Agent, frame: &mut Frame, area: Rect) {
     let rec = d.recommendation_for(&agent.name);
     let mut lines = vec![
         Line::from(format!(
-            "profile {} · provider {} · status {} · Paperclip: {}",
+            "profile {}{} · provider {} · status {} · Paperclip: {}",
             agent.hermes_profile,
+            if agent.host.is_empty() {
+                String::new()
+            } else {
+                format!(" on host {}", agent.host)
+            },
             agent.provider,
             agent.status,
             d.paperclip_link(agent.id).map_or("—", |s| s.label())

@@ -57,11 +57,28 @@ pub fn commands(state: &State) -> Vec<Binding> {
             Binding::new(&[Char('c')], "change model", Action::ChangeModel),
             Binding::new(&[Esc], "back", Action::Back),
         ],
-        WizardStep::Confirm => vec![
-            Binding::new(&[Enter], "create agent", Action::Confirm),
-            Binding::new(&[Esc], "back", Action::Back),
-        ],
+        WizardStep::Confirm => {
+            let mut b = vec![
+                Binding::new(&[Enter], "create agent", Action::Confirm),
+                Binding::new(&[Esc], "back", Action::Back),
+            ];
+            // Team mode: which host the agent runs on.
+            if !hosts(state).is_empty() {
+                b.push(Binding::new(&[Char('o')], "host", Action::ToggleItem));
+            }
+            b
+        }
     }
+}
+
+/// The hosts sharing the database (team mode; empty otherwise), as the dashboard read them.
+fn hosts(state: &State) -> Vec<String> {
+    state
+        .data
+        .background
+        .as_ref()
+        .map(|b| b.hosts.iter().map(|h| h.name.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// The wizard's role and the catalog: what the picker checks every model against.
@@ -254,6 +271,16 @@ fn update_step(state: &mut State, action: Action, page: usize) {
             state.info(format!("creating {} …", spec.name));
             state.queue(Effect::CreateAgent(spec));
         }
+        (WizardStep::Confirm, Action::ToggleItem) if !w.submitting => {
+            // This host, then each host of the team in turn.
+            let hosts = hosts(state);
+            let w = &mut state.create;
+            let next = match &w.host {
+                None => 0,
+                Some(h) => hosts.iter().position(|x| x == h).map_or(0, |i| i + 1),
+            };
+            w.host = hosts.get(next).cloned();
+        }
         (WizardStep::Confirm, Action::Back) => {
             w.create_error = None;
             w.step = WizardStep::Name
@@ -275,6 +302,7 @@ pub fn spec(w: &Wizard) -> NewAgentSpec {
         category: cat.template().map(str::to_string),
         model: if fallback { None } else { w.model.clone() },
         skills: Some(w.skills.chosen()),
+        host: w.host.clone(),
     }
 }
 
@@ -521,6 +549,14 @@ fn draw_confirm(state: &State, frame: &mut Frame, body: Rect, block: Block) {
             skills.len(),
             skills.join(", ")
         )),
+    ];
+    if !hosts(state).is_empty() {
+        lines.push(Line::from(format!(
+            "Host      {} (o: another host; its nxr makes the profile there)",
+            s.host.as_deref().unwrap_or("this host")
+        )));
+    }
+    lines.extend([
         Line::raw(""),
         Line::styled(
             if w.submitting {
@@ -530,7 +566,7 @@ fn draw_confirm(state: &State, frame: &mut Frame, body: Rect, block: Block) {
             },
             theme.warn,
         ),
-    ];
+    ]);
     if let Some(e) = &w.create_error {
         lines.push(Line::raw(""));
         lines.push(Line::styled(format!("✗ Not created: {e}"), theme.danger));

@@ -106,6 +106,8 @@ pub struct Wizard {
     pub create_error: Option<String>,
     /// Waiting for the domain to create the agent.
     pub submitting: bool,
+    /// Team mode: the host the agent runs on (`None` = this one).
+    pub host: Option<String>,
 }
 
 impl Wizard {
@@ -130,6 +132,7 @@ impl Wizard {
             model_error: None,
             create_error: None,
             submitting: false,
+            host: None,
         }
     }
 

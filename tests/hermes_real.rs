@@ -39,23 +39,6 @@ fn nxr(homes: &Homes, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The skill names in `hermes skills list` output (first column of its table).
-fn listed_skills(out: &str) -> Vec<String> {
-    let known = skills::all_names();
-    let mut v: Vec<String> = out
-        .lines()
-        .filter_map(|l| {
-            l.split(['│', '┃', '|'])
-                .map(str::trim)
-                .find(|c| !c.is_empty())
-                .map(String::from)
-        })
-        .filter(|c| known.contains(&c.as_str()))
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn a_pm_agent_is_a_hermes_profile_with_its_model_and_its_eight_skills() {
     let homes = Homes::new();
@@ -85,7 +68,7 @@ fn a_pm_agent_is_a_hermes_profile_with_its_model_and_its_eight_skills() {
     assert!(ok, "{err}");
     let mut want: Vec<String> = skills::PM_SKILLS.iter().map(|s| s.to_string()).collect();
     want.sort();
-    assert_eq!(listed_skills(&out), want, "{out}");
+    assert_eq!(common::listed_skills(&out), want, "{out}");
 
     // Hermes sees a sync: remove two, add one.
     nxr(
@@ -112,7 +95,7 @@ fn a_pm_agent_is_a_hermes_profile_with_its_model_and_its_eight_skills() {
     .map(|s| s.to_string())
     .collect();
     want.sort();
-    assert_eq!(listed_skills(&out), want, "{out}");
+    assert_eq!(common::listed_skills(&out), want, "{out}");
 }
 
 #[test]

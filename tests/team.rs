@@ -207,23 +207,6 @@ fn answers(host: &Host, fake: &FakeServer, profile: &str, model: &str) {
     );
 }
 
-/// The skill names in `hermes skills list` (first column of its table) that nxr knows.
-fn listed_skills(out: &str) -> Vec<String> {
-    let known = nxr::domain::agents::skills::all_names();
-    let mut v: Vec<String> = out
-        .lines()
-        .filter_map(|l| {
-            l.split(['│', '┃', '|'])
-                .map(str::trim)
-                .find(|c| !c.is_empty())
-                .map(String::from)
-        })
-        .filter(|c| known.contains(&c.as_str()))
-        .collect();
-    v.sort();
-    v
-}
-
 fn web_switch(host: &Host, serve: &Serve, agent: &str, model: &str) -> (u16, Value) {
     let token = std::fs::read_to_string(host.homes.nxr_home().join("web_token")).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -293,7 +276,7 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
     let (_, out, _) = b.hermes(&fake, &profile, &["skills", "list"]);
     let mut want = skills.clone();
     want.sort();
-    assert_eq!(listed_skills(&out), want, "{out}");
+    assert_eq!(common::listed_skills(&out), want, "{out}");
     let chain =
         nxr::domain::agents::hermes::fallback_models(&b.profile(&profile).join("config.yaml"))
             .unwrap();

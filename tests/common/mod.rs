@@ -457,3 +457,20 @@ pub fn chat_sse(text: &str) -> Reply {
         delay: Duration::ZERO,
     }
 }
+
+/// The skill names in `hermes skills list` (first column of its table) that nxr knows.
+pub fn listed_skills(out: &str) -> Vec<String> {
+    let known = nxr::domain::agents::skills::all_names();
+    let mut v: Vec<String> = out
+        .lines()
+        .filter_map(|l| {
+            l.split(['│', '┃', '|'])
+                .map(str::trim)
+                .find(|c| !c.is_empty())
+                .map(String::from)
+        })
+        .filter(|c| known.contains(&c.as_str()))
+        .collect();
+    v.sort();
+    v
+}

@@ -397,6 +397,12 @@ pub fn agents_body(
 /// The agents page's content from the agents view (pure): each row's agent, check, fallback chain,
 /// usage and Paperclip link.
 pub fn agents_view_body(view: &Result<Agents, String>, catalog: &str) -> Markup {
+    // Team mode: each agent's host, once the agents run on more than one.
+    let several_hosts = view.as_ref().is_ok_and(|v| {
+        let mut hosts = v.iter().map(|r| r.agent.host.as_str());
+        let first = hosts.next();
+        hosts.any(|h| Some(h) != first)
+    });
     html! {
         h1 { "Agents" }
         p.muted #catalog { (shown(catalog)) " · " a href="/models" { "Compare models" } }
@@ -420,7 +426,7 @@ pub fn agents_view_body(view: &Result<Agents, String>, catalog: &str) -> Markup 
                                 }
                                 td { (shown(&a.provider)) }
                                 td { code { (shown(&a.hermes_profile)) }
-                                    @if !a.host.is_empty() { br; span.muted.host { "on " (shown(&a.host)) } } }
+                                    @if several_hosts { br; span.muted.host { "on " (shown(&a.host)) } } }
                                 td.skills { (shown(&a.skillset.join(", "))) }
                                 td { (shown(&a.status))
                                     @if let Some(line) = r.usage.summary() { br; span.muted.usage { (line) } }

@@ -7,6 +7,7 @@
 //! `upgrade` (bulk and per-agent upgrade / revert), `doctor` (/doctor and /api/doctor: every check of
 //! the setup).
 
+pub mod agents_page;
 pub mod api_agents;
 pub mod api_budget;
 pub mod api_models;

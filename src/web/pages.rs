@@ -5,13 +5,11 @@ use super::{Req, Resp, WebCtx};
 use crate::domain::agents::Agent;
 use crate::domain::base::roles::Role;
 use crate::domain::catalog::Filter;
-use crate::domain::paperclip::links::LinkState;
 use crate::domain::scoring::rescore;
-use crate::domain::view::{
-    Agents, Checks, Dashboard, ModelsQuery, ModelsView, NavView, models_view, tokens_label,
-};
-use crate::domain::watch::agent_check::{AgentCheck, CheckState};
+use crate::domain::view::{Dashboard, ModelsQuery, ModelsView, NavView, models_view, tokens_label};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+pub use super::agents_page::{agents_body, agents_view_body};
 
 const CSS: &str = r#"
 :root { color-scheme: light dark; --fg: #1d1f23; --muted: #5f6670; --bg: #fbfbfc; --card: #fff; --line: #d9dce1; --accent: #2456c9; --ok: #1d7a3a; --bad: #b3261e; --warn: #8a5a00; }
@@ -164,7 +162,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
             _ => method_not_allowed("GET"),
         }),
         "/agents" | "/agents/" => Some(match req.method.as_str() {
-            "GET" | "HEAD" => agents_page(ctx, req),
+            "GET" | "HEAD" => super::agents_page::page(ctx, req),
             _ => method_not_allowed("GET"),
         }),
         "/models" | "/models/" => Some(match req.method.as_str() {
@@ -266,7 +264,7 @@ pub fn dashboard_page(dash: &Dashboard, setup: &SetupStatus) -> Markup {
 }
 
 /// Where the catalog nxr scores on came from, in words (the stored rows counted, not read).
-fn catalog_source(ctx: &WebCtx) -> String {
+pub(super) fn catalog_source(ctx: &WebCtx) -> String {
     match ctx
         .rt
         .block_on(crate::domain::view::catalog_summary(&ctx.store))
@@ -330,116 +328,6 @@ pub fn dashboard_body(
         section.card {
             h2 { "Catalog" }
             p { (shown(catalog)) }
-        }
-    }
-}
-
-fn agents_page(ctx: &WebCtx, req: &Req) -> Resp {
-    let view = ctx
-        .rt
-        .block_on(crate::domain::view::agents(
-            &ctx.store,
-            &ctx.env,
-            ctx.store.clock(),
-            Checks::Stored,
-        ))
-        .map_err(|e| e.to_string());
-    let catalog = catalog_source(ctx);
-    let controls = match &view {
-        Ok(v) if !v.is_empty() => super::upgrade::agent_controls(&v.agents(), &csrf_field(req)),
-        _ => html! {},
-    };
-    Resp::html(
-        200,
-        layout(
-            &req.nav,
-            "Agents",
-            "/agents",
-            html! { (agents_view_body(&view, &catalog)) (controls) },
-        ),
-    )
-}
-
-/// An agent's check state: the label (in the state's colour), why, and the first fix.
-fn check_cell(check: Option<&AgentCheck>) -> Markup {
-    html! {
-        @match check {
-            None => { span.muted { "not checked" } }
-            Some(c) => {
-                @let class = match c.state {
-                    CheckState::Ready => "ok",
-                    CheckState::NeedsKey => "warn",
-                    CheckState::Broken => "bad",
-                };
-                strong class=(class) { (c.state.label()) }
-                @for why in &c.reasons { br; span.muted { (shown(why)) } }
-                @if c.state != CheckState::Ready { @if let Some(fix) = c.first_fix() { br; span { "Fix: " (shown(fix)) } } }
-            }
-        }
-    }
-}
-
-/// The agents page's content from facts read apart (pure): `links`, each agent's Paperclip link
-/// state by agent id; `checks`, whether each agent can run, matched by name.
-pub fn agents_body(
-    agents: &Result<Vec<Agent>, String>,
-    catalog: &str,
-    links: &[(i64, LinkState)],
-    checks: &[AgentCheck],
-) -> Markup {
-    let view = agents
-        .as_ref()
-        .map(|list| Agents::from_parts(list.clone(), checks, links, &[]))
-        .map_err(Clone::clone);
-    agents_view_body(&view, catalog)
-}
-
-/// The agents page's content from the agents view (pure): each row's agent, check, fallback chain,
-/// usage and Paperclip link.
-pub fn agents_view_body(view: &Result<Agents, String>, catalog: &str) -> Markup {
-    // Team mode: each agent's host, once the agents run on more than one.
-    let several_hosts = view.as_ref().is_ok_and(|v| {
-        let mut hosts = v.iter().map(|r| r.agent.host.as_str());
-        let first = hosts.next();
-        hosts.any(|h| Some(h) != first)
-    });
-    html! {
-        h1 { "Agents" }
-        p.muted #catalog { (shown(catalog)) " · " a href="/models" { "Compare models" } }
-        @match view {
-            Ok(v) if v.is_empty() => {
-                p { "No agents yet. " a href="/setup" { "Run the setup" } " for the three defaults, or " code { "nxr agents create" } "." }
-            }
-            Ok(v) => {
-                div.scroll { table #agents-list {
-                    thead { tr { th { "Name" } th { "Role" } th { "Model" } th { "Provider" } th { "Hermes profile" } th { "Skills" } th { "Status" } th { "Can run" } th { "Paperclip" } } }
-                    tbody {
-                        @for r in v {
-                            @let a = &r.agent;
-                            tr {
-                                td { (shown(&a.name)) @if a.is_default { " " span.muted { "(default)" } } }
-                                td { (a.role.title()) }
-                                td.model { code.id { (shown(&a.model)) } @if a.model_auto_assigned { " " span.muted { "auto" } }
-                                    @if !r.fallbacks.is_empty() {
-                                        br; span.muted.fallbacks { "then " (shown(&r.fallbacks.join(" → "))) }
-                                    }
-                                }
-                                td { (shown(&a.provider)) }
-                                td { code { (shown(&a.hermes_profile)) }
-                                    @if several_hosts { br; span.muted.host { "on " (shown(&a.host)) } } }
-                                td.skills { (shown(&a.skillset.join(", "))) }
-                                td { (shown(&a.status))
-                                    @if let Some(line) = r.usage.summary() { br; span.muted.usage { (line) } }
-                                }
-                                td.check { (check_cell(r.check.as_ref())) }
-                                td.paperclip { (r.paperclip.map_or("—", |s| s.label())) }
-                            }
-                        }
-                    }
-                } }
-                p.muted { "Create and change agents with " code { "nxr agents" } " or in the TUI (" code { "nxr" } ")." }
-            }
-            Err(e) => { p.bad { "Cannot list the agents: " (shown(e)) } }
         }
     }
 }

@@ -57,9 +57,8 @@ pub async fn move_agent(ctx: &Ctx, args: super::agents::MoveArgs) -> Result<()> 
 /// `nxr config set host-name NAME`.
 pub async fn set_host_name(ctx: &Ctx, value: &str) -> Result<()> {
     let store = ctx.store().await?;
-    let (old, moved) =
+    let (old, new, moved) =
         crate::domain::agents::reconcile::rename_host(&store, &ctx.env, value).await?;
-    let new = crate::domain::base::host::validate(value)?;
     if ctx.json {
         return super::print_json(
             &serde_json::json!({ "key": "host-name", "value": new, "was": old, "agents_moved": moved }),

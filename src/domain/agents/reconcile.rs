@@ -157,12 +157,13 @@ pub async fn move_to(
 
 /// Renames this host (`nxr config set host-name`): the name is kept in `$NXR_HOME/host-name`, and
 /// the agents assigned to the old name follow it (one transaction), so no profile leaves. Returns
-/// the old name and how many agents followed. `$NXR_HOST_NAME`, when set, still wins.
+/// the old name, the new one (trimmed) and how many agents followed. `$NXR_HOST_NAME`, when set,
+/// still wins.
 pub async fn rename_host(
     store: &Store,
     env: &Env,
     new_name: &str,
-) -> Result<(String, u64), AgentError> {
+) -> Result<(String, String, u64), AgentError> {
     use crate::domain::base::host;
     let new_name = host::validate(new_name).map_err(|e| AgentError::InvalidName(e.to_string()))?;
     let _lock = agents_lock(env).await;
@@ -190,7 +191,7 @@ pub async fn rename_host(
             .await;
         return Err(AgentError::Other(e.to_string()));
     }
-    Ok((old, moved))
+    Ok((old, new_name, moved))
 }
 
 /// Makes this host's profiles agree with the database (see the module docs) and records how it

@@ -51,19 +51,40 @@ pub fn validate(name: &str) -> Result<String, HostError> {
 
 /// This machine's host name (see the module docs). Never fails: a name that cannot be kept is still
 /// returned (and the next call reads the hostname again).
+/// The file is read once per process and `$NXR_HOME` (a running `nxr serve` keeps its name).
 pub fn this_host(env: &Env) -> String {
     if let Some(name) = env.host_name.as_deref().and_then(|n| validate(n).ok()) {
         return name;
     }
-    if let Some(name) = std::fs::read_to_string(file(env))
+    if let Some((_, name)) = lock_known().iter().find(|(home, _)| *home == env.nxr_home) {
+        return name.clone();
+    }
+    let name = match std::fs::read_to_string(file(env))
         .ok()
         .and_then(|t| validate(&t).ok())
     {
-        return name;
-    }
-    let name = machine_hostname();
-    let _ = keep(env, &name);
+        Some(name) => name,
+        None => {
+            let name = machine_hostname();
+            let _ = keep(env, &name);
+            name
+        }
+    };
+    remember(env, &name);
     name
+}
+
+/// The names read or kept in this process, by `$NXR_HOME`.
+static KNOWN: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn lock_known() -> std::sync::MutexGuard<'static, Vec<(PathBuf, String)>> {
+    KNOWN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn remember(env: &Env, name: &str) {
+    let mut known = lock_known();
+    known.retain(|(home, _)| *home != env.nxr_home);
+    known.push((env.nxr_home.clone(), name.to_string()));
 }
 
 /// Keeps `name` as this machine's host name in `$NXR_HOME/host-name` (atomically).
@@ -80,6 +101,7 @@ pub fn keep(env: &Env, name: &str) -> Result<String, HostError> {
         path: path.display().to_string(),
         source: e.source,
     })?;
+    remember(env, &name);
     Ok(name)
 }
 

@@ -340,33 +340,18 @@ async fn next_due(
     now: chrono::DateTime<chrono::Utc>,
     host: Option<&str>,
 ) -> Result<Option<Task>, QueueError> {
-    let mut rows = match host {
-        None => {
-            store
-                .conn()
-                .query(
-                    &format!(
-                        "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 ORDER BY id LIMIT 1"
-                    ),
-                    params![clock::to_db(now)],
-                )
-                .await?
-        }
-        Some(host) => {
-            store
-                .conn()
-                .query(
-                    &format!(
-                        "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 \
-                         AND (agent_id IS NULL OR agent_id NOT IN (SELECT id FROM agents) \
-                              OR agent_id IN (SELECT id FROM agents WHERE host = ?2)) \
-                         ORDER BY id LIMIT 1"
-                    ),
-                    params![clock::to_db(now), host],
-                )
-                .await?
-        }
-    };
+    let mut rows = store
+        .conn()
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM task_queue WHERE status = 'queued' AND run_after <= ?1 \
+                 AND (?2 IS NULL OR agent_id IS NULL OR agent_id NOT IN (SELECT id FROM agents) \
+                      OR agent_id IN (SELECT id FROM agents WHERE host = ?2)) \
+                 ORDER BY id LIMIT 1"
+            ),
+            params![clock::to_db(now), host],
+        )
+        .await?;
     Ok(match rows.next().await? {
         Some(row) => Some(task(&row)?),
         None => None,

@@ -1,8 +1,8 @@
 //! Team mode that carries agents: a real libSQL server (sqld) and three "hosts" on this machine,
 //! each with its own NXR_HOME, HERMES_HOME and host name, each running `nxr serve` against the
 //! server. An agent created on one host for another becomes a Hermes profile there that the real
-//! Hermes reads and answers through (a loopback OpenRouter); a model switch made through another
-//! host's web server reaches it; moving it carries the profile across; deleting it anywhere removes
+//! Hermes reads and answers through (a loopback OpenRouter); a model switch made on another host's
+//! web page reaches it; moving it carries the profile across; deleting it anywhere removes
 //! it everywhere (to the backup folder); a profile nxr did not make is never touched.
 
 mod common;
@@ -223,6 +223,64 @@ fn web_switch(host: &Host, serve: &Serve, agent: &str, model: &str) -> (u16, Val
     })
 }
 
+/// Switches `agent`'s main model through `host`'s HTML slot editor as a browser does: the page for
+/// the agent with the candidate picked, then its confirm form (with the page's CSRF field) posted
+/// with the session cookie. The page after the post.
+fn web_page_switch(host: &Host, serve: &Serve, agent: &str, model: &str) -> (u16, String) {
+    let token = std::fs::read_to_string(host.homes.nxr_home().join("web_token")).unwrap();
+    let port = serve.base.rsplit(':').next().unwrap();
+    let cookie = format!("nxr_session_{port}={}", token.trim());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let page = client
+            .get(format!("{}/models/switch", serve.base))
+            .query(&[("agent", agent), ("slot", "main"), ("candidate", model)])
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("runs on host b"),
+            "the page says where the agent runs: {page}"
+        );
+        let form = page
+            .split("<form method=\"post\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("a confirm form: {page}"));
+        let attr = |name: &str| -> String {
+            let at = form
+                .find(&format!("name=\"{name}\" value=\""))
+                .unwrap_or_else(|| panic!("{name} in {form}"));
+            let rest = &form[at + name.len() + 15..];
+            rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+        };
+        let action = {
+            let rest = &form[form.find("action=\"").unwrap() + 8..];
+            rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+        };
+        let fields = [
+            ("csrf", attr("csrf")),
+            ("agent", attr("agent")),
+            ("slot", attr("slot")),
+            ("model", attr("model")),
+        ];
+        assert_eq!(fields[1].1, agent);
+        assert_eq!(fields[3].1, model);
+        let resp = client
+            .post(format!("{}{action}", serve.base))
+            .header("Cookie", &cookie)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    })
+}
+
 #[test]
 fn an_agent_lives_on_its_host_and_follows_the_database() {
     let sqld = Sqld::start();
@@ -297,9 +355,10 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
         ),
     );
 
-    // A switch made through C's web server reaches B's config.yaml.
-    let (status, body) = web_switch(&c, &serves[2], "Builder", M2);
-    assert_eq!(status, 200, "{body}");
+    // A switch made on C's web page reaches B's config.yaml.
+    let (status, page) = web_page_switch(&c, &serves[2], "Builder", M2);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("now uses {M2}")), "{page}");
     assert!(
         !c.profile(&profile).exists(),
         "C wrote no file for B's agent"

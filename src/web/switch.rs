@@ -1,4 +1,6 @@
-//! `/models/switch`: the slot editor. The slot list, then (with `?slot=`) a model picker with the
+//! `/models/switch`: the slot editor, of the root profile's config.yaml or (`?agent=`, chosen in
+//! the page's agent selector) an agent's; an agent whose profile is on another host shows its main
+//! model, which the database carries to that host. The slot list, then (with `?slot=`) a model picker with the
 //! server-side fuzzy search and the free / tools / vision / min-context toggles, a price panel for
 //! the picked candidate (`&candidate=`) and a confirm form that writes config.yaml. A small script
 //! refreshes the results while typing (fetching this same page); without it the Search button does.
@@ -33,19 +35,22 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
         "/models/switch" | "/models/switch/" if req.method == "POST" => {
             let f = |k: &str| req.field(k).unwrap_or_default();
             let (slot, model) = (f("slot"), f("model"));
+            let agent = Some(f("agent")).filter(|a| !a.is_empty());
             let force = matches!(f("force").as_str(), "1" | "on" | "true");
-            let r = ctx.rt.block_on(model_switch::apply(
-                &ctx.store, &ctx.env, &slot, &model, force,
+            let r = ctx.rt.block_on(model_switch::apply_for(
+                &ctx.store,
+                &ctx.env,
+                agent.as_deref(),
+                &slot,
+                &model,
+                force,
             ));
             let forceable = matches!(
                 r,
                 Err(SwitchError::NoImageInput { .. } | SwitchError::OwnEndpoint { .. })
             );
             let result = match r {
-                Ok(()) => (
-                    true,
-                    format!("slot {slot} now uses {model} (written to config.yaml)"),
-                ),
+                Ok(a) => (true, applied_text(&a)),
                 Err(e) => (false, super::hints::explain(&e)),
             };
             let retry = forceable.then_some((slot, model));
@@ -95,9 +100,31 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
     })
 }
 
+/// What a slot write changed, in words.
+fn applied_text(a: &model_switch::Applied) -> String {
+    let whose = a
+        .agent
+        .as_ref()
+        .map(|n| format!(" of agent {n}"))
+        .unwrap_or_default();
+    format!(
+        "slot {}{whose} now uses {} (written to {})",
+        a.slot, a.model, a.config_path
+    )
+}
+
+/// The agent whose config.yaml the page edits: `?agent=`, or the form's field on a POST.
+fn agent_param(req: &Req) -> Option<String> {
+    req.query_param("agent")
+        .map(str::to_string)
+        .or_else(|| req.field("agent"))
+        .filter(|a| !a.is_empty())
+}
+
 fn query(req: &Req) -> SwitchQuery {
     let on = |k: &str| req.query_param(k).is_some_and(|v| v == "1" || v == "on");
     SwitchQuery {
+        agent: agent_param(req),
         slot: req.query_param("slot").map(str::to_string),
         text: req.query_param("q").unwrap_or_default().to_string(),
         filter: Filter {
@@ -151,8 +178,9 @@ fn page_with(
             @if *ok { p.notice role="status" #result { (shown(msg)) } } @else { p.bad role="alert" #result { (shown(msg)) } }
         }
         @if let Some((slot, model)) = &retry {
-            form #force-form method="post" action=(url_with_query("/models/switch", &[("slot", slot)])) {
+            form #force-form method="post" action=(here(q.agent.as_deref(), &[("slot", slot)])) {
                 (csrf_field(req))
+                @if let Some(a) = &q.agent { input type="hidden" name="agent" value=(a); }
                 input type="hidden" name="slot" value=(slot);
                 input type="hidden" name="model" value=(model);
                 input type="hidden" name="force" value="1";
@@ -161,7 +189,7 @@ fn page_with(
         }
         @match &v {
             Err(e) => { p.bad role="alert" { (shown(e)) } }
-            Ok(v) => { (slots_table(v)) @if v.slot.is_some() { (picker(req, &q, v)) } }
+            Ok(v) => { (agent_selector(v)) (slots_table(v)) @if v.slot.is_some() { (picker(req, &q, v)) } }
         }
     };
     Resp::html(
@@ -178,7 +206,38 @@ fn money(v: Option<f64>) -> String {
     }
 }
 
+/// `/models/switch` with `pairs`, after `agent=` when an agent's config.yaml is edited.
+fn here(agent: Option<&str>, pairs: &[(&str, &str)]) -> String {
+    let mut all: Vec<(&str, &str)> = agent.map(|a| ("agent", a)).into_iter().collect();
+    all.extend_from_slice(pairs);
+    url_with_query("/models/switch", &all)
+}
+
+/// Whose config.yaml: the root profile's or an agent's (with its host in team mode).
+fn agent_selector(v: &SwitchView) -> Markup {
+    let hosts = v.agents.iter().any(|a| !a.here);
+    html! {
+        form.filters #agent-form method="get" action="/models/switch" {
+            label for="agent" { "Config of " }
+            select #agent name="agent" {
+                option value="" selected[v.agent.is_none()] { "the root profile ($HERMES_HOME)" }
+                @for a in &v.agents {
+                    option value=(a.name) selected[v.agent.as_deref() == Some(a.name.as_str())] {
+                        "agent " (shown(&a.name))
+                        @if hosts { " (host " (shown(&a.host)) ")" }
+                    }
+                }
+            }
+            button type="submit" { "Show" }
+        }
+        @if let (Some(a), Some(h)) = (&v.agent, &v.elsewhere) {
+            p.notice #elsewhere { "Agent " (shown(a)) " runs on host " (shown(h)) ": its main model is changed here and host " (shown(h)) " writes it to its config.yaml; its other slots are kept only in that file, so change them on " (shown(h)) "." }
+        }
+    }
+}
+
 fn slots_table(v: &SwitchView) -> Markup {
+    let agent = v.agent.as_deref();
     html! {
         p.muted { "Routing slots in " code { (shown(&v.config_path)) } "." }
         div.scroll { table #slots {
@@ -188,7 +247,7 @@ fn slots_table(v: &SwitchView) -> Markup {
                     td { code { (shown(&s.name)) } }
                     td.model { code { (shown(s.model.as_deref().unwrap_or("(not set)"))) } }
                     td { (shown(s.provider.as_deref().unwrap_or("—"))) }
-                    td { a href=(url_with_query("/models/switch", &[("slot", &s.name)])) { "Change" } }
+                    td { a href=(here(agent, &[("slot", &s.name)])) { "Change" } }
                 }
             }
         } }
@@ -207,6 +266,7 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
     let Some(slot) = &v.slot else {
         return html! {};
     };
+    let agent = v.agent.as_deref();
     let keep = |candidate: &str| {
         let min_context = q.filter.min_context.map(|n| n.to_string());
         let mut pairs: Vec<(&str, &str)> = vec![("slot", &slot.name), ("q", &q.text)];
@@ -223,12 +283,13 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
             pairs.push(("min_context", n));
         }
         pairs.push(("candidate", candidate));
-        url_with_query("/models/switch", &pairs)
+        here(agent, &pairs)
     };
     html! {
         section.card #picker {
             h2 { "Pick a model for " code { (shown(&slot.name)) } }
             form.filters #picker-form method="get" action="/models/switch" {
+                @if let Some(a) = agent { input type="hidden" name="agent" value=(a); }
                 input type="hidden" name="slot" value=(slot.name);
                 input #q type="search" name="q" value=(q.text) placeholder="fuzzy search: id or name" aria-label="search";
                 label { input type="checkbox" name="free" value="1" checked[q.filter.free]; " free" }
@@ -270,8 +331,9 @@ fn picker(req: &Req, q: &SwitchQuery, v: &SwitchView) -> Markup {
                     @let c = &p.candidate;
                     tr { td { "Candidate" } td { code { (shown(&c.model)) } } td.num { (money(c.prompt_per_m)) } td.num { (money(c.completion_per_m)) } td.num { (money(c.monthly_usd)) } }
                 } }
-                form method="post" action=(url_with_query("/models/switch", &[("slot", &slot.name)])) {
+                form method="post" action=(here(agent, &[("slot", &slot.name)])) {
                     (csrf_field(req))
+                    @if let Some(a) = agent { input type="hidden" name="agent" value=(a); }
                     input type="hidden" name="slot" value=(slot.name);
                     input type="hidden" name="model" value=(c.model);
                     button #confirm type="submit" { "Use " (shown(&c.model)) " for " (shown(&slot.name)) }

@@ -30,6 +30,8 @@ pub struct SwitchQuery {
     pub filter: Filter,
     /// The model picked for the price panel and the confirm step.
     pub candidate: Option<String>,
+    /// Whose config.yaml (an agent's name or id); `None` = the root profile's.
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,9 +67,26 @@ pub struct SwitchResult {
     pub completion_per_m: Option<f64>,
 }
 
+/// One entry of the page's agent selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentChoice {
+    pub name: String,
+    pub host: String,
+    /// Its profile is on this host (always, outside team mode).
+    pub here: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SwitchView {
     pub config_path: String,
+    /// The agent whose config.yaml this is (the root profile's belongs to the `hermes` agent when
+    /// there is one).
+    pub agent: Option<String>,
+    /// Set when that agent's profile is on another host (team mode): the host's name. Only its main
+    /// model can be changed from here (the database carries it; that host writes the file).
+    pub elsewhere: Option<String>,
+    /// Every agent, for the selector.
+    pub agents: Vec<AgentChoice>,
     pub slots: Vec<Slot>,
     pub slot: Option<Slot>,
     /// Models the search keeps (after filters), before the cap.
@@ -152,6 +171,9 @@ pub fn build(
     });
     SwitchView {
         config_path: config_path.to_string(),
+        agent: None,
+        elsewhere: None,
+        agents: Vec::new(),
         slots,
         slot,
         matched,
@@ -217,18 +239,16 @@ fn config_path(env: &Env) -> std::path::PathBuf {
     env.hermes_home.join("config.yaml")
 }
 
-/// Reads config.yaml, the catalog and the observed usage, and builds the view.
+/// Reads the chosen config.yaml (the root profile's or `q.agent`'s), the catalog and the observed
+/// usage, and builds the view.
 pub async fn load(
     store: &Store,
     env: &Env,
     clock: &dyn Clock,
     q: &SwitchQuery,
 ) -> Result<SwitchView, SwitchError> {
-    let path = config_path(env);
-    let slots = hermes::routing_slots(&path).map_err(|e| SwitchError::Config {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let (path, owner) = target(store, env, q.agent.as_deref()).await?;
+    let slots = slots_at(&path, owner.as_ref(), env)?;
     let models = crate::domain::catalog::load(store)
         .await
         .map_err(|e| SwitchError::Store(e.to_string()))?
@@ -236,13 +256,28 @@ pub async fn load(
     let volume = budget::daily::tokens_last_30d(store, clock)
         .await
         .map_err(|e| SwitchError::Store(e.to_string()))?;
-    Ok(build(
-        &path.display().to_string(),
+    let mut view = build(
+        &shown_path(&path, owner.as_ref(), env),
         slots,
         &models,
         q,
         volume,
-    ))
+    );
+    view.agents = agents::list(store, env)
+        .await?
+        .into_iter()
+        .map(|a| AgentChoice {
+            here: a.is_here(env),
+            name: a.name,
+            host: a.host,
+        })
+        .collect();
+    view.elsewhere = owner
+        .as_ref()
+        .filter(|a| !a.is_here(env))
+        .map(|a| a.host.clone());
+    view.agent = owner.map(|a| a.name);
+    Ok(view)
 }
 
 /// Points `slot` at the catalog model `model` (provider `openrouter`) in `$HERMES_HOME/config.yaml`
@@ -338,6 +373,32 @@ fn read_slots(path: &std::path::Path) -> Result<Vec<Slot>, SwitchError> {
     })
 }
 
+/// `path` as the user reads it: with the host it is on when that is not this one.
+fn shown_path(path: &std::path::Path, owner: Option<&Agent>, env: &Env) -> String {
+    match owner.filter(|a| !a.is_here(env)) {
+        Some(a) => format!("{} on host {}", path.display(), a.host),
+        None => path.display().to_string(),
+    }
+}
+
+/// The slots of `path`; for an agent whose profile is on another host, its main model as the
+/// database has it (the file is on that host).
+fn slots_at(
+    path: &std::path::Path,
+    owner: Option<&Agent>,
+    env: &Env,
+) -> Result<Vec<Slot>, SwitchError> {
+    match owner.filter(|a| !a.is_here(env)) {
+        Some(a) => Ok(vec![Slot {
+            name: hermes::MAIN_SLOT.to_string(),
+            provider: Some(a.provider.clone()),
+            model: Some(a.model.clone()),
+            base_url: None,
+        }]),
+        None => read_slots(path),
+    }
+}
+
 /// The main model and every routing slot of the root config.yaml, or of `agent`'s profile.
 pub async fn slots_for(
     store: &Store,
@@ -346,9 +407,9 @@ pub async fn slots_for(
 ) -> Result<SlotsView, SwitchError> {
     let (path, owner) = target(store, env, agent).await?;
     Ok(SlotsView {
-        config_path: path.display().to_string(),
+        config_path: shown_path(&path, owner.as_ref(), env),
+        slots: slots_at(&path, owner.as_ref(), env)?,
         agent: owner.map(|a| a.name),
-        slots: read_slots(&path)?,
     })
 }
 
@@ -379,7 +440,7 @@ pub async fn apply_for(
         }
         let a = agents::set_model(store, env, &a.id.to_string(), model, "slot editor").await?;
         return Ok(Applied {
-            config_path: format!("{} on host {}", path.display(), a.host),
+            config_path: shown_path(&path, Some(&a), env),
             slot: slot.to_string(),
             model: model.to_string(),
             agent: Some(a.name),

@@ -223,13 +223,18 @@ fn web_switch(host: &Host, serve: &Serve, agent: &str, model: &str) -> (u16, Val
     })
 }
 
+/// The session cookie a browser holds for `host`'s web server (its token, per port).
+fn session_cookie(host: &Host, serve: &Serve) -> String {
+    let token = std::fs::read_to_string(host.homes.nxr_home().join("web_token")).unwrap();
+    let port = serve.base.rsplit(':').next().unwrap();
+    format!("nxr_session_{port}={}", token.trim())
+}
+
 /// Switches `agent`'s main model through `host`'s HTML slot editor as a browser does: the page for
 /// the agent with the candidate picked, then its confirm form (with the page's CSRF field) posted
 /// with the session cookie. The page after the post.
 fn web_page_switch(host: &Host, serve: &Serve, agent: &str, model: &str) -> (u16, String) {
-    let token = std::fs::read_to_string(host.homes.nxr_home().join("web_token")).unwrap();
-    let port = serve.base.rsplit(':').next().unwrap();
-    let cookie = format!("nxr_session_{port}={}", token.trim());
+    let cookie = session_cookie(host, serve);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let client = reqwest::Client::new();
@@ -530,8 +535,51 @@ fn alive(s: &mut Serve) -> bool {
     s.child.try_wait().map(|st| st.is_none()).unwrap_or(false)
 }
 
+/// A GET of `path` on `serve` with `host`'s session cookie: status, body and the
+/// `X-Nxr-Database-Down` header.
+fn web_get(host: &Host, serve: &Serve, path: &str) -> (u16, String, Option<String>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .get(format!("{}{path}", serve.base))
+            .header("Cookie", session_cookie(host, serve))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let down = resp
+            .headers()
+            .get("x-nxr-database-down")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (status, resp.text().await.unwrap(), down)
+    })
+}
+
+/// Requests counted today per agent name, as `nxr budget --json` on `host` shows them (it first
+/// adds the usage of that host's agents).
+fn counted_today(host: &Host, sqld: &Sqld, fake: &FakeServer) -> Vec<(String, u64)> {
+    let v: Value = serde_json::from_str(&host.ok(sqld, fake, &["budget", "--json"])).unwrap();
+    let mut out: Vec<(String, u64)> = v["per_agent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["today"].as_u64().unwrap_or(0) > 0)
+        .map(|u| {
+            (
+                u["agent"].as_str().unwrap().to_string(),
+                u["today"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+const TEAM: usize = 60;
+
 #[test]
-fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
+fn the_server_going_away_during_a_bulk_upgrade_and_a_host_killed_mid_reconcile_lose_nothing() {
     let mut sqld = Sqld::start();
     let fake = fake_openrouter();
     let (a, b, c) = (Host::new("a"), Host::new("b"), Host::new("c"));
@@ -539,8 +587,8 @@ fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
     for h in hosts {
         h.ok(&sqld, &fake, &["config", "set", "openrouter-key", KEY]);
     }
-    for i in 0..9 {
-        let host = hosts[i % 3].name;
+    let roles = ["engineer", "pm", "research"];
+    for i in 0..TEAM {
         a.ok(
             &sqld,
             &fake,
@@ -548,13 +596,11 @@ fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
                 "agents",
                 "create",
                 "--role",
-                "pm",
+                roles[i % roles.len()],
                 "--name",
-                &format!("pm-{i}"),
-                "--model",
-                M1,
+                &format!("agent-{i:02}"),
                 "--host",
-                host,
+                hosts[i % 3].name,
             ],
         );
     }
@@ -563,18 +609,56 @@ fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
         .iter()
         .map(|h| h.serve_with(&sqld, &fake, &every))
         .collect();
-    common::wait_until("the hosts to converge", Duration::from_secs(30), || {
+    common::wait_until("the hosts to converge", Duration::from_secs(60), || {
         converged(&hosts, &sqld)
     });
 
-    // A bulk model change, then the server dies for 20 s while the hosts apply it.
-    let switched: Vec<String> = rows(&sqld).iter().map(|r| r.0.clone()).collect();
-    for name in &switched {
-        let (status, body) = web_switch(&a, &serves[0], name, M2);
-        assert_eq!(status, 200, "{body}");
-    }
+    // Usage before the outage: one prompt through an agent of b and one of c.
+    let first_of = |host: &str| {
+        rows(&sqld)
+            .into_iter()
+            .find(|r| r.1 == host)
+            .expect("an agent on the host")
+    };
+    let (on_b, on_c) = (first_of("b"), first_of("c"));
+    answers(&b, &fake, &on_b.2, &on_b.3);
+    answers(&c, &fake, &on_c.2, &on_c.3);
+    // What the web shows on a, read while the server answers.
+    let (status, page, _) = web_get(&a, &serves[0], "/agents");
+    assert!(
+        status == 200 && page.contains("agent-59"),
+        "{status} {page}"
+    );
+    assert_eq!(web_get(&a, &serves[0], "/api/agents").0, 200);
+
+    // A bulk upgrade on a, then the server dies for 20 s while the hosts apply it.
+    let before = rows(&sqld);
+    a.ok(&sqld, &fake, &["upgrade", "--all", "--yes"]);
+    let upgraded = rows(&sqld);
     sqld.stop();
     let down_at = Instant::now();
+    let moved = before
+        .iter()
+        .zip(&upgraded)
+        .filter(|(x, y)| x.3 != y.3)
+        .count();
+    assert!(moved > TEAM / 2, "the upgrade moved {moved} agents");
+    let in_step = hosts
+        .iter()
+        .map(|h| {
+            upgraded
+                .iter()
+                .filter(|r| r.1 == h.name)
+                .filter(|r| configured_model(&h.profile(&r.2)).as_deref() == Some(r.3.as_str()))
+                .count()
+        })
+        .sum::<usize>();
+    common::figures(
+        "team",
+        &format!(
+            "team: the server stopped with {in_step} of {TEAM} profiles on their upgraded model ({moved} moved)"
+        ),
+    );
     // Commands fail within their timeout, naming the server; nothing hangs.
     for h in hosts {
         let t = Instant::now();
@@ -589,9 +673,21 @@ fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
             t.elapsed()
         );
     }
+    // The web keeps showing the last state read, saying since when the server is away.
+    let (status, page, _) = web_get(&a, &serves[0], "/agents");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("database unreachable since") && page.contains("this page was read at"),
+        "{page}"
+    );
+    assert!(page.contains("agent-59"), "the last state: {page}");
+    let (status, body, down) = web_get(&a, &serves[0], "/api/agents");
+    assert_eq!(status, 200, "{body}");
+    assert!(down.is_some_and(|d| d.contains("database unreachable since")));
+    assert!(body.contains("agent-59"), "{body}");
     // The agents keep answering on their files.
-    let on_b = rows_before_outage_profile(&b);
-    answers(&b, &fake, &on_b.0, &on_b.1);
+    let model_now = configured_model(&b.profile(&on_b.2)).unwrap();
+    answers(&b, &fake, &on_b.2, &model_now);
     while down_at.elapsed() < Duration::from_secs(20) {
         for s in serves.iter_mut() {
             assert!(alive(s), "an nxr serve ended while the server was down");
@@ -599,7 +695,8 @@ fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
         std::thread::sleep(Duration::from_millis(200));
     }
     sqld.restart();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let back = Instant::now();
+    let deadline = back + Duration::from_secs(60);
     while !converged(&hosts, &sqld) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -608,33 +705,53 @@ fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
             let l = s.lines.lock().unwrap();
             eprintln!("--- serve:\n{}", l[l.len().saturating_sub(8)..].join("\n"));
         }
-        eprintln!("rows: {:?}", rows(&sqld));
     }
     common::wait_until(
         "the hosts to converge after the server came back",
         Duration::from_secs(60),
         || converged(&hosts, &sqld),
     );
+    common::figures(
+        "team",
+        &format!(
+            "team: {TEAM} profiles on 3 hosts agreed {:.1} s after the server came back",
+            back.elapsed().as_secs_f64()
+        ),
+    );
     let after = rows(&sqld);
-    assert_eq!(after.len(), 9, "no agent lost or duplicated: {after:?}");
-    assert!(after.iter().all(|r| r.3 == M2), "{after:?}");
+    assert_eq!(after, upgraded, "no agent lost, duplicated or changed");
+    let mut profiles: Vec<&String> = after.iter().map(|r| &r.2).collect();
+    profiles.sort();
+    profiles.dedup();
+    assert_eq!(profiles.len(), TEAM, "one profile per agent");
+    // Usage: the prompts before and during the outage are each counted once, however often the
+    // hosts add their agents' usage.
+    for _ in 0..2 {
+        for h in [&b, &c] {
+            counted_today(h, &sqld, &fake);
+        }
+    }
+    let mut want = vec![(on_b.0.clone(), 2), (on_c.0.clone(), 1)];
+    want.sort();
+    assert_eq!(counted_today(&a, &sqld, &fake), want);
 
     // kill -9 of host b in the middle of its reconciles: its profiles are before or after each
     // change, never torn, and the next run finishes the rest.
     let mut rng = common::Rng(27);
     for round in 0..12 {
         let model = if round % 2 == 0 { M1 } else { M2 };
-        for r in rows(&sqld).iter().filter(|r| r.1 == "b") {
+        let on_b: Vec<_> = rows(&sqld).into_iter().filter(|r| r.1 == "b").collect();
+        for r in &on_b {
             let (status, body) = web_switch(&a, &serves[0], &r.0, model);
             assert_eq!(status, 200, "{body}");
         }
         std::thread::sleep(Duration::from_millis(rng.below(1500)));
         let _ = serves[1].child.kill();
         let _ = serves[1].child.wait();
-        for r in rows(&sqld).iter().filter(|r| r.1 == "b") {
+        for r in &on_b {
             let m = configured_model(&b.profile(&r.2));
             assert!(
-                m.as_deref() == Some(M1) || m.as_deref() == Some(M2),
+                m.as_deref() == Some(r.3.as_str()) || m.as_deref() == Some(model),
                 "round {round}: {} holds {m:?}",
                 r.0
             );
@@ -648,19 +765,4 @@ fn the_server_going_away_and_a_host_killed_mid_reconcile_lose_nothing() {
         let said = s.lines.lock().unwrap().join("\n");
         assert!(!said.contains("panicked"), "{said}");
     }
-}
-
-/// One of host b's agents (profile, model), read from its files (the database may be away).
-fn rows_before_outage_profile(b: &Host) -> (String, String) {
-    let dir = std::fs::read_dir(b.homes.hermes_home().join("profiles"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join(".nxr-profile").is_file())
-        .expect("b has a profile");
-    let model = configured_model(&dir).unwrap();
-    (
-        dir.file_name().unwrap().to_string_lossy().to_string(),
-        model,
-    )
 }

@@ -10,6 +10,11 @@
 //!   process (or by hand) shows in the next answer. Hermes' own busy files (logs, sessions,
 //!   `state.db`) do not move it. Where inotify is not available, nothing is kept.
 //!
+//! While the libSQL server does not answer (team mode), a read page or API answer is the last one
+//! built while it did, kept per path and query: pages gain the "database unreachable since" banner
+//! with the time they were read, JSON answers an `X-Nxr-Database-Down` header. Nothing is kept of an
+//! answer built while the server was away.
+//!
 //! The stamp is read before the answer is built, so a change made while building it makes the next
 //! request build again: a kept answer never hides a change it does not show. When only the second
 //! has moved, one request builds the new answer while the others get the previous second's (so a
@@ -17,6 +22,7 @@
 
 use super::Resp;
 use crate::domain::store::Store;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -76,6 +82,8 @@ impl Stamp {
 pub struct PageCache {
     entries: Mutex<HashMap<String, Entry>>,
     files: Mutex<FileWatch>,
+    /// The last 200 answer per path and query built while the database answered, with when.
+    last_read: Mutex<HashMap<String, (Resp, DateTime<Utc>)>>,
 }
 
 impl PageCache {
@@ -83,6 +91,7 @@ impl PageCache {
         PageCache {
             entries: Mutex::new(HashMap::new()),
             files: Mutex::new(FileWatch::new(hermes_home)),
+            last_read: Mutex::new(HashMap::new()),
         }
     }
 
@@ -109,7 +118,7 @@ impl PageCache {
                 e.rebuilding = true;
             }
         }
-        let resp = build();
+        let resp = self.or_last_read(store, key, build());
         let gzip = compress(&resp).map(Arc::new);
         if let Some(stamp) = stamp
             && resp.status == 200
@@ -133,6 +142,28 @@ impl PageCache {
         Answer { resp, gzip }
     }
 
+    /// `resp`, kept as the last read when the database answered while it was built; when it did
+    /// not, the last read answer (marked as such) if there is one.
+    fn or_last_read(&self, store: &Store, key: &str, resp: Resp) -> Resp {
+        if !store.is_remote() {
+            return resp;
+        }
+        let mut kept = lock(&self.last_read);
+        let Some(since) = store.unreachable_since() else {
+            if resp.status == 200 {
+                if kept.len() >= MAX_ENTRIES && !kept.contains_key(key) {
+                    kept.clear();
+                }
+                kept.insert(key.to_string(), (resp.clone(), store.now()));
+            }
+            return resp;
+        };
+        match kept.get(key) {
+            Some((last, read_at)) => marked_down(last.clone(), since, *read_at),
+            None => resp,
+        }
+    }
+
     fn stamp(&self, store: &Store, rt: &tokio::runtime::Handle) -> Option<Stamp> {
         let files = lock(&self.files).generation()?;
         let data = rt
@@ -143,6 +174,21 @@ impl PageCache {
             second: store.now().timestamp(),
             files,
         })
+    }
+}
+
+/// `resp` (read at `read_at`) as shown while the database is away since `since`: a page with the
+/// banner before its main part, JSON with the line in a header.
+fn marked_down(mut resp: Resp, since: DateTime<Utc>, read_at: DateTime<Utc>) -> Resp {
+    let line = crate::domain::view::database_down_kept_line(since, read_at);
+    if resp.content_type.starts_with("text/html") {
+        let banner = maud::html! { p.bad #database-down role="alert" { (line) } }.into_string();
+        if let Some(at) = resp.body.windows(6).position(|w| w == b"<main>") {
+            resp.body.splice(at..at, banner.into_bytes());
+        }
+        resp
+    } else {
+        resp.with_header("X-Nxr-Database-Down", &line)
     }
 }
 

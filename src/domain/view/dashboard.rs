@@ -67,6 +67,15 @@ pub fn database_down_line(since: DateTime<Utc>) -> String {
     )
 }
 
+/// [`database_down_line`] over a page kept from `read_at`, before the server went away.
+pub fn database_down_kept_line(since: DateTime<Utc>, read_at: DateTime<Utc>) -> String {
+    format!(
+        "{} (this page was read at {} UTC)",
+        database_down_line(since),
+        read_at.format("%H:%M:%S")
+    )
+}
+
 impl Background {
     /// One line for every surface, e.g. "nxr serve running; last scan 2h 0m ago (every 6h 0m)" or
     /// "last scan 7h 0m ago: is `nxr serve` running?".

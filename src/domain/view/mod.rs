@@ -13,7 +13,7 @@ mod model_list;
 pub use agents::{AgentRow, Agents, CheckAnswer, Checks, Usage, agents, agents_of, usage_of};
 pub use dashboard::{
     Background, Dashboard, NEWEST_NOTIFICATIONS, background, catalog_summary, dashboard,
-    dashboard_with, database_down_line,
+    dashboard_with, database_down_kept_line, database_down_line,
 };
 pub use model_list::{ListedModel, ModelList, Search, tokens_label};
 

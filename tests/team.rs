@@ -352,6 +352,29 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
         assert!(listed.contains(m.as_str()), "{m} in {listed}");
     }
     answers(&b, &fake, &profile, M1);
+
+    // A scan on A with a catalog where the chain's first model is gone: B rewrites the chain.
+    let gone = chain[0].clone();
+    assert!(gone != M1 && gone != M2, "{chain:?}");
+    let mut catalog: Value =
+        serde_json::from_str(nxr::domain::catalog::EMBEDDED_CATALOG_JSON).unwrap();
+    catalog["data"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["id"] != gone.as_str());
+    fake.always("/api/v1/models", Reply::json(200, catalog.to_string()));
+    a.ok(&sqld, &fake, &["scan"]);
+    let config = b.profile(&profile).join("config.yaml");
+    common::wait_until(
+        "B to rewrite the chain after A's scan",
+        Duration::from_secs(10),
+        || {
+            nxr::domain::agents::hermes::fallback_models(&config)
+                .is_ok_and(|c| !c.is_empty() && !c.contains(&gone))
+        },
+    );
+    let (_, listed, _) = b.hermes(&fake, &profile, &["fallback", "list"]);
+    assert!(!listed.contains(gone.as_str()), "{listed}");
     common::figures(
         "team",
         &format!(
@@ -384,7 +407,11 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
         1,
         "B kept the profile it removed"
     );
+    // The usage B's Hermes recorded went into the database before the profile left B.
+    let today = |h: &Host| -> Vec<(String, u64)> { counted_today(h, &sqld, &fake) };
+    assert_eq!(today(&a), vec![("Builder".to_string(), 2)]);
     answers(&a, &fake, &profile, M2);
+    assert_eq!(today(&a), vec![("Builder".to_string(), 3)]);
 
     // Deleted on B: A's profile goes to its backup folder; no host lists the agent.
     b.ok(&sqld, &fake, &["agents", "delete", "Builder", "--yes"]);

@@ -34,6 +34,8 @@ pub struct Report {
     pub updated: Vec<String>,
     /// Profiles moved to the backup folder (the agent was deleted or moved away), with where to.
     pub removed: Vec<(String, String)>,
+    /// Agents whose fallback chain was rewritten after a scan (made on any host) moved the ranking.
+    pub chains_rewritten: Vec<String>,
     /// What could not be done, each naming the agent or profile and why.
     pub problems: Vec<String>,
 }
@@ -45,6 +47,7 @@ impl Report {
             && self.created.is_empty()
             && self.updated.is_empty()
             && self.removed.is_empty()
+            && self.chains_rewritten.is_empty()
             && self.problems.is_empty()
     }
 
@@ -65,6 +68,11 @@ impl Report {
         for (n, to) in &self.removed {
             out.push(format!(
                 "moved profile {n:?} to {to} (its agent was deleted or runs on another host now)"
+            ));
+        }
+        for n in &self.chains_rewritten {
+            out.push(format!(
+                "rewrote agent {n:?}'s fallback chain after the last scan"
             ));
         }
         out.extend(self.problems.iter().cloned());
@@ -221,12 +229,53 @@ pub async fn reconcile(store: &Store, env: &Env) -> Result<Report, AgentError> {
     }
     if lock.is_some() {
         // Without the lock a create in progress here could look like a deleted agent's profile.
-        let keep: Vec<&str> = here.iter().map(|a| a.hermes_profile.as_str()).collect();
+        let mut keep: Vec<&str> = here.iter().map(|a| a.hermes_profile.as_str()).collect();
+        let held = ingest_leaving(store, env, &agents, &keep, &db_id, &mut report).await;
+        keep.extend(held.iter().map(String::as_str));
         remove_departed(store, env, &db_id, &keep, &mut report);
+    }
+    drop(lock);
+    if env.db_url.is_some() {
+        chains_after_scan(store, env, &me, &mut report).await;
     }
     let problems = (!report.problems.is_empty()).then(|| report.problems.join("; "));
     crate::domain::store::hosts::reconciled(store, &me, store.now(), problems.as_deref()).await?;
     Ok(report)
+}
+
+/// The setting that keeps the scan this host last rewrote its agents' chains for.
+fn chains_setting(host: &str) -> String {
+    format!("fallbacks.scan_seen.{host}")
+}
+
+/// A scan (on whichever host took the lease) may have moved the ranking; the scanning host rewrote
+/// the stale chains of its own agents only. Each host does its own once per scan
+/// ([`fallbacks::refresh_all`](crate::domain::agents::fallbacks::refresh_all): a hand-edited chain is
+/// kept). Takes the agents lock per agent, so it runs after the reconcile's.
+async fn chains_after_scan(store: &Store, env: &Env, me: &str, report: &mut Report) {
+    let key = chains_setting(me);
+    let scanned = match crate::domain::watch::scanner::last_scan_at(store).await {
+        Ok(Some(at)) => crate::domain::base::clock::to_db(at),
+        Ok(None) => return,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("fallback chains were not checked: {e}"));
+            return;
+        }
+    };
+    if store.setting(&key).await.ok().flatten().as_deref() == Some(scanned.as_str()) {
+        return;
+    }
+    let (changed, problems) = crate::domain::agents::fallbacks::refresh_all(store, env).await;
+    report.chains_rewritten = changed;
+    // Once per scan, problems too (they are reported now; the next scan tries again).
+    report.problems.extend(problems);
+    if let Err(e) = store.set_setting(&key, &scanned).await {
+        report
+            .problems
+            .push(format!("fallback chains: cannot record the scan seen: {e}"));
+    }
 }
 
 /// Assigns to `me` every agent without a host whose profile nxr made here.
@@ -408,6 +457,55 @@ fn stamp(profile: &Profile, agent: &Agent, db_id: &str) -> Result<(), AgentError
 
 /// Moves to the backup folder every profile under `profiles/` that nxr made for this database and
 /// that no agent assigned here has (`keep`).
+/// True when nxr made the profile in `dir` for the database `db_id` (its marker says so).
+fn made_for(dir: &std::path::Path, db_id: &str) -> bool {
+    std::fs::read_to_string(dir.join(MARKER_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| {
+            v.get("made_by").and_then(|m| m.as_str()) == Some("nxr")
+                && v.get("db").and_then(|d| d.as_str()) == Some(db_id)
+        })
+}
+
+/// Before the profile of an agent now assigned to another host leaves this one, the usage its
+/// Hermes recorded here is added (the new host starts its own state.db). The profiles whose usage
+/// could not be added, which stay until the next reconcile.
+async fn ingest_leaving(
+    store: &Store,
+    env: &Env,
+    agents: &[Agent],
+    keep: &[&str],
+    db_id: &str,
+    report: &mut Report,
+) -> Vec<String> {
+    let profiles = env.hermes_home.join("profiles");
+    let mut held = Vec::new();
+    for agent in agents
+        .iter()
+        .filter(|a| !a.is_here(env) && !a.host.is_empty())
+    {
+        let dir = profiles.join(&agent.hermes_profile);
+        if agent.hermes_profile.is_empty()
+            || keep.contains(&agent.hermes_profile.as_str())
+            || !dir.is_dir()
+            || !made_for(&dir, db_id)
+        {
+            continue;
+        }
+        if let Err(e) =
+            crate::domain::budget::usage::ingest_profile(store, agent, &dir, store.clock()).await
+        {
+            report.problems.push(format!(
+                "agent {:?}: its usage on this host could not be added ({e}); its profile stays here until it is",
+                echo(&agent.name)
+            ));
+            held.push(agent.hermes_profile.clone());
+        }
+    }
+    held
+}
+
 fn remove_departed(store: &Store, env: &Env, db_id: &str, keep: &[&str], report: &mut Report) {
     let Ok(entries) = std::fs::read_dir(env.hermes_home.join("profiles")) else {
         return;
@@ -418,14 +516,7 @@ fn remove_departed(store: &Store, env: &Env, db_id: &str, keep: &[&str], report:
         if !dir.is_dir() || keep.contains(&name.as_str()) || name.starts_with('.') {
             continue;
         }
-        let ours = std::fs::read_to_string(dir.join(MARKER_FILE))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| {
-                v.get("made_by").and_then(|m| m.as_str()) == Some("nxr")
-                    && v.get("db").and_then(|d| d.as_str()) == Some(db_id)
-            });
-        if !ours {
+        if !made_for(&dir, db_id) {
             continue;
         }
         let to = profile_backup_path(&env.hermes_home, &name, store.now());

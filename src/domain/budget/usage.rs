@@ -224,6 +224,29 @@ pub async fn ingest_with(
     Ok(report)
 }
 
+/// The ingest of `agent`'s usage from the `state.db` in `profile_dir`, when there is one: the last
+/// read of a profile about to leave this host (team mode: the agent moved to another).
+pub async fn ingest_profile(
+    store: &Store,
+    agent: &Agent,
+    profile_dir: &Path,
+    clock: &dyn Clock,
+) -> Result<u64, String> {
+    let path = profile_dir.join("state.db");
+    if !path.is_file() {
+        return Ok(0);
+    }
+    let rows = read_state_db(&path).await.map_err(|e| e.to_string())?;
+    let models = crate::domain::catalog::load(store)
+        .await
+        .map_err(|e| e.to_string())?
+        .models;
+    let (_, requests) = ingest_agent(store, agent, &rows, &models, clock)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(requests)
+}
+
 /// The ingest of one agent's rows, in one transaction: new events plus the remembered counters.
 pub async fn ingest_agent(
     store: &Store,

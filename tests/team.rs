@@ -383,6 +383,30 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
         ),
     );
 
+    // A dry run on A for B's agent: the database changes, and no diff of a file A does not have.
+    let dry: Value = serde_json::from_str(&a.ok(
+        &sqld,
+        &fake,
+        &["upgrade", "--agent", "Builder", "--dry-run", "--json"],
+    ))
+    .unwrap();
+    let diff = &dry["diff"][0];
+    assert!(
+        diff["db"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("agents.model: "),
+        "{dry}"
+    );
+    assert_eq!(diff["config"], serde_json::json!([]), "{dry}");
+    assert!(
+        diff["config_path"]
+            .as_str()
+            .unwrap()
+            .contains("on the agent's host"),
+        "{dry}"
+    );
+
     // A switch made on C's web page reaches B's config.yaml.
     let (status, page) = web_page_switch(&c, &serves[2], "Builder", M2);
     assert_eq!(status, 200, "{page}");

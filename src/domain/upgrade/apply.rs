@@ -127,10 +127,42 @@ pub fn preview(env: &Env, plan: &Plan) -> Result<Vec<RowDiff>, UpgradeError> {
         .collect()
 }
 
+/// The database changes of one switch, as `agents.model: a → b`-style lines.
+fn db_lines(row: &PlanRow, s: &Switch) -> Vec<String> {
+    let mut db = vec![format!("agents.model: {} → {}", row.current.id, s.to.id)];
+    if row.current.provider != s.to.provider {
+        db.push(format!(
+            "agents.provider: {} → {}",
+            row.current.provider, s.to.provider
+        ));
+    }
+    db.push(format!(
+        "agents.model_auto_assigned → {}",
+        i32::from(s.auto_assigned)
+    ));
+    db.push(format!(
+        "agent_model_history += ({} → {}, reason {})",
+        row.current.id,
+        s.to.id,
+        s.reason.as_str()
+    ));
+    db
+}
+
 fn row_diff(env: &Env, row: &PlanRow, s: &Switch) -> Result<RowDiff, UpgradeError> {
     let path = std::path::Path::new(&row.config_path);
     let before = match std::fs::read_to_string(path) {
         Ok(t) => t,
+        // Team mode: the profile of an agent of another host is there, not here; its host writes
+        // the model the database gives it.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && env.db_url.is_some() => {
+            return Ok(RowDiff {
+                agent: row.agent.clone(),
+                db: db_lines(row, s),
+                config_path: format!("{} (on the agent's host, which writes it)", path.display()),
+                config: Vec::new(),
+            });
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => {
             return Err(UpgradeError::Other(format!(
@@ -158,26 +190,9 @@ fn row_diff(env: &Env, row: &PlanRow, s: &Switch) -> Result<RowDiff, UpgradeErro
         };
         config.push(format!("{sign}{}", change.value().trim_end_matches('\n')));
     }
-    let mut db = vec![format!("agents.model: {} → {}", row.current.id, s.to.id)];
-    if row.current.provider != s.to.provider {
-        db.push(format!(
-            "agents.provider: {} → {}",
-            row.current.provider, s.to.provider
-        ));
-    }
-    db.push(format!(
-        "agents.model_auto_assigned → {}",
-        i32::from(s.auto_assigned)
-    ));
-    db.push(format!(
-        "agent_model_history += ({} → {}, reason {})",
-        row.current.id,
-        s.to.id,
-        s.reason.as_str()
-    ));
     Ok(RowDiff {
         agent: row.agent.clone(),
-        db,
+        db: db_lines(row, s),
         config_path: row.config_path.clone(),
         config,
     })

@@ -208,13 +208,24 @@ fn answers(host: &Host, fake: &FakeServer, profile: &str, model: &str) {
 }
 
 fn web_switch(host: &Host, serve: &Serve, agent: &str, model: &str) -> (u16, Value) {
+    web_switch_slot(host, serve, agent, "main", model)
+}
+
+/// `POST /api/models/switch` on `host`'s server for `agent`'s `slot`.
+fn web_switch_slot(
+    host: &Host,
+    serve: &Serve,
+    agent: &str,
+    slot: &str,
+    model: &str,
+) -> (u16, Value) {
     let token = std::fs::read_to_string(host.homes.nxr_home().join("web_token")).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let resp = reqwest::Client::new()
             .post(format!("{}/api/models/switch", serve.base))
             .bearer_auth(token.trim())
-            .json(&serde_json::json!({ "agent": agent, "slot": "main", "model": model }))
+            .json(&serde_json::json!({ "agent": agent, "slot": slot, "model": model }))
             .send()
             .await
             .unwrap();
@@ -420,6 +431,50 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
     });
     answers(&b, &fake, &profile, M2);
 
+    // An auxiliary slot changed from C: B writes it, publishes it, and C shows it.
+    let vision = catalog["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["architecture"]["input_modalities"]
+                .as_array()
+                .is_some_and(|i| i.iter().any(|x| x == "image"))
+        })
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .find(|id| id.ends_with(":free"))
+        .expect("a free vision model in the catalog");
+    let (status, body) = web_switch_slot(&c, &serves[2], "Builder", "vision", &vision);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["applied"]["host"], "b", "{body}");
+    let vision_of = |dir: &Path| {
+        nxr::domain::agents::hermes::get_config(&dir.join("config.yaml"), "auxiliary.vision.model")
+            .ok()
+            .flatten()
+    };
+    common::wait_until(
+        "B to write the vision slot",
+        Duration::from_secs(10),
+        || vision_of(&b.profile(&profile)).as_deref() == Some(vision.as_str()),
+    );
+    let (_, out, _) = b.hermes(
+        &fake,
+        &profile,
+        &["config", "get", "auxiliary.vision.model"],
+    );
+    assert!(out.contains(&vision), "{out}");
+    common::wait_until("C to show what B wrote", Duration::from_secs(10), || {
+        let (_, page, _) = web_get(&c, &serves[2], "/api/models/switch?agent=Builder");
+        let v: Value = serde_json::from_str(&page).unwrap_or(Value::Null);
+        v["slots"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|s| s["name"] == "vision" && s["model"] == vision.as_str())
+        }) && v["requests"][0]["done_at"].is_string()
+            && v["requests"][0]["error"].is_null()
+    });
+    let (status, body) = web_switch_slot(&c, &serves[2], "Builder", "nosuch", &vision);
+    assert_eq!(status, 400, "a slot B's file does not have: {body}");
+
     // Moved to A (from C): B's profile goes to its backup folder, A makes it.
     c.ok(&sqld, &fake, &["agents", "move", "Builder", "--host", "a"]);
     common::wait_until("the move", Duration::from_secs(10), || {
@@ -430,6 +485,11 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
         b.backups(&profile).len(),
         1,
         "B kept the profile it removed"
+    );
+    common::wait_until(
+        "the vision slot to move with the agent",
+        Duration::from_secs(10),
+        || vision_of(&a.profile(&profile)).as_deref() == Some(vision.as_str()),
     );
     // The usage B's Hermes recorded went into the database before the profile left B.
     let today = |h: &Host| -> Vec<(String, u64)> { counted_today(h, &sqld, &fake) };

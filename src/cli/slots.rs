@@ -67,18 +67,7 @@ pub async fn run(ctx: &Ctx, cmd: SlotsCmd) -> Result<()> {
             if ctx.json {
                 return super::print_json(&done);
             }
-            let owner = done
-                .agent
-                .as_deref()
-                .filter(|_| done.slot == crate::domain::agents::hermes::MAIN_SLOT)
-                .map(|a| format!(" ({} now runs it)", shown(a)))
-                .unwrap_or_default();
-            outln!(
-                "slot {} → {}{owner}, written to {}",
-                shown(&done.slot),
-                shown(&done.model),
-                done.config_path
-            );
+            outln!("{}", shown(&done.summary()));
             Ok(())
         }
     }

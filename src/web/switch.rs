@@ -50,7 +50,7 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
                 Err(SwitchError::NoImageInput { .. } | SwitchError::OwnEndpoint { .. })
             );
             let result = match r {
-                Ok(a) => (true, applied_text(&a)),
+                Ok(a) => (true, a.summary()),
                 Err(e) => (false, super::hints::explain(&e)),
             };
             let retry = forceable.then_some((slot, model));
@@ -98,19 +98,6 @@ pub fn handle(ctx: &WebCtx, req: &Req) -> Option<Resp> {
         }
         _ => return None,
     })
-}
-
-/// What a slot write changed, in words.
-fn applied_text(a: &model_switch::Applied) -> String {
-    let whose = a
-        .agent
-        .as_ref()
-        .map(|n| format!(" of agent {n}"))
-        .unwrap_or_default();
-    format!(
-        "slot {}{whose} now uses {} (written to {})",
-        a.slot, a.model, a.config_path
-    )
 }
 
 /// The agent whose config.yaml the page edits: `?agent=`, or the form's field on a POST.
@@ -231,7 +218,19 @@ fn agent_selector(v: &SwitchView) -> Markup {
             button type="submit" { "Show" }
         }
         @if let (Some(a), Some(h)) = (&v.agent, &v.elsewhere) {
-            p.notice #elsewhere { "Agent " (shown(a)) " runs on host " (shown(h)) ": its main model is changed here and host " (shown(h)) " writes it to its config.yaml; its other slots are kept only in that file, so change them on " (shown(h)) "." }
+            p.notice #elsewhere { "Agent " (shown(a)) " runs on host " (shown(h)) ": its slots are shown as host " (shown(h)) " last read them from its config.yaml, and a change made here is written there by host " (shown(h)) " at its next reconcile." }
+            @if !v.requests.is_empty() {
+                div.scroll { table #requests {
+                    tr { th { "Asked" } th { "On host" } th { "Slot" } th { "Model" } th { "State" } }
+                    @for r in &v.requests {
+                        tr {
+                            td { (shown(&r.asked_at)) } td { (shown(&r.asked_on)) }
+                            td { code { (shown(&r.slot)) } } td { code { (shown(&r.model)) } }
+                            td { (r.state()) @if let Some(e) = &r.error { ": " (shown(e)) } }
+                        }
+                    }
+                } }
+            }
         }
     }
 }

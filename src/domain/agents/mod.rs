@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod relay_route;
 pub mod skills;
 pub mod switch_journal;
+pub mod team_slots;
 pub mod user_model;
 
 use crate::domain::base::env::Env;

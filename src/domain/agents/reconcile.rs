@@ -7,8 +7,10 @@
 //! - a profile whose model or skills differ from its row is brought in step (a switch made on
 //!   another host lands here);
 //! - a profile nxr made for this database (its marker names the database) whose agent was deleted
-//!   or moved to another host is moved to the backup folder, as `agents delete` does. A profile nxr
-//!   did not make, or made for another database, is never touched;
+//!   or moved to another host is moved to the backup folder, as `agents delete` does (its usage
+//!   added first). A profile nxr did not make, or made for another database, is never touched;
+//! - in team mode, auxiliary slot changes asked on other hosts are written and every agent's slots
+//!   published ([`team_slots`](super::team_slots)); after a scan, stale fallback chains are rewritten;
 //! - an agent from before hosts (no host) whose profile is here is claimed by this host.
 //!
 //! Runs under the agents lock, so it never sees a local change half done; every file write is
@@ -225,6 +227,23 @@ pub async fn reconcile(store: &Store, env: &Env) -> Result<Report, AgentError> {
                 "agent {:?}: {e}; its profile was left as it was",
                 echo(&agent.name)
             ));
+        }
+    }
+    if env.db_url.is_some() {
+        let slots =
+            super::team_slots::sync_here(store, env, &here, &report.created, &mut report.problems)
+                .await;
+        match slots {
+            Ok(changed) => {
+                for n in changed {
+                    if !report.updated.contains(&n) {
+                        report.updated.push(n);
+                    }
+                }
+            }
+            Err(e) => report
+                .problems
+                .push(format!("routing slots were not synced: {e}")),
         }
     }
     if lock.is_some() {

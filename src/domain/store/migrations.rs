@@ -114,4 +114,12 @@ pub const MIGRATIONS: &[Migration] = &[
             "/migrations/0014_hosts.sql"
         )),
     },
+    Migration {
+        version: 15,
+        name: "0015_agent_slots",
+        sql: include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/0015_agent_slots.sql"
+        )),
+    },
 ];

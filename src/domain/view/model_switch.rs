@@ -8,7 +8,7 @@
 //! writes config.yaml any other way than atomically.
 
 use crate::domain::agents::hermes::{self, Slot};
-use crate::domain::agents::{self, Agent, AgentError, echo};
+use crate::domain::agents::{self, Agent, AgentError, echo, team_slots};
 use crate::domain::base::clock::Clock;
 use crate::domain::base::env::Env;
 use crate::domain::budget;
@@ -87,6 +87,8 @@ pub struct SwitchView {
     pub elsewhere: Option<String>,
     /// Every agent, for the selector.
     pub agents: Vec<AgentChoice>,
+    /// For an agent of another host: the latest slot changes asked of its host, newest first.
+    pub requests: Vec<team_slots::SlotRequest>,
     pub slots: Vec<Slot>,
     pub slot: Option<Slot>,
     /// Models the search keeps (after filters), before the cap.
@@ -174,6 +176,7 @@ pub fn build(
         agent: None,
         elsewhere: None,
         agents: Vec::new(),
+        requests: Vec::new(),
         slots,
         slot,
         matched,
@@ -233,6 +236,30 @@ pub struct Applied {
     pub model: String,
     /// Set when the slot was an agent's main model: the database row moved with config.yaml.
     pub agent: Option<String>,
+    /// Set when the config.yaml is on another host (team mode): that host writes it at its next
+    /// reconcile.
+    pub host: Option<String>,
+}
+
+impl Applied {
+    /// The change in words, for every surface.
+    pub fn summary(&self) -> String {
+        let whose = self
+            .agent
+            .as_ref()
+            .map(|n| format!(" of agent {}", echo(n)))
+            .unwrap_or_default();
+        match &self.host {
+            Some(h) => format!(
+                "slot {}{whose} now uses {}: host {h} writes it to {} at its next reconcile",
+                self.slot, self.model, self.config_path
+            ),
+            None => format!(
+                "slot {}{whose} now uses {} (written to {})",
+                self.slot, self.model, self.config_path
+            ),
+        }
+    }
 }
 
 fn config_path(env: &Env) -> std::path::PathBuf {
@@ -248,7 +275,7 @@ pub async fn load(
     q: &SwitchQuery,
 ) -> Result<SwitchView, SwitchError> {
     let (path, owner) = target(store, env, q.agent.as_deref()).await?;
-    let slots = slots_at(&path, owner.as_ref(), env)?;
+    let slots = slots_at(store, &path, owner.as_ref(), env).await?;
     let models = crate::domain::catalog::load(store)
         .await
         .map_err(|e| SwitchError::Store(e.to_string()))?
@@ -276,6 +303,11 @@ pub async fn load(
         .as_ref()
         .filter(|a| !a.is_here(env))
         .map(|a| a.host.clone());
+    if let Some(a) = owner.as_ref().filter(|_| view.elsewhere.is_some()) {
+        view.requests = team_slots::requests(store, a.id, 10)
+            .await
+            .map_err(|e| SwitchError::Store(e.to_string()))?;
+    }
     view.agent = owner.map(|a| a.name);
     Ok(view)
 }
@@ -311,37 +343,22 @@ pub fn check_slot_model(slot: &str, m: &Model, force: bool) -> Result<(), Switch
     Ok(())
 }
 
-/// What pointing `slot` at an OpenRouter model does with its endpoint keys. nxr owns a slot's
-/// `provider` and `model`; `base_url` and `api_key` only when nxr set them (the local Ollama endpoint
-/// `nxr init` writes). A slot already on OpenRouter keeps its `base_url` / `api_key` (a proxy of the
-/// user's); a slot with another endpoint of the user's is refused unless `force`, which replaces it.
+/// [`team_slots::endpoint_for`] with its refusal as a [`SwitchError`].
 fn endpoint_for(
     env: &Env,
     path: &std::path::Path,
     slot: &Slot,
     force: bool,
 ) -> Result<hermes::Endpoint, SwitchError> {
-    let config_err = |e: hermes::HermesError| SwitchError::Write(e.to_string());
-    let prefix = hermes::slot_prefix(path, &slot.name).map_err(config_err)?;
-    let api_key = hermes::get_config(path, &format!("{prefix}.api_key")).map_err(config_err)?;
-    if slot.base_url.is_none() && api_key.is_none() {
-        return Ok(hermes::Endpoint::RemoveBaseUrl);
+    match team_slots::endpoint_for(env, path, slot, force) {
+        Ok(Ok(e)) => Ok(e),
+        Ok(Err(own)) => Err(SwitchError::OwnEndpoint {
+            slot: own.slot,
+            provider: own.provider,
+            base_url: own.base_url,
+        }),
+        Err(e) => Err(SwitchError::Write(e.to_string())),
     }
-    if slot.provider.as_deref() == Some("openrouter") {
-        return Ok(hermes::Endpoint::Keep);
-    }
-    let local = crate::domain::catalog::ollama::openai_base_url(&env.ollama_url);
-    let nxr_set = slot.provider.as_deref() == Some("custom")
-        && slot.base_url.as_deref() == Some(local.as_str())
-        && api_key.as_deref().is_none_or(|k| k == "ollama");
-    if nxr_set || force {
-        return Ok(hermes::Endpoint::Replace);
-    }
-    Err(SwitchError::OwnEndpoint {
-        slot: slot.name.clone(),
-        provider: slot.provider.clone().unwrap_or_else(|| "(none)".into()),
-        base_url: slot.base_url.clone().unwrap_or_else(|| "(none)".into()),
-    })
 }
 
 /// The config.yaml that `agent` (a name or id; `None` = the root profile) lives in, and the agent
@@ -383,20 +400,28 @@ fn shown_path(path: &std::path::Path, owner: Option<&Agent>, env: &Env) -> Strin
 
 /// The slots of `path`; for an agent whose profile is on another host, its main model as the
 /// database has it (the file is on that host).
-fn slots_at(
+async fn slots_at(
+    store: &Store,
     path: &std::path::Path,
     owner: Option<&Agent>,
     env: &Env,
 ) -> Result<Vec<Slot>, SwitchError> {
-    match owner.filter(|a| !a.is_here(env)) {
-        Some(a) => Ok(vec![Slot {
-            name: hermes::MAIN_SLOT.to_string(),
-            provider: Some(a.provider.clone()),
-            model: Some(a.model.clone()),
-            base_url: None,
-        }]),
-        None => read_slots(path),
-    }
+    let Some(a) = owner.filter(|a| !a.is_here(env)) else {
+        return read_slots(path);
+    };
+    // Its host publishes the file's slots; the main model is the agent's row.
+    let main = Slot {
+        name: hermes::MAIN_SLOT.to_string(),
+        provider: Some(a.provider.clone()),
+        model: Some(a.model.clone()),
+        base_url: None,
+    };
+    let mut slots = team_slots::published(store, a.id)
+        .await
+        .map_err(|e| SwitchError::Store(e.to_string()))?;
+    slots.retain(|s| s.name != hermes::MAIN_SLOT);
+    slots.insert(0, main);
+    Ok(slots)
 }
 
 /// The main model and every routing slot of the root config.yaml, or of `agent`'s profile.
@@ -408,7 +433,7 @@ pub async fn slots_for(
     let (path, owner) = target(store, env, agent).await?;
     Ok(SlotsView {
         config_path: shown_path(&path, owner.as_ref(), env),
-        slots: slots_at(&path, owner.as_ref(), env)?,
+        slots: slots_at(store, &path, owner.as_ref(), env).await?,
         agent: owner.map(|a| a.name),
     })
 }
@@ -428,25 +453,11 @@ pub async fn apply_for(
     force: bool,
 ) -> Result<Applied, SwitchError> {
     let (path, owner) = target(store, env, agent).await?;
-    if let Some(a) = owner.as_ref().filter(|a| !a.is_here(env)) {
-        // The agent's profile is on its host: its main model is in the database (that host's
-        // reconcile writes it); its other slots live in that config.yaml alone.
-        if slot != hermes::MAIN_SLOT {
-            return Err(SwitchError::Write(format!(
-                "agent {:?} runs on host {:?}, and its {slot} slot is kept only in its config.yaml there; change it on that host (nxr changed nothing)",
-                echo(&a.name),
-                a.host
-            )));
-        }
-        let a = agents::set_model(store, env, &a.id.to_string(), model, "slot editor").await?;
-        return Ok(Applied {
-            config_path: shown_path(&path, Some(&a), env),
-            slot: slot.to_string(),
-            model: model.to_string(),
-            agent: Some(a.name),
-        });
-    }
-    let slots = read_slots(&path)?;
+    let elsewhere = owner
+        .as_ref()
+        .filter(|a| !a.is_here(env))
+        .map(|a| a.host.clone());
+    let slots = slots_at(store, &path, owner.as_ref(), env).await?;
     let Some(current) = slots.iter().find(|s| s.name == slot) else {
         return Err(SwitchError::NoSuchSlot(slot.to_string()));
     };
@@ -459,16 +470,26 @@ pub async fn apply_for(
         return Err(SwitchError::NoSuchModel(model.to_string()));
     };
     check_slot_model(slot, m, force)?;
-    let applied = |agent: Option<String>| Applied {
-        config_path: path.display().to_string(),
+    let applied = |agent: Option<&Agent>| Applied {
+        config_path: shown_path(&path, agent, env),
         slot: slot.to_string(),
         model: model.to_string(),
-        agent,
+        agent: agent.map(|a| a.name.clone()),
+        host: elsewhere.clone(),
     };
     match owner {
+        // The main model is the agent's row: file and row move together (on another host, the
+        // row moves and that host's reconcile writes the file).
         Some(a) if slot == hermes::MAIN_SLOT => {
             let a = agents::set_model(store, env, &a.id.to_string(), model, "slot editor").await?;
-            Ok(applied(Some(a.name)))
+            Ok(applied(Some(&a)))
+        }
+        // Another host's file: asked of that host, which writes it by the same rule.
+        Some(a) if elsewhere.is_some() => {
+            team_slots::request(store, env, a.id, slot, model, force)
+                .await
+                .map_err(|e| SwitchError::Store(e.to_string()))?;
+            Ok(applied(Some(&a)))
         }
         owner => {
             // The same lock as every agent change: the root profile's config.yaml is also the
@@ -477,7 +498,7 @@ pub async fn apply_for(
             let endpoint = endpoint_for(env, &path, current, force)?;
             hermes::set_slot_endpoint(&path, slot, "openrouter", model, &endpoint)
                 .map_err(|e| SwitchError::Write(e.to_string()))?;
-            Ok(applied(owner.map(|a| a.name)))
+            Ok(applied(owner.as_ref()))
         }
     }
 }

@@ -1,0 +1,323 @@
+//! The routing slots of agents in team mode. An agent's auxiliary slots (vision, compression, …) are
+//! kept only in its config.yaml, on its host. So that every host can show and change them:
+//! - the agent's host publishes the slots it reads from that file (`agent_slots`) at each reconcile;
+//! - a slot change asked on another host is a row in `slot_requests`, which the agent's host writes to
+//!   config.yaml at its next reconcile (under the agents lock, by the same endpoint rule as a change
+//!   made there: [`endpoint_for`]) and marks done, or refused with the reason;
+//! - a profile made on a new host for a moved agent gets the OpenRouter slots its old host published.
+//!
+//! The main model is not a slot request: it is the agent's row (`agents.model`), which every host
+//! already brings its files in step with.
+
+use crate::domain::agents::Agent;
+use crate::domain::agents::hermes::{self, Endpoint, HermesError, Slot};
+use crate::domain::base::clock;
+use crate::domain::base::env::Env;
+use crate::domain::store::{Store, StoreError};
+use libsql::params;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A slot of the user's own endpoint, which nxr does not replace unless told to (`force`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnEndpoint {
+    pub slot: String,
+    pub provider: String,
+    pub base_url: String,
+}
+
+/// What pointing `slot` at an OpenRouter model does with its endpoint keys. nxr owns a slot's
+/// `provider` and `model`; `base_url` and `api_key` only when nxr set them (the local Ollama endpoint
+/// `nxr init` writes). A slot already on OpenRouter keeps its `base_url` / `api_key` (a proxy of the
+/// user's); a slot with another endpoint of the user's is refused unless `force`, which replaces it.
+pub fn endpoint_for(
+    env: &Env,
+    path: &Path,
+    slot: &Slot,
+    force: bool,
+) -> Result<Result<Endpoint, OwnEndpoint>, HermesError> {
+    let prefix = hermes::slot_prefix(path, &slot.name)?;
+    let api_key = hermes::get_config(path, &format!("{prefix}.api_key"))?;
+    if slot.base_url.is_none() && api_key.is_none() {
+        return Ok(Ok(Endpoint::RemoveBaseUrl));
+    }
+    if slot.provider.as_deref() == Some("openrouter") {
+        return Ok(Ok(Endpoint::Keep));
+    }
+    let local = crate::domain::catalog::ollama::openai_base_url(&env.ollama_url);
+    let nxr_set = slot.provider.as_deref() == Some("custom")
+        && slot.base_url.as_deref() == Some(local.as_str())
+        && api_key.as_deref().is_none_or(|k| k == "ollama");
+    if nxr_set || force {
+        return Ok(Ok(Endpoint::Replace));
+    }
+    Ok(Err(OwnEndpoint {
+        slot: slot.name.clone(),
+        provider: slot.provider.clone().unwrap_or_else(|| "(none)".into()),
+        base_url: slot.base_url.clone().unwrap_or_else(|| "(none)".into()),
+    }))
+}
+
+/// A slot change asked for an agent of another host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotRequest {
+    pub id: i64,
+    pub agent_id: i64,
+    pub slot: String,
+    pub model: String,
+    pub force: bool,
+    pub asked_at: String,
+    /// The host it was asked on.
+    pub asked_on: String,
+    /// When the agent's host handled it (written, or refused with `error`).
+    pub done_at: Option<String>,
+    pub error: Option<String>,
+}
+
+impl SlotRequest {
+    /// `pending`, `written` or `refused`.
+    pub fn state(&self) -> &'static str {
+        match (&self.done_at, &self.error) {
+            (None, _) => "pending",
+            (Some(_), None) => "written",
+            (Some(_), Some(_)) => "refused",
+        }
+    }
+}
+
+/// The slots `agent_id`'s host last published, in file order (empty when none were).
+pub async fn published(store: &Store, agent_id: i64) -> Result<Vec<Slot>, StoreError> {
+    Ok(all_published(store)
+        .await?
+        .remove(&agent_id)
+        .unwrap_or_default())
+}
+
+async fn all_published(store: &Store) -> Result<HashMap<i64, Vec<Slot>>, StoreError> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT agent_id, slot, provider, model, base_url FROM agent_slots ORDER BY agent_id, position",
+            (),
+        )
+        .await?;
+    let mut out: HashMap<i64, Vec<Slot>> = HashMap::new();
+    while let Some(r) = rows.next().await? {
+        out.entry(r.get::<i64>(0)?).or_default().push(Slot {
+            name: r.get(1)?,
+            provider: r.get(2)?,
+            model: r.get(3)?,
+            base_url: r.get(4)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Records that `slot` of `agent_id`'s config.yaml should use the OpenRouter model `model` (its host
+/// writes it). The caller has checked the slot and the model.
+pub async fn request(
+    store: &Store,
+    env: &Env,
+    agent_id: i64,
+    slot: &str,
+    model: &str,
+    force: bool,
+) -> Result<i64, StoreError> {
+    let host = crate::domain::base::host::this_host(env);
+    store
+        .conn()
+        .execute(
+            "INSERT INTO slot_requests (agent_id, slot, model, force, asked_at, asked_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![agent_id, slot, model, i64::from(force), clock::to_db(store.now()), host],
+        )
+        .await?;
+    Ok(store.conn().last_insert_rowid())
+}
+
+/// The latest `limit` slot requests for `agent_id`, newest first.
+pub async fn requests(
+    store: &Store,
+    agent_id: i64,
+    limit: u32,
+) -> Result<Vec<SlotRequest>, StoreError> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT id, agent_id, slot, model, force, asked_at, asked_on, done_at, error FROM slot_requests WHERE agent_id = ?1 ORDER BY id DESC LIMIT ?2",
+            params![agent_id, i64::from(limit)],
+        )
+        .await?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().await? {
+        out.push(SlotRequest {
+            id: r.get(0)?,
+            agent_id: r.get(1)?,
+            slot: r.get(2)?,
+            model: r.get(3)?,
+            force: r.get::<i64>(4)? != 0,
+            asked_at: r.get(5)?,
+            asked_on: r.get(6)?,
+            done_at: r.get(7)?,
+            error: r.get(8)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The requests not yet handled for `agent_ids`, oldest first.
+async fn pending(store: &Store, agent_ids: &[i64]) -> Result<Vec<SlotRequest>, StoreError> {
+    let mut rows = store
+        .conn()
+        .query(
+            "SELECT id, agent_id, slot, model, force, asked_at, asked_on FROM slot_requests WHERE done_at IS NULL ORDER BY id",
+            (),
+        )
+        .await?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().await? {
+        let agent_id: i64 = r.get(1)?;
+        if !agent_ids.contains(&agent_id) {
+            continue;
+        }
+        out.push(SlotRequest {
+            id: r.get(0)?,
+            agent_id,
+            slot: r.get(2)?,
+            model: r.get(3)?,
+            force: r.get::<i64>(4)? != 0,
+            asked_at: r.get(5)?,
+            asked_on: r.get(6)?,
+            done_at: None,
+            error: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes one slot of `path` to the OpenRouter model `model` (the endpoint rule of [`endpoint_for`]).
+/// `Err` is the reason it was not written, in words.
+pub fn write(env: &Env, path: &Path, slot: &str, model: &str, force: bool) -> Result<(), String> {
+    let slots = hermes::routing_slots(path).map_err(|e| e.to_string())?;
+    let Some(current) = slots.iter().find(|s| s.name == slot) else {
+        return Err(format!(
+            "{slot:?} is not a routing slot in {}",
+            path.display()
+        ));
+    };
+    match endpoint_for(env, path, current, force).map_err(|e| e.to_string())? {
+        Ok(endpoint) => hermes::set_slot_endpoint(path, slot, "openrouter", model, &endpoint)
+            .map_err(|e| e.to_string()),
+        Err(own) => Err(format!(
+            "slot {} has its own endpoint (provider {}, base_url {}); a forced change replaces it",
+            own.slot, own.provider, own.base_url
+        )),
+    }
+}
+
+/// The reconcile step for this host's agents (the caller holds the agents lock): writes the slot
+/// changes asked for them, gives a profile just made here (`created`) the OpenRouter slots its old
+/// host published, then publishes every agent's slots. Returns the names of agents whose config.yaml
+/// changed; problems are added to `problems`.
+pub async fn sync_here(
+    store: &Store,
+    env: &Env,
+    here: &[&Agent],
+    created: &[String],
+    problems: &mut Vec<String>,
+) -> Result<Vec<String>, StoreError> {
+    let mut changed = Vec::new();
+    let mut before = all_published(store).await?;
+    let ids: Vec<i64> = here.iter().map(|a| a.id).collect();
+    for agent in here.iter().filter(|a| created.contains(&a.name)) {
+        let path = agent.profile().config_path();
+        let carried = before.remove(&agent.id).unwrap_or_default();
+        for s in carried
+            .iter()
+            .filter(|s| s.name != hermes::MAIN_SLOT && s.provider.as_deref() == Some("openrouter"))
+        {
+            let Some(model) = &s.model else { continue };
+            if let Err(e) = write(env, &path, &s.name, model, false) {
+                problems.push(format!(
+                    "agent {:?}: its {} slot was not carried over: {e}",
+                    agent.name, s.name
+                ));
+            }
+        }
+    }
+    for r in pending(store, &ids).await? {
+        let Some(agent) = here.iter().find(|a| a.id == r.agent_id) else {
+            continue;
+        };
+        let result = write(
+            env,
+            &agent.profile().config_path(),
+            &r.slot,
+            &r.model,
+            r.force,
+        );
+        if let Err(e) = &result {
+            problems.push(format!(
+                "agent {:?}: the {} slot change asked on host {} was refused: {e}",
+                agent.name, r.slot, r.asked_on
+            ));
+        } else if !changed.contains(&agent.name) {
+            changed.push(agent.name.clone());
+        }
+        store
+            .conn()
+            .execute(
+                "UPDATE slot_requests SET done_at = ?1, error = ?2 WHERE id = ?3",
+                params![clock::to_db(store.now()), result.err(), r.id],
+            )
+            .await?;
+    }
+    let published = all_published(store).await?;
+    for agent in here {
+        let Ok(slots) = hermes::routing_slots(&agent.profile().config_path()) else {
+            continue;
+        };
+        if published.get(&agent.id) != Some(&slots) {
+            publish(store, agent.id, &slots).await?;
+        }
+    }
+    store
+        .conn()
+        .execute(
+            "DELETE FROM agent_slots WHERE agent_id NOT IN (SELECT id FROM agents)",
+            (),
+        )
+        .await?;
+    Ok(changed)
+}
+
+async fn publish(store: &Store, agent_id: i64, slots: &[Slot]) -> Result<(), StoreError> {
+    let slots = slots.to_vec();
+    let now = clock::to_db(store.now());
+    store
+        .in_transaction(|tx| async move {
+            tx.execute(
+                "DELETE FROM agent_slots WHERE agent_id = ?1",
+                params![agent_id],
+            )
+            .await?;
+            for (i, s) in slots.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO agent_slots (agent_id, slot, provider, model, base_url, position, read_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        agent_id,
+                        s.name.clone(),
+                        s.provider.clone(),
+                        s.model.clone(),
+                        s.base_url.clone(),
+                        i as i64,
+                        now.clone()
+                    ],
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}

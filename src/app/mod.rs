@@ -64,7 +64,7 @@ async fn run_async(env: Env) -> Result<()> {
     if env.db_url.is_some() {
         // Team mode: this host's profiles agree with the database before the first screen; what
         // could not be done is in the log (the screen is not up yet to say it).
-        match crate::domain::agents::reconcile::reconcile(&store, &env).await {
+        match crate::domain::watch::team::reconcile(&store, &env).await {
             Ok(r) => r.lines().iter().for_each(|l| tracing::info!("{l}")),
             Err(e) => tracing::warn!("cannot bring this host's profiles in step: {e}"),
         }

@@ -31,8 +31,10 @@ pub async fn list(ctx: &Ctx) -> Result<()> {
 /// `nxr agents move NAME --host H`.
 pub async fn move_agent(ctx: &Ctx, args: super::agents::MoveArgs) -> Result<()> {
     let store = ctx.store().await?;
-    let (agent, report) =
+    let moved =
         crate::domain::agents::reconcile::move_to(&store, &ctx.env, &args.name, &args.host).await?;
+    let report = crate::domain::watch::team::reconcile(&store, &ctx.env).await?;
+    let agent = crate::domain::agents::get(&store, &ctx.env, moved.id).await?;
     if ctx.json {
         return super::print_json(&serde_json::json!({ "agent": agent, "reconcile": report }));
     }

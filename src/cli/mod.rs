@@ -212,7 +212,7 @@ async fn reconcile_once(env: &Env, store: &Store) {
     if env.db_url.is_none() || DONE.swap(true, Ordering::SeqCst) {
         return;
     }
-    match crate::domain::agents::reconcile::reconcile(store, env).await {
+    match crate::domain::watch::team::reconcile(store, env).await {
         Ok(report) => {
             for line in report.lines() {
                 errln!("nxr: {line}");

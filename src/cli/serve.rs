@@ -133,7 +133,7 @@ async fn team_loop(
     loop {
         let beat = crate::domain::store::hosts::beat(&store, &me, true, store.now()).await;
         let result = match beat {
-            Ok(()) => crate::domain::agents::reconcile::reconcile(&store, &env)
+            Ok(()) => crate::domain::watch::team::reconcile(&store, &env)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),

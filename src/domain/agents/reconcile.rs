@@ -133,14 +133,14 @@ pub fn needs_shared_database(host: &str) -> AgentError {
 }
 
 /// Moves an agent to run on `host`: its row says so at once; the host it leaves moves its profile
-/// to the backup folder and `host` makes it, each at its next reconcile (this host's runs now).
-/// Returns the agent and this host's reconcile.
+/// to the backup folder and `host` makes it, each at its next reconcile (the caller runs this
+/// host's now: `watch::team::reconcile`).
 pub async fn move_to(
     store: &Store,
     env: &Env,
     name_or_id: &str,
     host: &str,
-) -> Result<(Agent, Report), AgentError> {
+) -> Result<Agent, AgentError> {
     let host = crate::domain::base::host::validate(host)
         .map_err(|e| AgentError::InvalidName(e.to_string()))?;
     if env.db_url.is_none() {
@@ -161,8 +161,7 @@ pub async fn move_to(
             params![host.as_str(), now, agent.id],
         )
         .await?;
-    let report = reconcile(store, env).await?;
-    Ok((get(store, env, agent.id).await?, report))
+    get(store, env, agent.id).await
 }
 
 /// Renames this host (`nxr config set host-name`): the name is kept in `$NXR_HOME/host-name`, and
@@ -204,15 +203,26 @@ pub async fn rename_host(
     Ok((old, new_name, moved))
 }
 
+/// What the caller could not do before a reconcile: profiles that must stay (their usage was not
+/// added yet) and the problems to record with it.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    pub profiles: Vec<String>,
+    pub problems: Vec<String>,
+}
+
 /// Makes this host's profiles agree with the database (see the module docs) and records how it
-/// went in `hosts`. Errors with one agent are reported and the others are still done.
-pub async fn reconcile(store: &Store, env: &Env) -> Result<Report, AgentError> {
+/// went in `hosts`, keeping `held`'s profiles. Errors with one agent are reported and the others
+/// are still done. Every surface runs it through `watch::team::reconcile`, which adds the usage of
+/// the profiles about to leave first.
+pub async fn reconcile(store: &Store, env: &Env, held: Held) -> Result<Report, AgentError> {
     let lock = agents_lock(env).await;
     switch_journal::recover_locked(store, env).await?;
     let me = this_host(env);
     let db_id = database_id(store).await?;
     let mut report = Report {
         host: me.clone(),
+        problems: held.problems,
         ..Report::default()
     };
     let mut agents = list_rows(store, env).await?;
@@ -249,8 +259,7 @@ pub async fn reconcile(store: &Store, env: &Env) -> Result<Report, AgentError> {
     if lock.is_some() {
         // Without the lock a create in progress here could look like a deleted agent's profile.
         let mut keep: Vec<&str> = here.iter().map(|a| a.hermes_profile.as_str()).collect();
-        let held = ingest_leaving(store, env, &agents, &keep, &db_id, &mut report).await;
-        keep.extend(held.iter().map(String::as_str));
+        keep.extend(held.profiles.iter().map(String::as_str));
         remove_departed(store, env, &db_id, &keep, &mut report);
     }
     drop(lock);
@@ -273,7 +282,7 @@ fn chains_setting(host: &str) -> String {
 /// kept). Takes the agents lock per agent, so it runs after the reconcile's.
 async fn chains_after_scan(store: &Store, env: &Env, me: &str, report: &mut Report) {
     let key = chains_setting(me);
-    let scanned = match crate::domain::watch::scanner::last_scan_at(store).await {
+    let scanned = match crate::domain::store::heartbeat::last_scan_at(store).await {
         Ok(Some(at)) => crate::domain::base::clock::to_db(at),
         Ok(None) => return,
         Err(e) => {
@@ -474,8 +483,6 @@ fn stamp(profile: &Profile, agent: &Agent, db_id: &str) -> Result<(), AgentError
     Ok(())
 }
 
-/// Moves to the backup folder every profile under `profiles/` that nxr made for this database and
-/// that no agent assigned here has (`keep`).
 /// True when nxr made the profile in `dir` for the database `db_id` (its marker says so).
 fn made_for(dir: &std::path::Path, db_id: &str) -> bool {
     std::fs::read_to_string(dir.join(MARKER_FILE))
@@ -487,44 +494,32 @@ fn made_for(dir: &std::path::Path, db_id: &str) -> bool {
         })
 }
 
-/// Before the profile of an agent now assigned to another host leaves this one, the usage its
-/// Hermes recorded here is added (the new host starts its own state.db). The profiles whose usage
-/// could not be added, which stay until the next reconcile.
-async fn ingest_leaving(
+/// The profiles nxr made here for this database whose agents now run on another host, each with
+/// its agent: what the next reconcile moves away. The caller adds their usage first
+/// (`watch::team::reconcile`).
+pub async fn leaving(
     store: &Store,
     env: &Env,
-    agents: &[Agent],
-    keep: &[&str],
-    db_id: &str,
-    report: &mut Report,
-) -> Vec<String> {
+) -> Result<Vec<(Agent, std::path::PathBuf)>, AgentError> {
+    let db_id = database_id(store).await?;
+    let agents = list_rows(store, env).await?;
     let profiles = env.hermes_home.join("profiles");
-    let mut held = Vec::new();
-    for agent in agents
+    let here: Vec<&str> = agents
         .iter()
-        .filter(|a| !a.is_here(env) && !a.host.is_empty())
-    {
-        let dir = profiles.join(&agent.hermes_profile);
-        if agent.hermes_profile.is_empty()
-            || keep.contains(&agent.hermes_profile.as_str())
-            || !dir.is_dir()
-            || !made_for(&dir, db_id)
-        {
-            continue;
-        }
-        if let Err(e) =
-            crate::domain::budget::usage::ingest_profile(store, agent, &dir, store.clock()).await
-        {
-            report.problems.push(format!(
-                "agent {:?}: its usage on this host could not be added ({e}); its profile stays here until it is",
-                echo(&agent.name)
-            ));
-            held.push(agent.hermes_profile.clone());
-        }
-    }
-    held
+        .filter(|a| a.is_here(env))
+        .map(|a| a.hermes_profile.as_str())
+        .collect();
+    Ok(agents
+        .iter()
+        .filter(|a| !a.is_here(env) && !a.host.is_empty() && !a.hermes_profile.is_empty())
+        .filter(|a| !here.contains(&a.hermes_profile.as_str()))
+        .map(|a| (a.clone(), profiles.join(&a.hermes_profile)))
+        .filter(|(_, dir)| dir.is_dir() && made_for(dir, &db_id))
+        .collect())
 }
 
+/// Moves to the backup folder every profile under `profiles/` that nxr made for this database and
+/// that no agent assigned here has (`keep`).
 fn remove_departed(store: &Store, env: &Env, db_id: &str, keep: &[&str], report: &mut Report) {
     let Ok(entries) = std::fs::read_dir(env.hermes_home.join("profiles")) else {
         return;

@@ -135,62 +135,54 @@ pub async fn request(
     Ok(store.conn().last_insert_rowid())
 }
 
+const REQUEST_COLUMNS: &str =
+    "id, agent_id, slot, model, force, asked_at, asked_on, done_at, error";
+
+fn request_row(r: &libsql::Row) -> Result<SlotRequest, libsql::Error> {
+    Ok(SlotRequest {
+        id: r.get(0)?,
+        agent_id: r.get(1)?,
+        slot: r.get(2)?,
+        model: r.get(3)?,
+        force: r.get::<i64>(4)? != 0,
+        asked_at: r.get(5)?,
+        asked_on: r.get(6)?,
+        done_at: r.get(7)?,
+        error: r.get(8)?,
+    })
+}
+
 /// The latest `limit` slot requests for `agent_id`, newest first.
 pub async fn requests(
     store: &Store,
     agent_id: i64,
     limit: u32,
 ) -> Result<Vec<SlotRequest>, StoreError> {
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM slot_requests WHERE agent_id = ?1 ORDER BY id DESC LIMIT ?2"
+    );
     let mut rows = store
         .conn()
-        .query(
-            "SELECT id, agent_id, slot, model, force, asked_at, asked_on, done_at, error FROM slot_requests WHERE agent_id = ?1 ORDER BY id DESC LIMIT ?2",
-            params![agent_id, i64::from(limit)],
-        )
+        .query(&sql, params![agent_id, i64::from(limit)])
         .await?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().await? {
-        out.push(SlotRequest {
-            id: r.get(0)?,
-            agent_id: r.get(1)?,
-            slot: r.get(2)?,
-            model: r.get(3)?,
-            force: r.get::<i64>(4)? != 0,
-            asked_at: r.get(5)?,
-            asked_on: r.get(6)?,
-            done_at: r.get(7)?,
-            error: r.get(8)?,
-        });
+        out.push(request_row(&r)?);
     }
     Ok(out)
 }
 
 /// The requests not yet handled for `agent_ids`, oldest first.
 async fn pending(store: &Store, agent_ids: &[i64]) -> Result<Vec<SlotRequest>, StoreError> {
-    let mut rows = store
-        .conn()
-        .query(
-            "SELECT id, agent_id, slot, model, force, asked_at, asked_on FROM slot_requests WHERE done_at IS NULL ORDER BY id",
-            (),
-        )
-        .await?;
+    let sql =
+        format!("SELECT {REQUEST_COLUMNS} FROM slot_requests WHERE done_at IS NULL ORDER BY id");
+    let mut rows = store.conn().query(&sql, ()).await?;
     let mut out = Vec::new();
     while let Some(r) = rows.next().await? {
-        let agent_id: i64 = r.get(1)?;
-        if !agent_ids.contains(&agent_id) {
-            continue;
+        let req = request_row(&r)?;
+        if agent_ids.contains(&req.agent_id) {
+            out.push(req);
         }
-        out.push(SlotRequest {
-            id: r.get(0)?,
-            agent_id,
-            slot: r.get(2)?,
-            model: r.get(3)?,
-            force: r.get::<i64>(4)? != 0,
-            asked_at: r.get(5)?,
-            asked_on: r.get(6)?,
-            done_at: None,
-            error: None,
-        });
     }
     Ok(out)
 }

@@ -35,6 +35,11 @@ struct Remote {
     /// The last call says the stream is gone: the next call outside a transaction replaces it.
     broken: std::sync::atomic::AtomicBool,
     down_since: Mutex<Option<DateTime<Utc>>>,
+    /// One call at a time on the stream, and none from outside while a transaction holds it: calls
+    /// sent together on one stream can reach the server on different streams (then a COMMIT finds
+    /// "no transaction is active"), and a plain write run inside another caller's transaction
+    /// would be rolled back with it.
+    gate: tokio::sync::Mutex<()>,
 }
 
 /// True for an error that says the server was not reached (rather than a refused statement).
@@ -80,6 +85,7 @@ impl Conn {
                 stream: Mutex::new((0, inner)),
                 broken: std::sync::atomic::AtomicBool::new(false),
                 down_since: Mutex::new(None),
+                gate: tokio::sync::Mutex::new(()),
             })),
             pinned: None,
         }
@@ -109,6 +115,15 @@ impl Conn {
             pinned.pinned = Some(number);
         }
         Ok(pinned)
+    }
+
+    /// On a server: the stream to this caller alone until the guard drops (a transaction holds it
+    /// throughout; its own calls, pinned, do not wait for it). `None` for a local file.
+    pub(super) async fn gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.remote {
+            Some(remote) => Some(remote.gate.lock().await),
+            None => None,
+        }
     }
 
     /// The stream to use: a lost one is replaced unless the caller is pinned to it.
@@ -149,8 +164,17 @@ impl Conn {
         let Some(remote) = &self.remote else {
             return call(self.inner.clone()).await;
         };
-        let conn = self.connection()?;
-        let result = match tokio::time::timeout(REMOTE_CALL_TIMEOUT, call(conn)).await {
+        let pinned = self.pinned.is_some();
+        let gated = async {
+            // A transaction's own calls run under the gate its caller holds.
+            let _turn = if pinned {
+                None
+            } else {
+                Some(remote.gate.lock().await)
+            };
+            call(self.connection()?).await
+        };
+        let result = match tokio::time::timeout(REMOTE_CALL_TIMEOUT, gated).await {
             Ok(r) => r,
             Err(_) => Err(libsql::Error::ConnectionFailed(format!(
                 "no answer from the libSQL server at {} within {} s; check that it is running and that NXR_DB_URL points at it",

@@ -1,7 +1,8 @@
 //! Whether an `nxr serve` is running: each one renews a lease row named `serve:<holder>` every
 //! minute (`leases`, migrations/0008) that holds for [`BEAT_TTL_MINUTES`]; a stopped one gives it up.
 //! A row whose time has passed means that instance stopped (or was killed). Works the same on a local
-//! file and on a libSQL server shared by several machines.
+//! file and on a libSQL server shared by several machines. Also when the last catalog scan ran
+//! (any instance's, from `scans`).
 
 use crate::domain::base::clock;
 use crate::domain::store::{Store, StoreError};
@@ -80,4 +81,19 @@ pub async fn running(store: &Store, now: DateTime<Utc>) -> Result<Vec<Running>, 
         }
     }
     Ok(out)
+}
+
+/// When the last finished scan started, if any.
+pub async fn last_scan_at(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let mut rows = store
+        .conn()
+        .query("SELECT MAX(started_at) FROM scans WHERE status = 'ok'", ())
+        .await?;
+    Ok(match rows.next().await? {
+        Some(r) => r
+            .get::<Option<String>>(0)?
+            .as_deref()
+            .and_then(clock::from_db),
+        None => None,
+    })
 }

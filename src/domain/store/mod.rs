@@ -295,8 +295,8 @@ impl Store {
     /// every multi-row write that must not tear.
     ///
     /// Transactions run on a connection kept for them alone (on a local file; a server uses its one
-    /// stream, see `open_remote`), one at a time within this process (a mutex), while plain reads use
-    /// the main connection: a concurrent caller (the web server's
+    /// stream, see `open_remote`, and no other call of this process runs on it meanwhile), one at a
+    /// time within this process (a mutex), while plain reads use the main connection: a concurrent caller (the web server's
     /// threads, the TUI's tasks) can never run its statements inside someone else's transaction, nor
     /// hit "cannot start a transaction within a transaction". Other processes are kept out by
     /// SQLite's own write lock (IMMEDIATE takes it first; the busy timeout waits for it).
@@ -311,6 +311,8 @@ impl Store {
         Fut: std::future::Future<Output = Result<T, libsql::Error>>,
     {
         let writer = self.writer.lock().await;
+        // On a server, no other caller's statement runs on the stream until it ends.
+        let _gate = writer.gate().await;
         // On a server, the stream in use now (a lost one replaced): the whole transaction runs on
         // it, and fails rather than go on on another.
         let conn = writer.pin()?;

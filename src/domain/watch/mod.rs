@@ -5,6 +5,7 @@ pub mod agent_check;
 pub mod scan_notices;
 pub mod scanner;
 pub mod scheduler;
+pub mod team;
 
 use crate::domain::store::{Store, StoreError};
 use std::path::Path;

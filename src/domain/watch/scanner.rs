@@ -155,20 +155,7 @@ pub fn scan_overdue(last: Option<DateTime<Utc>>, interval: Duration, now: DateTi
     last.is_none_or(|at| now - at > interval + Duration::minutes(SCAN_GRACE_MINUTES))
 }
 
-/// When the last finished scan started, if any.
-pub async fn last_scan_at(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let mut rows = store
-        .conn()
-        .query("SELECT MAX(started_at) FROM scans WHERE status = 'ok'", ())
-        .await?;
-    Ok(match rows.next().await? {
-        Some(r) => r
-            .get::<Option<String>>(0)?
-            .as_deref()
-            .and_then(clock::from_db),
-        None => None,
-    })
-}
+pub use crate::domain::store::heartbeat::last_scan_at;
 
 /// One scan at `clock.now()`: refresh, rescore, notices, auto-upgrades, usage ingest.
 pub async fn scan(

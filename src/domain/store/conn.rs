@@ -35,10 +35,10 @@ struct Remote {
     /// The last call says the stream is gone: the next call outside a transaction replaces it.
     broken: std::sync::atomic::AtomicBool,
     down_since: Mutex<Option<DateTime<Utc>>>,
-    /// One call at a time on the stream, and none from outside while a transaction holds it: calls
-    /// sent together on one stream can reach the server on different streams (then a COMMIT finds
-    /// "no transaction is active"), and a plain write run inside another caller's transaction
-    /// would be rolled back with it.
+    /// One call at a time on the stream, and none from outside while a transaction holds it: with
+    /// calls of other tasks in flight on the stream during a transaction, its COMMIT was seen to
+    /// find "no transaction is active" on sqld, and a plain write run inside another caller's
+    /// transaction would be rolled back with it.
     gate: tokio::sync::Mutex<()>,
 }
 

@@ -503,6 +503,11 @@ fn an_agent_lives_on_its_host_and_follows_the_database() {
         !a.profile(&profile).exists()
     });
     assert_eq!(a.backups(&profile).len(), 1);
+    common::wait_until(
+        "the deleted agent's published slots to go",
+        Duration::from_secs(10),
+        || published_slot_rows(&sqld) == 0,
+    );
     for h in [&a, &b, &c] {
         let list: Value =
             serde_json::from_str(&h.ok(&sqld, &fake, &["agents", "list", "--json"])).unwrap();
@@ -595,6 +600,22 @@ fn the_ninety_percent_threshold_fires_once_for_the_account_with_three_hosts() {
         })
         .count();
     assert_eq!(ninety, 1, "{notes}");
+}
+
+/// How many slot rows the hosts have published (`agent_slots`).
+fn published_slot_rows(sqld: &Sqld) -> i64 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = nxr::domain::store::Store::open_remote(&sqld.url, "")
+            .await
+            .unwrap();
+        let mut rows = store
+            .conn()
+            .query("SELECT COUNT(*) FROM agent_slots", ())
+            .await
+            .unwrap();
+        rows.next().await.unwrap().unwrap().get::<i64>(0).unwrap()
+    })
 }
 
 /// Every agent as the database has it: (name, host, profile, model), by name.

@@ -48,6 +48,8 @@ pub const API_READS: [&str; 4] = [
 
 /// Most answers kept; past it the cache starts again (queries are the client's to vary).
 const MAX_ENTRIES: usize = 256;
+/// Most bytes of last-read answers kept for while the database is away; past it they start again.
+const MAX_LAST_READ_BYTES: usize = 16 * 1024 * 1024;
 /// Smallest body worth compressing.
 const GZIP_MIN_BYTES: usize = 1024;
 
@@ -151,7 +153,10 @@ impl PageCache {
         let mut kept = lock(&self.last_read);
         let Some(since) = store.unreachable_since() else {
             if resp.status == 200 {
-                if kept.len() >= MAX_ENTRIES && !kept.contains_key(key) {
+                let held: usize = kept.values().map(|(r, _)| r.body.len()).sum();
+                if (kept.len() >= MAX_ENTRIES || held + resp.body.len() > MAX_LAST_READ_BYTES)
+                    && !kept.contains_key(key)
+                {
                     kept.clear();
                 }
                 kept.insert(key.to_string(), (resp.clone(), store.now()));

@@ -240,9 +240,15 @@ pub async fn reconcile(store: &Store, env: &Env, held: Held) -> Result<Report, A
         }
     }
     if env.db_url.is_some() {
-        let slots =
-            super::team_slots::sync_here(store, env, &here, &report.created, &mut report.problems)
-                .await;
+        let slots = super::team_slots::sync_here(
+            store,
+            env,
+            &agents,
+            &here,
+            &report.created,
+            &mut report.problems,
+        )
+        .await;
         match slots {
             Ok(changed) => {
                 for n in changed {

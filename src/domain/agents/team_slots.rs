@@ -207,19 +207,31 @@ pub fn write(env: &Env, path: &Path, slot: &str, model: &str, force: bool) -> Re
     }
 }
 
-/// The reconcile step for this host's agents (the caller holds the agents lock): writes the slot
+/// The reconcile step for this host's agents (`here`, of all `agents`; the caller holds the agents
+/// lock): drops the published slots of deleted agents, writes the slot
 /// changes asked for them, gives a profile just made here (`created`) the OpenRouter slots its old
 /// host published, then publishes every agent's slots. Returns the names of agents whose config.yaml
 /// changed; problems are added to `problems`.
 pub async fn sync_here(
     store: &Store,
     env: &Env,
+    agents: &[Agent],
     here: &[&Agent],
     created: &[String],
     problems: &mut Vec<String>,
 ) -> Result<Vec<String>, StoreError> {
     let mut changed = Vec::new();
     let mut before = all_published(store).await?;
+    // The slots of deleted agents go (any host may see it first).
+    if before.keys().any(|id| !agents.iter().any(|a| a.id == *id)) {
+        store
+            .conn()
+            .execute(
+                "DELETE FROM agent_slots WHERE agent_id NOT IN (SELECT id FROM agents)",
+                (),
+            )
+            .await?;
+    }
     let ids: Vec<i64> = here.iter().map(|a| a.id).collect();
     for agent in here.iter().filter(|a| created.contains(&a.name)) {
         let path = agent.profile().config_path();
@@ -273,13 +285,6 @@ pub async fn sync_here(
             publish(store, agent.id, &slots).await?;
         }
     }
-    store
-        .conn()
-        .execute(
-            "DELETE FROM agent_slots WHERE agent_id NOT IN (SELECT id FROM agents)",
-            (),
-        )
-        .await?;
     Ok(changed)
 }
 

@@ -9,52 +9,17 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/common/team_host.rs"]
+mod team_host;
 
-use common::{FakeServer, Homes, Reply, Sqld};
+use common::{FakeServer, Reply, Sqld};
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use team_host::{Host, Serve};
 
 const KEY: &str = "sk-or-v1-bench00000000000000000000000000000000000000000000000000dd";
 const AGENTS: usize = 60;
 const HOSTS: [&str; 3] = ["a", "b", "c"];
-
-struct Host {
-    name: &'static str,
-    homes: Homes,
-}
-
-impl Host {
-    fn nxr(&self, sqld: &Sqld, fake: &FakeServer) -> Command {
-        let mut c = self.homes.nxr();
-        c.env("NXR_DB_URL", &sqld.url)
-            .env("NXR_HOST_NAME", self.name)
-            .env("NXR_OPENROUTER_URL", format!("{}/api/v1", fake.base))
-            .env("HOME", self.homes.user_home())
-            .env_remove("OPENROUTER_API_KEY");
-        c
-    }
-
-    fn ok(&self, sqld: &Sqld, fake: &FakeServer, args: &[&str]) -> String {
-        let out = self.nxr(sqld, fake).args(args).output().expect("nxr runs");
-        assert!(
-            out.status.success(),
-            "host {}: nxr {args:?}: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// (host, profile dir, model the database gives) for every agent.
 fn wanted(
@@ -131,10 +96,7 @@ fn main() {
     );
     let hosts: Vec<Host> = HOSTS
         .iter()
-        .map(|name| Host {
-            name,
-            homes: Homes::new(),
-        })
+        .map(|name| Host::without_hermes(name))
         .collect();
     for h in &hosts {
         h.ok(&sqld, &fake, &["config", "set", "openrouter-key", KEY]);
@@ -162,19 +124,7 @@ fn main() {
         "team: {AGENTS} agents created on host a for 3 hosts in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let _serves: Vec<Serve> = hosts
-        .iter()
-        .map(|h| {
-            Serve(
-                h.nxr(&sqld, &fake)
-                    .args(["serve", "--port", "0"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("nxr serve"),
-            )
-        })
-        .collect();
+    let _serves: Vec<Serve> = hosts.iter().map(|h| h.serve(&sqld, &fake)).collect();
     let since = Instant::now();
     match converge(&hosts, &sqld, &fake, since, Duration::from_secs(120)) {
         Some(t) => println!(

@@ -123,7 +123,7 @@ pub async fn request(
     slot: &str,
     model: &str,
     force: bool,
-) -> Result<i64, StoreError> {
+) -> Result<(), StoreError> {
     let host = crate::domain::base::host::this_host(env);
     store
         .conn()
@@ -132,7 +132,7 @@ pub async fn request(
             params![agent_id, slot, model, i64::from(force), clock::to_db(store.now()), host],
         )
         .await?;
-    Ok(store.conn().last_insert_rowid())
+    Ok(())
 }
 
 const REQUEST_COLUMNS: &str =

@@ -187,8 +187,43 @@ async fn pending(store: &Store, agent_ids: &[i64]) -> Result<Vec<SlotRequest>, S
     Ok(out)
 }
 
-/// Writes one slot of `path` to the OpenRouter model `model` (the endpoint rule of [`endpoint_for`]).
-/// `Err` is the reason it was not written, in words.
+/// Why a slot was not written.
+#[derive(Debug)]
+pub enum WriteError {
+    OwnEndpoint(OwnEndpoint),
+    Other(String),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::OwnEndpoint(own) => write!(
+                f,
+                "slot {} has its own endpoint (provider {}, base_url {}); a forced change replaces it",
+                own.slot, own.provider, own.base_url
+            ),
+            WriteError::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Points `current` (a slot of `path`) at the OpenRouter model `model`, by the endpoint rule of
+/// [`endpoint_for`]; atomic, every other key kept. The one slot write of every surface.
+pub fn write_slot(
+    env: &Env,
+    path: &Path,
+    current: &Slot,
+    model: &str,
+    force: bool,
+) -> Result<(), WriteError> {
+    let other = |e: HermesError| WriteError::Other(e.to_string());
+    let endpoint = endpoint_for(env, path, current, force)
+        .map_err(other)?
+        .map_err(WriteError::OwnEndpoint)?;
+    hermes::set_slot_endpoint(path, &current.name, "openrouter", model, &endpoint).map_err(other)
+}
+
+/// [`write_slot`] for the slot named `slot`; `Err` is the reason it was not written, in words.
 pub fn write(env: &Env, path: &Path, slot: &str, model: &str, force: bool) -> Result<(), String> {
     let slots = hermes::routing_slots(path).map_err(|e| e.to_string())?;
     let Some(current) = slots.iter().find(|s| s.name == slot) else {
@@ -197,14 +232,7 @@ pub fn write(env: &Env, path: &Path, slot: &str, model: &str, force: bool) -> Re
             path.display()
         ));
     };
-    match endpoint_for(env, path, current, force).map_err(|e| e.to_string())? {
-        Ok(endpoint) => hermes::set_slot_endpoint(path, slot, "openrouter", model, &endpoint)
-            .map_err(|e| e.to_string()),
-        Err(own) => Err(format!(
-            "slot {} has its own endpoint (provider {}, base_url {}); a forced change replaces it",
-            own.slot, own.provider, own.base_url
-        )),
-    }
+    write_slot(env, path, current, model, force).map_err(|e| e.to_string())
 }
 
 /// The reconcile step for this host's agents (`here`, of all `agents`; the caller holds the agents
@@ -233,9 +261,11 @@ pub async fn sync_here(
             .await?;
     }
     let ids: Vec<i64> = here.iter().map(|a| a.id).collect();
+    let mut wrote = false;
     for agent in here.iter().filter(|a| created.contains(&a.name)) {
         let path = agent.profile().config_path();
         let carried = before.remove(&agent.id).unwrap_or_default();
+        wrote |= !carried.is_empty();
         for s in carried
             .iter()
             .filter(|s| s.name != hermes::MAIN_SLOT && s.provider.as_deref() == Some("openrouter"))
@@ -250,6 +280,7 @@ pub async fn sync_here(
         }
     }
     for r in pending(store, &ids).await? {
+        wrote = true;
         let Some(agent) = here.iter().find(|a| a.id == r.agent_id) else {
             continue;
         };
@@ -276,7 +307,11 @@ pub async fn sync_here(
             )
             .await?;
     }
-    let published = all_published(store).await?;
+    let published = if wrote {
+        all_published(store).await?
+    } else {
+        before
+    };
     for agent in here {
         let Ok(slots) = hermes::routing_slots(&agent.profile().config_path()) else {
             continue;

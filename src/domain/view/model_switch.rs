@@ -343,24 +343,6 @@ pub fn check_slot_model(slot: &str, m: &Model, force: bool) -> Result<(), Switch
     Ok(())
 }
 
-/// [`team_slots::endpoint_for`] with its refusal as a [`SwitchError`].
-fn endpoint_for(
-    env: &Env,
-    path: &std::path::Path,
-    slot: &Slot,
-    force: bool,
-) -> Result<hermes::Endpoint, SwitchError> {
-    match team_slots::endpoint_for(env, path, slot, force) {
-        Ok(Ok(e)) => Ok(e),
-        Ok(Err(own)) => Err(SwitchError::OwnEndpoint {
-            slot: own.slot,
-            provider: own.provider,
-            base_url: own.base_url,
-        }),
-        Err(e) => Err(SwitchError::Write(e.to_string())),
-    }
-}
-
 /// The config.yaml that `agent` (a name or id; `None` = the root profile) lives in, and the agent
 /// that owns it (the root profile belongs to the `hermes` agent when there is one).
 async fn target(
@@ -495,9 +477,14 @@ pub async fn apply_for(
             // The same lock as every agent change: the root profile's config.yaml is also the
             // `hermes` agent's, and two writers must not interleave their read-modify-write.
             let _lock = agents::agents_lock(env).await;
-            let endpoint = endpoint_for(env, &path, current, force)?;
-            hermes::set_slot_endpoint(&path, slot, "openrouter", model, &endpoint)
-                .map_err(|e| SwitchError::Write(e.to_string()))?;
+            team_slots::write_slot(env, &path, current, model, force).map_err(|e| match e {
+                team_slots::WriteError::OwnEndpoint(own) => SwitchError::OwnEndpoint {
+                    slot: own.slot,
+                    provider: own.provider,
+                    base_url: own.base_url,
+                },
+                team_slots::WriteError::Other(e) => SwitchError::Write(e),
+            })?;
             Ok(applied(owner.as_ref()))
         }
     }
